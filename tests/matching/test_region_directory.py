@@ -1,0 +1,32 @@
+from matching.regions import RegionDirectory, province_of
+
+
+def test_county_lookup_by_adcode_and_names(regions: RegionDirectory) -> None:
+    jiulongpo = regions.require("500107")
+    assert jiulongpo.name == "九龙坡区"
+    assert jiulongpo.province == "CQ"
+    assert jiulongpo.city_adcode == "500000"
+    assert jiulongpo.in_circle
+    assert regions.adcodes_for_word("九龙坡") == ("500107",)
+    assert regions.adcodes_for_word("九龙坡区") == ("500107",)
+
+
+def test_sichuan_county_belongs_to_its_prefecture(regions: RegionDirectory) -> None:
+    shizhong = regions.adcodes_for_word("市中区")
+    assert set(shizhong) == {"511002", "511102"}  # ambiguous names keep every adcode
+    assert regions.require("511002").city_adcode == "511000"
+    assert regions.require("511002").province == "SC"
+
+
+def test_province_of(regions: RegionDirectory) -> None:
+    assert province_of("500107") == "CQ"
+    assert province_of("510104") == "SC"
+    assert province_of("110000") is None
+    assert province_of("5001") is None
+    assert regions.province_of("510100") == "SC"
+
+
+def test_outside_circle_counties_are_flagged(regions: RegionDirectory) -> None:
+    chengkou = regions.adcodes_for_word("城口县")
+    assert chengkou
+    assert not regions.require(chengkou[0]).in_circle
