@@ -1,0 +1,1 @@
+"""arq workers: the outbox processor, the reconciler and the scheduled jobs."""

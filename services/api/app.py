@@ -1,0 +1,68 @@
+"""The application factory. `create_app(settings)` wires routers, middleware and problem handlers; the
+lifespan opens the PostgreSQL pool, Redis and the Meilisearch client once and closes them on shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import structlog
+from fastapi import FastAPI
+
+from services.api.health.router import router as health_router
+from services.api.logging_setup import configure_logging
+from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.organisations.router import router as organisations_router
+from services.api.problems import install_problem_handlers
+from services.api.redis_connection import create_arq_redis
+from services.api.regions.router import router as regions_router
+from services.api.resources import Resources
+from services.api.search_index import create_search_client
+from services.api.settings import ApiSettings
+from services.db.pool import create_pool
+
+log = structlog.get_logger("bashu.api")
+
+
+class LifespanState(TypedDict):
+    resources: Resources
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
+        pool = await create_pool(str(settings.database_url), min_size=settings.database_pool_min,
+                                 max_size=settings.database_pool_max)
+        redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+        search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
+                                      timeout_seconds=settings.meili_timeout_seconds)
+        resources = Resources(settings=settings, pool=pool, redis=redis, search=search)
+        log.info("api.started", environment=settings.environment)
+        try:
+            yield {"resources": resources}
+        finally:
+            await search.aclose()
+            await redis.aclose(close_connection_pool=True)
+            await pool.close()
+            log.info("api.stopped")
+
+    app = FastAPI(
+        title="Bashu Bridge API (巴蜀劳务桥)",
+        version="1.0.0",
+        summary="Cross-regional job matching and workforce transfer for the Chengdu–Chongqing economic circle.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_json_bytes=settings.max_json_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    def log_unexpected(exc: Exception) -> None:
+        log.error("request.unexpected_error", exc_info=exc)
+
+    install_problem_handlers(app, log_unexpected)
+    for router in (health_router, organisations_router, regions_router):
+        app.include_router(router)
+    return app

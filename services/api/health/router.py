@@ -1,0 +1,55 @@
+"""/healthz answers while the process runs; /readyz only when PostgreSQL, Redis and Meilisearch answer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from services.api.resources import Resources, get_resources
+
+router = APIRouter(tags=["health"])
+
+_CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_postgres(resources: Resources) -> None:
+    async with resources.pool.acquire(timeout=_CHECK_TIMEOUT_SECONDS) as conn:
+        await conn.fetchval("SELECT 1")
+
+
+async def _check_redis(resources: Resources) -> None:
+    await resources.redis.ping()
+
+
+async def _check_meilisearch(resources: Resources) -> None:
+    health = await resources.search.health()
+    if health.status != "available":
+        raise RuntimeError(health.status)
+
+
+@router.get("/readyz", responses={503: {"description": "A backing service is unreachable"}})
+async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
+    checks = {"postgresql": _check_postgres, "redis": _check_redis, "meilisearch": _check_meilisearch}
+
+    async def run(check: object) -> str:
+        try:
+            await asyncio.wait_for(check(resources), _CHECK_TIMEOUT_SECONDS)  # type: ignore[operator]
+        except Exception as exc:  # readiness reports any failure by name, never raises
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
+    results = dict(zip(checks, await asyncio.gather(*(run(c) for c in checks.values())), strict=True))
+    ready = all(v == "ok" for v in results.values())
+    body = {"status": "ready" if ready else "unavailable", "checks": results}
+    if ready:
+        return JSONResponse(body)
+    return JSONResponse({"type": "https://bashu-bridge.cn/problems/unavailable", "title": "Not ready",
+                         "status": 503, **body}, status_code=503, media_type="application/problem+json")

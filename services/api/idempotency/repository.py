@@ -1,0 +1,29 @@
+"""SQL for idempotency records."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+async def find(conn: asyncpg.Connection, *, org_id: UUID, key: str, ttl_hours: int) -> asyncpg.Record | None:
+    # Expired records are removed lazily, so a key may be reused after the TTL as the contract says.
+    await conn.execute(
+        "DELETE FROM idempotency_records WHERE org_id = $1 AND key = $2 AND created_at < now() - make_interval(hours => $3)",
+        org_id, key, ttl_hours,
+    )
+    return await conn.fetchrow(
+        "SELECT method, path, request_hash, status_code, response_body FROM idempotency_records WHERE org_id = $1 AND key = $2",
+        org_id, key,
+    )
+
+
+async def insert(conn: asyncpg.Connection, *, org_id: UUID, key: str, method: str, path: str,
+                 request_hash: bytes, status_code: int, response_body: Any) -> None:
+    await conn.execute(
+        """INSERT INTO idempotency_records (org_id, key, method, path, request_hash, status_code, response_body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        org_id, key, method, path, request_hash, status_code, response_body,
+    )

@@ -1,0 +1,1 @@
+"""Organisations (brokers, enterprises, kiosks, authorities, admins) and their API keys."""

@@ -1,0 +1,57 @@
+"""HTTP routes for organisations and keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from services.api.auth.caller import AnyCaller, Caller, require_roles
+from services.api.database import Connection
+from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.organisations import service
+from services.api.organisations.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgCreated, OrgOut
+from services.api.problems import problem_responses
+from services.api.resources import Resources, get_resources
+
+router = APIRouter(prefix="/v1/orgs", tags=["organisations"],
+                   responses=problem_responses(401, 403, 404, 422))
+
+
+@router.post("", status_code=201, response_model=OrgCreated, responses=problem_responses(409, 413))
+async def create_org(
+    body: OrgCreate, request: Request, conn: Connection, idempotency_key: IdempotencyKey,
+    resources: Annotated[Resources, Depends(get_resources)],
+    caller: Annotated[Caller, require_roles("admin")],
+) -> JSONResponse:
+    """Create an organisation and its first API key (shown only here). Admin only."""
+    return await run_idempotent(
+        conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
+        fingerprint=request_fingerprint("POST", request.url.path, body),
+        ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
+        create=lambda: service.create_org(conn, body),
+    )
+
+
+@router.get("/{org_id}", response_model=OrgOut)
+async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller) -> OrgOut:
+    return await service.get_org(conn, caller, org_id)
+
+
+@router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated)
+async def create_key(org_id: UUID, conn: Connection, caller: AnyCaller, body: KeyCreate | None = None) -> KeyCreated:
+    """A new key for the organisation (admin, or the organisation itself). Shown only in this response."""
+    return await service.create_key(conn, caller, org_id, body.label if body else None)
+
+
+@router.get("/{org_id}/keys", response_model=KeyList)
+async def list_keys(org_id: UUID, conn: Connection, caller: AnyCaller) -> KeyList:
+    return KeyList(items=await service.list_keys(conn, caller, org_id))
+
+
+@router.delete("/{org_id}/keys/{key_id}", response_model=KeyOut)
+async def revoke_key(org_id: UUID, key_id: UUID, conn: Connection, caller: AnyCaller) -> KeyOut:
+    """Revoke a key at once; requests with it get 401 from then on."""
+    return await service.revoke_key(conn, caller, org_id, key_id)

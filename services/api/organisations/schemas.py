@@ -1,0 +1,93 @@
+"""Request and response models for organisations and keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
+Province = Literal["CQ", "SC"]
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters from a 31-symbol alphabet without I, O, S, V, Z.
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+ADCODE_PATTERN = r"^\d{6}$"
+
+
+class Licence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(min_length=3, max_length=64)
+    issuer_province: Province
+    valid_until: date
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    type: OrgType
+    name: str = Field(min_length=1, max_length=200)
+    unified_social_credit_code: str | None = Field(default=None, pattern=USCC_PATTERN)
+    province: Province | None = None
+    licence: Licence | None = None
+    contact: Contact = Field(default_factory=Contact)
+    kiosk_adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN,
+                                     description="For kiosks: the county the terminal stands in.")
+
+    @model_validator(mode="after")
+    def _rules_per_type(self) -> OrgCreate:
+        if self.type == "broker" and self.licence is None:
+            raise ValueError("劳务经纪人须提供人力资源服务许可证 / a broker needs an HR-service licence")
+        if self.type == "authority" and self.province is None:
+            raise ValueError("主管部门须注明省份 CQ 或 SC / an authority needs province CQ or SC")
+        if self.type != "kiosk" and self.kiosk_adcode is not None:
+            raise ValueError("kiosk_adcode is only for kiosks")
+        return self
+
+
+class OrgOut(BaseModel):
+    id: UUID
+    type: OrgType
+    name: str
+    unified_social_credit_code: str | None
+    province: Province | None
+    licence: Licence | None
+    kiosk_adcode: str | None
+    created_at: datetime
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str | None = Field(default=None, max_length=100)
+
+
+class KeyOut(BaseModel):
+    id: UUID
+    prefix: str
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class OrgCreated(BaseModel):
+    org: OrgOut
+    api_key: str = Field(description="Shown only in this response; store it now.")
+    key: KeyOut
+
+
+class KeyCreated(BaseModel):
+    key: KeyOut
+    api_key: str = Field(description="Shown only in this response; store it now.")
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+    next_cursor: str | None = None

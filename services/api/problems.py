@@ -1,0 +1,176 @@
+"""RFC 9457 problem details: one exception type per kind of failure, one handler, listed in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://bashu-bridge.cn/problems/"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Base of every error we answer on purpose. Subclasses fix status, slug and title."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra or {}
+
+
+class BadRequest(ProblemError):
+    pass
+
+
+class InvalidInput(ProblemError):
+    status = 422
+    slug = "validation"
+    title = "Request did not validate"
+
+
+class Unauthenticated(ProblemError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Missing or invalid API key"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    slug = "forbidden"
+    title = "This key's role may not do that"
+
+
+class NotFound(ProblemError):
+    status = 404
+    slug = "not-found"
+    title = "No such resource"
+
+
+class Conflict(ProblemError):
+    status = 409
+    slug = "conflict"
+    title = "Conflicts with the current state"
+
+
+class PayloadTooLarge(ProblemError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class RateLimited(ProblemError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(ProblemError):
+    status = 503
+    slug = "unavailable"
+    title = "A backing service is unavailable"
+
+
+def problem_response(request: Request, *, status: int, slug: str, title: str, detail: str | None,
+                     errors: list[FieldError] | None = None, extra: dict[str, Any] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem(
+        type=TYPE_BASE + slug, title=title, status=status, detail=detail,
+        instance=request.url.path, request_id=getattr(request.state, "request_id", None), errors=errors,
+    ).model_dump(exclude_none=True)
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"), 401: ("unauthenticated", "Missing or invalid API key"),
+    403: ("forbidden", "Forbidden"), 404: ("not-found", "No such resource"),
+    405: ("method-not-allowed", "Method not allowed"), 406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"), 413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"), 429: ("rate-limited", "Too many requests"),
+}
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def _validation_message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", ""))
+    if kind == "extra_forbidden":
+        return "未知字段 / unknown field"
+    if kind == "missing":
+        return "必填 / required"
+    return str(err.get("msg", "invalid"))
+
+
+def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(request, status=exc.status, slug=exc.slug, title=exc.title,
+                                detail=exc.detail, errors=exc.errors, extra=exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(field=_location(e.get("loc", ())), message=_validation_message(e))
+                  for e in exc.errors()]
+        return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
+                                detail=f"{len(errors)} field(s) invalid", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _HTTP_SLUGS.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(request, status=exc.status_code, slug=slug, title=title, detail=detail,
+                                headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Internals stay in the log (with the request id); the client gets the id to quote.
+        log_unexpected(exc)
+        request_id = getattr(request.state, "request_id", None)
+        # This answer is sent from outside the request middleware, so the id header is set here.
+        return problem_response(request, status=500, slug="internal", title="Internal error",
+                                detail="An unexpected error occurred; quote the request_id when reporting it.",
+                                headers={"x-request-id": request_id} if request_id else None)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries so every documented error shows its problem+json shape."""
+    return {s: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for s in statuses}

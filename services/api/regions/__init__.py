@@ -1,0 +1,1 @@
+"""Counties, cities and provinces of Chongqing and Sichuan (reference data, read-only)."""

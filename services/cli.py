@@ -1,0 +1,173 @@
+"""`bashu`: the operators' command line (migrations, organisations and keys, the dev stack, the worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import typer
+
+from services.api.settings import ApiSettings, load_api_settings
+from services.db.migrate import apply_migrations
+from services.db.pool import connect
+
+T = TypeVar("T")
+
+app = typer.Typer(help="巴蜀劳务桥 operators' tool", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+admin_app = typer.Typer(help="Organisations and API keys", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+
+def _with_connection(settings: ApiSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def run() -> T:
+        conn = await connect(str(settings.database_url))
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _emit(payload: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        for key, value in payload.items():
+            typer.echo(f"{key}: {value}")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (forward-only, under an advisory lock)."""
+    applied = _with_connection(load_api_settings(), apply_migrations)
+    typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@admin_app.command("create-org")
+def create_org(
+    org_type: Annotated[str, typer.Option("--type", help="broker | enterprise | kiosk | authority | admin")],
+    name: Annotated[str, typer.Option()],
+    province: Annotated[str | None, typer.Option(help="CQ or SC (authorities)")] = None,
+    uscc: Annotated[str | None, typer.Option("--uscc", help="统一社会信用代码")] = None,
+    licence_number: Annotated[str | None, typer.Option()] = None,
+    licence_province: Annotated[str | None, typer.Option(help="CQ or SC")] = None,
+    licence_valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    kiosk_adcode: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an organisation and print its first API key (shown once)."""
+    from pydantic import ValidationError
+
+    from services.api.organisations.schemas import OrgCreate
+    from services.api.organisations.service import create_org as create
+    from services.api.problems import ProblemError
+
+    licence = None
+    if licence_number or licence_province or licence_valid_until:
+        licence = {"number": licence_number, "issuer_province": licence_province,
+                   "valid_until": licence_valid_until}
+    try:
+        body = OrgCreate.model_validate({
+            "type": org_type, "name": name, "province": province, "unified_social_credit_code": uscc,
+            "licence": licence, "kiosk_adcode": kiosk_adcode,
+        })
+    except ValidationError as exc:
+        typer.echo(f"invalid: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        async with conn.transaction():
+            created = await create(conn, body, key_label="cli")
+        return {"org_id": str(created.org.id), "api_key": created.api_key, "type": created.org.type,
+                "name": created.org.name}
+
+    try:
+        _emit(_with_connection(load_api_settings(), work), as_json)
+    except ProblemError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+
+@admin_app.command("ensure-demo-admin")
+def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """For the local stack: make sure the platform admin organisation exists and print a fresh key for it
+    (older keys issued by this command are revoked, so only the latest one works)."""
+    from services.api.auth import repository as keys_repository
+    from services.api.auth.keys import generate_key
+    from services.api.organisations import repository
+    from services.api.organisations.schemas import OrgCreate
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(7236118400002)")
+            row = await repository.find_by_name(conn, "admin", "平台管理员")
+            if row is None:
+                row = await repository.insert(conn, OrgCreate(type="admin", name="平台管理员"))
+            await conn.execute(
+                "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND label = 'devstack' AND revoked_at IS NULL",
+                row["id"])
+            key = generate_key()
+            await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix, digest=key.digest,
+                                             label="devstack")
+        return {"org_id": str(row["id"]), "api_key": key.plaintext}
+
+    _emit(_with_connection(load_api_settings(), work), as_json)
+
+
+@admin_app.command("revoke-key")
+def revoke_key(org_id: str, key_id: str) -> None:
+    """Revoke one API key of an organisation."""
+    from uuid import UUID
+
+    from services.api.auth import repository as keys_repository
+
+    async def work(conn: asyncpg.Connection) -> bool:
+        return await keys_repository.revoke_key(conn, org_id=UUID(org_id), key_id=UUID(key_id)) is not None
+
+    if not _with_connection(load_api_settings(), work):
+        typer.echo("no such key", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+@app.command("serve")
+def serve() -> None:
+    """Run the API (HOST/PORT from the environment)."""
+    from services.api.__main__ import main as serve_api
+
+    serve_api()
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run an arq worker for the platform's queue."""
+    from workers.__main__ import main as run_worker
+
+    run_worker()
+
+
+def _mount_devstack() -> None:
+    try:
+        from services.devstack.cli import devstack_app
+    except ImportError:  # the dev stack is a development tool; production images may leave it out
+        return
+    app.add_typer(devstack_app, name="devstack")
+
+
+_mount_devstack()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+

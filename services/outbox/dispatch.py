@@ -1,0 +1,29 @@
+"""Enqueueing outbox rows to arq. Never raises: a row that could not be enqueued stays for the reconciler."""
+
+from __future__ import annotations
+
+import structlog
+from arq.connections import ArqRedis
+
+log = structlog.get_logger("bashu.outbox")
+
+PROCESS_OUTBOX = "process_outbox"
+
+
+def outbox_job_id(outbox_id: int) -> str:
+    # A stable job id: arq refuses a second enqueue of a job that is queued or running, so the reconciler and
+    # the after-commit path can both try without doubling work.
+    return f"outbox:{outbox_id}"
+
+
+async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int]) -> list[int]:
+    """Enqueue each id; return those that reached Redis."""
+    sent: list[int] = []
+    for outbox_id in outbox_ids:
+        try:
+            await redis.enqueue_job(PROCESS_OUTBOX, outbox_id, _job_id=outbox_job_id(outbox_id))
+        except Exception as exc:  # Redis down or slow: the reconciler will pick the row up
+            log.warning("outbox.enqueue_failed", outbox_id=outbox_id, error=type(exc).__name__)
+            continue
+        sent.append(outbox_id)
+    return sent

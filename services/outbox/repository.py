@@ -1,0 +1,42 @@
+"""SQL for the outbox."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def record(conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
+    outbox_id: int = await conn.fetchval(
+        "INSERT INTO outbox (topic, entity_id) VALUES ($1, $2) RETURNING id", topic, entity_id)
+    return outbox_id
+
+
+async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, topic, entity_id, attempts, done_at FROM outbox WHERE id = $1", outbox_id)
+
+
+async def mark_enqueued(conn: asyncpg.Connection, ids: list[int]) -> None:
+    await conn.execute("UPDATE outbox SET enqueued_at = now() WHERE id = ANY($1::bigint[])", ids)
+
+
+async def mark_done(conn: asyncpg.Connection, outbox_id: int) -> None:
+    await conn.execute("UPDATE outbox SET done_at = now(), last_error = NULL WHERE id = $1", outbox_id)
+
+
+async def mark_failed(conn: asyncpg.Connection, outbox_id: int, error: str) -> None:
+    await conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                       outbox_id, error[:2000])
+
+
+async def stale(conn: asyncpg.Connection, *, older_than_seconds: float, limit: int) -> list[int]:
+    """Undone rows never enqueued, or enqueued long enough ago that the job must have been lost (or failed:
+    a failed row is retried with a delay that grows with its attempts)."""
+    rows = await conn.fetch(
+        """SELECT id FROM outbox
+            WHERE done_at IS NULL
+              AND coalesce(enqueued_at, created_at)
+                  < now() - make_interval(secs => $1 * power(2, least(attempts, 8)))
+            ORDER BY id LIMIT $2""",
+        older_than_seconds, limit,
+    )
+    return [r["id"] for r in rows]

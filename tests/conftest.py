@@ -1,0 +1,177 @@
+"""Shared fixtures: real PostgreSQL, Redis and Meilisearch, each test isolated.
+
+- PostgreSQL: one fresh database per test session (migrated by the real runner), emptied after each test.
+- Meilisearch: a unique index prefix per test; its indexes are deleted afterwards.
+- Redis: a unique arq queue name per test.
+The servers come from DATABASE_URL / REDIS_URL / MEILI_URL / MEILI_MASTER_KEY (`make test` exports them).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from services.api.app import create_app
+from services.api.search_index import create_search_client
+from services.api.settings import ApiSettings, load_api_settings
+from services.db.migrate import apply_migrations
+from services.db.pool import connect
+
+SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+MEILI_URL = os.environ.get("MEILI_URL", "http://127.0.0.1:7700")
+MEILI_MASTER_KEY = os.environ.get("MEILI_MASTER_KEY", "")
+
+
+def _with_database(dsn: str, name: str) -> str:
+    base, _, _ = dsn.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    name = f"bashu_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_with_database(SERVER_DSN, "postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = _with_database(SERVER_DSN, name)
+    conn = await connect(dsn)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    yield dsn
+    admin = await asyncpg.connect(_with_database(SERVER_DSN, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def _truncate_all(conn: asyncpg.Connection) -> None:
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
+    if tables:
+        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database; every table is emptied after the test."""
+    conn = await connect(database_url)
+    try:
+        yield conn
+    finally:
+        await _truncate_all(conn)
+        await conn.close()
+
+
+def _random_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@pytest.fixture
+def index_prefix() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def meili_cleanup(index_prefix: str) -> AsyncIterator[None]:
+    yield
+    client = create_search_client(MEILI_URL, MEILI_MASTER_KEY)
+    try:
+        for index in await client.get_indexes() or []:
+            if index.uid.startswith(index_prefix):
+                await client.index(index.uid).delete()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def settings(database_url: str, index_prefix: str, meili_cleanup: None) -> ApiSettings:
+    return load_api_settings(
+        environment="test",
+        database_url=database_url,
+        database_pool_min=1,
+        database_pool_max=5,
+        redis_url=REDIS_URL,
+        arq_queue_name=f"bashu:test:{uuid.uuid4().hex[:12]}",
+        meili_url=MEILI_URL,
+        meili_master_key=MEILI_MASTER_KEY,
+        meili_index_prefix=index_prefix,
+        pii_keyring=f"k1:{_random_key()}",
+        pii_active_key_id="k1",
+        pii_blind_index_key=_random_key(),
+        cursor_secret=secrets.token_hex(16),
+        log_json=False,
+    )
+
+
+@pytest.fixture
+async def app(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        yield manager.app  # type: ignore[misc]
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class OrgKey:
+    org_id: str
+    api_key: str
+    type: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture
+async def admin(db: asyncpg.Connection) -> OrgKey:
+    from services.api.organisations.schemas import OrgCreate
+    from services.api.organisations.service import create_org
+
+    async with db.transaction():
+        created = await create_org(db, OrgCreate(type="admin", name="测试管理员"))
+    return OrgKey(org_id=str(created.org.id), api_key=created.api_key, type="admin")
+
+
+MakeOrg = Callable[..., Awaitable[OrgKey]]
+
+DEFAULT_ORG_FIELDS: dict[str, dict[str, Any]] = {
+    "broker": {"licence": {"number": "渝人服证字〔2024〕第0001号", "issuer_province": "CQ", "valid_until": "2099-12-31"}},
+    "authority": {"province": "CQ"},
+    "kiosk": {"kiosk_adcode": "500107"},
+}
+
+
+@pytest.fixture
+def make_org(client: httpx.AsyncClient, admin: OrgKey) -> MakeOrg:
+    async def make(org_type: str, **fields: Any) -> OrgKey:
+        body = {"type": org_type, "name": f"{org_type}-{uuid.uuid4().hex[:6]}",
+                **DEFAULT_ORG_FIELDS.get(org_type, {}), **fields}
+        response = await client.post("/v1/orgs", json=body, headers=admin.headers)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        return OrgKey(org_id=data["org"]["id"], api_key=data["api_key"], type=org_type)
+
+    return make

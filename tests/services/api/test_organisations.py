@@ -1,0 +1,113 @@
+"""Organisations, keys, roles and licences through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+
+from services.api.auth.keys import hash_key
+from tests.conftest import MakeOrg, OrgKey
+
+
+async def test_create_org_returns_key_once_and_stores_only_its_hash(
+    client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection,
+) -> None:
+    response = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "重庆长安汽车股份有限公司", "unified_social_credit_code": "9150000020282257XN",
+    })
+    assert response.status_code == 201, response.text
+    body = response.json()
+    key = body["api_key"]
+    assert key.startswith("bb_") and len(key) > 40
+    assert body["key"]["prefix"] == key[:11]
+    stored = await db.fetch("SELECT key_hash FROM api_keys WHERE org_id = $1::uuid", body["org"]["id"])
+    assert [r["key_hash"] for r in stored] == [hash_key(key)]
+    raw_text = await db.fetchval("SELECT string_agg(prefix || encode(key_hash, 'hex'), ' ') FROM api_keys")
+    assert key not in raw_text
+    # The key works, and the listing never shows it again.
+    listing = await client.get(f"/v1/orgs/{body['org']['id']}/keys", headers={"Authorization": f"Bearer {key}"})
+    assert listing.status_code == 200
+    assert key not in listing.text
+
+
+async def test_revoked_key_is_refused(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    org = await make_org("enterprise")
+    second = await client.post(f"/v1/orgs/{org.org_id}/keys", headers=org.headers, json={"label": "hr-system"})
+    assert second.status_code == 201
+    new_key = second.json()["api_key"]
+    key_id = second.json()["key"]["id"]
+    revoke = await client.delete(f"/v1/orgs/{org.org_id}/keys/{key_id}", headers=org.headers)
+    assert revoke.status_code == 200 and revoke.json()["revoked_at"] is not None
+    refused = await client.get(f"/v1/orgs/{org.org_id}", headers={"Authorization": f"Bearer {new_key}"})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    # The first key still works.
+    assert (await client.get(f"/v1/orgs/{org.org_id}", headers=org.headers)).status_code == 200
+
+
+async def test_missing_and_malformed_keys_are_401(client: httpx.AsyncClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
+                    {"Authorization": "Bearer bb_" + "x" * 43}):
+        response = await client.get("/v1/regions", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["type"].endswith("/unauthenticated")
+
+
+async def test_wrong_role_is_403_and_other_orgs_objects_are_404(
+    client: httpx.AsyncClient, make_org: MakeOrg,
+) -> None:
+    broker = await make_org("broker")
+    enterprise = await make_org("enterprise")
+    forbidden = await client.post("/v1/orgs", headers=broker.headers, json={"type": "enterprise", "name": "x"})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["status"] == 403
+    hidden = await client.get(f"/v1/orgs/{enterprise.org_id}", headers=broker.headers)
+    assert hidden.status_code == 404
+    hidden_keys = await client.post(f"/v1/orgs/{enterprise.org_id}/keys", headers=broker.headers)
+    assert hidden_keys.status_code == 404
+
+
+async def test_broker_needs_a_licence_from_either_province(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    missing = await client.post("/v1/orgs", headers=admin.headers, json={"type": "broker", "name": "无证中介"})
+    assert missing.status_code == 422
+    assert "licence" in missing.text
+    for province in ("CQ", "SC"):
+        ok = await client.post("/v1/orgs", headers=admin.headers, json={
+            "type": "broker", "name": f"{province} 劳务公司",
+            "licence": {"number": f"{province}-2025-18", "issuer_province": province, "valid_until": "2030-01-01"},
+        })
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["org"]["licence"]["issuer_province"] == province
+
+
+async def test_unknown_role_and_bad_fields_are_listed_per_field(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    response = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "wizard", "name": "", "surprise": 1, "unified_social_credit_code": "123",
+    })
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"] for e in problem["errors"]}
+    assert {"type", "name", "surprise", "unified_social_credit_code"} <= fields
+
+
+async def test_kiosk_adcode_must_exist(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    bad = await client.post("/v1/orgs", headers=admin.headers,
+                            json={"type": "kiosk", "name": "kiosk", "kiosk_adcode": "999999"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "kiosk_adcode"
+
+
+async def test_idempotency_key_replays_the_first_response(
+    client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection,
+) -> None:
+    body = {"type": "enterprise", "name": "成都京东方光电科技有限公司"}
+    headers = {**admin.headers, "Idempotency-Key": "create-boe-1"}
+    first = await client.post("/v1/orgs", json=body, headers=headers)
+    again = await client.post("/v1/orgs", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE name = $1", body["name"]) == 1
+    changed = await client.post("/v1/orgs", json={**body, "name": "另一家"}, headers=headers)
+    assert changed.status_code == 409

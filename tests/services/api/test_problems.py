@@ -1,0 +1,80 @@
+"""Every error path answers RFC 9457 problem details, never a bare 500 with internals."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from services.api.app import create_app
+from services.api.settings import ApiSettings
+
+from tests.conftest import OrgKey
+
+
+def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["type"].startswith("https://")
+    assert problem["title"]
+    assert problem["request_id"]
+    return problem
+
+
+async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    response = await client.post("/v1/orgs", content=b'{"type": "broker",', headers={
+        **admin.headers, "content-type": "application/json"})
+    problem = _assert_problem(response, 422)
+    assert "JSON" in problem["errors"][0]["message"]  # type: ignore[index]
+
+
+async def test_wrong_types_are_listed(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    response = await client.post("/v1/orgs", headers=admin.headers, json={"type": 5, "name": ["x"]})
+    problem = _assert_problem(response, 422)
+    assert {e["field"] for e in problem["errors"]} >= {"type", "name"}  # type: ignore[attr-defined]
+
+
+async def test_oversize_body_is_413(client: httpx.AsyncClient, admin: OrgKey, settings: object) -> None:
+    big = b'{"type": "enterprise", "name": "' + b"x" * 2_000_000 + b'"}'
+    response = await client.post("/v1/orgs", content=big, headers={**admin.headers, "content-type": "application/json"})
+    _assert_problem(response, 413)
+
+
+async def test_oversize_streamed_body_without_length_is_413(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    async def chunks():  # no Content-Length: the limit must hold while streaming
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = await client.post("/v1/orgs", content=chunks(), headers={**admin.headers, "content-type": "application/json"})
+    _assert_problem(response, 413)
+
+
+async def test_unknown_path_and_method(client: httpx.AsyncClient) -> None:
+    _assert_problem(await client.get("/v1/nothing-here"), 404)
+    _assert_problem(await client.put("/healthz"), 405)
+
+
+async def test_unexpected_error_is_500_without_internals(settings: ApiSettings) -> None:
+    application = create_app(settings)
+
+    @application.get("/boom-for-test")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    async with LifespanManager(application) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
+            base_url="http://testserver") as http:
+        response = await http.get("/boom-for-test")
+    problem = _assert_problem(response, 500)
+    assert "secret internal detail" not in response.text
+    assert problem["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/v1/orgs"])
+async def test_errors_are_documented_in_openapi(client: httpx.AsyncClient, path: str) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    responses = spec["paths"][path]["post"]["responses"]
+    for status in ("401", "403", "422"):
+        assert "application/problem+json" in responses[status]["content"]

@@ -1,0 +1,69 @@
+"""Processing outbox rows by topic, and the reconciler that re-enqueues what was lost.
+
+Jobs take an outbox id, never a payload; a handler must be safe to run twice (arq re-runs a job after a
+crash), which is why every handler works from the current state in PostgreSQL, not from a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from services.outbox import repository
+from services.outbox.dispatch import enqueue_outbox
+from workers.context import WorkerResources, resources_of
+
+log = structlog.get_logger("bashu.worker.outbox")
+
+OutboxHandler = Callable[[WorkerResources, str], Awaitable[None]]
+
+# topic → handler; domain modules register theirs in workers/handlers.py.
+OUTBOX_HANDLERS: dict[str, OutboxHandler] = {}
+
+
+def outbox_handler(topic: str) -> Callable[[OutboxHandler], OutboxHandler]:
+    def register(handler: OutboxHandler) -> OutboxHandler:
+        OUTBOX_HANDLERS[topic] = handler
+        return handler
+
+    return register
+
+
+class UnknownTopic(RuntimeError):
+    pass
+
+
+async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
+    resources = resources_of(ctx)
+    async with resources.pool.acquire() as conn:
+        row = await repository.get(conn, outbox_id)
+    if row is None or row["done_at"] is not None:
+        return "skipped"
+    handler = OUTBOX_HANDLERS.get(row["topic"])
+    try:
+        if handler is None:
+            raise UnknownTopic(row["topic"])
+        await handler(resources, row["entity_id"])
+    except Exception as exc:
+        async with resources.pool.acquire() as conn:
+            await repository.mark_failed(conn, outbox_id, f"{type(exc).__name__}: {exc}")
+        log.warning("outbox.failed", outbox_id=outbox_id, topic=row["topic"], error=type(exc).__name__)
+        return "failed"  # the reconciler retries it later with a growing delay
+    async with resources.pool.acquire() as conn:
+        await repository.mark_done(conn, outbox_id)
+    return "done"
+
+
+async def reconcile_outbox(ctx: dict[str, Any]) -> int:
+    resources = resources_of(ctx)
+    async with resources.pool.acquire() as conn:
+        ids = await repository.stale(conn, older_than_seconds=resources.settings.outbox_stale_after_seconds,
+                                     limit=resources.settings.outbox_reconcile_batch)
+        if not ids:
+            return 0
+        sent = await enqueue_outbox(resources.redis, ids)
+        if sent:
+            await repository.mark_enqueued(conn, sent)
+    log.info("outbox.reconciled", re_enqueued=len(sent))
+    return len(sent)

@@ -1,0 +1,21 @@
+"""Settings of the worker deployable (built by `load_worker_settings()`, passed in)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.api.settings import ApiSettings
+
+
+class WorkerSettings(ApiSettings):
+    """The worker reads the same stores as the API, plus its own knobs."""
+
+    worker_max_jobs: int = Field(default=10, ge=1)
+    job_timeout_seconds: int = Field(default=600, ge=1)
+    # The reconciler re-enqueues outbox rows left undone this long after they were written or last enqueued.
+    outbox_stale_after_seconds: float = Field(default=30.0, gt=0)
+    outbox_reconcile_batch: int = Field(default=500, ge=1)
+
+
+def load_worker_settings(**overrides: object) -> WorkerSettings:
+    return WorkerSettings(**overrides)  # type: ignore[arg-type]

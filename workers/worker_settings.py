@@ -1,0 +1,57 @@
+"""arq worker configuration built from settings (no client is created at import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from arq import cron, func
+from arq.connections import RedisSettings
+
+from services.api.logging_setup import configure_logging
+from services.api.redis_connection import create_arq_redis
+from services.api.search_index import create_search_client
+from services.db.pool import create_pool
+from workers.context import WorkerResources
+from workers.handlers import load_handlers
+from workers.outbox import process_outbox, reconcile_outbox
+from workers.settings import WorkerSettings
+
+log = structlog.get_logger("bashu.worker")
+
+
+def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
+    """Keyword arguments for `arq.worker.Worker`: functions, cron jobs, startup and shutdown."""
+    load_handlers()
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
+        pool = await create_pool(str(settings.database_url), min_size=1, max_size=settings.worker_max_jobs + 2)
+        ctx["resources"] = WorkerResources(
+            settings=settings, pool=pool,
+            redis=create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name),
+            search=create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
+                                        timeout_seconds=settings.meili_timeout_seconds),
+        )
+        log.info("worker.started", queue=settings.arq_queue_name)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        resources: WorkerResources | None = ctx.get("resources")
+        if resources is not None:
+            await resources.search.aclose()
+            await resources.redis.aclose(close_connection_pool=True)
+            await resources.pool.close()
+
+    return {
+        # keep_result=0: a finished job leaves no result key, so the reconciler may enqueue the same job id
+        # again if the row is still undone.
+        "functions": [func(process_outbox, name="process_outbox", keep_result=0, max_tries=3)],
+        "cron_jobs": [cron(reconcile_outbox, second={0, 30}, run_at_startup=True, unique=True)],
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
+        "queue_name": settings.arq_queue_name,
+        "max_jobs": settings.worker_max_jobs,
+        "job_timeout": settings.job_timeout_seconds,
+        "handle_signals": True,
+    }
