@@ -27,8 +27,20 @@ REFERENCE_DIR = Path(__file__).parent / "reference"
 INITIAL_CATALOGUE_CSV = REFERENCE_DIR / "catalogue-initial.csv"
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "occupation_code", "name", "aliases", "industry", "shortage_level", "regions",
-    "wage_min", "wage_max", "wage_unit", "skills", "certificates", "side", "notes", "source",
+    "occupation_code",
+    "name",
+    "aliases",
+    "industry",
+    "shortage_level",
+    "regions",
+    "wage_min",
+    "wage_max",
+    "wage_unit",
+    "skills",
+    "certificates",
+    "side",
+    "notes",
+    "source",
 )
 # Optional column: present only when some entry of the version is retired.
 REPLACED_BY_COLUMN = "replaced_by"
@@ -392,8 +404,14 @@ def parse_catalogue_rows(header: Sequence[str], rows: Iterable[Sequence[str]], v
     unknown = [c for c in columns if c not in CSV_COLUMNS and c != REPLACED_BY_COLUMN]
     if missing or unknown:
         raise CatalogueImportError(
-            [RowError(1, "header", f"missing columns {missing}, unknown columns {unknown}; "
-                      f"expected {','.join(CSV_COLUMNS)}[,{REPLACED_BY_COLUMN}]")]
+            [
+                RowError(
+                    1,
+                    "header",
+                    f"missing columns {missing}, unknown columns {unknown}; "
+                    f"expected {','.join(CSV_COLUMNS)}[,{REPLACED_BY_COLUMN}]",
+                )
+            ]
         )
     errors: list[RowError] = []
     entries: list[CatalogueEntry] = []
@@ -411,8 +429,13 @@ def parse_catalogue_rows(header: Sequence[str], rows: Iterable[Sequence[str]], v
         if entry is None:
             continue
         if entry.occupation_code in seen:
-            errors.append(RowError(line, "occupation_code",
-                                   f"{entry.occupation_code} already on row {seen[entry.occupation_code]}"))
+            errors.append(
+                RowError(
+                    line,
+                    "occupation_code",
+                    f"{entry.occupation_code} already on row {seen[entry.occupation_code]}",
+                )
+            )
             continue
         seen[entry.occupation_code] = line
         entries.append(entry)
@@ -453,11 +476,20 @@ def catalogue_rows(catalogue: Catalogue) -> list[list[str]]:
     for e in catalogue.entries:
         band = e.wage_band
         row = [
-            e.occupation_code, e.name, ";".join(e.aliases), e.industry, str(e.shortage_level),
+            e.occupation_code,
+            e.name,
+            ";".join(e.aliases),
+            e.industry,
+            str(e.shortage_level),
             ";".join(e.regions),
-            _format_number(band.min) if band else "", _format_number(band.max) if band else "",
+            _format_number(band.min) if band else "",
+            _format_number(band.max) if band else "",
             band.unit if band else "",
-            ";".join(e.skills), ";".join(e.certificates), e.side, e.notes, e.source,
+            ";".join(e.skills),
+            ";".join(e.certificates),
+            e.side,
+            e.notes,
+            e.source,
         ]
         if with_replaced:
             row.append(e.replaced_by or "")
