@@ -1,0 +1,64 @@
+import math
+import random
+
+import pytest
+
+from matching.geo import (
+    GeoPoint,
+    cell_size_degrees,
+    covering_cells,
+    decode_bounds,
+    distance_km,
+    encode,
+    point_cells,
+)
+
+JIULONGPO = GeoPoint(29.502325, 106.510515)
+CHENGDU = GeoPoint(30.572961, 104.066301)
+
+
+def test_haversine_between_the_two_cities() -> None:
+    assert 260 < distance_km(JIULONGPO, CHENGDU) < 275
+    assert distance_km(JIULONGPO, JIULONGPO) == 0
+
+
+def test_geohash_matches_the_reference_encoding() -> None:
+    # a well-known reference value: 57.64911, 10.40744 → u4pruydqqvj
+    assert encode(57.64911, 10.40744, 11) == "u4pruydqqvj"
+    cell = encode(30.5, 104.0, 4)
+    lat_min, lat_max, lng_min, lng_max = decode_bounds(cell)
+    assert lat_min <= 30.5 <= lat_max
+    assert lng_min <= 104.0 <= lng_max
+    lat_span, lng_span = cell_size_degrees(4)
+    assert math.isclose(lat_span, 0.17578125)
+    assert math.isclose(lng_span, 0.3515625)
+    assert point_cells(JIULONGPO) == [encode(JIULONGPO.lat, JIULONGPO.lng, p) for p in (3, 4, 5)]
+
+
+@pytest.mark.parametrize("radius_km", [1.0, 3.0, 8.0, 20.0, 60.0])
+def test_cells_cover_every_point_within_the_radius(radius_km: float) -> None:
+    cells = covering_cells(JIULONGPO, radius_km)
+    assert cells is not None
+    assert len(cells) <= 16
+    precision = len(cells[0])
+    assert all(len(c) == precision for c in cells)
+    rng = random.Random(7)
+    for _ in range(2000):
+        bearing = rng.uniform(0, 2 * math.pi)
+        distance = radius_km * math.sqrt(rng.random())
+        dlat = distance * math.cos(bearing) / 111.195
+        dlng = distance * math.sin(bearing) / (111.195 * math.cos(math.radians(JIULONGPO.lat)))
+        point = GeoPoint(JIULONGPO.lat + dlat, JIULONGPO.lng + dlng)
+        if distance_km(JIULONGPO, point) <= radius_km:
+            assert encode(point.lat, point.lng, precision) in cells
+
+
+def test_small_radius_uses_fine_cells_and_huge_radius_gives_up() -> None:
+    small = covering_cells(JIULONGPO, 2.0)
+    assert small is not None
+    assert len(small[0]) == 5
+    assert covering_cells(JIULONGPO, 100000) is None
+    with pytest.raises(ValueError, match="positive"):
+        covering_cells(JIULONGPO, 0)
+    with pytest.raises(ValueError, match="out of range"):
+        GeoPoint(91, 0)
