@@ -1,0 +1,54 @@
+import pytest
+
+from matching.catalogue import Catalogue
+from matching.homophones import Correction, HomophoneCorrector, fuzzy_keys, fuzzy_syllable
+from matching.regions import RegionDirectory
+from matching.segmentation import Analyzer
+
+
+@pytest.fixture(name="corrector")
+def corrector_fixture(
+    catalogue: Catalogue, regions: RegionDirectory, analyzer: Analyzer
+) -> HomophoneCorrector:
+    words = [w for e in catalogue.entries for w in e.words]
+    words += [w for r in regions.counties() for w in (r.name, r.short_name)]
+    return HomophoneCorrector(words, analyzer.is_dictionary_word)
+
+
+def test_southwestern_merges() -> None:
+    assert fuzzy_syllable("shi") == fuzzy_syllable("si")
+    assert fuzzy_syllable("zhang") == fuzzy_syllable("zan")
+    assert fuzzy_syllable("nan") == fuzzy_syllable("lan")
+    assert fuzzy_syllable("hu") == fuzzy_syllable("fu")
+    assert fuzzy_syllable("huang") == fuzzy_syllable("fang")
+    assert fuzzy_syllable("xing") == fuzzy_syllable("xin")
+    assert fuzzy_syllable("gong") == "gong"
+    assert fuzzy_keys("司机") & fuzzy_keys("师机")
+
+
+def test_mistyped_trade_words_are_corrected(corrector: HomophoneCorrector) -> None:
+    assert corrector.correct_word("电悍工") == "电焊工"
+    assert corrector.correct_word("叉车师机") == "叉车司机"
+    assert corrector.correct_word("师机") == "司机"
+    assert corrector.correct_word("宝姆") == "保姆"
+
+
+def test_right_words_are_never_corrected(corrector: HomophoneCorrector) -> None:
+    for word in ("焊工", "电焊工", "司机", "叉车司机", "保姆", "九龙坡"):
+        assert corrector.correct_word(word) is None
+    text, corrections = corrector.correct_phrase("九龙坡 电焊工 司机 日结 包住")
+    assert text == "九龙坡 电焊工 司机 日结 包住"
+    assert corrections == ()
+    # a real word of the language that merely sounds like a vocabulary word stays
+    assert corrector.correct_word("时机") is None  # shi ji ~ si ji (司机), but 时机 is a word
+
+
+def test_mistakes_inside_longer_phrases(corrector: HomophoneCorrector) -> None:
+    text, corrections = corrector.correct_phrase("九龙坡招电悍工日结")
+    assert text == "九龙坡招电焊工日结"
+    assert corrections == (Correction("电悍工", "电焊工"),)
+    text, corrections = corrector.correct_phrase("找叉车师机")
+    assert text == "找叉车司机"
+    assert corrections == (Correction("叉车师机", "叉车司机"),)
+    text, _ = corrector.correct_phrase("沙平坝 搬运")  # 坪 typed as 平 (same sound)
+    assert text == "沙坪坝 搬运"
