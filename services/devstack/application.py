@@ -24,14 +24,14 @@ def warn(message: str) -> None:
 
 
 def run_cli(
-    args: list[str], env: Mapping[str, str], optional: bool = False
+    args: list[str], env: Mapping[str, str], optional: bool = False, echo: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """`python -m services.cli ARGS` with the stack's environment.
 
     With optional=True, a command the CLI doesn't have yet (typer's "No such command") is a warning;
-    any other failure is an error either way.
+    any other failure is an error either way. echo=False keeps output that holds secrets off the terminal.
     """
-    print(f"devstack: bashu {' '.join(args)}", flush=True)
+    print(f"devstack: bashu {' '.join(args)}", file=sys.stderr, flush=True)
     result = subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "services.cli", *args],
         env=dict(env),
@@ -47,13 +47,14 @@ def run_cli(
             warn(f"`bashu {' '.join(args)}` is not available yet; skipped")
             return result
         raise RuntimeError(f"`bashu {' '.join(args)}` failed with code {result.returncode}:\n{output}")
-    if result.stdout.strip():
-        print(result.stdout.rstrip(), flush=True)
+    # stdout of `devstack up` is reserved for KEY=value lines; the command's own output is progress.
+    if echo and result.stdout.strip():
+        print(result.stdout.rstrip(), file=sys.stderr, flush=True)
     return result
 
 
 def admin_api_key(env: Mapping[str, str]) -> str | None:
-    result = run_cli(["admin", "ensure-demo-admin", "--json"], env, optional=True)
+    result = run_cli(["admin", "ensure-demo-admin", "--json"], env, optional=True, echo=False)
     if result.returncode != 0:
         return None
     for line in reversed(result.stdout.strip().splitlines()):
