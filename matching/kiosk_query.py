@@ -1,0 +1,174 @@
+"""Kiosk query understanding: a free-text phrase → filters plus the words left for full-text search.
+
+`九龙坡 电焊 日结 包住` → county 500107, occupation 6-18-02-04 (焊工, via the alias 电焊工), work type daily,
+benefit 包住, nothing left over. Homophone mistakes are corrected first and reported (`corrected`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from matching.catalogue import Catalogue, WageUnit
+from matching.homophones import Correction, HomophoneCorrector
+from matching.job_terms import BENEFIT_WORDS, START_WORDS, WORK_TYPE_WORDS, WorkType
+from matching.regions import Province, RegionDirectory
+from matching.segmentation import Analyzer
+
+_T = TypeVar("_T")
+MAX_QUERY_CHARS = 200
+MAX_PARTIAL_CODES = 5
+# Words that carry no meaning for a job search once the rest is understood.
+FILLER_WORDS: frozenset[str] = frozenset(
+    {"找", "招", "招工", "招聘", "工作", "要", "的", "人", "开工", "上班", "附近", "在", "有", "和"}
+    | {"求职", "想"}
+)
+
+_NUMBER = r"(\d{2,6})"
+_YUAN = r"\s*(?:元|块钱|块)?\s*"
+_WAGE_PATTERNS: tuple[tuple[re.Pattern[str], WageUnit | None], ...] = (
+    (re.compile(r"(?:日薪|日工资|每天|一天)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "day"),
+    (re.compile(_NUMBER + _YUAN + r"(?:一天|每天|/天|天)(?:以上|起)?"), "day"),
+    (re.compile(r"(?:时薪|每小时)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "hour"),
+    (re.compile(_NUMBER + _YUAN + r"(?:一小时|每小时|/小时|/时)(?:以上|起)?"), "hour"),
+    (re.compile(r"(?:月薪|月工资|工资|底薪)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "month"),
+    (re.compile(_NUMBER + _YUAN + r"(?:一个月|每月|/月)(?:以上|起)?"), "month"),
+    (re.compile(_NUMBER + _YUAN + r"(?:以上|起)"), None),  # unit from the amount
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Interpretation:
+    adcodes: tuple[str, ...] = ()
+    city_adcodes: tuple[str, ...] = ()
+    provinces: tuple[Province, ...] = ()
+    occupation_codes: tuple[str, ...] = ()
+    work_type: WorkType | None = None
+    benefits: tuple[str, ...] = ()
+    wage_min: int | None = None
+    wage_unit: WageUnit | None = None
+    start_within_days: int | None = None
+    remaining_text: str = ""
+    corrected: str | None = None  # the corrected phrase when a correction was made
+    corrections: tuple[Correction, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        """The `query.interpreted` object of the kiosk response."""
+        return {
+            "adcodes": list(self.adcodes),
+            "city_adcodes": list(self.city_adcodes),
+            "provinces": list(self.provinces),
+            "occupation_codes": list(self.occupation_codes),
+            "work_type": self.work_type,
+            "benefits": list(self.benefits),
+            "wage_min": self.wage_min,
+            "wage_unit": self.wage_unit,
+            "start_within_days": self.start_within_days,
+            "remaining_text": self.remaining_text,
+        }
+
+
+class KioskQueryInterpreter:
+    """Built once per catalogue version together with its Analyzer."""
+
+    def __init__(self, catalogue: Catalogue, regions: RegionDirectory, analyzer: Analyzer) -> None:
+        self.catalogue = catalogue
+        self.regions = regions
+        self.analyzer = analyzer
+        place_words = list(regions.place_words())
+        trade_words = list(catalogue.alias_map())
+        self.corrector = HomophoneCorrector(
+            [*trade_words, *place_words, *WORK_TYPE_WORDS, *BENEFIT_WORDS], analyzer.is_dictionary_word
+        )
+        # (word, code) for partial matching: 电焊 → 电焊工 → 6-18-02-04.
+        self._trade_words: tuple[tuple[str, str], ...] = tuple(
+            (word, code) for word, code in catalogue.alias_map().items() if len(word) >= 2
+        )
+        self._levels = {e.occupation_code: e.shortage_level for e in catalogue.entries}
+
+    def interpret(self, text: str) -> Interpretation:
+        text = unicodedata.normalize("NFKC", text).strip()[:MAX_QUERY_CHARS]
+        corrected_text, corrections = self.corrector.correct_phrase(text)
+        rest, wage_min, wage_unit = _extract_wage(corrected_text)
+
+        adcodes: list[str] = []
+        cities: list[str] = []
+        provinces: list[Province] = []
+        codes: list[str] = []
+        benefits: list[str] = []
+        work_type: WorkType | None = None
+        start: int | None = None
+        remaining: list[str] = []
+        for token in self.analyzer.cut(rest):
+            if token in FILLER_WORDS:
+                continue
+            places = self.regions.adcodes_for_word(token)
+            if places:
+                for adcode in places:
+                    region = self.regions.require(adcode)
+                    if region.level == "county":
+                        adcodes.append(adcode)
+                    elif region.level == "city":
+                        cities.append(adcode)
+                    else:
+                        provinces.append(region.province)
+                continue
+            if token in WORK_TYPE_WORDS:
+                work_type = work_type or WORK_TYPE_WORDS[token]
+                continue
+            if token in BENEFIT_WORDS:
+                benefits.extend(BENEFIT_WORDS[token])
+                continue
+            if token in START_WORDS:
+                days = START_WORDS[token]
+                start = days if start is None else min(start, days)
+                continue
+            code = self.catalogue.code_for_word(token)
+            if code is not None:
+                codes.append(code)
+                continue
+            partial = self._partial_codes(token)
+            if partial:
+                codes.extend(partial)
+                continue
+            remaining.append(token)
+        return Interpretation(
+            adcodes=_unique(adcodes),
+            city_adcodes=_unique(cities),
+            provinces=_unique(provinces),
+            occupation_codes=_unique(codes),
+            work_type=work_type,
+            benefits=_unique(benefits),
+            wage_min=wage_min,
+            wage_unit=wage_unit,
+            start_within_days=start,
+            remaining_text=" ".join(remaining),
+            corrected=corrected_text if corrections else None,
+            corrections=corrections,
+        )
+
+    def _partial_codes(self, token: str) -> tuple[str, ...]:
+        """Codes of trades whose name or an alias contains `token` (two characters or more)."""
+        if len(token) < 2 or not any("\u3400" <= ch <= "\u9fff" for ch in token):
+            return ()
+        codes = {code for word, code in self._trade_words if token in word}
+        if not codes or len(codes) > MAX_PARTIAL_CODES:
+            return ()
+        return tuple(sorted(codes, key=lambda c: (self._levels.get(c, 3), c)))
+
+
+def _extract_wage(text: str) -> tuple[str, int | None, WageUnit | None]:
+    for pattern, unit in _WAGE_PATTERNS:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        amount = int(match.group(1))
+        resolved: WageUnit = unit if unit is not None else ("month" if amount >= 1000 else "day")
+        return text[: match.start()] + " " + text[match.end() :], amount, resolved
+    return text, None, None
+
+
+def _unique(items: list[_T]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(items))

@@ -1,0 +1,83 @@
+import pytest
+
+from matching.catalogue import Catalogue
+from matching.homophones import Correction
+from matching.kiosk_query import KioskQueryInterpreter
+from matching.regions import RegionDirectory
+from matching.segmentation import Analyzer
+
+
+@pytest.fixture(name="interpreter")
+def interpreter_fixture(
+    catalogue: Catalogue, regions: RegionDirectory, analyzer: Analyzer
+) -> KioskQueryInterpreter:
+    return KioskQueryInterpreter(catalogue, regions, analyzer)
+
+
+def test_district_trade_pay_and_benefit(interpreter: KioskQueryInterpreter) -> None:
+    result = interpreter.interpret("九龙坡 电焊 日结 包住")
+    assert result.adcodes == ("500107",)
+    assert result.occupation_codes == ("6-18-02-04",)
+    assert result.work_type == "daily"
+    assert result.benefits == ("包住",)
+    assert result.wage_min is None
+    assert result.start_within_days is None
+    assert result.remaining_text == ""
+    assert result.corrected is None
+
+
+def test_words_run_together_and_alias(interpreter: KioskQueryInterpreter) -> None:
+    result = interpreter.interpret("沙坪坝区叉车司机长期包吃住")
+    assert result.adcodes == ("500106",)
+    assert result.occupation_codes == ("6-30-05-01",)
+    assert result.work_type == "full_time"
+    assert result.benefits == ("包吃", "包住")
+
+
+def test_homophone_mistake_is_corrected_and_reported(interpreter: KioskQueryInterpreter) -> None:
+    result = interpreter.interpret("电悍工 今天开工")
+    assert result.occupation_codes == ("6-18-02-04",)
+    assert result.corrected == "电焊工 今天开工"
+    assert result.corrections == (Correction("电悍工", "电焊工"),)
+    assert result.start_within_days == 0
+    assert result.remaining_text == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "wage", "unit"),
+    [
+        ("搬运工 200一天", 200, "day"),
+        ("日薪200 棒棒", 200, "day"),
+        ("厨师 月薪5000以上", 5000, "month"),
+        ("保姆 5000以上", 5000, "month"),
+        ("钟点工 时薪25", 25, "hour"),
+    ],
+)
+def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, unit: str) -> None:
+    result = interpreter.interpret(text)
+    assert (result.wage_min, result.wage_unit) == (wage, unit)
+    assert len(result.occupation_codes) == 1
+    assert result.remaining_text == ""
+
+
+def test_cities_start_words_and_leftovers(interpreter: KioskQueryInterpreter) -> None:
+    result = interpreter.interpret("成都 明天 保姆 会做川菜")
+    assert result.city_adcodes == ("510100",)
+    assert result.adcodes == ()
+    assert result.start_within_days == 1
+    assert result.occupation_codes == ("4-10-01-06",)
+    assert "川菜" in result.remaining_text
+
+
+def test_slang_and_typed_right_words_stay(interpreter: KioskQueryInterpreter) -> None:
+    result = interpreter.interpret("烧电焊的 零工")
+    assert result.occupation_codes == ("6-18-02-04",)
+    assert result.work_type == "gig"
+    assert result.corrected is None
+
+
+def test_hostile_input_is_harmless(interpreter: KioskQueryInterpreter) -> None:
+    for text in ("", "😀😀", 'x" OR city = "重庆', "电焊" * 400):
+        result = interpreter.interpret(text)
+        assert len(result.remaining_text) <= 200
+    assert interpreter.interpret("").as_dict()["occupation_codes"] == []
