@@ -1,0 +1,260 @@
+"""Resident ID numbers and mobile numbers: validation, normalisation and masking.
+
+Pure functions, no I/O. ``today`` is always passed in so results are reproducible.
+
+ID numbers follow GB 11643-1999: 6-digit region code (GB/T 2260 adcode at issue time), 8-digit birth date,
+3-digit sequence (odd = male, even = female) and a check character computed with ISO 7064 MOD 11-2.
+Legacy 15-digit numbers (issued before 1999: 6-digit region, 6-digit ``YYMMDD`` birth date, 3-digit sequence,
+no check character) are converted to 18 characters by inserting ``19`` before the year and appending the
+check character — every 15-digit number belongs to someone born in the 1900s.
+
+Error messages never contain the number itself: they end up in API responses and logs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Final, Literal
+
+__all__ = [
+    "DEFAULT_MAX_WORKING_AGE",
+    "DEFAULT_MIN_WORKING_AGE",
+    "IdNumber",
+    "InvalidIdNumber",
+    "InvalidPhone",
+    "age_on",
+    "id_check_character",
+    "mask_id_number",
+    "mask_phone",
+    "normalise_id_number",
+    "parse_id_number",
+    "parse_mobile",
+]
+
+# The minimum is law, not a choice: the PRC Labour Law (劳动法, art. 15) and the State Council's
+# Provisions on the Prohibition of Child Labour (禁止使用童工规定, art. 2) forbid any employer, agency or
+# individual to employ or to broker the employment of anyone under 16.
+DEFAULT_MIN_WORKING_AGE: Final = 16
+# The maximum is a platform choice, not law: statutory retirement (60 for men, 50/55 for women, rising
+# gradually from 2025) ends labour-contract status, but retirees may still work under service (劳务)
+# agreements, and rural workers commonly do so into their sixties. 65 is where gig-work accident
+# insurance commonly stops covering and where most postings' own limits end. Callers that
+# serve older workers (e.g. a retiree-rehire programme) pass a larger ``max_age``.
+DEFAULT_MAX_WORKING_AGE: Final = 65
+
+_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS: Final = "10X98765432"
+
+# GB/T 2260 province-level codes, plus 83 (residence permits for Taiwan residents; 81/82 are used for
+# Hong Kong / Macao residence permits). The 2023 foreigners' permanent-residence card (leading 9) is not
+# a resident ID number and is rejected here.
+_PROVINCE_CODES: Final = frozenset(
+    {
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+        "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+        "71", "81", "82", "83",
+    }
+)  # fmt: skip
+
+_ID18_RE: Final = re.compile(r"[0-9]{17}[0-9X]")
+_ID15_RE: Final = re.compile(r"[0-9]{15}")
+_STRIP_RE: Final = re.compile(r"[\s\-‐‑‒–—―]+")
+_MOBILE_RE: Final = re.compile(r"1[3-9][0-9]{9}")
+
+Gender = Literal["male", "female"]
+
+
+class InvalidIdNumber(ValueError):
+    """A resident ID number failed validation.
+
+    ``reason_code`` is stable and machine-readable (``length``, ``characters``, ``region``,
+    ``check_character``, ``birth_date``, ``birth_date_future``, ``under_age``, ``over_age``);
+    the messages are for people and never contain the number.
+    """
+
+    def __init__(self, reason_code: str, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.reason_code = reason_code
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+class InvalidPhone(ValueError):
+    """A mobile number failed validation (``reason_code``: ``format``). Messages never contain the number."""
+
+    def __init__(self, reason_code: str, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.reason_code = reason_code
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+@dataclass(frozen=True, slots=True)
+class IdNumber:
+    """A validated resident ID number. ``value`` is the normalised 18-character form (upper-case X).
+
+    The ``repr`` masks the number so that an accidental log line does not leak it.
+    """
+
+    value: str
+    birth_date: date
+    gender: Gender
+    region_adcode: str
+
+    def __repr__(self) -> str:
+        return (
+            f"IdNumber(value={mask_id_number(self.value)!r}, birth_date=<hidden>, "
+            f"gender=<hidden>, region_adcode={self.region_adcode!r})"
+        )
+
+    @property
+    def masked(self) -> str:
+        return mask_id_number(self.value)
+
+
+def id_check_character(first17: str) -> str:
+    """ISO 7064 MOD 11-2 check character for the first 17 digits of an ID number."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("expected exactly 17 ASCII digits")
+    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK_CHARS[total % 11]
+
+
+def _clean(raw: str) -> str:
+    # NFKC turns full-width digits, Ｘ and the ideographic space into their ASCII forms (common with
+    # Chinese input methods); then spaces and hyphens/dashes are dropped.
+    return _STRIP_RE.sub("", unicodedata.normalize("NFKC", raw))
+
+
+def normalise_id_number(raw: str) -> str:
+    """Syntactic normalisation only: strip separators, upper-case X, convert 15 to 18 characters.
+
+    Raises :class:`InvalidIdNumber` for a wrong length or characters; does not check the check
+    character, the date or the age (:func:`parse_id_number` does).
+    """
+    s = _clean(raw).upper()
+    if len(s) not in (15, 18):
+        raise InvalidIdNumber(
+            "length",
+            "身份证号码应为18位（或旧版15位）",
+            "An ID number has 18 characters (or 15 digits for a legacy number)",
+        )
+    if len(s) == 15:
+        if not _ID15_RE.fullmatch(s):
+            raise InvalidIdNumber(
+                "characters", "15位旧身份证号码只能包含数字", "A 15-digit legacy ID number has digits only"
+            )
+        first17 = s[:6] + "19" + s[6:]
+        return first17 + id_check_character(first17)
+    if not _ID18_RE.fullmatch(s):
+        raise InvalidIdNumber(
+            "characters",
+            "身份证号码前17位应为数字，最后一位为数字或X",
+            "An ID number has 17 digits followed by a digit or X",
+        )
+    return s
+
+
+def parse_id_number(
+    raw: str,
+    *,
+    today: date,
+    min_age: int = DEFAULT_MIN_WORKING_AGE,
+    max_age: int = DEFAULT_MAX_WORKING_AGE,
+) -> IdNumber:
+    """Validate and normalise a resident ID number of a person of working age on ``today``.
+
+    Checks, in order: length and characters, region (province part), check character (18-character input
+    only; a converted 15-digit number gets a computed one), a real calendar birth date, not in the
+    future, and ``min_age <= age <= max_age``.
+    """
+    was_legacy = len(_clean(raw)) == 15
+    value = normalise_id_number(raw)
+    if value[:2] not in _PROVINCE_CODES:
+        raise InvalidIdNumber(
+            "region", "身份证号码的地区码无效", "The region code of the ID number is not a valid province"
+        )
+    if not was_legacy and id_check_character(value[:17]) != value[17]:
+        raise InvalidIdNumber(
+            "check_character",
+            "身份证号码校验位错误，请核对是否输错",
+            "The ID number's check character is wrong; please check for a typo",
+        )
+    try:
+        birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise InvalidIdNumber(
+            "birth_date", "身份证号码中的出生日期不存在", "The birth date in the ID number does not exist"
+        ) from None
+    if birth > today:
+        raise InvalidIdNumber(
+            "birth_date_future",
+            "身份证号码中的出生日期晚于今天",
+            "The birth date in the ID number is in the future",
+        )
+    age = age_on(birth, today)
+    if age < min_age:
+        raise InvalidIdNumber(
+            "under_age",
+            f"未满{min_age}周岁，不得招用（禁止使用童工）",
+            f"Under {min_age}: may not be employed (child labour is prohibited)",
+        )
+    if age > max_age:
+        raise InvalidIdNumber(
+            "over_age",
+            f"年龄超过{max_age}周岁，超出平台服务的就业年龄范围",
+            f"Older than {max_age}: outside the working-age range this platform serves",
+        )
+    gender: Gender = "male" if int(value[16]) % 2 == 1 else "female"
+    return IdNumber(value=value, birth_date=birth, gender=gender, region_adcode=value[:6])
+
+
+def parse_mobile(raw: str) -> str:
+    """Validate a mainland mobile number and return its 11 digits.
+
+    Accepts ``+86``, ``0086`` and ``86`` country prefixes (the bare ``86`` only when 11 digits follow),
+    spaces, hyphens and full-width digits.
+    """
+    s = _clean(raw).replace("(", "").replace(")", "")
+    if s.startswith("+86"):
+        s = s[3:]
+    elif s.startswith("0086"):
+        s = s[4:]
+    elif s.startswith("86") and len(s) == 13:
+        s = s[2:]
+    if not _MOBILE_RE.fullmatch(s):
+        raise InvalidPhone(
+            "format",
+            "手机号码应为11位，以13–19开头",
+            "A mobile number has 11 digits starting with 13–19",
+        )
+    return s
+
+
+def mask_id_number(value: str) -> str:
+    """``500107199001011234`` → ``500107********1234``: first 6, eight stars, last 4.
+
+    Anything that is not an 18-character value is masked completely rather than partially revealed.
+    """
+    if len(value) != 18:
+        return "*" * 18
+    return value[:6] + "*" * 8 + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """``13812345678`` → ``138****5678``. Anything that is not 11 characters is masked completely."""
+    if len(value) != 11:
+        return "*" * 11
+    return value[:3] + "****" + value[-4:]
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in completed years on ``day``. Someone born on 29 February turns a year older on 1 March
+    in common years (the usual Chinese administrative reading)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years

@@ -1,0 +1,357 @@
+"""Posting compliance: for each rule, what it catches and what it must not catch."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matching.compliance import (
+    DEFAULT_RULES_PATH,
+    ComplianceVerdict,
+    RulesError,
+    check_posting,
+    default_rules,
+    load_rules,
+    normalise_text,
+    parse_rules,
+)
+
+CQ = "500107"  # 九龙坡区
+SC = "510107"  # 成都市武侯区
+
+
+def _text(description: str, title: str = "招聘普工") -> ComplianceVerdict:
+    return check_posting(title, description)
+
+
+def _rule_ids(verdict: ComplianceVerdict) -> set[str]:
+    return {f.rule_id for f in verdict.findings}
+
+
+# ------------------------------------------------------------------------------------- text rules
+
+CATCHES: list[tuple[str, str, str]] = [
+    # (rule id, text, expected outcome)
+    ("fee.deposit", "入职需交押金300元", "reject"),
+    ("fee.deposit", "押金200，干满三个月退还", "reject"),
+    ("fee.deposit", "无经验可，押金300", "reject"),
+    ("fee.deposit", "无经验押金300", "reject"),  # "无" attaches to 经验, not to 押金
+    ("fee.deposit", "不需要经验押金200", "reject"),
+    ("fee.deposit", "需交保证金500元", "reject"),
+    ("fee.deposit", "押 金 500", "reject"),  # spacing to dodge filters
+    ("fee.deposit", "免费住宿，押金500", "reject"),  # 免费 belongs to 住宿
+    ("fee.seeker_fee", "报名费50元", "reject"),
+    ("fee.seeker_fee", "收取介绍费200", "reject"),
+    ("fee.seeker_fee", "中介费300元，上岗即退", "reject"),
+    ("fee.seeker_fee", "服装费从工资扣", "reject"),
+    ("fee.seeker_fee", "工装费用100元", "reject"),
+    ("fee.seeker_fee", "培训费500元自理", "reject"),
+    ("fee.seeker_fee", "岗前培训，培训费用800", "reject"),
+    ("fee.seeker_fee", "入职需要交费", "reject"),
+    ("fee.seeker_fee", "先交钱后上岗", "reject"),
+    ("fee.seeker_fee", "不收押金，培训费500", "reject"),  # the negation covers 押金 only
+    ("fee.seeker_fee", "不收押金，需交培训费", "reject"),
+    ("fee.medical_exam", "需交体检费100元", "reject"),
+    ("fee.medical_exam", "体检费150元现场缴纳", "reject"),
+    ("fee.medical_exam", "到公司交体检费", "reject"),
+    ("fee.medical_exam_self_paid", "入职体检费自理", "hold"),
+    ("fee.medical_exam_self_paid", "需自费体检", "hold"),
+    ("id.withholding", "入职扣押身份证", "reject"),
+    ("id.withholding", "扣证上岗", "reject"),
+    ("id.withholding", "需押身份证", "reject"),
+    ("id.withholding", "身份证交由公司统一保管", "reject"),
+    ("id.withholding", "身份证原件须交给厂里保管", "reject"),
+    ("id.withholding", "公司统一保管身份证", "reject"),
+    ("discrimination.gender", "限男性", "hold"),
+    ("discrimination.gender", "只招女工", "hold"),
+    ("discrimination.gender", "男性优先", "hold"),
+    ("discrimination.gender", "男女不限，女士优先", "hold"),
+    ("discrimination.gender", "招聘女工若干", "hold"),
+    ("discrimination.gender", "不招女性", "hold"),
+    ("discrimination.gender", "女士勿扰", "hold"),
+    ("discrimination.gender", "限已婚已育", "hold"),
+    ("discrimination.ethnic", "限汉族", "hold"),
+    ("discrimination.ethnic", "只招汉族", "hold"),
+    ("discrimination.ethnic", "不招少数民族", "hold"),
+    ("discrimination.ethnic", "彝族勿扰", "hold"),
+    ("discrimination.ethnic", "汉族优先", "hold"),
+    ("discrimination.hukou", "限本地户口", "hold"),
+    ("discrimination.hukou", "本地户籍优先", "hold"),
+    ("discrimination.hukou", "仅限本市户籍", "hold"),
+    ("discrimination.hukou", "要求本地户口", "hold"),
+    ("discrimination.hukou", "外地人勿扰", "hold"),
+    ("discrimination.hukou", "不招农村户口", "hold"),
+    ("discrimination.hukou", "新疆人勿扰", "hold"),
+    ("age.text_below_minimum", "14岁以上即可", "hold"),
+    ("age.text_below_minimum", "年龄15-45岁", "hold"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "text", "outcome"), CATCHES)
+def test_rule_catches(rule_id: str, text: str, outcome: str) -> None:
+    verdict = _text(text)
+    assert rule_id in _rule_ids(verdict), verdict
+    assert verdict.outcome == outcome
+    finding = next(f for f in verdict.findings if f.rule_id == rule_id)
+    assert finding.field == "description"
+    assert finding.outcome == outcome
+    assert finding.message_zh
+    assert finding.message_en
+    assert finding.excerpt
+
+
+MUST_NOT_CATCH: list[str] = [
+    # fees forbidden or paid by the employer
+    "不收押金",
+    "无押金",
+    "免押金",
+    "无需押金，包吃包住",
+    "不收取任何费用",
+    "本公司不收取求职者任何费用",
+    "严禁收取押金",
+    "严禁收取押金、保证金、服装费",
+    "不收押金、报名费和体检费",
+    "押金、保证金一律不收",
+    "押金：无",
+    "押金0元",
+    "零押金",
+    "0中介费",
+    "中介费0元",
+    "无中介费",
+    "免费体检",
+    "体检免费",
+    "公司承担体检费",
+    "体检费由公司承担",
+    "体检费用公司报销",
+    "入职体检费用全额报销",
+    "免费培训",
+    "带薪培训",
+    "培训费由公司承担",
+    "工装免费",
+    "公司免费提供工作服",
+    "不需要交费",
+    "谨防收取押金的骗子",
+    "凡收取押金的都是骗局",
+    "公司缴纳五险一金",
+    "包吃包住，交通费报销",
+    # ID documents
+    "不扣押证件",
+    "严禁扣押身份证",
+    "绝不扣证",
+    "入职需携带身份证原件",
+    "需提供身份证复印件",
+    "身份证自己保管",
+    # gender, ethnic, hukou: the non-discriminatory forms
+    "男女不限",
+    "不限男女",
+    "性别不限",
+    "招聘男女工若干",
+    "男女不要求",
+    "女装厂招聘缝纫工",
+    "民族不限",
+    "不限民族",
+    "户籍不限",
+    "不限户籍",
+    "欢迎外地人",
+    "农村劳动力优先转移就业",
+    # ages that are not about child labour, and upper limits (not held by design)
+    "年龄18-45岁",
+    "年满16周岁",
+    "未满16周岁不招",
+    "35岁以下",
+    "18至50周岁",
+    "照顾3-6岁儿童",
+    "辅导6岁以上孩子",
+    "1-3年经验",
+    # ordinary postings
+    "包吃包住，月薪6000-8000，日结",
+    "烧电焊的，二保焊，有焊工证优先",
+]
+
+
+@pytest.mark.parametrize("text", MUST_NOT_CATCH)
+def test_rule_does_not_catch(text: str) -> None:
+    verdict = _text(text)
+    assert verdict.outcome == "ok", verdict
+    assert verdict.findings == ()
+
+
+def test_title_and_each_benefit_are_checked_with_their_own_field_name() -> None:
+    verdict = check_posting("限男性 搬运工", "包吃住", ["包住", "押金200"])
+    assert {(f.rule_id, f.field) for f in verdict.findings} == {
+        ("discrimination.gender", "title"),
+        ("fee.deposit", "benefits[1]"),
+    }
+    assert verdict.outcome == "reject"  # a reject outranks a hold, and both are reported
+
+
+def test_full_width_and_zero_width_tricks_are_normalised() -> None:
+    assert normalise_text("押\u200b金５００") == "押金500"
+    assert _text("押\u200b金５００").outcome == "reject"
+    assert _text("扣 押 身 份 证").outcome == "reject"
+
+
+def test_negation_does_not_cross_a_clause_boundary() -> None:
+    assert _text("押金无。经验不限").outcome == "ok"
+    assert _text("经验：无。押金300").outcome == "reject"
+    assert _text("不收报名费；押金200").outcome == "reject"
+
+
+def test_excerpt_shows_the_offending_text() -> None:
+    verdict = _text("本厂长期招聘普工，包吃包住，入职需交押金300元，干满半年退还，工资月结，多劳多得")
+    (finding,) = verdict.findings
+    assert "押金" in finding.excerpt
+    assert finding.excerpt.startswith("…")
+    assert len(finding.excerpt) < 40
+
+
+def test_problem_errors() -> None:
+    verdict = check_posting("限男性", "入职交押金", (), 1500, 3000, "month", CQ)
+    errors = verdict.problem_errors()
+    assert {e["rule_id"] for e in errors} == {"fee.deposit", "wage.below_minimum"}
+    assert all(set(e) == {"field", "message", "rule_id"} for e in errors)
+    assert {e["rule_id"] for e in verdict.problem_errors(include_holds=True)} >= {"discrimination.gender"}
+
+
+# ---------------------------------------------------------------------------------- minimum wage
+
+
+@pytest.mark.parametrize(
+    ("adcode", "unit", "below", "at_floor"),
+    [
+        # Chongqing: lowest tiers 2,000 a month, 20 an hour; a day is 20 × 8 = 160.
+        (CQ, "month", 1999, 2000),
+        (CQ, "hour", Decimal("19.9"), 20),
+        (CQ, "day", 159, 160),
+        # Sichuan: lowest tiers 1,870 a month, 20 an hour; a day is 20 × 8 = 160.
+        (SC, "month", 1869, 1870),
+        (SC, "hour", 19.5, 20),
+        (SC, "day", Decimal("159.99"), 160),
+    ],
+)
+def test_minimum_wage_per_province_and_unit(adcode: str, unit: str, below: Any, at_floor: Any) -> None:
+    rejected = check_posting("普工", "包吃住", (), below, below + 1000, unit, adcode)
+    assert rejected.outcome == "reject"
+    (finding,) = rejected.findings
+    assert (finding.rule_id, finding.field) == ("wage.below_minimum", "wage.min")
+    assert str(at_floor) in finding.message_zh
+    assert check_posting("普工", "包吃住", (), at_floor, at_floor, unit, adcode).outcome == "ok"
+
+
+def test_lowest_tier_is_the_floor_so_higher_tiers_are_not_enforced_yet() -> None:
+    # 2,050 is below Chongqing's first tier (2,100) but above its second (2,000): accepted on purpose.
+    assert check_posting("普工", "", (), 2050, 2050, "month", "500103").outcome == "ok"
+    # Sichuan's third tier is 1,870 a month: 1,900 is accepted everywhere in Sichuan for now.
+    assert check_posting("普工", "", (), 1900, 2500, "month", "510104").outcome == "ok"
+
+
+def test_day_wage_message_says_it_is_derived_from_the_hourly_minimum() -> None:
+    (finding,) = check_posting("零工", "", (), 120, 150, "day", CQ).findings
+    assert "×8" in finding.message_zh
+    assert "hourly minimum 20 × 8 hours" in finding.message_en
+    assert finding.excerpt == "120/day"
+
+
+def test_piece_rates_are_not_checked() -> None:
+    assert check_posting("计件", "", (), Decimal("0.5"), 2, "piece", CQ).outcome == "ok"
+    assert check_posting("计件", "", (), 1, 1, "piece", SC).outcome == "ok"
+
+
+def test_wage_max_is_checked_when_there_is_no_min() -> None:
+    (finding,) = check_posting("普工", "", (), None, 1500, "month", SC).findings
+    assert finding.field == "wage.max"
+
+
+def test_wage_outside_chongqing_and_sichuan_is_not_checked() -> None:
+    assert check_posting("普工", "", (), 100, 100, "month", "110105").outcome == "ok"
+    assert check_posting("普工", "", (), 100, 100, "month", None).outcome == "ok"
+
+
+def test_missing_wage_is_not_checked_and_unknown_unit_is_an_error() -> None:
+    assert check_posting("普工", "", (), None, None, "month", CQ).outcome == "ok"
+    assert check_posting("普工", "", (), 100, 100, None, CQ).outcome == "ok"
+    with pytest.raises(ValueError, match="week"):
+        check_posting("普工", "", (), 100, 100, "week", CQ)
+
+
+# -------------------------------------------------------------------------------------------- age
+
+
+def test_age_min_under_16_is_rejected_as_child_labour() -> None:
+    verdict = check_posting("学徒", "", age_min=15, age_max=30)
+    assert verdict.outcome == "reject"
+    assert [(f.rule_id, f.field) for f in verdict.findings] == [("age.child_labour", "age_min")]
+
+
+def test_age_max_under_16_is_rejected() -> None:
+    verdict = check_posting("学徒", "", age_max=15)
+    assert verdict.outcome == "reject"
+    assert [(f.rule_id, f.field) for f in verdict.findings] == [("age.child_labour", "age_max")]
+
+
+def test_a_range_only_for_minors_is_held() -> None:
+    verdict = check_posting("学徒", "", age_min=16, age_max=17)
+    assert verdict.outcome == "hold"
+    assert [f.rule_id for f in verdict.findings] == ["age.minors_only"]
+
+
+@pytest.mark.parametrize(("age_min", "age_max"), [(16, None), (18, 35), (None, 45), (16, 18), (20, 60)])
+def test_lawful_age_ranges_pass_including_upper_caps(age_min: int | None, age_max: int | None) -> None:
+    assert check_posting("普工", "", age_min=age_min, age_max=age_max).outcome == "ok"
+
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+def test_default_rules_are_loaded_once() -> None:
+    assert default_rules() is default_rules()
+    assert default_rules().version
+
+
+def test_rules_can_be_passed_in(tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["text_rules"].append(
+        {
+            "id": "fee.test",
+            "group": "fees",
+            "outcome": "hold",
+            "message_zh": "测试",
+            "message_en": "test",
+            "patterns": ["茶水费"],
+            "negations_before": ["不收"],
+            "negations_after": [],
+        }
+    )
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    rules = load_rules(path)
+    assert check_posting("普工", "茶水费10元", rules=rules).outcome == "hold"
+    assert check_posting("普工", "不收茶水费", rules=rules).outcome == "ok"
+    assert check_posting("普工", "茶水费10元").outcome == "ok"  # the shipped rules are untouched
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["text_rules"][0].__setitem__("patterns", ["(unclosed"]), "bad pattern"),
+        (lambda d: d["text_rules"][1].__setitem__("id", d["text_rules"][0]["id"]), "duplicate"),
+        (lambda d: d["text_rules"][0].__setitem__("outcome", "warn"), "outcome"),
+        (lambda d: d["text_rules"][0].pop("message_en"), "message_en"),
+        (lambda d: d["minimum_wage"]["provinces"]["50"].__setitem__("month", []), "month"),
+        (lambda d: d["age"].__setitem__("text_patterns", [r"\d+岁"]), "low"),
+    ],
+)
+def test_malformed_rules_are_refused(mutate: Any, message: str) -> None:
+    data = json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    mutate(data)
+    with pytest.raises(RulesError, match=message):
+        parse_rules(data)
+
+
+def test_every_shipped_rule_has_a_catching_test() -> None:
+    tested = {rule_id for rule_id, _, _ in CATCHES}
+    assert {r.id for r in default_rules().text_rules} <= tested

@@ -1,0 +1,259 @@
+"""ID numbers (GB 11643-1999) and mobile numbers: validation, normalisation, masking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from matching.identity import (
+    DEFAULT_MAX_WORKING_AGE,
+    DEFAULT_MIN_WORKING_AGE,
+    IdNumber,
+    InvalidIdNumber,
+    InvalidPhone,
+    age_on,
+    id_check_character,
+    mask_id_number,
+    mask_phone,
+    normalise_id_number,
+    parse_id_number,
+    parse_mobile,
+)
+
+TODAY = date(2026, 11, 25)
+# The example printed in GB 11643-1999 itself: 北京市朝阳区, born 1949-12-31, sequence 002 (female), check X.
+GB_EXAMPLE = "11010519491231002X"
+# 九龙坡区 (500107), 1985-01-01, sequence 123 (male), check X — the api.md masking example's shape.
+CQ_X = "50010719850101123X"
+# 成都市武侯区 (510107), 1990-03-07, sequence 001 (male), check 4.
+SC_MALE = "510107199003070014"
+
+
+def _independent_check(first17: str) -> str:
+    """The MOD 11-2 check written out separately from the code under test."""
+    weights = [2 ** (17 - i) % 11 for i in range(17)]  # ISO 7064: w_i = 2^(i-1) mod 11, from the right
+    assert weights == [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    r = sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11
+    return {0: "1", 1: "0", 2: "X", 3: "9", 4: "8", 5: "7", 6: "6", 7: "5", 8: "4", 9: "3", 10: "2"}[r]
+
+
+def _with_check(first17: str) -> str:
+    return first17 + _independent_check(first17)
+
+
+@pytest.mark.parametrize("number", [GB_EXAMPLE, CQ_X, SC_MALE, "500104200002290028", "513422199508151023"])
+def test_check_character_agrees_with_an_independent_computation(number: str) -> None:
+    assert id_check_character(number[:17]) == number[17] == _independent_check(number[:17])
+
+
+def test_the_published_gb_example_is_valid() -> None:
+    parsed = parse_id_number(GB_EXAMPLE, today=TODAY, max_age=100)
+    assert parsed == IdNumber(GB_EXAMPLE, date(1949, 12, 31), "female", "110105")
+
+
+def test_valid_number_with_x_check_character() -> None:
+    parsed = parse_id_number(CQ_X, today=TODAY)
+    assert parsed.value == CQ_X
+    assert parsed.birth_date == date(1985, 1, 1)
+    assert parsed.gender == "male"  # sequence 123: odd
+    assert parsed.region_adcode == "500107"
+
+
+def test_odd_sequence_is_male_even_is_female() -> None:
+    assert parse_id_number(SC_MALE, today=TODAY).gender == "male"
+    assert parse_id_number("513422199508151023", today=TODAY).gender == "female"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "50010719850101123x",  # lower-case x
+        " 500107 19850101 123X ",  # spaces
+        "500107-19850101-123X",  # hyphens
+        "５００１０７１９８５０１０１１２３Ｘ",  # full-width digits and Ｘ from a Chinese IME
+        "500107\u300019850101123x",  # ideographic space
+    ],
+)
+def test_input_is_normalised(raw: str) -> None:
+    assert parse_id_number(raw, today=TODAY).value == CQ_X
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "length"),
+        ("5001071985010112", "length"),
+        ("50010719850101123", "length"),  # 17 characters
+        ("50010719850101123XX", "length"),
+        ("5001071985O101123X", "characters"),  # letter O instead of zero
+        ("X0010719850101123X", "characters"),
+        ("50010719850101123A", "characters"),
+        ("50010785010112X", "characters"),  # 15-digit legacy numbers have no check character
+        (_with_check("99010719850101123"), "region"),
+        ("50010719850101123" + "1", "check_character"),
+        (CQ_X[:-1] + "0", "check_character"),
+        (_with_check("50010719900230001"), "birth_date"),  # 30 February
+        (_with_check("50010719990229001"), "birth_date"),  # 1999 is not a leap year
+        (_with_check("50010719901301001"), "birth_date"),  # month 13
+        (_with_check("50010719900100001"), "birth_date"),  # day 0
+        (_with_check("50010720301001001"), "birth_date_future"),
+        (_with_check("50010720261126001"), "birth_date_future"),  # tomorrow
+    ],
+)
+def test_invalid_numbers_give_a_reason_code(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(raw, today=TODAY)
+    assert info.value.reason_code == reason
+    assert info.value.message_zh
+    assert info.value.message_en == str(info.value)
+
+
+def test_a_leap_day_birth_is_valid() -> None:
+    assert parse_id_number("500104200002290028", today=TODAY).birth_date == date(2000, 2, 29)
+
+
+def test_error_messages_never_contain_the_number() -> None:
+    for raw in (CQ_X[:-1] + "0", _with_check("50010720301001001"), _with_check("50010720150101001")):
+        with pytest.raises(InvalidIdNumber) as info:
+            parse_id_number(raw, today=TODAY)
+        for text in (info.value.message_zh, info.value.message_en, repr(info.value)):
+            assert raw[6:14] not in text
+            assert raw not in text
+
+
+def test_working_age_defaults_are_16_and_65() -> None:
+    assert (DEFAULT_MIN_WORKING_AGE, DEFAULT_MAX_WORKING_AGE) == (16, 65)
+    sixteen_today = _with_check("50010720101125001")
+    assert parse_id_number(sixteen_today, today=TODAY).birth_date == date(2010, 11, 25)
+    sixteen_tomorrow = _with_check("50010720101126001")
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(sixteen_tomorrow, today=TODAY)
+    assert info.value.reason_code == "under_age"
+    sixty_five = _with_check("50010719611125001")
+    assert parse_id_number(sixty_five, today=TODAY).birth_date == date(1961, 11, 25)
+    sixty_six = _with_check("50010719601125001")
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(sixty_six, today=TODAY)
+    assert info.value.reason_code == "over_age"
+
+
+def test_under_16_is_rejected() -> None:
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(_with_check("50010720150101001"), today=TODAY)
+    assert info.value.reason_code == "under_age"
+    assert "16" in info.value.message_zh
+
+
+def test_age_limits_are_parameters() -> None:
+    assert parse_id_number(GB_EXAMPLE, today=TODAY, max_age=80).birth_date.year == 1949
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(GB_EXAMPLE, today=TODAY)
+    assert info.value.reason_code == "over_age"
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(_with_check("50010720080601001"), today=TODAY, min_age=20)
+    assert info.value.reason_code == "under_age"
+
+
+def test_fifteen_digit_legacy_numbers_are_converted() -> None:
+    assert normalise_id_number("500107850101123") == CQ_X
+    parsed = parse_id_number("500107 850101 123", today=TODAY)
+    assert parsed.value == CQ_X
+    assert parsed.birth_date == date(1985, 1, 1)
+    assert parsed.gender == "male"
+    # The GB example's 15-digit form.
+    assert normalise_id_number("110105491231002") == GB_EXAMPLE
+
+
+def test_fifteen_digit_legacy_number_with_impossible_date() -> None:
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number("500107850230123", today=TODAY)
+    assert info.value.reason_code == "birth_date"
+
+
+def test_repr_does_not_leak_the_number() -> None:
+    parsed = parse_id_number(CQ_X, today=TODAY)
+    assert CQ_X not in repr(parsed)
+    assert "19850101" not in repr(parsed)
+    assert parsed.masked == "500107********123X"
+
+
+def test_id_check_character_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="17"):
+        id_check_character("1234")
+    with pytest.raises(ValueError, match="17"):
+        id_check_character("1101051949123100X")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13812345678",
+        "138 1234 5678",
+        "138-1234-5678",
+        "+8613812345678",
+        "+86 138 1234 5678",
+        "0086 138-1234-5678",
+        "008613812345678",
+        "8613812345678",
+        "(+86)13812345678",
+        "（+86）138 1234 5678",
+        "１３８１２３４５６７８",
+    ],
+)
+def test_mobile_prefixes_and_separators(raw: str) -> None:
+    assert parse_mobile(raw) == "13812345678"
+
+
+@pytest.mark.parametrize("prefix", ["13", "14", "15", "16", "17", "18", "19"])
+def test_mobile_second_digit_3_to_9(prefix: str) -> None:
+    assert parse_mobile(prefix + "912345678") == prefix + "912345678"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "12812345678",  # second digit 2
+        "10812345678",
+        "23812345678",
+        "1381234567",  # 10 digits
+        "138123456789",  # 12 digits
+        "+8612812345678",
+        "+85213812345678",  # wrong country code
+        "861381234567",  # 86 + 10 digits
+        "1381234567a",
+        "023-68881234",  # a Chongqing landline
+    ],
+)
+def test_invalid_mobiles(raw: str) -> None:
+    with pytest.raises(InvalidPhone) as info:
+        parse_mobile(raw)
+    assert info.value.reason_code == "format"
+    if raw:
+        assert raw not in info.value.message_en
+
+
+def test_masking() -> None:
+    assert mask_id_number(CQ_X) == "500107********123X"
+    assert mask_id_number(GB_EXAMPLE) == "110105********002X"
+    assert mask_phone("13812345678") == "138****5678"
+
+
+@pytest.mark.parametrize("value", ["", "12345", "5001071985010112"])
+def test_masking_unexpected_shapes_reveals_nothing(value: str) -> None:
+    assert mask_id_number(value) == "*" * 18
+    assert set(mask_phone(value)) == {"*"}
+
+
+def test_age_on() -> None:
+    born = date(1990, 6, 15)
+    assert age_on(born, date(2026, 6, 14)) == 35
+    assert age_on(born, date(2026, 6, 15)) == 36
+    assert age_on(born, born) == 0
+    leap = date(2008, 2, 29)
+    assert age_on(leap, date(2024, 2, 28)) == 15
+    assert age_on(leap, date(2024, 2, 29)) == 16
+    assert age_on(leap, date(2025, 2, 28)) == 16
+    assert age_on(leap, date(2026, 2, 28)) == 17
+    assert age_on(leap, date(2026, 3, 1)) == 18
