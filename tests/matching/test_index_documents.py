@@ -1,0 +1,96 @@
+from datetime import UTC, date, datetime
+
+from matching.catalogue import Catalogue
+from matching.documents import (
+    JOBS_INDEX_SETTINGS,
+    OPEN_END,
+    PII_KEYS,
+    WORKERS_INDEX_SETTINGS,
+    job_document,
+    jobs_index_settings,
+    worker_document,
+    workers_index_settings,
+)
+from matching.facts import JobFacts, Wage, WorkerFacts
+from matching.regions import RegionDirectory
+from matching.search_filters import FILTERABLE_ATTRIBUTES
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+JOB = JobFacts(
+    id="j1",
+    title="招电焊工",
+    description="汽车零部件厂，包住",
+    occupation_code="6-18-02-04",
+    headcount=3,
+    adcode="500107",
+    wage=Wage(250, 300, "day"),
+    work_type="daily",
+    start_date=date(2026, 12, 1),
+    posted_at=NOW,
+    benefits=("包住",),
+    required_certificates=("焊工证",),
+)
+WORKER = WorkerFacts(
+    id="w1",
+    home_adcode="500235",
+    current_adcode="500106",
+    available_from=date(2026, 11, 25),
+    updated_at=NOW,
+    occupation_codes=("6-18-02-04",),
+    certificates=("焊工证",),
+    max_commute_km=20,
+    share_with_enterprises=True,
+    expected_wage=Wage(6000, 8000, "month"),
+    age=35,
+    labour_brand="云阳面工",
+)
+
+
+def test_job_document_fields(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    doc = job_document(JOB, catalogue, regions)
+    assert doc["occupation_name"] == "焊工"
+    assert "电焊工" in doc["occupation_aliases"]
+    assert doc["shortage_level"] == 1
+    assert doc["county_name"] == "九龙坡区"
+    assert doc["city_adcode"] == "500000"
+    assert doc["province"] == "CQ"
+    assert doc["start_date"] == 20261201
+    assert doc["end_date"] == OPEN_END
+    assert doc["wage_monthly_min"] == round(250 * 21.75)
+    assert [len(c) for c in doc["geo_cells"]] == [3, 4, 5]
+    assert "_geo" not in doc
+    assert doc["posted_at"] == int(NOW.timestamp())
+    assert "contact" not in doc
+
+
+def test_worker_document_never_carries_personal_data(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    doc = worker_document(WORKER, catalogue, regions)
+    assert not PII_KEYS & set(doc)
+    assert doc["current_adcode"] == "500106"
+    assert doc["home_adcode"] == "500235"
+    assert doc["share_with_enterprises"] is True
+    assert doc["available_until"] == OPEN_END
+    assert doc["occupation_small_groups"] == ["6-18-02"]
+    assert doc["commute_cells"]
+    assert doc["desired_anywhere"] is True
+    # nothing in the values either: the fixture has no personal data to leak, and no field named like it
+    assert all(not key.endswith(("_phone", "_id_number", "_name_raw")) for key in doc)
+
+
+def test_settings_are_consistent_with_documents(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    job_keys = set(job_document(JOB, catalogue, regions))
+    worker_keys = set(worker_document(WORKER, catalogue, regions))
+    for settings, keys in ((JOBS_INDEX_SETTINGS, job_keys), (WORKERS_INDEX_SETTINGS, worker_keys)):
+        assert set(settings["searchableAttributes"]) <= keys
+        assert set(settings["filterableAttributes"]) <= keys
+        assert set(settings["filterableAttributes"]) <= FILTERABLE_ATTRIBUTES
+        assert set(settings["sortableAttributes"]) <= keys
+        assert settings["localizedAttributes"] == [{"attributePatterns": ["*"], "locales": ["cmn"]}]
+        assert "_geo" not in settings["filterableAttributes"]
+    assert not PII_KEYS & set(WORKERS_INDEX_SETTINGS["searchableAttributes"])
+    full = jobs_index_settings(catalogue, regions)
+    assert "电焊工" in full["synonyms"]["焊工"]
+    assert "九龙坡" in full["dictionary"]
+    assert "synonyms" not in JOBS_INDEX_SETTINGS  # the base constant is not mutated
+    assert workers_index_settings(catalogue, regions)["synonyms"] == full["synonyms"]

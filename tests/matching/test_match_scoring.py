@@ -1,0 +1,144 @@
+import dataclasses
+import math
+from datetime import UTC, date, datetime
+
+from matching.catalogue import Catalogue
+from matching.facts import JobFacts, Wage, WorkerFacts
+from matching.regions import RegionDirectory
+from matching.scoring import (
+    WEIGHTS,
+    hard_filter_violations,
+    job_candidate_filter,
+    may_match,
+    score,
+    worker_candidate_filter,
+)
+
+TODAY = date(2026, 11, 25)
+NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+JOB = JobFacts(
+    id="j1",
+    title="电焊工",
+    description="",
+    occupation_code="6-18-02-04",
+    headcount=2,
+    adcode="500107",
+    wage=Wage(6000, 8000, "month"),
+    work_type="full_time",
+    start_date=date(2026, 12, 1),
+    posted_at=NOW,
+    required_certificates=("焊工证",),
+    age_min=18,
+    age_max=55,
+)
+WORKER = WorkerFacts(
+    id="w1",
+    home_adcode="500107",
+    available_from=date(2026, 11, 20),
+    updated_at=NOW,
+    occupation_codes=("6-18-02-04",),
+    certificates=("焊工证",),
+    skills=("氩弧焊",),
+    share_with_enterprises=True,
+    expected_wage=Wage(6500, 7000, "month"),
+    age=40,
+    max_commute_km=30,
+)
+
+
+def test_weights_sum_to_one() -> None:
+    assert math.isclose(sum(WEIGHTS.values()), 1.0)
+
+
+def test_exact_code_beats_same_group_beats_unrelated(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    exact = score(JOB, WORKER, catalogue, regions, TODAY)
+    group = score(
+        JOB, dataclasses.replace(WORKER, occupation_codes=("6-18-02-01",)), catalogue, regions, TODAY
+    )
+    alias = score(
+        JOB,
+        dataclasses.replace(WORKER, occupation_codes=(), occupation_terms=("烧电焊的",)),
+        catalogue,
+        regions,
+        TODAY,
+    )
+    other = score(
+        JOB, dataclasses.replace(WORKER, occupation_codes=("4-03-02-01",)), catalogue, regions, TODAY
+    )
+    assert exact.score > group.score > alias.score > other.score
+    assert 0.0 <= other.score <= exact.score <= 1.0
+    assert exact.reasons[0].code == "occupation"
+    assert "焊工" in exact.reasons[0].text
+    assert {r.code for r in exact.reasons} == set(WEIGHTS)
+    assert math.isclose(sum(r.weight for r in exact.reasons), exact.score, abs_tol=1e-3)
+
+
+def test_nearer_beats_farther_and_transfer_flags(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    same = score(JOB, WORKER, catalogue, regions, TODAY)
+    near = score(JOB, dataclasses.replace(WORKER, home_adcode="500106"), catalogue, regions, TODAY)  # 沙坪坝
+    far = score(JOB, dataclasses.replace(WORKER, home_adcode="510104"), catalogue, regions, TODAY)  # 成都锦江
+    assert same.score > near.score > far.score
+    assert same.transfer is False
+    assert near.transfer is True
+    assert near.cross_province is False
+    assert far.cross_province is True
+    assert near.distance_km is not None
+    assert far.distance_km is not None
+    assert near.distance_km < 20 < 200 < far.distance_km
+
+
+def test_hard_filters(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    assert may_match(JOB, WORKER, regions, TODAY)
+    cases = {
+        "no_consent": dataclasses.replace(WORKER, share_with_enterprises=False),
+        "availability": dataclasses.replace(WORKER, available_until=date(2026, 11, 28)),
+        "certificates": dataclasses.replace(WORKER, certificates=()),
+        "age": dataclasses.replace(WORKER, age=60),
+        "worker_not_available": dataclasses.replace(WORKER, status="placed"),
+        # lives in 城口, wants work in 成都锦江 only, short commute, not relocating
+        "place": dataclasses.replace(
+            WORKER, home_adcode="500229", desired_adcodes=("510104",), max_commute_km=10
+        ),
+    }
+    for code, worker in cases.items():
+        assert code in hard_filter_violations(JOB, worker, regions, TODAY), code
+    closed = dataclasses.replace(JOB, status="closed")
+    assert "job_not_open" in hard_filter_violations(closed, WORKER, regions, TODAY)
+    relocating = dataclasses.replace(cases["place"], willing_to_relocate=True)
+    assert may_match(JOB, relocating, regions, TODAY)
+    desired = dataclasses.replace(cases["place"], desired_adcodes=("500000",))  # anywhere in 重庆 city
+    assert may_match(JOB, desired, regions, TODAY)
+    anywhere = dataclasses.replace(cases["place"], desired_adcodes=())  # empty: anywhere in the circle
+    assert may_match(JOB, anywhere, regions, TODAY)
+
+
+def test_candidate_filters_express_the_hard_filters(regions: RegionDirectory) -> None:
+    workers = worker_candidate_filter(JOB, regions, TODAY)
+    for part in (
+        'status = "available"',
+        "share_with_enterprises = true",
+        'certificates = "焊工证"',
+        "available_until >= 20261201",
+        "available_from <= 99991231",
+        "age >= 18",
+        "age <= 55",
+        'home_adcode IN ["500107"]',
+        "willing_to_relocate = true",
+        "commute_cells IN [",
+        'occupation_small_groups IN ["6-18-02"]',
+    ):
+        assert part in workers, part
+    jobs = job_candidate_filter(WORKER, regions, TODAY)
+    for part in (
+        'status = "open"',
+        "end_date >= 20261125",
+        "start_date <= 99991231",
+        'adcode IN ["500107"]',
+        "geo_cells IN [",
+        "age_min <= 40",
+        'required_certificates IN ["焊工证"]',
+        'occupation_small_group IN ["6-18-02"]',
+    ):
+        assert part in jobs, part
+    relocating = job_candidate_filter(dataclasses.replace(WORKER, willing_to_relocate=True), regions, TODAY)
+    assert "adcode" not in relocating
