@@ -83,30 +83,29 @@ def spawn(
 
 def stop(proc: Managed, timeout: float = 20.0) -> None:
     """Ask politely, then SIGKILL; a no-op for a process that is gone or whose pid was recycled."""
-    if not is_alive(proc):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, proc.stop_signal)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(proc.pid)
-        if not is_alive(proc):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
+    ticks = process_start_ticks(proc.pid)
+    if ticks is not None and ticks != proc.start_ticks:
+        return  # the pid now belongs to another process
+    if is_alive(proc):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, proc.stop_signal)
+        deadline = time.monotonic() + timeout
+        # is_alive counts a zombie as gone, so this ends as soon as the process has exited.
+        while is_alive(proc) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if is_alive(proc):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
     _reap(proc.pid)
 
 
 def _reap(pid: int) -> None:
-    # Our own children stay zombies until waited for; other processes' children are not ours to reap.
-    popen = _children.get(pid)
+    # Our own children stay zombies until waited for (and their Popen warns when collected unwaited);
+    # other processes' children are not ours to reap.
+    popen = _children.pop(pid, None)
     if popen is not None:
-        if popen.poll() is not None:
-            del _children[pid]
-        return
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout=10)
 
 
 def load_pid_file(path: Path | None = None) -> list[Managed]:
