@@ -110,7 +110,8 @@ def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) 
             if row is None:
                 row = await repository.insert(conn, OrgCreate(type="admin", name="平台管理员"))
             await conn.execute(
-                "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND label = 'devstack' AND revoked_at IS NULL",
+                """UPDATE api_keys SET revoked_at = now()
+                    WHERE org_id = $1 AND label = 'devstack' AND revoked_at IS NULL""",
                 row["id"])
             key = generate_key()
             await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix, digest=key.digest,

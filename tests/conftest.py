@@ -158,7 +158,8 @@ async def admin(db: asyncpg.Connection) -> OrgKey:
 MakeOrg = Callable[..., Awaitable[OrgKey]]
 
 DEFAULT_ORG_FIELDS: dict[str, dict[str, Any]] = {
-    "broker": {"licence": {"number": "渝人服证字〔2024〕第0001号", "issuer_province": "CQ", "valid_until": "2099-12-31"}},
+    "broker": {"licence": {"number": "渝人服证字〔2024〕第0001号", "issuer_province": "CQ",
+                           "valid_until": "2099-12-31"}},
     "authority": {"province": "CQ"},
     "kiosk": {"kiosk_adcode": "500107"},
 }

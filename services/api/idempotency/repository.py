@@ -11,11 +11,13 @@ import asyncpg
 async def find(conn: asyncpg.Connection, *, org_id: UUID, key: str, ttl_hours: int) -> asyncpg.Record | None:
     # Expired records are removed lazily, so a key may be reused after the TTL as the contract says.
     await conn.execute(
-        "DELETE FROM idempotency_records WHERE org_id = $1 AND key = $2 AND created_at < now() - make_interval(hours => $3)",
+        """DELETE FROM idempotency_records
+            WHERE org_id = $1 AND key = $2 AND created_at < now() - make_interval(hours => $3)""",
         org_id, key, ttl_hours,
     )
     return await conn.fetchrow(
-        "SELECT method, path, request_hash, status_code, response_body FROM idempotency_records WHERE org_id = $1 AND key = $2",
+        """SELECT method, path, request_hash, status_code, response_body
+             FROM idempotency_records WHERE org_id = $1 AND key = $2""",
         org_id, key,
     )
 

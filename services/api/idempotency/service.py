@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from services.api.idempotency import repository
 from services.api.problems import Conflict, InvalidInput
 
+
 def _idempotency_key(
     key: Annotated[str | None, Header(
         alias="Idempotency-Key", max_length=200,
@@ -61,5 +62,7 @@ async def run_idempotent(
                 await repository.insert(conn, org_id=org_id, key=key, method=method, path=path,
                                         request_hash=fingerprint, status_code=status_code, response_body=body)
         except asyncpg.UniqueViolationError:
-            raise Conflict("同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry") from None
+            raise Conflict(
+                "同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry"
+            ) from None
     return JSONResponse(body, status_code=status_code)

@@ -18,7 +18,8 @@ async def test_create_org_returns_key_once_and_stores_only_its_hash(
     assert response.status_code == 201, response.text
     body = response.json()
     key = body["api_key"]
-    assert key.startswith("bb_") and len(key) > 40
+    assert key.startswith("bb_")
+    assert len(key) > 40
     assert body["key"]["prefix"] == key[:11]
     stored = await db.fetch("SELECT key_hash FROM api_keys WHERE org_id = $1::uuid", body["org"]["id"])
     assert [r["key_hash"] for r in stored] == [hash_key(key)]
@@ -37,7 +38,8 @@ async def test_revoked_key_is_refused(client: httpx.AsyncClient, make_org: MakeO
     new_key = second.json()["api_key"]
     key_id = second.json()["key"]["id"]
     revoke = await client.delete(f"/v1/orgs/{org.org_id}/keys/{key_id}", headers=org.headers)
-    assert revoke.status_code == 200 and revoke.json()["revoked_at"] is not None
+    assert revoke.status_code == 200
+    assert revoke.json()["revoked_at"] is not None
     refused = await client.get(f"/v1/orgs/{org.org_id}", headers={"Authorization": f"Bearer {new_key}"})
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")

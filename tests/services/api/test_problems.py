@@ -8,7 +8,6 @@ from asgi_lifespan import LifespanManager
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-
 from tests.conftest import OrgKey
 
 
@@ -38,7 +37,8 @@ async def test_wrong_types_are_listed(client: httpx.AsyncClient, admin: OrgKey) 
 
 async def test_oversize_body_is_413(client: httpx.AsyncClient, admin: OrgKey, settings: object) -> None:
     big = b'{"type": "enterprise", "name": "' + b"x" * 2_000_000 + b'"}'
-    response = await client.post("/v1/orgs", content=big, headers={**admin.headers, "content-type": "application/json"})
+    response = await client.post("/v1/orgs", content=big,
+                                 headers={**admin.headers, "content-type": "application/json"})
     _assert_problem(response, 413)
 
 
@@ -47,7 +47,8 @@ async def test_oversize_streamed_body_without_length_is_413(client: httpx.AsyncC
         for _ in range(40):
             yield b"x" * 65536
 
-    response = await client.post("/v1/orgs", content=chunks(), headers={**admin.headers, "content-type": "application/json"})
+    response = await client.post("/v1/orgs", content=chunks(),
+                                 headers={**admin.headers, "content-type": "application/json"})
     _assert_problem(response, 413)
 
 
