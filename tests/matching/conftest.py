@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 
 from matching.catalogue import Catalogue, CatalogueEntry, WageBand
-from matching.occupations import OCCUPATIONS_JSON, OccupationClassification, load_occupations
-from matching.regions import REGIONS_CSV, RegionDirectory, load_regions
+from matching.occupations import OccupationClassification, load_occupations
+from matching.regions import RegionDirectory, load_regions
 from matching.segmentation import Analyzer
 
 SAMPLE_ENTRIES: tuple[CatalogueEntry, ...] = (
@@ -88,21 +87,12 @@ def sample_catalogue(version: int = 1) -> Catalogue:
     return Catalogue(version, SAMPLE_ENTRIES)
 
 
-# The reference copies in matching/reference/ are what ships; ../shared/data is the development fallback
-# while they are being written.
-_SHARED = Path("/work/shared/data")
-
-
 def load_test_regions() -> RegionDirectory:
-    if REGIONS_CSV.exists():
-        return load_regions()
-    return load_regions(_SHARED / "chengyu-regions.csv")
+    return load_regions()
 
 
 def load_test_occupations() -> OccupationClassification:
-    if OCCUPATIONS_JSON.exists():
-        return load_occupations()
-    return load_occupations(_SHARED / "occupations-2022-draft.json")
+    return load_occupations()
 
 
 @functools.cache

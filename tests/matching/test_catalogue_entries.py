@@ -9,6 +9,7 @@ from matching.catalogue import (
     CatalogueImportError,
     catalogue_to_csv,
     decode_spreadsheet_bytes,
+    load_initial_catalogue,
     parse_catalogue_csv,
     split_list,
 )
@@ -165,3 +166,19 @@ def test_dictionary_keeps_trade_county_and_pay_words_whole(
     assert {"电焊工", "焊工", "烧电焊的", "九龙坡", "九龙坡区", "日结", "普工", "包住"} <= set(dictionary)
     assert all(len(word) >= 2 for word in dictionary)
     assert dictionary == sorted(set(dictionary))
+
+
+def test_shipped_initial_catalogue_is_valid_and_drives_synonyms(
+    occupations: OccupationClassification, regions: RegionDirectory
+) -> None:
+    shipped = load_initial_catalogue()
+    assert shipped.version == 1
+    assert len(shipped) >= 300
+    assert shipped.validate(occupations, regions) == []
+    synonyms = shipped.meilisearch_synonyms()
+    assert "电焊工" in synonyms["焊工"]
+    assert "焊工" in synonyms["电焊工"]
+    assert "家政服务员" in synonyms["保姆"]
+    chef_words = set(shipped.by_code("4-03-02-01").words)  # type: ignore[union-attr]
+    assert not chef_words & set(synonyms["焊工"])
+    assert parse_catalogue_csv(catalogue_to_csv(shipped), version=1) == shipped

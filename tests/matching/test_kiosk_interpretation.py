@@ -1,6 +1,6 @@
 import pytest
 
-from matching.catalogue import Catalogue
+from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.homophones import Correction
 from matching.kiosk_query import KioskQueryInterpreter
 from matching.regions import RegionDirectory
@@ -81,3 +81,18 @@ def test_hostile_input_is_harmless(interpreter: KioskQueryInterpreter) -> None:
         result = interpreter.interpret(text)
         assert len(result.remaining_text) <= 200
     assert interpreter.interpret("").as_dict()["occupation_codes"] == []
+
+
+def test_shipped_catalogue_understands_the_kiosk_example(regions: RegionDirectory) -> None:
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    result = interpreter.interpret("九龙坡 电焊 日结 包住")
+    assert result.adcodes == ("500107",)
+    assert result.occupation_codes == ("6-18-02-04",)
+    assert result.work_type == "daily"
+    assert result.benefits == ("包住",)
+    assert result.remaining_text == ""
+    corrected = interpreter.interpret("电悍工")
+    assert corrected.corrected == "电焊工"
+    assert corrected.occupation_codes == ("6-18-02-04",)
+    assert interpreter.interpret("叉车师机").corrected == "叉车司机"
