@@ -10,6 +10,7 @@ one vocabulary word's.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable
@@ -17,8 +18,16 @@ from dataclasses import dataclass
 
 from pypinyin import Style, pinyin
 
-_HU_TO_F = {"hu": "fu", "hua": "fa", "huai": "fai", "huan": "fan", "huang": "fan", "hui": "fei",
-            "hun": "fen", "huo": "fo"}
+_HU_TO_F = {
+    "hu": "fu",
+    "hua": "fa",
+    "huai": "fai",
+    "huan": "fan",
+    "huang": "fan",
+    "hui": "fei",
+    "hun": "fen",
+    "huo": "fo",
+}
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 MAX_READINGS = 16
 
@@ -38,14 +47,18 @@ def fuzzy_syllable(syllable: str) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=20_000)
+def char_syllables(char: str) -> tuple[str, ...]:
+    """Every reading of one character, fuzzy-normalised (the character itself when it has no pinyin)."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="default")
+    options = sorted({fuzzy_syllable(r) for group in readings for r in group if r})
+    return tuple(options) or (char,)
+
+
 def fuzzy_keys(word: str) -> set[str]:
     """Fuzzy pinyin keys of `word`, one per combination of the characters' readings (capped)."""
-    readings = pinyin(word, style=Style.NORMAL, heteronym=True, errors="default")
-    options = [sorted({fuzzy_syllable(r) for r in rs}) for rs in readings]
-    keys: set[str] = set()
-    for combo in itertools.islice(itertools.product(*options), MAX_READINGS):
-        keys.add(" ".join(combo))
-    return keys
+    options = [char_syllables(ch) for ch in word]
+    return {" ".join(combo) for combo in itertools.islice(itertools.product(*options), MAX_READINGS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +71,18 @@ class HomophoneCorrector:
     """Built from a vocabulary (trade names, aliases, county names); corrects words and phrases."""
 
     def __init__(self, vocabulary: Iterable[str], is_real_word: Callable[[str], bool] | None = None) -> None:
-        self.vocabulary: frozenset[str] = frozenset(
-            w for w in vocabulary if len(w) >= 2 and _HAN_RUN.fullmatch(w)
-        )
+        self.vocabulary: frozenset[str] = frozenset(w for w in vocabulary if len(w) >= 2 and _HAN_RUN.fullmatch(w))
         self._is_real_word = is_real_word or (lambda _word: False)
         index: dict[str, set[str]] = {}
+        prefixes: set[str] = set()
         for word in self.vocabulary:
             for key in fuzzy_keys(word):
                 index.setdefault(key, set()).add(word)
+                syllables = key.split(" ")
+                prefixes.update(" ".join(syllables[:n]) for n in range(1, len(syllables) + 1))
         self._index = index
-        self._lengths = sorted({len(w) for w in self.vocabulary}, reverse=True)
+        self._prefixes = frozenset(prefixes)
+        self._max_length = max((len(w) for w in self.vocabulary), default=0)
 
     def correct_word(self, word: str) -> str | None:
         """The vocabulary word `word` was mistyped for, or None (also None for a word typed right)."""
@@ -76,12 +91,13 @@ class HomophoneCorrector:
         candidates: set[str] = set()
         for key in fuzzy_keys(word):
             candidates |= self._index.get(key, set())
+        return self._choose(word, candidates)
+
+    def _choose(self, word: str, candidates: set[str]) -> str | None:
         if len(candidates) == 1:
             return next(iter(candidates))
         # several homophones: the one sharing the most characters with what was typed, if unique
-        scored = sorted(
-            ((sum(a == b for a, b in zip(c, word, strict=True)), c) for c in candidates), reverse=True
-        )
+        scored = sorted(((sum(a == b for a, b in zip(c, word, strict=True)), c) for c in candidates), reverse=True)
         if len(scored) > 1 and scored[0][0] > scored[1][0] and scored[0][0] > 0:
             return scored[0][1]
         return None
@@ -96,26 +112,48 @@ class HomophoneCorrector:
 
         def fix_run(match: re.Match[str]) -> str:
             run = match.group(0)
+            options = [char_syllables(ch) for ch in run]
             out: list[str] = []
             i = 0
             while i < len(run):
-                step = 1
-                replaced: str | None = None
-                for length in self._lengths:
-                    if i + length > len(run):
-                        continue
-                    span = run[i : i + length]
-                    if span in self.vocabulary:
-                        step = length
-                        break
-                    fixed = self.correct_word(span)
-                    if fixed is not None:
-                        replaced, step = fixed, length
-                        corrections.append(Correction(span, fixed))
-                        break
+                step, replaced = self._fix_at(run, options, i)
+                if replaced is not None:
+                    corrections.append(Correction(run[i : i + step], replaced))
                 out.append(replaced if replaced is not None else run[i : i + step])
                 i += step
             return "".join(out)
 
         corrected = _HAN_RUN.sub(fix_run, text)
         return corrected, tuple(corrections)
+
+    def _fix_at(self, run: str, options: list[tuple[str, ...]], start: int) -> tuple[int, str | None]:
+        """(characters consumed, replacement or None) at `start` of a run of Chinese characters.
+
+        Pinyin keys are extended one character at a time and kept only while they are a prefix of some
+        vocabulary key, so a long query costs little. The longest span that is a vocabulary word (kept) or
+        a correctable mistake wins.
+        """
+        hits: list[tuple[int, set[str]]] = []
+        partial = {""}
+        for end in range(start, min(len(run), start + self._max_length)):
+            extended = {f"{p} {o}" if p else o for p in partial for o in options[end]}
+            partial = {k for k in itertools.islice(extended, MAX_READINGS * 4) if k in self._prefixes}
+            if not partial:
+                break
+            length = end - start + 1
+            if length >= 2:
+                found: set[str] = set()
+                for key in partial:
+                    found |= self._index.get(key, set())
+                if found:
+                    hits.append((length, found))
+        for length, candidates in reversed(hits):
+            span = run[start : start + length]
+            if span in self.vocabulary:
+                return length, None
+            if self._is_real_word(span):
+                continue
+            fixed = self._choose(span, candidates)
+            if fixed is not None:
+                return length, fixed
+        return 1, None
