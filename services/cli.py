@@ -21,6 +21,8 @@ db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 admin_app = typer.Typer(help="Organisations and API keys", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+catalogue_app = typer.Typer(help="The shared shortage-talent catalogue", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
 
 
 def _with_connection(settings: ApiSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -47,6 +49,44 @@ def db_migrate() -> None:
     """Apply pending migrations (forward-only, under an advisory lock)."""
     applied = _with_connection(load_api_settings(), apply_migrations)
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@catalogue_app.command("load-initial")
+def catalogue_load_initial(
+    path: Annotated[str | None, typer.Option(help="CSV to load (default: the shipped initial catalogue)")] = None,
+) -> None:
+    """Publish the shipped initial catalogue as version 1. Does nothing if any version was ever published.
+
+    Separate from `db migrate` on purpose: the schema must not depend on reference data. The dev stack runs it
+    after migrating; the worker applies it to Meilisearch when it picks up the outbox row (reconciler).
+    """
+    from pathlib import Path
+
+    from matching.catalogue import INITIAL_CATALOGUE_CSV, parse_catalogue_csv
+    from services.api.catalogue.service import load_published_version
+    from services.api.problems import ProblemError
+
+    source = Path(path) if path else INITIAL_CATALOGUE_CSV
+    if not source.exists():
+        typer.echo(f"refused: {source} does not exist", err=True)
+        raise typer.Exit(2)
+    catalogue = parse_catalogue_csv(source.read_text(encoding="utf-8-sig"), version=1)
+
+    async def work(conn: asyncpg.Connection) -> int | None:
+        async with conn.transaction():
+            return await load_published_version(conn, catalogue, note=f"initial catalogue ({source.name})")
+
+    try:
+        version = _with_connection(load_api_settings(), work)
+    except ProblemError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        for error in (exc.errors or [])[:50]:
+            typer.echo(f"  {error.field}: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    if version is None:
+        typer.echo("catalogue: a version is already published; nothing loaded")
+    else:
+        typer.echo(f"catalogue: published version {version} with {len(catalogue)} entries")
 
 
 @admin_app.command("create-org")

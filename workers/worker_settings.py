@@ -8,6 +8,8 @@ import structlog
 from arq import cron, func
 from arq.connections import RedisSettings
 
+from services.api.catalogue.runtime import EXTENSION_KEY as CATALOGUE_EXTENSION
+from services.api.catalogue.runtime import start_runtime
 from services.api.logging_setup import configure_logging
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client
@@ -33,11 +35,16 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
             search=create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
                                         timeout_seconds=settings.meili_timeout_seconds),
         )
+        # The published catalogue, its analyzer and typeahead for this process (follows publications).
+        await start_runtime(ctx["resources"].pool, ctx["resources"].extensions)
         log.info("worker.started", queue=settings.arq_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         resources: WorkerResources | None = ctx.get("resources")
         if resources is not None:
+            catalogue_runtime = resources.extensions.get(CATALOGUE_EXTENSION)
+            if catalogue_runtime is not None:
+                await catalogue_runtime.close()
             await resources.search.aclose()
             await resources.redis.aclose(close_connection_pool=True)
             await resources.pool.close()

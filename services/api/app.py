@@ -10,7 +10,11 @@ from typing import TypedDict
 import structlog
 from fastapi import FastAPI
 
+from services.api.catalogue.router import occupations_router
+from services.api.catalogue.router import router as catalogue_router
+from services.api.catalogue.runtime import start_runtime
 from services.api.health.router import router as health_router
+from services.api.imports.router import router as imports_router
 from services.api.logging_setup import configure_logging
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.organisations.router import router as organisations_router
@@ -40,10 +44,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
         search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
                                       timeout_seconds=settings.meili_timeout_seconds)
         resources = Resources(settings=settings, pool=pool, redis=redis, search=search)
+        # The published catalogue, its typeahead and analyzer for this process (empty before the first one).
+        catalogue_runtime = await start_runtime(pool, resources.extensions)
         log.info("api.started", environment=settings.environment)
         try:
             yield {"resources": resources}
         finally:
+            await catalogue_runtime.close()
             await search.aclose()
             await redis.aclose(close_connection_pool=True)
             await pool.close()
@@ -63,6 +70,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         log.error("request.unexpected_error", exc_info=exc)
 
     install_problem_handlers(app, log_unexpected)
-    for router in (health_router, organisations_router, regions_router):
+    for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
+                   imports_router):
         app.include_router(router)
     return app

@@ -46,6 +46,8 @@ class ApiSettings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     # Both provinces must approve a catalogue draft before it can be published (clause 19).
     catalogue_required_approvals: tuple[str, ...] = ("CQ", "SC")
+    # A catalogue spreadsheet of 2,000 entries is well under 2 MB; anything much bigger is a mistake.
+    catalogue_max_upload_bytes: int = Field(default=8 * 1_048_576, ge=1024)
 
     log_json: bool | None = None  # None: JSON everywhere except development
     log_level: str = "INFO"

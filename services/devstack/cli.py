@@ -89,6 +89,7 @@ def up(
         env = {**os.environ, **backing.env(), "PYTHONUNBUFFERED": "1"}
         stack.write_env(backing)
         application.run_cli(["db", "migrate"], env)
+        application.run_cli(["catalogue", "load-initial"], env, optional=True)
         application.run_cli(["demo", "load"], env, optional=True)
         extra: dict[str, str] = {}
         admin_key = application.admin_api_key(env)

@@ -1,0 +1,132 @@
+"""The spreadsheet round trip authorities use: CSV (UTF-8 or GBK) or XLSX in, CSV or XLSX out.
+
+The columns are matching.catalogue.CSV_COLUMNS (plus `replaced_by`); lists are separated by `;`, `；` or `、`.
+XLSX is read with python-calamine (fast, Rust) and written with xlsxwriter; every cell is written as text so
+codes (6-18-02-04) and adcodes (500107) never turn into dates or numbers in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Literal
+
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from matching.catalogue import (
+    Catalogue,
+    CatalogueImportError,
+    RowError,
+    catalogue_rows,
+    catalogue_to_csv,
+    decode_spreadsheet_bytes,
+    parse_catalogue_rows,
+)
+
+SpreadsheetFormat = Literal["csv", "xlsx"]
+
+_ZIP_MAGIC = b"PK\x03\x04"  # XLSX (and ODS) are zip files
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSpreadsheet:
+    catalogue: Catalogue
+    format: SpreadsheetFormat
+    encoding: str | None  # of a CSV: "utf-8" or "gb18030"
+    row_of_code: dict[str, int]  # occupation code → spreadsheet row (header = row 1)
+
+
+def sniff_format(data: bytes) -> SpreadsheetFormat:
+    return "xlsx" if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)) else "csv"
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not workbook.sheet_names:
+            raise CatalogueImportError([RowError(1, "file", "the workbook has no sheet")])
+        sheet = workbook.get_sheet_by_index(0)
+        return [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    except CatalogueImportError:
+        raise
+    except Exception as exc:  # calamine raises its own error types for corrupt or encrypted files
+        raise CatalogueImportError(
+            [RowError(1, "file", f"不是可读的 XLSX 文件 / not a readable XLSX workbook ({type(exc).__name__})")]
+        ) from None
+
+
+def parse_spreadsheet(data: bytes, version: int) -> ParsedSpreadsheet:
+    """Bytes of a CSV or XLSX upload → a Catalogue, or CatalogueImportError listing every row problem."""
+    fmt = sniff_format(data)
+    encoding: str | None = None
+    if fmt == "xlsx":
+        rows = _xlsx_rows(data)
+    else:
+        try:
+            text = decode_spreadsheet_bytes(data)
+        except ValueError:
+            raise CatalogueImportError([RowError(
+                1, "file", "文件既不是 UTF-8 也不是 GBK/GB18030 编码的 CSV，请另存为「CSV UTF-8」或上传 XLSX / "
+                           "the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV UTF-8 or upload XLSX")
+            ]) from None
+        encoding = "utf-8" if _is_utf8(data) else "gb18030"
+        rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise CatalogueImportError([RowError(1, "header", "空文件 / empty file")])
+    header, body = rows[0], rows[1:]
+    catalogue = parse_catalogue_rows(header, body, version)
+    columns = [c.strip().lstrip("\ufeff") for c in header]
+    code_column = columns.index("occupation_code")
+    row_of_code: dict[str, int] = {}
+    for number, values in enumerate(body, start=2):
+        if code_column < len(values):
+            row_of_code.setdefault(values[code_column].strip(), number)
+    return ParsedSpreadsheet(catalogue, fmt, encoding, row_of_code)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def to_csv_bytes(catalogue: Catalogue) -> bytes:
+    """UTF-8 with a BOM, so Excel on Chinese Windows opens it without mojibake (the import strips the BOM)."""
+    return ("\ufeff" + catalogue_to_csv(catalogue)).encode("utf-8")
+
+
+def to_xlsx_bytes(catalogue: Catalogue, *, sheet_name: str = "catalogue") -> bytes:
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet(sheet_name)
+    bold = workbook.add_format({"bold": True})
+    rows = catalogue_rows(catalogue)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value, bold if r == 0 else None)
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, 0, 12)
+    sheet.set_column(1, 2, 24)
+    workbook.close()
+    return buffer.getvalue()

@@ -1,0 +1,122 @@
+"""The catalogue drives search: what a worker does when a catalogue version is published.
+
+`catalogue.published` (outbox row written in the publishing transaction, entity id = version number):
+1. reload this worker's CatalogueRuntime (analyzer, typeahead) at once;
+2. set Meilisearch `synonyms` (aliases ↔ names) and `dictionary` (trade and place words kept whole) on the
+   jobs and workers indexes (created with primary key `id` when missing);
+3. re-index the documents whose occupation data changed (name, aliases, shortage level, retirement).
+
+Like every outbox handler it works from the current state: it applies the version published *now* (a newer
+one if it was published meanwhile), so running it twice, or out of order, converges on the same settings.
+"""
+
+from __future__ import annotations
+
+import structlog
+from meilisearch_python_sdk import AsyncClient
+from meilisearch_python_sdk.errors import MeilisearchApiError
+
+from matching.catalogue import Catalogue
+from services.api.catalogue import repository
+from services.api.catalogue.reference import reference_regions
+from services.api.catalogue.runtime import EXTENSION_KEY, CatalogueRuntime, load_published
+from services.api.catalogue.service import PUBLISHED_TOPIC
+from services.api.search_index import index_name
+from workers.context import WorkerResources
+from workers.outbox import outbox_handler
+
+log = structlog.get_logger("bashu.worker.catalogue")
+
+INDEX_KINDS: tuple[str, ...] = ("jobs", "workers")
+# Settings changes re-index the whole index inside Meilisearch: at 500k documents that takes minutes,
+# far beyond the SDK's 5 s default.
+SETTINGS_TIMEOUT_MS = 15 * 60 * 1000
+# Fields whose change alters what a document carries or which code it resolves to.
+DOCUMENT_FIELDS = frozenset({"name", "aliases", "shortage_level", "replaced_by", "industry"})
+
+
+async def ensure_index(client: AsyncClient, uid: str, *, timeout_ms: int = SETTINGS_TIMEOUT_MS) -> None:
+    """Create the index with primary key `id` if it does not exist (a concurrent creator is fine)."""
+    try:
+        await client.get_index(uid)
+        return
+    except MeilisearchApiError as exc:
+        if exc.code != "index_not_found":
+            raise
+    try:
+        await client.create_index(uid, primary_key="id", wait=True, timeout_in_ms=timeout_ms)
+    except MeilisearchApiError as exc:
+        if exc.code != "index_already_exists":
+            raise
+    # A failed creation task (another process won the race) is not raised by wait=True: check it exists.
+    await client.get_index(uid)
+
+
+async def apply_search_settings(client: AsyncClient, uid: str, *, synonyms: dict[str, list[str]],
+                                dictionary: list[str], timeout_ms: int = SETTINGS_TIMEOUT_MS) -> None:
+    await ensure_index(client, uid)
+    index = client.index(uid)
+    # The dictionary first: synonyms are matched on the words the segmenter produces.
+    for task in (await index.update_word_dictionary(dictionary), await index.update_synonyms(synonyms)):
+        result = await client.wait_for_task(task.task_uid, timeout_in_ms=timeout_ms)
+        if result.status != "succeeded":
+            raise RuntimeError(f"Meilisearch task {task.task_uid} on {uid} ended {result.status}: {result.error}")
+
+
+def affected_codes(older: Catalogue | None, newer: Catalogue) -> set[str]:
+    """Occupation codes whose documents carry different data under `newer` than under `older`."""
+    if older is None:
+        return {e.occupation_code for e in newer.entries}
+    change = older.diff(newer)
+    codes = set(change.added) | set(change.removed)
+    for field_change in change.changed:
+        if field_change.field in DOCUMENT_FIELDS:
+            codes.add(field_change.occupation_code)
+            if field_change.field == "replaced_by" and isinstance(field_change.after, str):
+                codes.add(field_change.after)
+    return codes
+
+
+async def reindex_occupations(resources: WorkerResources, catalogue: Catalogue, codes: set[str]) -> int:
+    """Re-index job and worker documents of `codes` with `catalogue`'s data; returns how many were queued.
+
+    TODO(indexing): services/indexing (the supply/demand side) does not exist yet. When it lands, call its
+    re-index function for these occupation codes here (documents built by matching/documents.py from the
+    current catalogue). Until then documents keep the occupation data they were indexed with; synonyms and
+    dictionary (the part that fixes recall) are applied above regardless.
+    """
+    if codes:
+        log.info("catalogue.reindex_pending", version=catalogue.version, codes=len(codes),
+                 reason="services.indexing not available")
+    return 0
+
+
+def runtime_of_worker(resources: WorkerResources) -> CatalogueRuntime | None:
+    runtime: CatalogueRuntime | None = resources.extensions.get(EXTENSION_KEY)
+    return runtime
+
+
+@outbox_handler(PUBLISHED_TOPIC)
+async def apply_published_catalogue(resources: WorkerResources, entity_id: str) -> None:
+    runtime = runtime_of_worker(resources)
+    if runtime is not None:
+        await runtime.refresh()
+    async with resources.pool.acquire() as conn:
+        version, _, catalogue = await load_published(conn)
+        if version == 0:
+            log.info("catalogue.nothing_published", outbox_entity=entity_id)
+            return
+        row = await repository.get_version(conn, version)
+        based_on = row["based_on"] if row is not None else None
+        older = Catalogue(based_on, await repository.entries(conn, based_on)) if based_on is not None else None
+    regions = reference_regions()
+    synonyms = catalogue.meilisearch_synonyms()
+    dictionary = catalogue.meilisearch_dictionary(regions)
+    prefix = resources.settings.meili_index_prefix
+    for kind in INDEX_KINDS:
+        await apply_search_settings(resources.search, index_name(prefix, kind), synonyms=synonyms,
+                                    dictionary=dictionary)
+    codes = affected_codes(older, catalogue)
+    queued = await reindex_occupations(resources, catalogue, codes)
+    log.info("catalogue.applied", version=version, outbox_entity=entity_id, synonyms=len(synonyms),
+             dictionary=len(dictionary), affected_codes=len(codes), reindexed=queued)
