@@ -1,0 +1,390 @@
+"""Reading an uploaded file row by row: CSV (UTF-8 with or without BOM, GB18030/GBK, UTF-16 from Excel's
+"Unicode text"), XLSX (first sheet, via python-calamine) and NDJSON.
+
+Readers work on a file on disk and yield one `SourceRow` at a time, so a 100,000-row upload is never held as
+Python rows. (calamine keeps the first sheet's cell grid in Rust memory while it is read: tens of MB for
+100k rows, bounded by the upload limit.)
+
+Row numbers are the ones the uploader sees: the spreadsheet row (header = its own row, usually 1) for CSV and
+XLSX, the line number for NDJSON.
+
+Nothing here raises or reports a cell *value*: files hold ID numbers and phones.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import orjson
+
+FileFormat = Literal["csv", "xlsx", "ndjson"]
+FORMATS: tuple[FileFormat, ...] = ("csv", "xlsx", "ndjson")
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MEDIA_TYPES: dict[str, FileFormat] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/comma-separated-values": "csv",
+    "application/vnd.ms-excel": "csv",  # what Windows sends for .csv files
+    XLSX_MEDIA_TYPE: "xlsx",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/x-jsonlines": "ndjson",
+}
+SUFFIXES: dict[str, FileFormat] = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
+                                    ".ndjson": "ndjson", ".jsonl": "ndjson"}
+
+_CHUNK = 1 << 20
+# How many leading non-empty rows may precede the header (a title row such as "2026年劳务输出人员名单").
+_HEADER_SEARCH_ROWS = 10
+
+
+class ImportFileError(Exception):
+    """The whole file cannot be imported. `code` is stable; the message is for people (Chinese / English)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class SourceRow:
+    number: int
+    # header → cell value (CSV: str; XLSX: str/float/int/bool/date/datetime/time; NDJSON: the JSON object)
+    values: dict[str, Any] | None
+    # why the row could not be read at all (NDJSON: not a JSON object)
+    error: str | None = None
+    # XLSX: header → "B3:B5" for cells left empty because they lie inside a merged range (not its top-left)
+    merged: dict[str, str] = field(default_factory=dict)
+
+
+def format_of(media_type: str | None, filename: str | None, head: bytes) -> FileFormat | None:
+    """The upload's format from its media type, its file name, then its first bytes."""
+    media = (media_type or "").split(";")[0].strip().lower()
+    if media in MEDIA_TYPES:
+        return MEDIA_TYPES[media]
+    if filename:
+        suffix = Path(filename).suffix.lower()
+        if suffix in SUFFIXES:
+            return SUFFIXES[suffix]
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"{"):
+        return "ndjson"
+    if media in ("", "application/octet-stream", "text/plain") and stripped:
+        return "csv"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ encoding
+
+
+def detect_text_encoding(handle: BinaryIO) -> str:
+    """`utf-8-sig` (BOM), `utf-16` (BOM), `utf-8`, else `gb18030` (a superset of GBK and GB2312, what Excel
+    on Chinese Windows writes as "CSV"). Reads the whole file once, in chunks; raises ImportFileError if no
+    candidate decodes it."""
+    handle.seek(0)
+    head = handle.read(4)
+    handle.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        handle.seek(0)
+        try:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        handle.seek(0)
+        return encoding
+    raise ImportFileError("encoding", "无法识别文件编码（请另存为 UTF-8 或 GBK 的 CSV） / "
+                                      "the file is neither UTF-8 nor GBK/GB18030 text")
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+HeaderScore = Callable[[list[str]], int]
+
+
+@dataclass(slots=True)
+class OpenedSource:
+    format: FileFormat
+    encoding: str | None
+    # The header as written (CSV/XLSX), None for NDJSON. `header_row` is its row number.
+    headers: list[str] | None
+    header_row: int
+    rows: Iterator[SourceRow]
+    closers: list[Callable[[], object]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop reading. The caller still owns (and closes) the file handle."""
+        close = getattr(self.rows, "close", None)
+        if callable(close):
+            close()
+        for closer in self.closers:
+            closer()
+        self.closers.clear()
+
+    def __enter__(self) -> OpenedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _pick_header(candidates: list[tuple[int, list[Any]]], score: HeaderScore) -> tuple[int, list[str]]:
+    """The first of the leading non-empty rows that names at least two known columns; else the first."""
+    for number, cells in candidates:
+        texts = [_header_text(c) for c in cells]
+        if score(texts) >= 2:
+            return number, texts
+    number, cells = candidates[0]
+    return number, [_header_text(c) for c in cells]
+
+
+def _header_text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).replace("\ufeff", "").strip()
+
+
+def _check_headers(headers: list[str]) -> None:
+    seen: set[str] = set()
+    for text in headers:
+        if not text:
+            continue
+        if text in seen:
+            raise ImportFileError("duplicate_column", f"列名重复：{text} / duplicate column: {text}")
+        seen.add(text)
+
+
+def _tabular(numbered: Iterator[tuple[int, list[Any]]], score: HeaderScore,
+             merged_of: Callable[[int, int], str | None] | None = None,
+             ) -> tuple[int, list[str], Iterator[SourceRow]]:
+    """Find the header among the first non-empty rows; the rest become SourceRows keyed by header."""
+    leading: list[tuple[int, list[Any]]] = []
+    for number, cells in numbered:
+        if all(_blank(c) for c in cells):
+            continue
+        leading.append((number, cells))
+        if len(leading) >= _HEADER_SEARCH_ROWS:
+            break
+    if not leading:
+        raise ImportFileError("empty", "文件为空 / the file is empty")
+    header_row, headers = _pick_header(leading, score)
+    _check_headers(headers)
+    columns = [(i, h) for i, h in enumerate(headers) if h]
+
+    def rows() -> Iterator[SourceRow]:
+        def emit(number: int, cells: list[Any]) -> SourceRow | None:
+            if all(_blank(c) for c in cells):
+                return None
+            values: dict[str, Any] = {}
+            merged: dict[str, str] = {}
+            for i, header in columns:
+                value = cells[i] if i < len(cells) else None
+                values[header] = value
+                if merged_of is not None and _blank(value):
+                    where = merged_of(number, i)
+                    if where is not None:
+                        merged[header] = where
+            return SourceRow(number, values, merged=merged)
+
+        for number, cells in leading:
+            if number > header_row and (row := emit(number, cells)) is not None:
+                yield row
+        for number, cells in numbered:
+            if (row := emit(number, cells)) is not None:
+                yield row
+
+    return header_row, headers, rows()
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def open_csv(handle: BinaryIO, score: HeaderScore) -> OpenedSource:
+    encoding = detect_text_encoding(handle)
+    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+    first = ""
+    while not first.strip():
+        line = text.readline()
+        if not line:
+            break
+        first = line
+    text.seek(0)
+    reader = csv.reader(text, delimiter=_sniff_delimiter(first), strict=False)
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            yield from enumerate(reader, start=1)
+        except csv.Error as exc:
+            raise ImportFileError("csv_syntax",
+                                  f"CSV 第 {reader.line_num} 行格式错误 / malformed CSV near line {reader.line_num}: "
+                                  f"{exc}") from None
+
+    try:
+        header_row, headers, rows = _tabular(numbered(), score)
+    except BaseException:
+        text.detach()
+        raise
+    # Detached on close so that the wrapper, when collected, does not close (or flush) the caller's handle.
+    return OpenedSource("csv", encoding, headers, header_row, rows, closers=[text.detach])
+
+
+def _merged_lookup(ranges: list[Any]) -> Callable[[int, int], str | None]:
+    """(excel row number, 0-based absolute column) → "B3:B5" when the cell is inside a merged range but is
+    not its top-left cell."""
+    spans: list[tuple[int, int, int, int, str]] = []
+    for (r0, c0), (r1, c1) in ranges:
+        label = f"{_column_letter(c0)}{r0 + 1}:{_column_letter(c1)}{r1 + 1}"
+        spans.append((r0, c0, r1, c1, label))
+
+    def lookup(row_number: int, column: int) -> str | None:
+        r = row_number - 1
+        for r0, c0, r1, c1, label in spans:
+            if r0 <= r <= r1 and c0 <= column <= c1 and (r, column) != (r0, c0):
+                return label
+        return None
+
+    return lookup
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
+    from python_calamine import CalamineError, load_workbook
+
+    try:
+        workbook = load_workbook(str(path))
+        names = workbook.sheet_names
+        if not names:
+            raise ImportFileError("empty", "工作簿没有工作表 / the workbook has no sheet")
+        sheet = workbook.get_sheet_by_index(0)
+    except ImportFileError:
+        raise
+    except (CalamineError, ValueError, OSError) as exc:
+        raise ImportFileError("xlsx_unreadable",
+                              f"无法读取 XLSX 文件 / cannot read the XLSX file ({type(exc).__name__})") from None
+    start = sheet.start
+    if start is None:
+        raise ImportFileError("empty", "第一个工作表为空 / the first sheet is empty")
+    first_column = start[1]
+    merged_ranges = list(sheet.merged_cell_ranges or [])
+    merged_of: Callable[[int, int], str | None] | None = None
+    if merged_ranges:
+        absolute = _merged_lookup(merged_ranges)
+
+        def relative(row_number: int, column: int) -> str | None:
+            return absolute(row_number, column + first_column)
+
+        merged_of = relative
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        # python-calamine yields rows from the sheet's first row (row 1), columns from its first used column.
+        yield from enumerate(sheet.iter_rows(), start=1)
+
+    header_row, headers, rows = _tabular(numbered(), score, merged_of)
+    return OpenedSource("xlsx", None, headers, header_row, rows)
+
+
+def open_ndjson(handle: BinaryIO) -> OpenedSource:
+    handle.seek(0)
+    head = handle.read(3)
+    handle.seek(0)
+    if head == codecs.BOM_UTF8:
+        handle.read(3)
+
+    def rows() -> Iterator[SourceRow]:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield SourceRow(number, None, error="不是合法的 JSON / not valid JSON")
+                continue
+            if not isinstance(value, dict):
+                yield SourceRow(number, None, error="每行须是一个 JSON 对象 / each line must be a JSON object")
+                continue
+            yield SourceRow(number, value)
+
+    iterator = rows()
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise ImportFileError("empty", "文件为空 / the file is empty") from None
+
+    def chained() -> Iterator[SourceRow]:
+        yield first
+        yield from iterator
+
+    return OpenedSource("ndjson", "utf-8", None, 0, chained())
+
+
+def open_source(path: Path, handle: BinaryIO, file_format: FileFormat, score: HeaderScore) -> OpenedSource:
+    if file_format == "csv":
+        return open_csv(handle, score)
+    if file_format == "xlsx":
+        return open_xlsx(path, score)
+    return open_ndjson(handle)
+
+
+# --------------------------------------------------------------------------------------- cell conversion
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def excel_serial_date(value: float) -> date | None:
+    """An Excel serial day number (a date cell without a date format, or a formula's cached value) → date."""
+    if 1 <= value < 2_958_466:
+        return _EXCEL_EPOCH + timedelta(days=int(value))
+    return None
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as text (None for blank): integral floats lose their `.0`, dates become ISO."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None

@@ -1,0 +1,50 @@
+"""Realistic import rows for the import tests (valid ID numbers with their check characters)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from matching.identity import id_check_character
+
+CHINESE_HEADER = ["序号", "姓名", "身份证号", "手机号", "性别", "户籍地", "工种", "技能", "期望薪资", "可到岗日期",
+                  "愿意异地", "同意共享", "同意时间", "外部编号"]
+
+
+def id_number(adcode: str, birth: str, sequence: int) -> str:
+    """An 18-character ID number; an odd sequence is a man, an even one a woman."""
+    first17 = f"{adcode}{birth}{sequence:03d}"
+    return first17 + id_check_character(first17)
+
+
+def worker_row(n: int, **overrides: Any) -> dict[str, Any]:
+    """One valid worker, as the Chinese-header spreadsheet has it."""
+    row = {
+        "序号": n,
+        "姓名": f"测试{n}号",
+        "身份证号": id_number("500107", f"19{80 + n % 15}0{1 + n % 9}1{n % 9}", 2 * n + 1),
+        "手机号": f"138{n:08d}",
+        "性别": "男",
+        "户籍地": "九龙坡区" if n % 2 else "510107",
+        "工种": "焊工、电工" if n % 3 else "6-18-02-04",
+        "技能": "氩弧焊;二保焊",
+        "期望薪资": "5000-8000元/月",
+        "可到岗日期": "2030-03-01",
+        "愿意异地": "是" if n % 2 else "否",
+        "同意共享": "是",
+        "同意时间": "2026/1/15",
+        "外部编号": f"EXT-{n}",
+    }
+    row.update(overrides)
+    return row
+
+
+def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> str:
+    header = header or CHINESE_HEADER
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header])
+    return out.getvalue()

@@ -1,0 +1,204 @@
+"""Reading uploads row by row and mapping spreadsheet conventions onto the create schemas (no services)."""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from matching.regions import load_regions
+from services.api.imports.mapping import RowMapper, normalise_header, parse_wage_text
+from services.api.imports.readers import ImportFileError, OpenedSource, SourceRow, format_of, open_source
+from services.api.jobs.schemas import JobCreate
+from services.api.worker_profiles.schemas import WorkerCreate
+from tests.services.api.imports.rows import CHINESE_HEADER, to_csv, worker_row
+
+
+@pytest.fixture
+def mapper() -> RowMapper:
+    return RowMapper("workers", WorkerCreate, load_regions())
+
+
+def _open(path: Path, fmt: str, mapper: RowMapper) -> tuple[OpenedSource, list[SourceRow]]:
+    handle = path.open("rb")
+    try:
+        with open_source(path, handle, fmt, mapper.header_score) as source:  # type: ignore[arg-type]
+            return source, list(source.rows)
+    finally:
+        handle.close()
+
+
+def test_csv_with_bom_and_chinese_headers_maps_to_the_create_schema(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes(codecs.BOM_UTF8 + to_csv([worker_row(1), worker_row(2)]).encode())
+    source, rows = _open(path, "csv", mapper)
+    assert source.encoding == "utf-8-sig"
+    assert source.headers == CHINESE_HEADER
+    assert mapper.plan(source.headers) == []
+    assert [r.number for r in rows] == [2, 3]
+    mapped = mapper.map_tabular(rows[0])
+    model = mapper.validate(mapped)
+    assert model is not None, mapped.errors
+    body = model.model_dump(mode="json")
+    assert body["home_adcode"] == "500107"  # 九龙坡区 resolved by name
+    assert body["occupations"] == ["焊工", "电工"]
+    assert body["skills"] == ["氩弧焊", "二保焊"]
+    assert body["expected_wage"] == {"min": 5000, "max": 8000, "unit": "month"}
+    assert body["gender"] == "male"
+    assert body["willing_to_relocate"] is True
+    assert body["consent"]["share_with_enterprises"] is True
+    assert body["consent"]["given_at"].startswith("2026-01-15T00:00:00")
+
+
+def test_gbk_csv_is_detected(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes(to_csv([worker_row(1)]).encode("gbk"))
+    source, rows = _open(path, "csv", mapper)
+    assert source.encoding == "gb18030"
+    assert rows[0].values is not None
+    assert rows[0].values["姓名"] == "测试1号"
+
+
+def test_title_row_above_the_header_is_skipped(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("2026年春季劳务输出人员名单,,,\n" + to_csv([worker_row(1)]), encoding="utf-8")
+    source, rows = _open(path, "csv", mapper)
+    assert source.header_row == 2
+    assert [r.number for r in rows] == [3]
+
+
+def test_empty_and_header_only_files(tmp_path: Path, mapper: RowMapper) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(ImportFileError) as caught:
+        _open(empty, "csv", mapper)
+    assert caught.value.code == "empty"
+    header_only = tmp_path / "h.csv"
+    header_only.write_text(",".join(CHINESE_HEADER) + "\n", encoding="utf-8")
+    _, rows = _open(header_only, "csv", mapper)
+    assert rows == []
+
+
+def test_unknown_and_missing_columns_are_reported(mapper: RowMapper) -> None:
+    problems = mapper.plan(["姓名", "身份证号", "手机号", "户籍地", "可到岗日期", "同意共享", "同意时间", "血型"])
+    assert len(problems) == 1
+    assert "血型" in problems[0]
+    problems = mapper.plan(["姓名", "手机号"])
+    assert "id_number" in problems[0]
+    assert "身份证号" in problems[0]
+    assert "consent.given_at" in problems[0]
+
+
+def test_headers_with_markers_and_dotted_names() -> None:
+    assert normalise_header("*姓名（必填）") == "姓名"
+    assert normalise_header(" Consent.Share_With_Enterprises ") == "consent.share_with_enterprises"
+    mapper = RowMapper("workers", WorkerCreate, load_regions())
+    assert mapper.target_of("consent.share_with_enterprises").path == "consent.share_with_enterprises"  # type: ignore[union-attr]
+    assert mapper.target_of("expected_wage.min").path == "expected_wage.min"  # type: ignore[union-attr]
+
+
+def test_row_errors_name_the_field_but_not_the_value(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.csv"
+    rows = [worker_row(1, 同意共享="也许", 户籍地="不存在县"), worker_row(2, 期望薪资="面议")]
+    path.write_text(to_csv(rows), encoding="utf-8")
+    source, read = _open(path, "csv", mapper)
+    mapper.plan(source.headers or [])
+    first = mapper.map_tabular(read[0])
+    assert mapper.validate(first) is None
+    assert {e.field for e in first.errors} == {"consent.share_with_enterprises", "home_adcode"}
+    assert all("也许" not in e.message and "不存在县" not in e.message for e in first.errors)
+    second = mapper.map_tabular(read[1])
+    assert [(e.row, e.field) for e in second.errors] == [(3, "expected_wage")]
+
+
+def test_ndjson_bad_line_is_a_row_error(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.ndjson"
+    path.write_bytes(b'{"name": "a"}\n{not json\n\n[1, 2]\n{"consent.share_with_enterprises": true}\n')
+    source, rows = _open(path, "ndjson", mapper)
+    assert source.headers is None
+    assert [(r.number, r.error is None) for r in rows] == [(1, True), (2, False), (4, False), (5, True)]
+    assert mapper.map_json(rows[3]).body == {"consent": {"share_with_enterprises": True}}
+
+
+def test_xlsx_formulas_dates_and_merged_cells(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("名单")
+    sheet.write_row(0, 0, ["劳务输出人员名单"])  # a title row
+    sheet.write_row(1, 0, CHINESE_HEADER)
+    for i, n in enumerate((1, 2, 3), start=2):
+        row = worker_row(n)
+        for j, header in enumerate(CHINESE_HEADER):
+            value = row[header]
+            if header in ("身份证号", "手机号"):
+                sheet.write_string(i, j, str(value))
+            elif header != "户籍地":
+                sheet.write(i, j, value)
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_datetime(2, CHINESE_HEADER.index("可到岗日期"), datetime.datetime(2030, 5, 1), date_format)
+    # A formula with its cached value (as Excel saves it): =DATE(2030,6,1) without a date format.
+    sheet.write_formula(3, CHINESE_HEADER.index("可到岗日期"), "=DATE(2030,6,1)", None, 47635)
+    # 户籍地 merged over the three data rows: only the first row has the value.
+    sheet.merge_range(2, CHINESE_HEADER.index("户籍地"), 4, CHINESE_HEADER.index("户籍地"), "江北区")
+    # 手机号 as a number cell is fine (11 digits); an 18-digit ID number as a number is not.
+    sheet.write_number(4, CHINESE_HEADER.index("手机号"), 13800000003)
+    workbook.close()
+
+    source, rows = _open(path, "xlsx", mapper)
+    assert source.header_row == 2
+    assert mapper.plan(source.headers or []) == []
+    assert [r.number for r in rows] == [3, 4, 5]
+    models = [mapper.validate(mapped := mapper.map_tabular(r)) or mapped for r in rows]
+    first = models[0]
+    assert isinstance(first, WorkerCreate)
+    assert first.home_adcode == "500105"
+    assert first.available_from == datetime.date(2030, 5, 1)
+    for number, failed in zip((4, 5), models[1:], strict=True):
+        assert not isinstance(failed, WorkerCreate)
+        assert [(e.row, e.field) for e in failed.errors] == [(number, "home_adcode")]
+        assert "合并单元格" in failed.errors[0].message
+        assert "merged" in failed.errors[0].message
+    # The formula's cached serial number became a date.
+    assert mapper.map_tabular(rows[1]).body["available_from"] == "2030-06-01"  # type: ignore[index]
+
+
+def test_id_number_stored_as_excel_number_is_refused(tmp_path: Path, mapper: RowMapper) -> None:
+    row = SourceRow(2, {**worker_row(1), "身份证号": 5.00107198001011e17})
+    mapper.plan(CHINESE_HEADER)
+    mapped = mapper.map_tabular(row)
+    assert [e.field for e in mapped.errors] == ["id_number"]
+    assert "15" in mapped.errors[0].message
+
+
+def test_wage_text_and_job_headers() -> None:
+    assert parse_wage_text("5000-8000元/月", None) == {"min": 5000, "max": 8000, "unit": "month"}
+    assert parse_wage_text("200元/天", None) == {"min": 200, "max": 200, "unit": "day"}
+    assert parse_wage_text("6k-8k", "month") == {"min": 6000, "max": 8000, "unit": "month"}
+    jobs = RowMapper("jobs", JobCreate, load_regions())
+    assert jobs.plan(["岗位名称", "招聘人数", "工作地点", "月薪下限", "月薪上限", "用工形式", "开工日期"]) == []
+    mapped = jobs.map_tabular(SourceRow(2, {"岗位名称": "电焊工", "招聘人数": 3.0, "工作地点": "成都市武侯区",
+                                            "月薪下限": 6000.0, "月薪上限": 9000, "用工形式": "全职",
+                                            "开工日期": datetime.date(2030, 1, 1)}))
+    model = jobs.validate(mapped)
+    assert isinstance(model, JobCreate), mapped.errors
+    assert model.wage.unit == "month"
+    assert model.adcode == "510107"
+    assert model.work_type == "full_time"
+
+
+def test_ambiguous_county_name_asks_for_the_city(mapper: RowMapper) -> None:
+    with pytest.raises(ValueError, match="ambiguous"):
+        mapper.resolve_place("市中区")
+    assert mapper.resolve_place("乐山市市中区") == "511102"
+    assert mapper.resolve_place("重庆市江北区") == "500105"
+
+
+def test_format_detection() -> None:
+    assert format_of("text/csv; charset=utf-8", None, b"a,b") == "csv"
+    assert format_of("application/octet-stream", "名单.xlsx", b"PK\x03\x04") == "xlsx"
+    assert format_of("application/octet-stream", None, b"PK\x03\x04") == "xlsx"
+    assert format_of(None, "x.jsonl", b"{") == "ndjson"
+    assert format_of("image/png", None, b"\x89PNG") is None
