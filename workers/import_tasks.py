@@ -75,6 +75,29 @@ async def run_batch_follow_up(resources: WorkerResources, entity_id: str) -> Non
             await single(resources, entity)
 
 
+@batch_handler("worker.index")
+async def index_workers(resources: WorkerResources, entity_ids: list[str]) -> None:
+    """One read and one Meilisearch write for a whole batch (the per-id handler does one per profile)."""
+    from services.api.worker_profiles.service import china_today
+    from services.indexing.catalogue_source import current_catalogue
+    from services.indexing.sync import indexer_for
+
+    snapshot = await current_catalogue(resources.extensions)
+    indexer = indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
+    await indexer.sync_workers(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue,
+                               snapshot.regions, china_today())
+
+
+@batch_handler("job.index")
+async def index_jobs(resources: WorkerResources, entity_ids: list[str]) -> None:
+    from services.indexing.catalogue_source import current_catalogue
+    from services.indexing.sync import indexer_for
+
+    snapshot = await current_catalogue(resources.extensions)
+    indexer = indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
+    await indexer.sync_jobs(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue, snapshot.regions)
+
+
 @outbox_handler(FINISHED_TOPIC)
 async def import_finished(resources: WorkerResources, entity_id: str) -> None:
     # Notifications (webhooks `import.finished`, the inbox) attach here; until then it is only logged.

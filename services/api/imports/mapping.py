@@ -342,7 +342,7 @@ def parse_wage_text(text: str, unit: str | None) -> dict[str, Any]:
     if not numbers or len(numbers) > 2:
         raise CellError("薪资应写成 5000-8000元/月 或 200元/天 / write a wage as 5000-8000元/月 or 200元/天")
     named = next((u for u, pattern in _WAGE_UNIT_RE if pattern.search(text.split("元")[-1] or text)), None)
-    low, high = min(numbers), max(numbers)
+    low, high = numbers[0], numbers[-1]  # as written: "8000-5000" is the schema's min > max error
     as_num = [int(v) if float(v).is_integer() else v for v in (low, high)]
     return {"min": as_num[0], "max": as_num[1], "unit": named or unit or "month"}
 

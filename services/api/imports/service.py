@@ -38,14 +38,16 @@ DEFAULT_ERROR_LIMIT = 1000
 
 
 def schema_for(kind: ImportKind) -> type[BaseModel]:
-    """The single-record create schema: imports validate each row with exactly what POST /v1/<kind> uses."""
+    """The single-record schema: imports validate each row with exactly what POST /v1/<kind> uses. It is the
+    `*Fields` base the services' `save_*` functions take (`*Create` adds nothing to it), so a re-imported row
+    compares equal to the stored one and counts as unchanged."""
     if kind == "workers":
-        from services.api.worker_profiles.schemas import WorkerCreate
+        from services.api.worker_profiles.schemas import WorkerFields
 
-        return WorkerCreate
-    from services.api.jobs.schemas import JobCreate
+        return WorkerFields
+    from services.api.jobs.schemas import JobFields
 
-    return JobCreate
+    return JobFields
 
 
 def mapper_for(kind: ImportKind) -> RowMapper:

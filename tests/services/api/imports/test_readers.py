@@ -13,7 +13,7 @@ from matching.regions import load_regions
 from services.api.imports.mapping import RowMapper, normalise_header, parse_wage_text
 from services.api.imports.readers import ImportFileError, OpenedSource, SourceRow, format_of, open_source
 from services.api.jobs.schemas import JobCreate
-from services.api.worker_profiles.schemas import WorkerCreate
+from services.api.worker_profiles.schemas import WorkerCreate, WorkerFields
 from tests.services.api.imports.rows import CHINESE_HEADER, to_csv, worker_row
 
 
@@ -153,11 +153,11 @@ def test_xlsx_formulas_dates_and_merged_cells(tmp_path: Path, mapper: RowMapper)
     assert [r.number for r in rows] == [3, 4, 5]
     models = [mapper.validate(mapped := mapper.map_tabular(r)) or mapped for r in rows]
     first = models[0]
-    assert isinstance(first, WorkerCreate)
+    assert isinstance(first, WorkerFields)
     assert first.home_adcode == "500105"
     assert first.available_from == datetime.date(2030, 5, 1)
     for number, failed in zip((4, 5), models[1:], strict=True):
-        assert not isinstance(failed, WorkerCreate)
+        assert not isinstance(failed, WorkerFields)
         assert [(e.row, e.field) for e in failed.errors] == [(number, "home_adcode")]
         assert "合并单元格" in failed.errors[0].message
         assert "merged" in failed.errors[0].message

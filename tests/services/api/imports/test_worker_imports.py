@@ -1,0 +1,219 @@
+"""`POST /v1/workers/imports` end to end: upload → arq worker (burst) → status, against real services."""
+
+from __future__ import annotations
+
+import codecs
+import io
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+import xlsxwriter
+
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.imports.rows import CHINESE_HEADER, id_number, to_csv, worker_row
+from tests.services.api.imports.support import run_worker
+
+
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+async def upload(client: httpx.AsyncClient, who: OrgKey, content: bytes, content_type: str = "text/csv",
+                 **headers: str) -> httpx.Response:
+    return await client.post("/v1/workers/imports", content=content,
+                              headers={**who.headers, "Content-Type": content_type, **headers})
+
+
+async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who: OrgKey, content: bytes,
+                          content_type: str = "text/csv") -> dict[str, Any]:
+    response = await upload(client, who, content, content_type)
+    assert response.status_code == 202, response.text
+    import_id = response.json()["import_id"]
+    await run_worker(settings)
+    status = await client.get(f"/v1/workers/imports/{import_id}", headers=who.headers)
+    assert status.status_code == 200, status.text
+    body: dict[str, Any] = status.json()
+    return body
+
+
+async def test_csv_with_chinese_headers_stores_valid_rows_and_reports_bad_ones(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    rows = [worker_row(n) for n in range(1, 6)]
+    rows[1]["身份证号"] = rows[1]["身份证号"][:-1] + ("0" if rows[1]["身份证号"][-1] != "0" else "1")  # bad check
+    rows[3]["期望薪资"] = "8000-5000元/月"  # min > max
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode())
+    assert status["status"] == "completed", status
+    assert status["encoding"] == "utf-8"
+    assert (status["total"], status["created"], status["rejected"]) == (5, 3, 2)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(3, "id_number"), (5, "expected_wage")]
+    assert status["errors_total"] == 2
+    stored = await db.fetch("SELECT external_ref, home_adcode FROM worker_profiles ORDER BY external_ref")
+    assert [(r["external_ref"], r["home_adcode"]) for r in stored] == [
+        ("EXT-1", "500107"), ("EXT-3", "500107"), ("EXT-5", "500107")]
+    # The upload (it held ID numbers in clear) is gone once processed; nothing of it is in clear anyway.
+    assert await db.fetchval("SELECT count(*) FROM import_chunks") == 0
+    # Indexing went out in one outbox row per batch, not one per profile; import.finished was recorded.
+    topics = [r["topic"] for r in await db.fetch("SELECT topic FROM outbox ORDER BY id")]
+    assert topics == ["import.process", "import.batch", "import.finished"]
+
+
+async def test_reupload_changes_nothing(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    content = to_csv([worker_row(n) for n in range(1, 4)]).encode()
+    first = await import_and_wait(client, settings, broker, content)
+    assert (first["created"], first["unchanged"]) == (3, 0)
+    before = await db.fetch("SELECT id, updated_at FROM worker_profiles ORDER BY id")
+    second = await import_and_wait(client, settings, broker, content)
+    assert second["status"] == "completed"
+    assert (second["created"], second["updated"], second["unchanged"], second["rejected"]) == (0, 0, 3, 0)
+    assert await db.fetch("SELECT id, updated_at FROM worker_profiles ORDER BY id") == before
+    # Without external_ref the person (blind index of the ID number) is the key: still no duplicate; a
+    # changed field is an update.
+    header = [h for h in CHINESE_HEADER if h != "外部编号"]
+    changed = [worker_row(n, 技能="砌砖") for n in range(1, 4)]
+    third = await import_and_wait(client, settings, broker, to_csv(changed, header).encode())
+    assert (third["created"], third["updated"], third["unchanged"]) == (0, 3, 0)
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 3
+
+
+async def test_same_person_from_another_broker_is_a_row_error(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, make_org: MakeOrg,
+) -> None:
+    await import_and_wait(client, settings, broker, to_csv([worker_row(1)]).encode())
+    other = await make_org("broker")
+    status = await import_and_wait(client, settings, other, to_csv([worker_row(1), worker_row(2)]).encode())
+    assert (status["created"], status["rejected"]) == (1, 1)
+    assert status["errors"][0]["field"] == "id_number"
+    assert "another broker" in status["errors"][0]["message"]
+    assert broker.org_id not in str(status)
+
+
+async def test_gbk_csv(client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey) -> None:
+    status = await import_and_wait(client, settings, broker,
+                                   to_csv([worker_row(1), worker_row(2)]).encode("gbk"))
+    assert status["status"] == "completed", status
+    assert status["encoding"] == "gb18030"
+    assert status["created"] == 2
+
+
+async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, CHINESE_HEADER)
+    for i, n in enumerate((1, 2, 3), start=1):
+        row = worker_row(n)
+        for j, header in enumerate(CHINESE_HEADER):
+            if header != "户籍地":
+                sheet.write_string(i, j, str(row[header]))
+    column = CHINESE_HEADER.index("可到岗日期")
+    sheet.write_formula(1, column, "=DATE(2030,6,1)", None, 47635)  # cached value, as Excel saves it
+    sheet.merge_range(1, CHINESE_HEADER.index("户籍地"), 2, CHINESE_HEADER.index("户籍地"), "江北区")
+    sheet.write_string(3, CHINESE_HEADER.index("户籍地"), "南岸区")
+    workbook.close()
+    response = await client.post("/v1/workers/imports", headers=broker.headers,
+                                 files={"file": ("名单.xlsx", buffer.getvalue(), "application/octet-stream")})
+    assert response.status_code == 202, response.text
+    assert response.json()["format"] == "xlsx"
+    await run_worker(settings)
+    status = (await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)).json()
+    assert (status["created"], status["rejected"]) == (2, 1)
+    assert status["errors"][0]["row"] == 3
+    assert status["errors"][0]["field"] == "home_adcode"
+    assert "B2:B3" not in status["errors"][0]["message"]  # 户籍地 is column F
+    assert "F2:F3" in status["errors"][0]["message"]
+    first = await db.fetchrow("SELECT home_adcode, available_from::text AS day FROM worker_profiles "
+                              "WHERE external_ref = 'EXT-1'")
+    assert (first["home_adcode"], first["day"]) == ("500105", "2030-06-01")
+
+
+async def test_ndjson_with_a_bad_line(client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey) -> None:
+    def body(n: int) -> bytes:
+        return orjson.dumps({
+            "external_ref": f"J-{n}", "name": f"工人{n}", "id_number": id_number("510107", "19900101", n * 2 + 1),
+            "phone": f"1390000{n:04d}", "home_adcode": "510107", "occupations": ["焊工"],
+            "available_from": "2030-01-01",
+            "consent": {"share_with_enterprises": True, "given_at": "2026-01-01T08:00:00+08:00"}})
+
+    content = b"\n".join([body(1), b"{oops", body(2), b'{"name": "x"}']) + b"\n"
+    status = await import_and_wait(client, settings, broker, content, "application/x-ndjson")
+    assert status["format"] == "ndjson"
+    assert (status["total"], status["created"], status["rejected"]) == (4, 2, 2)
+    assert status["errors"][0] == {"row": 2, "field": None, "message": status["errors"][0]["message"]}
+    assert "JSON" in status["errors"][0]["message"]
+    assert {e["field"] for e in status["errors"][1:]} >= {"id_number", "phone"}
+
+
+@pytest.mark.parametrize("content", [b"", "\ufeff".encode(), (",".join(CHINESE_HEADER) + "\n").encode()])
+async def test_empty_or_header_only_upload_is_refused_at_once(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, content: bytes,
+) -> None:
+    response = await upload(client, broker, content)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
+async def test_unknown_or_missing_columns_fail_the_import(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey,
+) -> None:
+    header = [*CHINESE_HEADER, "血型"]
+    header.remove("同意时间")
+    status = await import_and_wait(client, settings, broker, to_csv([worker_row(1)], header).encode())
+    assert status["status"] == "failed"
+    assert "血型" in status["detail"]
+    assert "consent.given_at" in status["detail"]
+    assert status["created"] == 0
+
+
+async def test_status_is_private_to_the_organisation(
+    client: httpx.AsyncClient, broker: OrgKey, make_org: MakeOrg,
+) -> None:
+    response = await upload(client, broker, codecs.BOM_UTF8 + to_csv([worker_row(1)]).encode())
+    import_id = response.json()["import_id"]
+    other = await make_org("broker")
+    assert (await client.get(f"/v1/workers/imports/{import_id}", headers=other.headers)).status_code == 404
+    enterprise = await make_org("enterprise")
+    assert (await client.get(f"/v1/workers/imports/{import_id}", headers=enterprise.headers)).status_code == 403
+    assert (await client.get(f"/v1/jobs/imports/{import_id}", headers=enterprise.headers)).status_code == 404
+    mine = await client.get(f"/v1/workers/imports/{import_id}", headers=broker.headers)
+    assert mine.json()["status"] == "queued"
+    assert mine.json()["encoding"] is None  # read by the worker
+
+
+async def test_idempotency_key_returns_the_same_import(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    content = to_csv([worker_row(1)]).encode()
+    first = await upload(client, broker, content, **{"Idempotency-Key": "upload-1"})
+    again = await upload(client, broker, content, **{"Idempotency-Key": "upload-1"})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["import_id"] == again.json()["import_id"]
+    assert again.headers.get("idempotent-replayed") == "true"
+    other = await upload(client, broker, to_csv([worker_row(2)]).encode(), **{"Idempotency-Key": "upload-1"})
+    assert other.status_code == 409
+    assert await db.fetchval("SELECT count(*) FROM imports") == 1
+
+
+async def test_too_large_and_unsupported_uploads(
+    client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings,
+) -> None:
+    big = b"x" * (settings.max_upload_bytes + 1)
+    assert (await upload(client, broker, big)).status_code == 413
+    png = await upload(client, broker, b"\x89PNG\r\n\x1a\n....", "image/png")
+    assert png.status_code == 415
+
+
+async def test_only_brokers_import_workers(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    enterprise = await make_org("enterprise")
+    response = await upload(client, enterprise, to_csv([worker_row(1)]).encode())
+    assert response.status_code == 403
