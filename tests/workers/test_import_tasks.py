@@ -1,0 +1,137 @@
+"""The import batch processor: a worker killed mid-import resumes from the last committed batch without
+duplicates; one processor per import; long imports hand over to a fresh job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from services.api.auth.caller import Caller
+from services.api.imports import processing
+from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
+from services.api.redis_connection import create_arq_redis
+from services.api.settings import ApiSettings
+from services.db.pool import create_pool
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.imports.rows import to_csv, worker_row
+from tests.services.api.imports.support import run_worker
+
+
+@pytest.fixture
+async def env(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[ImportEnv]:
+    pool = await create_pool(str(settings.database_url), min_size=1, max_size=3)
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        yield ImportEnv(settings=settings, pool=pool, redis=redis, extensions={})
+    finally:
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+
+
+async def _upload(client: httpx.AsyncClient, broker: OrgKey, rows: list[dict[str, Any]]) -> UUID:
+    response = await client.post("/v1/workers/imports", content=to_csv(rows).encode(),
+                                 headers={**broker.headers, "Content-Type": "text/csv"})
+    assert response.status_code == 202, response.text
+    return UUID(response.json()["import_id"])
+
+
+async def _state(db: asyncpg.Connection, import_id: UUID) -> dict[str, Any]:
+    row = await db.fetchrow("""SELECT status, total, created, updated, unchanged, rejected, checkpoint_row, batches
+                               FROM imports WHERE id = $1""", import_id)
+    assert row is not None
+    return dict(row.items())
+
+
+class WorkerDied(Exception):
+    """Stands for the process dying in the middle of a batch (the batch's transaction never commits)."""
+
+
+def _dying_on(external_ref: str) -> processing.SaverFactory:
+    real = processing.SAVERS["workers"]
+
+    async def factory(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> processing.RecordSaver:
+        save = await real(settings, extensions, outbox)
+
+        async def dying(conn: asyncpg.Connection, caller: Caller, body: BaseModel) -> processing.SaveOutcome:
+            if getattr(body, "external_ref", None) == external_ref:
+                raise WorkerDied
+            return await save(conn, caller, body)
+
+        return dying
+
+    return factory
+
+
+async def test_killed_mid_import_resumes_without_duplicates(
+    client: httpx.AsyncClient, make_org: MakeOrg, env: ImportEnv, db: asyncpg.Connection, settings: ApiSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker = await make_org("broker")
+    rows = [worker_row(n) for n in range(1, 9)]
+    rows[1]["手机号"] = "12345"  # row 3: a row error, in the first batch
+    import_id = await _upload(client, broker, rows)
+
+    # First batch (rows 2–4) commits, then the run stops as if the worker had been killed between batches.
+    assert await process_import(env, import_id, batch_rows=3, max_batches=1) == "paused"
+    state = await _state(db, import_id)
+    assert state == {"status": "processing", "total": 3, "created": 2, "updated": 0, "unchanged": 0,
+                     "rejected": 1, "checkpoint_row": 4, "batches": 1}
+
+    # The next run dies in the middle of the second batch (rows 5–7, at row 6): nothing of it stays.
+    monkeypatch.setitem(processing.SAVERS, "workers", _dying_on("EXT-5"))
+    with pytest.raises(WorkerDied):
+        await process_import(env, import_id, batch_rows=3)
+    assert await _state(db, import_id) == state
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 2
+    monkeypatch.undo()
+
+    # The outbox row of the import is still undone: the real worker picks the import up and finishes it.
+    await run_worker(settings)
+    final = await _state(db, import_id)
+    assert final["status"] == "completed"
+    assert (final["total"], final["created"], final["rejected"], final["unchanged"]) == (8, 7, 1, 0)
+    refs = [r["external_ref"] for r in await db.fetch("SELECT external_ref FROM worker_profiles ORDER BY 1")]
+    assert refs == sorted(f"EXT-{n}" for n in range(1, 9) if n != 2)
+    errors = await db.fetch("SELECT row_number, field FROM import_errors WHERE import_id = $1", import_id)
+    assert [(e["row_number"], e["field"]) for e in errors] == [(3, "phone")]  # recorded once
+    # Indexing went out per committed batch (rows 2–4 by the first run, 5–9 by the worker's 500-row batch),
+    # not one job per profile.
+    batches = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.batch'")
+    assert batches == 2
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.index'") == 0
+    assert await db.fetchval("SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id) == 0
+
+
+async def test_one_processor_per_import(
+    client: httpx.AsyncClient, make_org: MakeOrg, env: ImportEnv,
+) -> None:
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(1)])
+    async with env.pool.acquire() as holder:
+        await holder.execute("SELECT pg_advisory_lock($1, hashtext($2))", processing._LOCK_NAMESPACE, str(import_id))
+        with pytest.raises(ImportBusy):
+            await process_import(env, import_id)
+        await holder.execute("SELECT pg_advisory_unlock($1, hashtext($2))", processing._LOCK_NAMESPACE,
+                             str(import_id))
+    assert await process_import(env, import_id) == "completed"
+    assert await process_import(env, import_id) == "skipped"
+
+
+async def test_long_import_hands_over_to_a_new_job(
+    client: httpx.AsyncClient, make_org: MakeOrg, env: ImportEnv, db: asyncpg.Connection, settings: ApiSettings,
+) -> None:
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 6)])
+    assert await process_import(env, import_id, batch_rows=2, time_budget_seconds=0) == "continued"
+    assert (await _state(db, import_id))["total"] == 2
+    process_rows = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.process'")
+    assert process_rows == 2  # the upload's, and the hand-over
+    await run_worker(settings)
+    final = await _state(db, import_id)
+    assert (final["status"], final["total"], final["created"]) == ("completed", 5, 5)
