@@ -16,6 +16,7 @@ from services.api.search_index import create_search_client
 from services.db.pool import create_pool
 from workers.context import WorkerResources
 from workers.handlers import load_handlers
+from workers.indexing_tasks import expire_postings
 from workers.outbox import process_outbox, reconcile_outbox
 from workers.settings import WorkerSettings
 
@@ -53,7 +54,9 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
         # keep_result=0: a finished job leaves no result key, so the reconciler may enqueue the same job id
         # again if the row is still undone.
         "functions": [func(process_outbox, name="process_outbox", keep_result=0, max_tries=3)],
-        "cron_jobs": [cron(reconcile_outbox, second={0, 30}, run_at_startup=True, unique=True)],
+        "cron_jobs": [cron(reconcile_outbox, second={0, 30}, run_at_startup=True, unique=True),
+                      # Postings past expires_at leave the index within a minute (search also filters on it).
+                      cron(expire_postings, second={15}, unique=True)],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),

@@ -15,6 +15,7 @@ from services.api.catalogue.router import router as catalogue_router
 from services.api.catalogue.runtime import start_runtime
 from services.api.health.router import router as health_router
 from services.api.imports.router import router as imports_router
+from services.api.jobs.router import router as jobs_router
 from services.api.logging_setup import configure_logging
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.organisations.router import router as organisations_router
@@ -24,6 +25,7 @@ from services.api.regions.router import router as regions_router
 from services.api.resources import Resources
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
+from services.api.worker_profiles.router import router as worker_profiles_router
 from services.db.pool import create_pool
 
 log = structlog.get_logger("bashu.api")
@@ -71,6 +73,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
-                   imports_router):
+                   imports_router, worker_profiles_router, jobs_router):
         app.include_router(router)
     return app

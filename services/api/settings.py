@@ -43,6 +43,8 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(default=64 * 1_048_576, ge=1024)
 
     job_default_ttl_days: int = Field(default=30, ge=1)
+    # The furthest a posting's expires_at may be set (renewing extends it again): stale postings are the top complaint.
+    job_max_ttl_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     # Both provinces must approve a catalogue draft before it can be published (clause 19).
     catalogue_required_approvals: tuple[str, ...] = ("CQ", "SC")

@@ -1,0 +1,1 @@
+"""Job postings (demand): posted by enterprises, checked for compliance, expiring, reviewable."""

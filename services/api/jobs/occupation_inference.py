@@ -1,0 +1,84 @@
+"""Occupation codes from free text (a posting's title/description, a worker's typed trade words).
+
+Works on the current catalogue's names and aliases, segmented by jieba with the catalogue's dictionary (an
+Analyzer built for that catalogue version), so 烧电焊的 / 电焊工 / 焊工 all land on 6-18-02-04. No I/O.
+Shared by job postings and worker profiles (and the bulk importer, through their services).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from matching.catalogue import Catalogue
+from matching.occupations import OCCUPATION_CODE, OccupationClassification
+from matching.segmentation import Analyzer
+
+# A trade named in the title says more than one mentioned somewhere in a long description.
+_TITLE_WEIGHT = 3
+_DESCRIPTION_WEIGHT = 1
+# Descriptions can be long; the trade is named near the start if at all.
+_DESCRIPTION_CHARS = 2000
+# Anything shaped like a code (digits and hyphens) is meant as one: an unknown code is an error, not a trade word.
+_CODE_LIKE = re.compile(r"^\d{1,2}(-\d{1,3}){1,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedOccupation:
+    """One item of a worker's `occupations[]`: what was typed, the code it stands for, and how it was found."""
+
+    input: str
+    code: str | None  # None: nothing in the catalogue fits (kept as a free-text term for matching)
+    inferred: bool
+
+
+def _codes_in(text: str, catalogue: Catalogue, analyzer: Analyzer) -> list[str]:
+    codes: list[str] = []
+    for word in analyzer.cut(text):
+        code = catalogue.code_for_word(word)
+        if code is not None:
+            codes.append(code)
+    return codes
+
+
+def infer_from_posting(title: str, description: str, catalogue: Catalogue, analyzer: Analyzer) -> str | None:
+    """The most likely occupation of a posting, or None when no catalogue word occurs in it.
+
+    Votes: each catalogue name/alias the segmenter finds counts, title words three times. Ties go to the
+    trade named first in the title (then in the description).
+    """
+    votes: Counter[str] = Counter()
+    order: list[str] = []
+    for text, weight in ((title, _TITLE_WEIGHT), (description[:_DESCRIPTION_CHARS], _DESCRIPTION_WEIGHT)):
+        for code in _codes_in(text, catalogue, analyzer):
+            votes[code] += weight
+            if code not in order:
+                order.append(code)
+    if not votes:
+        return None
+    best = max(votes.values())
+    return next(code for code in order if votes[code] == best)
+
+
+def is_known_code(code: str, catalogue: Catalogue, occupations: OccupationClassification) -> bool:
+    """A code of the 2022 classification, or one the catalogue lists (retired codes included)."""
+    return OCCUPATION_CODE.match(code) is not None and (
+        catalogue.by_code(code) is not None or occupations.exists(code))
+
+
+def resolve_worker_occupation(
+    item: str, catalogue: Catalogue, analyzer: Analyzer, occupations: OccupationClassification,
+) -> ResolvedOccupation | None:
+    """A code or a free-text trade word → its code. None when `item` looks like a code but is not one.
+    A word nothing in the catalogue fits is kept with `code=None` (matching scores it against aliases)."""
+    text = item.strip()
+    if _CODE_LIKE.match(text):
+        if not is_known_code(text, catalogue, occupations):
+            return None
+        return ResolvedOccupation(input=text, code=catalogue.resolve(text), inferred=False)
+    exact = catalogue.code_for_word(text)
+    if exact is not None:
+        return ResolvedOccupation(input=text, code=exact, inferred=True)
+    found = _codes_in(text, catalogue, analyzer)
+    return ResolvedOccupation(input=text, code=found[0] if found else None, inferred=bool(found))

@@ -1,0 +1,149 @@
+"""SQL for job postings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.api.pagination import Position
+
+# `effective_status`: a posting past its expiry reads as expired even before the periodic sweep marks it.
+_COLUMNS = """id, org_id, status, external_ref, title, description, occupation_code, occupation_inferred, headcount,
+              adcode, address, lat, lng, wage_min, wage_max, wage_unit, work_type, start_date, end_date, benefits,
+              required_certificates, age_min, age_max, contact, expires_at, compliance_findings,
+              approved_findings, review_decision, review_note, reviewed_by_org_id, reviewed_at, closed_at,
+              closed_reason, created_at, updated_at,
+              CASE WHEN status IN ('open', 'pending_review') AND expires_at <= now() THEN 'expired'
+                   ELSE status END AS effective_status"""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """The values a posting is written with (create and update)."""
+
+    status: str
+    external_ref: str | None
+    title: str
+    description: str
+    occupation_code: str
+    occupation_inferred: bool
+    headcount: int
+    adcode: str
+    address: str | None
+    lat: float | None
+    lng: float | None
+    wage_min: float
+    wage_max: float
+    wage_unit: str
+    work_type: str
+    start_date: date
+    end_date: date | None
+    benefits: list[str]
+    required_certificates: list[str]
+    age_min: int | None
+    age_max: int | None
+    contact: dict[str, Any] | None
+    expires_at: datetime
+    compliance_findings: list[dict[str, Any]]
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _WRITE_FIELDS)
+
+
+_WRITE_FIELDS: tuple[str, ...] = tuple(JobRow.__dataclass_fields__)
+
+
+async def insert(conn: asyncpg.Connection, job_id: UUID, org_id: UUID, row: JobRow) -> asyncpg.Record:
+    names = ", ".join(_WRITE_FIELDS)
+    params = ", ".join(f"${i}" for i in range(3, len(_WRITE_FIELDS) + 3))
+    record = await conn.fetchrow(
+        f"INSERT INTO job_postings (id, org_id, {names}) VALUES ($1, $2, {params}) RETURNING {_COLUMNS}",
+        job_id, org_id, *row.values())
+    assert record is not None
+    return record
+
+
+async def update(conn: asyncpg.Connection, job_id: UUID, row: JobRow) -> asyncpg.Record:
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_WRITE_FIELDS, start=2))
+    record = await conn.fetchrow(
+        f"UPDATE job_postings SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}",
+        job_id, *row.values())
+    assert record is not None
+    return record
+
+
+async def get(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM job_postings WHERE id = $1{lock}", job_id)
+
+
+async def get_many(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {_COLUMNS} FROM job_postings WHERE id = ANY($1::uuid[])", list(job_ids))
+
+
+async def find_by_external_ref(conn: asyncpg.Connection, org_id: UUID, external_ref: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM job_postings WHERE org_id = $1 AND external_ref = $2",
+                               org_id, external_ref)
+
+
+async def list_page(conn: asyncpg.Connection, *, org_id: UUID | None, status: str | None,
+                    after: Position | None, limit: int) -> list[asyncpg.Record]:
+    """Newest first, `limit + 1` rows. `org_id` None: every organisation's (authorities)."""
+    return await conn.fetch(
+        f"""SELECT * FROM (SELECT {_COLUMNS} FROM job_postings WHERE ($1::uuid IS NULL OR org_id = $1)) AS j
+             WHERE ($2::text IS NULL OR effective_status = $2)
+               AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+             ORDER BY created_at DESC, id DESC LIMIT $5""",
+        org_id, status, after.created_at if after else None, after.id if after else None, limit + 1)
+
+
+async def set_review(conn: asyncpg.Connection, job_id: UUID, *, status: str, decision: str, note: str,
+                     reviewer: UUID, approved_findings: list[dict[str, Any]],
+                     closed_reason: str | None) -> asyncpg.Record:
+    record = await conn.fetchrow(
+        f"""UPDATE job_postings SET status = $2, review_decision = $3, review_note = $4, reviewed_by_org_id = $5,
+                   reviewed_at = now(), approved_findings = $6, closed_reason = $7,
+                   closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END, updated_at = now()
+             WHERE id = $1 RETURNING {_COLUMNS}""",
+        job_id, status, decision, note, reviewer, approved_findings, closed_reason)
+    assert record is not None
+    return record
+
+
+async def close(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record:
+    record = await conn.fetchrow(
+        f"""UPDATE job_postings SET status = 'closed', closed_at = now(), closed_reason = 'closed_by_owner',
+                   updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}""", job_id)
+    assert record is not None
+    return record
+
+
+async def mark_expired(conn: asyncpg.Connection, *, limit: int) -> list[UUID]:
+    """Live postings past their expiry become `expired`; returns their ids (oldest expiry first)."""
+    rows = await conn.fetch(
+        """UPDATE job_postings SET status = 'expired', updated_at = now()
+            WHERE id IN (SELECT id FROM job_postings
+                          WHERE status IN ('open', 'pending_review') AND expires_at <= now()
+                          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING id""", limit)
+    return [r["id"] for r in rows]
+
+
+async def ids_with_occupations(conn: asyncpg.Connection, codes: Sequence[str], *, after: UUID | None,
+                               limit: int) -> list[UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM job_postings
+            WHERE occupation_code = ANY($1::text[]) AND status = 'open' AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3""", list(codes), after, limit)
+    return [r["id"] for r in rows]
+
+
+async def ids_after(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
+    rows = await conn.fetch("SELECT id FROM job_postings WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                            after, limit)
+    return [r["id"] for r in rows]

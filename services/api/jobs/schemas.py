@@ -1,0 +1,166 @@
+"""Request and response models for job postings (and the wage shape worker profiles share)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+WageUnit = Literal["hour", "day", "month", "piece"]
+WorkType = Literal["full_time", "seasonal", "gig", "daily"]
+JobStatus = Literal["open", "pending_review", "closed", "expired"]
+ADCODE_PATTERN = r"^\d{6}$"
+OCCUPATION_CODE_PATTERN = r"^[1-8]-\d{2}-\d{2}-\d{2}$"
+
+class Wage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Numbers in JSON (not strings): amounts are CNY with at most cents, stored as numeric.
+    min: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    max: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    unit: WageUnit
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Wage:
+        if self.min > self.max:
+            raise ValueError("工资下限不能高于上限 / wage min must not exceed max")
+        return self
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class JobContact(BaseModel):
+    """The enterprise's recruiting contact. Returned to the posting's readers, never put in the search index."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(default=None, max_length=50)
+    phone: str | None = Field(default=None, max_length=32)
+    note: str | None = Field(default=None, max_length=200)
+
+
+class JobFields(BaseModel):
+    """Everything a posting says; POST requires the required ones, PATCH merges onto the stored posting."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=5000)
+    occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
+    headcount: int = Field(ge=1, le=100_000)
+    adcode: str = Field(pattern=ADCODE_PATTERN)
+    address: str | None = Field(default=None, max_length=200)
+    location: Location | None = None
+    wage: Wage
+    work_type: WorkType
+    start_date: date
+    end_date: date | None = None
+    benefits: list[str] = Field(default_factory=list, max_length=20)
+    required_certificates: list[str] = Field(default_factory=list, max_length=20)
+    age_min: int | None = Field(default=None, ge=0, le=100)
+    age_max: int | None = Field(default=None, ge=0, le=100)
+    contact: JobContact | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the posting leaves search; default now + job_default_ttl_days.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobFields:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("结束日期早于开始日期 / end_date is before start_date")
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError("年龄下限高于上限 / age_min exceeds age_max")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at 需带时区 / expires_at needs a UTC offset")
+        for name in ("benefits", "required_certificates"):
+            items: list[str] = getattr(self, name)
+            if any(not item.strip() or len(item) > 40 for item in items):
+                raise ValueError(f"{name}: 每项 1–40 字 / each item 1–40 characters")
+        return self
+
+
+class JobCreate(JobFields):
+    pass
+
+
+class JobPatch(BaseModel):
+    """Fields to change; absent fields keep their value, `null` clears an optional one. Renew with `expires_at`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    title: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=5000)
+    occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
+    headcount: int | None = Field(default=None, ge=1, le=100_000)
+    adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN)
+    address: str | None = Field(default=None, max_length=200)
+    location: Location | None = None
+    wage: Wage | None = None
+    work_type: WorkType | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    benefits: list[str] | None = Field(default=None, max_length=20)
+    required_certificates: list[str] | None = Field(default=None, max_length=20)
+    age_min: int | None = Field(default=None, ge=0, le=100)
+    age_max: int | None = Field(default=None, ge=0, le=100)
+    contact: JobContact | None = None
+    expires_at: datetime | None = None
+
+
+class Finding(BaseModel):
+    rule_id: str
+    field: str
+    message: str
+    excerpt: str
+    outcome: Literal["hold", "reject"]
+
+
+class Review(BaseModel):
+    decision: Literal["approve", "reject"] | None
+    note: str | None
+    reviewed_at: datetime | None
+
+
+class JobOut(BaseModel):
+    id: UUID
+    org_id: UUID
+    external_ref: str | None
+    status: JobStatus
+    title: str
+    description: str
+    occupation_code: str
+    occupation_name: str | None
+    occupation_inferred: bool
+    headcount: int
+    adcode: str
+    address: str | None
+    location: Location | None
+    wage: Wage
+    work_type: WorkType
+    start_date: date
+    end_date: date | None
+    benefits: list[str]
+    required_certificates: list[str]
+    age_min: int | None
+    age_max: int | None
+    contact: JobContact | None
+    expires_at: datetime
+    compliance: list[Finding] = Field(description="Findings of the last compliance check (hold reasons).")
+    review: Review | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobList(BaseModel):
+    items: list[JobOut]
+    next_cursor: str | None
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    decision: Literal["approve", "reject"]
+    note: str = Field(default="", max_length=1000)

@@ -1,0 +1,339 @@
+"""Job postings: validation, compliance (policy clause 21), occupation inference, expiry and review.
+
+Service functions take a parsed schema, a connection (inside the caller's transaction) and a JobContext, so
+the HTTP routes and the bulk importer share every rule. Every change records a `job.index` outbox row in the
+same transaction; the indexer reads the current row after commit and upserts or removes the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from pydantic import ValidationError
+
+from matching.compliance import ComplianceVerdict, check_posting
+from matching.regions import province_of
+from services.api.auth.caller import Caller
+from services.api.jobs import repository
+from services.api.jobs.occupation_inference import infer_from_posting, is_known_code
+from services.api.jobs.repository import JobRow
+from services.api.jobs.schemas import (
+    Finding,
+    JobContact,
+    JobFields,
+    JobList,
+    JobOut,
+    JobPatch,
+    Location,
+    Review,
+    ReviewDecision,
+    Wage,
+)
+from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.api.settings import ApiSettings
+from services.api.worker_profiles.service import OutboxRecorder
+from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
+
+INDEX_TOPIC = "job.index"
+NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"
+LIST_SCOPE = "jobs"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    catalogue: CatalogueSnapshot
+    outbox: OutboxRecorder
+    now: datetime
+    default_ttl: timedelta
+    max_ttl: timedelta
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(CHINA_TZ).date()
+
+
+async def build_context(settings: ApiSettings, extensions: dict[str, Any], outbox: OutboxRecorder,
+                        *, now: datetime | None = None) -> JobContext:
+    return JobContext(catalogue=await current_catalogue(extensions), outbox=outbox,
+                      now=now or datetime.now(CHINA_TZ), default_ttl=timedelta(days=settings.job_default_ttl_days),
+                      max_ttl=timedelta(days=settings.job_max_ttl_days))
+
+
+def ensure_enterprise(caller: Caller) -> None:
+    if caller.role != "enterprise":
+        raise Forbidden("需要用人单位角色 / requires role enterprise")
+
+
+def _not_found() -> NotFound:
+    return NotFound("没有此岗位 / no such job posting")
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedJob:
+    fields: JobFields
+    occupation_code: str
+    occupation_inferred: bool
+    expires_at: datetime
+    verdict: ComplianceVerdict
+
+
+def _invalid(errors: list[FieldError], **extra: Any) -> InvalidInput:
+    return InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors, extra=extra)
+
+
+def parse_fields(data: dict[str, Any]) -> JobFields:
+    """A dict (a merged PATCH, an import row) → JobFields, or InvalidInput with one error per field."""
+    try:
+        return JobFields.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid([FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
+                        for e in exc.errors()]) from None
+
+
+def _finding_dict(f: Any) -> dict[str, Any]:
+    return {"rule_id": f.rule_id, "field": f.field, "message_zh": f.message_zh, "message_en": f.message_en,
+            "excerpt": f.excerpt, "outcome": f.outcome}
+
+
+def _finding_key(f: dict[str, Any]) -> tuple[str, str, str]:
+    return f["rule_id"], f["field"], f["excerpt"]
+
+
+def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | None = None) -> ValidatedJob:
+    """Shape-independent rules, occupation inference and compliance. Raises InvalidInput (422): per-field
+    errors first; then, for a posting that breaks the law, the compliance reasons (`rule_id` in `reasons`)."""
+    errors: list[FieldError] = []
+    snapshot = ctx.catalogue
+    if body.adcode not in snapshot.regions:
+        errors.append(FieldError(field="adcode", message=f"未知的区县代码 / unknown adcode {body.adcode}"))
+    if body.end_date is not None and body.end_date < ctx.today:
+        errors.append(FieldError(field="end_date", message="结束日期已过 / end_date is in the past"))
+    expires_at = body.expires_at or keep_expiry or ctx.now + ctx.default_ttl
+    if body.expires_at is not None:
+        if body.expires_at <= ctx.now:
+            errors.append(FieldError(field="expires_at", message="须晚于现在 / must be in the future"))
+        elif body.expires_at > ctx.now + ctx.max_ttl:
+            errors.append(FieldError(field="expires_at", message=f"最长 {ctx.max_ttl.days} 天，到期可续期 / at most "
+                                                                 f"{ctx.max_ttl.days} days ahead; renew when it ends"))
+    inferred = body.occupation_code is None
+    code: str | None
+    if body.occupation_code is not None:
+        code = body.occupation_code
+        if not is_known_code(code, snapshot.catalogue, snapshot.occupations):
+            errors.append(FieldError(field="occupation_code",
+                                     message=NOT_A_CODE))
+        code = snapshot.catalogue.resolve(code)
+    else:
+        code = infer_from_posting(body.title, body.description, snapshot.catalogue, snapshot.analyzer)
+        if code is None:
+            errors.append(FieldError(field="occupation_code",
+                                     message="无法从标题和描述推断职业，请提供 occupation_code / could not infer the "
+                                             "occupation from title and description; please give occupation_code"))
+    if errors:
+        raise _invalid(errors)
+    assert code is not None
+    verdict = check_posting(body.title, body.description, body.benefits, wage_min=body.wage.min,
+                            wage_max=body.wage.max, wage_unit=body.wage.unit, adcode=body.adcode,
+                            age_min=body.age_min, age_max=body.age_max)
+    if verdict.rejected:
+        rejections = [f for f in verdict.findings if f.outcome == "reject"]
+        raise InvalidInput(
+            "岗位信息违反招聘规定，不能发布 / the posting breaks recruitment rules and cannot be published",
+            errors=[FieldError(field=f.field, message=f"{f.message_zh} / {f.message_en}（{f.excerpt}）")
+                    for f in rejections],
+            extra={"reasons": verdict.problem_errors()})
+    return ValidatedJob(fields=body, occupation_code=code, occupation_inferred=inferred, expires_at=expires_at,
+                        verdict=verdict)
+
+
+def _status(v: ValidatedJob, approved: list[dict[str, Any]]) -> Literal["open", "pending_review"]:
+    """Held findings go to review, unless an authority already approved each of them for this posting."""
+    held = {_finding_key(_finding_dict(f)) for f in v.verdict.findings if f.outcome == "hold"}
+    return "pending_review" if held - {_finding_key(a) for a in approved} else "open"
+
+
+def _row(v: ValidatedJob, status: str) -> JobRow:
+    f = v.fields
+    return JobRow(
+        status=status, external_ref=f.external_ref, title=f.title, description=f.description,
+        occupation_code=v.occupation_code, occupation_inferred=v.occupation_inferred, headcount=f.headcount,
+        adcode=f.adcode, address=f.address, lat=f.location.lat if f.location else None,
+        lng=f.location.lng if f.location else None, wage_min=f.wage.min, wage_max=f.wage.max,
+        wage_unit=f.wage.unit, work_type=f.work_type, start_date=f.start_date, end_date=f.end_date,
+        benefits=list(dict.fromkeys(f.benefits)), required_certificates=list(dict.fromkeys(f.required_certificates)),
+        age_min=f.age_min, age_max=f.age_max,
+        contact=f.contact.model_dump(exclude_none=True) if f.contact else None,
+        expires_at=v.expires_at, compliance_findings=[_finding_dict(x) for x in v.verdict.findings],
+    )
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def job_out(record: asyncpg.Record, ctx: JobContext) -> JobOut:
+    snapshot = ctx.catalogue
+    code = record["occupation_code"]
+    entry = snapshot.catalogue.by_code(code)
+    review = None
+    if record["review_decision"] is not None:
+        review = Review(decision=record["review_decision"], note=record["review_note"],
+                        reviewed_at=record["reviewed_at"])
+    location = Location(lat=record["lat"], lng=record["lng"]) if record["lat"] is not None else None
+    return JobOut(
+        id=record["id"], org_id=record["org_id"], external_ref=record["external_ref"],
+        status=record["effective_status"], title=record["title"], description=record["description"],
+        occupation_code=code, occupation_name=entry.name if entry else snapshot.occupations.name_of(code),
+        occupation_inferred=record["occupation_inferred"], headcount=record["headcount"],
+        adcode=record["adcode"], address=record["address"], location=location,
+        wage=Wage(min=float(record["wage_min"]), max=float(record["wage_max"]), unit=record["wage_unit"]),
+        work_type=record["work_type"], start_date=record["start_date"], end_date=record["end_date"],
+        benefits=list(record["benefits"]), required_certificates=list(record["required_certificates"]),
+        age_min=record["age_min"], age_max=record["age_max"],
+        contact=JobContact(**record["contact"]) if record["contact"] else None,
+        expires_at=record["expires_at"],
+        compliance=[Finding(rule_id=f["rule_id"], field=f["field"],
+                            message=f"{f['message_zh']} / {f['message_en']}", excerpt=f["excerpt"],
+                            outcome=f["outcome"]) for f in record["compliance_findings"]],
+        review=review, closed_at=record["closed_at"], created_at=record["created_at"],
+        updated_at=record["updated_at"],
+    )
+
+
+def _fields_of(record: asyncpg.Record) -> dict[str, Any]:
+    """The stored posting in request shape, so a PATCH is merged and validated as a whole posting."""
+    return {
+        "external_ref": record["external_ref"], "title": record["title"], "description": record["description"],
+        "occupation_code": None if record["occupation_inferred"] else record["occupation_code"],
+        "headcount": record["headcount"], "adcode": record["adcode"], "address": record["address"],
+        "location": {"lat": record["lat"], "lng": record["lng"]} if record["lat"] is not None else None,
+        "wage": {"min": float(record["wage_min"]), "max": float(record["wage_max"]), "unit": record["wage_unit"]},
+        "work_type": record["work_type"], "start_date": record["start_date"], "end_date": record["end_date"],
+        "benefits": list(record["benefits"]), "required_certificates": list(record["required_certificates"]),
+        "age_min": record["age_min"], "age_max": record["age_max"], "contact": record["contact"],
+        "expires_at": None,
+    }
+
+
+# -------------------------------------------------------------------------------------------- commands
+
+
+class DuplicateExternalRef(Conflict):
+    def __init__(self, existing_id: UUID) -> None:
+        super().__init__("external_ref 已用于另一个岗位 / external_ref is already used by another posting",
+                         extra={"reason": "duplicate_external_ref", "existing_id": str(existing_id)})
+        self.existing_id = existing_id
+
+
+async def _write(conn: asyncpg.Connection, caller: Caller, ctx: JobContext, row: JobRow, *,
+                 job_id: UUID, insert: bool) -> asyncpg.Record:
+    if row.external_ref is not None:
+        other = await repository.find_by_external_ref(conn, caller.org_id, row.external_ref)
+        if other is not None and other["id"] != job_id:
+            raise DuplicateExternalRef(other["id"])
+    try:
+        async with conn.transaction():
+            if insert:
+                record = await repository.insert(conn, job_id, caller.org_id, row)
+            else:
+                record = await repository.update(conn, job_id, row)
+    except asyncpg.UniqueViolationError:
+        raise Conflict("并发修改冲突，请重试 / a concurrent change conflicted; retry") from None
+    await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
+    return record
+
+
+async def create_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, body: JobFields) -> JobOut:
+    ensure_enterprise(caller)
+    validated = validate_job(body, ctx)
+    record = await _write(conn, caller, ctx, _row(validated, _status(validated, [])), job_id=uuid4(), insert=True)
+    return job_out(record, ctx)
+
+
+async def _owned(conn: asyncpg.Connection, caller: Caller, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record:
+    record = await repository.get(conn, job_id, for_update=for_update)
+    if record is None or record["org_id"] != caller.org_id:
+        raise _not_found()
+    return record
+
+
+async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID,
+                     patch: JobPatch) -> JobOut:
+    """Merge, validate and check again. An expired posting is renewed by giving a new `expires_at`."""
+    ensure_enterprise(caller)
+    record = await _owned(conn, caller, job_id, for_update=True)
+    if record["status"] == "closed":
+        raise Conflict("岗位已关闭，请重新发布 / the posting is closed; post a new one", extra={"reason": "closed"})
+    changes = patch.model_dump(exclude_unset=True)
+    merged = {**_fields_of(record), **changes}
+    validated = validate_job(parse_fields(merged), ctx, keep_expiry=record["expires_at"])
+    status = _status(validated, list(record["approved_findings"]))
+    record = await _write(conn, caller, ctx, _row(validated, status), job_id=job_id, insert=False)
+    return job_out(record, ctx)
+
+
+async def close_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID) -> JobOut:
+    ensure_enterprise(caller)
+    record = await _owned(conn, caller, job_id, for_update=True)
+    if record["status"] != "closed":
+        record = await repository.close(conn, job_id)
+        await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
+    return job_out(record, ctx)
+
+
+async def review_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID,
+                     body: ReviewDecision) -> JobOut:
+    """An authority decides on a held posting in its own province: approve → open, reject → closed."""
+    if caller.role != "authority":
+        raise Forbidden("需要主管部门角色 / requires role authority")
+    record = await repository.get(conn, job_id, for_update=True)
+    if record is None or province_of(record["adcode"]) != caller.province:
+        raise _not_found()
+    if record["effective_status"] != "pending_review":
+        raise Conflict("岗位不在待审核状态 / the posting is not pending review",
+                       extra={"reason": "not_pending_review", "status": record["effective_status"]})
+    held = [f for f in record["compliance_findings"] if f["outcome"] == "hold"]
+    if body.decision == "approve":
+        record = await repository.set_review(conn, job_id, status="open", decision="approve", note=body.note,
+                                             reviewer=caller.org_id, approved_findings=held, closed_reason=None)
+    else:
+        record = await repository.set_review(conn, job_id, status="closed", decision="reject", note=body.note,
+                                             reviewer=caller.org_id, approved_findings=[],
+                                             closed_reason="rejected_in_review")
+    await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
+    return job_out(record, ctx)
+
+
+# --------------------------------------------------------------------------------------------- queries
+
+
+async def get_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID) -> JobOut:
+    """The owning enterprise, or an authority (reviews, inspection). Everyone else: 404."""
+    record = await repository.get(conn, job_id)
+    if record is None or not (record["org_id"] == caller.org_id or caller.role == "authority"):
+        raise _not_found()
+    return job_out(record, ctx)
+
+
+async def list_jobs(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, *, status: str | None, limit: int,
+                    cursor: str | None, cursor_secret: str) -> JobList:
+    """An enterprise's own postings; for an authority every posting (e.g. `status=pending_review` to review)."""
+    if caller.role not in ("enterprise", "authority"):
+        raise Forbidden("需要用人单位或主管部门角色 / requires role enterprise or authority")
+    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    rows = await repository.list_page(conn, org_id=caller.org_id if caller.role == "enterprise" else None,
+                                      status=status, after=after, limit=limit)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["created_at"], last["id"]))
+    return JobList(items=[job_out(r, ctx) for r in rows[:limit]], next_cursor=next_cursor)

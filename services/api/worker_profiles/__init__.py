@@ -1,0 +1,1 @@
+"""Worker profiles (supply): posted by brokers, personal data encrypted, erasable."""

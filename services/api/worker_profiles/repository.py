@@ -1,0 +1,169 @@
+"""SQL for worker profiles (and the personal-data access log they write)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.api.pagination import Position
+
+_COLUMNS = """id, broker_org_id, status, external_ref, name_enc, id_number_enc, id_number_bidx, phone_enc,
+              phone_bidx, notes_enc, gender, birth_date, home_adcode, current_adcode, occupation_codes,
+              occupations, occupation_terms, skills, certificates, labour_brand, experience_years, education,
+              desired_adcodes, willing_to_relocate, max_commute_km, expected_wage_min, expected_wage_max,
+              expected_wage_unit, available_from, available_until, work_types, consent_share_with_enterprises,
+              consent_contact_by_sms, consent_given_at, created_at, updated_at, erased_at"""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    """The values a live profile is written with: personal data already encrypted."""
+
+    status: str
+    external_ref: str | None
+    name_enc: bytes
+    id_number_enc: bytes
+    id_number_bidx: bytes
+    phone_enc: bytes
+    phone_bidx: bytes
+    notes_enc: bytes | None
+    gender: str
+    birth_date: date
+    home_adcode: str
+    current_adcode: str | None
+    occupation_codes: list[str]
+    occupations: list[dict[str, Any]]
+    occupation_terms: list[str]
+    skills: list[str]
+    certificates: list[str]
+    labour_brand: str | None
+    experience_years: int | None
+    education: str | None
+    desired_adcodes: list[str]
+    willing_to_relocate: bool
+    max_commute_km: float | None
+    expected_wage_min: float | None
+    expected_wage_max: float | None
+    expected_wage_unit: str | None
+    available_from: date
+    available_until: date | None
+    work_types: list[str]
+    consent_share_with_enterprises: bool
+    consent_contact_by_sms: bool
+    consent_given_at: datetime
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _WRITE_FIELDS)
+
+
+_WRITE_FIELDS: tuple[str, ...] = tuple(WorkerRow.__dataclass_fields__)
+
+
+async def insert(conn: asyncpg.Connection, worker_id: UUID, broker_org_id: UUID, row: WorkerRow) -> asyncpg.Record:
+    names = ", ".join(_WRITE_FIELDS)
+    params = ", ".join(f"${i}" for i in range(3, len(_WRITE_FIELDS) + 3))
+    record = await conn.fetchrow(
+        f"INSERT INTO worker_profiles (id, broker_org_id, {names}) VALUES ($1, $2, {params}) RETURNING {_COLUMNS}",
+        worker_id, broker_org_id, *row.values(),
+    )
+    assert record is not None
+    return record
+
+
+async def update(conn: asyncpg.Connection, worker_id: UUID, row: WorkerRow) -> asyncpg.Record:
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_WRITE_FIELDS, start=2))
+    record = await conn.fetchrow(
+        f"UPDATE worker_profiles SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}",
+        worker_id, *row.values(),
+    )
+    assert record is not None
+    return record
+
+
+async def get(conn: asyncpg.Connection, worker_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = $1{lock}", worker_id)
+
+
+async def get_many(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = ANY($1::uuid[])", list(worker_ids))
+
+
+async def find_live_by_person(conn: asyncpg.Connection, id_number_bidx: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, broker_org_id FROM worker_profiles WHERE id_number_bidx = $1",
+                               id_number_bidx)
+
+
+async def find_by_external_ref(conn: asyncpg.Connection, broker_org_id: UUID,
+                               external_ref: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = $2",
+        broker_org_id, external_ref)
+
+
+async def list_for_broker(conn: asyncpg.Connection, broker_org_id: UUID, *, after: Position | None,
+                          limit: int) -> list[asyncpg.Record]:
+    """Newest first; `limit + 1` rows so the caller can tell whether another page follows."""
+    if after is None:
+        return await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM worker_profiles WHERE broker_org_id = $1 AND status <> 'erased'
+                ORDER BY created_at DESC, id DESC LIMIT $2""", broker_org_id, limit + 1)
+    return await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM worker_profiles WHERE broker_org_id = $1 AND status <> 'erased'
+              AND (created_at, id) < ($2, $3)
+            ORDER BY created_at DESC, id DESC LIMIT $4""", broker_org_id, after.created_at, after.id, limit + 1)
+
+
+async def erase(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record:
+    """Remove every personal and profile value, keep the tombstone (id, broker, times)."""
+    record = await conn.fetchrow(
+        f"""UPDATE worker_profiles SET
+                status = 'erased', external_ref = NULL, name_enc = NULL, id_number_enc = NULL,
+                id_number_bidx = NULL, phone_enc = NULL, phone_bidx = NULL, notes_enc = NULL, gender = NULL,
+                birth_date = NULL, home_adcode = NULL, current_adcode = NULL, occupation_codes = '{{}}',
+                occupations = '[]'::jsonb, occupation_terms = '{{}}', skills = '{{}}', certificates = '{{}}',
+                labour_brand = NULL, experience_years = NULL, education = NULL, desired_adcodes = '{{}}',
+                willing_to_relocate = false, max_commute_km = NULL, expected_wage_min = NULL,
+                expected_wage_max = NULL, expected_wage_unit = NULL, available_from = NULL,
+                available_until = NULL, work_types = '{{}}', consent_share_with_enterprises = false,
+                consent_contact_by_sms = false, consent_given_at = NULL,
+                erased_at = now(), updated_at = now()
+            WHERE id = $1 RETURNING {_COLUMNS}""", worker_id)
+    assert record is not None
+    return record
+
+
+async def forget_idempotent_responses(conn: asyncpg.Connection, worker_id: UUID) -> None:
+    # A stored create response holds the name (and masked ID/phone): erasure must not leave it behind.
+    await conn.execute("DELETE FROM idempotency_records WHERE response_body->>'id' = $1", str(worker_id))
+
+
+async def log_personal_data_access(conn: asyncpg.Connection, *, org_id: UUID, api_key_id: UUID | None,
+                                   subject_id: UUID, fields: Sequence[str], purpose: str,
+                                   request_id: str | None) -> datetime:
+    at: datetime = await conn.fetchval(
+        """INSERT INTO pii_access_log (org_id, api_key_id, subject_kind, subject_id, fields, purpose, request_id)
+           VALUES ($1, $2, 'worker', $3, $4, $5, $6) RETURNING at""",
+        org_id, api_key_id, subject_id, list(fields), purpose, request_id)
+    return at
+
+
+async def ids_with_occupations(conn: asyncpg.Connection, codes: Sequence[str], *, after: UUID | None,
+                               limit: int) -> list[UUID]:
+    """Live profiles holding any of `codes`, by id (keyset), for re-indexing after a catalogue change."""
+    rows = await conn.fetch(
+        """SELECT id FROM worker_profiles
+            WHERE occupation_codes && $1::text[] AND status <> 'erased' AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3""", list(codes), after, limit)
+    return [r["id"] for r in rows]
+
+
+async def ids_after(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM worker_profiles WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2", after, limit)
+    return [r["id"] for r in rows]

@@ -1,0 +1,172 @@
+"""Request and response models for worker profiles.
+
+Personal fields (name, ID number, phone, notes) are declared `repr=False`, so a model that ends up in a log
+line or a traceback does not carry them. Responses carry the ID number and phone masked; the full values
+come only from the personal-data endpoint, which is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.api.jobs.schemas import ADCODE_PATTERN, Wage, WorkType
+
+Gender = Literal["male", "female"]
+WorkerStatus = Literal["available", "placed", "inactive"]
+Education = Literal["none", "primary", "junior_secondary", "senior_secondary", "vocational", "college",
+                    "bachelor", "postgraduate"]
+Adcode = str
+
+_LIST_ITEM_MAX = 40
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share_with_enterprises: bool = Field(
+        description="Without it the profile is stored but never indexed, shown to enterprises or matched.")
+    contact_by_sms: bool = False
+    given_at: datetime
+
+    @model_validator(mode="after")
+    def _aware(self) -> Consent:
+        if self.given_at.tzinfo is None:
+            raise ValueError("given_at 需带时区 / given_at needs a UTC offset")
+        return self
+
+
+class WorkerFields(BaseModel):
+    """A whole profile as posted. PATCH merges its fields onto the stored profile and validates this again."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=50, repr=False)
+    id_number: str = Field(min_length=1, max_length=40, repr=False)
+    phone: str = Field(min_length=1, max_length=40, repr=False)
+    gender: Gender | None = None
+    home_adcode: Adcode = Field(pattern=ADCODE_PATTERN)
+    current_adcode: Adcode | None = Field(default=None, pattern=ADCODE_PATTERN)
+    occupations: list[str] = Field(default_factory=list, max_length=10,
+                                   description="Occupation codes or free text (焊工, 烧电焊的); free text is inferred.")
+    skills: list[str] = Field(default_factory=list, max_length=30)
+    certificates: list[str] = Field(default_factory=list, max_length=20)
+    labour_brand: str | None = Field(default=None, max_length=50)
+    experience_years: int | None = Field(default=None, ge=0, le=60)
+    education: Education | None = None
+    desired_adcodes: list[Adcode] = Field(default_factory=list, max_length=60,
+                                          description="Empty: anywhere in the circle.")
+    willing_to_relocate: bool = False
+    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    expected_wage: Wage | None = None
+    available_from: date
+    available_until: date | None = None
+    work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
+    notes: str | None = Field(default=None, max_length=1000, repr=False)
+    consent: Consent
+
+    @model_validator(mode="after")
+    def _lists(self) -> WorkerFields:
+        for name in ("occupations", "skills", "certificates"):
+            items: list[str] = getattr(self, name)
+            if any(not item.strip() or len(item) > _LIST_ITEM_MAX for item in items):
+                raise ValueError(f"{name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
+        if any(len(a) != 6 or not a.isdigit() for a in self.desired_adcodes):
+            raise ValueError("desired_adcodes: 区县代码为6位数字 / adcodes have 6 digits")
+        return self
+
+
+class WorkerCreate(WorkerFields):
+    pass
+
+
+class WorkerPatch(BaseModel):
+    """Fields to change; absent fields keep their value, `null` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    external_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str | None = Field(default=None, min_length=1, max_length=50, repr=False)
+    id_number: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
+    phone: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
+    gender: Gender | None = None
+    home_adcode: Adcode | None = Field(default=None, pattern=ADCODE_PATTERN)
+    current_adcode: Adcode | None = Field(default=None, pattern=ADCODE_PATTERN)
+    occupations: list[str] | None = Field(default=None, max_length=10)
+    skills: list[str] | None = Field(default=None, max_length=30)
+    certificates: list[str] | None = Field(default=None, max_length=20)
+    labour_brand: str | None = Field(default=None, max_length=50)
+    experience_years: int | None = Field(default=None, ge=0, le=60)
+    education: Education | None = None
+    desired_adcodes: list[Adcode] | None = Field(default=None, max_length=60)
+    willing_to_relocate: bool | None = None
+    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    expected_wage: Wage | None = None
+    available_from: date | None = None
+    available_until: date | None = None
+    work_types: list[WorkType] | None = Field(default=None, max_length=4)
+    notes: str | None = Field(default=None, max_length=1000, repr=False)
+    consent: Consent | None = None
+    status: WorkerStatus | None = Field(default=None, description="available | placed | inactive")
+
+
+class OccupationOut(BaseModel):
+    input: str
+    code: str | None
+    name: str | None
+    inferred: bool = Field(description="True when the code was inferred from free text.")
+
+
+class WorkerOut(BaseModel):
+    """A stored profile as its broker sees it: ID number and phone masked. An erased profile is a tombstone:
+    `status: "erased"` and no personal or profile data."""
+
+    id: UUID
+    status: Literal["available", "placed", "inactive", "erased"]
+    external_ref: str | None
+    name: str | None
+    id_number: str | None = Field(description="Masked: 500107********123X.")
+    phone: str | None = Field(description="Masked: 138****5678.")
+    gender: Gender | None
+    age: int | None
+    home_adcode: str | None
+    current_adcode: str | None
+    occupations: list[OccupationOut]
+    occupation_codes: list[str]
+    skills: list[str]
+    certificates: list[str]
+    labour_brand: str | None
+    experience_years: int | None
+    education: Education | None
+    desired_adcodes: list[str]
+    willing_to_relocate: bool
+    max_commute_km: float | None
+    expected_wage: Wage | None
+    available_from: date | None
+    available_until: date | None
+    work_types: list[WorkType]
+    notes: str | None
+    consent: Consent | None
+    searchable: bool = Field(description="Whether enterprises can find and be matched with this profile "
+                                         "(consent given and the profile not erased).")
+    created_at: datetime
+    updated_at: datetime
+    erased_at: datetime | None
+
+
+class WorkerList(BaseModel):
+    items: list[WorkerOut]
+    next_cursor: str | None
+
+
+class PersonalDataOut(BaseModel):
+    """Full personal data, for the owning broker only; every response is written to the audit log."""
+
+    id: UUID
+    name: str
+    id_number: str
+    phone: str
+    notes: str | None
+    purpose: str
+    accessed_at: datetime

@@ -1,0 +1,491 @@
+"""Worker profiles: validation, personal-data protection, de-duplication, erasure.
+
+Service functions take a parsed schema, a connection (inside the caller's transaction) and a WorkerContext,
+so the HTTP routes and the bulk importer (one call per row) share every rule. Each change records a
+`worker.index` outbox row in the same transaction; the indexer reads the current row after commit.
+
+Personal data: name, ID number, phone and notes are encrypted with AES-256-GCM bound to the column and the
+profile id (a blob copied to another row or column does not decrypt); ID number and phone also get a keyed
+blind index. Error messages and logs never carry the values (`repr=False` on the schema fields,
+identity errors without the number, conflicts without the other broker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, Protocol
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from pydantic import ValidationError
+
+from matching.identity import (
+    InvalidIdNumber,
+    InvalidPhone,
+    age_on,
+    mask_id_number,
+    mask_phone,
+    parse_id_number,
+    parse_mobile,
+)
+from services.api.auth.caller import Caller
+from services.api.jobs.occupation_inference import resolve_worker_occupation
+from services.api.jobs.schemas import Wage
+from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from services.api.settings import ApiSettings
+from services.api.worker_profiles import repository
+from services.api.worker_profiles.repository import WorkerRow
+from services.api.worker_profiles.schemas import (
+    Consent,
+    OccupationOut,
+    PersonalDataOut,
+    WorkerFields,
+    WorkerList,
+    WorkerOut,
+    WorkerPatch,
+)
+from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
+from services.privacy.cipher import PersonalDataCipher, PrivacyError
+
+INDEX_TOPIC = "worker.index"
+NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"
+LIST_SCOPE = "workers"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+PERSONAL_FIELDS: tuple[str, ...] = ("name", "id_number", "phone", "notes")
+_CIPHER_KEY = "privacy.cipher"
+# Consent recorded a little in the future is clock skew between the broker's tool and us, not fiction.
+_CLOCK_SKEW = timedelta(minutes=10)
+
+
+class OutboxRecorder(Protocol):
+    """`services.api.database.PendingWork` in a request; anything that writes an outbox row in `conn` elsewhere."""
+
+    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    cipher: PersonalDataCipher
+    catalogue: CatalogueSnapshot
+    outbox: OutboxRecorder
+    today: date
+
+
+def china_today() -> date:
+    # Licences, ages and availability are dates in China, whatever the server's timezone.
+    return datetime.now(CHINA_TZ).date()
+
+
+def personal_data_cipher(settings: ApiSettings, extensions: dict[str, Any]) -> PersonalDataCipher:
+    """The process's cipher, built once from settings. Missing or bad keys → 503, never plaintext storage."""
+    cipher = extensions.get(_CIPHER_KEY)
+    if cipher is None:
+        try:
+            cipher = PersonalDataCipher.from_settings(settings.pii_keyring.get_secret_value(),
+                                                      settings.pii_active_key_id,
+                                                      settings.pii_blind_index_key.get_secret_value())
+        except PrivacyError:
+            raise ServiceUnavailable("个人信息加密密钥未配置 / personal-data keys are not configured") from None
+        extensions[_CIPHER_KEY] = cipher
+    assert isinstance(cipher, PersonalDataCipher)
+    return cipher
+
+
+async def build_context(settings: ApiSettings, extensions: dict[str, Any], outbox: OutboxRecorder,
+                        *, today: date | None = None) -> WorkerContext:
+    return WorkerContext(cipher=personal_data_cipher(settings, extensions),
+                         catalogue=await current_catalogue(extensions), outbox=outbox,
+                         today=today or china_today())
+
+
+# ------------------------------------------------------------------------------------------ access rules
+
+
+def ensure_may_post(caller: Caller, today: date) -> None:
+    """Issue 2: a broker whose HR-service licence has expired may not post or change profiles."""
+    if caller.role != "broker":
+        raise Forbidden("需要劳务经纪人角色 / requires role broker")
+    if not caller.licence_valid_on(today):
+        raise Forbidden("人力资源服务许可证已过期，暂停发布 / the broker's HR-service licence has expired; "
+                        "renew it before posting or changing worker profiles",
+                        extra={"reason": "licence_expired"})
+
+
+def _not_found() -> NotFound:
+    # Another broker's profile is answered exactly like a missing one: existence is not disclosed.
+    return NotFound("没有此求职者 / no such worker profile")
+
+
+async def _owned(conn: asyncpg.Connection, caller: Caller, worker_id: UUID, *,
+                 for_update: bool = False) -> asyncpg.Record:
+    record = await repository.get(conn, worker_id, for_update=for_update)
+    if record is None or record["broker_org_id"] != caller.org_id:
+        raise _not_found()
+    return record
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedWorker:
+    """A profile that passed every rule, with normalised personal data, before encryption."""
+
+    fields: WorkerFields
+    id_number: str
+    phone: str
+    gender: Literal["male", "female"]
+    birth_date: date
+    occupations: list[dict[str, Any]]  # {input, code, inferred}
+
+    @property
+    def occupation_codes(self) -> list[str]:
+        return list(dict.fromkeys(o["code"] for o in self.occupations if o["code"] is not None))
+
+    @property
+    def occupation_terms(self) -> list[str]:
+        return [o["input"] for o in self.occupations if o["code"] is None]
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    # Pydantic messages name the rule, not the input value, so personal data does not reach the response.
+    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"]) for e in exc.errors()]
+
+
+def parse_fields(data: dict[str, Any]) -> WorkerFields:
+    """A dict (merged PATCH, an import row) → WorkerFields, or InvalidInput with one error per field."""
+    try:
+        return WorkerFields.model_validate(data)
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+        raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors) from None
+
+
+def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
+    """Every rule beyond the schema's shape; all failures at once, as per-field errors."""
+    errors: list[FieldError] = []
+    id_number: str | None = None
+    birth: date | None = None
+    id_gender: Literal["male", "female"] | None = None
+    try:
+        parsed = parse_id_number(body.id_number, today=ctx.today)
+        id_number, birth, id_gender = parsed.value, parsed.birth_date, parsed.gender
+    except InvalidIdNumber as exc:
+        errors.append(FieldError(field="id_number", message=f"{exc.message_zh} / {exc.message_en}"))
+    phone: str | None = None
+    try:
+        phone = parse_mobile(body.phone)
+    except InvalidPhone as exc:
+        errors.append(FieldError(field="phone", message=f"{exc.message_zh} / {exc.message_en}"))
+    if body.gender is not None and id_gender is not None and body.gender != id_gender:
+        errors.append(FieldError(field="gender", message="性别与身份证号不符 / gender does not match the ID number"))
+
+    regions = ctx.catalogue.regions
+    places = [("home_adcode", body.home_adcode), ("current_adcode", body.current_adcode)]
+    places += [(f"desired_adcodes[{i}]", a) for i, a in enumerate(body.desired_adcodes)]
+    for field, adcode in places:
+        if adcode is not None and adcode not in regions:
+            errors.append(FieldError(field=field, message=f"未知的区县代码 / unknown adcode {adcode}"))
+
+    if body.available_until is not None:
+        if body.available_until < body.available_from:
+            errors.append(FieldError(field="available_until",
+                                     message="不能早于 available_from / must not be before available_from"))
+        elif body.available_until < ctx.today:
+            errors.append(FieldError(field="available_until",
+                                     message="已经过去 / is in the past: the person is no longer available"))
+    if body.consent.given_at > datetime.now(CHINA_TZ) + _CLOCK_SKEW:
+        errors.append(FieldError(field="consent.given_at", message="同意时间在未来 / consent given in the future"))
+
+    occupations: list[dict[str, Any]] = []
+    snapshot = ctx.catalogue
+    for i, item in enumerate(body.occupations):
+        resolved = resolve_worker_occupation(item, snapshot.catalogue, snapshot.analyzer, snapshot.occupations)
+        if resolved is None:
+            errors.append(FieldError(field=f"occupations[{i}]",
+                                     message=NOT_A_CODE))
+        elif not any(o["input"] == resolved.input for o in occupations):
+            occupations.append({"input": resolved.input, "code": resolved.code, "inferred": resolved.inferred})
+
+    if errors:
+        raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
+    assert id_number is not None
+    assert phone is not None
+    assert birth is not None
+    assert id_gender is not None
+    return ValidatedWorker(fields=body, id_number=id_number, phone=phone, gender=id_gender, birth_date=birth,
+                           occupations=occupations)
+
+
+def _context(worker_id: UUID, field: str) -> str:
+    return f"worker:{worker_id}:{field}"
+
+
+def person_index(cipher: PersonalDataCipher, id_number: str) -> bytes:
+    """Blind index of a normalised ID number: the same person gives the same bytes under any broker."""
+    return cipher.blind_index(id_number, context="worker:id_number")
+
+
+def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataCipher) -> WorkerRow:
+    f = v.fields
+    wage = f.expected_wage
+    return WorkerRow(
+        status=status, external_ref=f.external_ref,
+        name_enc=cipher.encrypt(f.name, context=_context(worker_id, "name")),
+        id_number_enc=cipher.encrypt(v.id_number, context=_context(worker_id, "id_number")),
+        id_number_bidx=person_index(cipher, v.id_number),
+        phone_enc=cipher.encrypt(v.phone, context=_context(worker_id, "phone")),
+        phone_bidx=cipher.blind_index(v.phone, context="worker:phone"),
+        notes_enc=cipher.encrypt(f.notes, context=_context(worker_id, "notes")) if f.notes else None,
+        gender=v.gender, birth_date=v.birth_date, home_adcode=f.home_adcode, current_adcode=f.current_adcode,
+        occupation_codes=v.occupation_codes, occupations=v.occupations, occupation_terms=v.occupation_terms,
+        skills=list(dict.fromkeys(f.skills)), certificates=list(dict.fromkeys(f.certificates)),
+        labour_brand=f.labour_brand, experience_years=f.experience_years, education=f.education,
+        desired_adcodes=list(dict.fromkeys(f.desired_adcodes)), willing_to_relocate=f.willing_to_relocate,
+        max_commute_km=f.max_commute_km,
+        expected_wage_min=wage.min if wage else None, expected_wage_max=wage.max if wage else None,
+        expected_wage_unit=wage.unit if wage else None,
+        available_from=f.available_from, available_until=f.available_until,
+        work_types=list(dict.fromkeys(f.work_types)),
+        consent_share_with_enterprises=f.consent.share_with_enterprises,
+        consent_contact_by_sms=f.consent.contact_by_sms, consent_given_at=f.consent.given_at,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def _decrypt(cipher: PersonalDataCipher, record: asyncpg.Record, field: str) -> str | None:
+    blob = record[f"{field}_enc"]
+    return None if blob is None else cipher.decrypt(blob, context=_context(record["id"], field))
+
+
+def _wage(record: asyncpg.Record) -> Wage | None:
+    if record["expected_wage_unit"] is None:
+        return None
+    return Wage(min=float(record["expected_wage_min"]), max=float(record["expected_wage_max"]),
+                unit=record["expected_wage_unit"])
+
+
+def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
+    cipher, snapshot = ctx.cipher, ctx.catalogue
+    id_number = _decrypt(cipher, record, "id_number")
+    phone = _decrypt(cipher, record, "phone")
+    occupations = []
+    for item in record["occupations"]:
+        code = item.get("code")
+        entry = snapshot.catalogue.by_code(code) if code else None
+        name = entry.name if entry else (snapshot.occupations.name_of(code) if code else None)
+        occupations.append(OccupationOut(input=item["input"], code=code, name=name, inferred=item["inferred"]))
+    consent = None
+    if record["consent_given_at"] is not None:
+        consent = Consent(share_with_enterprises=record["consent_share_with_enterprises"],
+                          contact_by_sms=record["consent_contact_by_sms"], given_at=record["consent_given_at"])
+    erased = record["status"] == "erased"
+    return WorkerOut(
+        id=record["id"], status=record["status"], external_ref=record["external_ref"],
+        name=_decrypt(cipher, record, "name"),
+        id_number=mask_id_number(id_number) if id_number else None,
+        phone=mask_phone(phone) if phone else None,
+        gender=record["gender"],
+        age=age_on(record["birth_date"], ctx.today) if record["birth_date"] else None,
+        home_adcode=record["home_adcode"], current_adcode=record["current_adcode"],
+        occupations=occupations, occupation_codes=list(record["occupation_codes"]),
+        skills=list(record["skills"]), certificates=list(record["certificates"]),
+        labour_brand=record["labour_brand"], experience_years=record["experience_years"],
+        education=record["education"], desired_adcodes=list(record["desired_adcodes"]),
+        willing_to_relocate=record["willing_to_relocate"], max_commute_km=record["max_commute_km"],
+        expected_wage=_wage(record), available_from=record["available_from"],
+        available_until=record["available_until"], work_types=list(record["work_types"]),
+        notes=_decrypt(cipher, record, "notes"), consent=consent,
+        searchable=not erased and record["consent_share_with_enterprises"],
+        created_at=record["created_at"], updated_at=record["updated_at"], erased_at=record["erased_at"],
+    )
+
+
+def _fields_of(record: asyncpg.Record, cipher: PersonalDataCipher) -> dict[str, Any]:
+    """The stored profile in request shape (decrypted), so a PATCH can be merged and validated as a whole."""
+    wage = _wage(record)
+    return {
+        "external_ref": record["external_ref"], "name": _decrypt(cipher, record, "name"),
+        "id_number": _decrypt(cipher, record, "id_number"), "phone": _decrypt(cipher, record, "phone"),
+        "gender": record["gender"], "home_adcode": record["home_adcode"],
+        "current_adcode": record["current_adcode"],
+        "occupations": [o["input"] for o in record["occupations"]],
+        "skills": list(record["skills"]), "certificates": list(record["certificates"]),
+        "labour_brand": record["labour_brand"], "experience_years": record["experience_years"],
+        "education": record["education"], "desired_adcodes": list(record["desired_adcodes"]),
+        "willing_to_relocate": record["willing_to_relocate"], "max_commute_km": record["max_commute_km"],
+        "expected_wage": wage.model_dump() if wage else None,
+        "available_from": record["available_from"], "available_until": record["available_until"],
+        "work_types": list(record["work_types"]), "notes": _decrypt(cipher, record, "notes"),
+        "consent": {"share_with_enterprises": record["consent_share_with_enterprises"],
+                    "contact_by_sms": record["consent_contact_by_sms"],
+                    "given_at": record["consent_given_at"]},
+    }
+
+
+# ------------------------------------------------------------------------------------------ duplicates
+
+
+class DuplicatePerson(Conflict):
+    """The person already has a live profile. `existing_id` is set only when it is the caller's own."""
+
+    def __init__(self, existing_id: UUID | None) -> None:
+        if existing_id is not None:
+            super().__init__("此人已由您登记 / you have already registered this person",
+                             extra={"reason": "duplicate_person", "existing_id": str(existing_id)})
+        else:
+            # Not the other broker, not the other profile: only that the person is already on the platform.
+            super().__init__("此人已由其他经纪人登记 / this person is already registered by another broker",
+                             extra={"reason": "duplicate_person"})
+        self.existing_id = existing_id
+
+
+class DuplicateExternalRef(Conflict):
+    def __init__(self, existing_id: UUID) -> None:
+        super().__init__("external_ref 已用于另一份档案 / external_ref is already used by another profile",
+                         extra={"reason": "duplicate_external_ref", "existing_id": str(existing_id)})
+        self.existing_id = existing_id
+
+
+async def _ensure_unique(conn: asyncpg.Connection, caller: Caller, v: ValidatedWorker, cipher: PersonalDataCipher,
+                         *, self_id: UUID | None) -> None:
+    holder = await repository.find_live_by_person(conn, person_index(cipher, v.id_number))
+    if holder is not None and holder["id"] != self_id:
+        raise DuplicatePerson(holder["id"] if holder["broker_org_id"] == caller.org_id else None)
+    if v.fields.external_ref is not None:
+        other = await repository.find_by_external_ref(conn, caller.org_id, v.fields.external_ref)
+        if other is not None and other["id"] != self_id:
+            raise DuplicateExternalRef(other["id"])
+
+
+async def _write(conn: asyncpg.Connection, caller: Caller, v: ValidatedWorker, ctx: WorkerContext, *,
+                 worker_id: UUID, status: str, insert: bool) -> asyncpg.Record:
+    await _ensure_unique(conn, caller, v, ctx.cipher, self_id=None if insert else worker_id)
+    row = _row(v, worker_id, status, ctx.cipher)
+    try:
+        async with conn.transaction():  # savepoint: a concurrent registration of the same person loses cleanly
+            if insert:
+                record = await repository.insert(conn, worker_id, caller.org_id, row)
+            else:
+                record = await repository.update(conn, worker_id, row)
+    except asyncpg.UniqueViolationError:
+        await _ensure_unique(conn, caller, v, ctx.cipher, self_id=None if insert else worker_id)
+        raise Conflict("并发登记冲突，请重试 / a concurrent change conflicted; retry") from None
+    await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
+    return record
+
+
+# -------------------------------------------------------------------------------------------- commands
+
+
+async def create_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, body: WorkerFields) -> WorkerOut:
+    ensure_may_post(caller, ctx.today)
+    validated = validate_worker(body, ctx)
+    record = await _write(conn, caller, validated, ctx, worker_id=uuid4(), status="available", insert=True)
+    return worker_out(record, ctx)
+
+
+SaveOutcome = Literal["created", "updated", "unchanged"]
+
+
+async def save_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller,
+                      body: WorkerFields) -> tuple[WorkerOut, SaveOutcome]:
+    """Create, or update the caller's own profile of the same person (by external_ref, else by ID number).
+
+    For the bulk importer: re-importing the same row changes nothing ("unchanged", no outbox row). A person
+    registered by another broker is a DuplicatePerson conflict, as for a single create.
+    """
+    ensure_may_post(caller, ctx.today)
+    validated = validate_worker(body, ctx)
+    existing = None
+    if body.external_ref is not None:
+        existing = await repository.find_by_external_ref(conn, caller.org_id, body.external_ref)
+    if existing is None:
+        holder = await repository.find_live_by_person(conn, person_index(ctx.cipher, validated.id_number))
+        if holder is not None and holder["broker_org_id"] != caller.org_id:
+            raise DuplicatePerson(None)
+        existing = await repository.get(conn, holder["id"]) if holder is not None else None
+    if existing is None:
+        record = await _write(conn, caller, validated, ctx, worker_id=uuid4(), status="available", insert=True)
+        return worker_out(record, ctx), "created"
+    record = await repository.get(conn, existing["id"], for_update=True)
+    assert record is not None
+    try:
+        unchanged = validate_worker(parse_fields(_fields_of(record, ctx.cipher)), ctx) == validated
+    except InvalidInput:  # the stored profile no longer passes today's rules (e.g. availability ended)
+        unchanged = False
+    if unchanged:
+        return worker_out(record, ctx), "unchanged"
+    record = await _write(conn, caller, validated, ctx, worker_id=record["id"], status=record["status"],
+                          insert=False)
+    return worker_out(record, ctx), "updated"
+
+
+async def update_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID,
+                        patch: WorkerPatch) -> WorkerOut:
+    ensure_may_post(caller, ctx.today)
+    record = await _owned(conn, caller, worker_id, for_update=True)
+    if record["status"] == "erased":
+        raise Conflict("档案已删除 / the profile was erased", extra={"reason": "erased"})
+    changes = patch.model_dump(exclude_unset=True, exclude={"status"})
+    merged = {**_fields_of(record, ctx.cipher), **changes}
+    validated = validate_worker(parse_fields(merged), ctx)
+    status = patch.status if patch.status is not None else record["status"]
+    record = await _write(conn, caller, validated, ctx, worker_id=worker_id, status=status, insert=False)
+    return worker_out(record, ctx)
+
+
+async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID) -> WorkerOut:
+    """Right to erasure: personal and profile data leave PostgreSQL now and the index after commit; a tombstone
+    stays. Allowed with an expired licence (the person's right does not depend on the broker's). Idempotent."""
+    if caller.role != "broker":
+        raise Forbidden("需要劳务经纪人角色 / requires role broker")
+    record = await _owned(conn, caller, worker_id, for_update=True)
+    if record["status"] != "erased":
+        record = await repository.erase(conn, worker_id)
+        await repository.forget_idempotent_responses(conn, worker_id)
+    await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
+    return worker_out(record, ctx)
+
+
+# --------------------------------------------------------------------------------------------- queries
+
+
+async def get_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID) -> WorkerOut:
+    return worker_out(await _owned(conn, caller, worker_id), ctx)
+
+
+async def list_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, *, limit: int,
+                       cursor: str | None, cursor_secret: str) -> WorkerList:
+    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    rows = await repository.list_for_broker(conn, caller.org_id, after=after, limit=limit)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["created_at"], last["id"]))
+    return WorkerList(items=[worker_out(r, ctx) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+async def read_personal_data(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID, *,
+                             purpose: str, request_id: str | None) -> PersonalDataOut:
+    """Full values for the owning broker, written to the audit log (who, what, when, why) in the same
+    transaction: no read without its log line."""
+    record = await _owned(conn, caller, worker_id)
+    if record["status"] == "erased":
+        raise Conflict("档案已删除，无个人信息 / the profile was erased; there is no personal data",
+                       extra={"reason": "erased"})
+    fields = [f for f in PERSONAL_FIELDS if record[f"{f}_enc"] is not None]
+    at = await repository.log_personal_data_access(conn, org_id=caller.org_id, api_key_id=caller.key_id,
+                                                   subject_id=worker_id, fields=fields, purpose=purpose,
+                                                   request_id=request_id)
+    name, id_number, phone = (_decrypt(ctx.cipher, record, f) for f in ("name", "id_number", "phone"))
+    assert name is not None
+    assert id_number is not None
+    assert phone is not None
+    return PersonalDataOut(id=worker_id, name=name, id_number=id_number, phone=phone,
+                           notes=_decrypt(ctx.cipher, record, "notes"), purpose=purpose, accessed_at=at)

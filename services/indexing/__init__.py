@@ -1,0 +1,1 @@
+"""PostgreSQL rows → Meilisearch documents (public and matching fields only), kept in sync through the outbox."""

@@ -1,0 +1,214 @@
+"""Keeping the jobs and workers indexes equal to PostgreSQL, by id.
+
+Every function reads the *current* rows and converges the index on them: a row that is searchable is
+upserted, anything else (closed, expired, held, erased, no consent, missing) is deleted by id. Running it
+twice, late, or out of order gives the same index, which is what the outbox's at-least-once delivery needs.
+
+Writes are sent in batches and not awaited (Meilisearch applies an index's tasks in order); the handler hot
+path does not wait for tasks. `failed_task_uids` lets a reconciling caller check a batch's tasks cheaply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import structlog
+from meilisearch_python_sdk import AsyncClient
+from meilisearch_python_sdk.errors import MeilisearchApiError
+from meilisearch_python_sdk.models.settings import MeilisearchSettings
+
+from matching.catalogue import Catalogue
+from matching.documents import JOBS_INDEX_SETTINGS, WORKERS_INDEX_SETTINGS, jobs_index_settings, workers_index_settings
+from matching.regions import RegionDirectory
+from services.api.jobs import repository as jobs_repository
+from services.api.search_index import index_name
+from services.api.worker_profiles import repository as workers_repository
+from services.indexing.documents import (
+    build_job_document,
+    build_worker_document,
+    job_is_indexable,
+    worker_is_indexable,
+)
+
+log = structlog.get_logger("bashu.indexing")
+
+Kind = Literal["jobs", "workers"]
+BATCH_SIZE = 1000
+# Settings the catalogue does not own: when an index carries other values (e.g. it was created bare by
+# another process), they are set again. Synonyms and dictionary belong to the catalogue publication.
+_STRUCTURAL_KEYS = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "rankingRules",
+                    "localizedAttributes")
+_BASE_SETTINGS: dict[Kind, dict[str, Any]] = {"jobs": JOBS_INDEX_SETTINGS, "workers": WORKERS_INDEX_SETTINGS}
+_INDEXER_KEY = "indexing.indexer"
+
+
+@dataclass(slots=True)
+class SyncResult:
+    upserted: int = 0
+    deleted: int = 0
+    task_uids: list[int] = field(default_factory=list)
+
+    def add(self, other: SyncResult) -> None:
+        self.upserted += other.upserted
+        self.deleted += other.deleted
+        self.task_uids.extend(other.task_uids)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _normalise(value: Any) -> Any:
+    # Meilisearch answers filterable attributes as it stores them (sorted, possibly as objects): compare sets.
+    if isinstance(value, list):
+        return sorted((_normalise(v) for v in value), key=repr)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
+
+
+class Indexer:
+    """Writes documents of one index prefix. One per process (`indexer_for`), remembering which indexes it
+    has already checked."""
+
+    def __init__(self, client: AsyncClient, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._ready: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    def uid(self, kind: Kind) -> str:
+        return index_name(self.prefix, kind)
+
+    async def ensure_index(self, kind: Kind, catalogue: Catalogue, regions: RegionDirectory) -> None:
+        """Create the index with its full settings when missing; restore the structural settings when they
+        differ (never `_geo`: filtering by geohash cells, see matching/geo.py)."""
+        uid = self.uid(kind)
+        if uid in self._ready:
+            return
+        # Concurrent jobs of one worker would otherwise both find the index missing and both create it.
+        async with self._lock:
+            if uid not in self._ready:
+                await self._ensure_index(kind, uid, catalogue, regions)
+
+    async def _ensure_index(self, kind: Kind, uid: str, catalogue: Catalogue, regions: RegionDirectory) -> None:
+        try:
+            index = await self.client.get_index(uid)
+        except MeilisearchApiError as exc:
+            if exc.code != "index_not_found":
+                raise
+            full = jobs_index_settings(catalogue, regions) if kind == "jobs" else workers_index_settings(catalogue,
+                                                                                                     regions)
+            try:
+                await self.client.create_index(uid, primary_key="id", settings=MeilisearchSettings.model_validate(full),
+                                               wait=False)
+            except MeilisearchApiError as race:
+                if race.code != "index_already_exists":
+                    raise
+            self._ready.add(uid)
+            return
+        base = _BASE_SETTINGS[kind]
+        current = (await index.get_settings()).model_dump(by_alias=True)
+        if any(_normalise(current.get(k)) != _normalise(base[k]) for k in _STRUCTURAL_KEYS):
+            await index.update_settings(MeilisearchSettings.model_validate(base))
+            log.info("indexing.settings_restored", index=uid)
+        self._ready.add(uid)
+
+    async def _write(self, kind: Kind, documents: list[dict[str, Any]], delete_ids: list[str]) -> SyncResult:
+        index = self.client.index(self.uid(kind))
+        result = SyncResult()
+        for batch in _chunks(documents, BATCH_SIZE):
+            task = await index.add_documents(list(batch), primary_key="id")
+            result.task_uids.append(task.task_uid)
+            result.upserted += len(batch)
+        for batch in _chunks(delete_ids, BATCH_SIZE):
+            task = await index.delete_documents(list(batch))
+            result.task_uids.append(task.task_uid)
+            result.deleted += len(batch)
+        return result
+
+    async def sync_jobs(self, pool: asyncpg.Pool, ids: Sequence[UUID], catalogue: Catalogue,
+                        regions: RegionDirectory) -> SyncResult:
+        await self.ensure_index("jobs", catalogue, regions)
+        async with pool.acquire() as conn:
+            rows = {r["id"]: r for r in await jobs_repository.get_many(conn, ids)}
+        documents = [build_job_document(r, catalogue, regions) for r in rows.values() if job_is_indexable(r)]
+        gone = [str(i) for i in ids if i not in rows or not job_is_indexable(rows[i])]
+        return await self._write("jobs", documents, gone)
+
+    async def sync_workers(self, pool: asyncpg.Pool, ids: Sequence[UUID], catalogue: Catalogue,
+                           regions: RegionDirectory, today: date) -> SyncResult:
+        await self.ensure_index("workers", catalogue, regions)
+        async with pool.acquire() as conn:
+            rows = {r["id"]: r for r in await workers_repository.get_many(conn, ids)}
+        documents = [build_worker_document(r, catalogue, regions, today) for r in rows.values()
+                     if worker_is_indexable(r)]
+        gone = [str(i) for i in ids if i not in rows or not worker_is_indexable(rows[i])]
+        return await self._write("workers", documents, gone)
+
+    async def reindex_by_occupation_codes(self, pool: asyncpg.Pool, codes: Iterable[str], catalogue: Catalogue,
+                                          regions: RegionDirectory, today: date) -> SyncResult:
+        """Re-index open postings and live profiles holding any of `codes` with `catalogue`'s data (after a
+        catalogue publication changed names, aliases, shortage levels or retired codes). Keyset batches, so
+        memory stays bounded whatever the count."""
+        wanted = sorted(set(codes))
+        total = SyncResult()
+        if not wanted:
+            return total
+        for kind in ("jobs", "workers"):
+            after: UUID | None = None
+            while True:
+                async with pool.acquire() as conn:
+                    if kind == "jobs":
+                        ids = await jobs_repository.ids_with_occupations(conn, wanted, after=after, limit=BATCH_SIZE)
+                    else:
+                        ids = await workers_repository.ids_with_occupations(conn, wanted, after=after,
+                                                                            limit=BATCH_SIZE)
+                if not ids:
+                    break
+                if kind == "jobs":
+                    total.add(await self.sync_jobs(pool, ids, catalogue, regions))
+                else:
+                    total.add(await self.sync_workers(pool, ids, catalogue, regions, today))
+                after = ids[-1]
+        log.info("indexing.reindexed_occupations", codes=len(wanted), upserted=total.upserted, deleted=total.deleted)
+        return total
+
+    async def reindex_all(self, pool: asyncpg.Pool, kind: Kind, catalogue: Catalogue, regions: RegionDirectory,
+                          today: date) -> SyncResult:
+        """Every row of one kind (a rebuild: the index is derived data and can always be rebuilt)."""
+        total = SyncResult()
+        after: UUID | None = None
+        while True:
+            async with pool.acquire() as conn:
+                repo = jobs_repository if kind == "jobs" else workers_repository
+                ids = await repo.ids_after(conn, after=after, limit=BATCH_SIZE)
+            if not ids:
+                return total
+            if kind == "jobs":
+                total.add(await self.sync_jobs(pool, ids, catalogue, regions))
+            else:
+                total.add(await self.sync_workers(pool, ids, catalogue, regions, today))
+            after = ids[-1]
+
+    async def failed_task_uids(self, task_uids: Sequence[int]) -> list[int]:
+        """Of these tasks, the ones Meilisearch finished as failed (not waiting for unfinished ones)."""
+        if not task_uids:
+            return []
+        tasks = await self.client.get_tasks(uids=list(task_uids), statuses=["failed"])
+        return [t.uid for t in tasks.results]
+
+
+def indexer_for(extensions: dict[str, Any], client: AsyncClient, prefix: str) -> Indexer:
+    indexer = extensions.get(_INDEXER_KEY)
+    if not isinstance(indexer, Indexer) or indexer.client is not client or indexer.prefix != prefix:
+        indexer = Indexer(client, prefix)
+        extensions[_INDEXER_KEY] = indexer
+    return indexer

@@ -1,0 +1,352 @@
+"""Worker profiles: validation, encryption at rest, masking, audit, duplicates, erasure, consent, licences."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from matching.identity import id_check_character
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+
+
+def make_id_number(region: str = "500107", birth: str = "19900101", seq: str = "123") -> str:
+    first17 = region + birth + seq
+    return first17 + id_check_character(first17)
+
+
+ID_NUMBER = make_id_number()  # 500107199001011236-ish, male (odd sequence)
+PHONE = "13812345678"
+NAME = "张德旺"
+
+
+def worker_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": NAME,
+        "id_number": ID_NUMBER,
+        "phone": PHONE,
+        "home_adcode": "500235",  # 云阳县
+        "occupations": ["烧电焊的", "6-30-05-01"],
+        "skills": ["氩弧焊"],
+        "certificates": ["焊工证"],
+        "labour_brand": "云阳面工",
+        "experience_years": 8,
+        "desired_adcodes": ["500107"],
+        "willing_to_relocate": True,
+        "expected_wage": {"min": 6000, "max": 8000, "unit": "month"},
+        "available_from": "2026-01-01",
+        "work_types": ["full_time"],
+        "notes": "腰不好，不做重体力",
+        "consent": {"share_with_enterprises": True, "contact_by_sms": True, "given_at": "2025-11-20T10:00:00+08:00"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def create(client: httpx.AsyncClient, broker: OrgKey, **overrides: Any) -> httpx.Response:
+    return await client.post("/v1/workers", json=worker_body(**overrides), headers=broker.headers)
+
+
+def assert_masked(item: dict[str, Any], id_number: str = ID_NUMBER, phone: str = PHONE) -> None:
+    assert item["id_number"] == id_number[:6] + "********" + id_number[-4:]
+    assert item["phone"] == phone[:3] + "****" + phone[-4:]
+
+
+async def table_text(db: asyncpg.Connection, table: str) -> str:
+    rows = await db.fetch(f"SELECT t::text AS line FROM {table} t")
+    return "\n".join(r["line"] for r in rows)
+
+
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+async def test_create_masks_and_infers_occupations(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    response = await create(client, broker)
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert_masked(item)
+    assert item["name"] == NAME
+    assert item["gender"] == "male"
+    assert item["searchable"] is True
+    by_input = {o["input"]: o for o in item["occupations"]}
+    assert by_input["烧电焊的"]["code"] == "6-18-02-04"
+    assert by_input["烧电焊的"]["inferred"] is True
+    assert by_input["6-30-05-01"]["inferred"] is False
+    assert set(item["occupation_codes"]) == {"6-18-02-04", "6-30-05-01"}
+    assert ID_NUMBER not in response.text
+    assert PHONE not in response.text
+
+
+async def test_unknown_trade_word_is_kept_as_a_term(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    response = await create(client, broker, occupations=["什么都能干"])
+    assert response.status_code == 201, response.text
+    assert response.json()["occupations"] == [{"input": "什么都能干", "code": None, "name": None, "inferred": False}]
+
+
+async def test_masked_in_get_list_and_patch(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    worker_id = (await create(client, broker)).json()["id"]
+    got = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert got.status_code == 200
+    assert_masked(got.json())
+    listed = await client.get("/v1/workers", headers=broker.headers)
+    assert listed.status_code == 200
+    assert_masked(listed.json()["items"][0])
+    new_phone = "+86 139-8765-4321"
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"phone": new_phone, "experience_years": 9},
+                                 headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+    assert_masked(patched.json(), phone="13987654321")
+    assert patched.json()["experience_years"] == 9
+    for response in (got, listed, patched):
+        assert ID_NUMBER not in response.text
+        assert PHONE not in response.text
+        assert "13987654321" not in response.text
+
+
+async def test_personal_data_is_encrypted_at_rest(client: httpx.AsyncClient, broker: OrgKey,
+                                                  db: asyncpg.Connection) -> None:
+    assert (await create(client, broker)).status_code == 201
+    dump = await table_text(db, "worker_profiles")
+    assert dump  # one row
+    for secret in (ID_NUMBER, PHONE, NAME, "腰不好", ID_NUMBER[:6] + "*" * 8):
+        assert secret not in dump
+    row = await db.fetchrow("SELECT id_number_enc, phone_enc, id_number_bidx FROM worker_profiles")
+    assert row is not None
+    assert ID_NUMBER.encode() not in bytes(row["id_number_enc"])
+    assert PHONE.encode() not in bytes(row["phone_enc"])
+    assert len(row["id_number_bidx"]) == 16
+    # Idempotency and outbox tables hold no personal values either.
+    for table in ("outbox", "idempotency_records"):
+        text = await table_text(db, table)
+        assert ID_NUMBER not in text
+        assert PHONE not in text
+
+
+async def test_full_read_is_audited(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
+    worker_id = (await create(client, broker)).json()["id"]
+    response = await client.get(f"/v1/workers/{worker_id}/personal-data",
+                                params={"purpose": "联系上岗 / call about a job"},
+                                headers={**broker.headers, "X-Request-ID": "req-audit-1"})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert (data["name"], data["id_number"], data["phone"]) == (NAME, ID_NUMBER, PHONE)
+    log = await db.fetch("SELECT * FROM pii_access_log")
+    assert len(log) == 1
+    entry = log[0]
+    assert str(entry["org_id"]) == broker.org_id
+    assert entry["api_key_id"] is not None
+    assert (entry["subject_kind"], str(entry["subject_id"])) == ("worker", worker_id)
+    assert set(entry["fields"]) == {"name", "id_number", "phone", "notes"}
+    assert entry["purpose"] == "联系上岗 / call about a job"
+    assert entry["request_id"] == "req-audit-1"
+    # Without a purpose there is no read (and no log line).
+    missing = await client.get(f"/v1/workers/{worker_id}/personal-data", headers=broker.headers)
+    assert missing.status_code == 422
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 1
+
+
+async def test_other_organisations_cannot_see_a_profile(client: httpx.AsyncClient, broker: OrgKey,
+                                                        make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    worker_id = (await create(client, broker)).json()["id"]
+    other = await make_org("broker")
+    for path in (f"/v1/workers/{worker_id}", f"/v1/workers/{worker_id}/personal-data?purpose=look"):
+        response = await client.get(path, headers=other.headers)
+        assert response.status_code == 404, response.text
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"skills": []}, headers=other.headers)
+    assert patched.status_code == 404
+    assert (await client.delete(f"/v1/workers/{worker_id}", headers=other.headers)).status_code == 404
+    assert (await client.get("/v1/workers", headers=other.headers)).json()["items"] == []
+    enterprise = await make_org("enterprise")
+    assert (await client.get(f"/v1/workers/{worker_id}", headers=enterprise.headers)).status_code == 403
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 0
+
+
+async def test_same_person_from_a_second_broker_is_a_conflict(client: httpx.AsyncClient, broker: OrgKey,
+                                                              make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    first = (await create(client, broker)).json()
+    second_broker = await make_org("broker")
+    # The 15-digit legacy form of the same number, typed with spaces, is the same person.
+    legacy = ID_NUMBER[:6] + ID_NUMBER[8:17]
+    for id_number in (ID_NUMBER, f" {legacy[:6]} {legacy[6:]} "):
+        response = await create(client, second_broker, id_number=id_number, name="张三", phone="13700001111")
+        assert response.status_code == 409, response.text
+        problem = response.json()
+        assert problem["type"].endswith("/conflict")
+        assert "existing_id" not in problem
+        assert first["id"] not in response.text
+        assert broker.org_id not in response.text
+        assert NAME not in response.text
+        assert ID_NUMBER not in response.text
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 1
+
+    own = await create(client, broker)
+    assert own.status_code == 409
+    assert own.json()["existing_id"] == first["id"]
+
+
+async def test_idempotency_key_replays_the_first_response(client: httpx.AsyncClient, broker: OrgKey,
+                                                          db: asyncpg.Connection) -> None:
+    headers = {**broker.headers, "Idempotency-Key": "row-1"}
+    first = await client.post("/v1/workers", json=worker_body(), headers=headers)
+    again = await client.post("/v1/workers", json=worker_body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"id_number": ID_NUMBER[:-1] + ("0" if ID_NUMBER[-1] != "0" else "1")}, "id_number"),  # check character
+        ({"id_number": make_id_number(birth="20150101")}, "id_number"),  # under 16
+        ({"phone": "12345"}, "phone"),
+        ({"home_adcode": "999999"}, "home_adcode"),
+        ({"desired_adcodes": ["500107", "123456"]}, "desired_adcodes[1]"),
+        ({"expected_wage": {"min": 9000, "max": 6000, "unit": "month"}}, "expected_wage"),
+        ({"expected_wage": {"min": 100, "max": 200, "unit": "week"}}, "expected_wage.unit"),
+        ({"available_from": "2026-03-01", "available_until": "2026-02-01"}, "available_until"),
+        ({"work_types": ["forever"]}, "work_types.0"),
+        ({"education": "phd-ish"}, "education"),
+        ({"occupations": ["9-99-99-99"]}, "occupations"),
+        ({"occupations": ["1-01-01-99"]}, "occupations[0]"),
+        ({"gender": "female"}, "gender"),  # the ID number says male
+        ({"consent": {"share_with_enterprises": True}}, "consent.given_at"),
+    ],
+)
+async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+                                                overrides: dict[str, Any], field: str) -> None:
+    response = await create(client, broker, **overrides)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = [e["field"] for e in problem["errors"]]
+    assert any(f == field or f.startswith(field) for f in fields), fields
+    assert ID_NUMBER not in response.text
+    assert PHONE not in response.text
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+async def test_expired_licence_blocks_posting(client: httpx.AsyncClient, make_org: MakeOrg,
+                                              db: asyncpg.Connection) -> None:
+    lapsed = await make_org("broker", licence={"number": "川人服证字〔2020〕第0002号", "issuer_province": "SC",
+                                               "valid_until": "2024-01-01"})
+    response = await create(client, lapsed)
+    assert response.status_code == 403
+    assert response.json()["reason"] == "licence_expired"
+    # A profile stored before the licence lapsed cannot be changed, but can still be erased.
+    worker_id = uuid.uuid4()
+    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1",
+                     uuid.UUID(lapsed.org_id))
+    created = await create(client, lapsed)
+    assert created.status_code == 201
+    worker_id = created.json()["id"]
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1",
+                     uuid.UUID(lapsed.org_id))
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"skills": []}, headers=lapsed.headers)
+    assert patched.status_code == 403
+    assert (await client.delete(f"/v1/workers/{worker_id}", headers=lapsed.headers)).status_code == 200
+
+
+async def test_list_pages_with_signed_cursors(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    for seq in ("101", "103", "105"):
+        response = await create(client, broker, id_number=make_id_number(seq=seq), external_ref=f"ref-{seq}")
+        assert response.status_code == 201, response.text
+    first = (await client.get("/v1/workers", params={"limit": 2}, headers=broker.headers)).json()
+    assert len(first["items"]) == 2
+    assert first["next_cursor"]
+    second = (await client.get("/v1/workers", params={"limit": 2, "cursor": first["next_cursor"]},
+                               headers=broker.headers)).json()
+    assert len(second["items"]) == 1
+    assert second["next_cursor"] is None
+    seen = [i["external_ref"] for i in first["items"] + second["items"]]
+    assert sorted(seen) == ["ref-101", "ref-103", "ref-105"]
+    payload, _, signature = first["next_cursor"].partition(".")
+    for forged in (payload + "." + signature[::-1], "A" + payload[1:] + "." + signature, "garbage", "a.b"):
+        response = await client.get("/v1/workers", params={"cursor": forged}, headers=broker.headers)
+        assert response.status_code == 422, forged
+        assert response.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_patch_validates_the_merged_profile(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    worker_id = (await create(client, broker)).json()["id"]
+    response = await client.patch(f"/v1/workers/{worker_id}", json={"available_until": "2025-12-01"},
+                                  headers=broker.headers)
+    assert response.status_code == 422
+    response = await client.patch(f"/v1/workers/{worker_id}", json={"name": None}, headers=broker.headers)
+    assert response.status_code == 422
+    response = await client.patch(f"/v1/workers/{worker_id}", json={"labour_brand": None, "status": "placed"},
+                                  headers=broker.headers)
+    assert response.status_code == 200
+    assert response.json()["labour_brand"] is None
+    assert response.json()["status"] == "placed"
+
+
+async def test_consent_decides_what_is_indexed(client: httpx.AsyncClient, broker: OrgKey,
+                                               settings: ApiSettings) -> None:
+    shared = (await create(client, broker)).json()
+    private = (await create(client, broker, id_number=make_id_number(seq="201"),
+                            consent={"share_with_enterprises": False, "given_at": "2025-11-20T10:00:00+08:00"})).json()
+    assert private["searchable"] is False
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert await document_ids(settings, "workers") == {shared["id"]}
+    # Withdrawing consent removes the document.
+    response = await client.patch(f"/v1/workers/{shared['id']}",
+                                  json={"consent": {"share_with_enterprises": False,
+                                                    "given_at": "2025-11-21T10:00:00+08:00"}},
+                                  headers=broker.headers)
+    assert response.status_code == 200
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert await document_ids(settings, "workers") == set()
+
+
+async def test_erasure_leaves_no_personal_data(client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings,
+                                               db: asyncpg.Connection) -> None:
+    headers = {**broker.headers, "Idempotency-Key": "erase-me"}
+    created = await client.post("/v1/workers", json=worker_body(external_ref="crm-42"), headers=headers)
+    worker_id = created.json()["id"]
+    await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": "签合同"}, headers=broker.headers)
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert worker_id in await document_ids(settings, "workers")
+
+    erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert erased.status_code == 200, erased.text
+    tombstone = erased.json()
+    assert tombstone["status"] == "erased"
+    assert tombstone["erased_at"]
+    assert tombstone["name"] is None
+    assert tombstone["id_number"] is None
+    assert tombstone["phone"] is None
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert worker_id not in await document_ids(settings, "workers")
+
+    row = await db.fetchrow("SELECT * FROM worker_profiles WHERE id = $1", uuid.UUID(worker_id))
+    assert row is not None
+    kept = {"id", "broker_org_id", "status", "created_at", "updated_at", "erased_at", "willing_to_relocate",
+            "consent_share_with_enterprises", "consent_contact_by_sms"}
+    for column, value in dict(row).items():
+        if column not in kept:
+            assert value in (None, [], "[]"), column
+    dump = "\n".join([await table_text(db, t) for t in ("worker_profiles", "idempotency_records", "outbox",
+                                                         "pii_access_log")])
+    for secret in (NAME, ID_NUMBER, PHONE, "crm-42", "腰不好", "云阳面工", "500235"):
+        assert secret not in dump
+    # The tombstone answers, the list forgets it, a second erase is harmless, a change is refused.
+    assert (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()["status"] == "erased"
+    assert (await client.get("/v1/workers", headers=broker.headers)).json()["items"] == []
+    assert (await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
+    assert (await client.patch(f"/v1/workers/{worker_id}", json={"skills": []},
+                               headers=broker.headers)).status_code == 409
+    # The same person can be registered again after erasure (the blind index went with the data).
+    assert (await create(client, broker)).status_code == 201

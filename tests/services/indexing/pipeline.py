@@ -1,0 +1,80 @@
+"""Running the real pipeline in tests: an arq worker in burst mode, then waiting for Meilisearch's tasks."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from arq.worker import Worker
+from meilisearch_python_sdk.errors import MeilisearchApiError
+
+from services.api.search_index import create_search_client, index_name
+from services.api.settings import ApiSettings
+from workers.settings import WorkerSettings
+from workers.worker_settings import build_worker_settings
+
+MEILI_TIMEOUT_MS = 30_000
+
+
+async def run_worker_burst(settings: ApiSettings, **overrides: Any) -> None:
+    """Process every queued arq job (outbox rows) and return."""
+    options = build_worker_settings(WorkerSettings(**{**settings.model_dump(), **overrides}))
+    options.update(burst=True, handle_signals=False, poll_delay=0.05)
+    worker = Worker(**options)
+    try:
+        await worker.main()
+    finally:
+        with warnings.catch_warnings():
+            # arq's Worker.close() calls redis' deprecated close(); not ours to fix.
+            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
+            await worker.close()
+
+
+async def settle(settings: ApiSettings) -> None:
+    """Wait until Meilisearch has applied every task of this test's indexes, and assert none failed."""
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        uids = [index_name(settings.meili_index_prefix, kind) for kind in ("jobs", "workers")]
+        tasks = await client.get_tasks(index_ids=uids, limit=1000)
+        for task in tasks.results:
+            result = await client.wait_for_task(task.uid, timeout_in_ms=MEILI_TIMEOUT_MS)
+            # Two processes creating the same index at once is a harmless race (the loser's task fails).
+            benign = result.task_type == "indexCreation" and (result.error or {}).get("code") == "index_already_exists"
+            assert result.status == "succeeded" or benign, (result.task_type, result.error)
+    finally:
+        await client.aclose()
+
+
+async def document_ids(settings: ApiSettings, kind: str) -> set[str]:
+    """Every document id in the test's index of `kind` (empty when the index does not exist)."""
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        index = client.index(index_name(settings.meili_index_prefix, kind))
+        try:
+            page = await index.get_documents(limit=1000, fields=["id"])
+        except MeilisearchApiError as exc:
+            if exc.code == "index_not_found":
+                return set()
+            raise
+        return {str(d["id"]) for d in page.results}
+    finally:
+        await client.aclose()
+
+
+async def get_document(settings: ApiSettings, kind: str, doc_id: str) -> dict[str, Any]:
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        index = client.index(index_name(settings.meili_index_prefix, kind))
+        document: dict[str, Any] = await index.get_document(doc_id)
+        return document
+    finally:
+        await client.aclose()
+
+
+async def search(settings: ApiSettings, kind: str, query: str, **params: Any) -> list[dict[str, Any]]:
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        result = await client.index(index_name(settings.meili_index_prefix, kind)).search(query, **params)
+        return list(result.hits)
+    finally:
+        await client.aclose()

@@ -1,0 +1,69 @@
+"""Indexing job postings and worker profiles, and the periodic expiry of postings.
+
+`job.index` / `worker.index` outbox rows carry only the entity id; the handler reads the current row and
+upserts or deletes its document (services/indexing/sync.py), so a repeated or late run converges.
+
+`expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row for each
+in the same transaction, so they leave the index even if this process dies right after. Until the sweep has
+run, documents carry `expires_at` and search filters `expires_at > now`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from services.api.jobs import repository as jobs_repository
+from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
+from services.api.worker_profiles.service import INDEX_TOPIC as WORKER_INDEX_TOPIC
+from services.api.worker_profiles.service import china_today
+from services.indexing.catalogue_source import current_catalogue
+from services.indexing.sync import Indexer, indexer_for
+from services.outbox import repository as outbox_repository
+from services.outbox.dispatch import enqueue_outbox
+from workers.context import WorkerResources, resources_of
+from workers.outbox import outbox_handler
+
+log = structlog.get_logger("bashu.worker.indexing")
+
+EXPIRY_BATCH = 500
+
+
+def _indexer(resources: WorkerResources) -> Indexer:
+    return indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
+
+
+@outbox_handler(JOB_INDEX_TOPIC)
+async def index_job(resources: WorkerResources, entity_id: str) -> None:
+    snapshot = await current_catalogue(resources.extensions)
+    await _indexer(resources).sync_jobs(resources.pool, [UUID(entity_id)], snapshot.catalogue, snapshot.regions)
+
+
+@outbox_handler(WORKER_INDEX_TOPIC)
+async def index_worker(resources: WorkerResources, entity_id: str) -> None:
+    snapshot = await current_catalogue(resources.extensions)
+    await _indexer(resources).sync_workers(resources.pool, [UUID(entity_id)], snapshot.catalogue, snapshot.regions,
+                                           china_today())
+
+
+async def expire_postings(ctx: dict[str, Any]) -> int:
+    """Mark postings past their expiry, in batches; each batch commits with its outbox rows."""
+    resources = resources_of(ctx)
+    expired = 0
+    while True:
+        async with resources.pool.acquire() as conn:
+            async with conn.transaction():
+                ids = await jobs_repository.mark_expired(conn, limit=EXPIRY_BATCH)
+                outbox_ids = [await outbox_repository.record(conn, JOB_INDEX_TOPIC, str(i)) for i in ids]
+            if outbox_ids:
+                sent = await enqueue_outbox(resources.redis, outbox_ids)
+                if sent:
+                    await outbox_repository.mark_enqueued(conn, sent)
+        expired += len(ids)
+        if len(ids) < EXPIRY_BATCH:
+            break
+    if expired:
+        log.info("jobs.expired", count=expired)
+    return expired
