@@ -10,10 +10,12 @@ log = structlog.get_logger("bashu.outbox")
 PROCESS_OUTBOX = "process_outbox"
 
 
-def outbox_job_id(outbox_id: int) -> str:
+def outbox_job_id(outbox_id: int, queue_name: str = "") -> str:
     # A stable job id: arq refuses a second enqueue of a job that is queued or running, so the reconciler and
-    # the after-commit path can both try without doubling work.
-    return f"outbox:{outbox_id}"
+    # the after-commit path can both try without doubling work. arq's job keys (`arq:job:<id>`) are global to
+    # the Redis database, not per queue: without the queue name, outbox row 1 of one stack (or test database)
+    # silently blocks row 1 of every other stack sharing the Redis until the stale key expires (a day).
+    return f"{queue_name}:outbox:{outbox_id}" if queue_name else f"outbox:{outbox_id}"
 
 
 async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int]) -> list[int]:
@@ -21,7 +23,8 @@ async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int]) -> list[int]:
     sent: list[int] = []
     for outbox_id in outbox_ids:
         try:
-            await redis.enqueue_job(PROCESS_OUTBOX, outbox_id, _job_id=outbox_job_id(outbox_id))
+            await redis.enqueue_job(PROCESS_OUTBOX, outbox_id,
+                                    _job_id=outbox_job_id(outbox_id, redis.default_queue_name))
         except Exception as exc:  # Redis down or slow: the reconciler will pick the row up
             log.warning("outbox.enqueue_failed", outbox_id=outbox_id, error=type(exc).__name__)
             continue
