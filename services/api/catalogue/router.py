@@ -140,13 +140,14 @@ async def _read_upload(request: Request, limit: int) -> tuple[bytes, str | None]
     if declared is not None and declared.isdigit() and int(declared) > limit + slack:
         raise PayloadTooLarge(f"文件超过 {limit} 字节 / the file exceeds {limit} bytes")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput("请以表单字段 file 上传 / send the spreadsheet as the multipart field `file`",
-                               errors=[FieldError(field="file", message="required")])
-        data = await upload.read(limit + 1)
-        filename = upload.filename
+        # `async with` closes the spooled temporary files the parser made.
+        async with request.form(max_files=1, max_fields=5) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise InvalidInput("请以表单字段 file 上传 / send the spreadsheet as the multipart field `file`",
+                                   errors=[FieldError(field="file", message="required")])
+            data = await upload.read(limit + 1)
+            filename = upload.filename
     else:
         chunks: list[bytes] = []
         size = 0

@@ -7,6 +7,7 @@ for `initial_version` / `sample_version` *before* `client`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import asyncpg
@@ -114,4 +115,7 @@ async def run_worker_burst(settings: ApiSettings) -> None:
     try:
         await worker.main()
     finally:
-        await worker.close()
+        with warnings.catch_warnings():
+            # arq 0.26's Worker.close calls redis-py's deprecated close(); not ours to fix.
+            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
+            await worker.close()

@@ -1,0 +1,153 @@
+"""The spreadsheet round trip: export CSV/XLSX, import CSV (UTF-8 or GBK) or XLSX, all or nothing."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+from python_calamine import CalamineWorkbook
+
+from matching.catalogue import CSV_COLUMNS, load_initial_catalogue
+from services.api.catalogue.spreadsheets import XLSX_MEDIA_TYPE
+from tests.conftest import OrgKey
+from tests.services.api.catalogue.conftest import CHEF, SAMPLE_ENTRIES, WELDER, entry_body, new_draft
+
+
+async def _entries(client: httpx.AsyncClient, version: int, who: OrgKey) -> list[dict[str, object]]:
+    response = await client.get(f"/v1/catalogue/versions/{version}", headers=who.headers)
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, object]] = response.json()["entries"]
+    return entries
+
+
+async def _import(client: httpx.AsyncClient, draft: int, who: OrgKey, data: bytes,
+                  name: str = "catalogue.csv", media: str = "text/csv") -> httpx.Response:
+    return await client.post(f"/v1/catalogue/drafts/{draft}/import", headers=who.headers,
+                             files={"file": (name, data, media)})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_export_then_import_is_a_round_trip(
+    initial_version: int, client: httpx.AsyncClient, cq: OrgKey, fmt: str,
+) -> None:
+    exported = await client.get(f"/v1/catalogue/versions/{initial_version}/export?format={fmt}",
+                                headers=cq.headers)
+    assert exported.status_code == 200, exported.text
+    assert f"catalogue-v{initial_version}.{fmt}" in exported.headers["content-disposition"]
+    if fmt == "xlsx":
+        assert exported.headers["content-type"] == XLSX_MEDIA_TYPE
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(exported.content)).get_sheet_by_index(0).to_python()
+        assert [str(c) for c in sheet[0][: len(CSV_COLUMNS)]] == list(CSV_COLUMNS)
+        assert len(sheet) == len(load_initial_catalogue()) + 1
+    else:
+        assert exported.headers["content-type"].startswith("text/csv")
+        assert exported.content.startswith("\ufeff".encode())  # Excel opens UTF-8 CSV with a BOM correctly
+    draft = await new_draft(client, cq)
+    # Start the draft from something else, so the import has to bring everything back.
+    welder = load_initial_catalogue().by_code(WELDER)
+    assert welder is not None
+    edited = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", headers=cq.headers,
+                              json=entry_body(welder, shortage_level=welder.shortage_level % 3 + 1, notes="x"))
+    assert edited.status_code == 200, edited.text
+    imported = await _import(client, draft, cq, exported.content, f"c.{fmt}",
+                             XLSX_MEDIA_TYPE if fmt == "xlsx" else "text/csv")
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["format"] == fmt
+    assert imported.json()["entries"] == len(load_initial_catalogue())
+    assert await _entries(client, draft, cq) == await _entries(client, initial_version, cq)
+    diff = (await client.get(f"/v1/catalogue/versions/{draft}/diff?against={initial_version}",
+                             headers=cq.headers)).json()
+    assert diff["added"] == diff["removed"] == diff["changed"] == []
+
+
+async def test_gbk_csv_from_excel_is_detected(sample_version: int, client: httpx.AsyncClient, cq: OrgKey) -> None:
+    csv_text = (await client.get(f"/v1/catalogue/versions/{sample_version}/export", headers=cq.headers)).text
+    csv_text = csv_text.lstrip("\ufeff").replace("炒菜师傅", "炒菜师傅;掌勺的")
+    draft = await new_draft(client, cq)
+    imported = await _import(client, draft, cq, csv_text.encode("gbk"))
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["encoding"] == "gb18030"
+    assert imported.json()["changed"] == [CHEF]
+    chef = next(e for e in await _entries(client, draft, cq) if e["occupation_code"] == CHEF)
+    assert chef["aliases"] == ["厨师", "炒菜师傅", "掌勺的"]
+
+
+async def test_undecodable_file_is_refused_clearly(sample_version: int, client: httpx.AsyncClient,
+                                                   cq: OrgKey) -> None:
+    draft = await new_draft(client, cq)
+    refused = await _import(client, draft, cq, b"occupation_code,name\n\xff\xfe\xfa\x80\x81 bad bytes\n")
+    assert refused.status_code == 422
+    assert "GBK" in refused.text
+    assert "UTF-8" in refused.text
+
+
+async def test_wrong_header_is_refused_and_the_draft_unchanged(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    draft = await new_draft(client, cq)
+    before = await _entries(client, draft, cq)
+    refused = await _import(client, draft, cq, "职业编码,名称,别名\n6-18-02-04,焊工,电焊工\n".encode())
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["errors"][0]["field"].startswith("row 1")
+    assert "missing columns" in problem["errors"][0]["message"]
+    assert await _entries(client, draft, cq) == before
+
+
+async def test_row_errors_name_their_rows_and_nothing_is_half_imported(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    csv_text = (await client.get(f"/v1/catalogue/versions/{sample_version}/export", headers=cq.headers)).text
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert lines[2].startswith(SAMPLE_ENTRIES[1].occupation_code)
+    lines[2] = lines[2].replace(",2,", ",7,", 1)  # row 3: shortage level out of range
+    lines.append("6-99-99-99,不存在,,制造业,2,,,,,,,CQ,,")  # row 7: not a 2022 code
+    draft = await new_draft(client, cq)
+    before = await _entries(client, draft, cq)
+    refused = await _import(client, draft, cq, "\n".join(lines).encode())
+    assert refused.status_code == 422
+    fields = [e["field"] for e in refused.json()["errors"]]
+    assert "row 3: shortage_level" in fields
+    assert await _entries(client, draft, cq) == before
+    # Fix row 3: the unknown code on row 7 is still reported with its row number.
+    lines[2] = lines[2].replace(",7,", ",2,", 1)
+    refused = await _import(client, draft, cq, "\n".join(lines).encode())
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["row 7: occupation_code"]
+    assert await _entries(client, draft, cq) == before
+
+
+async def test_dropping_a_published_code_in_a_spreadsheet_is_refused(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    csv_text = (await client.get(f"/v1/catalogue/versions/{sample_version}/export", headers=cq.headers)).text
+    lines = [line for line in csv_text.lstrip("\ufeff").splitlines() if not line.startswith(CHEF)]
+    draft = await new_draft(client, cq)
+    refused = await _import(client, draft, cq, "\n".join(lines).encode())
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == f"entries[{CHEF}]"
+    assert "replaced_by" in refused.json()["errors"][0]["message"]
+
+
+async def test_oversize_upload_is_413(sample_version: int, client: httpx.AsyncClient, cq: OrgKey) -> None:
+    draft = await new_draft(client, cq)
+    twenty_megabytes = b"occupation_code,name\n" + b"x" * (20 * 1_048_576)
+    refused = await _import(client, draft, cq, twenty_megabytes)
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    # Raw bodies (no multipart) are limited the same way.
+    raw = await client.post(f"/v1/catalogue/drafts/{draft}/import", headers={**cq.headers,
+                            "Content-Type": "text/csv"}, content=twenty_megabytes)
+    assert raw.status_code == 413
+
+
+async def test_raw_xlsx_body_is_accepted(sample_version: int, client: httpx.AsyncClient, cq: OrgKey) -> None:
+    xlsx = (await client.get(f"/v1/catalogue/versions/{sample_version}/export?format=xlsx",
+                             headers=cq.headers)).content
+    draft = await new_draft(client, cq)
+    imported = await client.post(f"/v1/catalogue/drafts/{draft}/import", content=xlsx,
+                                 headers={**cq.headers, "Content-Type": XLSX_MEDIA_TYPE})
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["format"] == "xlsx"
+    assert imported.json()["changed"] == []
