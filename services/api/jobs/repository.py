@@ -83,7 +83,7 @@ async def get(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = Fals
 
 
 async def get_many(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {_COLUMNS} FROM job_postings WHERE id = ANY($1::uuid[])", list(job_ids))
+    return list(await conn.fetch(f"SELECT {_COLUMNS} FROM job_postings WHERE id = ANY($1::uuid[])", list(job_ids)))
 
 
 async def find_by_external_ref(conn: asyncpg.Connection, org_id: UUID, external_ref: str) -> asyncpg.Record | None:
@@ -94,12 +94,12 @@ async def find_by_external_ref(conn: asyncpg.Connection, org_id: UUID, external_
 async def list_page(conn: asyncpg.Connection, *, org_id: UUID | None, status: str | None,
                     after: Position | None, limit: int) -> list[asyncpg.Record]:
     """Newest first, `limit + 1` rows. `org_id` None: every organisation's (authorities)."""
-    return await conn.fetch(
+    return list(await conn.fetch(
         f"""SELECT * FROM (SELECT {_COLUMNS} FROM job_postings WHERE ($1::uuid IS NULL OR org_id = $1)) AS j
              WHERE ($2::text IS NULL OR effective_status = $2)
                AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
              ORDER BY created_at DESC, id DESC LIMIT $5""",
-        org_id, status, after.created_at if after else None, after.id if after else None, limit + 1)
+        org_id, status, after.created_at if after else None, after.id if after else None, limit + 1))
 
 
 async def set_review(conn: asyncpg.Connection, job_id: UUID, *, status: str, decision: str, note: str,

@@ -91,7 +91,8 @@ async def get(conn: asyncpg.Connection, worker_id: UUID, *, for_update: bool = F
 
 
 async def get_many(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = ANY($1::uuid[])", list(worker_ids))
+    return list(await conn.fetch(f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = ANY($1::uuid[])",
+                                 list(worker_ids)))
 
 
 async def find_live_by_person(conn: asyncpg.Connection, id_number_bidx: bytes) -> asyncpg.Record | None:
@@ -110,13 +111,13 @@ async def list_for_broker(conn: asyncpg.Connection, broker_org_id: UUID, *, afte
                           limit: int) -> list[asyncpg.Record]:
     """Newest first; `limit + 1` rows so the caller can tell whether another page follows."""
     if after is None:
-        return await conn.fetch(
+        return list(await conn.fetch(
             f"""SELECT {_COLUMNS} FROM worker_profiles WHERE broker_org_id = $1 AND status <> 'erased'
-                ORDER BY created_at DESC, id DESC LIMIT $2""", broker_org_id, limit + 1)
-    return await conn.fetch(
+                ORDER BY created_at DESC, id DESC LIMIT $2""", broker_org_id, limit + 1))
+    return list(await conn.fetch(
         f"""SELECT {_COLUMNS} FROM worker_profiles WHERE broker_org_id = $1 AND status <> 'erased'
               AND (created_at, id) < ($2, $3)
-            ORDER BY created_at DESC, id DESC LIMIT $4""", broker_org_id, after.created_at, after.id, limit + 1)
+            ORDER BY created_at DESC, id DESC LIMIT $4""", broker_org_id, after.created_at, after.id, limit + 1))
 
 
 async def erase(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record:

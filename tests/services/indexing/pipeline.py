@@ -8,8 +8,12 @@ from typing import Any
 from arq.worker import Worker
 from meilisearch_python_sdk.errors import MeilisearchApiError
 
+from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
+from services.db.pool import create_pool
+from workers.context import WorkerResources
+from workers.outbox import reconcile_outbox
 from workers.settings import WorkerSettings
 from workers.worker_settings import build_worker_settings
 
@@ -28,6 +32,21 @@ async def run_worker_burst(settings: ApiSettings, **overrides: Any) -> None:
             # arq's Worker.close() calls redis' deprecated close(); not ours to fix.
             warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
             await worker.close()
+
+
+async def reconcile(settings: ApiSettings, **overrides: Any) -> int:
+    """Run the outbox reconciler once (what the worker's cron does every 30 s); returns rows re-enqueued."""
+    worker_settings = WorkerSettings(**{**settings.model_dump(), **overrides})
+    pool = await create_pool(str(settings.database_url), min_size=1, max_size=2)
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        resources = WorkerResources(settings=worker_settings, pool=pool, redis=redis, search=search)
+        return await reconcile_outbox({"resources": resources})
+    finally:
+        await search.aclose()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
 
 
 async def settle(settings: ApiSettings) -> None:

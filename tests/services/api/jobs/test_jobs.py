@@ -1,0 +1,283 @@
+"""Job postings: occupation inference, compliance (reject / hold / review), expiry and renewal, indexing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
+from workers.indexing_tasks import expire_postings
+
+
+def job_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "招聘电焊工 5名",
+        "description": "九龙坡工厂招熟练电焊工，会氩弧焊优先，包吃包住，月休四天。",
+        "headcount": 5,
+        "adcode": "500107",
+        "wage": {"min": 6500, "max": 9000, "unit": "month"},
+        "work_type": "full_time",
+        "start_date": "2026-12-01",
+        "benefits": ["包吃", "包住"],
+        "required_certificates": ["焊工证"],
+        "contact": {"name": "李经理", "phone": "023-68000000"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def post_job(client: httpx.AsyncClient, org: OrgKey, **overrides: Any) -> httpx.Response:
+    return await client.post("/v1/jobs", json=job_body(**overrides), headers=org.headers)
+
+
+@pytest.fixture
+async def enterprise(make_org: MakeOrg) -> OrgKey:
+    return await make_org("enterprise")
+
+
+@pytest.fixture
+async def authority(make_org: MakeOrg) -> OrgKey:
+    return await make_org("authority", province="CQ")
+
+
+async def test_occupation_is_inferred_and_expiry_defaulted(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                           settings: ApiSettings) -> None:
+    response = await post_job(client, enterprise)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["occupation_code"] == "6-18-02-04"
+    assert job["occupation_name"] == "焊工"
+    assert job["occupation_inferred"] is True
+    assert job["status"] == "open"
+    expires = datetime.fromisoformat(job["expires_at"])
+    expected = datetime.now(UTC) + timedelta(days=settings.job_default_ttl_days)
+    assert abs((expires - expected).total_seconds()) < 120
+
+
+async def test_given_code_is_not_inferred(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
+    response = await post_job(client, enterprise, occupation_code="6-30-05-01")
+    assert response.status_code == 201, response.text
+    assert (response.json()["occupation_code"], response.json()["occupation_inferred"]) == ("6-30-05-01", False)
+
+
+async def test_uninferable_posting_asks_for_a_code(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                   db: asyncpg.Connection) -> None:
+    response = await post_job(client, enterprise, title="诚聘", description="待遇从优，欢迎加入我们")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["occupation_code"]
+    unknown = await post_job(client, enterprise, occupation_code="1-99-99-99")
+    assert unknown.status_code == 422
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"description": "入职需交押金300元，干满三个月退还"}, "fee.deposit"),
+        ({"description": "报名费50元，现场缴纳"}, "fee.seeker_fee"),
+        ({"description": "入职扣押身份证"}, "id.withholding"),
+        ({"wage": {"min": 1000, "max": 1200, "unit": "month"}}, None),  # below Chongqing's minimum wage
+    ],
+)
+async def test_breaking_the_rules_is_rejected_with_reasons(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                           db: asyncpg.Connection, overrides: dict[str, Any],
+                                                           rule: str | None) -> None:
+    response = await post_job(client, enterprise, **overrides)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"]
+    if rule is not None:
+        assert rule in {r["rule_id"] for r in problem["reasons"]}
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
+async def test_a_posting_that_forbids_deposits_is_fine(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
+    response = await post_job(client, enterprise, description="招熟练电焊工，严禁收取押金、保证金，包吃包住。")
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "open"
+
+
+async def test_held_posting_waits_for_review_then_is_searchable(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                                authority: OrgKey, make_org: MakeOrg,
+                                                                settings: ApiSettings) -> None:
+    held = await post_job(client, enterprise, description="招电焊工，限男性，包吃包住。")
+    assert held.status_code == 201, held.text
+    job = held.json()
+    assert job["status"] == "pending_review"
+    assert "discrimination.gender" in {f["rule_id"] for f in job["compliance"]}
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] not in await document_ids(settings, "jobs")
+
+    # Only an authority of the job's province reviews; the enterprise cannot approve itself.
+    assert (await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "approve"},
+                              headers=enterprise.headers)).status_code == 403
+    sichuan = await make_org("authority", province="SC")
+    assert (await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "approve"},
+                              headers=sichuan.headers)).status_code == 404
+    pending = await client.get("/v1/jobs", params={"status": "pending_review"}, headers=authority.headers)
+    assert [j["id"] for j in pending.json()["items"]] == [job["id"]]
+
+    approved = await client.post(f"/v1/jobs/{job['id']}/review",
+                                 json={"decision": "approve", "note": "体力搬运岗位，已核实"},
+                                 headers=authority.headers)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "open"
+    assert approved.json()["review"]["decision"] == "approve"
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] in await document_ids(settings, "jobs")
+    # An unrelated edit does not send the approved posting back to review.
+    edited = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 8}, headers=enterprise.headers)
+    assert edited.json()["status"] == "open"
+    again = await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "approve"}, headers=authority.headers)
+    assert again.status_code == 409
+
+
+async def test_rejected_in_review_is_closed(client: httpx.AsyncClient, enterprise: OrgKey,
+                                            authority: OrgKey) -> None:
+    job = (await post_job(client, enterprise, description="招电焊工，限本地户籍。")).json()
+    assert job["status"] == "pending_review"
+    rejected = await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "reject", "note": "户籍限制"},
+                                 headers=authority.headers)
+    assert rejected.status_code == 200
+    assert rejected.json()["status"] == "closed"
+    assert (await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 2},
+                               headers=enterprise.headers)).status_code == 409
+
+
+async def test_documents_carry_public_fields_only(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                  settings: ApiSettings) -> None:
+    job = (await post_job(client, enterprise)).json()
+    await run_worker_burst(settings)
+    await settle(settings)
+    document = await get_document(settings, "jobs", job["id"])
+    assert document["occupation_code"] == "6-18-02-04"
+    assert document["status"] == "open"
+    assert document["expires_at"] == int(datetime.fromisoformat(job["expires_at"]).timestamp())
+    assert "contact" not in document
+    assert "李经理" not in str(document)
+    assert "68000000" not in str(document)
+    assert "_geo" not in document
+
+
+async def test_close_removes_from_search(client: httpx.AsyncClient, enterprise: OrgKey,
+                                         settings: ApiSettings) -> None:
+    job = (await post_job(client, enterprise)).json()
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] in await document_ids(settings, "jobs")
+    closed = await client.post(f"/v1/jobs/{job['id']}/close", headers=enterprise.headers)
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed"
+    assert closed.json()["closed_at"]
+    assert (await client.post(f"/v1/jobs/{job['id']}/close", headers=enterprise.headers)).status_code == 200
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] not in await document_ids(settings, "jobs")
+
+
+async def test_expiry_sweep_and_renewal(client: httpx.AsyncClient, enterprise: OrgKey, settings: ApiSettings,
+                                        db: asyncpg.Connection) -> None:
+    job = (await post_job(client, enterprise)).json()
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] in await document_ids(settings, "jobs")
+    await db.execute("UPDATE job_postings SET expires_at = now() - interval '1 minute' WHERE id = $1",
+                     uuid.UUID(job["id"]))
+    # Before the sweep it already reads as expired.
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json()["status"] == "expired"
+
+    from services.api.redis_connection import create_arq_redis
+    from services.db.pool import create_pool
+    from workers.context import WorkerResources
+    from workers.settings import WorkerSettings
+
+    worker_settings = WorkerSettings(**settings.model_dump())
+    pool = await create_pool(str(settings.database_url), min_size=1, max_size=2)
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        resources = WorkerResources(settings=worker_settings, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+        assert await expire_postings({"resources": resources}) == 1
+        assert await expire_postings({"resources": resources}) == 0
+    finally:
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+    assert await db.fetchval("SELECT status FROM job_postings WHERE id = $1", uuid.UUID(job["id"])) == "expired"
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] not in await document_ids(settings, "jobs")
+
+    past = await client.patch(f"/v1/jobs/{job['id']}", json={"expires_at": "2020-01-01T00:00:00+08:00"},
+                              headers=enterprise.headers)
+    assert past.status_code == 422
+    too_far = (datetime.now(UTC) + timedelta(days=400)).isoformat()
+    assert (await client.patch(f"/v1/jobs/{job['id']}", json={"expires_at": too_far},
+                               headers=enterprise.headers)).status_code == 422
+    renewed_until = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    renewed = await client.patch(f"/v1/jobs/{job['id']}", json={"expires_at": renewed_until},
+                                 headers=enterprise.headers)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["status"] == "open"
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] in await document_ids(settings, "jobs")
+
+
+async def test_patch_rechecks_compliance_and_inference(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
+    job = (await post_job(client, enterprise)).json()
+    bad = await client.patch(f"/v1/jobs/{job['id']}", json={"description": "需交体检费100元"},
+                             headers=enterprise.headers)
+    assert bad.status_code == 422
+    moved = await client.patch(f"/v1/jobs/{job['id']}",
+                               json={"title": "招叉车司机", "description": "仓库开叉车的，有叉车证",
+                                     "required_certificates": []},
+                               headers=enterprise.headers)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["occupation_code"], moved.json()["occupation_inferred"]) == ("6-30-05-01", True)
+    held = await client.patch(f"/v1/jobs/{job['id']}", json={"description": "只招女工"}, headers=enterprise.headers)
+    assert held.json()["status"] == "pending_review"
+
+
+async def test_access_is_per_organisation(client: httpx.AsyncClient, enterprise: OrgKey, make_org: MakeOrg,
+                                          authority: OrgKey) -> None:
+    job = (await post_job(client, enterprise)).json()
+    other = await make_org("enterprise")
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=other.headers)).status_code == 404
+    assert (await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 1},
+                               headers=other.headers)).status_code == 404
+    assert (await client.post(f"/v1/jobs/{job['id']}/close", headers=other.headers)).status_code == 404
+    assert (await client.get("/v1/jobs", headers=other.headers)).json()["items"] == []
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=authority.headers)).status_code == 200
+    broker = await make_org("broker")
+    assert (await post_job(client, broker)).status_code == 403
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=broker.headers)).status_code == 404
+
+
+async def test_idempotency_and_list_paging(client: httpx.AsyncClient, enterprise: OrgKey,
+                                           db: asyncpg.Connection) -> None:
+    headers = {**enterprise.headers, "Idempotency-Key": "job-1"}
+    first = await client.post("/v1/jobs", json=job_body(), headers=headers)
+    again = await client.post("/v1/jobs", json=job_body(), headers=headers)
+    assert first.json() == again.json()
+    different = await client.post("/v1/jobs", json=job_body(headcount=2), headers=headers)
+    assert different.status_code == 409
+    for n in range(2):
+        assert (await post_job(client, enterprise, external_ref=f"hr-{n}")).status_code == 201
+    assert (await post_job(client, enterprise, external_ref="hr-0")).status_code == 409
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 3
+    page = (await client.get("/v1/jobs", params={"limit": 2}, headers=enterprise.headers)).json()
+    rest = (await client.get("/v1/jobs", params={"limit": 2, "cursor": page["next_cursor"]},
+                             headers=enterprise.headers)).json()
+    assert len(page["items"]) + len(rest["items"]) == 3
+    assert rest["next_cursor"] is None
+    # A workers cursor is not a jobs cursor.
+    forged = await client.get("/v1/jobs", params={"cursor": page["next_cursor"] + "x"}, headers=enterprise.headers)
+    assert forged.status_code == 422

@@ -1,0 +1,90 @@
+"""services/indexing: documents follow the current rows, catalogue re-indexing, index settings, no PII."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import asyncpg
+import httpx
+import pytest
+
+from matching.catalogue import Catalogue, load_initial_catalogue
+from matching.documents import JOBS_INDEX_SETTINGS
+from matching.regions import load_regions
+from services.api.search_index import create_search_client, index_name
+from services.api.settings import ApiSettings
+from services.db.pool import create_pool
+from services.indexing.documents import PersonalDataInDocument, checked
+from services.indexing.sync import Indexer
+from tests.conftest import MakeOrg
+from tests.services.api.worker_profiles.test_worker_profiles import worker_body
+from tests.services.indexing.pipeline import get_document, run_worker_burst, settle
+
+JOB = {
+    "title": "招聘电焊工", "description": "熟练电焊工", "headcount": 3, "adcode": "500107",
+    "wage": {"min": 7000, "max": 9000, "unit": "month"}, "work_type": "full_time", "start_date": "2026-12-10",
+}
+WELDER = "6-18-02-04"
+
+
+def test_documents_with_personal_keys_are_refused() -> None:
+    with pytest.raises(PersonalDataInDocument) as caught:
+        checked({"id": "x", "phone": "13812345678"})
+    assert "13812345678" not in str(caught.value)
+    assert checked({"id": "x", "title": "焊工"}) == {"id": "x", "title": "焊工"}
+
+
+def test_geo_is_never_filterable_or_sortable() -> None:
+    assert "_geo" not in JOBS_INDEX_SETTINGS["filterableAttributes"]
+    assert "_geo" not in JOBS_INDEX_SETTINGS["sortableAttributes"]
+
+
+async def test_reindex_by_occupation_codes_applies_a_new_catalogue(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                                   settings: ApiSettings,
+                                                                   db: asyncpg.Connection) -> None:
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    job_id = (await client.post("/v1/jobs", json=JOB, headers=enterprise.headers)).json()["id"]
+    worker = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    worker_id = worker.json()["id"]
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert (await get_document(settings, "jobs", job_id))["occupation_name"] == "焊工"
+
+    initial = load_initial_catalogue()
+    renamed = Catalogue(2, [dataclasses.replace(e, name="焊接工（新）", aliases=(*e.aliases, "焊匠"))
+                            if e.occupation_code == WELDER else e for e in initial.entries])
+    client_ = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    pool = await create_pool(str(settings.database_url), min_size=1, max_size=2)
+    try:
+        indexer = Indexer(client_, settings.meili_index_prefix)
+        result = await indexer.reindex_by_occupation_codes(pool, [WELDER], renamed, load_regions(), date.today())
+        assert (result.upserted, result.deleted) == (2, 0)
+        await settle(settings)
+        assert await indexer.failed_task_uids(result.task_uids) == []
+    finally:
+        await pool.close()
+        await client_.aclose()
+    job_doc = await get_document(settings, "jobs", job_id)
+    assert job_doc["occupation_name"] == "焊接工（新）"
+    assert "焊匠" in job_doc["occupation_aliases"]
+    worker_doc = await get_document(settings, "workers", worker_id)
+    assert "焊接工（新）" in worker_doc["occupation_names"]
+    for secret in ("张德旺", "13812345678", "腰不好"):
+        assert secret not in str(worker_doc)
+
+
+async def test_bare_index_gets_its_settings_back(settings: ApiSettings, db: asyncpg.Connection) -> None:
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    uid = index_name(settings.meili_index_prefix, "jobs")
+    try:
+        # Another process created the index without settings (e.g. the catalogue handler's ensure_index).
+        await client.create_index(uid, primary_key="id", wait=True)
+        indexer = Indexer(client, settings.meili_index_prefix)
+        await indexer.ensure_index("jobs", load_initial_catalogue(), load_regions())
+        await settle(settings)
+        current = await client.index(uid).get_settings()
+        assert set(current.filterable_attributes or []) == set(JOBS_INDEX_SETTINGS["filterableAttributes"])
+        assert current.searchable_attributes == JOBS_INDEX_SETTINGS["searchableAttributes"]
+    finally:
+        await client.aclose()
