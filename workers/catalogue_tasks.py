@@ -4,7 +4,8 @@
 1. reload this worker's CatalogueRuntime (analyzer, typeahead) at once;
 2. set Meilisearch `synonyms` (aliases ↔ names) and `dictionary` (trade and place words kept whole) on the
    jobs and workers indexes (created with primary key `id` when missing);
-3. re-index the documents whose occupation data changed (name, aliases, shortage level, retirement).
+3. re-index the documents whose occupation data changed (name, aliases, shortage level, retirement), through
+   services/indexing (Indexer.reindex_by_occupation_codes).
 
 Like every outbox handler it works from the current state: it applies the version published *now* (a newer
 one if it was published meanwhile), so running it twice, or out of order, converges on the same settings.
@@ -14,20 +15,20 @@ from __future__ import annotations
 
 import structlog
 from meilisearch_python_sdk import AsyncClient
-from meilisearch_python_sdk.errors import MeilisearchApiError
 
 from matching.catalogue import Catalogue
 from services.api.catalogue import repository
 from services.api.catalogue.reference import reference_regions
 from services.api.catalogue.runtime import EXTENSION_KEY, CatalogueRuntime, load_published
 from services.api.catalogue.service import PUBLISHED_TOPIC
-from services.api.search_index import index_name
+from services.api.worker_profiles.service import china_today
+from services.indexing.sync import Indexer, Kind, indexer_for
 from workers.context import WorkerResources
 from workers.outbox import outbox_handler
 
 log = structlog.get_logger("bashu.worker.catalogue")
 
-INDEX_KINDS: tuple[str, ...] = ("jobs", "workers")
+INDEX_KINDS: tuple[Kind, ...] = ("jobs", "workers")
 # Settings changes re-index the whole index inside Meilisearch: at 500k documents that takes minutes,
 # far beyond the SDK's 5 s default.
 SETTINGS_TIMEOUT_MS = 15 * 60 * 1000
@@ -35,26 +36,9 @@ SETTINGS_TIMEOUT_MS = 15 * 60 * 1000
 DOCUMENT_FIELDS = frozenset({"name", "aliases", "shortage_level", "replaced_by", "industry"})
 
 
-async def ensure_index(client: AsyncClient, uid: str, *, timeout_ms: int = SETTINGS_TIMEOUT_MS) -> None:
-    """Create the index with primary key `id` if it does not exist (a concurrent creator is fine)."""
-    try:
-        await client.get_index(uid)
-        return
-    except MeilisearchApiError as exc:
-        if exc.code != "index_not_found":
-            raise
-    try:
-        await client.create_index(uid, primary_key="id", wait=True, timeout_in_ms=timeout_ms)
-    except MeilisearchApiError as exc:
-        if exc.code != "index_already_exists":
-            raise
-    # A failed creation task (another process won the race) is not raised by wait=True: check it exists.
-    await client.get_index(uid)
-
-
 async def apply_search_settings(client: AsyncClient, uid: str, *, synonyms: dict[str, list[str]],
                                 dictionary: list[str], timeout_ms: int = SETTINGS_TIMEOUT_MS) -> None:
-    await ensure_index(client, uid)
+    """Set `dictionary` and `synonyms` on an existing index and wait for both tasks."""
     index = client.index(uid)
     # The dictionary first: synonyms are matched on the words the segmenter produces.
     for task in (await index.update_word_dictionary(dictionary), await index.update_synonyms(synonyms)):
@@ -74,21 +58,23 @@ def affected_codes(older: Catalogue | None, newer: Catalogue) -> set[str]:
             codes.add(field_change.occupation_code)
             if field_change.field == "replaced_by" and isinstance(field_change.after, str):
                 codes.add(field_change.after)
+    # Documents of a retired code carry its replacement's data: they change when the replacement does.
+    codes.update(e.occupation_code for e in newer.entries if newer.resolve(e.occupation_code) in codes)
     return codes
 
 
 async def reindex_occupations(resources: WorkerResources, catalogue: Catalogue, codes: set[str]) -> int:
-    """Re-index job and worker documents of `codes` with `catalogue`'s data; returns how many were queued.
+    """Re-index open postings and live profiles holding any of `codes` with `catalogue`'s data (occupation
+    name, aliases, shortage level, the code a retired one resolves to); returns how many documents were written."""
+    if not codes:
+        return 0
+    result = await _indexer(resources).reindex_by_occupation_codes(
+        resources.pool, codes, catalogue, reference_regions(), china_today())
+    return result.upserted + result.deleted
 
-    TODO(indexing): services/indexing (the supply/demand side) does not exist yet. When it lands, call its
-    re-index function for these occupation codes here (documents built by matching/documents.py from the
-    current catalogue). Until then documents keep the occupation data they were indexed with; synonyms and
-    dictionary (the part that fixes recall) are applied above regardless.
-    """
-    if codes:
-        log.info("catalogue.reindex_pending", version=catalogue.version, codes=len(codes),
-                 reason="services.indexing not available")
-    return 0
+
+def _indexer(resources: WorkerResources) -> Indexer:
+    return indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
 
 
 def runtime_of_worker(resources: WorkerResources) -> CatalogueRuntime | None:
@@ -112,10 +98,11 @@ async def apply_published_catalogue(resources: WorkerResources, entity_id: str) 
     regions = reference_regions()
     synonyms = catalogue.meilisearch_synonyms()
     dictionary = catalogue.meilisearch_dictionary(regions)
-    prefix = resources.settings.meili_index_prefix
+    indexer = _indexer(resources)
     for kind in INDEX_KINDS:
-        await apply_search_settings(resources.search, index_name(prefix, kind), synonyms=synonyms,
-                                    dictionary=dictionary)
+        # Creates a missing index (primary key `id`) with the structural settings of services/indexing.
+        await indexer.ensure_index(kind, catalogue, regions)
+        await apply_search_settings(resources.search, indexer.uid(kind), synonyms=synonyms, dictionary=dictionary)
     codes = affected_codes(older, catalogue)
     queued = await reindex_occupations(resources, catalogue, codes)
     log.info("catalogue.applied", version=version, outbox_entity=entity_id, synonyms=len(synonyms),

@@ -9,7 +9,7 @@ import httpx
 from matching.catalogue import Catalogue
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
-from tests.conftest import MEILI_MASTER_KEY, MEILI_URL, OrgKey
+from tests.conftest import MEILI_MASTER_KEY, MEILI_URL, MakeOrg, OrgKey
 from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures used by name
     CHEF,
     FOUNDRY,
@@ -24,7 +24,8 @@ from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures use
     sample_version,
     sc,
 )
-from workers.catalogue_tasks import affected_codes, ensure_index
+from tests.services.indexing.pipeline import get_document, settle
+from workers.catalogue_tasks import affected_codes
 
 WELDER_POSTINGS = [
     {"id": "j1", "title": "招聘电焊工 包吃住"},
@@ -50,7 +51,7 @@ async def test_search_finds_every_welder_posting_only_after_the_publication(
     jobs = index_name(settings.meili_index_prefix, "jobs")
     workers = index_name(settings.meili_index_prefix, "workers")
     try:
-        await ensure_index(search, jobs)
+        await search.create_index(jobs, primary_key="id", wait=True, timeout_in_ms=TIMEOUT_MS)
         task = await search.index(jobs).add_documents(WELDER_POSTINGS + OTHER_POSTINGS)
         assert (await search.wait_for_task(task.task_uid, timeout_in_ms=TIMEOUT_MS)).status == "succeeded"
         welder_ids = {d["id"] for d in WELDER_POSTINGS}
@@ -125,3 +126,32 @@ def test_affected_codes_follow_document_fields() -> None:
     newer = Catalogue(2, changed)
     assert affected_codes(older, newer) == {WELDER, FOUNDRY}
     assert affected_codes(None, older) == {e.occupation_code for e in SAMPLE_ENTRIES}
+
+
+async def test_documents_of_changed_trades_are_reindexed_after_a_publication(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, sc: OrgKey,  # noqa: F811
+    settings: ApiSettings, make_org: MakeOrg,
+) -> None:
+    enterprise = await make_org("enterprise")
+    posted = await client.post("/v1/jobs", headers=enterprise.headers, json={
+        "title": "招聘焊工 3名", "description": "璧山汽配厂，二保焊，包吃包住。", "occupation_code": WELDER,
+        "headcount": 3, "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"},
+        "work_type": "full_time", "start_date": "2026-12-01", "benefits": ["包吃", "包住"]})
+    assert posted.status_code == 201, posted.text
+    job_id = posted.json()["id"]
+    await run_worker_burst(settings)
+    await settle(settings)
+    before = await get_document(settings, "jobs", job_id)
+    assert before["occupation_aliases"] == ["焊接工"]
+    assert before["shortage_level"] == 1
+
+    draft = await new_draft(client, cq)
+    put = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", headers=cq.headers,
+                           json=entry_body(SAMPLE_ENTRIES[0], aliases=["焊接工", "电焊工"], shortage_level=2))
+    assert put.status_code == 200, put.text
+    assert (await approve_and_publish(client, draft, cq, sc)).status_code == 200
+    await run_worker_burst(settings)
+    await settle(settings)
+    after = await get_document(settings, "jobs", job_id)
+    assert after["occupation_aliases"] == ["焊接工", "电焊工"]
+    assert after["shortage_level"] == 2
