@@ -92,10 +92,8 @@ async def ensure_meili(url: str) -> tuple[Service, str]:
         return started.url, started.managed
 
     service = await _reuse_or("meilisearch", url, meilisearch.probe, start)
-    if service.reused_from == "configured":
-        key = os.environ.get("MEILI_MASTER_KEY", "")
-    else:
-        key = meilisearch.master_key()
+    # A configured server comes with its key in the environment; a private one keeps its generated key on disk.
+    key = os.environ.get("MEILI_MASTER_KEY", "") if service.reused_from == "configured" else meilisearch.master_key()
     return service, key
 
 
