@@ -23,6 +23,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 catalogue_app = typer.Typer(help="The shared shortage-talent catalogue", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
+demo_app = typer.Typer(help="Synthetic demo data for the local stack", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 
 
 def _with_connection(settings: ApiSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -175,6 +177,23 @@ def revoke_key(org_id: str, key_id: str) -> None:
         typer.echo("no such key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@demo_app.command("load")
+def demo_load(
+    workers: Annotated[int, typer.Option(min=0, help="synthetic worker profiles")] = 3000,
+    jobs: Annotated[int, typer.Option(min=0, help="synthetic job postings")] = 2000,
+    seed: Annotated[int, typer.Option(help="corpus seed (same seed, same data)")] = 20260101,
+    keys_file: Annotated[str | None, typer.Option(help="where to write {name: api_key}")] = None,
+) -> None:
+    """Demo organisations, the initial catalogue and synthetic workers/jobs (idempotent; fresh demo keys)."""
+    from pathlib import Path
+
+    from services.demo.loader import default_keys_path, load_demo, summary
+
+    path = Path(keys_file) if keys_file else default_keys_path()
+    result = asyncio.run(load_demo(load_api_settings(), workers=workers, jobs=jobs, seed=seed, keys_path=path))
+    typer.echo(summary(result, path))
 
 
 @app.command("serve")

@@ -1,0 +1,1 @@
+"""Synthetic demo and load-test data: a seeded corpus generator and the `bashu demo load` loader."""

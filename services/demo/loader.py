@@ -1,0 +1,287 @@
+"""`bashu demo load`: demo organisations, the initial catalogue, and a few thousand synthetic workers and jobs.
+
+Everything goes through the same service functions the API uses (organisations, catalogue, worker profiles,
+job postings), so personal data is encrypted, compliance runs, and every profile and posting writes its
+outbox row; the running worker then indexes them. Idempotent: organisations are found by type and name,
+workers and jobs by their `external_ref` (demo-w-…, demo-j-…) and skipped when present, the catalogue is
+loaded only when nothing was ever published. Each run issues a fresh API key per demo organisation (older
+demo keys are revoked) and writes them to `.devstack/demo-keys.json` as `{name: api_key}`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from matching.catalogue import load_initial_catalogue
+from services.api.auth import repository as keys_repository
+from services.api.auth.caller import Caller
+from services.api.auth.keys import generate_key
+from services.api.organisations import repository as orgs_repository
+from services.api.organisations.schemas import OrgCreate
+from services.api.problems import ProblemError
+from services.api.settings import ApiSettings
+from services.db.pool import connect
+from services.demo.corpus import Corpus
+from services.outbox import repository as outbox_repository
+from services.outbox.dispatch import enqueue_outbox
+
+log = structlog.get_logger("bashu.demo")
+
+DEFAULT_SEED = 20260101
+KEY_LABEL = "demo"
+BATCH = 250
+_LOCK_KEY = 7236118400007  # pg advisory lock: one demo load at a time
+
+# name in demo-keys.json → the organisation. Names say "演示" so nobody mistakes them for real ones.
+DEMO_ORGS: dict[str, dict[str, Any]] = {
+    "broker_cq": {"type": "broker", "name": "演示·渝东北劳务经纪服务有限公司",
+                  "unified_social_credit_code": "91500235MA60000011",
+                  "licence": {"number": "渝人服证字〔2024〕第0235号", "issuer_province": "CQ",
+                              "valid_until": "2029-12-31"},
+                  "contact": {"name": "向经理", "phone": "023-00000001", "address": "重庆市云阳县（演示）"}},
+    "broker_sc": {"type": "broker", "name": "演示·川东北人力资源服务有限公司",
+                  "unified_social_credit_code": "91511300MA60000022",
+                  "licence": {"number": "川人服证字〔2024〕第1300号", "issuer_province": "SC",
+                              "valid_until": "2029-12-31"},
+                  "contact": {"name": "蒲经理", "phone": "0817-0000002", "address": "四川省南充市（演示）"}},
+    "enterprise_manufacturing": {"type": "enterprise", "name": "演示·两江智造汽车电子有限公司",
+                                 "unified_social_credit_code": "91500112MA60000033",
+                                 "contact": {"name": "人事部", "phone": "023-00000003"}},
+    "enterprise_construction": {"type": "enterprise", "name": "演示·巴蜀建工物流集团有限公司",
+                                "unified_social_credit_code": "91510100MA60000044",
+                                "contact": {"name": "劳务部", "phone": "028-00000004"}},
+    "enterprise_services": {"type": "enterprise", "name": "演示·成渝生活服务有限公司",
+                            "unified_social_credit_code": "91500107MA60000055",
+                            "contact": {"name": "招聘组", "phone": "023-00000005"}},
+    "kiosk_jiulongpo": {"type": "kiosk", "name": "演示·九龙坡区零工市场一号终端", "kiosk_adcode": "500107"},
+    "authority_cq": {"type": "authority", "name": "演示·重庆市人力资源和社会保障局", "province": "CQ"},
+    "authority_sc": {"type": "authority", "name": "演示·四川省人力资源和社会保障厅", "province": "SC"},
+}
+# Which enterprise posts a trade of which industry.
+_ENTERPRISE_BY_INDUSTRY = {
+    "汽车制造": "enterprise_manufacturing", "电子信息": "enterprise_manufacturing",
+    "装备制造": "enterprise_manufacturing", "材料化工": "enterprise_manufacturing",
+    "建筑施工": "enterprise_construction", "交通物流": "enterprise_construction",
+}
+
+
+@dataclass
+class DemoResult:
+    org_ids: dict[str, str] = field(default_factory=dict)
+    api_keys: dict[str, str] = field(default_factory=dict)
+    catalogue_version: int | None = None
+    workers: Counter[str] = field(default_factory=Counter)
+    jobs: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class _Outbox:
+    """Collects the outbox rows written in the current batch, to enqueue once the batch has committed."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
+        outbox_id = await outbox_repository.record(conn, topic, entity_id)
+        self.ids.append(outbox_id)
+        return outbox_id
+
+
+def default_keys_path() -> Path:
+    override = os.environ.get("DEVSTACK_DIR")
+    base = Path(override).resolve() if override else Path(__file__).resolve().parents[2] / ".devstack"
+    return base / "demo-keys.json"
+
+
+async def _ensure_orgs(conn: asyncpg.Connection, result: DemoResult) -> dict[str, Caller]:
+    callers: dict[str, Caller] = {}
+    async with conn.transaction():
+        for name, fields in DEMO_ORGS.items():
+            body = OrgCreate.model_validate(fields)
+            row = await orgs_repository.find_by_name(conn, body.type, body.name)
+            if row is None:
+                row = await orgs_repository.insert(conn, body)
+            await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND label = $2 "
+                               "AND revoked_at IS NULL", row["id"], KEY_LABEL)
+            key = generate_key()
+            key_row = await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix,
+                                                       digest=key.digest, label=KEY_LABEL)
+            result.org_ids[name] = str(row["id"])
+            result.api_keys[name] = key.plaintext
+            callers[name] = Caller(org_id=row["id"], role=row["type"], key_id=key_row["id"],
+                                   province=row["province"], licence_valid_until=row["licence_valid_until"],
+                                   kiosk_adcode=row["kiosk_adcode"])
+    return callers
+
+
+async def _existing_refs(conn: asyncpg.Connection, table: str, owner_column: str, owner: UUID) -> set[str]:
+    rows = await conn.fetch(f"SELECT external_ref FROM {table} WHERE {owner_column} = $1 AND external_ref IS NOT NULL",
+                            owner)
+    return {r["external_ref"] for r in rows}
+
+
+async def _flush(conn: asyncpg.Connection, redis: Any, outbox: _Outbox) -> None:
+    if outbox.ids and redis is not None:
+        sent = await enqueue_outbox(redis, outbox.ids)
+        if sent:
+            await outbox_repository.mark_enqueued(conn, sent)
+    outbox.ids.clear()
+
+
+async def _load_rows(conn: asyncpg.Connection, redis: Any, items: list[tuple[Caller, dict[str, Any]]],
+                     create: Callable[[Caller, dict[str, Any], _Outbox], Any], counts: Counter[str]) -> None:
+    """Create rows in batches of BATCH, each row in a savepoint (a refused row does not undo its batch)."""
+    outbox = _Outbox()
+    for start in range(0, len(items), BATCH):
+        async with conn.transaction():
+            for caller, body in items[start:start + BATCH]:
+                try:
+                    async with conn.transaction():
+                        counts[await create(caller, body, outbox)] += 1
+                except ProblemError as exc:
+                    counts[f"refused ({exc.status})"] += 1
+        await _flush(conn, redis, outbox)
+
+
+async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2000, seed: int = DEFAULT_SEED,
+                    today: date | None = None, keys_path: Path | None = None, enqueue: bool = True) -> DemoResult:
+    from services.api.catalogue.service import load_published_version
+    from services.api.jobs import service as jobs_service
+    from services.api.worker_profiles import service as workers_service
+    from services.api.worker_profiles.schemas import WorkerFields
+
+    started = time.monotonic()
+    result = DemoResult()
+    extensions: dict[str, Any] = {}
+    today = today or workers_service.china_today()
+    corpus = Corpus(seed=seed, today=today)
+    redis = None
+    if enqueue:
+        from services.api.redis_connection import create_arq_redis
+
+        redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    conn = await connect(str(settings.database_url))
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        outbox = _Outbox()
+        async with conn.transaction():
+            result.catalogue_version = await load_published_version(
+                conn, load_initial_catalogue(), note="initial catalogue (demo load)", outbox=outbox)
+        await _flush(conn, redis, outbox)
+        callers = await _ensure_orgs(conn, result)
+
+        # ---- workers: CQ-born people registered by the Chongqing broker, the others by the Sichuan one
+        try:
+            worker_ctx = await workers_service.build_context(settings, extensions, _Outbox(), today=today)
+        except ProblemError as exc:
+            worker_ctx = None
+            result.notes.append(f"workers skipped: {exc.detail} (set PII_KEYRING and PII_BLIND_INDEX_KEY)")
+        if worker_ctx is not None and workers > 0:
+            existing = {name: await _existing_refs(conn, "worker_profiles", "broker_org_id", callers[name].org_id)
+                        for name in ("broker_cq", "broker_sc")}
+            pending: list[tuple[Caller, dict[str, Any]]] = []
+            for body in corpus.workers(workers):
+                name = "broker_cq" if body["home_adcode"].startswith("50") else "broker_sc"
+                if body["external_ref"] in existing[name]:
+                    result.workers["existing"] += 1
+                else:
+                    pending.append((callers[name], body))
+
+            async def create_worker(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+                ctx = workers_service.WorkerContext(cipher=worker_ctx.cipher, catalogue=worker_ctx.catalogue,
+                                                    outbox=outbox, today=today)
+                fields = WorkerFields.model_validate(body)
+                try:
+                    async with conn.transaction():
+                        await workers_service.create_worker(conn, ctx, caller, fields)
+                except ProblemError as exc:
+                    if exc.status != 422:
+                        raise
+                    # Free-text trades the analyzer does not know: fall back to the catalogue's codes.
+                    codes = [corpus.catalogue.code_for_word(o) or o for o in body["occupations"]]
+                    fields = WorkerFields.model_validate({**body, "occupations": codes})
+                    await workers_service.create_worker(conn, ctx, caller, fields)
+                return "created"
+
+            await _load_rows(conn, redis, pending, create_worker, result.workers)
+
+        # ---- jobs: each enterprise posts the trades of its industries
+        if jobs > 0:
+            job_ctx = await jobs_service.build_context(settings, extensions, _Outbox())
+            enterprise_names = [n for n, f in DEMO_ORGS.items() if f["type"] == "enterprise"]
+            existing_jobs = {n: await _existing_refs(conn, "job_postings", "org_id", callers[n].org_id)
+                             for n in enterprise_names}
+            pending_jobs: list[tuple[Caller, dict[str, Any]]] = []
+            for body in corpus.jobs(jobs, noncompliant_share=0.015):
+                entry = corpus.catalogue.by_code(body["occupation_code"])
+                name = _ENTERPRISE_BY_INDUSTRY.get(entry.industry if entry else "", "enterprise_services")
+                if body["external_ref"] in existing_jobs[name]:
+                    result.jobs["existing"] += 1
+                else:
+                    pending_jobs.append((callers[name], body))
+
+            async def create_job(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+                ctx = jobs_service.JobContext(catalogue=job_ctx.catalogue, outbox=outbox, now=job_ctx.now,
+                                              default_ttl=job_ctx.default_ttl, max_ttl=job_ctx.max_ttl)
+                created = await jobs_service.create_job(conn, ctx, caller, jobs_service.parse_fields(body))
+                return f"created ({created.status})"
+
+            await _load_rows(conn, redis, pending_jobs, create_job, result.jobs)
+
+        await _seed_placements(conn, settings, result)
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    finally:
+        await conn.close()
+        if redis is not None:
+            await redis.aclose(close_connection_pool=True)
+
+    path = keys_path or default_keys_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result.api_keys, ensure_ascii=False, indent=2) + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    result.seconds = time.monotonic() - started
+    log.info("demo.loaded", workers=dict(result.workers), jobs=dict(result.jobs), seconds=round(result.seconds, 1))
+    return result
+
+
+async def _seed_placements(conn: asyncpg.Connection, settings: ApiSettings, result: DemoResult) -> None:
+    """Call the placements domain's demo seeding when that domain offers one (it is built separately)."""
+    try:
+        from services.api.placements import demo as placements_demo  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    seed = getattr(placements_demo, "seed_demo_placements", None)
+    if seed is None:
+        return
+    try:
+        outcome = await seed(conn, settings=settings, org_ids=result.org_ids)
+    except Exception as exc:  # the demo must come up even when an optional seeding step fails
+        result.notes.append(f"placements seeding failed: {type(exc).__name__}: {exc}")
+        return
+    result.notes.append(f"placements: {outcome}")
+
+
+def summary(result: DemoResult, keys_path: Path) -> str:
+    lines = [f"demo: catalogue {'version ' + str(result.catalogue_version) if result.catalogue_version else 'kept'}",
+             f"demo: organisations {len(result.org_ids)} ({', '.join(result.org_ids)})",
+             f"demo: workers {dict(result.workers) or 'none'}",
+             f"demo: jobs {dict(result.jobs) or 'none'}",
+             *(f"demo: {note}" for note in result.notes),
+             f"demo: fresh API keys written to {keys_path} (older demo keys revoked); {result.seconds:.1f} s"]
+    return "\n".join(lines)
+

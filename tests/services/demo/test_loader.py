@@ -1,0 +1,64 @@
+"""`bashu demo load` against the test database: creates through the services, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from services.api.settings import ApiSettings
+from services.demo.loader import DEMO_ORGS, load_demo
+
+
+async def _counts(db: asyncpg.Connection) -> dict[str, int]:
+    return {
+        "orgs": await db.fetchval("SELECT count(*) FROM organisations"),
+        "workers": await db.fetchval("SELECT count(*) FROM worker_profiles"),
+        "jobs": await db.fetchval("SELECT count(*) FROM job_postings"),
+        "outbox": await db.fetchval("SELECT count(*) FROM outbox"),
+        "catalogue_versions": await db.fetchval("SELECT count(*) FROM catalogue_versions"),
+        "live_keys": await db.fetchval("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL"),
+    }
+
+
+async def test_demo_load_is_idempotent_and_goes_through_the_services(
+    settings: ApiSettings, db: asyncpg.Connection, client: httpx.AsyncClient, tmp_path: Path,
+) -> None:
+    keys_file = tmp_path / "demo-keys.json"
+    first = await load_demo(settings, workers=40, jobs=30, seed=11, keys_path=keys_file, enqueue=False)
+    assert first.workers["created"] == 40
+    assert sum(v for k, v in first.jobs.items() if k.startswith("created")) == 30
+    assert first.catalogue_version == 1
+    after_first = await _counts(db)
+    assert after_first["orgs"] == len(DEMO_ORGS)
+    assert after_first["workers"] == 40
+    assert after_first["jobs"] == 30
+    # One outbox row per profile and posting (plus the catalogue publication): the worker will index them.
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.index'") == 40
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'job.index'") == 30
+    # Personal data is encrypted, never stored in clear.
+    row = await db.fetchrow("SELECT name_enc, id_number_enc, phone_enc FROM worker_profiles LIMIT 1")
+    assert all(isinstance(v, bytes) and len(v) > 16 for v in row.values())
+
+    keys = json.loads(keys_file.read_text())
+    assert set(keys) == set(DEMO_ORGS)
+    me = await client.get("/v1/jobs", headers={"Authorization": f"Bearer {keys['enterprise_services']}"})
+    assert me.status_code == 200, me.text
+
+    second = await load_demo(settings, workers=40, jobs=30, seed=11, keys_path=keys_file, enqueue=False)
+    assert second.workers == {"existing": 40}
+    assert second.jobs["existing"] == 30
+    assert second.org_ids == first.org_ids
+    after_second = await _counts(db)
+    assert after_second == after_first  # nothing created; one live demo key per organisation still
+
+    new_keys = json.loads(keys_file.read_text())
+    assert all(new_keys[name] != keys[name] for name in keys)  # fresh keys every run
+    old = await client.get("/v1/jobs", headers={"Authorization": f"Bearer {keys['enterprise_services']}"})
+    assert old.status_code == 401  # the previous run's demo keys are revoked
+    new = await client.get("/v1/workers", headers={"Authorization": f"Bearer {new_keys['broker_cq']}"})
+    assert new.status_code == 200, new.text
+    assert new.json()["items"]
+    assert all(item["id_number"].count("*") >= 8 for item in new.json()["items"])  # answered masked
