@@ -74,12 +74,31 @@ def catalogue_load_initial(
         raise typer.Exit(2)
     catalogue = parse_catalogue_csv(source.read_text(encoding="utf-8-sig"), version=1)
 
+    settings = load_api_settings()
+
     async def work(conn: asyncpg.Connection) -> int | None:
+        from services.api.database import PendingWork
+        from services.api.redis_connection import create_arq_redis
+        from services.outbox import repository as outbox_repository
+        from services.outbox.dispatch import enqueue_outbox
+
+        pending = PendingWork()
         async with conn.transaction():
-            return await load_published_version(conn, catalogue, note=f"initial catalogue ({source.name})")
+            version = await load_published_version(conn, catalogue, note=f"initial catalogue ({source.name})",
+                                                    outbox=pending)
+        if pending.outbox_ids:
+            # Best effort: a running worker applies it to Meilisearch now; otherwise the reconciler will.
+            redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+            try:
+                sent = await enqueue_outbox(redis, pending.outbox_ids)
+            finally:
+                await redis.aclose(close_connection_pool=True)
+            if sent:
+                await outbox_repository.mark_enqueued(conn, sent)
+        return version
 
     try:
-        version = _with_connection(load_api_settings(), work)
+        version = _with_connection(settings, work)
     except ProblemError as exc:
         typer.echo(f"refused: {exc.detail}", err=True)
         for error in (exc.errors or [])[:50]:
