@@ -134,9 +134,10 @@ class CatalogueRuntime:
 
     async def current(self) -> CatalogueSnapshot:
         """The snapshot, after checking (at most every `check_interval` s) for a newer published version."""
-        if time.monotonic() - self._checked_at >= self._check_interval:
+        # While another caller checks or reloads, answer from what we hold instead of queueing behind it.
+        if time.monotonic() - self._checked_at >= self._check_interval and not self._reload_lock.locked():
             try:
-                await self.refresh()
+                await self.refresh(only_if_due=True)
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 # A database hiccup must not break typeahead: answer from what we hold, retry next interval.
                 self._checked_at = time.monotonic()
@@ -172,9 +173,11 @@ class CatalogueRuntime:
         """Make the next `current()` check the database (after this process published a version)."""
         self._checked_at = float("-inf")
 
-    async def refresh(self, *, force: bool = False) -> bool:
+    async def refresh(self, *, force: bool = False, only_if_due: bool = False) -> bool:
         """Reload if the published version differs from the one held (always with force); True if reloaded."""
         async with self._reload_lock:
+            if only_if_due and time.monotonic() - self._checked_at < self._check_interval:
+                return False  # another caller checked while we waited for the lock
             async with self._pool.acquire() as conn:
                 row = await repository.published_version(conn)
                 published = row["version"] if row is not None else 0

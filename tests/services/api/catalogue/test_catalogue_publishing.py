@@ -180,3 +180,24 @@ async def test_a_draft_based_on_an_older_version_cannot_be_published(
     stale = await approve_and_publish(client, first, cq, sc)
     assert stale.status_code == 409
     assert f"version {second} is published" in stale.json()["detail"]
+
+
+async def test_publish_reports_alias_conflicts_instead_of_resolving_them(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, sc: OrgKey, db: asyncpg.Connection,
+) -> None:
+    draft = await new_draft(client, cq)
+    for authority in (cq, sc):
+        assert (await client.post(f"/v1/catalogue/drafts/{draft}/approve",
+                                  headers=authority.headers)).status_code == 200
+    # A conflict that got into the draft behind the API's back (the API itself refuses to create one).
+    await db.execute("UPDATE catalogue_versions SET status = 'draft' WHERE version = $1", draft)
+    await db.execute("UPDATE catalogue_entries SET aliases = aliases || '{焊接工}' WHERE version = $1 "
+                     "AND occupation_code = $2", draft, CHEF)
+    refused = await client.post(f"/v1/catalogue/drafts/{draft}/publish", headers=cq.headers)
+    assert refused.status_code == 422
+    messages = [e["message"] for e in refused.json()["errors"] if e["field"] == f"entries[{CHEF}].aliases"]
+    assert messages
+    assert "焊接工" in messages[0]
+    assert WELDER in messages[0]
+    current = (await client.get("/v1/catalogue", headers=cq.headers)).json()
+    assert current["version"] == sample_version
