@@ -91,6 +91,22 @@ async def find_by_external_ref(conn: asyncpg.Connection, org_id: UUID, external_
                                org_id, external_ref)
 
 
+async def find_identical(conn: asyncpg.Connection, org_id: UUID, row: JobRow) -> asyncpg.Record | None:
+    """A live posting of `org_id` with exactly these contents (a re-imported row without external_ref)."""
+    return await conn.fetchrow(
+        f"""SELECT {_COLUMNS} FROM job_postings
+             WHERE org_id = $1 AND status IN ('open', 'pending_review') AND external_ref IS NULL
+               AND title = $2 AND description = $3 AND occupation_code = $4 AND headcount = $5 AND adcode = $6
+               AND address IS NOT DISTINCT FROM $7 AND wage_min = $8 AND wage_max = $9 AND wage_unit = $10
+               AND work_type = $11 AND start_date = $12 AND end_date IS NOT DISTINCT FROM $13
+               AND benefits = $14 AND required_certificates = $15
+               AND age_min IS NOT DISTINCT FROM $16 AND age_max IS NOT DISTINCT FROM $17
+             ORDER BY created_at LIMIT 1""",
+        org_id, row.title, row.description, row.occupation_code, row.headcount, row.adcode, row.address,
+        row.wage_min, row.wage_max, row.wage_unit, row.work_type, row.start_date, row.end_date, row.benefits,
+        row.required_certificates, row.age_min, row.age_max)
+
+
 async def list_page(conn: asyncpg.Connection, *, org_id: UUID | None, status: str | None,
                     after: Position | None, limit: int) -> list[asyncpg.Record]:
     """Newest first, `limit + 1` rows. `org_id` None: every organisation's (authorities)."""
@@ -115,10 +131,11 @@ async def set_review(conn: asyncpg.Connection, job_id: UUID, *, status: str, dec
     return record
 
 
-async def close(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record:
+async def close(conn: asyncpg.Connection, job_id: UUID, *, reason: str = "closed_by_owner") -> asyncpg.Record:
+    """`reason`: closed_by_owner, or filled (placements: the last open headcount was hired; migration 0006)."""
     record = await conn.fetchrow(
-        f"""UPDATE job_postings SET status = 'closed', closed_at = now(), closed_reason = 'closed_by_owner',
-                   updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}""", job_id)
+        f"""UPDATE job_postings SET status = 'closed', closed_at = now(), closed_reason = $2,
+                   updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}""", job_id, reason)
     assert record is not None
     return record
 

@@ -259,6 +259,36 @@ async def create_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     return job_out(record, ctx)
 
 
+SaveOutcome = Literal["created", "updated", "unchanged"]
+
+
+async def save_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller,
+                   body: JobFields) -> tuple[JobOut, SaveOutcome]:
+    """Create, or update the caller's posting with the same `external_ref` (for the bulk importer).
+
+    Re-importing the same row changes nothing ("unchanged", no outbox row). Without an external_ref, a row
+    identical to one of the caller's live postings is that posting; anything else is a new posting.
+    """
+    ensure_enterprise(caller)
+    existing = None
+    if body.external_ref is not None:
+        existing = await repository.find_by_external_ref(conn, caller.org_id, body.external_ref)
+    if existing is None:
+        validated = validate_job(body, ctx)
+        twin = None
+        if body.external_ref is None:
+            twin = await repository.find_identical(conn, caller.org_id, _row(validated, "open"))
+        if twin is not None:
+            return job_out(twin, ctx), "unchanged"
+        record = await _write(conn, caller, ctx, _row(validated, _status(validated, [])), job_id=uuid4(),
+                              insert=True)
+        return job_out(record, ctx), "created"
+    if parse_fields(_fields_of(existing)) == body:
+        return job_out(existing, ctx), "unchanged"
+    patch = JobPatch.model_validate(body.model_dump(exclude_unset=True))
+    return await update_job(conn, ctx, caller, existing["id"], patch), "updated"
+
+
 async def _owned(conn: asyncpg.Connection, caller: Caller, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record:
     record = await repository.get(conn, job_id, for_update=for_update)
     if record is None or record["org_id"] != caller.org_id:

@@ -216,8 +216,9 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
     assert phone is not None
     assert birth is not None
     assert id_gender is not None
-    return ValidatedWorker(fields=body, id_number=id_number, phone=phone, gender=id_gender, birth_date=birth,
-                           occupations=occupations)
+    # The gender is the ID number's; normalised here so a stored profile compares equal to its re-import.
+    return ValidatedWorker(fields=body.model_copy(update={"gender": id_gender}), id_number=id_number, phone=phone,
+                           gender=id_gender, birth_date=birth, occupations=occupations)
 
 
 def _context(worker_id: UUID, field: str) -> str:
@@ -364,8 +365,10 @@ async def _ensure_unique(conn: asyncpg.Connection, caller: Caller, v: ValidatedW
 
 
 async def _write(conn: asyncpg.Connection, caller: Caller, v: ValidatedWorker, ctx: WorkerContext, *,
-                 worker_id: UUID, status: str, insert: bool) -> asyncpg.Record:
-    await _ensure_unique(conn, caller, v, ctx.cipher, self_id=None if insert else worker_id)
+                 worker_id: UUID, status: str, insert: bool, checked: bool = False) -> asyncpg.Record:
+    # `checked`: the caller has just looked both up (the importer's path); the unique indexes still guard races.
+    if not checked:
+        await _ensure_unique(conn, caller, v, ctx.cipher, self_id=None if insert else worker_id)
     row = _row(v, worker_id, status, ctx.cipher)
     try:
         async with conn.transaction():  # savepoint: a concurrent registration of the same person loses cleanly
@@ -402,18 +405,20 @@ async def save_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
     """
     ensure_may_post(caller, ctx.today)
     validated = validate_worker(body, ctx)
-    existing = None
+    existing_id: UUID | None = None
     if body.external_ref is not None:
-        existing = await repository.find_by_external_ref(conn, caller.org_id, body.external_ref)
-    if existing is None:
+        by_ref = await repository.find_by_external_ref(conn, caller.org_id, body.external_ref)
+        existing_id = by_ref["id"] if by_ref is not None else None
+    if existing_id is None:
         holder = await repository.find_live_by_person(conn, person_index(ctx.cipher, validated.id_number))
         if holder is not None and holder["broker_org_id"] != caller.org_id:
             raise DuplicatePerson(None)
-        existing = await repository.get(conn, holder["id"]) if holder is not None else None
-    if existing is None:
-        record = await _write(conn, caller, validated, ctx, worker_id=uuid4(), status="available", insert=True)
+        existing_id = holder["id"] if holder is not None else None
+    if existing_id is None:
+        record = await _write(conn, caller, validated, ctx, worker_id=uuid4(), status="available", insert=True,
+                              checked=True)
         return worker_out(record, ctx), "created"
-    record = await repository.get(conn, existing["id"], for_update=True)
+    record = await repository.get(conn, existing_id, for_update=True)
     assert record is not None
     try:
         unchanged = validate_worker(parse_fields(_fields_of(record, ctx.cipher)), ctx) == validated

@@ -281,3 +281,24 @@ async def test_idempotency_and_list_paging(client: httpx.AsyncClient, enterprise
     # A workers cursor is not a jobs cursor.
     forged = await client.get("/v1/jobs", params={"cursor": page["next_cursor"] + "x"}, headers=enterprise.headers)
     assert forged.status_code == 422
+
+
+async def test_save_job_is_idempotent_for_reimports(enterprise: OrgKey, settings: ApiSettings,
+                                                    db: asyncpg.Connection) -> None:
+    from services.api.auth.caller import Caller
+    from services.api.database import PendingWork
+    from services.api.jobs.schemas import JobFields
+    from services.api.jobs.service import build_context, save_job
+
+    caller = Caller(org_id=uuid.UUID(enterprise.org_id), role="enterprise", key_id=uuid.uuid4(), province=None,
+                    licence_valid_until=None, kiosk_adcode=None)
+    ctx = await build_context(settings, {}, PendingWork())
+    outcomes = []
+    for body in (job_body(), job_body(), job_body(external_ref="r1"), job_body(external_ref="r1"),
+                 job_body(external_ref="r1", headcount=9)):
+        async with db.transaction():
+            job, outcome = await save_job(db, ctx, caller, JobFields.model_validate(body))
+        outcomes.append(outcome)
+    assert outcomes == ["created", "unchanged", "created", "unchanged", "updated"]
+    assert job.headcount == 9
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -337,7 +338,8 @@ async def test_erasure_leaves_no_personal_data(client: httpx.AsyncClient, broker
             "consent_share_with_enterprises", "consent_contact_by_sms"}
     for column, value in dict(row).items():
         if column not in kept:
-            assert value in (None, [], "[]"), column
+            # Flags other domains add (false) carry nothing about the person; every value column is empty.
+            assert value in (None, [], "[]", False), column
     dump = "\n".join([await table_text(db, t) for t in ("worker_profiles", "idempotency_records", "outbox",
                                                          "pii_access_log")])
     for secret in (NAME, ID_NUMBER, PHONE, "crm-42", "腰不好", "云阳面工", "500235"):
@@ -350,3 +352,31 @@ async def test_erasure_leaves_no_personal_data(client: httpx.AsyncClient, broker
                                headers=broker.headers)).status_code == 409
     # The same person can be registered again after erasure (the blind index went with the data).
     assert (await create(client, broker)).status_code == 201
+
+
+async def test_save_worker_is_idempotent_for_reimports(broker: OrgKey, make_org: MakeOrg, settings: ApiSettings,
+                                                       db: asyncpg.Connection) -> None:
+    from services.api.auth.caller import Caller
+    from services.api.database import PendingWork
+    from services.api.problems import Conflict
+    from services.api.worker_profiles.schemas import WorkerFields
+    from services.api.worker_profiles.service import build_context, save_worker
+
+    def caller_of(org: OrgKey) -> Caller:
+        return Caller(org_id=uuid.UUID(org.org_id), role="broker", key_id=uuid.uuid4(), province=None,
+                      licence_valid_until=date(2099, 12, 31), kiosk_adcode=None)
+
+    ctx = await build_context(settings, {}, PendingWork())
+    outcomes = []
+    for body in (worker_body(external_ref="x1"), worker_body(external_ref="x1"), worker_body(),
+                 worker_body(external_ref="x1", skills=["二保焊"])):
+        async with db.transaction():
+            _, outcome = await save_worker(db, ctx, caller_of(broker), WorkerFields.model_validate(body))
+        outcomes.append(outcome)
+    assert outcomes == ["created", "unchanged", "updated", "updated"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 1
+    other = await make_org("broker")
+    with pytest.raises(Conflict) as caught:
+        async with db.transaction():
+            await save_worker(db, ctx, caller_of(other), WorkerFields.model_validate(worker_body()))
+    assert "existing_id" not in caught.value.extra
