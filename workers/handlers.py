@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 # Domain packages add their `workers.tasks_*` module here when they register handlers.
-HANDLER_MODULES: tuple[str, ...] = ("workers.catalogue_tasks", "workers.import_tasks", "workers.indexing_tasks")
+HANDLER_MODULES: tuple[str, ...] = ("workers.catalogue_tasks", "workers.import_tasks", "workers.indexing_tasks",
+                                   "workers.notification_tasks")
 
 
 def load_handlers() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.api.notifications.settings import NotificationSettings
 from services.api.settings import ApiSettings
 
 
-class WorkerSettings(ApiSettings):
-    """The worker reads the same stores as the API, plus its own knobs."""
+class WorkerSettings(ApiSettings, NotificationSettings):
+    """The worker reads the same stores as the API, plus its own knobs (notification delivery: NotificationSettings)."""
 
     worker_max_jobs: int = Field(default=10, ge=1)
     job_timeout_seconds: int = Field(default=600, ge=1)

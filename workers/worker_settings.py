@@ -17,6 +17,7 @@ from services.db.pool import create_pool
 from workers.context import WorkerResources
 from workers.handlers import load_handlers
 from workers.indexing_tasks import expire_postings
+from workers.notification_tasks import close_notifications, notification_cron_jobs, notification_functions
 from workers.outbox import process_outbox, reconcile_outbox
 from workers.settings import WorkerSettings
 
@@ -43,6 +44,7 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         resources: WorkerResources | None = ctx.get("resources")
         if resources is not None:
+            await close_notifications(resources)
             catalogue_runtime = resources.extensions.get(CATALOGUE_EXTENSION)
             if catalogue_runtime is not None:
                 await catalogue_runtime.close()
@@ -53,10 +55,12 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
     return {
         # keep_result=0: a finished job leaves no result key, so the reconciler may enqueue the same job id
         # again if the row is still undone.
-        "functions": [func(process_outbox, name="process_outbox", keep_result=0, max_tries=3)],
+        "functions": [func(process_outbox, name="process_outbox", keep_result=0, max_tries=3),
+                      *notification_functions(settings)],
         "cron_jobs": [cron(reconcile_outbox, second={0, 30}, run_at_startup=True, unique=True),
                       # Postings past expires_at leave the index within a minute (search also filters on it).
-                      cron(expire_postings, second={15}, unique=True)],
+                      cron(expire_postings, second={15}, unique=True),
+                      *notification_cron_jobs()],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
@@ -64,4 +68,7 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.job_timeout_seconds,
         "handle_signals": True,
+        # arq writes `<queue>:health-check` this often (jobs done/failed/ongoing); `arq --check` and monitoring
+        # read it, and a missing or stale key means the worker is gone.
+        "health_check_interval": 30,
     }

@@ -18,6 +18,7 @@ from services.api.imports.router import router as imports_router
 from services.api.jobs.router import router as jobs_router
 from services.api.logging_setup import configure_logging
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
 from services.api.problems import install_problem_handlers
 from services.api.redis_connection import create_arq_redis
@@ -73,6 +74,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
-                   imports_router, worker_profiles_router, jobs_router):
+                   imports_router, worker_profiles_router, jobs_router,
+                   webhooks_router, notifications_router, subscriptions_router):
         app.include_router(router)
     return app

@@ -1,0 +1,166 @@
+"""Request and response bodies of /v1/webhooks, /v1/notifications and /v1/subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Digest = Literal["instant", "hourly", "daily"]
+Channel = Literal["inbox", "webhook", "sms"]
+WorkType = Literal["full_time", "seasonal", "gig", "daily"]
+WageUnit = Literal["hour", "day", "month", "piece"]
+
+# Events a webhook can ask for. A digest (`notifications.digest`) carries events of these kinds and goes to an
+# endpoint only with the items whose event it asked for.
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    "match.created",         # a fitting job for a broker's worker, or fitting workers for an enterprise's job
+    "subscription.matched",  # a job or worker that fits a saved subscription
+    "job.expiring",          # an open posting expires soon (its enterprise)
+    "job.closed",            # a posting the recipient was notified about closed
+    "import.finished",       # a bulk import finished (its uploader)
+    "webhook.disabled",      # an endpoint of the organisation was disabled after failing
+)
+DIGEST_EVENT = "notifications.digest"
+ADCODE_PATTERN = r"^\d{6}$"
+OCCUPATION_PATTERN = r"^\d-\d{2}(-\d{2}){0,2}$"
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    url: str = Field(min_length=8, max_length=2048,
+                     description="https (http only for loopback in development and test); never a private address.")
+    events: list[str] = Field(min_length=1, max_length=len(WEBHOOK_EVENTS))
+    secret: str | None = Field(default=None, min_length=30, max_length=200,
+                               description="whsec_ + base64 of 24–64 random bytes; generated when omitted.")
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, events: list[str]) -> list[str]:
+        unknown = [e for e in events if e not in WEBHOOK_EVENTS]
+        if unknown:
+            raise ValueError(f"未知事件 / unknown events {unknown}; known: {list(WEBHOOK_EVENTS)}")
+        return list(dict.fromkeys(events))
+
+
+class WebhookOut(BaseModel):
+    id: UUID
+    url: str
+    events: list[str]
+    status: Literal["active", "disabled"]
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    consecutive_failures: int
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret, shown only in this response.")
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    next_cursor: str | None
+
+
+class DeliveryAttemptOut(BaseModel):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: UUID
+    webhook_id: UUID
+    message_id: str = Field(description="The `webhook-id` header, the same on every retry.")
+    event: str
+    notification_id: UUID | None
+    status: Literal["pending", "delivering", "delivered", "failed", "cancelled"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    attempt_log: list[DeliveryAttemptOut] = Field(default_factory=list)
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class NotificationOut(BaseModel):
+    id: UUID
+    event: str
+    job_id: UUID | None
+    worker_id: UUID | None
+    subject_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class SubscriptionQuery(BaseModel):
+    """The kiosk search filters (a `jobs` subscription), or their counterparts over worker profiles."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    q: str | None = Field(default=None, max_length=200, description="Words that must all appear.")
+    adcode: list[str] = Field(default_factory=list, max_length=50)
+    work_type: WorkType | None = None
+    wage_min: float | None = Field(default=None, gt=0)
+    wage_unit: WageUnit | None = None
+    benefits: list[str] = Field(default_factory=list, max_length=20)
+    occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,
+                                        description="A code, or a group prefix (6-18, 6-18-02).")
+
+    @field_validator("adcode")
+    @classmethod
+    def _adcodes(cls, values: list[str]) -> list[str]:
+        import re
+
+        bad = [v for v in values if not re.fullmatch(ADCODE_PATTERN, v)]
+        if bad:
+            raise ValueError(f"adcode 须为 6 位数字 / adcodes must be 6 digits: {bad}")
+        return list(dict.fromkeys(values))
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["jobs", "workers"]
+    query: SubscriptionQuery = Field(default_factory=SubscriptionQuery)
+    channel: Channel = "inbox"
+    digest: Digest = "instant"
+
+
+class SubscriptionOut(BaseModel):
+    id: UUID
+    kind: Literal["jobs", "workers"]
+    query: SubscriptionQuery
+    channel: Channel
+    digest: Digest
+    created_at: datetime
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionOut]
+    next_cursor: str | None
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    digest: Digest = "instant"
+    sms_to_workers: bool = Field(default=False, description="Brokers: text consenting workers about fitting jobs.")
+
+
+class PreferencesOut(PreferencesIn):
+    pass

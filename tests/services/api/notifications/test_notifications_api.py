@@ -1,0 +1,190 @@
+"""The public contract of /v1/webhooks, /v1/notifications and /v1/subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from services.api.notifications import service
+from tests.conftest import MakeOrg
+from tests.services.api.notifications.conftest import Record, register_webhook, uuid_of
+
+
+async def test_create_webhook_shows_a_generated_secret_once(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                           db: asyncpg.Connection) -> None:
+    broker = await make_org("broker")
+    created = await register_webhook(client, broker, "http://127.0.0.1:9/hook", ["match.created", "job.closed"])
+    assert created["secret"].startswith("whsec_")
+    Webhook(created["secret"])  # a valid Standard Webhooks secret
+    assert created["status"] == "active"
+    assert created["events"] == ["match.created", "job.closed"]
+    listed = (await client.get("/v1/webhooks", headers=broker.headers)).json()
+    assert [w["id"] for w in listed["items"]] == [created["id"]]
+    assert listed["next_cursor"] is None
+    assert "secret" not in listed["items"][0]
+    one = (await client.get(f"/v1/webhooks/{created['id']}", headers=broker.headers)).json()
+    assert "secret" not in one
+    # At rest the secret is encrypted.
+    stored = await db.fetchval("SELECT secret_enc FROM webhook_endpoints WHERE id = $1", uuid.UUID(created["id"]))
+    assert created["secret"].encode() not in stored
+
+
+async def test_an_idempotent_replay_returns_the_secret_without_storing_it_in_clear(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    enterprise = await make_org("enterprise")
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["match.created"]}
+    headers = {**enterprise.headers, "Idempotency-Key": "hook-1"}
+    first = await client.post("/v1/webhooks", headers=headers, json=body)
+    again = await client.post("/v1/webhooks", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert await db.fetchval("SELECT count(*) FROM webhook_endpoints") == 1
+    stored = await db.fetchval("SELECT response_body::text FROM idempotency_records WHERE key = 'hook-1'")
+    assert first.json()["secret"] not in stored
+
+
+async def test_a_given_secret_is_kept_and_a_malformed_one_refused(client: httpx.AsyncClient,
+                                                                make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    secret = service.generate_secret()
+    created = await register_webhook(client, broker, "http://127.0.0.1:9/h", secret=secret)
+    assert created["secret"] == secret
+    bad = await client.post("/v1/webhooks", headers=broker.headers,
+                            json={"url": "http://127.0.0.1:9/h", "events": ["match.created"],
+                                  "secret": "not-a-standard-webhooks-secret-at-all"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "secret"
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.1.2.3/hook",               # http to anything but loopback
+    "https://10.1.2.3/hook",              # private
+    "https://192.168.1.10/hook",
+    "https://172.16.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",  # link-local: cloud metadata
+    "https://[fd00::1]/hook",             # unique local IPv6
+    "https://[::ffff:192.168.0.1]/hook",  # IPv4-mapped private
+    "https://100.64.0.1/hook",            # shared address space
+    "https://224.0.0.1/hook",             # multicast
+    "https://0.0.0.0/hook",
+    "https://240.0.0.1/hook",             # reserved
+    "https://user:pw@127.0.0.1/hook",     # credentials
+    "ftp://127.0.0.1/hook",
+])
+async def test_unsafe_urls_are_refused(client: httpx.AsyncClient, make_org: MakeOrg, url: str) -> None:
+    broker = await make_org("broker")
+    response = await client.post("/v1/webhooks", headers=broker.headers, json={"url": url, "events": ["match.created"]})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "url"
+
+
+async def test_unknown_events_are_refused(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    response = await client.post("/v1/webhooks", headers=broker.headers,
+                                 json={"url": "http://127.0.0.1:9/h", "events": ["everything"]})
+    assert response.status_code == 422
+
+
+async def test_webhooks_belong_to_their_organisation(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    a, b = await make_org("broker"), await make_org("broker")
+    created = await register_webhook(client, a, "http://127.0.0.1:9/h")
+    assert (await client.get(f"/v1/webhooks/{created['id']}", headers=b.headers)).status_code == 404
+    assert (await client.get(f"/v1/webhooks/{created['id']}/deliveries", headers=b.headers)).status_code == 404
+    assert (await client.delete(f"/v1/webhooks/{created['id']}", headers=b.headers)).status_code == 404
+    assert (await client.get("/v1/webhooks", headers=b.headers)).json()["items"] == []
+    assert (await client.delete(f"/v1/webhooks/{created['id']}", headers=a.headers)).status_code == 204
+    assert (await client.get(f"/v1/webhooks/{created['id']}", headers=a.headers)).status_code == 404
+
+
+async def test_kiosks_have_no_notifications(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    kiosk = await make_org("kiosk")
+    assert (await client.get("/v1/notifications", headers=kiosk.headers)).status_code == 403
+    assert (await client.post("/v1/webhooks", headers=kiosk.headers,
+                              json={"url": "http://127.0.0.1:9/h", "events": ["match.created"]})).status_code == 403
+    assert (await client.get("/v1/notifications")).status_code == 401
+
+
+async def test_inbox_pages_newest_first_and_marks_read(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                      record: Record) -> None:
+    broker, other = await make_org("broker"), await make_org("broker")
+    job_ids = [uuid.uuid4() for _ in range(5)]
+
+    async def work(conn: asyncpg.Connection, pending: object) -> None:
+        for job_id in job_ids:
+            await service.record_match_notification(
+                conn, pending, recipient_org_id=uuid_of(broker), job_id=job_id,  # type: ignore[arg-type]
+                worker_id=uuid.uuid4(), score=0.8, direction="job_for_worker", summary={"title": "电焊工"})
+
+    await record(work)
+    page1 = (await client.get("/v1/notifications?limit=3", headers=broker.headers)).json()
+    assert len(page1["items"]) == 3
+    assert page1["next_cursor"]
+    page2 = (await client.get(f"/v1/notifications?limit=3&cursor={page1['next_cursor']}",
+                              headers=broker.headers)).json()
+    assert len(page2["items"]) == 2
+    assert page2["next_cursor"] is None
+    seen = [i["job_id"] for i in page1["items"] + page2["items"]]
+    assert sorted(seen) == sorted(str(j) for j in job_ids)
+    item = page1["items"][0]
+    assert item["event"] == "match.created"
+    assert item["data"]["title"] == "电焊工"
+    assert item["read_at"] is None
+    # Another organisation sees none of it and cannot mark it read.
+    assert (await client.get("/v1/notifications", headers=other.headers)).json()["items"] == []
+    assert (await client.post(f"/v1/notifications/{item['id']}/read", headers=other.headers)).status_code == 404
+    read = await client.post(f"/v1/notifications/{item['id']}/read", headers=broker.headers)
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    unread = (await client.get("/v1/notifications?unread=true&limit=100", headers=broker.headers)).json()
+    assert len(unread["items"]) == 4
+    # A cursor of one list is refused on another.
+    bad = await client.get(f"/v1/notifications?unread=true&cursor={page1['next_cursor']}", headers=broker.headers)
+    assert bad.status_code == 422
+
+
+async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    enterprise = await make_org("enterprise", contact={"phone": "13800138000"})
+    body = {"kind": "jobs", "query": {"q": "电焊", "adcode": ["500107"], "work_type": "daily", "wage_min": 200,
+                                      "wage_unit": "day", "benefits": ["包吃"]},
+            "channel": "webhook", "digest": "hourly"}
+    created = await client.post("/v1/subscriptions", headers=broker.headers, json=body)
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    assert sub["query"]["adcode"] == ["500107"]
+    assert sub["digest"] == "hourly"
+    assert sub["channel"] == "webhook"
+    listed = (await client.get("/v1/subscriptions", headers=broker.headers)).json()
+    assert [s["id"] for s in listed["items"]] == [sub["id"]]
+    # Enterprises subscribe to workers, brokers to jobs.
+    assert (await client.post("/v1/subscriptions", headers=enterprise.headers, json=body)).status_code == 403
+    workers = await client.post("/v1/subscriptions", headers=enterprise.headers,
+                                json={"kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
+    assert workers.status_code == 201, workers.text
+    # SMS needs a contact phone.
+    no_phone = await client.post("/v1/subscriptions", headers=broker.headers, json={**body, "channel": "sms"})
+    assert no_phone.status_code == 422
+    bad = await client.post("/v1/subscriptions", headers=broker.headers,
+                            json={**body, "query": {"adcode": ["5001"]}})
+    assert bad.status_code == 422
+    assert (await client.get(f"/v1/subscriptions/{sub['id']}", headers=enterprise.headers)).status_code == 404
+    assert (await client.delete(f"/v1/subscriptions/{sub['id']}", headers=broker.headers)).status_code == 204
+    assert (await client.get("/v1/subscriptions", headers=broker.headers)).json()["items"] == []
+
+
+async def test_preferences(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    assert (await client.get("/v1/notifications/preferences", headers=broker.headers)).json() == {
+        "digest": "instant", "sms_to_workers": False}
+    put = await client.put("/v1/notifications/preferences", headers=broker.headers,
+                           json={"digest": "daily", "sms_to_workers": True})
+    assert put.status_code == 200
+    assert put.json() == {"digest": "daily", "sms_to_workers": True}
+    refused = await client.put("/v1/notifications/preferences", headers=enterprise.headers,
+                               json={"digest": "daily", "sms_to_workers": True})
+    assert refused.status_code == 422
