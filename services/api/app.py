@@ -20,6 +20,7 @@ from services.api.logging_setup import configure_logging
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
+from services.api.placements.router import router as placements_router
 from services.api.problems import install_problem_handlers
 from services.api.redis_connection import create_arq_redis
 from services.api.regions.router import router as regions_router
@@ -75,6 +76,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
                    imports_router, worker_profiles_router, jobs_router,
-                   webhooks_router, notifications_router, subscriptions_router):
+                   webhooks_router, notifications_router, subscriptions_router, placements_router):
         app.include_router(router)
     return app

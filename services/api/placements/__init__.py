@@ -1,0 +1,1 @@
+"""Placements and transfers: proposals, hires, arrival and retention, with an audit trail."""

@@ -1,0 +1,192 @@
+"""SQL for placements, their events and reminders, and the reads of postings and worker profiles they need."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.api.pagination import Position
+
+_COLUMNS = """id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_by, status, occupation_code,
+              origin_adcode, destination_adcode, transfer, cross_province, job_posted_at, job_start_date,
+              proposed_at, accepted_at, hired_at, arrived_at, retained_30_at, retained_90_at, ended_at, ended_from,
+              end_reason, end_note, updated_at"""
+
+# Statuses in which the worker holds the job (a hire happened and nothing ended it).
+EMPLOYED = ("hired", "arrived", "retained_30", "retained_90")
+
+
+# ------------------------------------------------------------------------ postings and workers (read only)
+
+
+async def job_facts(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    """What a placement needs of a posting. `for_update` locks the row: hires of one posting run one at a time."""
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"""SELECT id, org_id, status, occupation_code, headcount, adcode, start_date, created_at,
+                   CASE WHEN status IN ('open', 'pending_review') AND expires_at <= now() THEN 'expired'
+                        ELSE status END AS effective_status
+              FROM job_postings WHERE id = $1{lock}""", job_id)
+
+
+async def worker_facts(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT id, broker_org_id, status, home_adcode, consent_share_with_enterprises
+             FROM worker_profiles WHERE id = $1""", worker_id)
+
+
+# ------------------------------------------------------------------------------------------ placements
+
+
+async def insert(conn: asyncpg.Connection, *, placement_id: UUID, job: asyncpg.Record, worker: asyncpg.Record,
+                 proposed_by: str, transfer: bool, cross_province: bool) -> asyncpg.Record:
+    record = await conn.fetchrow(
+        f"""INSERT INTO placements (id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_by, status,
+                                    occupation_code, origin_adcode, destination_adcode, transfer, cross_province,
+                                    job_posted_at, job_start_date)
+            VALUES ($1, $2, $3, $4, $5, $6, 'proposed', $7, $8, $9, $10, $11, $12, $13)
+            RETURNING {_COLUMNS}""",
+        placement_id, job["id"], worker["id"], job["org_id"], worker["broker_org_id"], proposed_by,
+        job["occupation_code"], worker["home_adcode"], job["adcode"], transfer, cross_province,
+        job["created_at"], job["start_date"])
+    assert record is not None
+    return record
+
+
+async def get(conn: asyncpg.Connection, placement_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM placements WHERE id = $1{lock}", placement_id)
+
+
+async def live_for_pair(conn: asyncpg.Connection, job_id: UUID, worker_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM placements WHERE job_id = $1 AND worker_id = $2 AND status <> 'ended'",
+        job_id, worker_id)
+
+
+async def employment_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
+    """A placement in which the worker currently holds a job, if any."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM placements WHERE worker_id = $1 AND status = ANY($2::text[]) LIMIT 1",
+        worker_id, list(EMPLOYED))
+
+
+async def hires_of_job(conn: asyncpg.Connection, job_id: UUID) -> int:
+    """Hires made for a posting (a hire counts against the headcount even if the worker left later)."""
+    count: int = await conn.fetchval("SELECT count(*) FROM placements WHERE job_id = $1 AND hired_at IS NOT NULL",
+                                     job_id)
+    return count
+
+
+_TIMESTAMP_COLUMN = {"accepted": "accepted_at", "hired": "hired_at", "arrived": "arrived_at",
+                     "retained_30": "retained_30_at", "retained_90": "retained_90_at"}
+
+
+async def move(conn: asyncpg.Connection, placement_id: UUID, *, to_status: str, at: datetime) -> asyncpg.Record:
+    column = _TIMESTAMP_COLUMN[to_status]  # fixed names only
+    record = await conn.fetchrow(
+        f"""UPDATE placements SET status = $2, {column} = $3, updated_at = $3 WHERE id = $1
+            RETURNING {_COLUMNS}""", placement_id, to_status, at)
+    assert record is not None
+    return record
+
+
+async def end(conn: asyncpg.Connection, placement_id: UUID, *, reason: str, note: str | None,
+              at: datetime) -> asyncpg.Record:
+    record = await conn.fetchrow(
+        f"""UPDATE placements SET ended_from = status, status = 'ended', ended_at = $4, end_reason = $2,
+                   end_note = $3, updated_at = $4
+             WHERE id = $1 RETURNING {_COLUMNS}""", placement_id, reason, note, at)
+    assert record is not None
+    return record
+
+
+async def list_page(conn: asyncpg.Connection, *, enterprise_org_id: UUID | None, broker_org_id: UUID | None,
+                    status: str | None, from_adcode: str | None, to_adcode: str | None,
+                    after: Position | None, limit: int) -> list[asyncpg.Record]:
+    """Newest proposal first, `limit + 1` rows. Both org filters None: every placement (authorities).
+    An adcode filter matches a county exactly, or every county of a city/province given by its adcode prefix."""
+    return list(await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM placements
+             WHERE ($1::uuid IS NULL OR enterprise_org_id = $1)
+               AND ($2::uuid IS NULL OR broker_org_id = $2)
+               AND ($3::text IS NULL OR status = $3)
+               AND ($4::text IS NULL OR origin_adcode LIKE $4)
+               AND ($5::text IS NULL OR destination_adcode LIKE $5)
+               AND ($6::timestamptz IS NULL OR (proposed_at, id) < ($6, $7::uuid))
+             ORDER BY proposed_at DESC, id DESC LIMIT $8""",
+        enterprise_org_id, broker_org_id, status, from_adcode, to_adcode,
+        after.created_at if after else None, after.id if after else None, limit + 1))
+
+
+# -------------------------------------------------------------------------------------------- events
+
+
+async def add_event(conn: asyncpg.Connection, *, placement_id: UUID, action: str, from_status: str | None,
+                    to_status: str, org_id: UUID | None, api_key_id: UUID | None, detail: dict[str, Any],
+                    at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO placement_events (placement_id, action, from_status, to_status, org_id, api_key_id, detail, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        placement_id, action, from_status, to_status, org_id, api_key_id, detail, at)
+
+
+async def events_of(conn: asyncpg.Connection, placement_id: UUID) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        """SELECT e.action, e.from_status, e.to_status, e.org_id, e.detail, e.at, o.type AS org_type
+             FROM placement_events e LEFT JOIN organisations o ON o.id = e.org_id
+            WHERE e.placement_id = $1 ORDER BY e.id""", placement_id))
+
+
+# ----------------------------------------------------------------------------------------- reminders
+
+
+async def due_reminders(conn: asyncpg.Connection, *, today: date, limit: int) -> list[asyncpg.Record]:
+    """Reminders that fall due by `today` and were not written yet: (placement, broker, kind, due_on).
+
+    Arrival: from the job's start date (or the hire, if later). Retention: 30 and 90 days after arrival."""
+    return list(await conn.fetch(
+        """WITH due AS (
+               SELECT id, broker_org_id, 'confirm_arrival' AS kind,
+                      greatest(job_start_date, (hired_at AT TIME ZONE 'Asia/Shanghai')::date) AS due_on
+                 FROM placements WHERE status = 'hired'
+               UNION ALL
+               SELECT id, broker_org_id, 'confirm_retention_30',
+                      (arrived_at AT TIME ZONE 'Asia/Shanghai')::date + 30
+                 FROM placements WHERE status = 'arrived'
+               UNION ALL
+               SELECT id, broker_org_id, 'confirm_retention_90',
+                      (arrived_at AT TIME ZONE 'Asia/Shanghai')::date + 90
+                 FROM placements WHERE status = 'retained_30')
+           SELECT d.id AS placement_id, d.broker_org_id, d.kind, d.due_on FROM due d
+            WHERE d.due_on <= $1
+              AND NOT EXISTS (SELECT 1 FROM placement_reminders r WHERE r.placement_id = d.id AND r.kind = d.kind)
+            ORDER BY d.due_on, d.id LIMIT $2""", today, limit))
+
+
+async def insert_reminder(conn: asyncpg.Connection, *, placement_id: UUID, broker_org_id: UUID, kind: str,
+                          due_on: date) -> int | None:
+    reminder_id: int | None = await conn.fetchval(
+        """INSERT INTO placement_reminders (placement_id, broker_org_id, kind, due_on) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (placement_id, kind) DO NOTHING RETURNING id""", placement_id, broker_org_id, kind, due_on)
+    return reminder_id
+
+
+async def resolve_reminders(conn: asyncpg.Connection, placement_id: UUID, kinds: list[str] | None,
+                            at: datetime) -> None:
+    """Kinds None: every open reminder of the placement (it ended)."""
+    await conn.execute(
+        """UPDATE placement_reminders SET resolved_at = $3
+            WHERE placement_id = $1 AND resolved_at IS NULL AND ($2::text[] IS NULL OR kind = ANY($2::text[]))""",
+        placement_id, kinds, at)
+
+
+async def open_reminders(conn: asyncpg.Connection, broker_org_id: UUID, *, limit: int) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        """SELECT r.id, r.placement_id, r.kind, r.due_on, r.created_at, p.status, p.job_id, p.worker_id
+             FROM placement_reminders r JOIN placements p ON p.id = r.placement_id
+            WHERE r.broker_org_id = $1 AND r.resolved_at IS NULL
+            ORDER BY r.due_on, r.id LIMIT $2""", broker_org_id, limit))

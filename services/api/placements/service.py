@@ -1,0 +1,396 @@
+"""Placements: a match that turned into work, and its lifecycle.
+
+    proposed ─accept→ accepted ─hire→ hired ─arrive→ arrived ─retain 30→ retained_30 ─retain 90→ retained_90
+    └──────────────────── end (with a reason that fits the state) from any state but ended ────────────────────┘
+
+Who may do what (the two sides are the job's enterprise and the worker's broker; authorities only read):
+
+| action    | from        | by                                                                                 |
+| --------- | ----------- | ---------------------------------------------------------------------------------- |
+| propose   | –           | the enterprise (own open posting; a worker who consented to sharing) or the broker |
+|           |             | (own worker; any open posting). Posting open with headcount left, worker available |
+| accept    | proposed    | the side that did not propose                                                      |
+| hire      | accepted    | the enterprise; needs open headcount; the hire of the last one closes the posting  |
+| arrive    | hired       | the broker (reminded from the job's start date)                                    |
+| retain 30 | arrived     | the broker, from 30 days after arrival                                             |
+| retain 90 | retained_30 | the broker, from 90 days after arrival                                             |
+| end       | any but end | either side, with a reason that fits the state (END_REASONS)                       |
+
+Retention is one action with `{milestone: 30|90}` and two states (retained_30, retained_90), so a list can ask
+for either. Everything else is refused with a 409 problem whose `reason` says why; an organisation that is
+neither side gets 404 (it must not learn that the placement exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from matching.regions import load_regions, province_of
+from services.api.auth.caller import Caller
+from services.api.jobs import repository as jobs_repository
+from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
+from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.placements import repository
+from services.api.placements.schemas import (
+    County,
+    PlacementCreate,
+    PlacementEvent,
+    PlacementList,
+    PlacementOut,
+)
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.api.worker_profiles.service import OutboxRecorder
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+LIST_SCOPE = "placements"
+Side = Literal["enterprise", "broker"]
+
+# End reasons that fit each state (`other` always does).
+END_REASONS: dict[str, frozenset[str]] = {
+    "proposed": frozenset({"declined", "withdrawn", "other"}),
+    "accepted": frozenset({"withdrawn", "not_hired", "other"}),
+    "hired": frozenset({"no_show", "withdrawn", "other"}),
+    "arrived": frozenset({"left", "dismissed", "contract_completed", "other"}),
+    "retained_30": frozenset({"left", "dismissed", "contract_completed", "other"}),
+    "retained_90": frozenset({"left", "dismissed", "contract_completed", "other"}),
+}
+RETENTION_STATE = {30: "retained_30", 90: "retained_90"}
+RETENTION_FROM = {30: "arrived", 90: "retained_30"}
+REMINDER_OF = {"arrived": ["confirm_arrival"], "retained_30": ["confirm_retention_30"],
+               "retained_90": ["confirm_retention_90"]}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: an API caller, or an operator's command (org None) such as the demo loader."""
+
+    org_id: UUID | None
+    key_id: UUID | None
+    role: str
+
+    @classmethod
+    def of(cls, caller: Caller) -> Actor:
+        return cls(org_id=caller.org_id, key_id=caller.key_id, role=caller.role)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _not_found() -> NotFound:
+    return NotFound("没有此安置记录 / no such placement")
+
+
+def _refused(reason: str, detail: str, **extra: Any) -> Conflict:
+    return Conflict(detail, extra={"reason": reason, **extra})
+
+
+def _county(adcode: str) -> County:
+    region = load_regions().get(adcode)
+    return County(adcode=adcode, name=region.name if region else None,
+                  province=region.province if region else province_of(adcode))
+
+
+def transfer_marks(origin_adcode: str, destination_adcode: str) -> tuple[bool, bool]:
+    """(transfer, cross_province): a transfer when the home county is not the job's county."""
+    transfer = origin_adcode != destination_adcode
+    cross = transfer and province_of(origin_adcode) != province_of(destination_adcode)
+    return transfer, cross
+
+
+def side_of(actor: Actor, record: asyncpg.Record) -> Side | None:
+    if actor.role == "enterprise" and actor.org_id == record["enterprise_org_id"]:
+        return "enterprise"
+    if actor.role == "broker" and actor.org_id == record["broker_org_id"]:
+        return "broker"
+    return None
+
+
+def next_actions(record: asyncpg.Record, side: Side | None, now: datetime) -> list[str]:
+    """What `side` may do now (an empty list for authorities and for ended placements)."""
+    status = record["status"]
+    if side is None or status == "ended":
+        return []
+    actions: list[str] = []
+    if status == "proposed" and side != record["proposed_by"]:
+        actions.append("accept")
+    if status == "accepted" and side == "enterprise":
+        actions.append("hire")
+    if status == "hired" and side == "broker":
+        actions.append("arrive")
+    if side == "broker":
+        for milestone, source in RETENTION_FROM.items():
+            if status == source and now >= record["arrived_at"] + timedelta(days=milestone):
+                actions.append(f"retain:{milestone}")
+    actions.append("end")
+    return actions
+
+
+def placement_out(record: asyncpg.Record, actor: Actor, now: datetime,
+                  events: list[asyncpg.Record] | None = None) -> PlacementOut:
+    return PlacementOut(
+        id=record["id"], job_id=record["job_id"], worker_id=record["worker_id"],
+        enterprise_org_id=record["enterprise_org_id"], broker_org_id=record["broker_org_id"],
+        proposed_by=record["proposed_by"], status=record["status"], occupation_code=record["occupation_code"],
+        origin=_county(record["origin_adcode"]), destination=_county(record["destination_adcode"]),
+        transfer=record["transfer"], cross_province=record["cross_province"],
+        proposed_at=record["proposed_at"], accepted_at=record["accepted_at"], hired_at=record["hired_at"],
+        arrived_at=record["arrived_at"], retained_30_at=record["retained_30_at"],
+        retained_90_at=record["retained_90_at"], ended_at=record["ended_at"], end_reason=record["end_reason"],
+        end_note=record["end_note"], next_actions=next_actions(record, side_of(actor, record), now),
+        events=None if events is None else [
+            PlacementEvent(action=e["action"], from_status=e["from_status"], to_status=e["to_status"],
+                           by=e["org_type"] if e["org_type"] in ("enterprise", "broker") else None,
+                           at=e["at"], detail=dict(e["detail"]))
+            for e in events],
+    )
+
+
+# --------------------------------------------------------------------------------------------- propose
+
+
+async def _open_headcount(conn: asyncpg.Connection, job: asyncpg.Record) -> int:
+    return max(0, int(job["headcount"]) - await repository.hires_of_job(conn, job["id"]))
+
+
+async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate, *,
+                  now: datetime | None = None) -> PlacementOut:
+    now = _now(now)
+    if actor.role not in ("enterprise", "broker"):
+        raise Forbidden("需要用人单位或经纪人角色 / requires role enterprise or broker")
+    job = await repository.job_facts(conn, body.job_id)
+    worker = await repository.worker_facts(conn, body.worker_id)
+    if actor.role == "enterprise":
+        # Its own posting; a worker it could see in matches (shared with consent, not erased).
+        if job is None or job["org_id"] != actor.org_id:
+            raise NotFound("没有此岗位 / no such job posting")
+        if worker is None or worker["status"] == "erased" or not worker["consent_share_with_enterprises"]:
+            raise NotFound("没有此求职者 / no such worker")
+        proposed_by: Side = "enterprise"
+    else:
+        if worker is None or worker["broker_org_id"] != actor.org_id or worker["status"] == "erased":
+            raise NotFound("没有此求职者 / no such worker")
+        if job is None or job["status"] == "pending_review":
+            raise NotFound("没有此岗位 / no such job posting")  # a held posting is not public
+        if not worker["consent_share_with_enterprises"]:
+            raise InvalidInput(
+                "求职者未同意向用人单位提供信息 / the worker has not consented to sharing with enterprises",
+                errors=[FieldError(field="worker_id",
+                                   message="未同意共享 / consent.share_with_enterprises is false")],
+                extra={"reason": "no_consent"})
+        proposed_by = "broker"
+    if job["effective_status"] != "open":
+        raise _refused("job_not_open", f"岗位不在招聘中 / the posting is {job['effective_status']}",
+                       job_status=job["effective_status"])
+    if await _open_headcount(conn, job) == 0:
+        raise _refused("no_open_headcount", "岗位已招满 / the posting has no open headcount")
+    if worker["status"] != "available":
+        raise _refused("worker_not_available", f"求职者当前不可安置 / the worker is {worker['status']}",
+                       worker_status=worker["status"])
+    if await repository.employment_of_worker(conn, worker["id"]) is not None:
+        raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
+    existing = await repository.live_for_pair(conn, job["id"], worker["id"])
+    if existing is not None:
+        raise _refused("duplicate", "此岗位与求职者已有进行中的安置 / a live placement for this pair exists",
+                       existing_id=str(existing["id"]))
+    transfer, cross = transfer_marks(worker["home_adcode"], job["adcode"])
+    placement_id = uuid4()
+    try:
+        async with conn.transaction():
+            record = await repository.insert(conn, placement_id=placement_id, job=job, worker=worker,
+                                             proposed_by=proposed_by, transfer=transfer, cross_province=cross)
+    except asyncpg.UniqueViolationError:
+        raise _refused("duplicate", "此岗位与求职者已有进行中的安置 / a live placement for this pair exists") from None
+    await repository.add_event(conn, placement_id=placement_id, action="propose", from_status=None,
+                               to_status="proposed", org_id=actor.org_id, api_key_id=actor.key_id,
+                               detail={"transfer": transfer, "cross_province": cross}, at=now)
+    return placement_out(record, actor, now)
+
+
+# ------------------------------------------------------------------------------------------ transitions
+
+
+async def _visible(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *,
+                   for_update: bool = False) -> asyncpg.Record:
+    if actor.role not in ("enterprise", "broker", "authority", "admin"):
+        raise Forbidden("需要用人单位、经纪人或主管部门角色 / requires role enterprise, broker or authority")
+    record = await repository.get(conn, placement_id, for_update=for_update)
+    if record is None:
+        raise _not_found()
+    if actor.role in ("authority", "admin") or actor.org_id is None:
+        return record
+    if side_of(actor, record) is None:
+        raise _not_found()
+    return record
+
+
+def _require_side(actor: Actor, record: asyncpg.Record, allowed: set[Side], action: str) -> Side:
+    side = side_of(actor, record)
+    if side is None and actor.org_id is not None:
+        raise Forbidden(f"{action}: 只能由安置双方操作 / only the enterprise or the broker of the placement may act")
+    if side is None:  # an operator's command (demo): acts as the side the rule names
+        return next(iter(sorted(allowed)))
+    if side not in allowed:
+        who = " or ".join(sorted(allowed))
+        who_zh = "或".join(_SIDE_ZH[s] for s in sorted(allowed))
+        raise _refused("wrong_party", f"{action}: 须由{who_zh}操作 / only the {who} may {action} this placement",
+                       allowed=sorted(allowed))
+    return side
+
+
+_SIDE_ZH = {"enterprise": "用人单位", "broker": "经纪人"}
+
+
+def _from(record: asyncpg.Record, expected: str, action: str) -> None:
+    status = record["status"]
+    if status != expected:
+        raise _refused("invalid_transition",
+                       f"{action}: 当前状态为 {status}，需要 {expected} / cannot {action} a placement that is {status} "
+                       f"(needs {expected})", status=status)
+
+
+async def _after(conn: asyncpg.Connection, actor: Actor, record: asyncpg.Record, *, action: str, to_status: str,
+                 now: datetime, detail: dict[str, Any]) -> PlacementOut:
+    moved = await repository.move(conn, record["id"], to_status=to_status, at=now)
+    await repository.add_event(conn, placement_id=record["id"], action=action, from_status=record["status"],
+                               to_status=to_status, org_id=actor.org_id, api_key_id=actor.key_id, detail=detail,
+                               at=now)
+    if to_status in REMINDER_OF:
+        await repository.resolve_reminders(conn, record["id"], REMINDER_OF[to_status], now)
+    return placement_out(moved, actor, now)
+
+
+def _note(note: str | None) -> dict[str, Any]:
+    return {"note": note} if note else {}
+
+
+async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, note: str | None = None,
+                 now: datetime | None = None) -> PlacementOut:
+    now = _now(now)
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    other: Side = "broker" if record["proposed_by"] == "enterprise" else "enterprise"
+    _require_side(actor, record, {other}, "accept")
+    _from(record, "proposed", "accept")
+    return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
+
+
+async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, outbox: OutboxRecorder,
+               note: str | None = None, now: datetime | None = None) -> PlacementOut:
+    """Hire: one less open headcount; the hire that takes the last one closes the posting (reason `filled`),
+    which leaves search through the jobs indexing outbox topic written in this same transaction."""
+    now = _now(now)
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    _require_side(actor, record, {"enterprise"}, "hire")
+    _from(record, "accepted", "hire")
+    job = await repository.job_facts(conn, record["job_id"], for_update=True)  # hires of a posting in turn
+    if job is None or job["effective_status"] != "open":
+        status = job["effective_status"] if job else "gone"
+        raise _refused("job_not_open", f"岗位不在招聘中 / the posting is {status}", job_status=status)
+    open_headcount = await _open_headcount(conn, job)
+    if open_headcount == 0:
+        raise _refused("no_open_headcount", "岗位已招满 / the posting has no open headcount")
+    if await repository.employment_of_worker(conn, record["worker_id"]) is not None:
+        raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
+    result = await _after(conn, actor, record, action="hire", to_status="hired", now=now,
+                          detail={**_note(note), "open_headcount_after": open_headcount - 1})
+    if open_headcount == 1:
+        await jobs_repository.close(conn, job["id"], reason="filled")
+        await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
+    return result
+
+
+async def arrive(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, note: str | None = None,
+                 now: datetime | None = None) -> PlacementOut:
+    now = _now(now)
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    _require_side(actor, record, {"broker"}, "arrive")
+    _from(record, "hired", "arrive")
+    return await _after(conn, actor, record, action="arrive", to_status="arrived", now=now, detail=_note(note))
+
+
+async def retain(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, milestone: int,
+                 note: str | None = None, now: datetime | None = None) -> PlacementOut:
+    now = _now(now)
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    _require_side(actor, record, {"broker"}, "retain")
+    _from(record, RETENTION_FROM[milestone], f"retain {milestone}")
+    due = record["arrived_at"] + timedelta(days=milestone)
+    if now < due:
+        raise _refused("too_early", f"到岗未满 {milestone} 天 / retention at {milestone} days can be confirmed from "
+                                    f"{due.astimezone(CHINA_TZ).date().isoformat()}",
+                       confirmable_from=due.astimezone(CHINA_TZ).date().isoformat())
+    return await _after(conn, actor, record, action="retain", to_status=RETENTION_STATE[milestone], now=now,
+                        detail={**_note(note), "milestone": milestone})
+
+
+async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, reason: str, note: str | None = None,
+              now: datetime | None = None) -> PlacementOut:
+    now = _now(now)
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    _require_side(actor, record, {"enterprise", "broker"}, "end")
+    status = record["status"]
+    if status == "ended":
+        raise _refused("invalid_transition", "安置已结束 / the placement has already ended", status=status)
+    if reason not in END_REASONS[status]:
+        raise InvalidInput(
+            f"结束原因与状态不符 / reason {reason!r} does not fit a placement that is {status}",
+            errors=[FieldError(field="reason", message=f"allowed when {status}: "
+                                                       f"{', '.join(sorted(END_REASONS[status]))}")],
+            extra={"reason": "reason_does_not_fit"})
+    ended = await repository.end(conn, record["id"], reason=reason, note=note, at=now)
+    await repository.add_event(conn, placement_id=record["id"], action="end", from_status=status, to_status="ended",
+                               org_id=actor.org_id, api_key_id=actor.key_id,
+                               detail={**_note(note), "reason": reason}, at=now)
+    await repository.resolve_reminders(conn, record["id"], None, now)
+    return placement_out(ended, actor, now)
+
+
+# --------------------------------------------------------------------------------------------- queries
+
+
+async def get(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *,
+              now: datetime | None = None) -> PlacementOut:
+    if actor.role not in ("enterprise", "broker", "authority"):
+        raise Forbidden("需要用人单位、经纪人或主管部门角色 / requires role enterprise, broker or authority")
+    record = await _visible(conn, actor, placement_id)
+    return placement_out(record, actor, _now(now), await repository.events_of(conn, placement_id))
+
+
+def _adcode_pattern(adcode: str | None, field: str) -> str | None:
+    """A county matches itself; a city (xxyy00) or province (xx0000) adcode matches its counties."""
+    if adcode is None:
+        return None
+    if len(adcode) != 6 or not adcode.isdigit():
+        raise InvalidInput("adcode 须为 6 位数字 / adcode must be 6 digits",
+                           errors=[FieldError(field=field, message="6 位数字 / 6 digits")])
+    if adcode.endswith("0000"):
+        return adcode[:2] + "%"
+    if adcode.endswith("00") and not adcode.startswith("50"):
+        return adcode[:4] + "%"
+    return adcode
+
+
+async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str | None, from_adcode: str | None,
+                          to_adcode: str | None, limit: int, cursor: str | None, cursor_secret: str,
+                          now: datetime | None = None) -> PlacementList:
+    """Each side its own placements; authorities every placement."""
+    if actor.role not in ("enterprise", "broker", "authority"):
+        raise Forbidden("需要用人单位、经纪人或主管部门角色 / requires role enterprise, broker or authority")
+    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    rows = await repository.list_page(
+        conn, enterprise_org_id=actor.org_id if actor.role == "enterprise" else None,
+        broker_org_id=actor.org_id if actor.role == "broker" else None, status=status,
+        from_adcode=_adcode_pattern(from_adcode, "from_adcode"), to_adcode=_adcode_pattern(to_adcode, "to_adcode"),
+        after=after, limit=limit)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["proposed_at"], last["id"]))
+    moment = _now(now)
+    return PlacementList(items=[placement_out(r, actor, moment) for r in rows[:limit]], next_cursor=next_cursor)

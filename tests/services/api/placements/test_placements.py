@@ -1,0 +1,299 @@
+"""Placements: lifecycle rules (allowed and refused transitions, by which party), transfer marking, headcount →
+close and leaving search, bad input, visibility, audit trail, reminders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
+from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+from workers.placement_tasks import write_due_reminders
+
+
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+@pytest.fixture
+async def enterprise(make_org: MakeOrg) -> OrgKey:
+    return await make_org("enterprise")
+
+
+def problem_reason(response: httpx.Response) -> str | None:
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    reason: str | None = response.json().get("reason")
+    return reason
+
+
+async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, broker: OrgKey,
+                                                     enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    worker = await make_worker(client, broker, home="500235")  # 云阳县 (CQ)
+    job = await make_job(client, enterprise, adcode="500107", headcount=3)  # 九龙坡区 (CQ)
+
+    created = await propose(client, enterprise, job["id"], worker["id"])
+    assert created.status_code == 201, created.text
+    placement = created.json()
+    assert placement["status"] == "proposed"
+    assert placement["proposed_by"] == "enterprise"
+    assert (placement["transfer"], placement["cross_province"]) == (True, False)
+    assert placement["origin"] == {"adcode": "500235", "name": "云阳县", "province": "CQ"}
+    assert placement["destination"]["adcode"] == "500107"
+    assert placement["next_actions"] == ["end"]  # the proposer cannot accept its own proposal
+    pid = placement["id"]
+
+    # The proposer may not accept; the other side may.
+    refused = await act(client, enterprise, pid, "accept")
+    assert refused.status_code == 409
+    assert problem_reason(refused) == "wrong_party"
+    # Hiring before acceptance is an impossible transition.
+    early = await act(client, enterprise, pid, "hire")
+    assert (early.status_code, problem_reason(early)) == (409, "invalid_transition")
+
+    accepted = await act(client, broker, pid, "accept", {"note": "工人同意"})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "accepted"
+
+    # Only the enterprise hires.
+    by_broker = await act(client, broker, pid, "hire")
+    assert (by_broker.status_code, problem_reason(by_broker)) == (409, "wrong_party")
+    hired = await act(client, enterprise, pid, "hire")
+    assert hired.status_code == 200, hired.text
+    assert hired.json()["status"] == "hired"
+    assert hired.json()["hired_at"] is not None
+
+    # Only the broker confirms arrival.
+    by_enterprise = await act(client, enterprise, pid, "arrive")
+    assert (by_enterprise.status_code, problem_reason(by_enterprise)) == (409, "wrong_party")
+    arrived = await act(client, broker, pid, "arrive")
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["status"] == "arrived"
+
+    # Retention at 30 days: refused before the date, skipping to 90 is refused.
+    too_early = await act(client, broker, pid, "retain", {"milestone": 30})
+    assert (too_early.status_code, problem_reason(too_early)) == (409, "too_early")
+    assert "confirmable_from" in too_early.json()
+    skip = await act(client, broker, pid, "retain", {"milestone": 90})
+    assert (skip.status_code, problem_reason(skip)) == (409, "invalid_transition")
+    bad_milestone = await act(client, broker, pid, "retain", {"milestone": 60})
+    assert bad_milestone.status_code == 422
+
+    # Move the arrival back in time (our own table) instead of waiting a month.
+    await db.execute("UPDATE placements SET arrived_at = now() - interval '31 days' WHERE id = $1", pid)
+    retained = await act(client, broker, pid, "retain", {"milestone": 30})
+    assert retained.status_code == 200, retained.text
+    assert retained.json()["status"] == "retained_30"
+    not_yet_90 = await act(client, broker, pid, "retain", {"milestone": 90})
+    assert (not_yet_90.status_code, problem_reason(not_yet_90)) == (409, "too_early")
+    await db.execute("UPDATE placements SET arrived_at = now() - interval '91 days' WHERE id = $1", pid)
+    retained_90 = await act(client, broker, pid, "retain", {"milestone": 90})
+    assert retained_90.status_code == 200, retained_90.text
+    assert retained_90.json()["status"] == "retained_90"
+
+    # End needs a reason that fits the state.
+    wrong_reason = await act(client, enterprise, pid, "end", {"reason": "declined"})
+    assert wrong_reason.status_code == 422
+    ended = await act(client, enterprise, pid, "end", {"reason": "contract_completed", "note": "合同期满"})
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["status"], ended.json()["end_reason"]) == ("ended", "contract_completed")
+    again = await act(client, broker, pid, "end", {"reason": "other"})
+    assert (again.status_code, problem_reason(again)) == (409, "invalid_transition")
+
+    # The audit trail: every transition, who, when.
+    detail = await client.get(f"/v1/placements/{pid}", headers=broker.headers)
+    assert detail.status_code == 200
+    events = detail.json()["events"]
+    assert [(e["action"], e["to_status"], e["by"]) for e in events] == [
+        ("propose", "proposed", "enterprise"), ("accept", "accepted", "broker"), ("hire", "hired", "enterprise"),
+        ("arrive", "arrived", "broker"), ("retain", "retained_30", "broker"), ("retain", "retained_90", "broker"),
+        ("end", "ended", "enterprise")]
+    assert events[1]["detail"] == {"note": "工人同意"}
+    with pytest.raises(asyncpg.PostgresError):
+        await db.execute("DELETE FROM placement_events WHERE placement_id = $1", pid)
+
+
+async def test_broker_proposal_is_accepted_by_the_enterprise_and_declined(client: httpx.AsyncClient,
+                                                                          broker: OrgKey,
+                                                                          enterprise: OrgKey) -> None:
+    worker = await make_worker(client, broker, home="511322")  # 营山县 (SC)
+    job = await make_job(client, enterprise, adcode="500107")
+    created = await propose(client, broker, job["id"], worker["id"])
+    assert created.status_code == 201, created.text
+    placement = created.json()
+    assert (placement["proposed_by"], placement["transfer"], placement["cross_province"]) == ("broker", True, True)
+    broker_self_accept = await act(client, broker, placement["id"], "accept")
+    assert problem_reason(broker_self_accept) == "wrong_party"
+    declined = await act(client, enterprise, placement["id"], "end", {"reason": "declined"})
+    assert declined.status_code == 200
+    # After an ended placement the pair may be proposed again.
+    again = await propose(client, broker, job["id"], worker["id"])
+    assert again.status_code == 201, again.text
+
+
+async def test_same_county_is_not_a_transfer(client: httpx.AsyncClient, broker: OrgKey,
+                                             enterprise: OrgKey) -> None:
+    worker = await make_worker(client, broker, home="500107")
+    job = await make_job(client, enterprise, adcode="500107")
+    placement = (await propose(client, broker, job["id"], worker["id"])).json()
+    assert (placement["transfer"], placement["cross_province"]) == (False, False)
+
+
+async def test_hires_reduce_headcount_and_the_last_one_closes_the_posting(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, settings: ApiSettings,
+        db: asyncpg.Connection) -> None:
+    job = await make_job(client, enterprise, headcount=2)
+    workers = [await make_worker(client, broker) for _ in range(3)]
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] in await document_ids(settings, "jobs")
+
+    first = await hired_placement(client, enterprise, broker, job["id"], workers[0]["id"])
+    assert first["status"] == "hired"
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json()["status"] == "open"
+    # A third proposal waits while one headcount is open; the second hire fills the posting.
+    third = await propose(client, broker, job["id"], workers[2]["id"])
+    assert third.status_code == 201
+    assert (await act(client, enterprise, third.json()["id"], "accept")).status_code == 200
+    await hired_placement(client, enterprise, broker, job["id"], workers[1]["id"])
+
+    posting = await db.fetchrow("SELECT status, closed_reason FROM job_postings WHERE id = $1::uuid", job["id"])
+    assert (posting["status"], posting["closed_reason"]) == ("closed", "filled")
+    outbox = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'job.index' AND entity_id = $1", job["id"])
+    assert outbox >= 2  # created + closed
+
+    # The filled posting leaves search.
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job["id"] not in await document_ids(settings, "jobs")
+
+    # No more hires or proposals on it.
+    over = await act(client, enterprise, third.json()["id"], "hire")
+    assert (over.status_code, problem_reason(over)) == (409, "job_not_open")
+    closed = await propose(client, broker, job["id"], (await make_worker(client, broker))["id"])
+    assert (closed.status_code, problem_reason(closed)) == (409, "job_not_open")
+
+
+async def test_bad_input_and_visibility(client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey,
+                                        make_org: MakeOrg) -> None:
+    other_broker = await make_org("broker")
+    other_enterprise = await make_org("enterprise")
+    authority = await make_org("authority")
+    kiosk = await make_org("kiosk")
+    worker = await make_worker(client, broker)
+    no_consent = await make_worker(client, broker, consent=False)
+    job = await make_job(client, enterprise)
+
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert (await propose(client, broker, unknown, worker["id"])).status_code == 404
+    assert (await propose(client, broker, job["id"], unknown)).status_code == 404
+    # Neither side: another broker's worker, another enterprise's job → 404, never a hint it exists.
+    assert (await propose(client, other_broker, job["id"], worker["id"])).status_code == 404
+    assert (await propose(client, other_enterprise, job["id"], worker["id"])).status_code == 404
+    # A worker without consent: the broker is told why; an enterprise cannot see the worker at all.
+    refused = await propose(client, broker, job["id"], no_consent["id"])
+    assert refused.status_code == 422
+    assert problem_reason(refused) == "no_consent"
+    assert (await propose(client, enterprise, job["id"], no_consent["id"])).status_code == 404
+    # Roles that never propose.
+    assert (await propose(client, authority, job["id"], worker["id"])).status_code == 403
+    assert (await propose(client, kiosk, job["id"], worker["id"])).status_code == 403
+    bad_body = await client.post("/v1/placements", json={"job_id": "nope"}, headers=broker.headers)
+    assert bad_body.status_code == 422
+
+    created = await propose(client, broker, job["id"], worker["id"])
+    pid = created.json()["id"]
+    duplicate = await propose(client, broker, job["id"], worker["id"])
+    assert (duplicate.status_code, problem_reason(duplicate)) == (409, "duplicate")
+    # A placement is invisible to organisations that are neither side; authorities read but do not act.
+    assert (await client.get(f"/v1/placements/{pid}", headers=other_broker.headers)).status_code == 404
+    assert (await act(client, other_enterprise, pid, "accept")).status_code == 404
+    assert (await client.get(f"/v1/placements/{pid}", headers=authority.headers)).status_code == 200
+    assert (await act(client, authority, pid, "accept")).status_code == 403
+    assert (await act(client, enterprise, unknown, "accept")).status_code == 404
+
+    # A closed posting takes no proposals.
+    closed_job = await make_job(client, enterprise)
+    assert (await client.post(f"/v1/jobs/{closed_job['id']}/close", headers=enterprise.headers)).status_code == 200
+    closed = await propose(client, broker, closed_job["id"], (await make_worker(client, broker))["id"])
+    assert (closed.status_code, problem_reason(closed)) == (409, "job_not_open")
+
+
+async def test_idempotency_key_replays_the_proposal(client: httpx.AsyncClient, broker: OrgKey,
+                                                   enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    body = {"job_id": job["id"], "worker_id": worker["id"]}
+    headers = {**broker.headers, "Idempotency-Key": "p-1"}
+    first = await client.post("/v1/placements", json=body, headers=headers)
+    second = await client.post("/v1/placements", json=body, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] == second.json()["id"]
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert await db.fetchval("SELECT count(*) FROM placements") == 1
+
+
+async def test_lists_show_each_party_its_own_and_authorities_all(client: httpx.AsyncClient, broker: OrgKey,
+                                                                 enterprise: OrgKey, make_org: MakeOrg) -> None:
+    other_broker = await make_org("broker")
+    authority = await make_org("authority")
+    job = await make_job(client, enterprise, adcode="500107", headcount=5)
+    mine = await make_worker(client, broker, home="500235")
+    theirs = await make_worker(client, other_broker, home="511322")
+    p1 = (await propose(client, broker, job["id"], mine["id"])).json()
+    p2 = (await propose(client, other_broker, job["id"], theirs["id"])).json()
+    await act(client, enterprise, p2["id"], "accept")
+
+    def ids(response: httpx.Response) -> set[str]:
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids(await client.get("/v1/placements", headers=broker.headers)) == {p1["id"]}
+    assert ids(await client.get("/v1/placements", headers=other_broker.headers)) == {p2["id"]}
+    assert ids(await client.get("/v1/placements", headers=enterprise.headers)) == {p1["id"], p2["id"]}
+    assert ids(await client.get("/v1/placements", headers=authority.headers)) == {p1["id"], p2["id"]}
+    assert ids(await client.get("/v1/placements?status=accepted", headers=authority.headers)) == {p2["id"]}
+    assert ids(await client.get("/v1/placements?from_adcode=510000", headers=authority.headers)) == {p2["id"]}
+    assert ids(await client.get("/v1/placements?from_adcode=500235&to_adcode=500107",
+                                headers=authority.headers)) == {p1["id"]}
+    page = await client.get("/v1/placements?limit=1", headers=authority.headers)
+    assert len(page.json()["items"]) == 1
+    assert page.json()["next_cursor"]
+    rest = await client.get(f"/v1/placements?limit=1&cursor={page.json()['next_cursor']}", headers=authority.headers)
+    assert ids(rest) | ids(page) == {p1["id"], p2["id"]}
+    assert (await client.get("/v1/placements?from_adcode=12", headers=authority.headers)).status_code == 422
+
+
+async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncClient, broker: OrgKey,
+                                                           enterprise: OrgKey, db: asyncpg.Connection,
+                                                           settings: ApiSettings) -> None:
+    job = await make_job(client, enterprise, start_date="2026-12-01")
+    worker = await make_worker(client, broker)
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    pid = placement["id"]
+
+    async def reminders() -> list[tuple[str, str]]:
+        response = await client.get("/v1/placements/reminders", headers=broker.headers)
+        assert response.status_code == 200, response.text
+        return [(r["kind"], r["due_on"]) for r in response.json()["items"]]
+
+    day_before_start = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    assert await write_due_reminders(db, today=day_before_start.date()) == 0
+    assert await reminders() == []
+    assert await write_due_reminders(db, today=datetime(2026, 12, 1).date()) == 1
+    assert await write_due_reminders(db, today=datetime(2026, 12, 2).date()) == 0  # once only
+    assert await reminders() == [("confirm_arrival", "2026-12-01")]
+
+    assert (await act(client, broker, pid, "arrive")).status_code == 200
+    assert await reminders() == []  # resolved by the arrival
+    arrived_on = (await db.fetchval("SELECT arrived_at FROM placements WHERE id = $1::uuid", pid)).date()
+    assert await write_due_reminders(db, today=arrived_on + timedelta(days=29)) == 0
+    assert await write_due_reminders(db, today=arrived_on + timedelta(days=31)) == 1
+    assert [k for k, _ in await reminders()] == ["confirm_retention_30"]
+    # Enterprises have no reminder list.
+    assert (await client.get("/v1/placements/reminders", headers=enterprise.headers)).status_code == 403
