@@ -13,9 +13,12 @@ from fastapi import FastAPI
 from services.api.catalogue.router import occupations_router
 from services.api.catalogue.router import router as catalogue_router
 from services.api.catalogue.runtime import start_runtime
+from services.api.credit.router import router as credit_router
 from services.api.health.router import router as health_router
 from services.api.imports.router import router as imports_router
 from services.api.jobs.router import router as jobs_router
+from services.api.kiosk_page.router import api_router as kiosk_page_api_router
+from services.api.kiosk_page.router import page_router as kiosk_page_router
 from services.api.logging_setup import configure_logging
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
@@ -24,6 +27,7 @@ from services.api.placements.router import router as placements_router
 from services.api.problems import install_problem_handlers
 from services.api.redis_connection import create_arq_redis
 from services.api.regions.router import router as regions_router
+from services.api.reports.router import router as reports_router
 from services.api.resources import Resources
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
@@ -75,7 +79,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
+                   kiosk_page_router, kiosk_page_api_router,
                    imports_router, worker_profiles_router, jobs_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router):
+        app.include_router(router)
+    for router in (reports_router, credit_router):
         app.include_router(router)
     return app

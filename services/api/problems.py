@@ -37,11 +37,12 @@ class ProblemError(Exception):
     title: ClassVar[str] = "Bad request"
 
     def __init__(self, detail: str | None = None, *, errors: list[FieldError] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.errors = errors
         self.extra = extra or {}
+        self.headers = headers  # e.g. Retry-After on a 429
 
 
 class BadRequest(ProblemError):
@@ -144,7 +145,7 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(request, status=exc.status, slug=exc.slug, title=exc.title,
-                                detail=exc.detail, errors=exc.errors, extra=exc.extra)
+                                detail=exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

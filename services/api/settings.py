@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, RedisDsn, SecretStr
+from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matching.credit_grades import DEFAULT_BASE_SCORE, DEFAULT_GRADE_THRESHOLDS, InvalidThresholds, check_thresholds
 
 
 class ApiSettings(BaseSettings):
@@ -51,8 +53,27 @@ class ApiSettings(BaseSettings):
     # A catalogue spreadsheet of 2,000 entries is well under 2 MB; anything much bigger is a mistake.
     catalogue_max_upload_bytes: int = Field(default=8 * 1_048_576, ge=1024)
 
+    # Integrity credit (clause 20): score = base + the ledger's points; grade A/B/C at or above these minimum
+    # scores (strictly decreasing), D below the last. A set that does not order refuses to start.
+    credit_base_score: int = DEFAULT_BASE_SCORE
+    credit_grade_thresholds: tuple[int, int, int] = DEFAULT_GRADE_THRESHOLDS
+    # An enterprise with this many distinct postings upheld as fake has its new postings held for review.
+    credit_fake_postings_before_hold: int = Field(default=2, ge=1)
+    # Reports from the field: at most this many per API key per window (a kiosk files for many people).
+    report_rate_limit: int = Field(default=30, ge=1)
+    report_rate_window_seconds: int = Field(default=3600, ge=1)
+
     log_json: bool | None = None  # None: JSON everywhere except development
     log_level: str = "INFO"
+
+    @field_validator("credit_grade_thresholds")
+    @classmethod
+    def _credit_thresholds_order(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        # A field validator, so the error shows only this value (never the other settings, secrets included).
+        try:
+            return check_thresholds(value)
+        except InvalidThresholds as exc:
+            raise ValueError(f"CREDIT_GRADE_THRESHOLDS: {exc}") from None
 
     @property
     def logs_as_json(self) -> bool:
