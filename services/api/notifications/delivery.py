@@ -136,8 +136,9 @@ async def _enqueue(redis: ArqRedis, function: str, entity_id: UUID, job_id: str,
                    now: datetime) -> bool:
     """Never raises: a push that could not be enqueued waits for the sweeper."""
     try:
-        defer = run_at if run_at is not None and run_at > now else None
-        await redis.enqueue_job(function, str(entity_id), _job_id=job_id, _defer_until=defer)
+        # A delay measured on our clock (the row's time is what the claim checks; arq only wakes the job).
+        defer = run_at - now if run_at is not None and run_at > now else None
+        await redis.enqueue_job(function, str(entity_id), _job_id=job_id, _defer_by=defer)
     except Exception as exc:
         log.warning("notifications.enqueue_failed", function=function, id=str(entity_id), error=type(exc).__name__)
         return False

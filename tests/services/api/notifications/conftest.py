@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -111,9 +112,9 @@ def run_worker(settings: ApiSettings) -> RunWorker:
     async def run(*, clock: Any = None, sms: Any = None, **overrides: Any) -> None:
         worker = Worker(**worker_kwargs(settings, clock=clock, sms=sms, **overrides), burst=True, poll_delay=0.02)
         try:
-            await asyncio.wait_for(worker.async_run(), 60)
+            await asyncio.wait_for(worker.main(), 60)
         finally:
-            await worker.close()
+            await close_worker(worker)
 
     return run
 
@@ -122,13 +123,20 @@ def run_worker(settings: ApiSettings) -> RunWorker:
 async def running_worker(settings: ApiSettings, **kwargs: Any) -> AsyncIterator[Worker]:
     """A long-running worker in this event loop (crons included), stopped on exit."""
     worker = Worker(**worker_kwargs(settings, **kwargs), poll_delay=0.02)
-    task = asyncio.create_task(worker.async_run())
+    task = asyncio.create_task(worker.main())
     try:
         yield worker
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await close_worker(worker)
+
+
+async def close_worker(worker: Worker) -> None:
+    with warnings.catch_warnings():
+        # arq's Worker.close() calls redis' deprecated close(); not ours to fix.
+        warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
         await worker.close()
 
 
@@ -181,3 +189,31 @@ async def register_webhook(client: httpx.AsyncClient, org: OrgKey, url: str,
 
 def uuid_of(org: OrgKey) -> UUID:
     return UUID(org.org_id)
+
+
+MakeDelivery = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_delivery(settings: ApiSettings) -> AsyncIterator[MakeDelivery]:
+    """A `Delivery` (what jobs borrow) built directly, for calling dispatch/digests/attempts step by step."""
+    from services.api.notifications.delivery import Delivery, webhook_http_client
+    from services.api.worker_profiles.service import personal_data_cipher
+    from services.db.pool import create_pool
+
+    opened: list[Any] = []
+
+    async def make(*, clock: Any, sms: Any = None, **overrides: Any) -> Delivery:
+        ws = worker_settings(settings, **overrides)
+        pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
+        redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+        d = Delivery(pool=pool, redis=redis, settings=ws, environment=ws.environment, clock=clock,
+                     cipher=personal_data_cipher(ws, {}), sms=sms or FakeSms(), http=webhook_http_client(ws))
+        opened.append(d)
+        return d
+
+    yield make
+    for d in opened:
+        await d.http.aclose()
+        await d.redis.aclose(close_connection_pool=True)
+        await d.pool.close()

@@ -1,0 +1,393 @@
+"""Delivery through the real worker, PostgreSQL, Redis and an HTTP receiver on 127.0.0.1: signatures, retries,
+timeouts, failure and manual retry, disabling; and, step by step with a controllable clock, the daily cap,
+digests, SMS consent and quiet hours."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import orjson
+from standardwebhooks import Webhook
+
+from services.api.database import PendingWork
+from services.api.notifications import delivery, service
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.notifications.conftest import (
+    FakeSms,
+    MakeDelivery,
+    ManualClock,
+    Record,
+    RunWorker,
+    register_webhook,
+    uuid_of,
+)
+from tests.services.api.notifications.receiver import Receiver, Reply
+
+CN = ZoneInfo("Asia/Shanghai")
+
+
+def match(org: OrgKey, job_id: UUID | None = None, worker_id: UUID | None = None, **kw: Any) -> Any:
+    async def work(conn: asyncpg.Connection, pending: PendingWork) -> UUID | None:
+        return await service.record_match_notification(
+            conn, pending, recipient_org_id=uuid_of(org), job_id=job_id or uuid.uuid4(),
+            worker_id=worker_id or uuid.uuid4(), score=kw.pop("score", 0.82),
+            direction=kw.pop("direction", "worker_for_job"),
+            reasons=[{"code": "occupation", "text": "工种一致", "weight": 0.35}],
+            summary={"title": "电焊工", "adcode": "500107", "wage": {"min": 300, "max": 400, "unit": "day"}}, **kw)
+
+    return work
+
+
+async def deliveries(client: httpx.AsyncClient, org: OrgKey, webhook_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/v1/webhooks/{webhook_id}/deliveries?limit=100", headers=org.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+# ------------------------------------------------------------------------------------------ through arq
+
+
+async def test_a_match_is_delivered_signed_and_verifies_with_the_standard_library(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    receiver.secret = hook["secret"]
+    job_id, worker_id = uuid.uuid4(), uuid.uuid4()
+    notification_id = await record(match(enterprise, job_id, worker_id))
+    await run_worker()
+
+    assert len(receiver.requests) == 1
+    request = receiver.requests[0]
+    assert request.verified
+    payload = Webhook(hook["secret"]).verify(request.body, request.headers)
+    assert payload["type"] == "match.created"
+    assert payload["data"]["notification_id"] == str(notification_id)
+    assert payload["data"]["job_id"] == str(job_id) and payload["data"]["worker_id"] == str(worker_id)
+    assert request.message_id == f"msg_{notification_id.hex}"
+    [item] = await deliveries(client, enterprise, hook["id"])
+    assert item["status"] == "delivered"
+    assert item["attempts"] == 1
+    assert item["last_status_code"] == 200
+    assert item["message_id"] == request.message_id
+
+
+async def test_recording_the_same_match_twice_notifies_once(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver, db: asyncpg.Connection) -> None:
+    broker = await make_org("broker")
+    hook = await register_webhook(client, broker, receiver.url)
+    receiver.secret = hook["secret"]
+    job_id, worker_id = uuid.uuid4(), uuid.uuid4()
+    first = await record(match(broker, job_id, worker_id, direction="job_for_worker"))
+    again = await record(match(broker, job_id, worker_id, direction="job_for_worker", score=0.9))
+    assert first is not None
+    assert again is None
+    await run_worker()
+    await run_worker()  # a second pass (re-dispatch, sweeper) changes nothing
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 1
+    assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 1
+    assert list(receiver.accepted.values()) == [1]
+    assert not receiver.duplicates
+
+
+async def test_a_500_is_retried_with_backoff_and_accepted_once(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    receiver.secret = hook["secret"]
+    receiver.behaviour = lambda _r, nth: Reply(500 if nth == 1 else 200)
+    await record(match(enterprise))
+    await run_worker()
+
+    ids = {r.message_id for r in receiver.requests}
+    assert len(ids) == 1  # the same webhook-id on the retry
+    assert [r.verified for r in receiver.requests] == [True, True]
+    assert sum(receiver.accepted.values()) == 1
+    [item] = await deliveries(client, enterprise, hook["id"])
+    assert item["status"] == "delivered"
+    assert item["attempts"] == 2
+    assert [a["status_code"] for a in item["attempt_log"]] == [500, 200]
+    assert item["attempt_log"][0]["error"] == "HTTP 500"
+
+
+async def test_a_hanging_receiver_times_out_fails_and_can_be_retried_by_hand(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver, db: asyncpg.Connection) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    receiver.secret = hook["secret"]
+    receiver.behaviour = lambda _r, _nth: Reply(200, delay=5)  # far past the 0.3 s timeout
+    await record(match(enterprise))
+    await run_worker(webhook_timeout_seconds=0.3, webhook_max_attempts=2)
+
+    [item] = await deliveries(client, enterprise, hook["id"])
+    assert item["status"] == "failed"
+    assert item["attempts"] == 2
+    assert item["last_error"] == "timeout after 0.3s"
+    assert [a["error"] for a in item["attempt_log"]] == ["timeout after 0.3s"] * 2
+    failed_ids = {r.message_id for r in receiver.requests}
+
+    # Only failed deliveries can be retried by hand; then with the same webhook-id.
+    receiver.behaviour = lambda _r, _nth: Reply(200)
+    retry = await client.post(f"/v1/webhooks/{hook['id']}/deliveries/{item['id']}/retry", headers=enterprise.headers)
+    assert retry.status_code == 202, retry.text
+    assert retry.json()["status"] == "pending"
+    again = await client.post(f"/v1/webhooks/{hook['id']}/deliveries/{item['id']}/retry", headers=enterprise.headers)
+    assert again.status_code == 409
+    await run_worker()
+    [item] = await deliveries(client, enterprise, hook["id"])
+    assert item["status"] == "delivered"
+    assert set(receiver.accepted) == failed_ids
+    assert len(item["attempt_log"]) == 3
+    other = await make_org("enterprise")
+    assert (await client.post(f"/v1/webhooks/{hook['id']}/deliveries/{item['id']}/retry",
+                              headers=other.headers)).status_code == 404
+
+
+async def test_an_endpoint_that_keeps_failing_is_disabled_with_a_notice_in_the_inbox(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver) -> None:
+    broker = await make_org("broker")
+    hook = await register_webhook(client, broker, receiver.url)
+    receiver.behaviour = lambda _r, _nth: Reply(503)
+    for _ in range(3):
+        await record(match(broker, direction="job_for_worker"))
+    await run_worker(webhook_disable_min_failures=3, webhook_disable_after_seconds=0, webhook_max_attempts=5)
+
+    webhook = (await client.get(f"/v1/webhooks/{hook['id']}", headers=broker.headers)).json()
+    assert webhook["status"] == "disabled"
+    assert "3" in webhook["disabled_reason"]
+    items = await deliveries(client, broker, hook["id"])
+    assert {i["status"] for i in items} == {"failed"}
+    inbox = (await client.get("/v1/notifications?limit=100", headers=broker.headers)).json()["items"]
+    notices = [n for n in inbox if n["event"] == "webhook.disabled"]
+    assert len(notices) == 1
+    assert notices[0]["data"]["webhook_id"] == hook["id"]
+
+    # Retrying needs the endpoint enabled again; then it goes through.
+    retry_url = f"/v1/webhooks/{hook['id']}/deliveries/{items[0]['id']}/retry"
+    assert (await client.post(retry_url, headers=broker.headers)).status_code == 409
+    enabled = await client.post(f"/v1/webhooks/{hook['id']}/enable", headers=broker.headers)
+    assert enabled.json()["status"] == "active"
+    receiver.behaviour = lambda _r, _nth: Reply(200)
+    assert (await client.post(retry_url, headers=broker.headers)).status_code == 202
+    await run_worker()
+    assert (await deliveries(client, broker, hook["id"]))[0]["status"] in {"delivered", "failed"}
+    assert sum(receiver.accepted.values()) == 1
+
+
+async def test_deleting_a_webhook_cancels_its_pending_deliveries(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    notification_id = await record(match(enterprise))
+    d = await make_delivery(clock=ManualClock(datetime.now(CN)))
+    await delivery.dispatch(d, notification_id)
+    assert (await client.delete(f"/v1/webhooks/{hook['id']}", headers=enterprise.headers)).status_code == 204
+    delivery_id = await db.fetchval("SELECT id FROM webhook_deliveries")
+    assert await delivery.deliver_webhook(d, delivery_id) == "skipped"
+    assert await db.fetchval("SELECT status FROM webhook_deliveries") == "cancelled"
+    assert receiver.requests == []
+
+
+# ------------------------------------------------------------------------ step by step, controllable clock
+
+
+async def _deliver_all(d: delivery.Delivery, db: asyncpg.Connection) -> None:
+    for row in await db.fetch("SELECT id FROM webhook_deliveries WHERE status = 'pending'"):
+        await delivery.deliver_webhook(d, row["id"])
+
+
+async def _dispatch_all(d: delivery.Delivery, db: asyncpg.Connection) -> None:
+    for row in await db.fetch("SELECT id FROM notifications WHERE dispatched_at IS NULL ORDER BY created_at"):
+        await delivery.dispatch(d, row["id"])
+
+
+async def test_the_daily_cap_folds_the_rest_into_the_next_daily_digest(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
+    receiver.secret = hook["secret"]
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=CN))
+    d = await make_delivery(clock=clock, notification_daily_cap=2, digest_daily_hour=8)
+    for _ in range(5):
+        await record(match(enterprise, now=clock.now()))
+        clock.advance(minutes=1)
+    await _dispatch_all(d, db)
+    await _deliver_all(d, db)
+    # Two at once; three held.
+    assert len(receiver.accepted) == 2
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE digest_id IS NULL") == 3
+
+    # Later the same day: nothing is due yet (the daily digest goes at 08:00).
+    clock.set(datetime(2026, 3, 2, 23, 0, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 0
+    # The next morning: one digest with the three.
+    clock.set(datetime(2026, 3, 3, 8, 0, 30, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    assert await delivery.build_due_digests(d) == 0  # never twice
+    await _deliver_all(d, db)
+    assert len(receiver.accepted) == 3
+    digest = orjson.loads(receiver.requests[-1].body)
+    assert digest["type"] == "notifications.digest"
+    assert digest["data"]["count"] == 3
+    assert digest["data"]["period"] == "daily"
+    assert {i["type"] for i in digest["data"]["items"]} == {"match.created"}
+    assert receiver.requests[-1].verified
+    # The inbox has all five regardless.
+    inbox = (await client.get("/v1/notifications?limit=100", headers=enterprise.headers)).json()["items"]
+    assert len(inbox) == 5
+    # A new day, a new allowance.
+    await record(match(enterprise, now=clock.now()))
+    await _dispatch_all(d, db)
+    await _deliver_all(d, db)
+    assert len(receiver.accepted) == 4
+
+
+async def test_hourly_digest_preference(client: httpx.AsyncClient, make_org: MakeOrg, record: Record,
+                                        db: asyncpg.Connection, make_delivery: MakeDelivery,
+                                        receiver: Receiver) -> None:
+    broker = await make_org("broker")
+    hook = await register_webhook(client, broker, receiver.url, ["match.created", "import.finished"])
+    receiver.secret = hook["secret"]
+    assert (await client.put("/v1/notifications/preferences", headers=broker.headers,
+                             json={"digest": "hourly"})).status_code == 200
+    clock = ManualClock(datetime(2026, 3, 2, 14, 10, tzinfo=CN))
+    d = await make_delivery(clock=clock)
+    for _ in range(4):
+        await record(match(broker, direction="job_for_worker", now=clock.now()))
+        clock.advance(minutes=5)
+    # Operational events are not held.
+    import_id = uuid.uuid4()
+
+    async def finished(conn: asyncpg.Connection, pending: PendingWork) -> Any:
+        return await service.record_import_finished(conn, pending, org_id=uuid_of(broker), import_id=import_id,
+                                                    summary={"status": "completed", "created": 10}, now=clock.now())
+
+    await record(finished)
+    await _dispatch_all(d, db)
+    await _deliver_all(d, db)
+    assert [orjson.loads(r.body)["type"] for r in receiver.requests] == ["import.finished"]
+    assert await delivery.build_due_digests(d) == 0  # still 14:xx
+    clock.set(datetime(2026, 3, 2, 15, 0, 5, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    await _deliver_all(d, db)
+    digest = orjson.loads(receiver.requests[-1].body)
+    assert digest["type"] == "notifications.digest"
+    assert digest["data"]["count"] == 4
+    assert digest["data"]["period"] == "hourly"
+
+
+async def _worker_profile(client: httpx.AsyncClient, broker: OrgKey, *, sms: bool, id_seq: str) -> UUID:
+    from tests.services.api.worker_profiles.test_worker_profiles import make_id_number, worker_body
+
+    body = worker_body(id_number=make_id_number(seq=id_seq), phone=f"139{id_seq}45678",
+                       occupations=["6-30-05-01"],
+                       consent={"share_with_enterprises": True, "contact_by_sms": sms,
+                                "given_at": "2025-11-20T10:00:00+08:00"})
+    response = await client.post("/v1/workers", json=body, headers=broker.headers)
+    assert response.status_code == 201, response.text
+    return UUID(response.json()["id"])
+
+
+async def test_sms_only_with_consent_and_held_through_quiet_hours(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    broker = await make_org("broker")
+    assert (await client.put("/v1/notifications/preferences", headers=broker.headers,
+                             json={"sms_to_workers": True})).status_code == 200
+    consenting = await _worker_profile(client, broker, sms=True, id_seq="123")
+    refusing = await _worker_profile(client, broker, sms=False, id_seq="125")
+    clock = ManualClock(datetime(2026, 3, 2, 23, 15, tzinfo=CN))  # quiet hours
+    sms = FakeSms(fail_first=1)
+    d = await make_delivery(clock=clock, sms=sms)
+    await record(match(broker, worker_id=consenting, direction="job_for_worker", now=clock.now()))
+    await record(match(broker, worker_id=refusing, direction="job_for_worker", now=clock.now()))
+    await _dispatch_all(d, db)
+
+    rows = await db.fetch("SELECT id, worker_id, next_attempt_at, text FROM sms_messages")
+    assert [r["worker_id"] for r in rows] == [consenting]  # no consent, no SMS
+    [message] = rows
+    assert message["next_attempt_at"] == datetime(2026, 3, 3, 8, 0, tzinfo=CN)
+    assert "电焊工" in message["text"]
+    assert "1391" not in message["text"]
+    assert await delivery.send_sms(d, message["id"]) == "quiet"
+    assert sms.sent == []
+
+    clock.set(datetime(2026, 3, 3, 8, 0, 1, tzinfo=CN))
+    assert await delivery.send_sms(d, message["id"]) == "pending"  # the gateway failed once: retried later
+    clock.advance(minutes=5)
+    assert await delivery.send_sms(d, message["id"]) == "sent"
+    assert await delivery.send_sms(d, message["id"]) == "skipped"  # never twice
+    assert [(phone, msg_id) for phone, _text, msg_id in sms.sent] == [("13912345678", str(message["id"]))]
+    # Reading the phone to text it is audited (each attempt read it).
+    assert await db.fetchval(
+        "SELECT count(*) FROM pii_access_log WHERE subject_id = $1 AND purpose = 'sms_notification'", consenting) == 2
+
+
+async def test_consent_withdrawn_before_sending_cancels_the_sms(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    broker = await make_org("broker")
+    await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": True})
+    worker_id = await _worker_profile(client, broker, sms=True, id_seq="127")
+    clock = ManualClock(datetime(2026, 3, 2, 23, 15, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms)
+    await record(match(broker, worker_id=worker_id, direction="job_for_worker", now=clock.now()))
+    await _dispatch_all(d, db)
+    await db.execute("UPDATE worker_profiles SET consent_contact_by_sms = false WHERE id = $1", worker_id)
+    clock.set(datetime(2026, 3, 3, 9, 0, tzinfo=CN))
+    sms_id = await db.fetchval("SELECT id FROM sms_messages")
+    assert await delivery.send_sms(d, sms_id) == "cancelled"
+    assert sms.sent == []
+
+
+async def test_the_sms_daily_cap_per_worker(client: httpx.AsyncClient, make_org: MakeOrg, record: Record,
+                                           db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
+    broker = await make_org("broker")
+    await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": True})
+    worker_id = await _worker_profile(client, broker, sms=True, id_seq="129")
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms, sms_daily_cap=2)
+    for _ in range(4):
+        await record(match(broker, worker_id=worker_id, direction="job_for_worker", now=clock.now()))
+    await _dispatch_all(d, db)
+    for row in await db.fetch("SELECT id FROM sms_messages"):
+        await delivery.send_sms(d, row["id"])
+    assert len(sms.sent) == 2
+    clock.set(datetime(2026, 3, 3, 8, 0, 30, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    digest_sms = await db.fetchval("SELECT id FROM sms_messages WHERE digest_id IS NOT NULL")
+    assert await delivery.send_sms(d, digest_sms) == "sent"
+    assert "2个" in sms.sent[-1][1]
+
+
+async def test_expiring_postings_are_announced_once(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
+    enterprise = await make_org("enterprise")
+    now = datetime.now(CN)
+    job_id = uuid.uuid4()
+    await db.execute(
+        """INSERT INTO job_postings (id, org_id, status, title, occupation_code, headcount, adcode, wage_min,
+                                     wage_max, wage_unit, work_type, start_date, expires_at)
+           VALUES ($1, $2, 'open', '电焊工', '6-30-05-01', 3, '500107', 300, 400, 'day', 'daily', $3, $4)""",
+        job_id, uuid_of(enterprise), now.date(), now + timedelta(hours=20))
+    d = await make_delivery(clock=ManualClock(now))
+    assert await delivery.announce_expiring_postings(d) == 1
+    assert await delivery.announce_expiring_postings(d) == 0
+    [item] = (await client.get("/v1/notifications", headers=enterprise.headers)).json()["items"]
+    assert item["event"] == "job.expiring"
+    assert item["job_id"] == str(job_id)
