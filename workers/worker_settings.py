@@ -19,7 +19,9 @@ from workers.handlers import load_handlers
 from workers.indexing_tasks import expire_postings
 from workers.notification_tasks import close_notifications, notification_cron_jobs, notification_functions
 from workers.outbox import process_outbox, reconcile_outbox
+from workers.placement_tasks import placement_reminders
 from workers.settings import WorkerSettings
+from workers.stats_tasks import refresh_figures
 
 log = structlog.get_logger("bashu.worker")
 
@@ -60,6 +62,11 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
         "cron_jobs": [cron(reconcile_outbox, second={0, 30}, run_at_startup=True, unique=True),
                       # Postings past expires_at leave the index within a minute (search also filters on it).
                       cron(expire_postings, second={15}, unique=True),
+                      # Supply–demand snapshots: the open month and quarter every 10 minutes; ended periods freeze.
+                      cron(refresh_figures, minute=set(range(2, 60, 10)), second={40}, run_at_startup=True,
+                           unique=True),
+                      # Ask brokers to confirm arrival and retention when those dates come.
+                      cron(placement_reminders, minute={5}, second={20}, run_at_startup=True, unique=True),
                       *notification_cron_jobs()],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,

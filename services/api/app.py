@@ -31,6 +31,7 @@ from services.api.reports.router import router as reports_router
 from services.api.resources import Resources
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
+from services.api.stats.router import router as stats_router
 from services.api.worker_profiles.router import router as worker_profiles_router
 from services.db.pool import create_pool
 
@@ -81,7 +82,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
                    kiosk_page_router, kiosk_page_api_router,
                    imports_router, worker_profiles_router, jobs_router,
-                   webhooks_router, notifications_router, subscriptions_router, placements_router):
+                   webhooks_router, notifications_router, subscriptions_router, placements_router,
+                   stats_router):
         app.include_router(router)
     for router in (reports_router, credit_router):
         app.include_router(router)

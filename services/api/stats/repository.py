@@ -1,0 +1,138 @@
+"""SQL for the figures: what they are computed from (postings, worker profiles, placements, the published
+catalogue; read only) and the snapshot tables they are kept in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+# ------------------------------------------------------------------------------------------ the inputs
+
+
+async def open_postings_at(conn: asyncpg.Connection, as_of: datetime) -> list[asyncpg.Record]:
+    """Postings open at `as_of`, with their headcount not yet hired by then (> 0 only).
+
+    Open: created (and, if it was held for review, approved) by then, not closed and not expired by then.
+    A posting still pending review, or rejected in review, was never open."""
+    return list(await conn.fetch(
+        """SELECT j.id, j.adcode, j.occupation_code,
+                  j.headcount - (SELECT count(*) FROM placements p
+                                  WHERE p.job_id = j.id AND p.hired_at <= $1) AS open_headcount
+             FROM job_postings j
+            WHERE j.created_at <= $1 AND j.status <> 'pending_review'
+              AND j.closed_reason IS DISTINCT FROM 'rejected_in_review'
+              AND (j.review_decision IS NULL OR j.reviewed_at <= $1)
+              AND (j.closed_at IS NULL OR j.closed_at > $1)
+              AND j.expires_at > $1""", as_of))
+
+
+async def available_workers_at(conn: asyncpg.Connection, as_of: datetime, as_of_day: date) -> list[asyncpg.Record]:
+    """Profiles of job seekers available at `as_of`: live and available, registered by then, inside their
+    availability window, and not holding a job through a placement at that moment. Their place is where they are
+    (current county), else their home county."""
+    return list(await conn.fetch(
+        """SELECT w.id, coalesce(w.current_adcode, w.home_adcode) AS adcode, w.occupation_codes
+             FROM worker_profiles w
+            WHERE w.status = 'available' AND w.created_at <= $1
+              AND w.available_from <= $2 AND (w.available_until IS NULL OR w.available_until >= $2)
+              AND coalesce(w.current_adcode, w.home_adcode) IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM placements p
+                               WHERE p.worker_id = w.id AND p.hired_at <= $1
+                                 AND (p.ended_at IS NULL OR p.ended_at > $1))""", as_of, as_of_day))
+
+
+async def hires_between(conn: asyncpg.Connection, start: datetime, end: datetime) -> list[asyncpg.Record]:
+    """Placements hired in [start, end), with where from and where to and how long the posting waited."""
+    return list(await conn.fetch(
+        """SELECT id, origin_adcode, destination_adcode, occupation_code, transfer, cross_province,
+                  extract(epoch FROM hired_at - job_posted_at) / 86400.0 AS days_to_fill
+             FROM placements WHERE hired_at >= $1 AND hired_at < $2""", start, end))
+
+
+async def published_catalogue(conn: asyncpg.Connection) -> tuple[int | None, list[asyncpg.Record]]:
+    """The published catalogue version and its entries' shortage levels and regions (empty: nothing published)."""
+    version = await conn.fetchval("SELECT version FROM catalogue_versions WHERE status = 'published'")
+    if version is None:
+        return None, []
+    rows = await conn.fetch(
+        "SELECT occupation_code, shortage_level, regions FROM catalogue_entries WHERE version = $1", version)
+    return version, list(rows)
+
+
+# ----------------------------------------------------------------------------------------- snapshots
+
+
+async def lock_period(conn: asyncpg.Connection, *, period: str, kind: str, starts_on: date, ends_on: date,
+                      as_of: datetime) -> asyncpg.Record:
+    """The period's row, created if new, locked for this transaction (one computation at a time)."""
+    await conn.execute(
+        """INSERT INTO stats_periods (period, kind, starts_on, ends_on, as_of, computations)
+           VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (period) DO NOTHING""", period, kind, starts_on, ends_on, as_of)
+    record = await conn.fetchrow("SELECT * FROM stats_periods WHERE period = $1 FOR UPDATE", period)
+    assert record is not None
+    return record
+
+
+async def replace_rows(conn: asyncpg.Connection, period: str, rows: Sequence[tuple[Any, ...]],
+                       flows: Sequence[tuple[Any, ...]]) -> None:
+    await conn.execute("DELETE FROM stats_supply_demand WHERE period = $1", period)
+    await conn.execute("DELETE FROM stats_transfer_flows WHERE period = $1", period)
+    if rows:
+        await conn.copy_records_to_table(
+            "stats_supply_demand", records=rows,
+            columns=["period", "level", "adcode", "occupation_code", "open_headcount", "available_workers", "ratio",
+                     "shortage_level", "placements", "transfers_in", "transfers_out", "median_days_to_fill"])
+    if flows:
+        await conn.copy_records_to_table(
+            "stats_transfer_flows", records=flows,
+            columns=["period", "origin_adcode", "destination_adcode", "placements", "cross_province"])
+
+
+async def finish_period(conn: asyncpg.Connection, period: str, *, as_of: datetime, computed_at: datetime,
+                        freeze: bool, source: str, catalogue_version: int | None) -> asyncpg.Record:
+    record = await conn.fetchrow(
+        """UPDATE stats_periods SET as_of = $2, computed_at = $3, computations = computations + 1,
+                  frozen_at = CASE WHEN $4 THEN $3::timestamptz END, source = $5, catalogue_version = $6
+            WHERE period = $1 RETURNING *""", period, as_of, computed_at, freeze, source, catalogue_version)
+    assert record is not None
+    return record
+
+
+async def get_period(conn: asyncpg.Connection, period: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM stats_periods WHERE period = $1", period)
+
+
+async def list_periods(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return list(await conn.fetch("SELECT * FROM stats_periods WHERE computations > 0 ORDER BY kind, starts_on"))
+
+
+async def unfrozen_ended_periods(conn: asyncpg.Connection, before: date) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT period FROM stats_periods WHERE frozen_at IS NULL AND ends_on < $1 ORDER BY starts_on", before))
+
+
+async def supply_demand_rows(conn: asyncpg.Connection, *, period: str, level: str, adcode: str | None,
+                             occupation_code: str | None) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        """SELECT * FROM stats_supply_demand
+            WHERE period = $1 AND level = $2 AND ($3::text IS NULL OR adcode = $3)
+              AND ($4::text IS NULL OR occupation_code = $4)
+            ORDER BY adcode, occupation_code""", period, level, adcode, occupation_code))
+
+
+async def trend_rows(conn: asyncpg.Connection, *, kind: str, level: str, adcode: str,
+                     occupation_code: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        """SELECT s.*, p.starts_on, p.frozen_at, p.source FROM stats_supply_demand s
+             JOIN stats_periods p ON p.period = s.period
+            WHERE p.kind = $1 AND s.level = $2 AND s.adcode = $3 AND s.occupation_code = $4
+            ORDER BY p.starts_on""", kind, level, adcode, occupation_code))
+
+
+async def flow_rows(conn: asyncpg.Connection, period: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT * FROM stats_transfer_flows WHERE period = $1 ORDER BY placements DESC, origin_adcode, "
+        "destination_adcode", period))

@@ -1,0 +1,256 @@
+"""Figures: a hand-computed small data set (ratios exact), snapshot immutability of a closed period, CSV export,
+transfer flows, and the bad inputs (period format, future period, level/adcode mismatch, role)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from matching.catalogue import load_initial_catalogue
+from services.api.catalogue.service import load_published_version
+from services.api.stats.periods import month_of, parse_period, quarter_of
+from services.api.stats.service import compute_period, refresh
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
+
+WELDER = "6-18-02-04"  # 焊工, shortage level 1 in the initial catalogue (whole circle)
+OTHER = "6-30-05-01"
+
+
+@pytest.fixture
+async def authority(make_org: MakeOrg) -> OrgKey:
+    return await make_org("authority")
+
+
+async def build_small_data_set(client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    """Jobs: J1 九龙坡 500107 焊工 ×3, J2 500107 OTHER ×2, J3 锦江 510104 焊工 ×1.
+    Workers: W1 home 云阳 500235 焊工 (hired into J1), W2 500235 焊工+OTHER, W3 home 营山 511322 now in 500107 焊工,
+    W4 500107 OTHER (no consent to sharing: still a job seeker for the figures).
+    W3 is proposed for J3 but not hired (counts nowhere as a placement)."""
+    async with db.transaction():
+        await load_published_version(db, load_initial_catalogue(), note="test")
+    broker = await make_org("broker")
+    enterprise = await make_org("enterprise")
+    j1 = await make_job(client, enterprise, adcode="500107", headcount=3, occupation_code=WELDER)
+    await make_job(client, enterprise, adcode="500107", headcount=2, occupation_code=OTHER)
+    j3 = await make_job(client, enterprise, adcode="510104", headcount=1, occupation_code=WELDER)
+    w1 = await make_worker(client, broker, home="500235", occupations=[WELDER])
+    await make_worker(client, broker, home="500235", occupations=[WELDER, OTHER])
+    w3 = await make_worker(client, broker, home="511322", current="500107", occupations=[WELDER])
+    await make_worker(client, broker, home="500107", occupations=[OTHER], consent=False)
+    placement = await hired_placement(client, enterprise, broker, j1["id"], w1["id"])
+    # The posting waited ten days for this hire.
+    await db.execute("UPDATE placements SET job_posted_at = hired_at - interval '10 days' WHERE id = $1::uuid",
+                     placement["id"])
+    assert (await propose(client, broker, j3["id"], w3["id"])).status_code == 201
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[tuple[str | None, str | None], dict[str, Any]]:
+    return {(i["adcode"], i["occupation_code"]): i for i in items}
+
+
+def figures_of(item: dict[str, Any]) -> tuple[Any, ...]:
+    ratio = None if item["ratio"] is None else Decimal(str(item["ratio"]))
+    return (item["open_headcount"], item["available_workers"], ratio, item["placements"], item["transfers_in"],
+            item["transfers_out"])
+
+
+async def get_figures(client: httpx.AsyncClient, authority: OrgKey, **params: str) -> dict[str, Any]:
+    response = await client.get("/v1/stats/supply-demand", params=params, headers=authority.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def test_hand_computed_figures(client: httpx.AsyncClient, make_org: MakeOrg, authority: OrgKey,
+                                     db: asyncpg.Connection) -> None:
+    await build_small_data_set(client, make_org, db)
+    period = month_of(datetime.now(UTC))
+    outcome = await compute_period(db, period)
+    assert outcome.status == "computed"
+
+    county = await get_figures(client, authority, period=period.label, level="county")
+    assert county["frozen"] is False
+    rows = by_key(county["items"])
+    #                                     open  workers ratio              placed in out
+    assert figures_of(rows[("500107", WELDER)]) == (2, 1, Decimal("2.0000"), 1, 1, 0)
+    assert figures_of(rows[("500107", OTHER)]) == (2, 1, Decimal("2.0000"), 0, 0, 0)
+    assert figures_of(rows[("500107", None)]) == (4, 2, Decimal("2.0000"), 1, 1, 0)
+    assert figures_of(rows[("500235", WELDER)]) == (0, 1, Decimal("0.0000"), 0, 0, 1)
+    assert figures_of(rows[("500235", None)]) == (0, 1, Decimal("0.0000"), 0, 0, 1)
+    assert figures_of(rows[("510104", WELDER)]) == (1, 0, None, 0, 0, 0)  # no workers: no ratio
+    assert rows[("500107", WELDER)]["median_days_to_fill"] == 10.0
+    assert rows[("500107", WELDER)]["shortage_level"] == 1
+    assert rows[("500107", None)]["shortage_level"] is None
+    assert rows[("500107", WELDER)]["area_name"] == "九龙坡区"
+    assert rows[("500107", WELDER)]["occupation_name"] == "焊工"
+    assert ("511322", WELDER) not in rows  # W3 is counted where they are now (500107)
+
+    province = by_key((await get_figures(client, authority, period=period.label, level="province"))["items"])
+    assert figures_of(province[("500000", None)]) == (4, 3, Decimal("1.3333"), 1, 0, 0)  # 4/3, half-up
+    assert figures_of(province[("500000", WELDER)]) == (2, 2, Decimal("1.0000"), 1, 0, 0)
+    assert figures_of(province[("510000", None)]) == (1, 0, None, 0, 0, 0)
+
+    circle = by_key((await get_figures(client, authority, period=period.label, level="circle"))["items"])
+    assert figures_of(circle[(None, None)]) == (5, 3, Decimal("1.6667"), 1, 0, 0)  # 5/3
+    assert figures_of(circle[(None, WELDER)]) == (3, 2, Decimal("1.5000"), 1, 0, 0)
+
+    one = await get_figures(client, authority, period=period.label, level="county", adcode="500107",
+                            occupation_code=WELDER)
+    assert [figures_of(i) for i in one["items"]] == [(2, 1, Decimal("2.0000"), 1, 1, 0)]
+
+    flows = await client.get("/v1/stats/transfers", params={"period": period.label}, headers=authority.headers)
+    assert flows.status_code == 200, flows.text
+    assert [(f["origin"]["adcode"], f["destination"]["adcode"], f["placements"], f["cross_province"])
+            for f in flows.json()["items"]] == [("500235", "500107", 1, False)]
+    assert flows.json()["total"] == 1
+
+
+async def test_csv_export(client: httpx.AsyncClient, make_org: MakeOrg, authority: OrgKey,
+                          db: asyncpg.Connection) -> None:
+    await build_small_data_set(client, make_org, db)
+    period = month_of(datetime.now(UTC))
+    await compute_period(db, period)
+    response = await client.get("/v1/stats/supply-demand", headers=authority.headers,
+                                params={"period": period.label, "level": "province", "format": "csv"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert f"supply-demand-{period.label}-province.csv" in response.headers["content-disposition"]
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert list(rows[0]) == ["period", "level", "adcode", "area_name", "occupation_code", "occupation_name",
+                             "open_headcount", "available_workers", "ratio", "shortage_level", "placements",
+                             "transfers_in", "transfers_out", "median_days_to_fill"]
+    total = next(r for r in rows if r["adcode"] == "500000" and r["occupation_code"] == "")
+    assert (total["area_name"], total["open_headcount"], total["available_workers"], total["ratio"]) == (
+        "重庆市", "4", "3", "1.3333")
+    sichuan = next(r for r in rows if r["adcode"] == "510000" and r["occupation_code"] == "")
+    assert sichuan["ratio"] == ""  # null: no workers
+    welder = next(r for r in rows if r["adcode"] == "500000" and r["occupation_code"] == WELDER)
+    assert (welder["occupation_name"], welder["ratio"], welder["shortage_level"]) == ("焊工", "1", "1")
+
+    flows = await client.get("/v1/stats/transfers", headers=authority.headers,
+                             params={"period": period.label, "format": "csv"})
+    lines = flows.content.decode("utf-8").lstrip("\ufeff").splitlines()
+    assert lines[1] == f"{period.label},500235,云阳县,500107,九龙坡区,1,no"
+
+
+async def test_a_closed_period_is_frozen(client: httpx.AsyncClient, make_org: MakeOrg, authority: OrgKey,
+                                         db: asyncpg.Connection) -> None:
+    await build_small_data_set(client, make_org, db)
+    now = datetime.now(UTC)
+    month = month_of(now)
+    # Seen from the first day of the next month, this month has ended: computed as of its end and frozen.
+    later = month.end + timedelta(hours=1)
+    outcome = await compute_period(db, month, now=later)
+    assert outcome.status == "frozen"
+    before = await db.fetch("SELECT * FROM stats_supply_demand WHERE period = $1 ORDER BY level, adcode, "
+                            "occupation_code", month.label)
+    snapshot = await db.fetchrow("SELECT as_of, frozen_at FROM stats_periods WHERE period = $1", month.label)
+    assert snapshot["as_of"] == month.end
+    assert snapshot["frozen_at"] is not None
+
+    # More demand arrives; recomputing the frozen period changes nothing.
+    enterprise = await make_org("enterprise")
+    await make_job(client, enterprise, adcode="500107", headcount=7, occupation_code=WELDER)
+    again = await compute_period(db, month, now=later + timedelta(days=1))
+    assert again.status == "skipped_frozen"
+    after = await db.fetch("SELECT * FROM stats_supply_demand WHERE period = $1 ORDER BY level, adcode, "
+                           "occupation_code", month.label)
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    # The database refuses any change to a frozen period, whoever tries.
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute("UPDATE stats_supply_demand SET open_headcount = 0 WHERE period = $1", month.label)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute("DELETE FROM stats_transfer_flows WHERE period = $1", month.label)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute("UPDATE stats_periods SET frozen_at = NULL WHERE period = $1", month.label)
+
+    # The open quarter (seen from now) is recomputed and does see the new posting.
+    quarter = quarter_of(now)
+    first = await compute_period(db, quarter, now=now)
+    assert first.status == "computed" or quarter.has_ended(now)
+    served = await get_figures(client, authority, period=month.label, level="county", adcode="500107")
+    assert served["frozen"] is True
+    assert by_key(served["items"])[("500107", None)]["open_headcount"] == 4  # not 11
+
+
+async def test_refresh_computes_open_periods_and_freezes_ended_ones(db: asyncpg.Connection) -> None:
+    now = datetime.now(UTC)
+    outcomes = {o.period: o.status for o in await refresh(db, now=now)}
+    month = month_of(now)
+    assert outcomes[month.label] == "computed"
+    assert outcomes[month.previous().label] == "frozen"
+    assert outcomes[quarter_of(now).previous().label] == "frozen"
+    again = {o.period: o.status for o in await refresh(db, now=now)}
+    assert again[month.previous().label] == "skipped_frozen"
+    assert again[month.label] == "computed"
+
+
+@pytest.mark.parametrize(("params", "status", "reason"), [
+    ({"period": "2026-13", "level": "county"}, 422, "bad_period"),
+    ({"period": "2026-Q5", "level": "county"}, 422, "bad_period"),
+    ({"period": "November", "level": "county"}, 422, "bad_period"),
+    ({"period": "2999-01", "level": "county"}, 422, "future_period"),
+    ({"period": "2999-Q1", "level": "county"}, 422, "future_period"),
+    ({"period": "2026-10", "level": "county", "adcode": "500000"}, 422, "level_adcode_mismatch"),
+    ({"period": "2026-10", "level": "province", "adcode": "500107"}, 422, "level_adcode_mismatch"),
+    ({"period": "2026-10", "level": "city", "adcode": "500107"}, 422, "level_adcode_mismatch"),
+    ({"period": "2026-10", "level": "circle", "adcode": "500107"}, 422, "level_adcode_mismatch"),
+    ({"period": "2026-10", "level": "county", "adcode": "999999"}, 422, "unknown_adcode"),
+    ({"period": "2020-01", "level": "county"}, 404, "not_computed"),
+])
+async def test_bad_queries_are_clear_problems(client: httpx.AsyncClient, authority: OrgKey, params: dict[str, str],
+                                              status: int, reason: str) -> None:
+    response = await client.get("/v1/stats/supply-demand", params=params, headers=authority.headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["reason"] == reason
+
+
+async def test_figures_need_an_authority_key(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    params = {"period": "2026-10", "level": "county"}
+    assert (await client.get("/v1/stats/supply-demand", params=params)).status_code == 401
+    assert (await client.get("/v1/stats/supply-demand", params=params, headers=broker.headers)).status_code == 403
+    assert (await client.get("/v1/stats/transfers", params={"period": "2026-10"},
+                             headers=broker.headers)).status_code == 403
+    bad_level = await client.get("/v1/stats/supply-demand", params={"period": "2026-10", "level": "town"},
+                                 headers=(await make_org("authority")).headers)
+    assert bad_level.status_code == 422
+
+
+def test_periods_parse_and_order() -> None:
+    q4 = parse_period("2026-Q4")
+    assert (q4.starts_on.isoformat(), q4.ends_on.isoformat(), q4.label) == ("2026-10-01", "2026-12-31", "2026-Q4")
+    assert parse_period("2026-12").next_start.isoformat() == "2027-01-01"
+    assert parse_period("2026-01").previous().label == "2025-12"
+    assert parse_period("2026-Q1").previous().label == "2025-Q4"
+
+
+async def test_placements_still_count_after_the_other_side_ends_them(client: httpx.AsyncClient,
+                                                                     make_org: MakeOrg, authority: OrgKey,
+                                                                     db: asyncpg.Connection) -> None:
+    """A hire counts as a placement of its period even if the worker left later; the worker is available again."""
+    broker = await make_org("broker")
+    enterprise = await make_org("enterprise")
+    job = await make_job(client, enterprise, adcode="510104", headcount=2)
+    worker = await make_worker(client, broker, home="500235")
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    assert (await act(client, enterprise, placement["id"], "end", {"reason": "no_show"})).status_code == 200
+    period = month_of(datetime.now(UTC))
+    await compute_period(db, period)
+    rows = by_key((await get_figures(client, authority, period=period.label, level="county"))["items"])
+    assert figures_of(rows[("510104", None)]) == (1, 0, None, 1, 1, 0)
+    assert figures_of(rows[("500235", None)]) == (0, 1, Decimal("0.0000"), 0, 0, 1)
+    flows = (await client.get("/v1/stats/transfers", params={"period": period.label},
+                              headers=authority.headers)).json()
+    assert flows["items"][0]["cross_province"] is True
