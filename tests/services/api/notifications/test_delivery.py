@@ -70,7 +70,8 @@ async def test_a_match_is_delivered_signed_and_verifies_with_the_standard_librar
     payload = Webhook(hook["secret"]).verify(request.body, request.headers)
     assert payload["type"] == "match.created"
     assert payload["data"]["notification_id"] == str(notification_id)
-    assert payload["data"]["job_id"] == str(job_id) and payload["data"]["worker_id"] == str(worker_id)
+    assert payload["data"]["job_id"] == str(job_id)
+    assert payload["data"]["worker_id"] == str(worker_id)
     assert request.message_id == f"msg_{notification_id.hex}"
     [item] = await deliveries(client, enterprise, hook["id"])
     assert item["status"] == "delivered"
