@@ -30,7 +30,8 @@ def job_is_indexable(record: asyncpg.Record) -> bool:
 def worker_is_indexable(record: asyncpg.Record) -> bool:
     """Only live profiles whose person consented to being shown to enterprises are indexed at all: the workers
     index exists for enterprises and matching, so a profile without consent has no business in it."""
-    return bool(record["status"] != "erased" and record["consent_share_with_enterprises"])
+    return bool(record["status"] != "erased" and record["consent_share_with_enterprises"]
+                and not record["held_for_review"])  # held: new profile of a grade-D broker (issue 9)
 
 
 def job_facts(record: asyncpg.Record) -> JobFacts:

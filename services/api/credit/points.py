@@ -6,7 +6,7 @@ three to D.
 
 | source | points | recorded by |
 | --- | --- | --- |
-| report_upheld | by reason: fake −20, fees −20, holds_id −20, unpaid −15, other −5, filled −3 | an authority's decision on a report |
+| report_upheld | fake −20, fees −20, holds_id −20, unpaid −15, other −5, filled −3 | a report upheld by an authority |
 | posting_removed | −10 | a posting rejected in review (compliance) |
 | duplicate_profiles | −5 | an authority's finding |
 | fake_profiles | −20 | an authority's finding |

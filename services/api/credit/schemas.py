@@ -49,9 +49,9 @@ class AdjustmentCreate(BaseModel):
             raise ValueError("points 不能为 0 / points must not be 0")
         if self.source == "authority_adjustment" and self.points is None:
             raise ValueError("调整须写明分值 / an adjustment needs points")
-        if self.points is not None and self.source != "authority_adjustment":
-            if positive_source(self.source) != (self.points > 0):
-                raise ValueError(f"{self.source} 的分值符号不对 / points of {self.source} have the wrong sign")
+        if (self.points is not None and self.source != "authority_adjustment"
+                and positive_source(self.source) != (self.points > 0)):
+            raise ValueError(f"{self.source} 的分值符号不对 / points of {self.source} have the wrong sign")
         return self
 
 

@@ -140,6 +140,13 @@ async def new_posting_hold(conn: asyncpg.Connection, org_id: UUID,
             "excerpt": "", "outcome": "hold"}
 
 
+async def record_posting_removed(conn: asyncpg.Connection, org_id: UUID, job_id: UUID, title: str) -> None:
+    """Ledger source `posting_removed`: an authority rejected a posting in review (once per posting)."""
+    await record_credit_event(conn, org_id, SOURCE_POINTS["posting_removed"],
+                              f"岗位《{title}》经审核违规下架 / posting “{title}” removed in review for violations",
+                              "posting_removed", job_id)
+
+
 # ----------------------------------------------------------------------------------------- HTTP service
 
 
@@ -179,8 +186,9 @@ async def adjust(conn: asyncpg.Connection, caller: Caller, org_id: UUID, body: A
                                       actor_org_id=caller.org_id)
     if entry is None:
         raise InvalidInput("此事项已记录 / this finding is already in the ledger",
-                           errors=[FieldError(field="ref_id", message="同一机构、来源和 ref_id 只记一次 / one event per org, "
-                                                    "source and ref_id")])
+                           errors=[FieldError(field="ref_id",
+                                              message="同一机构、来源和 ref_id 只记一次 / one event per org, source "
+                                                      "and ref_id")])
     total = await repository.points_of(conn, org_id)
     return AdjustmentOut(org_id=org_id, entry=entry, score=policy.base_score + total, grade=policy.grade(total))
 

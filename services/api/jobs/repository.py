@@ -19,7 +19,10 @@ _COLUMNS = """id, org_id, status, external_ref, title, description, occupation_c
               approved_findings, review_decision, review_note, reviewed_by_org_id, reviewed_at, closed_at,
               closed_reason, created_at, updated_at,
               CASE WHEN status IN ('open', 'pending_review') AND expires_at <= now() THEN 'expired'
-                   ELSE status END AS effective_status"""
+                   ELSE status END AS effective_status,
+              -- issue 9 (credit): the enterprise's ledger points (→ its grade)
+              (SELECT COALESCE(sum(e.points), 0)::int FROM credit_events e
+                WHERE e.org_id = job_postings.org_id) AS credit_points"""
 
 
 @dataclass(frozen=True, slots=True)

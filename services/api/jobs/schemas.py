@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from matching.credit_grades import Grade
+
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
 JobStatus = Literal["open", "pending_review", "closed", "expired"]
@@ -151,6 +153,7 @@ class JobOut(BaseModel):
     compliance: list[Finding] = Field(description="Findings of the last compliance check (hold reasons).")
     review: Review | None
     closed_at: datetime | None
+    credit_grade: Grade | None = Field(default=None, description="The enterprise's integrity credit grade (A–D).")
     created_at: datetime
     updated_at: datetime
 

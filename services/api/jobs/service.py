@@ -7,7 +7,7 @@ same transaction; the indexer reads the current row after commit and upserts or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -19,6 +19,13 @@ from pydantic import ValidationError
 from matching.compliance import ComplianceVerdict, check_posting
 from matching.regions import province_of
 from services.api.auth.caller import Caller
+from services.api.credit.service import (
+    DEFAULT_POLICY,
+    CreditPolicy,
+    credit_policy,
+    new_posting_hold,
+    record_posting_removed,
+)
 from services.api.jobs import repository
 from services.api.jobs.occupation_inference import infer_from_posting, is_known_code
 from services.api.jobs.repository import JobRow
@@ -53,6 +60,7 @@ class JobContext:
     now: datetime
     default_ttl: timedelta
     max_ttl: timedelta
+    credit: CreditPolicy = DEFAULT_POLICY  # grade thresholds (issue 9)
 
     @property
     def today(self) -> date:
@@ -63,7 +71,7 @@ async def build_context(settings: ApiSettings, extensions: dict[str, Any], outbo
                         *, now: datetime | None = None) -> JobContext:
     return JobContext(catalogue=await current_catalogue(extensions), outbox=outbox,
                       now=now or datetime.now(CHINA_TZ), default_ttl=timedelta(days=settings.job_default_ttl_days),
-                      max_ttl=timedelta(days=settings.job_max_ttl_days))
+                      max_ttl=timedelta(days=settings.job_max_ttl_days), credit=credit_policy(settings))
 
 
 def ensure_enterprise(caller: Caller) -> None:
@@ -204,7 +212,8 @@ def job_out(record: asyncpg.Record, ctx: JobContext) -> JobOut:
         compliance=[Finding(rule_id=f["rule_id"], field=f["field"],
                             message=f"{f['message_zh']} / {f['message_en']}", excerpt=f["excerpt"],
                             outcome=f["outcome"]) for f in record["compliance_findings"]],
-        review=review, closed_at=record["closed_at"], created_at=record["created_at"],
+        review=review, closed_at=record["closed_at"], credit_grade=ctx.credit.grade(record["credit_points"]),
+        created_at=record["created_at"],
         updated_at=record["updated_at"],
     )
 
@@ -240,6 +249,10 @@ async def _write(conn: asyncpg.Connection, caller: Caller, ctx: JobContext, row:
         other = await repository.find_by_external_ref(conn, caller.org_id, row.external_ref)
         if other is not None and other["id"] != job_id:
             raise DuplicateExternalRef(other["id"])
+    if insert:  # issue 9: an enterprise with postings upheld as fake has new postings held for review
+        hold = await new_posting_hold(conn, caller.org_id, ctx.credit)
+        if hold is not None:
+            row = replace(row, status="pending_review", compliance_findings=[*row.compliance_findings, hold])
     try:
         async with conn.transaction():
             if insert:
@@ -339,6 +352,7 @@ async def review_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
         record = await repository.set_review(conn, job_id, status="closed", decision="reject", note=body.note,
                                              reviewer=caller.org_id, approved_findings=[],
                                              closed_reason="rejected_in_review")
+        await record_posting_removed(conn, record["org_id"], job_id, record["title"])  # issue 9: credit ledger
     await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
     return job_out(record, ctx)
 

@@ -84,16 +84,16 @@ async def file_report(conn: asyncpg.Connection, caller: Caller, body: ReportCrea
         if cipher is None:  # never stored in clear
             raise InvalidInput("暂不能保存联系方式 / contact cannot be stored now; file without it")
         contact_enc = cipher.encrypt(body.contact, context=_contact_context(report_id))
-    key = {"reporter_org_id": caller.org_id, "target_kind": body.target.kind, "target_id": body.target.id,
-           "reason": body.reason}
     for _ in range(2):  # a concurrent decision can close the open report between the two statements
         async with conn.transaction():
-            row = await repository.insert(conn, report_id=report_id, reporter_key_id=caller.key_id,
-                                          target_org_id=target_org_id, text=body.text or None,
-                                          contact_enc=contact_enc, **key)
+            row = await repository.insert(conn, report_id=report_id, reporter_org_id=caller.org_id,
+                                          reporter_key_id=caller.key_id, target_kind=body.target.kind,
+                                          target_id=body.target.id, target_org_id=target_org_id,
+                                          reason=body.reason, text=body.text or None, contact_enc=contact_enc)
         if row is not None:
             return _report_out(row, duplicate=False), True
-        row = await repository.count_repeat(conn, **key)
+        row = await repository.count_repeat(conn, reporter_org_id=caller.org_id, target_kind=body.target.kind,
+                                            target_id=body.target.id, reason=body.reason)
         if row is not None:
             return _report_out(row, duplicate=True), False
     raise Conflict("举报状态正在变化，请重试 / the report changed concurrently; retry")

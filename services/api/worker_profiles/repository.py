@@ -17,7 +17,10 @@ _COLUMNS = """id, broker_org_id, status, external_ref, name_enc, id_number_enc, 
               occupations, occupation_terms, skills, certificates, labour_brand, experience_years, education,
               desired_adcodes, willing_to_relocate, max_commute_km, expected_wage_min, expected_wage_max,
               expected_wage_unit, available_from, available_until, work_types, consent_share_with_enterprises,
-              consent_contact_by_sms, consent_given_at, created_at, updated_at, erased_at"""
+              consent_contact_by_sms, consent_given_at, created_at, updated_at, erased_at,
+              -- issue 9 (credit): held for review (grade-D broker) and the broker's ledger points (→ grade)
+              held_for_review, (SELECT COALESCE(sum(e.points), 0)::int FROM credit_events e
+                                 WHERE e.org_id = worker_profiles.broker_org_id) AS credit_points"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from matching.credit_grades import Grade
 from services.api.jobs.schemas import ADCODE_PATTERN, Wage, WorkType
 
 Gender = Literal["male", "female"]
@@ -150,6 +151,9 @@ class WorkerOut(BaseModel):
     consent: Consent | None
     searchable: bool = Field(description="Whether enterprises can find and be matched with this profile "
                                          "(consent given and the profile not erased).")
+    held_for_review: bool = Field(default=False, description="New profile of a grade-D broker: not searchable "
+                                                             "until an authority releases it (issue 9).")
+    credit_grade: Grade | None = Field(default=None, description="The broker's integrity credit grade (A–D).")
     created_at: datetime
     updated_at: datetime
     erased_at: datetime | None

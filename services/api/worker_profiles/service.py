@@ -31,6 +31,7 @@ from matching.identity import (
     parse_mobile,
 )
 from services.api.auth.caller import Caller
+from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_policy, hold_new_profile_if_grade_d
 from services.api.jobs.occupation_inference import resolve_worker_occupation
 from services.api.jobs.schemas import Wage
 from services.api.pagination import Position, decode_cursor, encode_cursor
@@ -72,6 +73,7 @@ class WorkerContext:
     catalogue: CatalogueSnapshot
     outbox: OutboxRecorder
     today: date
+    credit: CreditPolicy = DEFAULT_POLICY  # grade thresholds (issue 9)
 
 
 def china_today() -> date:
@@ -98,7 +100,7 @@ async def build_context(settings: ApiSettings, extensions: dict[str, Any], outbo
                         *, today: date | None = None) -> WorkerContext:
     return WorkerContext(cipher=personal_data_cipher(settings, extensions),
                          catalogue=await current_catalogue(extensions), outbox=outbox,
-                         today=today or china_today())
+                         today=today or china_today(), credit=credit_policy(settings))
 
 
 # ------------------------------------------------------------------------------------------ access rules
@@ -302,7 +304,8 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
         expected_wage=_wage(record), available_from=record["available_from"],
         available_until=record["available_until"], work_types=list(record["work_types"]),
         notes=_decrypt(cipher, record, "notes"), consent=consent,
-        searchable=not erased and record["consent_share_with_enterprises"],
+        searchable=not erased and record["consent_share_with_enterprises"] and not record["held_for_review"],
+        held_for_review=record["held_for_review"], credit_grade=ctx.credit.grade(record["credit_points"]),
         created_at=record["created_at"], updated_at=record["updated_at"], erased_at=record["erased_at"],
     )
 
@@ -379,6 +382,11 @@ async def _write(conn: asyncpg.Connection, caller: Caller, v: ValidatedWorker, c
     except asyncpg.UniqueViolationError:
         await _ensure_unique(conn, caller, v, ctx.cipher, self_id=None if insert else worker_id)
         raise Conflict("并发登记冲突，请重试 / a concurrent change conflicted; retry") from None
+    # Issue 9: a grade-D broker's new profile is held for review (not indexed until an authority releases it).
+    if insert and await hold_new_profile_if_grade_d(conn, worker_id, caller.org_id, ctx.credit):
+        held = await repository.get(conn, worker_id)
+        assert held is not None
+        record = held
     await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
     return record
 

@@ -51,3 +51,24 @@ async def uphold_report(client: httpx.AsyncClient, reporter: OrgKey, authority: 
     filed = await report(client, reporter, kind, target_id, reason)
     assert filed.status_code == 201, filed.text
     return await decide(client, authority, filed.json()["id"])
+
+
+def id_number(seq: int) -> str:
+    from matching.identity import id_check_character
+
+    first17 = f"500235199001{seq % 28 + 1:02d}{seq % 1000:03d}"
+    return first17 + id_check_character(first17)
+
+
+def worker_body(seq: int, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": f"工人{seq}",
+        "id_number": id_number(seq),
+        "phone": f"138{seq:08d}",
+        "home_adcode": "500235",
+        "occupations": ["6-18-02-04"],
+        "available_from": "2026-01-01",
+        "consent": {"share_with_enterprises": True, "contact_by_sms": False, "given_at": "2025-11-20T10:00:00+08:00"},
+    }
+    body.update(overrides)
+    return body
