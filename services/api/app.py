@@ -14,6 +14,7 @@ from services.api.catalogue.router import occupations_router
 from services.api.catalogue.router import router as catalogue_router
 from services.api.catalogue.runtime import start_runtime
 from services.api.credit.router import router as credit_router
+from services.api.dashboard.router import router as dashboard_router
 from services.api.health.router import router as health_router
 from services.api.imports.router import router as imports_router
 from services.api.jobs.router import router as jobs_router
@@ -83,7 +84,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                    kiosk_page_router, kiosk_page_api_router,
                    imports_router, worker_profiles_router, jobs_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router,
-                   stats_router):
+                   stats_router, dashboard_router):
         app.include_router(router)
     for router in (reports_router, credit_router):
         app.include_router(router)

@@ -42,16 +42,16 @@ async def worker_facts(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Rec
 
 
 async def insert(conn: asyncpg.Connection, *, placement_id: UUID, job: asyncpg.Record, worker: asyncpg.Record,
-                 proposed_by: str, transfer: bool, cross_province: bool) -> asyncpg.Record:
+                 proposed_by: str, transfer: bool, cross_province: bool, at: datetime) -> asyncpg.Record:
     record = await conn.fetchrow(
         f"""INSERT INTO placements (id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_by, status,
                                     occupation_code, origin_adcode, destination_adcode, transfer, cross_province,
-                                    job_posted_at, job_start_date)
-            VALUES ($1, $2, $3, $4, $5, $6, 'proposed', $7, $8, $9, $10, $11, $12, $13)
+                                    job_posted_at, job_start_date, proposed_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'proposed', $7, $8, $9, $10, $11, $12, $13, $14, $14)
             RETURNING {_COLUMNS}""",
         placement_id, job["id"], worker["id"], job["org_id"], worker["broker_org_id"], proposed_by,
         job["occupation_code"], worker["home_adcode"], job["adcode"], transfer, cross_province,
-        job["created_at"], job["start_date"])
+        job["created_at"], job["start_date"], at)
     assert record is not None
     return record
 
@@ -190,3 +190,26 @@ async def open_reminders(conn: asyncpg.Connection, broker_org_id: UUID, *, limit
              FROM placement_reminders r JOIN placements p ON p.id = r.placement_id
             WHERE r.broker_org_id = $1 AND r.resolved_at IS NULL
             ORDER BY r.due_on, r.id LIMIT $2""", broker_org_id, limit))
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+async def demo_candidates(conn: asyncpg.Connection, *, enterprise_ids: list[UUID],
+                          broker_ids: list[UUID]) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Open postings of the demo enterprises and available, consenting workers of the demo brokers."""
+    jobs = await conn.fetch(
+        """SELECT id, org_id, occupation_code, headcount FROM job_postings
+            WHERE org_id = ANY($1::uuid[]) AND status = 'open' AND expires_at > now() ORDER BY id""", enterprise_ids)
+    workers = await conn.fetch(
+        """SELECT id, broker_org_id, occupation_codes FROM worker_profiles
+            WHERE broker_org_id = ANY($1::uuid[]) AND status = 'available' AND consent_share_with_enterprises
+              AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.worker_id = worker_profiles.id)
+            ORDER BY id""", broker_ids)
+    return list(jobs), list(workers)
+
+
+async def count_for_orgs(conn: asyncpg.Connection, org_ids: list[UUID]) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM placements WHERE enterprise_org_id = ANY($1::uuid[])", org_ids)
+    return count

@@ -204,7 +204,8 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
     try:
         async with conn.transaction():
             record = await repository.insert(conn, placement_id=placement_id, job=job, worker=worker,
-                                             proposed_by=proposed_by, transfer=transfer, cross_province=cross)
+                                             proposed_by=proposed_by, transfer=transfer, cross_province=cross,
+                                             at=now)
     except asyncpg.UniqueViolationError:
         raise _refused("duplicate", "此岗位与求职者已有进行中的安置 / a live placement for this pair exists") from None
     await repository.add_event(conn, placement_id=placement_id, action="propose", from_status=None,

@@ -48,7 +48,7 @@ async def hires_between(conn: asyncpg.Connection, start: datetime, end: datetime
     """Placements hired in [start, end), with where from and where to and how long the posting waited."""
     return list(await conn.fetch(
         """SELECT id, origin_adcode, destination_adcode, occupation_code, transfer, cross_province,
-                  extract(epoch FROM hired_at - job_posted_at) / 86400.0 AS days_to_fill
+                  greatest(0, extract(epoch FROM hired_at - job_posted_at) / 86400.0) AS days_to_fill
              FROM placements WHERE hired_at >= $1 AND hired_at < $2""", start, end))
 
 
@@ -136,3 +136,10 @@ async def flow_rows(conn: asyncpg.Connection, period: str) -> list[asyncpg.Recor
     return list(await conn.fetch(
         "SELECT * FROM stats_transfer_flows WHERE period = $1 ORDER BY placements DESC, origin_adcode, "
         "destination_adcode", period))
+
+
+async def insert_period_rows(conn: asyncpg.Connection, period: str, rows: Sequence[tuple[Any, ...]],
+                             flows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows of a period not frozen yet (the demo loader's past periods; the service's computations use
+    replace_rows)."""
+    await replace_rows(conn, period, rows, flows)

@@ -243,3 +243,48 @@ def flows_csv(items: list[dict[str, Any]], period: str) -> str:
             for i in items]
     return to_csv(["period", "origin_adcode", "origin_name", "destination_adcode", "destination_name", "placements",
                    "cross_province"], flat)
+
+
+# ------------------------------------------------------------------------------------------------ demo
+
+
+async def write_demo_history(conn: asyncpg.Connection, *, months: int = 5, now: datetime | None = None) -> list[str]:
+    """Demo only: past months derived from the open month's computed rows with a steady drift (more demand
+    earlier in the year, fewer seekers), written as frozen snapshots with `source = 'demo'` so a new stack shows a
+    trend. Months that already have figures are left alone. Returns the periods written."""
+    now = now or datetime.now(UTC)
+    current = month_of(now)
+    await compute_period(conn, current, now=now)
+    base = await conn.fetch("SELECT * FROM stats_supply_demand WHERE period = $1", current.label)
+    base_flows = await repository.flow_rows(conn, current.label)
+    written: list[str] = []
+    period = current
+    for step in range(1, months + 1):
+        period = period.previous()
+        async with conn.transaction():
+            existing = await repository.lock_period(conn, period=period.label, kind=period.kind,
+                                                    starts_on=period.starts_on, ends_on=period.ends_on,
+                                                    as_of=period.end)
+            if existing["computations"] > 0 or existing["frozen_at"] is not None:
+                continue
+            demand, supply, hires = 1 + 0.07 * step, 1 - 0.05 * step, 1 - 0.12 * step
+
+            def scaled(value: int, factor: float) -> int:
+                return max(0, round(value * factor))
+
+            rows = []
+            for r in base:
+                open_headcount = scaled(r["open_headcount"], demand)
+                workers = scaled(r["available_workers"], supply)
+                rows.append((period.label, r["level"], r["adcode"], r["occupation_code"], open_headcount, workers,
+                             figures.ratio(open_headcount, workers), r["shortage_level"],
+                             scaled(r["placements"], hires), scaled(r["transfers_in"], hires),
+                             scaled(r["transfers_out"], hires), r["median_days_to_fill"]))
+            flows = [(period.label, f["origin_adcode"], f["destination_adcode"],
+                      max(1, scaled(f["placements"], hires)), f["cross_province"]) for f in base_flows]
+            await repository.insert_period_rows(conn, period.label, rows, flows)
+            await repository.finish_period(conn, period.label, as_of=period.end, computed_at=now, freeze=True,
+                                           source="demo", catalogue_version=None)
+            written.append(period.label)
+    await compute_period(conn, quarter_of(now), now=now)
+    return written

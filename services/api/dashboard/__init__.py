@@ -1,0 +1,1 @@
+"""The authorities' dashboard page (/dashboard) and its static files."""
