@@ -81,19 +81,28 @@
   }
 
   function countyOption(items) {
-    const rows = items.filter((r) => !r.occupation_code && r.ratio !== null)
-      .sort((a, b) => b.ratio - a.ratio).slice(0, 20).reverse();
-    const max = rows.length ? rows[rows.length - 1].ratio : 1;
+    // Counties with vacancies but no available seekers have no ratio: they head the ranking, marked 无求职者.
+    const totals = items.filter((r) => !r.occupation_code && (r.open_headcount > 0 || r.available_workers > 0));
+    const rated = totals.filter((r) => r.ratio !== null).sort((a, b) => b.ratio - a.ratio);
+    const top = rated.length ? Number(rated[0].ratio) : 1;
+    const unrated = totals.filter((r) => r.ratio === null).sort((a, b) => b.open_headcount - a.open_headcount)
+      .map((r) => Object.assign({}, r, { shown: Math.max(top, 1) * 1.15, unrated: true }));
+    const rows = unrated.concat(rated.map((r) => Object.assign({}, r, { shown: r.ratio }))).slice(0, 20).reverse();
     return {
       animation: false,
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: { left: 110, right: 50, top: 20, bottom: 30 },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" },
+                 formatter: (ps) => { const r = rows[ps[0].dataIndex];
+                   return `${r.area_name}<br>求人倍率 ${r.unrated ? "—（无求职者）" : fmt(r.ratio, 2)}` +
+                          `<br>岗位空缺 ${r.open_headcount} · 求职人数 ${r.available_workers}`; } },
+      grid: { left: 150, right: 110, top: 20, bottom: 30 },
       xAxis: { type: "value", name: "倍率" },
       yAxis: { type: "category", data: rows.map((r) => r.area_name) },
-      visualMap: { show: false, min: 0, max: Math.max(max, 1), dimension: 0,
-                   inRange: { color: ["#4f9d69", "#f2c14e", "#d1495b"] } },
-      series: [{ name: "求人倍率", type: "bar", data: rows.map((r) => r.ratio),
-                 label: { show: true, position: "right", formatter: (p) => fmt(p.value, 2) } }],
+      series: [{ name: "求人倍率", type: "bar",
+                 data: rows.map((r) => ({ value: r.shown, itemStyle: { color: r.unrated ? "#8c1c13"
+                   : r.ratio >= 1.5 ? "#d1495b" : r.ratio >= 1 ? "#f2c14e" : "#4f9d69" } })),
+                 label: { show: true, position: "right",
+                          formatter: (p) => { const r = rows[p.dataIndex];
+                            return r.unrated ? `无求职者（空缺 ${r.open_headcount}）` : fmt(r.ratio, 2); } } }],
     };
   }
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
