@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.api.notifications.settings import NotificationSettings
-from services.api.settings import ApiSettings
+from services.api.settings import ApiSettings, require_production_secrets
 
 
 class WorkerSettings(ApiSettings, NotificationSettings):
@@ -19,4 +19,6 @@ class WorkerSettings(ApiSettings, NotificationSettings):
 
 
 def load_worker_settings(**overrides: object) -> WorkerSettings:
-    return WorkerSettings(**overrides)  # type: ignore[arg-type]
+    settings = WorkerSettings(**overrides)  # type: ignore[arg-type]
+    require_production_secrets(settings)
+    return settings

@@ -80,5 +80,24 @@ class ApiSettings(BaseSettings):
         return self.log_json if self.log_json is not None else self.environment != "development"
 
 
+class MissingProductionSecrets(ValueError):
+    """Production must never start half-configured (development and tests may: the features that need a
+    secret then answer a clear problem)."""
+
+
+PRODUCTION_SECRETS = ("pii_keyring", "pii_blind_index_key", "cursor_secret", "meili_master_key")
+
+
+def require_production_secrets(settings: ApiSettings) -> None:
+    if settings.environment != "production":
+        return
+    missing = [name.upper() for name in PRODUCTION_SECRETS if not getattr(settings, name).get_secret_value()]
+    if missing:
+        # Names only: an error message must never carry a secret's value.
+        raise MissingProductionSecrets(f"production requires {', '.join(missing)}")
+
+
 def load_api_settings(**overrides: object) -> ApiSettings:
-    return ApiSettings(**overrides)  # type: ignore[arg-type]
+    settings = ApiSettings(**overrides)  # type: ignore[arg-type]
+    require_production_secrets(settings)
+    return settings

@@ -11,6 +11,7 @@ from pathlib import Path
 from services.devstack import meilisearch, postgres, processes, redis
 from services.devstack.envfile import write_env_file
 from services.devstack.paths import env_file
+from services.devstack.secrets import local_secrets
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Backing:
             "REDIS_URL": self.redis.url,
             "MEILI_URL": self.meili.url,
             "MEILI_MASTER_KEY": self.meili_key,
+            **local_secrets(),
         }
 
 
