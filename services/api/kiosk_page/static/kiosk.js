@@ -595,7 +595,7 @@ async function main() {
     }
   }
   if (!ok) return;
-  $("[data-testid=kiosk-place]").textContent = state.start.kiosk?.name ? `📍 ${state.start.kiosk.name}` : "";
+  $("[data-testid=kiosk-place]").textContent = state.start.kiosk?.name ? `本机位置：${state.start.kiosk.name}` : "";
   state.district = state.start.kiosk?.adcode || "";
   renderTrades();
   resetToStart();

@@ -1,0 +1,1 @@
+"""Locust user classes for the load-test scenarios (see loadtests/README.md)."""
