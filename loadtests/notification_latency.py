@@ -1,0 +1,157 @@
+"""Notification latency: from the commit that records a notification to its signed webhook arriving at a local
+receiver. p50 / p95 / max over N notifications recorded at a steady rate.
+
+The matching core does not call `record_match_notifications` yet, so this measures from the *notification
+record commit* (what a matching run would do at the end of its transaction) to arrival: outbox enqueue →
+`process_outbox` → `notification.dispatch` (fan-out, cap check, delivery row) → `deliver_webhook` (SSRF
+re-check, Standard Webhooks signature, POST) → receiver. Add the matching run's own time on top once wired.
+
+It makes its own database (migrated), a unique arq queue, starts one real worker process (`python -m workers`)
+and an HTTP receiver on 127.0.0.1; everything is removed afterwards. Run (see loadtests/README.md):
+
+    set -a; . .devstack/env; set +a
+    export DATABASE_URL=${DATABASE_URL%/*}/postgres
+    uv run python loadtests/notification_latency.py --count 1000 --rate 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from services.api.auth.caller import Caller  # noqa: E402
+from services.api.database import PendingWork  # noqa: E402
+from services.api.notifications import service  # noqa: E402
+from services.api.notifications.schemas import WebhookCreate  # noqa: E402
+from services.api.organisations.schemas import OrgCreate  # noqa: E402
+from services.api.organisations.service import create_org  # noqa: E402
+from services.api.redis_connection import create_arq_redis  # noqa: E402
+from services.db.migrate import apply_migrations  # noqa: E402
+from services.db.pool import create_pool  # noqa: E402
+from services.outbox import repository as outbox_repository  # noqa: E402
+from services.outbox.dispatch import enqueue_outbox  # noqa: E402
+from services.privacy.cipher import PersonalDataCipher  # noqa: E402
+from tests.services.api.notifications.receiver import Receiver  # noqa: E402
+
+
+def _key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _with_db(dsn: str, name: str) -> str:
+    return dsn.rpartition("/")[0] + "/" + name
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def main(count: int, rate: float, keep: bool) -> None:
+    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    name = f"bashu_notif_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(_with_db(server, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = _with_db(server, name)
+    env_settings = {
+        "ENVIRONMENT": "test", "DATABASE_URL": dsn, "REDIS_URL": redis_url,
+        "ARQ_QUEUE_NAME": f"bashu:bench:{uuid.uuid4().hex[:8]}", "PII_KEYRING": f"k1:{_key()}",
+        "PII_ACTIVE_KEY_ID": "k1", "PII_BLIND_INDEX_KEY": _key(), "CURSOR_SECRET": secrets.token_hex(16),
+        "MEILI_URL": os.environ.get("MEILI_URL", "http://127.0.0.1:7700"),
+        "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", ""),
+        "MEILI_INDEX_PREFIX": f"bench{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "WARNING", "LOG_JSON": "true",
+        # One recipient gets every notification here: lift its daily cap, or all but 50 wait for the digest.
+        "NOTIFICATION_DAILY_CAP": str(count + 1),
+    }
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    receiver = await Receiver().start()
+    worker: subprocess.Popen[bytes] | None = None
+    redis = create_arq_redis(redis_url, queue_name=env_settings["ARQ_QUEUE_NAME"])
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+            async with conn.transaction():
+                org = await create_org(conn, OrgCreate(type="enterprise", name="压测企业"))
+            cipher = PersonalDataCipher.from_settings(env_settings["PII_KEYRING"], "k1",
+                                                      env_settings["PII_BLIND_INDEX_KEY"])
+            caller = Caller(org_id=org.org.id, role="enterprise", key_id=uuid.uuid4(), province=None,
+                            licence_valid_until=None, kiosk_adcode=None)
+            async with conn.transaction():
+                hook = await service.create_webhook(
+                    conn, caller, WebhookCreate(url=receiver.url, events=["match.created"]), cipher=cipher,
+                    environment="test", now=datetime.now(UTC))
+        receiver.secret = hook.secret
+        worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
+            [sys.executable, "-m", "workers"], cwd=REPO, env={**os.environ, **env_settings},
+            stdout=subprocess.DEVNULL)
+        await asyncio.sleep(2.0)  # worker start-up (not measured)
+
+        committed: dict[str, float] = {}
+        interval = 1.0 / rate
+        started = time.perf_counter()
+        for i in range(count):
+            target = started + i * interval
+            await asyncio.sleep(max(0.0, target - time.perf_counter()))
+            pending = PendingWork()
+            async with pool.acquire() as conn:
+                async with conn.transaction():
+                    notification_id = await service.record_match_notification(
+                        conn, pending, recipient_org_id=org.org.id, job_id=uuid.uuid4(), worker_id=uuid.uuid4(),
+                        score=0.8, direction="worker_for_job", summary={"title": f"岗位{i}"})
+                committed[f"msg_{notification_id.hex}"] = time.time()  # type: ignore[union-attr]
+                sent = await enqueue_outbox(redis, pending.outbox_ids)
+                if sent:
+                    await outbox_repository.mark_enqueued(conn, sent)
+        deadline = time.monotonic() + 120
+        while len(receiver.first_accepted_at) < count and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        latencies = [receiver.first_accepted_at[m] - t for m, t in committed.items() if m in receiver.first_accepted_at]
+        missing = count - len(latencies)
+        unverified = sum(1 for r in receiver.requests if not r.verified)
+        result = {
+            "measured": "notification record commit → webhook accepted by a 127.0.0.1 receiver",
+            "count": count, "rate_per_s": rate, "delivered": len(latencies), "missing": missing,
+            "duplicates": sum(receiver.duplicates.values()), "unverified_signatures": unverified,
+            "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+            "p95_ms": round(_percentile(latencies, 95) * 1000, 1) if latencies else None,
+            "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+        }
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            await asyncio.to_thread(worker.wait)
+        await receiver.stop()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+        if not keep:
+            admin = await asyncpg.connect(_with_db(server, "postgres"))
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=20.0, help="notifications recorded per second")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.rate, args.keep))
