@@ -392,3 +392,34 @@ async def test_expiring_postings_are_announced_once(
     [item] = (await client.get("/v1/notifications", headers=enterprise.headers)).json()["items"]
     assert item["event"] == "job.expiring"
     assert item["job_id"] == str(job_id)
+
+
+async def test_a_posting_that_fits_a_subscription_is_notified_once_per_organisation(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection) -> None:
+    enterprise, broker, other = await make_org("enterprise"), await make_org("broker"), await make_org("broker")
+    fits = {"kind": "jobs", "query": {"q": "电焊", "adcode": ["500100"], "work_type": "daily", "wage_min": 250,
+                                      "wage_unit": "day", "benefits": ["包吃"], "occupation_code": "6-30-05"},
+            "channel": "webhook", "digest": "hourly"}
+    for body in (fits, {**fits, "channel": "inbox", "digest": "instant"}):
+        assert (await client.post("/v1/subscriptions", headers=broker.headers, json=body)).status_code == 201
+    misses = {**fits, "query": {**fits["query"], "benefits": ["包住"]}}
+    assert (await client.post("/v1/subscriptions", headers=other.headers, json=misses)).status_code == 201
+    job_id = uuid.uuid4()
+    await db.execute(
+        """INSERT INTO job_postings (id, org_id, status, title, description, occupation_code, headcount, adcode,
+                                     wage_min, wage_max, wage_unit, work_type, start_date, benefits, expires_at)
+           VALUES ($1, $2, 'open', '招聘电焊工', '日结，包吃', '6-30-05-01', 3, '500107', 280, 320, 'day', 'daily',
+                   current_date, '{包吃}', now() + interval '10 days')""", job_id, uuid_of(enterprise))
+
+    async def work(conn: asyncpg.Connection, pending: PendingWork) -> list[UUID]:
+        return await service.record_subscription_matches_for_job(conn, pending, job_id)
+
+    assert len(await record(work)) == 1
+    assert await record(work) == []  # re-indexed or matched again: nothing new
+    [n] = await db.fetch("SELECT * FROM notifications")
+    assert n["recipient_org_id"] == uuid_of(broker)
+    assert n["event"] == "subscription.matched"
+    assert n["digest"] == "instant"  # the most immediate of the fitting subscriptions
+    assert n["channels"] == ["webhook"]
+    assert len(n["payload"]["subscription_ids"]) == 2
+    assert n["payload"]["title"] == "招聘电焊工"
