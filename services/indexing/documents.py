@@ -28,9 +28,10 @@ def job_is_indexable(record: asyncpg.Record) -> bool:
 
 
 def worker_is_indexable(record: asyncpg.Record) -> bool:
-    """Only live profiles whose person consented to being shown to enterprises are indexed at all: the workers
-    index exists for enterprises and matching, so a profile without consent has no business in it."""
-    return bool(record["status"] != "erased" and record["consent_share_with_enterprises"]
+    """Only available profiles whose person consented to being shown to enterprises are indexed at all: the
+    workers index exists for enterprises and matching, so a profile without consent, or one that is placed
+    (hired through a placement), inactive or erased, has no business in it."""
+    return bool(record["status"] == "available" and record["consent_share_with_enterprises"]
                 and not record["held_for_review"])  # held: new profile of a grade-D broker (issue 9)
 
 

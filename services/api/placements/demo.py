@@ -32,7 +32,8 @@ _PLAN: list[tuple[str, float, int]] = [
 
 
 class _Outbox:
-    """Outbox rows for postings closed by hires; the worker's reconciler enqueues them."""
+    """Outbox rows for postings closed by hires and workers placed or available again; the worker's reconciler
+    enqueues them."""
 
     async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
         return await outbox_repository.record(conn, topic, entity_id)
@@ -58,7 +59,7 @@ async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *,
     if steps >= 5:
         await service.retain(conn, broker, placement_id, milestone=90, now=arrived + timedelta(days=91))
     if target == "ended":
-        await service.end(conn, enterprise, placement_id, reason="left", note="演示：工人返乡",
+        await service.end(conn, enterprise, placement_id, reason="left", outbox=_Outbox(), note="演示：工人返乡",
                           now=arrived + timedelta(days=12))
 
 

@@ -104,7 +104,8 @@ async def accept_placement(placement_id: UUID, conn: Connection, caller: AnyCall
 @router.post("/{placement_id}/hire", response_model=PlacementOut, responses=problem_responses(409))
 async def hire_placement(placement_id: UUID, conn: Connection, caller: AnyCaller, pending: PostCommit,
                          body: TransitionNote | None = None) -> PlacementOut:
-    """The enterprise hires (accepted → hired). One less open headcount; the last one closes the posting."""
+    """The enterprise hires (accepted → hired). One less open headcount; the last one closes the posting. The
+    worker becomes `placed` (out of search and matching) until the placement ends."""
     return await service.hire(conn, Actor.of(caller), placement_id, outbox=pending,
                               note=body.note if body else None)
 
@@ -125,8 +126,10 @@ async def retain_placement(placement_id: UUID, body: RetainBody, conn: Connectio
 
 
 @router.post("/{placement_id}/end", response_model=PlacementOut, responses=problem_responses(409))
-async def end_placement(placement_id: UUID, body: EndBody, conn: Connection, caller: AnyCaller) -> PlacementOut:
+async def end_placement(placement_id: UUID, body: EndBody, conn: Connection, caller: AnyCaller,
+                        pending: PostCommit) -> PlacementOut:
     """Either side ends the placement with a reason that fits its state (declined or withdrawn while proposed;
     withdrawn or not_hired once accepted; no_show after the hire; left, dismissed or contract_completed after
     arrival; `other` always)."""
-    return await service.end(conn, Actor.of(caller), placement_id, reason=body.reason, note=body.note)
+    return await service.end(conn, Actor.of(caller), placement_id, reason=body.reason, outbox=pending,
+                             note=body.note)

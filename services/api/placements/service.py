@@ -19,6 +19,10 @@ Who may do what (the two sides are the job's enterprise and the worker's broker;
 Retention is one action with `{milestone: 30|90}` and two states (retained_30, retained_90), so a list can ask
 for either. Everything else is refused with a 409 problem whose `reason` says why; an organisation that is
 neither side gets 404 (it must not learn that the placement exists).
+
+Effects on other domains, in the transition's transaction: a hire marks the worker `placed` (their profile
+leaves search and matching through `worker.index`); ending a placement in which the worker held the job makes them
+`available` again (re-indexed).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from services.api.placements.schemas import (
     PlacementOut,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.api.worker_profiles.service import OutboxRecorder
+from services.api.worker_profiles.service import OutboxRecorder, set_worker_status
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 LIST_SCOPE = "placements"
@@ -300,6 +304,8 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
         raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
     result = await _after(conn, actor, record, action="hire", to_status="hired", now=now,
                           detail={**_note(note), "open_headcount_after": open_headcount - 1})
+    # The worker holds a job now: `placed`, out of search and matching until the placement ends.
+    await set_worker_status(conn, outbox, record["worker_id"], "placed")
     if open_headcount == 1:
         await jobs_repository.close(conn, job["id"], reason="filled")
         await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
@@ -330,8 +336,11 @@ async def retain(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
                         detail={**_note(note), "milestone": milestone})
 
 
-async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, reason: str, note: str | None = None,
-              now: datetime | None = None) -> PlacementOut:
+async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, reason: str, outbox: OutboxRecorder,
+              note: str | None = None, now: datetime | None = None) -> PlacementOut:
+    """End with a reason that fits the state. Ending a placement in which the worker held the job (hired,
+    arrived, retained) makes the worker `available` again (unless erased, or set otherwise by the broker meanwhile)
+    and searchable through the workers indexing outbox topic written in this same transaction."""
     now = _now(now)
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"enterprise", "broker"}, "end")
@@ -349,6 +358,8 @@ async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, rea
                                org_id=actor.org_id, api_key_id=actor.key_id,
                                detail={**_note(note), "reason": reason}, at=now)
     await repository.resolve_reminders(conn, record["id"], None, now)
+    if status in repository.EMPLOYED:
+        await set_worker_status(conn, outbox, record["worker_id"], "available", only_from=("placed",))
     return placement_out(ended, actor, now)
 
 

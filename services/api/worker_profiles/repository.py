@@ -142,6 +142,16 @@ async def erase(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record:
     return record
 
 
+async def set_status(conn: asyncpg.Connection, worker_id: UUID, status: str, *,
+                     only_from: Sequence[str] | None = None) -> asyncpg.Record | None:
+    """Move a live profile to `status` (from one of `only_from`, if given). None: erased, missing, not in
+    `only_from`, or already in `status`."""
+    return await conn.fetchrow(
+        """UPDATE worker_profiles SET status = $2, updated_at = now()
+            WHERE id = $1 AND status <> 'erased' AND status <> $2 AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+            RETURNING id, status""", worker_id, status, None if only_from is None else list(only_from))
+
+
 async def forget_idempotent_responses(conn: asyncpg.Connection, worker_id: UUID) -> None:
     # A stored create response holds the name (and masked ID/phone): erasure must not leave it behind.
     await conn.execute("DELETE FROM idempotency_records WHERE response_body->>'id' = $1", str(worker_id))

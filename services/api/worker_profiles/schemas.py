@@ -150,7 +150,8 @@ class WorkerOut(BaseModel):
     notes: str | None
     consent: Consent | None
     searchable: bool = Field(description="Whether enterprises can find and be matched with this profile "
-                                         "(consent given and the profile not erased).")
+                                         "(consent given and the profile available: not placed, inactive or "
+                                         "erased).")
     held_for_review: bool = Field(default=False, description="New profile of a grade-D broker: not searchable "
                                                              "until an authority releases it (issue 9).")
     credit_grade: Grade | None = Field(default=None, description="The broker's integrity credit grade (A–D).")

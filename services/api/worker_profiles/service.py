@@ -287,7 +287,6 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
     if record["consent_given_at"] is not None:
         consent = Consent(share_with_enterprises=record["consent_share_with_enterprises"],
                           contact_by_sms=record["consent_contact_by_sms"], given_at=record["consent_given_at"])
-    erased = record["status"] == "erased"
     return WorkerOut(
         id=record["id"], status=record["status"], external_ref=record["external_ref"],
         name=_decrypt(cipher, record, "name"),
@@ -304,7 +303,8 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
         expected_wage=_wage(record), available_from=record["available_from"],
         available_until=record["available_until"], work_types=list(record["work_types"]),
         notes=_decrypt(cipher, record, "notes"), consent=consent,
-        searchable=not erased and record["consent_share_with_enterprises"] and not record["held_for_review"],
+        searchable=record["status"] == "available" and record["consent_share_with_enterprises"]
+        and not record["held_for_review"],
         held_for_review=record["held_for_review"], credit_grade=ctx.credit.grade(record["credit_points"]),
         created_at=record["created_at"], updated_at=record["updated_at"], erased_at=record["erased_at"],
     )
@@ -464,6 +464,20 @@ async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
         await repository.forget_idempotent_responses(conn, worker_id)
     await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
     return worker_out(record, ctx)
+
+
+async def set_worker_status(conn: asyncpg.Connection, outbox: OutboxRecorder, worker_id: UUID,
+                            status: Literal["available", "placed", "inactive"], *,
+                            only_from: tuple[str, ...] | None = None) -> bool:
+    """For other domains, in their transaction (placements: hired → `placed`, ended → `available` again).
+
+    An erased profile stays erased; with `only_from` the profile moves only from one of those statuses. A change
+    records `worker.index`, so the profile leaves search and matching (only `available` ones are indexed) or
+    comes back. Returns whether the status changed."""
+    if await repository.set_status(conn, worker_id, status, only_from=only_from) is None:
+        return False
+    await outbox.record(conn, INDEX_TOPIC, str(worker_id))
+    return True
 
 
 # --------------------------------------------------------------------------------------------- queries

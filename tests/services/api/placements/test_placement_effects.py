@@ -1,0 +1,90 @@
+"""Placements acting on other domains: worker status and search, the broker's inbox, the credit ledger and the
+posting's remaining headcount in search."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
+from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+
+
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+@pytest.fixture
+async def enterprise(make_org: MakeOrg) -> OrgKey:
+    return await make_org("enterprise")
+
+
+async def worker_status(client: httpx.AsyncClient, broker: OrgKey, worker_id: str) -> tuple[str, bool]:
+    response = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["status"], response.json()["searchable"]
+
+
+async def indexed_workers(settings: ApiSettings) -> set[str]:
+    await run_worker_burst(settings)
+    await settle(settings)
+    return await document_ids(settings, "workers")
+
+
+async def test_a_hire_places_the_worker_out_of_search_and_the_end_brings_them_back(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, settings: ApiSettings) -> None:
+    job = await make_job(client, enterprise, headcount=3)
+    worker = await make_worker(client, broker)
+    bystander = await make_worker(client, broker)
+    assert {worker["id"], bystander["id"]} <= await indexed_workers(settings)
+
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    assert await worker_status(client, broker, worker["id"]) == ("placed", False)
+    indexed = await indexed_workers(settings)
+    assert worker["id"] not in indexed
+    assert bystander["id"] in indexed
+
+    # A placed worker cannot be proposed elsewhere.
+    other_job = await make_job(client, enterprise)
+    refused = await client.post("/v1/placements", json={"job_id": other_job["id"], "worker_id": worker["id"]},
+                                headers=broker.headers)
+    assert (refused.status_code, refused.json().get("reason")) == (409, "worker_not_available")
+
+    assert (await act(client, broker, placement["id"], "arrive")).status_code == 200
+    ended = await act(client, enterprise, placement["id"], "end", {"reason": "left"})
+    assert ended.status_code == 200, ended.text
+    assert await worker_status(client, broker, worker["id"]) == ("available", True)
+    assert worker["id"] in await indexed_workers(settings)
+
+
+async def test_ending_before_the_hire_leaves_the_status_alone(client: httpx.AsyncClient, broker: OrgKey,
+                                                              enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    job = await make_job(client, enterprise)
+    worker = await make_worker(client, broker)
+    proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker["id"]},
+                                 headers=broker.headers)
+    await db.execute("UPDATE worker_profiles SET status = 'inactive' WHERE id = $1::uuid", worker["id"])
+    assert (await act(client, enterprise, proposed.json()["id"], "end", {"reason": "declined"})).status_code == 200
+    assert await worker_status(client, broker, worker["id"]) == ("inactive", False)
+
+
+async def test_a_worker_set_inactive_or_erased_while_employed_is_not_made_available(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey) -> None:
+    job = await make_job(client, enterprise, headcount=3)
+    inactive = await make_worker(client, broker)
+    erased = await make_worker(client, broker)
+    first = await hired_placement(client, enterprise, broker, job["id"], inactive["id"])
+    second = await hired_placement(client, enterprise, broker, job["id"], erased["id"])
+    patched = await client.patch(f"/v1/workers/{inactive['id']}", json={"status": "inactive"},
+                                 headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+    assert (await client.delete(f"/v1/workers/{erased['id']}", headers=broker.headers)).status_code == 200
+
+    for placement in (first, second):
+        assert (await act(client, enterprise, placement["id"], "end", {"reason": "no_show"})).status_code == 200
+    assert (await worker_status(client, broker, inactive["id"]))[0] == "inactive"
+    assert (await worker_status(client, broker, erased["id"]))[0] == "erased"
