@@ -184,6 +184,20 @@ async def resolve_reminders(conn: asyncpg.Connection, placement_id: UUID, kinds:
         placement_id, kinds, at)
 
 
+async def unnotified_reminders(conn: asyncpg.Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Open reminders not yet recorded in the broker's inbox (locked, so two workers do not take the same)."""
+    return list(await conn.fetch(
+        """SELECT r.id, r.placement_id, r.broker_org_id, r.kind, r.due_on, p.job_id, p.worker_id
+             FROM placement_reminders r JOIN placements p ON p.id = r.placement_id
+            WHERE r.notified_at IS NULL AND r.resolved_at IS NULL
+            ORDER BY r.id LIMIT $1 FOR UPDATE OF r SKIP LOCKED""", limit))
+
+
+async def mark_reminders_notified(conn: asyncpg.Connection, reminder_ids: list[int], at: datetime) -> None:
+    await conn.execute("UPDATE placement_reminders SET notified_at = $2 WHERE id = ANY($1::bigint[])",
+                       reminder_ids, at)
+
+
 async def open_reminders(conn: asyncpg.Connection, broker_org_id: UUID, *, limit: int) -> list[asyncpg.Record]:
     return list(await conn.fetch(
         """SELECT r.id, r.placement_id, r.kind, r.due_on, r.created_at, p.status, p.job_id, p.worker_id

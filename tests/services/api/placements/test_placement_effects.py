@@ -3,6 +3,9 @@ posting's remaining headcount in search."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -11,6 +14,7 @@ from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+from workers.placement_tasks import write_due_reminders
 
 
 @pytest.fixture
@@ -88,3 +92,50 @@ async def test_a_worker_set_inactive_or_erased_while_employed_is_not_made_availa
         assert (await act(client, enterprise, placement["id"], "end", {"reason": "no_show"})).status_code == 200
     assert (await worker_status(client, broker, inactive["id"]))[0] == "inactive"
     assert (await worker_status(client, broker, erased["id"]))[0] == "erased"
+
+
+async def inbox(client: httpx.AsyncClient, org: OrgKey, event: str) -> list[dict[str, Any]]:
+    response = await client.get("/v1/notifications", params={"limit": 100}, headers=org.headers)
+    assert response.status_code == 200, response.text
+    return [n for n in response.json()["items"] if n["event"] == event]
+
+
+async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClient, broker: OrgKey,
+                                                        enterprise: OrgKey, db: asyncpg.Connection,
+                                                        settings: ApiSettings) -> None:
+    job = await make_job(client, enterprise, start_date="2026-12-01")
+    worker = await make_worker(client, broker)
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    pid = placement["id"]
+
+    assert await write_due_reminders(db, today=date(2026, 12, 1)) == 1
+    notices = await inbox(client, broker, "placement.reminder")
+    assert len(notices) == 1
+    notice = notices[0]
+    assert (notice["job_id"], notice["worker_id"], notice["subject_id"]) == (job["id"], worker["id"],
+                                                                            f"{pid}:confirm_arrival")
+    assert notice["data"]["kind"] == "confirm_arrival"
+    assert notice["data"]["due_on"] == "2026-12-01"
+    assert await inbox(client, enterprise, "placement.reminder") == []
+    # The reminder list keeps working.
+    listed = (await client.get("/v1/placements/reminders", headers=broker.headers)).json()["items"]
+    assert [(r["kind"], r["placement_id"]) for r in listed] == [("confirm_arrival", pid)]
+
+    # Once per reminder: another run, and a run that finds the reminder unmarked (a crash between the two
+    # writes), record nothing new.
+    assert await write_due_reminders(db, today=date(2026, 12, 2)) == 0
+    await db.execute("UPDATE placement_reminders SET notified_at = NULL WHERE placement_id = $1::uuid", pid)
+    await write_due_reminders(db, today=date(2026, 12, 2))
+    assert len(await inbox(client, broker, "placement.reminder")) == 1
+    # The notice's dispatch row is handled by the notification worker (inbox only: nothing to push).
+    await run_worker_burst(settings, outbox_stale_after_seconds=0.01)
+    assert await db.fetchval(
+        """SELECT count(*) FROM outbox WHERE topic = 'notification.dispatch' AND done_at IS NULL
+              AND entity_id = $1""", notice["id"]) == 0
+
+    # The next reminder (retention at 30 days) is a second notice.
+    assert (await act(client, broker, pid, "arrive")).status_code == 200
+    arrived_on = (await db.fetchval("SELECT arrived_at FROM placements WHERE id = $1::uuid", pid)).date()
+    assert await write_due_reminders(db, today=arrived_on + timedelta(days=31)) == 1
+    kinds = sorted(n["data"]["kind"] for n in await inbox(client, broker, "placement.reminder"))
+    assert kinds == ["confirm_arrival", "confirm_retention_30"]
