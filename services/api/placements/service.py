@@ -22,7 +22,8 @@ neither side gets 404 (it must not learn that the placement exists).
 
 Effects on other domains, in the transition's transaction: a hire marks the worker `placed` (their profile
 leaves search and matching through `worker.index`); ending a placement in which the worker held the job makes them
-`available` again (re-indexed).
+`available` again (re-indexed); retention at 90 days adds a `placement_retained` event to the broker's credit
+ledger (once per placement).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import asyncpg
 
 from matching.regions import load_regions, province_of
 from services.api.auth.caller import Caller
+from services.api.credit.points import SOURCE_POINTS
+from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
 from services.api.pagination import Position, decode_cursor, encode_cursor
@@ -332,8 +335,14 @@ async def retain(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
         raise _refused("too_early", f"到岗未满 {milestone} 天 / retention at {milestone} days can be confirmed from "
                                     f"{due.astimezone(CHINA_TZ).date().isoformat()}",
                        confirmable_from=due.astimezone(CHINA_TZ).date().isoformat())
-    return await _after(conn, actor, record, action="retain", to_status=RETENTION_STATE[milestone], now=now,
-                        detail={**_note(note), "milestone": milestone})
+    result = await _after(conn, actor, record, action="retain", to_status=RETENTION_STATE[milestone], now=now,
+                          detail={**_note(note), "milestone": milestone})
+    if milestone == 90:
+        # Integrity credit (issue 9): the broker's ledger gains points, once per placement (ref_id).
+        await record_credit_event(conn, record["broker_org_id"], SOURCE_POINTS["placement_retained"],
+                                  "安置就业满90天 / placement retained at 90 days", "placement_retained",
+                                  record["id"])
+    return result
 
 
 async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, reason: str, outbox: OutboxRecorder,

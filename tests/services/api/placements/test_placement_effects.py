@@ -3,6 +3,7 @@ posting's remaining headcount in search."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.api.credit.service import record_credit_event
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
@@ -139,3 +141,35 @@ async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClien
     assert await write_due_reminders(db, today=arrived_on + timedelta(days=31)) == 1
     kinds = sorted(n["data"]["kind"] for n in await inbox(client, broker, "placement.reminder"))
     assert kinds == ["confirm_arrival", "confirm_retention_30"]
+
+
+async def test_retention_at_90_days_credits_the_broker_once(client: httpx.AsyncClient, broker: OrgKey,
+                                                            enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    job = await make_job(client, enterprise)
+    worker = await make_worker(client, broker)
+    pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
+    assert (await act(client, broker, pid, "arrive")).status_code == 200
+
+    async def ledger() -> list[dict[str, Any]]:
+        response = await client.get(f"/v1/credit/{broker.org_id}", headers=broker.headers)
+        assert response.status_code == 200, response.text
+        return [e for e in response.json()["ledger"] if e["source"] == "placement_retained"]
+
+    await db.execute("UPDATE placements SET arrived_at = now() - interval '91 days' WHERE id = $1::uuid", pid)
+    assert (await act(client, broker, pid, "retain", {"milestone": 30})).status_code == 200
+    assert await ledger() == []  # 30 days earn nothing
+    before = (await client.get(f"/v1/credit/{broker.org_id}", headers=broker.headers)).json()["score"]
+    assert (await act(client, broker, pid, "retain", {"milestone": 90})).status_code == 200
+    entries = await ledger()
+    assert [e["points"] for e in entries] == [2]
+    after = (await client.get(f"/v1/credit/{broker.org_id}", headers=broker.headers)).json()["score"]
+    assert after == before + 2
+    assert await db.fetchval(
+        "SELECT count(*) FROM credit_events WHERE source = 'placement_retained' AND ref_id = $1", pid) == 1
+    # The enterprise's ledger is untouched.
+    assert await db.fetchval("SELECT count(*) FROM credit_events WHERE org_id = $1::uuid", enterprise.org_id) == 0
+
+    # Recording it again (a retried transition) is a no-op: one event per placement.
+    again = await record_credit_event(db, uuid.UUID(broker.org_id), 2, "again", "placement_retained", uuid.UUID(pid))
+    assert again is None
+    assert len(await ledger()) == 1
