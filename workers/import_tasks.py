@@ -1,6 +1,6 @@
 """Bulk imports in the worker: `import.process` runs (or resumes) an import; `import.batch` does the
-follow-up work of one committed batch (indexing its records) in one job; `import.finished` is the event
-notifications subscribe to.
+follow-up work of one committed batch (indexing its records) in one job; `import.finished` tells the uploader
+(inbox, and webhooks subscribed to `import.finished`).
 
 The processing itself lives in `services/api/imports/processing.py`; this module only binds it to outbox
 topics."""
@@ -12,9 +12,12 @@ from uuid import UUID
 
 import structlog
 
+from services.api.database import PendingWork
 from services.api.imports import repository
 from services.api.imports.processing import ImportEnv, process_import
 from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, PROCESS_TOPIC
+from services.api.notifications.delivery import flush_outbox
+from services.api.notifications.service import record_import_finished
 from workers.context import WorkerResources
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
@@ -100,5 +103,21 @@ async def index_jobs(resources: WorkerResources, entity_ids: list[str]) -> None:
 
 @outbox_handler(FINISHED_TOPIC)
 async def import_finished(resources: WorkerResources, entity_id: str) -> None:
-    # Notifications (webhooks `import.finished`, the inbox) attach here; until then it is only logged.
-    log.info("import.finished_event", import_id=entity_id)
+    """The uploading organisation hears of it: an `import.finished` notification in its inbox, delivered to its
+    webhooks subscribed to `import.finished` too (the notifications domain fans it out). Unique per recipient and
+    import, so a rerun of this job records nothing new. Counts only: no row data, no file name."""
+    pending = PendingWork()
+    async with resources.pool.acquire() as conn:
+        async with conn.transaction():
+            record = await repository.get_import(conn, UUID(entity_id))
+            if record is None:
+                log.warning("import.finished_unknown", import_id=entity_id)
+                return
+            summary = {key: record[key] for key in ("kind", "status", "detail", "total", "created", "updated",
+                                                    "unchanged", "rejected")}
+            summary["errors_total"] = await repository.error_count(conn, record["id"])
+            summary["finished_at"] = record["finished_at"].isoformat() if record["finished_at"] else None
+            notification_id = await record_import_finished(conn, pending, org_id=record["org_id"],
+                                                           import_id=record["id"], summary=summary)
+        await flush_outbox(resources.redis, conn, pending)
+    log.info("import.finished_event", import_id=entity_id, notified=notification_id is not None)

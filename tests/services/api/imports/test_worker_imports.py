@@ -58,9 +58,10 @@ async def test_csv_with_chinese_headers_stores_valid_rows_and_reports_bad_ones(
         ("EXT-1", "500107"), ("EXT-3", "500107"), ("EXT-5", "500107")]
     # The upload (it held ID numbers in clear) is gone once processed; nothing of it is in clear anyway.
     assert await db.fetchval("SELECT count(*) FROM import_chunks") == 0
-    # Indexing went out in one outbox row per batch, not one per profile; import.finished was recorded.
+    # Indexing went out in one outbox row per batch, not one per profile; import.finished was recorded (and its
+    # handler notified the uploader).
     topics = [r["topic"] for r in await db.fetch("SELECT topic FROM outbox ORDER BY id")]
-    assert topics == ["import.process", "import.batch", "import.finished"]
+    assert topics == ["import.process", "import.batch", "import.finished", "notification.dispatch"]
 
 
 async def test_reupload_changes_nothing(
