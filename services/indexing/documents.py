@@ -39,7 +39,8 @@ def job_facts(record: asyncpg.Record) -> JobFacts:
     location = GeoPoint(record["lat"], record["lng"]) if record["lat"] is not None else None
     return JobFacts(
         id=str(record["id"]), title=record["title"], description=record["description"],
-        occupation_code=record["occupation_code"], headcount=record["headcount"], adcode=record["adcode"],
+        # The headcount still open (the posting's headcount less its hires): what job seekers can still get.
+        occupation_code=record["occupation_code"], headcount=record["open_headcount"], adcode=record["adcode"],
         wage=Wage(float(record["wage_min"]), float(record["wage_max"]), record["wage_unit"]),
         work_type=record["work_type"], start_date=record["start_date"], posted_at=record["created_at"],
         org_id=str(record["org_id"]), location=location, end_date=record["end_date"],

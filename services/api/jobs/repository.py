@@ -86,7 +86,14 @@ async def get(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = Fals
 
 
 async def get_many(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    return list(await conn.fetch(f"SELECT {_COLUMNS} FROM job_postings WHERE id = ANY($1::uuid[])", list(job_ids)))
+    """The indexer's read. `open_headcount`: the headcount not yet taken by hires (placements, migration 0006; a
+    hire counts even if the worker left later), what search documents and kiosk hits show."""
+    return list(await conn.fetch(
+        f"""SELECT {_COLUMNS},
+                   greatest(0, headcount - (SELECT count(*) FROM placements p
+                                             WHERE p.job_id = job_postings.id AND p.hired_at IS NOT NULL))::int
+                       AS open_headcount
+              FROM job_postings WHERE id = ANY($1::uuid[])""", list(job_ids)))
 
 
 async def find_by_external_ref(conn: asyncpg.Connection, org_id: UUID, external_ref: str) -> asyncpg.Record | None:

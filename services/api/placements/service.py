@@ -290,8 +290,9 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
 
 async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, outbox: OutboxRecorder,
                note: str | None = None, now: datetime | None = None) -> PlacementOut:
-    """Hire: one less open headcount; the hire that takes the last one closes the posting (reason `filled`),
-    which leaves search through the jobs indexing outbox topic written in this same transaction."""
+    """Hire: one less open headcount; the hire that takes the last one closes the posting (reason `filled`).
+    Every hire writes the posting's indexing outbox row in this same transaction: its document then shows the
+    headcount still open, or leaves search once filled."""
     now = _now(now)
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"enterprise"}, "hire")
@@ -311,7 +312,7 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     await set_worker_status(conn, outbox, record["worker_id"], "placed")
     if open_headcount == 1:
         await jobs_repository.close(conn, job["id"], reason="filled")
-        await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
+    await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
     return result
 
 

@@ -15,7 +15,7 @@ from services.api.credit.service import record_credit_event
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
-from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
 
 
@@ -173,3 +173,30 @@ async def test_retention_at_90_days_credits_the_broker_once(client: httpx.AsyncC
     again = await record_credit_event(db, uuid.UUID(broker.org_id), 2, "again", "placement_retained", uuid.UUID(pid))
     assert again is None
     assert len(await ledger()) == 1
+
+
+async def test_job_documents_show_the_headcount_still_open(client: httpx.AsyncClient, broker: OrgKey,
+                                                           enterprise: OrgKey, settings: ApiSettings) -> None:
+    job = await make_job(client, enterprise, headcount=3)
+    workers = [await make_worker(client, broker) for _ in range(3)]
+
+    async def indexed_headcount() -> int | None:
+        await run_worker_burst(settings)
+        await settle(settings)
+        if job["id"] not in await document_ids(settings, "jobs"):
+            return None
+        headcount: int = (await get_document(settings, "jobs", job["id"]))["headcount"]
+        return headcount
+
+    assert await indexed_headcount() == 3
+    first = await hired_placement(client, enterprise, broker, job["id"], workers[0]["id"])
+    assert await indexed_headcount() == 2
+    await hired_placement(client, enterprise, broker, job["id"], workers[1]["id"])
+    assert await indexed_headcount() == 1
+    # A hire counts against the headcount even when the worker leaves later.
+    assert (await act(client, enterprise, first["id"], "end", {"reason": "no_show"})).status_code == 200
+    assert await indexed_headcount() == 1
+    # The posting itself keeps its full headcount; the last hire fills it and it leaves search.
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json()["headcount"] == 3
+    await hired_placement(client, enterprise, broker, job["id"], workers[2]["id"])
+    assert await indexed_headcount() is None
