@@ -18,6 +18,7 @@ from services.api.dashboard.router import router as dashboard_router
 from services.api.health.router import router as health_router
 from services.api.imports.router import router as imports_router
 from services.api.jobs.router import router as jobs_router
+from services.api.kiosk.router import router as kiosk_router
 from services.api.kiosk_page.router import api_router as kiosk_page_api_router
 from services.api.kiosk_page.router import page_router as kiosk_page_router
 from services.api.logging_setup import configure_logging
@@ -81,7 +82,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
-                   kiosk_page_router, kiosk_page_api_router,
+                   kiosk_page_router, kiosk_page_api_router, kiosk_router,
                    imports_router, worker_profiles_router, jobs_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router,
                    stats_router, dashboard_router):

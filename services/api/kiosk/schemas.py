@@ -1,0 +1,74 @@
+"""Response shapes of kiosk search and typeahead (for the OpenAPI document; the hot path serialises with
+orjson directly and tests check that answers validate against these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class County(BaseModel):
+    adcode: str
+    name: str
+
+
+class HitWage(BaseModel):
+    min: float
+    max: float
+    unit: Literal["hour", "day", "month", "piece"]
+
+
+class KioskHit(BaseModel):
+    id: str
+    title: str
+    occupation_code: str | None
+    occupation_name: str | None
+    county: County
+    wage: HitWage
+    work_type: Literal["full_time", "seasonal", "gig", "daily"]
+    start_date: str = Field(description="ISO 8601 date")
+    benefits: list[str]
+    distance_km: float | None = Field(default=None, description="From `near`, when given (exact, computed here)")
+    headcount: int = Field(description="Places still open")
+    posted_at: str | None = Field(description="RFC 3339")
+    highlight: dict[str, str] | None = Field(
+        default=None, description="`title` with the matched words in <em>…</em>; the rest HTML-escaped")
+
+
+class Facets(BaseModel):
+    adcode: dict[str, int]
+    work_type: dict[str, int]
+    occupation_code: dict[str, int]
+
+
+class KioskQuery(BaseModel):
+    corrected: str | None = Field(default=None, description="The phrase after homophone correction, when corrected")
+    interpreted: dict[str, Any] = Field(description="adcodes, city_adcodes, provinces, occupation_codes, work_type, "
+                                                    "benefits, wage_min, wage_unit, start_within_days, "
+                                                    "remaining_text (and corrections: [{from, to}])")
+    text: str = Field(description="The words sent to full-text search")
+    matching_strategy: Literal["all", "last"]
+
+
+class KioskSearchResponse(BaseModel):
+    hits: list[KioskHit]
+    total: int = Field(description="Estimated number of matching postings")
+    facets: Facets = Field(description="Counts for the filter buttons (first page only; empty on later pages)")
+    query: KioskQuery
+    next_cursor: str | None
+    took_ms: float
+
+
+class KioskSuggestion(BaseModel):
+    kind: Literal["occupation", "region"]
+    text: str
+    code: str
+    matched: str
+    occupation_code: str | None = None
+    shortage_level: int | None = None
+    adcode: str | None = None
+
+
+class KioskSuggestions(BaseModel):
+    items: list[KioskSuggestion]

@@ -1,0 +1,282 @@
+"""Kiosk search and typeahead: the hot path of the gig-market terminals.
+
+Per request: the interpreter (jieba + catalogue + county names, in memory) turns the phrase into filters,
+matching/kiosk_search_query.py builds the Meilisearch request, one POST goes to Meilisearch over the
+process's keep-alive client (identity encoding), and the hits are shaped from the index alone: no database
+query besides the API-key check. The catalogue comes from the per-process CatalogueRuntime (it checks
+for a newer published version at most every 2 s) or, before anything is published, the shipped catalogue.
+
+Meilisearch's own errors never reach the caller: a missing index is an empty answer, anything else a 503
+problem with the details in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import httpx2
+import orjson
+import structlog
+
+from matching.catalogue import Catalogue, WageUnit
+from matching.geo import GeoPoint
+from matching.job_terms import BENEFIT_WORDS, WorkType
+from matching.kiosk_query import Interpretation, KioskQueryInterpreter
+from matching.kiosk_search_query import FACETS, KioskParams, SearchPlan, Strategy, build_plan, order_hits, search_body
+from matching.regions import RegionDirectory
+from matching.segmentation import Analyzer
+from matching.typeahead import Suggestion, Typeahead
+from services.api.kiosk import cursor as cursors
+from services.api.problems import FieldError, InvalidInput, ServiceUnavailable
+from services.indexing.catalogue_source import current_catalogue
+
+log = structlog.get_logger("bashu.kiosk")
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+MAX_WINDOW = 1000  # the jobs index's pagination.maxTotalHits: no page starts beyond it
+_CONTEXT_KEY = "kiosk.context"
+_CONTEXT_LOCK_KEY = "kiosk.context_lock"
+
+
+# ------------------------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True, slots=True)
+class KioskContext:
+    """What one catalogue version gives the kiosk: built once per version and process, then shared."""
+
+    key: tuple[int, int, int]
+    catalogue: Catalogue
+    regions: RegionDirectory
+    interpreter: KioskQueryInterpreter
+    typeahead: Typeahead
+
+
+def _build_context(key: tuple[int, int, int], catalogue: Catalogue, regions: RegionDirectory,
+                   analyzer: Analyzer, typeahead: Typeahead | None) -> KioskContext:
+    return KioskContext(key=key, catalogue=catalogue, regions=regions,
+                        interpreter=KioskQueryInterpreter(catalogue, regions, analyzer),
+                        typeahead=typeahead if typeahead is not None else Typeahead(catalogue, regions))
+
+
+async def kiosk_context(extensions: dict[str, Any]) -> KioskContext:
+    snapshot = await current_catalogue(extensions)
+    key = (snapshot.catalogue.version, id(snapshot.catalogue), id(snapshot.analyzer))
+    held: KioskContext | None = extensions.get(_CONTEXT_KEY)
+    if held is not None and held.key == key:
+        return held
+    return await _rebuild_context(extensions, snapshot, key)
+
+
+async def _rebuild_context(extensions: dict[str, Any], snapshot: Any, key: tuple[int, int, int]) -> KioskContext:
+    lock: asyncio.Lock = extensions.setdefault(_CONTEXT_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        held: KioskContext | None = extensions.get(_CONTEXT_KEY)
+        if held is not None and held.key == key:
+            return held
+        # The runtime's typeahead is for the published catalogue; reuse it when that is the one in use.
+        runtime = extensions.get("catalogue")
+        typeahead = None
+        runtime_snapshot = getattr(runtime, "snapshot", None)
+        if runtime_snapshot is not None and runtime_snapshot.catalogue is snapshot.catalogue:
+            typeahead = runtime_snapshot.typeahead
+        built = await asyncio.to_thread(_build_context, key, snapshot.catalogue, snapshot.regions,
+                                        snapshot.analyzer, typeahead)
+        extensions[_CONTEXT_KEY] = built
+        return built
+
+
+# ------------------------------------------------------------------------------------------- request
+
+
+@dataclass(frozen=True, slots=True)
+class KioskSearchRequest:
+    """The query string of `GET /v1/kiosk/search`, shape-checked by FastAPI; meaning-checked by `validate`."""
+
+    q: str | None = None
+    adcodes: tuple[str, ...] = ()
+    near: str | None = None
+    radius_km: float | None = None
+    work_type: WorkType | None = None
+    wage_min: int | None = None
+    wage_unit: WageUnit | None = None
+    start_within_days: int | None = None
+    benefits: tuple[str, ...] = ()
+    limit: int = 20
+    cursor: str | None = None
+
+
+def _parse_near(text: str) -> GeoPoint:
+    lat_text, comma, lng_text = text.partition(",")
+    try:
+        if not comma:
+            raise ValueError
+        lat, lng = float(lat_text), float(lng_text)
+        if lat != lat or lng != lng:  # NaN
+            raise ValueError
+        return GeoPoint(lat, lng)
+    except ValueError:
+        raise InvalidInput("near 无效 / invalid near", errors=[FieldError(
+            field="near", message="应为 纬度,经度，例如 29.50,106.45 / expected lat,lng within ±90,±180")]) from None
+
+
+def validate(request: KioskSearchRequest, regions: RegionDirectory) -> KioskParams:
+    errors: list[FieldError] = []
+    for code in request.adcodes:
+        if code not in regions:
+            errors.append(FieldError(field="adcode", message=f"未知的地区代码 / unknown adcode {code[:12]!r}"))
+    benefits: list[str] = []
+    for word in request.benefits:
+        canonical = BENEFIT_WORDS.get(word.strip())
+        if canonical is None:
+            errors.append(FieldError(field="benefits", message=f"未知的福利 / unknown benefit {word[:12]!r}"))
+        else:
+            benefits.extend(canonical)
+    near = None
+    if request.near is not None:
+        try:
+            near = _parse_near(request.near)
+        except InvalidInput as exc:
+            errors.extend(exc.errors or [])
+    if request.radius_km is not None and request.near is None:
+        errors.append(FieldError(field="radius_km", message="需要同时提供 near / radius_km needs near"))
+    if request.wage_unit is not None and request.wage_min is None:
+        errors.append(FieldError(field="wage_unit", message="需要同时提供 wage_min / wage_unit needs wage_min"))
+    if errors:
+        raise InvalidInput(f"{len(errors)} 个参数无效 / {len(errors)} parameter(s) invalid", errors=errors)
+    return KioskParams(adcodes=tuple(dict.fromkeys(request.adcodes)), near=near, radius_km=request.radius_km,
+                       work_type=request.work_type, wage_min=request.wage_min, wage_unit=request.wage_unit,
+                       start_within_days=request.start_within_days, benefits=tuple(dict.fromkeys(benefits)))
+
+
+def _fingerprint(request: KioskSearchRequest) -> str:
+    return cursors.fingerprint([request.q or "", sorted(request.adcodes), request.near, request.radius_km,
+                                request.work_type, request.wage_min, request.wage_unit, request.start_within_days,
+                                sorted(request.benefits)])
+
+
+# ------------------------------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True, slots=True)
+class SearchIndex:
+    """Where the jobs index lives: the process's Meilisearch HTTP client and the index uid."""
+
+    http: httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; the benchmark may pass httpx
+    uid: str
+
+
+async def _meili_search(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any] | None:
+    """Meilisearch's answer, None when the index does not exist yet; ServiceUnavailable otherwise."""
+    try:
+        response = await index.http.post(f"/indexes/{index.uid}/search", content=orjson.dumps(body),
+                                         headers={"Content-Type": "application/json"})
+    except (httpx2.HTTPError, httpx.HTTPError) as exc:
+        log.error("kiosk.search_unreachable", error=type(exc).__name__)
+        raise ServiceUnavailable("搜索暂时不可用 / search is temporarily unavailable") from None
+    if response.status_code == 200:
+        result: dict[str, Any] = orjson.loads(response.content)
+        return result
+    try:
+        code = orjson.loads(response.content).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        code = None
+    if code == "index_not_found":
+        return None
+    # Our own request was refused: a bug, logged with Meilisearch's message, answered without it.
+    log.error("kiosk.search_failed", status=response.status_code, code=code, body=response.text[:500])
+    raise ServiceUnavailable("搜索暂时不可用 / search is temporarily unavailable")
+
+
+def interpretation_dict(interpretation: Interpretation) -> dict[str, Any]:
+    data = interpretation.as_dict()
+    if interpretation.corrections:
+        data["corrections"] = [{"from": c.original, "to": c.corrected} for c in interpretation.corrections]
+    return data
+
+
+async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequest, *, cursor_secret: str,
+                 now: datetime | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
+    params = validate(request, ctx.regions)
+    search_fingerprint = _fingerprint(request)
+    position = cursors.decode(cursor_secret, request.cursor, search_fingerprint) if request.cursor else None
+    moment = now or datetime.now(CHINA_TZ)
+    today: date = moment.astimezone(CHINA_TZ).date()
+    interpretation = ctx.interpreter.interpret(request.q or "")
+    plan = build_plan(interpretation, params, ctx.regions, moment, today)
+
+    offset = position.offset if position else 0
+    limit = max(0, min(request.limit, MAX_WINDOW - offset))
+    first_page = position is None
+    strategy: Strategy = position.strategy if position else plan.strategy
+    result = await _run(index, plan, offset, limit, strategy, first_page)
+    if first_page and plan.can_fall_back and result is not None and not result.get("hits"):
+        # `all` found nothing: every word was required; let Meilisearch drop words from the end.
+        strategy = "last"
+        result = await _run(index, plan, offset, limit, strategy, first_page)
+    answer = shape(result, plan, interpretation, params, offset, limit, strategy, first_page,
+                   cursor_secret=cursor_secret, search_fingerprint=search_fingerprint)
+    answer["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return answer
+
+
+async def _run(index: SearchIndex, plan: SearchPlan, offset: int, limit: int, strategy: Strategy,
+               facets: bool) -> dict[str, Any] | None:
+    if limit <= 0:
+        return {"hits": [], "estimatedTotalHits": 0}
+    return await _meili_search(index, search_body(plan, offset=offset, limit=limit, strategy=strategy,
+                                                  facets=facets))
+
+
+def shape(result: dict[str, Any] | None, plan: SearchPlan, interpretation: Interpretation, params: KioskParams,
+          offset: int, limit: int, strategy: Strategy, first_page: bool, *, cursor_secret: str,
+          search_fingerprint: str) -> dict[str, Any]:
+    result = result or {"hits": [], "estimatedTotalHits": 0}
+    raw_hits: list[dict[str, Any]] = result.get("hits", [])
+    total = int(result.get("estimatedTotalHits", result.get("totalHits", 0)) or 0)
+    distribution = result.get("facetDistribution") or {}
+    facets = {name: dict(distribution.get(name) or {}) for name in FACETS}
+    end = offset + len(raw_hits)
+    next_cursor = None
+    if raw_hits and len(raw_hits) == limit and end < min(total, MAX_WINDOW):
+        next_cursor = cursors.encode(cursor_secret, cursors.KioskCursor(end, strategy), search_fingerprint)
+    query: dict[str, Any] = {"interpreted": interpretation_dict(interpretation), "text": plan.q,
+                             "matching_strategy": strategy}
+    if interpretation.corrected is not None:
+        query["corrected"] = interpretation.corrected
+    return {
+        "hits": order_hits(raw_hits, params.near, CHINA_TZ),
+        "total": total,
+        "facets": facets if first_page else {name: {} for name in FACETS},
+        "query": query,
+        "next_cursor": next_cursor,
+    }
+
+
+# ------------------------------------------------------------------------------------------- suggest
+
+
+SUGGEST_KINDS = ("occupation", "region")
+
+
+def suggestion_dict(s: Suggestion) -> dict[str, Any]:
+    item: dict[str, Any] = {"kind": s.kind, "text": s.label, "code": s.code, "matched": s.matched}
+    if s.kind == "occupation":
+        item["occupation_code"] = s.code
+        item["shortage_level"] = s.shortage_level
+    else:
+        item["adcode"] = s.code
+    return item
+
+
+def suggest(ctx: KioskContext, q: str, limit: int, kinds: Sequence[str] = SUGGEST_KINDS) -> list[dict[str, Any]]:
+    wanted = tuple(k for k in SUGGEST_KINDS if k in kinds)
+    return [suggestion_dict(s) for s in ctx.typeahead.suggest(q, limit=limit, kinds=wanted)]  # type: ignore[arg-type]

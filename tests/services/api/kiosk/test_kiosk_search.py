@@ -1,0 +1,266 @@
+"""GET /v1/kiosk/search and /v1/kiosk/suggest through the API, against a real Meilisearch index."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from matching.facts import Wage
+from services.api.kiosk.schemas import KioskSearchResponse, KioskSuggestions
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.kiosk.support import index_jobs, job, point
+
+WELDER = "6-18-02-04"
+HELPER = "6-25-03-00"  # 普工
+NANNY = "4-10-01-06"  # 家政服务员 (保姆)
+WAITER = "4-03-02-05"  # 餐厅服务员
+FORKLIFT = "6-30-05-01"
+JIULONGPO, JIANGBEI, YUBEI, CHENGDU_WUHOU = "500107", "500105", "500112", "510107"
+
+
+@pytest.fixture
+async def kiosk(make_org: MakeOrg) -> OrgKey:
+    return await make_org("kiosk")
+
+
+@pytest.fixture
+async def corpus(settings: ApiSettings) -> dict[str, dict[str, Any]]:
+    now = datetime.now(UTC)
+    jobs = {
+        "welder_jlp_daily": job("九龙坡急招电焊工 日结", JIULONGPO, WELDER, work_type="daily",
+                                benefits=("包住", "包吃")),
+        "welder_jlp_full": job("招聘熟练焊工 长期", JIULONGPO, WELDER, benefits=("社保",)),
+        "welder_jb": job("江北电焊工 包吃住", JIANGBEI, WELDER, benefits=("包吃", "包住")),
+        "helper_jlp_daily": job("九龙坡普工 日结200", JIULONGPO, HELPER, work_type="daily"),
+        "helper_yb": job("渝北电子厂普工", YUBEI, HELPER, wage=Wage(5000, 6500, "month")),
+        "nanny_jb": job("江北住家保姆", JIANGBEI, NANNY, wage=Wage(6000, 7000, "month")),
+        "waiter_kana": job("鲜の屋火锅店招聘服务员", CHENGDU_WUHOU, WAITER),
+        "forklift_cd": job("成都叉车司机 持证", CHENGDU_WUHOU, FORKLIFT, required_certificates=("叉车证",)),
+        # never shown: closed, held for review, expired (not yet swept) and open-but-past-expiry
+        "closed": job("九龙坡电焊工（已招满）", JIULONGPO, WELDER, status="closed"),
+        "pending": job("九龙坡电焊工 只招男性", JIULONGPO, WELDER, status="pending_review"),
+        "expired": job("九龙坡电焊工 过期", JIULONGPO, WELDER, status="expired"),
+        "past_expiry": job("九龙坡电焊工 昨日到期", JIULONGPO, WELDER, expires_at=now - timedelta(hours=1)),
+    }
+    documents = await index_jobs(settings, jobs.values())
+    return {name: doc for name, doc in zip(jobs, documents, strict=True)}
+
+
+def ids(data: dict[str, Any]) -> set[str]:
+    return {h["id"] for h in data["hits"]}
+
+
+async def search(client: httpx.AsyncClient, kiosk: OrgKey, **params: Any) -> dict[str, Any]:
+    response = await client.get("/v1/kiosk/search", params=params, headers=kiosk.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    KioskSearchResponse.model_validate(data)
+    return data
+
+
+async def test_a_kiosk_phrase_becomes_filters_and_finds_exactly_those_postings(
+        client: httpx.AsyncClient, kiosk: OrgKey, corpus: dict[str, dict[str, Any]]) -> None:
+    data = await search(client, kiosk, q="九龙坡 电焊 日结 包住")
+    interpreted = data["query"]["interpreted"]
+    assert interpreted["adcodes"] == [JIULONGPO]
+    assert interpreted["occupation_codes"] == [WELDER]
+    assert interpreted["work_type"] == "daily"
+    assert interpreted["benefits"] == ["包住"]
+    assert interpreted["remaining_text"] == ""
+    assert ids(data) == {corpus["welder_jlp_daily"]["id"]}
+    hit = data["hits"][0]
+    assert hit["county"] == {"adcode": JIULONGPO, "name": "九龙坡区"}
+    assert hit["occupation_name"] == "焊工"
+    assert hit["wage"] == {"min": 200, "max": 260, "unit": "day"}
+    assert set(hit) <= set(KioskSearchResponse.model_fields["hits"].annotation.__args__[0].model_fields)  # type: ignore[union-attr]
+    assert "description" not in hit
+    assert "org_id" not in hit
+
+
+async def test_pay_words_and_cities(client: httpx.AsyncClient, kiosk: OrgKey,
+                                    corpus: dict[str, dict[str, Any]]) -> None:
+    data = await search(client, kiosk, q="月薪6000 保姆")
+    assert data["query"]["interpreted"]["wage_min"] == 6000
+    assert ids(data) == {corpus["nanny_jb"]["id"]}
+    data = await search(client, kiosk, q="成都 叉车")
+    assert data["query"]["interpreted"]["city_adcodes"] == ["510100"]
+    assert ids(data) == {corpus["forklift_cd"]["id"]}
+
+
+async def test_homophone_mistakes_are_corrected_and_shown(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                          corpus: dict[str, dict[str, Any]]) -> None:
+    data = await search(client, kiosk, q="电悍工")
+    assert data["query"]["corrected"] == "电焊工"
+    assert data["query"]["interpreted"]["corrections"] == [{"from": "电悍工", "to": "电焊工"}]
+    welders = {corpus[n]["id"] for n in ("welder_jlp_daily", "welder_jlp_full", "welder_jb")}
+    assert ids(data) == welders
+    data = await search(client, kiosk, q="叉车师机")
+    assert data["query"]["corrected"] == "叉车司机"
+    assert ids(data) == {corpus["forklift_cd"]["id"]}
+
+
+async def test_words_typed_right_are_not_corrected(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                   corpus: dict[str, dict[str, Any]]) -> None:
+    for q in ("电焊工", "叉车司机", "九龙坡 普工", "保姆", "服务员"):
+        data = await search(client, kiosk, q=q)
+        assert "corrected" not in data["query"], (q, data["query"])
+        assert "corrections" not in data["query"]["interpreted"]
+        assert data["hits"], q
+
+
+async def test_kana_in_a_title_does_not_hide_it(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                corpus: dict[str, dict[str, Any]]) -> None:
+    assert corpus["waiter_kana"]["id"] in ids(await search(client, kiosk, q="服务员"))
+    data = await search(client, kiosk, q="鲜の屋")
+    assert corpus["waiter_kana"]["id"] in ids(data)
+    highlighted = [h for h in data["hits"] if h.get("highlight")]
+    assert highlighted
+    assert "<em>" in highlighted[0]["highlight"]["title"]
+
+
+async def test_closed_held_and_expired_postings_never_appear(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                             corpus: dict[str, dict[str, Any]]) -> None:
+    hidden = {corpus[n]["id"] for n in ("closed", "pending", "expired", "past_expiry")}
+    for params in ({"q": "电焊工"}, {"q": "九龙坡"}, {}, {"adcode": JIULONGPO}, {"q": "已招满"}, {"q": "过期"}):
+        data = await search(client, kiosk, limit=100, **params)
+        assert not ids(data) & hidden, params
+        assert not set(data["facets"]["occupation_code"]) - {WELDER, HELPER, NANNY, WAITER, FORKLIFT}
+    everything = await search(client, kiosk, limit=100)
+    assert everything["total"] == 8
+
+
+async def test_filter_syntax_in_q_is_only_text(client: httpx.AsyncClient, kiosk: OrgKey,
+                                               corpus: dict[str, dict[str, Any]]) -> None:
+    for q in ('x" OR status = "closed', "电焊 OR status = closed", "') OR 1=1 --", "DROP TABLE job_postings;",
+              "status != open", '"九龙坡"', "-电焊工", "电焊 \\", "😀🔥", "👷 电焊"):
+        data = await search(client, kiosk, q=q, limit=100)
+        assert not ids(data) & {corpus["closed"]["id"], corpus["pending"]["id"]}, q
+
+
+async def test_an_adcode_or_benefit_that_tries_injection_is_refused(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                                    corpus: dict[str, dict[str, Any]]) -> None:
+    for params in ({"adcode": '500107" OR status = "closed'}, {"adcode": "999999"}, {"adcode": ""},
+                   {"benefits": '包住" OR status = "closed'}, {"work_type": "daily OR 1=1"}):
+        response = await client.get("/v1/kiosk/search", params=params, headers=kiosk.headers)
+        assert response.status_code == 422, (params, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "meili" not in response.text.lower()
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "电" * 500}, {"limit": 10000}, {"limit": 0}, {"radius_km": 100000, "near": "29.5,106.5"},
+    {"near": "91,106"}, {"near": "29.5,181"}, {"near": "abc"}, {"near": "nan,nan"}, {"near": "29.5"},
+    {"radius_km": 10}, {"start_within_days": -1}, {"wage_min": -5}, {"cursor": "forged.cursor"},
+    {"cursor": "eyJvIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA"}, {"wage_unit": "day"},
+])
+async def test_bad_input_is_a_clear_422(client: httpx.AsyncClient, kiosk: OrgKey, corpus: dict[str, dict[str, Any]],
+                                        params: dict[str, Any]) -> None:
+    response = await client.get("/v1/kiosk/search", params=params, headers=kiosk.headers)
+    assert response.status_code == 422, (params, response.text)
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem["errors"]
+
+
+async def test_empty_and_odd_queries_are_sane(client: httpx.AsyncClient, kiosk: OrgKey,
+                                              corpus: dict[str, dict[str, Any]]) -> None:
+    assert (await search(client, kiosk, q=""))["total"] == 8
+    assert (await search(client, kiosk, q="   "))["total"] == 8
+    assert (await search(client, kiosk, q="😀"))["total"] == 8  # nothing searchable left: every open posting
+    assert (await search(client, kiosk, q="完全不存在的词语组合"))["hits"] == []
+
+
+async def test_roles(client: httpx.AsyncClient, make_org: MakeOrg, corpus: dict[str, dict[str, Any]]) -> None:
+    enterprise = await make_org("enterprise")
+    assert (await client.get("/v1/kiosk/search", headers=enterprise.headers)).status_code == 403
+    assert (await client.get("/v1/kiosk/suggest", params={"q": "hg"}, headers=enterprise.headers)).status_code == 403
+    assert (await client.get("/v1/kiosk/search")).status_code == 401
+    assert (await client.get("/v1/kiosk/search", headers={"Authorization": "Bearer nope"})).status_code == 401
+
+
+async def test_cursor_paging_walks_every_hit_once(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                  corpus: dict[str, dict[str, Any]]) -> None:
+    seen: list[str] = []
+    page = await search(client, kiosk, limit=3)
+    assert page["facets"]["adcode"]
+    while True:
+        seen.extend(h["id"] for h in page["hits"])
+        if page["next_cursor"] is None:
+            break
+        page = await search(client, kiosk, limit=3, cursor=page["next_cursor"])
+        assert page["facets"]["adcode"] == {}  # facets come with the first page only
+    assert len(seen) == len(set(seen)) == 8
+    # a cursor belongs to its search
+    first = await search(client, kiosk, limit=3)
+    response = await client.get("/v1/kiosk/search", params={"q": "电焊", "limit": 3, "cursor": first["next_cursor"]},
+                                headers=kiosk.headers)
+    assert response.status_code == 422
+    tampered = first["next_cursor"][:-2] + ("AA" if not first["next_cursor"].endswith("AA") else "BB")
+    response = await client.get("/v1/kiosk/search", params={"limit": 3, "cursor": tampered}, headers=kiosk.headers)
+    assert response.status_code == 422
+
+
+async def test_fallback_to_last_when_all_words_find_nothing(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                            corpus: dict[str, dict[str, Any]]) -> None:
+    data = await search(client, kiosk, q="火锅店 不存在的词")
+    assert data["query"]["matching_strategy"] == "last"
+    assert corpus["waiter_kana"]["id"] in ids(data)
+
+
+async def test_near_me_orders_equally_good_hits_by_distance(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                            settings: ApiSettings) -> None:
+    here = point(29.50, 106.50)
+    postings = [job(f"普工{i}号", JIULONGPO, HELPER, location=point(29.50 + d, 106.50))
+                for i, d in enumerate((0.30, 0.02, 0.15, 0.06))]
+    await index_jobs(settings, postings)
+    data = await search(client, kiosk, q="普工", near=f"{here.lat},{here.lng}")
+    distances = [h["distance_km"] for h in data["hits"]]
+    assert distances == sorted(distances)
+    assert len(distances) == 4
+    within = await search(client, kiosk, q="普工", near=f"{here.lat},{here.lng}", radius_km=5)
+    assert {h["distance_km"] < 12 for h in within["hits"]} == {True}  # coarse cells, exact distance shown
+    assert 1 <= len(within["hits"]) < 4
+
+
+async def test_start_within_days_and_explicit_filters(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                      settings: ApiSettings) -> None:
+    today = date.today()
+    await index_jobs(settings, [
+        job("今天开工 普工", YUBEI, HELPER, start_date=today, work_type="daily", benefits=("包吃",)),
+        job("下月开工 普工", YUBEI, HELPER, start_date=today + timedelta(days=30), work_type="daily"),
+    ])
+    data = await search(client, kiosk, adcode=YUBEI, start_within_days=1)
+    assert [h["title"] for h in data["hits"]] == ["今天开工 普工"]
+    data = await search(client, kiosk, adcode="500000", work_type="daily", benefits=["包吃"])
+    assert [h["title"] for h in data["hits"]] == ["今天开工 普工"]
+    data = await search(client, kiosk, q="普工", wage_min=300, wage_unit="day")
+    assert data["hits"] == []
+
+
+async def test_no_index_yet_is_an_empty_answer(client: httpx.AsyncClient, kiosk: OrgKey) -> None:
+    data = await search(client, kiosk, q="电焊")
+    assert data["hits"] == []
+    assert data["total"] == 0
+    assert data["next_cursor"] is None
+
+
+async def test_suggest_trades_and_districts_by_pinyin_and_initials(client: httpx.AsyncClient, kiosk: OrgKey) -> None:
+    async def suggest(q: str) -> list[dict[str, Any]]:
+        response = await client.get("/v1/kiosk/suggest", params={"q": q}, headers=kiosk.headers)
+        assert response.status_code == 200, response.text
+        KioskSuggestions.model_validate(response.json())
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    assert (await suggest("hg"))[0] == {"kind": "occupation", "text": "焊工", "code": WELDER, "matched": "hg",
+                                        "occupation_code": WELDER, "shortage_level": 1}
+    assert any(i["kind"] == "region" and i["adcode"] == JIULONGPO for i in await suggest("jlp"))
+    assert any(i["text"] == "九龙坡区" for i in await suggest("九龙"))
+    assert any(i["text"] == "焊工" for i in await suggest("hangong"))
+    assert await suggest("😀") == []
+    response = await client.get("/v1/kiosk/suggest", params={"q": "x" * 41}, headers=kiosk.headers)
+    assert response.status_code == 422
