@@ -22,6 +22,7 @@ from services.api.kiosk.router import router as kiosk_router
 from services.api.kiosk_page.router import api_router as kiosk_page_api_router
 from services.api.kiosk_page.router import page_router as kiosk_page_router
 from services.api.logging_setup import configure_logging
+from services.api.matches.router import router as matches_router
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
@@ -83,7 +84,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app, log_unexpected)
     for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
                    kiosk_page_router, kiosk_page_api_router, kiosk_router,
-                   imports_router, worker_profiles_router, jobs_router,
+                   imports_router, worker_profiles_router, jobs_router, matches_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router,
                    stats_router, dashboard_router):
         app.include_router(router)

@@ -1,0 +1,292 @@
+"""Two-way ranked matches: candidates from Meilisearch under the hard filters, scored here.
+
+job → workers (the owning enterprise) and worker → jobs (the owning broker):
+1. the source object's facts from PostgreSQL, through its domain's repository (services/api/jobs,
+   services/api/worker_profiles) and the indexer's row → facts functions;
+2. one multi-search to the other side's index: the candidates of the same trade (exact code) and those of
+   the same small group, each under the hard filter of matching/scoring.py (status, consent, availability
+   overlap, required certificates, age range, place: same county, commute, desired regions or relocation);
+3. the candidates' documents back to facts (matching/document_facts.py: no database read per candidate),
+   the exact predicate `hard_filter_violations` (geohash cells are a superset), `matching.scoring.score`,
+   sorted by score, then distance, then id.
+
+Workers appear masked to enterprises: the workers index holds no personal data, and `masked_worker` picks
+public fields only from it (trade, skills, certificates, counties, an age band — never a name, ID number,
+phone, gender or birth date).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import httpx2
+import orjson
+import structlog
+
+from matching.catalogue import Catalogue
+from matching.document_facts import int_date, job_facts_from_document, worker_facts_from_document
+from matching.facts import JobFacts, WorkerFacts
+from matching.kiosk_search_query import next_minute_epoch
+from matching.regions import RegionDirectory
+from matching.scoring import Match, hard_filter_violations, job_candidate_filter, score, worker_candidate_filter
+from matching.search_filters import all_of, any_of, compare
+from services.api.jobs import repository as jobs_repository
+from services.api.problems import NotFound, ServiceUnavailable
+from services.api.worker_profiles import repository as workers_repository
+from services.indexing.documents import job_facts, worker_facts
+
+log = structlog.get_logger("bashu.matches")
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+# Candidates fetched per query (exact trade, then the small group). Scoring is cheap (tens of µs a pair);
+# the bound keeps the answer size and the p95 flat however many workers share a trade.
+CANDIDATES_PER_QUERY = 150
+
+WORKER_ATTRIBUTES: tuple[str, ...] = (
+    "id", "occupation_codes", "occupation_names", "skills", "certificates", "labour_brand", "experience_years",
+    "home_adcode", "current_adcode", "county_name", "desired_adcodes", "willing_to_relocate", "max_commute_km",
+    "expected_wage_min", "expected_wage_unit", "work_types", "available_from", "available_until", "age",
+    "status", "share_with_enterprises", "updated_at", "broker_org_id",
+)
+JOB_ATTRIBUTES: tuple[str, ...] = (
+    "id", "title", "occupation_code", "occupation_name", "adcode", "county_name", "lat", "lng", "wage_min",
+    "wage_max", "wage_unit", "work_type", "start_date", "end_date", "benefits", "required_certificates",
+    "age_min", "age_max", "status", "posted_at", "updated_at", "expires_at", "headcount", "org_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchEnv:
+    """What matching needs from the process: the catalogue in use and the Meilisearch HTTP client."""
+
+    catalogue: Catalogue
+    regions: RegionDirectory
+    http: httpx2.AsyncClient | httpx.AsyncClient
+    prefix: str
+
+
+def china_now() -> datetime:
+    return datetime.now(CHINA_TZ)
+
+
+# ------------------------------------------------------------------------------------------- search
+
+
+async def _multi_search(env: MatchEnv, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    try:
+        response = await env.http.post("/multi-search", content=orjson.dumps({"queries": queries}),
+                                       headers={"Content-Type": "application/json"})
+    except (httpx2.HTTPError, httpx.HTTPError) as exc:
+        log.error("matches.search_unreachable", error=type(exc).__name__)
+        raise ServiceUnavailable("匹配暂时不可用 / matching is temporarily unavailable") from None
+    if response.status_code == 200:
+        return [list(r.get("hits", [])) for r in orjson.loads(response.content)["results"]]
+    try:
+        code = orjson.loads(response.content).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        code = None
+    if code == "index_not_found":
+        return [[] for _ in queries]
+    log.error("matches.search_failed", status=response.status_code, code=code, body=response.text[:500])
+    raise ServiceUnavailable("匹配暂时不可用 / matching is temporarily unavailable")
+
+
+def _queries(uid: str, base_filter: str, exact: str | None, attributes: Sequence[str],
+             limit: int) -> list[dict[str, Any]]:
+    common = {"indexUid": uid, "q": "", "limit": limit, "attributesToRetrieve": list(attributes)}
+    queries = [{**common, "filter": base_filter}]
+    if exact is not None:
+        queries.insert(0, {**common, "filter": all_of(base_filter, exact)})
+    return queries
+
+
+def _unique(groups: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for hits in groups:
+        for hit in hits:
+            seen.setdefault(str(hit["id"]), hit)
+    return list(seen.values())
+
+
+# ------------------------------------------------------------------------------------------- ranking
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    document: dict[str, Any]
+    match: Match
+
+
+def _ranked(pairs: list[Ranked], limit: int, min_score: float) -> list[Ranked]:
+    kept = [p for p in pairs if p.match.score >= min_score]
+    kept.sort(key=lambda p: (-p.match.score, p.match.distance_km if p.match.distance_km is not None else math.inf,
+                             str(p.document["id"])))
+    return kept[:limit]
+
+
+async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, limit: int,
+                               min_score: float) -> list[Ranked]:
+    if job.status != "open":
+        return []
+    base = worker_candidate_filter(job, env.regions, today)
+    exact = any_of("occupation_codes", [env.catalogue.resolve(job.occupation_code)]) if job.occupation_code else None
+    groups = await _multi_search(env, _queries(f"{env.prefix}_workers", base, exact, WORKER_ATTRIBUTES,
+                                               CANDIDATES_PER_QUERY))
+    pairs = []
+    for document in _unique(groups):
+        worker = worker_facts_from_document(document)
+        if hard_filter_violations(job, worker, env.regions, today):
+            continue
+        pairs.append(Ranked(document, score(job, worker, env.catalogue, env.regions, today)))
+    return _ranked(pairs, limit, min_score)
+
+
+async def rank_jobs_for_worker(env: MatchEnv, worker: WorkerFacts, today: date, now: datetime, *, limit: int,
+                               min_score: float) -> list[Ranked]:
+    if worker.status != "available":
+        return []
+    base = all_of(job_candidate_filter(worker, env.regions, today),
+                  compare("expires_at", ">", next_minute_epoch(now)))
+    codes = sorted({env.catalogue.resolve(c) for c in worker.occupation_codes})
+    exact = any_of("occupation_code", codes) if codes else None
+    groups = await _multi_search(env, _queries(f"{env.prefix}_jobs", base, exact, JOB_ATTRIBUTES,
+                                               CANDIDATES_PER_QUERY))
+    pairs = []
+    for document in _unique(groups):
+        job = job_facts_from_document(document)
+        # Consent is about showing the worker to enterprises; the broker looking for jobs for their own
+        # worker is not that, so `no_consent` does not hide jobs here.
+        if set(hard_filter_violations(job, worker, env.regions, today)) - {"no_consent"}:
+            continue
+        pairs.append(Ranked(document, score(job, worker, env.catalogue, env.regions, today)))
+    return _ranked(pairs, limit, min_score)
+
+
+# ------------------------------------------------------------------------------------------- shaping
+
+
+def _iso(value: int | None) -> str | None:
+    day = int_date(value)
+    return day.isoformat() if day else None
+
+
+def _place(adcode: str, regions: RegionDirectory) -> dict[str, str]:
+    region = regions.get(adcode)
+    return {"adcode": adcode, "name": region.name if region else adcode}
+
+
+def age_band(age: int | None) -> str | None:
+    if age is None:
+        return None
+    low = age // 10 * 10
+    return f"{low}–{low + 9}"
+
+
+def masked_worker(document: Mapping[str, Any], catalogue: Catalogue, regions: RegionDirectory) -> dict[str, Any]:
+    """Public fields of a worker for an enterprise; built from the index document, which has no personal data."""
+    codes = list(document.get("occupation_codes") or ())
+    home = document["home_adcode"]
+    wage = None
+    if document.get("expected_wage_min") is not None and document.get("expected_wage_unit"):
+        wage = {"min": document["expected_wage_min"], "unit": document["expected_wage_unit"]}
+    return {
+        "id": str(document["id"]),
+        "occupations": [{"code": c, "name": (e.name if (e := catalogue.by_code(c)) else None)} for c in codes],
+        "skills": list(document.get("skills") or ()),
+        "certificates": list(document.get("certificates") or ()),
+        "labour_brand": document.get("labour_brand"),
+        "experience_years": document.get("experience_years"),
+        "age_band": age_band(document.get("age")),
+        "home_county": _place(home, regions),
+        "current_county": _place(document.get("current_adcode") or home, regions),
+        "willing_to_relocate": bool(document.get("willing_to_relocate")),
+        "work_types": list(document.get("work_types") or ()),
+        "available_from": _iso(document.get("available_from")),
+        "available_until": _iso(document.get("available_until")),
+        "expected_wage": wage,
+    }
+
+
+def public_job(document: Mapping[str, Any], regions: RegionDirectory) -> dict[str, Any]:
+    posted = document.get("posted_at")
+    return {
+        "id": str(document["id"]),
+        "title": document["title"],
+        "occupation_code": document.get("occupation_code"),
+        "occupation_name": document.get("occupation_name") or None,
+        "county": _place(document["adcode"], regions),
+        "wage": {"min": document["wage_min"], "max": document["wage_max"], "unit": document["wage_unit"]},
+        "work_type": document["work_type"],
+        "start_date": _iso(document.get("start_date")),
+        "end_date": _iso(document.get("end_date")),
+        "benefits": list(document.get("benefits") or ()),
+        "required_certificates": list(document.get("required_certificates") or ()),
+        "headcount": document.get("headcount", 0),
+        "posted_at": datetime.fromtimestamp(posted, CHINA_TZ).isoformat() if posted is not None else None,
+    }
+
+
+def match_item(kind: Literal["worker", "job"], ranked: Ranked, env: MatchEnv) -> dict[str, Any]:
+    subject = (masked_worker(ranked.document, env.catalogue, env.regions) if kind == "worker"
+               else public_job(ranked.document, env.regions))
+    match = ranked.match
+    return {
+        kind: subject,
+        "score": match.score,
+        "reasons": [{"code": r.code, "text": r.text, "weight": r.weight} for r in match.reasons],
+        "distance_km": match.distance_km,
+        "transfer": match.transfer,
+        "cross_province": match.cross_province,
+    }
+
+
+# ------------------------------------------------------------------------------------------- endpoints
+
+
+def _job_not_found() -> NotFound:
+    return NotFound("没有此岗位 / no such job posting")
+
+
+def _worker_not_found() -> NotFound:
+    return NotFound("没有此求职者 / no such worker profile")
+
+
+async def load_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | None:
+    rows = await jobs_repository.get_many(conn, [job_id])
+    return rows[0] if rows else None
+
+
+async def load_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
+    rows = await workers_repository.get_many(conn, [worker_id])
+    return rows[0] if rows else None
+
+
+async def matches_for_job(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID, job_id: UUID, *, limit: int,
+                          min_score: float, now: datetime | None = None) -> dict[str, Any]:
+    record = await load_job(conn, job_id)
+    if record is None or record["org_id"] != org_id:
+        raise _job_not_found()  # another organisation's posting is answered like a missing one
+    moment = now or china_now()
+    ranked = await rank_workers_for_job(env, job_facts(record), moment.astimezone(CHINA_TZ).date(), limit=limit,
+                                        min_score=min_score)
+    return {"items": [match_item("worker", r, env) for r in ranked], "next_cursor": None}
+
+
+async def matches_for_worker(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID, worker_id: UUID, *, limit: int,
+                             min_score: float, now: datetime | None = None) -> dict[str, Any]:
+    record = await load_worker(conn, worker_id)
+    if record is None or record["broker_org_id"] != org_id or record["erased_at"] is not None:
+        raise _worker_not_found()
+    moment = now or china_now()
+    today = moment.astimezone(CHINA_TZ).date()
+    ranked = await rank_jobs_for_worker(env, worker_facts(record, today), today, moment, limit=limit,
+                                        min_score=min_score)
+    return {"items": [match_item("job", r, env) for r in ranked], "next_cursor": None}

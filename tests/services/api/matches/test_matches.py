@@ -1,0 +1,186 @@
+"""GET /v1/jobs/{id}/matches and GET /v1/workers/{id}/matches through the real pipeline: profiles and postings
+created through the API, indexed by the worker, matched from Meilisearch and scored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from matching.identity import id_check_character
+from matching.scoring import WEIGHTS
+from services.api.matches.schemas import JobMatchList, MaskedWorker, WorkerMatchList
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.indexing.pipeline import run_worker_burst, settle
+
+WELDER = "6-18-02-04"
+NAMES = "甲乙丙丁戊己庚辛壬癸子丑寅卯"
+
+
+def id_number(seq: int, region: str = "500107", birth: str = "19880512") -> str:
+    first17 = f"{region}{birth}{seq:03d}"
+    return first17 + id_check_character(first17)
+
+
+def worker_body(seq: int, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "测试" + NAMES[seq % len(NAMES)] + NAMES[seq // 7 % len(NAMES)], "id_number": id_number(seq),
+        "phone": f"1381234{seq:04d}",
+        "home_adcode": "500107", "occupations": ["焊工"], "skills": ["氩弧焊"], "certificates": ["焊工证"],
+        "experience_years": 6, "desired_adcodes": [], "willing_to_relocate": False,
+        "expected_wage": {"min": 6000, "max": 8000, "unit": "month"}, "available_from": "2026-01-01",
+        "work_types": ["full_time"], "notes": "私人备注不应外泄",
+        "consent": {"share_with_enterprises": True, "contact_by_sms": False,
+                    "given_at": "2025-11-20T10:00:00+08:00"},
+    }
+    body.update(overrides)
+    return body
+
+
+def job_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "招聘电焊工 5名", "description": "九龙坡工厂招熟练电焊工，会氩弧焊优先，包吃包住。", "headcount": 5,
+        "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"}, "work_type": "full_time",
+        "start_date": "2026-12-10", "benefits": ["包吃", "包住"], "required_certificates": ["焊工证"],
+        "occupation_code": WELDER, "contact": {"name": "李经理", "phone": "023-68000000"},
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings) -> dict[str, Any]:
+    enterprise, other_enterprise = await make_org("enterprise"), await make_org("enterprise")
+    broker, other_broker = await make_org("broker"), await make_org("broker")
+    workers_spec = {
+        "good": worker_body(101),
+        "no_consent": worker_body(103, consent={"share_with_enterprises": False, "contact_by_sms": False,
+                                                "given_at": "2025-11-20T10:00:00+08:00"}),
+        "far": worker_body(105, home_adcode="500235", desired_adcodes=["500235"]),
+        "other_trade": worker_body(107, occupations=["保姆"], certificates=[], skills=[]),
+        "relocates": worker_body(109, home_adcode="510107", willing_to_relocate=True),
+        "no_certificate": worker_body(111, certificates=[]),
+    }
+    workers: dict[str, str] = {}
+    for name, body in workers_spec.items():
+        response = await client.post("/v1/workers", json=body, headers=broker.headers)
+        assert response.status_code == 201, response.text
+        workers[name] = response.json()["id"]
+    jobs: dict[str, str] = {}
+    for name, body in {"open": job_body(), "closed": job_body(title="电焊工（招满即止）"),
+                       "held": job_body(title="招聘电焊工 限男性", description="只招男性，限本地户籍。")}.items():
+        response = await client.post("/v1/jobs", json=body, headers=enterprise.headers)
+        assert response.status_code == 201, response.text
+        jobs[name] = response.json()["id"]
+    assert response.json()["status"] == "pending_review"
+    response = await client.post(f"/v1/jobs/{jobs['closed']}/close", headers=enterprise.headers)
+    assert response.status_code == 200, response.text
+    await run_worker_burst(settings)
+    await settle(settings)
+    return {"enterprise": enterprise, "other_enterprise": other_enterprise, "broker": broker,
+            "other_broker": other_broker, "workers": workers, "jobs": jobs, "bodies": workers_spec}
+
+
+async def job_matches(client: httpx.AsyncClient, org: OrgKey, job_id: str, **params: Any) -> dict[str, Any]:
+    response = await client.get(f"/v1/jobs/{job_id}/matches", params=params, headers=org.headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    WorkerMatchList.model_validate(data)
+    return data
+
+
+async def test_a_job_gets_its_fitting_workers_ranked_with_reasons(client: httpx.AsyncClient,
+                                                                  world: dict[str, Any]) -> None:
+    data = await job_matches(client, world["enterprise"], world["jobs"]["open"])
+    found = [item["worker"]["id"] for item in data["items"]]
+    workers = world["workers"]
+    assert found == [workers["good"], workers["relocates"]]  # same county before a transfer from Chengdu
+    good, moved = data["items"]
+    assert good["score"] > moved["score"]
+    assert good["transfer"] is False
+    assert moved["transfer"] is True
+    assert moved["cross_province"] is True
+    assert moved["distance_km"] > 200
+    codes = [r["code"] for r in good["reasons"]]
+    assert sorted(codes) == sorted(WEIGHTS)
+    occupation = next(r for r in good["reasons"] if r["code"] == "occupation")
+    assert occupation["text"] == "职业完全匹配：焊工"
+    assert occupation["weight"] == pytest.approx(WEIGHTS["occupation"])
+    assert sum(r["weight"] for r in good["reasons"]) == pytest.approx(good["score"], abs=0.002)
+    assert good["reasons"] == sorted(good["reasons"], key=lambda r: -r["weight"])
+
+
+async def test_without_consent_or_certificate_or_place_a_worker_never_appears(client: httpx.AsyncClient,
+                                                                            world: dict[str, Any]) -> None:
+    data = await job_matches(client, world["enterprise"], world["jobs"]["open"], limit=100)
+    found = {item["worker"]["id"] for item in data["items"]}
+    for name in ("no_consent", "no_certificate", "far", "other_trade"):
+        assert world["workers"][name] not in found, name
+
+
+async def test_workers_are_masked_to_enterprises(client: httpx.AsyncClient, world: dict[str, Any]) -> None:
+    response = await client.get(f"/v1/jobs/{world['jobs']['open']}/matches", headers=world["enterprise"].headers)
+    text = response.text
+    for body in world["bodies"].values():
+        assert body["name"] not in text
+        assert body["id_number"] not in text
+        assert body["phone"] not in text
+    assert "私人备注" not in text
+    for forbidden in ("gender", "birth", "phone", "id_number", "notes", "broker_org_id", "external_ref"):
+        assert forbidden not in text, forbidden
+    for item in response.json()["items"]:
+        assert set(item["worker"]) == set(MaskedWorker.model_fields)
+    good = response.json()["items"][0]["worker"]
+    assert good["age_band"] == "30–39"
+    assert good["occupations"] == [{"code": WELDER, "name": "焊工"}]
+    assert good["home_county"] == {"adcode": "500107", "name": "九龙坡区"}
+
+
+async def test_closed_and_held_postings_have_no_matches_and_are_never_matched(client: httpx.AsyncClient,
+                                                                            world: dict[str, Any]) -> None:
+    for name in ("closed", "held"):
+        assert (await job_matches(client, world["enterprise"], world["jobs"][name]))["items"] == []
+    response = await client.get(f"/v1/workers/{world['workers']['good']}/matches", headers=world["broker"].headers)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    JobMatchList.model_validate(data)
+    assert [item["job"]["id"] for item in data["items"]] == [world["jobs"]["open"]]
+    item = data["items"][0]
+    assert item["job"]["county"] == {"adcode": "500107", "name": "九龙坡区"}
+    assert item["job"]["occupation_code"] == WELDER
+    assert "contact" not in item["job"]
+    assert "023-68000000" not in response.text
+    assert {r["code"] for r in item["reasons"]} == set(WEIGHTS)
+
+
+async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, Any]) -> None:
+    everything = await job_matches(client, world["enterprise"], world["jobs"]["open"])
+    best = everything["items"][0]["score"]
+    assert len((await job_matches(client, world["enterprise"], world["jobs"]["open"], limit=1))["items"]) == 1
+    only_best = await job_matches(client, world["enterprise"], world["jobs"]["open"], min_score=best)
+    assert [i["score"] for i in only_best["items"]] == [best]
+    response = await client.get(f"/v1/jobs/{world['jobs']['open']}/matches", params={"limit": 10000},
+                                headers=world["enterprise"].headers)
+    assert response.status_code == 422
+    response = await client.get(f"/v1/jobs/{world['jobs']['open']}/matches", params={"min_score": 2},
+                                headers=world["enterprise"].headers)
+    assert response.status_code == 422
+
+
+async def test_only_the_owner_sees_matches(client: httpx.AsyncClient, world: dict[str, Any],
+                                           make_org: MakeOrg) -> None:
+    job_id, worker_id = world["jobs"]["open"], world["workers"]["good"]
+    other = world["other_enterprise"]
+    assert (await client.get(f"/v1/jobs/{job_id}/matches", headers=other.headers)).status_code == 404
+    assert (await client.get(f"/v1/jobs/{job_id}/matches", headers=world["broker"].headers)).status_code == 403
+    assert (await client.get(f"/v1/workers/{worker_id}/matches",
+                             headers=world["other_broker"].headers)).status_code == 404
+    assert (await client.get(f"/v1/workers/{worker_id}/matches",
+                             headers=world["enterprise"].headers)).status_code == 403
+    kiosk = await make_org("kiosk")
+    assert (await client.get(f"/v1/jobs/{job_id}/matches", headers=kiosk.headers)).status_code == 403
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert (await client.get(f"/v1/jobs/{missing}/matches", headers=world["enterprise"].headers)).status_code == 404
+    assert (await client.get("/v1/jobs/not-a-uuid/matches", headers=world["enterprise"].headers)).status_code == 422
