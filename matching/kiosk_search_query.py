@@ -38,7 +38,9 @@ from matching.kiosk_query import Interpretation
 from matching.regions import RegionDirectory
 from matching.search_filters import all_of, all_present, any_of, compare, eq, one_of
 
-Strategy = Literal["all", "last"]
+# `filters`: the words found nothing even with `last`; the understood filters alone answer (电焊学徒 → the
+# welder postings, 学徒 dropped) rather than an empty screen.
+Strategy = Literal["all", "last", "filters"]
 
 FACETS: tuple[str, ...] = ("adcode", "work_type", "occupation_code")
 # What a kiosk hit shows; the description and anything internal stay in the index.
@@ -72,14 +74,20 @@ class SearchPlan:
     q: str
     filter: str
     words: int  # how many words q has (decides the strategy)
+    has_filters: bool = False  # the phrase or the taps gave filters besides the always-on open/unexpired one
 
     @property
     def strategy(self) -> Strategy:
         return "all" if self.words >= 2 else "last"
 
-    @property
-    def can_fall_back(self) -> bool:
-        return self.strategy == "all"
+    def fallbacks(self) -> tuple[Strategy, ...]:
+        """What to try, in order, after the first strategy found nothing."""
+        steps: list[Strategy] = ["last"] if self.strategy == "all" else []
+        if self.q and self.has_filters:
+            steps.append("filters")
+        return tuple(steps)
+
+
 
 
 def clean_text(text: str) -> str:
@@ -164,9 +172,7 @@ def build_plan(interpretation: Interpretation, params: KioskParams, regions: Reg
         cells = covering_cells(params.near, params.radius_km)
         near = any_of("geo_cells", cells) if cells else None
 
-    filter_text = all_of(
-        eq("status", "open"),
-        compare("expires_at", ">", next_minute_epoch(now)),
+    narrowing = [
         place,
         any_of("occupation_code", list(interpretation.occupation_codes)) if interpretation.occupation_codes else None,
         eq("work_type", work_type) if work_type else None,
@@ -174,26 +180,28 @@ def build_plan(interpretation: Interpretation, params: KioskParams, regions: Reg
         wage,
         start,
         near,
-    )
+    ]
+    filter_text = all_of(eq("status", "open"), compare("expires_at", ">", next_minute_epoch(now)), *narrowing)
     q = clean_text(interpretation.remaining_text)
-    return SearchPlan(q=q, filter=filter_text, words=len(q.split()))
+    return SearchPlan(q=q, filter=filter_text, words=len(q.split()), has_filters=any(narrowing))
 
 
 def search_body(plan: SearchPlan, *, offset: int, limit: int, strategy: Strategy, facets: bool) -> dict[str, Any]:
     """The JSON body of `POST /indexes/<jobs>/search` (the benchmark sends the same one to Meilisearch)."""
+    q = "" if strategy == "filters" else plan.q
     body: dict[str, Any] = {
-        "q": plan.q,
+        "q": q,
         "filter": plan.filter,
         "offset": offset,
         "limit": limit,
-        "matchingStrategy": strategy,
+        "matchingStrategy": "last" if strategy == "filters" else strategy,
         "attributesToRetrieve": list(HIT_ATTRIBUTES),
         "showRankingScore": True,
         "locales": ["cmn"],
     }
     if facets:
         body["facets"] = list(FACETS)
-    if plan.q:
+    if q:
         body["attributesToHighlight"] = ["title"]
         body["highlightPreTag"] = HIGHLIGHT_PRE
         body["highlightPostTag"] = HIGHLIGHT_POST

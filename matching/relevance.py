@@ -23,10 +23,12 @@ def precision_at(ranked: Sequence[str], relevant: Collection[str], k: int) -> fl
 
 
 def recall_at(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """Share of the relevant items found in the first k answers; capped: when more than k are relevant,
+    finding k of them is full recall (a page of k cannot hold more)."""
     wanted = set(relevant)
     if not wanted:
         return 1.0
-    return len(wanted & set(ranked[:k])) / len(wanted)
+    return len(wanted & set(ranked[:k])) / min(k, len(wanted))
 
 
 def ndcg_at(ranked: Sequence[str], gains: Mapping[str, float] | Collection[str], k: int) -> float:

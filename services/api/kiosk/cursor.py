@@ -70,6 +70,6 @@ def decode(secret: str, text: str, search_fingerprint: str) -> KioskCursor:
         raise _invalid() from None
     if found != search_fingerprint:
         raise _invalid("游标属于另一次搜索 / the cursor belongs to a different search")
-    if not isinstance(offset, int) or offset < 0 or strategy not in ("all", "last"):
+    if not isinstance(offset, int) or offset < 0 or strategy not in ("all", "last", "filters"):
         raise _invalid()
     return KioskCursor(offset=offset, strategy=strategy)

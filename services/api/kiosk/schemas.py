@@ -48,7 +48,8 @@ class KioskQuery(BaseModel):
                                                     "benefits, wage_min, wage_unit, start_within_days, "
                                                     "remaining_text (and corrections: [{from, to}])")
     text: str = Field(description="The words sent to full-text search")
-    matching_strategy: Literal["all", "last"]
+    matching_strategy: Literal["all", "last", "filters"] = Field(
+        description="`filters`: the words found nothing, the understood filters alone answered")
 
 
 class KioskSearchResponse(BaseModel):

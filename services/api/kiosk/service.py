@@ -218,10 +218,13 @@ async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequ
     first_page = position is None
     strategy: Strategy = position.strategy if position else plan.strategy
     result = await _run(index, plan, offset, limit, strategy, first_page)
-    if first_page and plan.can_fall_back and result is not None and not result.get("hits"):
-        # `all` found nothing: every word was required; let Meilisearch drop words from the end.
-        strategy = "last"
-        result = await _run(index, plan, offset, limit, strategy, first_page)
+    if first_page and result is not None and not result.get("hits"):
+        # `all` found nothing: every word was required; let Meilisearch drop words from the end, and when
+        # the words still find nothing, answer with what the understood filters find.
+        for strategy in plan.fallbacks():
+            result = await _run(index, plan, offset, limit, strategy, first_page)
+            if result is None or result.get("hits"):
+                break
     answer = shape(result, plan, interpretation, params, offset, limit, strategy, first_page,
                    cursor_secret=cursor_secret, search_fingerprint=search_fingerprint)
     answer["took_ms"] = round((time.perf_counter() - started) * 1000, 1)

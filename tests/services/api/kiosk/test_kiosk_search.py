@@ -211,6 +211,14 @@ async def test_fallback_to_last_when_all_words_find_nothing(client: httpx.AsyncC
     assert corpus["waiter_kana"]["id"] in ids(data)
 
 
+async def test_unknown_extra_words_fall_back_to_the_understood_filters(
+        client: httpx.AsyncClient, kiosk: OrgKey, corpus: dict[str, dict[str, Any]]) -> None:
+    data = await search(client, kiosk, q="电焊 学徒")
+    assert data["query"]["matching_strategy"] == "filters"
+    assert ids(data) == {corpus[n]["id"] for n in ("welder_jlp_daily", "welder_jlp_full", "welder_jb")}
+    assert (await search(client, kiosk, q="学徒"))["hits"] == []  # nothing understood: nothing to fall back on
+
+
 async def test_near_me_orders_equally_good_hits_by_distance(client: httpx.AsyncClient, kiosk: OrgKey,
                                                             settings: ApiSettings) -> None:
     here = point(29.50, 106.50)
