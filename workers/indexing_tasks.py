@@ -3,9 +3,9 @@
 `job.index` / `worker.index` outbox rows carry only the entity id; the handler reads the current row and
 upserts or deletes its document (services/indexing/sync.py), so a repeated or late run converges.
 
-`expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row for each
-in the same transaction, so they leave the index even if this process dies right after. Until the sweep has
-run, documents carry `expires_at` and search filters `expires_at > now`.
+`expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row (and the
+`job.closed` notifications) for each in the same transaction, so they leave the index even if this process dies
+right after. Until the sweep has run, documents carry `expires_at` and search filters `expires_at > now`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from uuid import UUID
 
 import structlog
 
+from services.api.database import PendingWork
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
+from services.api.jobs.service import record_posting_closed
 from services.api.worker_profiles.service import INDEX_TOPIC as WORKER_INDEX_TOPIC
 from services.api.worker_profiles.service import china_today
 from services.indexing.catalogue_source import current_catalogue
@@ -49,14 +51,18 @@ async def index_worker(resources: WorkerResources, entity_id: str) -> None:
 
 
 async def expire_postings(ctx: dict[str, Any]) -> int:
-    """Mark postings past their expiry, in batches; each batch commits with its outbox rows."""
+    """Mark postings past their expiry, in batches; each batch commits with its outbox rows (`job.index`, and
+    `job.closed` notifications through jobs.service.record_posting_closed)."""
     resources = resources_of(ctx)
     expired = 0
     while True:
+        pending = PendingWork()
         async with resources.pool.acquire() as conn:
             async with conn.transaction():
                 ids = await jobs_repository.mark_expired(conn, limit=EXPIRY_BATCH)
-                outbox_ids = [await outbox_repository.record(conn, JOB_INDEX_TOPIC, str(i)) for i in ids]
+                for job_id in ids:
+                    await record_posting_closed(conn, pending, job_id, reason="expired")
+            outbox_ids = pending.outbox_ids
             if outbox_ids:
                 sent = await enqueue_outbox(resources.redis, outbox_ids)
                 if sent:

@@ -150,6 +150,11 @@ async def close(conn: asyncpg.Connection, job_id: UUID, *, reason: str = "closed
     return record
 
 
+async def expires_at_of(conn: asyncpg.Connection, job_id: UUID) -> datetime | None:
+    expires_at: datetime | None = await conn.fetchval("SELECT expires_at FROM job_postings WHERE id = $1", job_id)
+    return expires_at
+
+
 async def mark_expired(conn: asyncpg.Connection, *, limit: int) -> list[UUID]:
     """Live postings past their expiry become `expired`; returns their ids (oldest expiry first)."""
     rows = await conn.fetch(

@@ -41,6 +41,7 @@ from services.api.jobs.schemas import (
     ReviewDecision,
     Wage,
 )
+from services.api.notifications.service import expiry_subject, record_job_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.api.settings import ApiSettings
@@ -324,12 +325,32 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     return job_out(record, ctx)
 
 
+ClosedReason = Literal["closed_by_owner", "rejected_in_review", "filled", "removed_after_report", "expired"]
+
+
+async def record_posting_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, job_id: UUID, *,
+                                reason: ClosedReason) -> None:
+    """What every end of a posting writes besides the row itself, in the transaction that ended it: the `job.index`
+    row (its document leaves search) and `job.closed` to every organisation that was told about the posting
+    (notifications.record_job_closed: inbox, and webhooks subscribed to job.closed).
+
+    Called once per transition of the row to `closed` or `expired`: by the owner (close_job), a review rejection
+    (review_job), the hire that took the last headcount (placements), an upheld report (reports) and the expiry
+    sweep (workers.indexing_tasks.expire_postings: an expired posting cannot be applied to either, so brokers are
+    told to stop offering it, reason `expired`). The subject is the posting's expiry: a posting renewed and ended
+    again is announced again, while one that expired and is then closed or removed is announced once."""
+    await outbox.record(conn, INDEX_TOPIC, str(job_id))
+    expires_at = await repository.expires_at_of(conn, job_id)
+    await record_job_closed(conn, outbox, job_id, reason=reason,
+                            subject_id=expiry_subject(expires_at) if expires_at is not None else None)
+
+
 async def close_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID) -> JobOut:
     ensure_enterprise(caller)
     record = await _owned(conn, caller, job_id, for_update=True)
     if record["status"] != "closed":
         record = await repository.close(conn, job_id)
-        await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
+        await record_posting_closed(conn, ctx.outbox, job_id, reason="closed_by_owner")
     return job_out(record, ctx)
 
 
@@ -348,12 +369,13 @@ async def review_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     if body.decision == "approve":
         record = await repository.set_review(conn, job_id, status="open", decision="approve", note=body.note,
                                              reviewer=caller.org_id, approved_findings=held, closed_reason=None)
+        await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
     else:
         record = await repository.set_review(conn, job_id, status="closed", decision="reject", note=body.note,
                                              reviewer=caller.org_id, approved_findings=[],
                                              closed_reason="rejected_in_review")
         await record_posting_removed(conn, record["org_id"], job_id, record["title"])  # issue 9: credit ledger
-    await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
+        await record_posting_closed(conn, ctx.outbox, job_id, reason="rejected_in_review")
     return job_out(record, ctx)
 
 

@@ -188,8 +188,13 @@ async def record_import_finished(conn: asyncpg.Connection, outbox: OutboxRecorde
 
 
 async def record_job_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, job_id: UUID, *,
-                            reason: str | None = None, now: datetime | None = None) -> list[UUID]:
-    """`job.closed` to every organisation that was told about this job (so brokers stop offering it)."""
+                            reason: str | None = None, subject_id: str | None = None,
+                            now: datetime | None = None) -> list[UUID]:
+    """`job.closed` to every organisation that was told about this job (so brokers stop offering it).
+
+    Unique per recipient, job and `subject_id`: the jobs domain calls this once per close, in the closing
+    transaction, with the posting's expiry as the subject (`services.api.jobs.service.record_posting_closed`), so
+    a posting renewed after it expired and ended again is announced again."""
     rows = await conn.fetch(
         """SELECT DISTINCT recipient_org_id FROM notifications
             WHERE job_id = $1 AND event IN ('match.created', 'subscription.matched')""", job_id)
@@ -197,7 +202,7 @@ async def record_job_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, jo
     for row in rows:
         notification_id = await record_notification(
             conn, outbox, recipient_org_id=row["recipient_org_id"], event="job.closed", job_id=job_id,
-            payload={"job_id": str(job_id), "reason": reason}, now=now)
+            subject_id=subject_id, payload={"job_id": str(job_id), "reason": reason}, now=now)
         if notification_id is not None:
             created.append(notification_id)
     return created

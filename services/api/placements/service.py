@@ -42,6 +42,7 @@ from services.api.credit.points import SOURCE_POINTS
 from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
+from services.api.jobs.service import record_posting_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.placements import repository
 from services.api.placements.schemas import (
@@ -312,7 +313,9 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     await set_worker_status(conn, outbox, record["worker_id"], "placed")
     if open_headcount == 1:
         await jobs_repository.close(conn, job["id"], reason="filled")
-    await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
+        await record_posting_closed(conn, outbox, job["id"], reason="filled")  # job.index and job.closed
+    else:
+        await outbox.record(conn, JOB_INDEX_TOPIC, str(job["id"]))
     return result
 
 

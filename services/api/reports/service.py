@@ -21,6 +21,7 @@ import asyncpg
 from services.api.auth.caller import Caller
 from services.api.credit.points import REASON_LABELS, REPORT_UPHELD_POINTS
 from services.api.credit.service import record_credit_event
+from services.api.jobs.service import record_posting_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.problems import Conflict, FieldError, InvalidInput, NotFound
 from services.api.reports import repository
@@ -180,7 +181,8 @@ async def decide(conn: asyncpg.Connection, caller: Caller, report_id: UUID, body
             # One penalty per posting and reason, however many reporters filed it.
             ref = f"job:{row['target_id']}:{row['reason']}"
             if row["reason"] in REMOVING_REASONS and await repository.remove_posting(conn, row["target_id"]):
-                await outbox.record(conn, JOB_INDEX_TOPIC, str(row["target_id"]))
+                # job.index and job.closed, in this transaction
+                await record_posting_closed(conn, outbox, row["target_id"], reason="removed_after_report")
         else:
             ref = f"report:{report_id}"
         await record_credit_event(conn, row["target_org_id"], REPORT_UPHELD_POINTS[row["reason"]],
