@@ -25,6 +25,16 @@ _COLUMNS = """id, org_id, status, external_ref, title, description, occupation_c
                 WHERE e.org_id = job_postings.org_id) AS credit_points"""
 
 
+def open_headcount_sql(posting: str = "job_postings") -> str:
+    """The headcount not yet taken by hires (placements, migration 0006; a hire counts even if the worker left
+    later), as a SQL expression over the posting row named `posting` (a table name or alias). The one definition
+    of the remaining headcount: search documents, kiosk hits and the kiosk's detail views all show it."""
+    if not posting.isidentifier() or posting == "hires":
+        raise ValueError(f"not a usable alias for a posting row: {posting!r}")
+    return f"""greatest(0, {posting}.headcount - (SELECT count(*) FROM placements hires
+                                             WHERE hires.job_id = {posting}.id AND hires.hired_at IS NOT NULL))::int"""
+
+
 @dataclass(frozen=True, slots=True)
 class JobRow:
     """The values a posting is written with (create and update)."""
@@ -86,13 +96,10 @@ async def get(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = Fals
 
 
 async def get_many(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    """The indexer's read. `open_headcount`: the headcount not yet taken by hires (placements, migration 0006; a
-    hire counts even if the worker left later), what search documents and kiosk hits show."""
+    """The indexer's read. `open_headcount`: the headcount not yet taken by hires (`open_headcount_sql`), what
+    search documents and kiosk hits show."""
     return list(await conn.fetch(
-        f"""SELECT {_COLUMNS},
-                   greatest(0, headcount - (SELECT count(*) FROM placements p
-                                             WHERE p.job_id = job_postings.id AND p.hired_at IS NOT NULL))::int
-                       AS open_headcount
+        f"""SELECT {_COLUMNS}, {open_headcount_sql()} AS open_headcount
               FROM job_postings WHERE id = ANY($1::uuid[])""", list(job_ids)))
 
 

@@ -12,6 +12,7 @@ import segno
 from matching.catalogue import Catalogue, CatalogueEntry
 from matching.geo import GeoPoint, distance_km
 from matching.regions import Region, RegionDirectory
+from services.api.jobs.repository import open_headcount_sql
 
 TRADE_TILES = 24
 DISTRICT_CHOICES = 24
@@ -23,9 +24,11 @@ HALL_TRADES = ("焊工", "装卸搬运工", "砌筑工", "钢筋工", "手工木
 _HALL_RANK = {name: i for i, name in enumerate(HALL_TRADES)}
 # Trades of the professional major group (doctors, engineers …) are not what a gig hall is for.
 _PROFESSIONAL = "2-"
-PUBLIC_JOB_COLUMNS = """j.id, j.title, j.description, j.occupation_code, j.headcount, j.adcode, j.address, j.lat, j.lng,
-       j.wage_min, j.wage_max, j.wage_unit, j.work_type, j.start_date, j.end_date, j.benefits,
-       j.required_certificates, j.contact, j.created_at, o.name AS employer_name, o.contact AS employer_contact"""
+# `open_headcount`: the headcount still open (less hires), the number search documents and kiosk hits show too.
+PUBLIC_JOB_COLUMNS = f"""j.id, j.title, j.description, j.occupation_code, {open_headcount_sql("j")} AS open_headcount,
+       j.adcode, j.address, j.lat, j.lng, j.wage_min, j.wage_max, j.wage_unit, j.work_type, j.start_date, j.end_date,
+       j.benefits, j.required_certificates, j.contact, j.created_at, o.name AS employer_name,
+       o.contact AS employer_contact"""
 
 
 def tile_label(entry: CatalogueEntry) -> str:
@@ -95,7 +98,7 @@ def public_job(record: asyncpg.Record, catalogue: Catalogue, regions: RegionDire
         "work_type": record["work_type"], "start_date": record["start_date"].isoformat(),
         "end_date": record["end_date"].isoformat() if record["end_date"] else None,
         "benefits": list(record["benefits"]), "required_certificates": list(record["required_certificates"]),
-        "headcount": record["headcount"], "posted_at": record["created_at"].isoformat(),
+        "headcount": record["open_headcount"], "posted_at": record["created_at"].isoformat(),
         "contact": public_contact(record),
     }
     if origin is not None:
