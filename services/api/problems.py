@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -153,6 +154,17 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
                   for e in exc.errors()]
         return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
                                 detail=f"{len(errors)} field(s) invalid", errors=errors)
+
+    async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL text and jsonb cannot hold U+0000 (and jsonb refuses some escapes): the client sent text we
+        # cannot store, which is bad input, not a server fault. The detail never quotes the value (it may be
+        # personal data).
+        return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
+                                detail="文本含有无法保存的字符（如 U+0000）/ text contains a character that cannot be "
+                                       "stored (such as U+0000)")
+
+    for unstorable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        app.add_exception_handler(unstorable, _unstorable_text)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -8,7 +8,7 @@ from asgi_lifespan import LifespanManager
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from tests.conftest import OrgKey
+from tests.conftest import MakeOrg, OrgKey
 
 
 def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -79,3 +79,20 @@ async def test_errors_are_documented_in_openapi(client: httpx.AsyncClient, path:
     responses = spec["paths"][path]["post"]["responses"]
     for status in ("401", "403", "422"):
         assert "application/problem+json" in responses[status]["content"]
+
+
+@pytest.mark.parametrize("label", ["a\x00b", "\x00"])
+async def test_text_postgresql_cannot_store_is_a_422_problem(client: httpx.AsyncClient, admin: OrgKey,
+                                                             label: str) -> None:
+    # U+0000 passes JSON and model validation but PostgreSQL refuses it: bad input, never a 500.
+    response = await client.post(f"/v1/orgs/{admin.org_id}/keys", headers=admin.headers, json={"label": label})
+    problem = _assert_problem(response, 422)
+    assert "\x00" not in response.text
+    assert problem["type"].endswith("/validation")  # type: ignore[union-attr]
+
+
+async def test_unstorable_text_in_jsonb_is_a_422_problem(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    response = await client.post("/v1/subscriptions", headers=broker.headers, json={
+        "kind": "jobs", "query": {"q": "焊工\x00"}, "channel": "inbox", "digest": "instant"})
+    _assert_problem(response, 422)
