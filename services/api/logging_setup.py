@@ -15,7 +15,10 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json_lines
+        # Plain tracebacks: the default (rich, when installed) prints every frame's local variables, which hold
+        # decrypted names, ID numbers and phones in the request that failed.
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer] if json_lines
