@@ -30,13 +30,20 @@ async def open_postings_at(conn: asyncpg.Connection, as_of: datetime) -> list[as
 
 
 async def available_workers_at(conn: asyncpg.Connection, as_of: datetime, as_of_day: date) -> list[asyncpg.Record]:
-    """Profiles of job seekers available at `as_of`: live and available, registered by then, inside their
-    availability window, and not holding a job through a placement at that moment. Their place is where they are
-    (current county), else their home county."""
+    """Profiles of job seekers available at `as_of`: registered and consented by then, not erased by then, inside
+    their availability window, and not holding a job through a placement at that moment. Their place is where they
+    are (current county), else their home county.
+
+    Placed or not is read from the placements' history (hired_at … ended_at: hired, arrived or retained; written
+    with the placement_events of the same transitions), never from the profile's current `placed` status, so a
+    worker hired later still counts for earlier moments. `inactive` (the broker took the profile off the market)
+    has no history, so an inactive profile counts nowhere. An erased profile no longer has a place or trades,
+    so it drops out of periods computed after its erasure (frozen periods keep it)."""
     return list(await conn.fetch(
         """SELECT w.id, coalesce(w.current_adcode, w.home_adcode) AS adcode, w.occupation_codes
              FROM worker_profiles w
-            WHERE w.status = 'available' AND w.created_at <= $1
+            WHERE w.status <> 'inactive' AND w.created_at <= $1 AND w.consent_given_at <= $1
+              AND (w.erased_at IS NULL OR w.erased_at > $1)
               AND w.available_from <= $2 AND (w.available_until IS NULL OR w.available_until >= $2)
               AND coalesce(w.current_adcode, w.home_adcode) IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM placements p
