@@ -3,10 +3,15 @@
 The record is written in the request's own transaction, so it exists exactly when the created object does.
 Two concurrent requests with one key: the second waits on the primary key and then fails with a conflict
 (never a second object); a retry after that replays the first response.
+
+A response that carries a secret shown only once (a new API key) names it in `sealed_fields`: the stored copy
+holds it encrypted (bound to the organisation, key and field) and the replay decrypts it, so the idempotency
+table never holds a usable credential in clear.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -20,6 +25,9 @@ from pydantic import BaseModel
 
 from services.api.idempotency import repository
 from services.api.problems import Conflict, InvalidInput
+from services.privacy.cipher import PersonalDataCipher
+
+_SEALED = "sealed"
 
 
 def _idempotency_key(
@@ -41,10 +49,40 @@ def request_fingerprint(method: str, path: str, body: BaseModel | bytes | None) 
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + payload).digest()
 
 
+def _sealed_context(org_id: UUID, key: str, field: str) -> str:
+    return f"idempotency:{org_id}:{key}:{field}"
+
+
+def _seal(body: dict[str, Any], fields: tuple[str, ...], cipher: PersonalDataCipher, *, org_id: UUID,
+          key: str) -> dict[str, Any]:
+    stored = dict(body)
+    for field in fields:
+        if isinstance(stored.get(field), str):
+            blob = cipher.encrypt(stored[field], context=_sealed_context(org_id, key, field))
+            stored[field] = {_SEALED: base64.b64encode(blob).decode("ascii")}
+    return stored
+
+
+def _unseal(stored: dict[str, Any], fields: tuple[str, ...], cipher: PersonalDataCipher, *, org_id: UUID,
+            key: str) -> dict[str, Any]:
+    body = dict(stored)
+    for field in fields:
+        value = body.get(field)
+        if isinstance(value, dict) and _SEALED in value:
+            body[field] = cipher.decrypt(base64.b64decode(value[_SEALED]),
+                                         context=_sealed_context(org_id, key, field))
+    return body
+
+
 async def run_idempotent(
     conn: asyncpg.Connection, *, org_id: UUID, key: str | None, method: str, path: str,
     fingerprint: bytes, ttl_hours: int, status_code: int, create: Callable[[], Awaitable[BaseModel]],
+    sealed_fields: tuple[str, ...] = (), cipher: Callable[[], PersonalDataCipher] | None = None,
 ) -> JSONResponse:
+    """`sealed_fields` (top-level response fields) are stored encrypted with `cipher()`, which is called only
+    when an Idempotency-Key is given."""
+    if sealed_fields and cipher is None:
+        raise ValueError("sealed_fields need a cipher")
     if key is not None:
         if not key.strip():
             raise InvalidInput("Idempotency-Key must not be blank")
@@ -52,15 +90,20 @@ async def run_idempotent(
         if previous is not None:
             if previous["request_hash"] != fingerprint or previous["path"] != path:
                 raise Conflict("此 Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request")
-            return JSONResponse(previous["response_body"], status_code=previous["status_code"],
-                                headers={"Idempotent-Replayed": "true"})
+            replay: Any = previous["response_body"]
+            if sealed_fields and cipher is not None:
+                replay = _unseal(replay, sealed_fields, cipher(), org_id=org_id, key=key)
+            return JSONResponse(replay, status_code=previous["status_code"], headers={"Idempotent-Replayed": "true"})
     result = await create()
     body: Any = result.model_dump(mode="json")
     if key is not None:
+        stored = body
+        if sealed_fields and cipher is not None:
+            stored = _seal(body, sealed_fields, cipher(), org_id=org_id, key=key)
         try:
             async with conn.transaction():  # savepoint: a race loser gets a clean 409, not an aborted txn
                 await repository.insert(conn, org_id=org_id, key=key, method=method, path=path,
-                                        request_hash=fingerprint, status_code=status_code, response_body=body)
+                                        request_hash=fingerprint, status_code=status_code, response_body=stored)
         except asyncpg.UniqueViolationError:
             raise Conflict(
                 "同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry"

@@ -15,6 +15,7 @@ from services.api.organisations import service
 from services.api.organisations.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgCreated, OrgOut
 from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
+from services.api.worker_profiles.service import personal_data_cipher
 
 router = APIRouter(prefix="/v1/orgs", tags=["organisations"],
                    responses=problem_responses(401, 403, 404, 422))
@@ -32,6 +33,9 @@ async def create_org(
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
         create=lambda: service.create_org(conn, body),
+        # The new key must not sit in clear in the idempotency table: stored encrypted, decrypted on replay.
+        sealed_fields=("api_key",),
+        cipher=lambda: personal_data_cipher(resources.settings, resources.extensions),
     )
 
 

@@ -113,3 +113,22 @@ async def test_idempotency_key_replays_the_first_response(
     assert await db.fetchval("SELECT count(*) FROM organisations WHERE name = $1", body["name"]) == 1
     changed = await client.post("/v1/orgs", json={**body, "name": "另一家"}, headers=headers)
     assert changed.status_code == 409
+
+
+async def test_idempotency_record_never_holds_the_new_key_in_clear(
+    client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection,
+) -> None:
+    headers = {**admin.headers, "Idempotency-Key": "create-key-at-rest"}
+    first = await client.post("/v1/orgs", json={"type": "enterprise", "name": "重庆机电"}, headers=headers)
+    assert first.status_code == 201, first.text
+    key = first.json()["api_key"]
+    stored = await db.fetchval("SELECT response_body::text FROM idempotency_records WHERE key = 'create-key-at-rest'")
+    assert first.json()["org"]["id"] in stored
+    assert key not in stored
+    assert key[len("bb_"):] not in stored
+    # The replay still hands back the one working key.
+    again = await client.post("/v1/orgs", json={"type": "enterprise", "name": "重庆机电"}, headers=headers)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json()["api_key"] == key
+    own = await client.get(f"/v1/orgs/{first.json()['org']['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert own.status_code == 200
