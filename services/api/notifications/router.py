@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller
 from services.api.database import Connection, PostCommit
-from services.api.idempotency import repository as idempotency_repository
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
-from services.api.notifications import repository, service
+from services.api.notifications import service
 from services.api.notifications.clock import clock_of
 from services.api.notifications.schemas import (
     DeliveryList,
@@ -31,7 +29,7 @@ from services.api.notifications.schemas import (
     WebhookOut,
 )
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
-from services.api.problems import Conflict, InvalidInput, problem_responses
+from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.worker_profiles.service import personal_data_cipher
 
@@ -61,36 +59,16 @@ async def create_webhook(body: WebhookCreate, request: Request, conn: Connection
     drop one you have already accepted. The secret (`whsec_…`, generated when not given) is shown only here.
     The URL must be https and must not resolve to a private, link-local or reserved address."""
     cipher = personal_data_cipher(resources.settings, resources.extensions)
-    path = request.url.path
-    fingerprint = request_fingerprint("POST", path, body)
-    ttl = resources.settings.idempotency_ttl_hours
-    if idempotency_key is not None:
-        if not idempotency_key.strip():
-            raise InvalidInput("Idempotency-Key must not be blank")
-        previous = await idempotency_repository.find(conn, org_id=caller.org_id, key=idempotency_key, ttl_hours=ttl)
-        if previous is not None:
-            if previous["request_hash"] != fingerprint or previous["path"] != path:
-                raise Conflict("此 Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request")
-            # The stored response has no secret (it would sit in clear in the idempotency table): re-read it.
-            replay: dict[str, Any] = dict(previous["response_body"])
-            row = await repository.get_endpoint(conn, caller.org_id, UUID(replay["id"]))
-            if row is None:
-                raise Conflict("该回调已删除 / the webhook created with this key has been deleted")
-            replay["secret"] = cipher.decrypt(row["secret_enc"], context=service.secret_context(row["id"]))
-            return JSONResponse(replay, status_code=previous["status_code"], headers={"Idempotent-Replayed": "true"})
-    created = await service.create_webhook(conn, caller, body, cipher=cipher,
-                                           environment=resources.settings.environment,
-                                           now=clock_of(resources.extensions).now())
-    if idempotency_key is not None:
-        try:
-            async with conn.transaction():
-                await idempotency_repository.insert(
-                    conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=path,
-                    request_hash=fingerprint, status_code=201,
-                    response_body=created.model_dump(mode="json", exclude={"secret"}))
-        except asyncpg.UniqueViolationError as exc:  # a concurrent request with the same key
-            raise Conflict("同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed") from exc
-    return JSONResponse(created.model_dump(mode="json"), status_code=201)
+    return await run_idempotent(
+        conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
+        fingerprint=request_fingerprint("POST", request.url.path, body),
+        ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
+        create=lambda: service.create_webhook(conn, caller, body, cipher=cipher,
+                                              environment=resources.settings.environment,
+                                              now=clock_of(resources.extensions).now()),
+        # The signing secret is shown only once: the stored response holds it encrypted, the replay decrypts it.
+        sealed_fields=("secret",), cipher=lambda: cipher,
+    )
 
 
 @webhooks_router.get("", response_model=WebhookList)
