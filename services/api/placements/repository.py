@@ -67,6 +67,11 @@ async def live_for_pair(conn: asyncpg.Connection, job_id: UUID, worker_id: UUID)
         job_id, worker_id)
 
 
+async def lock_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
+    """Serialises hires of one worker: a second hire waits here until the first commits, then sees it."""
+    await conn.execute("SELECT 1 FROM worker_profiles WHERE id = $1 FOR UPDATE", worker_id)
+
+
 async def employment_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
     """A placement in which the worker currently holds a job, if any."""
     return await conn.fetchrow(

@@ -305,6 +305,7 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     open_headcount = await _open_headcount(conn, job)
     if open_headcount == 0:
         raise _refused("no_open_headcount", "岗位已招满 / the posting has no open headcount")
+    await repository.lock_worker(conn, record["worker_id"])  # two jobs hiring the same worker: one wins
     if await repository.employment_of_worker(conn, record["worker_id"]) is not None:
         raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
     result = await _after(conn, actor, record, action="hire", to_status="hired", now=now,
