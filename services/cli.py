@@ -139,7 +139,10 @@ def create_org(
             "licence": licence, "kiosk_adcode": kiosk_adcode,
         })
     except ValidationError as exc:
-        typer.echo(f"invalid: {exc}", err=True)
+        # Locations and reasons only: the values may be a contact's name or phone.
+        for error in exc.errors(include_input=False, include_url=False):
+            location = ".".join(str(part) for part in error["loc"]) or "body"
+            typer.echo(f"invalid: {location}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:

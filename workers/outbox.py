@@ -34,6 +34,10 @@ class UnknownTopic(RuntimeError):
     pass
 
 
+def _error_label(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"
+
+
 async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     resources = resources_of(ctx)
     async with resources.pool.acquire() as conn:
@@ -47,7 +51,8 @@ async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         await handler(resources, row["entity_id"])
     except Exception as exc:
         async with resources.pool.acquire() as conn:
-            await repository.mark_failed(conn, outbox_id, f"{type(exc).__name__}: {exc}")
+            # Only the type: exception messages (database errors above all) may quote personal data.
+            await repository.mark_failed(conn, outbox_id, _error_label(exc))
         log.warning("outbox.failed", outbox_id=outbox_id, topic=row["topic"], error=type(exc).__name__)
         return "failed"  # the reconciler retries it later with a growing delay
     async with resources.pool.acquire() as conn:

@@ -29,3 +29,10 @@ async def insert(conn: asyncpg.Connection, *, org_id: UUID, key: str, method: st
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         org_id, key, method, path, request_hash, status_code, response_body,
     )
+
+
+async def purge_expired(conn: asyncpg.Connection, *, ttl_hours: int) -> int:
+    """Delete records past the TTL (they can no longer be replayed, and some hold encrypted secrets)."""
+    status = await conn.execute(
+        "DELETE FROM idempotency_records WHERE created_at < now() - make_interval(hours => $1)", ttl_hours)
+    return int(status.split()[-1])

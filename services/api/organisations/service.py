@@ -11,7 +11,7 @@ from services.api.auth.caller import Caller
 from services.api.auth.keys import generate_key
 from services.api.organisations import repository
 from services.api.organisations.schemas import KeyCreated, KeyOut, Licence, OrgCreate, OrgCreated, OrgOut
-from services.api.problems import Conflict, NotFound
+from services.api.problems import Conflict, Forbidden, NotFound
 from services.api.regions.service import ensure_known_adcodes
 
 
@@ -59,6 +59,10 @@ async def get_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> Org
 
 
 async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, label: str | None) -> KeyCreated:
+    if caller.role == "kiosk":
+        # Terminals stand in public halls: a leaked kiosk key must not be able to mint keys that outlive its
+        # revocation. Operators issue kiosk keys (`bashu admin kiosk-link`).
+        raise Forbidden("终端密钥不能创建新密钥 / a kiosk key cannot create keys; ask an operator")
     await get_org(conn, caller, org_id)
     key = generate_key()
     row = await keys_repository.insert_key(conn, org_id=org_id, prefix=key.prefix, digest=key.digest, label=label)

@@ -132,3 +132,11 @@ async def test_idempotency_record_never_holds_the_new_key_in_clear(
     assert again.json()["api_key"] == key
     own = await client.get(f"/v1/orgs/{first.json()['org']['id']}", headers={"Authorization": f"Bearer {key}"})
     assert own.status_code == 200
+
+
+async def test_a_kiosk_key_cannot_mint_keys(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    kiosk = await make_org("kiosk")
+    refused = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers, json={"label": "x"})
+    assert refused.status_code == 403
+    listing = await client.get(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers)
+    assert len(listing.json()["items"]) == 1

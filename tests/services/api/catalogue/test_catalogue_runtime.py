@@ -4,7 +4,6 @@ every process (API or worker) following a publication without a restart."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import asyncpg
 import httpx
@@ -51,21 +50,18 @@ async def test_typeahead_by_pinyin_initials_codes_and_aliases(
     assert too_long.status_code == 422
 
 
-async def test_typeahead_is_fast_in_process(initial_version: int, database_url: str) -> None:
+async def test_runtime_typeahead_answers_from_the_published_catalogue(initial_version: int,
+                                                                     database_url: str) -> None:
+    # Speed is measured by loadtests/typeahead_benchmark.py, never asserted here.
     pool = await create_pool(database_url, min_size=1, max_size=2)
     runtime = CatalogueRuntime(pool)
     try:
         await runtime.start()
         snapshot = runtime.snapshot
         assert len(snapshot.catalogue) == len(load_initial_catalogue())
-        queries = ["h", "hg", "hangong", "电焊", "叉车", "6-18", "bm", "baomu", "yuesao", "厨"] * 50
-        timings = []
-        for q in queries:
-            started = time.perf_counter()
-            snapshot.suggest(q, 10)
-            timings.append(time.perf_counter() - started)
-        timings.sort()
-        assert timings[int(len(timings) * 0.95)] < 0.010
+        for query in ("hg", "hangong", "电焊"):
+            labels = [s.label for s in snapshot.suggest(query, 10)]
+            assert "焊工" in labels, (query, labels)
     finally:
         await runtime.close()
         await pool.close()
