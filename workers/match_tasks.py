@@ -1,0 +1,172 @@
+"""The matching trigger of notifications (issue 6): a new or changed posting or profile → `match.created`.
+
+1. `job.index` / `worker.index` (workers/indexing_tasks.py) upsert a searchable document, wait until Meilisearch
+   has applied it, then record a follow-up outbox row `job.match` / `worker.match` (`request_matching`).
+   Waiting matters when a posting and a fitting profile arrive together: each match run then starts after its
+   own document is visible, so the later of the two runs sees the other and the pair is never missed.
+2. Its handler here reads the current row and stops unless the posting is still open (the profile still
+   available, consenting, not held). It ranks the other side through the matches service
+   (`services.api.matches.service.rank_workers_for_job` / `rank_jobs_for_worker`: candidates from Meilisearch
+   under the hard filters, then `matching.scoring.score`), keeps scores ≥ `MATCH_NOTIFY_MIN_SCORE`, re-checks
+   the candidates' current rows (a document may lag its row), never tells the organisation that made the
+   change about its own posting or worker, and keeps the best `MATCH_NOTIFY_TOP_N`.
+3. In ONE transaction: `record_match_notifications` (posting → the workers' brokers, direction
+   `job_for_worker`; profile → the postings' enterprises, direction `worker_for_job`) and the `job.matched` /
+   `worker.matched` row that evaluates saved subscriptions (workers/notification_tasks.py).
+
+Safe to run twice: notifications are unique per (recipient, job, worker, event), so a re-run, a retry or a
+re-index without a material change records nothing new. Summaries carry public fields only
+(`public_job`, `masked_worker`: never a name, ID number, phone, contact or notes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from services.api.database import PendingWork
+from services.api.jobs import repository as jobs_repository
+from services.api.matches import service as matches
+from services.api.notifications.clock import clock_of
+from services.api.notifications.delivery import flush_outbox
+from services.api.notifications.service import MatchNotice, record_match_notifications
+from services.api.worker_profiles import repository as workers_repository
+from services.indexing.catalogue_source import current_catalogue
+from services.indexing.documents import (
+    build_job_document,
+    build_worker_document,
+    job_facts,
+    job_is_indexable,
+    worker_facts,
+    worker_is_indexable,
+)
+from services.indexing.sync import SyncResult
+from workers.context import WorkerResources
+from workers.notification_tasks import JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
+from workers.outbox import outbox_handler
+
+log = structlog.get_logger("bashu.worker.matching")
+
+JOB_MATCH_TOPIC = "job.match"
+WORKER_MATCH_TOPIC = "worker.match"
+# How long an index handler waits for Meilisearch to apply its document before giving up (the outbox row then
+# fails and the reconciler runs the handler again: re-sync, wait, request matching).
+INDEX_WAIT_MS = 30_000
+# Rank every candidate the service fetched (it scores them all anyway); top N is cut after the re-checks.
+_RANK_ALL = 10_000
+
+
+class IndexTaskFailed(RuntimeError):
+    pass
+
+
+async def request_matching(resources: WorkerResources, topic: str, entity_id: str, synced: SyncResult) -> None:
+    """Called by an index handler after it upserted `entity_id`: wait for the document, then record `topic`."""
+    if not synced.upserted:
+        return  # deleted (closed, expired, held, no consent …): nothing to match
+    for uid in synced.task_uids:
+        task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=20)
+        if task.status != "succeeded":
+            raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}: {task.error}")
+    pending = PendingWork()
+    async with resources.pool.acquire() as conn:
+        async with conn.transaction():
+            await pending.record(conn, topic, entity_id)
+        await flush_outbox(resources.redis, conn, pending)
+
+
+async def _env(resources: WorkerResources) -> matches.MatchEnv:
+    snapshot = await current_catalogue(resources.extensions)
+    return matches.MatchEnv(catalogue=snapshot.catalogue, regions=snapshot.regions,
+                            http=resources.search.http_client, prefix=resources.settings.meili_index_prefix)
+
+
+def _reasons(ranked: matches.Ranked) -> list[dict[str, Any]]:
+    return [{"code": r.code, "text": r.text, "weight": r.weight} for r in ranked.match.reasons]
+
+
+def _extras(ranked: matches.Ranked) -> dict[str, Any]:
+    m = ranked.match
+    return {"distance_km": m.distance_km, "transfer": m.transfer, "cross_province": m.cross_province}
+
+
+async def _record(resources: WorkerResources, notices: list[MatchNotice], matched_topic: str, entity_id: str,
+                  now: Any) -> int:
+    pending = PendingWork()
+    async with resources.pool.acquire() as conn:
+        async with conn.transaction():
+            created = await record_match_notifications(conn, pending, notices, now=now)
+            await pending.record(conn, matched_topic, entity_id)
+        await flush_outbox(resources.redis, conn, pending)
+    return len(created)
+
+
+@outbox_handler(JOB_MATCH_TOPIC)
+async def match_job(resources: WorkerResources, entity_id: str) -> None:
+    """An open posting → its best workers → their brokers (`job_for_worker`)."""
+    settings = resources.settings
+    now = clock_of(resources.extensions).now()
+    today = now.astimezone(matches.CHINA_TZ).date()
+    async with resources.pool.acquire() as conn:
+        record = await matches.load_job(conn, UUID(entity_id))
+    if record is None or not job_is_indexable(record):
+        return
+    env = await _env(resources)
+    ranked = await matches.rank_workers_for_job(env, job_facts(record), today, limit=_RANK_ALL,
+                                                min_score=settings.match_notify_min_score)
+    async with resources.pool.acquire() as conn:
+        current = {r["id"]: r for r in await workers_repository.get_many(conn, [UUID(str(r.document["id"]))
+                                                                               for r in ranked])}
+    job_summary = matches.public_job(build_job_document(record, env.catalogue, env.regions), env.regions)
+    notices: list[MatchNotice] = []
+    for item in ranked:
+        worker = current.get(UUID(str(item.document["id"])))
+        if worker is None or not worker_is_indexable(worker) or worker["broker_org_id"] == record["org_id"]:
+            continue
+        summary = {"job": job_summary, "worker": matches.masked_worker(item.document, env.catalogue, env.regions),
+                   **_extras(item)}
+        notices.append(MatchNotice(recipient_org_id=worker["broker_org_id"], job_id=record["id"],
+                                   worker_id=worker["id"], score=item.match.score, direction="job_for_worker",
+                                   reasons=_reasons(item), summary=summary,
+                                   sms_consent=bool(worker["consent_contact_by_sms"])))
+        if len(notices) >= settings.match_notify_top_n:
+            break
+    created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now)
+    log.info("matching.job", job_id=entity_id, candidates=len(ranked), notices=len(notices), created=created)
+
+
+@outbox_handler(WORKER_MATCH_TOPIC)
+async def match_worker(resources: WorkerResources, entity_id: str) -> None:
+    """An available, consenting profile → the open postings it fits → their enterprises (`worker_for_job`)."""
+    settings = resources.settings
+    now = clock_of(resources.extensions).now()
+    today = now.astimezone(matches.CHINA_TZ).date()
+    async with resources.pool.acquire() as conn:
+        record = await matches.load_worker(conn, UUID(entity_id))
+    # worker_is_indexable: available, consented to being shown to enterprises, not held for review.
+    if record is None or record["erased_at"] is not None or not worker_is_indexable(record):
+        return
+    env = await _env(resources)
+    ranked = await matches.rank_jobs_for_worker(env, worker_facts(record, today), today, now, limit=_RANK_ALL,
+                                                min_score=settings.match_notify_min_score)
+    async with resources.pool.acquire() as conn:
+        current = {r["id"]: r for r in await jobs_repository.get_many(conn, [UUID(str(r.document["id"]))
+                                                                            for r in ranked])}
+    worker_summary = matches.masked_worker(build_worker_document(record, env.catalogue, env.regions, today),
+                                           env.catalogue, env.regions)
+    notices: list[MatchNotice] = []
+    for item in ranked:
+        job = current.get(UUID(str(item.document["id"])))
+        if job is None or not job_is_indexable(job) or job["org_id"] == record["broker_org_id"]:
+            continue
+        summary = {"worker": worker_summary, "job": matches.public_job(item.document, env.regions),
+                   **_extras(item)}
+        notices.append(MatchNotice(recipient_org_id=job["org_id"], job_id=job["id"], worker_id=record["id"],
+                                   score=item.match.score, direction="worker_for_job", reasons=_reasons(item),
+                                   summary=summary))
+        if len(notices) >= settings.match_notify_top_n:
+            break
+    created = await _record(resources, notices, WORKER_MATCHED_TOPIC, entity_id, now)
+    log.info("matching.worker", worker_id=entity_id, candidates=len(ranked), notices=len(notices), created=created)
