@@ -12,6 +12,14 @@ and an HTTP receiver on 127.0.0.1; everything is removed afterwards. Run (see lo
     set -a; . .devstack/env; set +a
     export DATABASE_URL=${DATABASE_URL%/*}/postgres
     uv run python loadtests/notification_latency.py --count 1000 --rate 20
+
+`--through-matching --workers 10000` measures the issue's path instead: it seeds that many worker profiles (the
+demo corpus, through the worker-profile service, indexed in bulk before the clock starts), gives both demo
+brokers a webhook, then creates `--count` postings (demo corpus, through the jobs service) at `--rate` and
+measures **posting commit → first `match.created` webhook about that posting accepted**: `job.index` (upsert,
+wait for the Meilisearch task) → `job.match` (multi-search, scoring, `record_match_notifications`) →
+`notification.dispatch` → `deliver_webhook` → receiver. Postings with no match above `MATCH_NOTIFY_MIN_SCORE`
+send nothing and are counted apart.
 """
 
 from __future__ import annotations
@@ -148,10 +156,152 @@ async def main(count: int, rate: float, keep: bool) -> None:
             await admin.close()
 
 
+async def through_matching(count: int, rate: float, keep: bool, workers: int) -> None:
+    """Posting commit → first match.created webhook about it, with `workers` profiles indexed."""
+    from services.api.jobs import service as jobs_service
+    from services.api.search_index import create_search_client
+    from services.api.settings import load_api_settings
+    from services.api.worker_profiles.service import china_today
+    from services.demo.corpus import Corpus
+    from services.demo.loader import DEMO_ORGS, load_demo
+    from services.indexing.catalogue_source import current_catalogue
+    from services.indexing.sync import indexer_for
+
+    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    name = f"bashu_notif_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(_with_db(server, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = _with_db(server, name)
+    env_settings = {
+        "ENVIRONMENT": "test", "DATABASE_URL": dsn, "REDIS_URL": redis_url,
+        "ARQ_QUEUE_NAME": f"bashu:bench:{uuid.uuid4().hex[:8]}", "PII_KEYRING": f"k1:{_key()}",
+        "PII_ACTIVE_KEY_ID": "k1", "PII_BLIND_INDEX_KEY": _key(), "CURSOR_SECRET": secrets.token_hex(16),
+        "MEILI_URL": os.environ.get("MEILI_URL", "http://127.0.0.1:7700"),
+        "MEILI_MASTER_KEY": os.environ.get("MEILI_MASTER_KEY", ""),
+        "MEILI_INDEX_PREFIX": f"bench{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "WARNING", "LOG_JSON": "true",
+        # Two brokers get every match: lift their daily cap, or the rest waits for the next daily digest.
+        "NOTIFICATION_DAILY_CAP": str(count * 50 + 1),
+    }
+    settings = load_api_settings(**{k.lower(): v for k, v in env_settings.items()})
+    search = create_search_client(env_settings["MEILI_URL"], env_settings["MEILI_MASTER_KEY"])
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    receiver = await Receiver().start()
+    worker: subprocess.Popen[bytes] | None = None
+    redis = create_arq_redis(redis_url, queue_name=env_settings["ARQ_QUEUE_NAME"])
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    receiver.secret = secret
+    extensions: dict[str, object] = {}
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+        t0 = time.monotonic()
+        demo = await load_demo(settings, workers=workers, jobs=0, enqueue=False,
+                               keys_path=Path(f"/tmp/{name}-keys.json"))  # noqa: S108 - scratch, removed below
+        await asyncio.to_thread(Path(f"/tmp/{name}-keys.json").unlink, missing_ok=True)  # noqa: S108
+        snapshot = await current_catalogue(extensions)
+        indexer = indexer_for(extensions, search, env_settings["MEILI_INDEX_PREFIX"])
+        synced = await indexer.reindex_all(pool, "workers", snapshot.catalogue, snapshot.regions, china_today())
+        for uid in synced.task_uids:
+            await search.wait_for_task(uid, timeout_in_ms=600_000)
+        async with pool.acquire() as conn:
+            # Bulk-indexed above: the seeding's own outbox rows (worker.index …) are not part of the measurement.
+            await conn.execute("UPDATE outbox SET done_at = now() WHERE done_at IS NULL")
+            roles = {n: DEMO_ORGS[n]["type"] for n in demo.org_ids}
+            for org_name in (n for n, r in roles.items() if r == "broker"):
+                caller = Caller(org_id=uuid.UUID(demo.org_ids[org_name]), role="broker", key_id=uuid.uuid4(),
+                                province=None, licence_valid_until=None, kiosk_adcode=None)
+                cipher = PersonalDataCipher.from_settings(env_settings["PII_KEYRING"], "k1",
+                                                          env_settings["PII_BLIND_INDEX_KEY"])
+                async with conn.transaction():
+                    await service.create_webhook(
+                        conn, caller, WebhookCreate(url=receiver.url, events=["match.created"], secret=secret),
+                        cipher=cipher, environment="test", now=datetime.now(UTC))
+        enterprise_name = next(n for n, r in roles.items() if r == "enterprise")
+        enterprise = Caller(org_id=uuid.UUID(demo.org_ids[enterprise_name]), role="enterprise",
+                            key_id=uuid.uuid4(), province=None, licence_valid_until=None, kiosk_adcode=None)
+        print(json.dumps({"seeded_workers": synced.upserted, "seed_seconds": round(time.monotonic() - t0, 1)}))
+        worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is measured
+            [sys.executable, "-m", "workers"], cwd=REPO, env={**os.environ, **env_settings},
+            stdout=subprocess.DEVNULL)
+        await asyncio.sleep(3.0)  # worker start-up (not measured)
+
+        committed: dict[str, float] = {}
+        bodies = list(Corpus(seed=7, today=china_today()).jobs(count, ref_prefix="bench-j-"))
+        interval = 1.0 / rate
+        started = time.perf_counter()
+        for i, body in enumerate(bodies):
+            await asyncio.sleep(max(0.0, started + i * interval - time.perf_counter()))
+            pending = PendingWork()
+            async with pool.acquire() as conn:
+                ctx = await jobs_service.build_context(settings, extensions, pending)
+                async with conn.transaction():
+                    job = await jobs_service.create_job(conn, ctx, enterprise, jobs_service.parse_fields(body))
+                committed[str(job.id)] = time.time()
+                sent = await enqueue_outbox(redis, pending.outbox_ids)
+                if sent:
+                    await outbox_repository.mark_enqueued(conn, sent)
+
+        async def settled() -> bool:
+            async with pool.acquire() as conn:
+                return bool(await conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE done_at IS NULL"))
+
+        deadline = time.monotonic() + 300
+        while not await settled() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+        async with pool.acquire() as conn:
+            expected = {str(r["job_id"]) for r in await conn.fetch(
+                "SELECT DISTINCT job_id FROM notifications WHERE event = 'match.created'")}
+        first: dict[str, float] = {}
+        while time.monotonic() < deadline:  # the deliveries (arq jobs, not outbox rows) may still be running
+            first.clear()
+            for request in list(receiver.requests):
+                job_id = json.loads(request.body)["data"]["job_id"]
+                first[job_id] = min(first.get(job_id, request.arrived), request.arrived)
+            if expected <= set(first):
+                break
+            await asyncio.sleep(0.2)
+        latencies = [first[j] - t for j, t in committed.items() if j in first]
+        result = {
+            "measured": "posting commit → first match.created webhook about it accepted by a 127.0.0.1 receiver",
+            "workers_indexed": synced.upserted, "postings": count, "rate_per_s": rate,
+            "postings_with_matches": len(expected), "postings_delivered": len(latencies),
+            "missing": len(expected - set(first)), "webhooks": len(receiver.requests),
+            "duplicates": sum(receiver.duplicates.values()),
+            "unverified_signatures": sum(1 for r in receiver.requests if not r.verified),
+            "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+            "p95_ms": round(_percentile(latencies, 95) * 1000, 1) if latencies else None,
+            "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+        }
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    finally:
+        if worker is not None:
+            worker.terminate()
+            await asyncio.to_thread(worker.wait)
+        await receiver.stop()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+        for index in await search.get_indexes() or []:
+            if index.uid.startswith(env_settings["MEILI_INDEX_PREFIX"]) and not keep:
+                await search.index(index.uid).delete()
+        await search.aclose()
+        if not keep:
+            admin = await asyncpg.connect(_with_db(server, "postgres"))
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=20.0, help="notifications recorded per second")
+    parser.add_argument("--rate", type=float, default=20.0, help="notifications (postings) recorded per second")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--through-matching", action="store_true",
+                        help="measure posting commit → webhook through indexing and matching")
+    parser.add_argument("--workers", type=int, default=10_000, help="worker profiles indexed (--through-matching)")
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.rate, args.keep))
+    if args.through_matching:
+        asyncio.run(through_matching(args.count, args.rate, args.keep, args.workers))
+    else:
+        asyncio.run(main(args.count, args.rate, args.keep))
