@@ -169,14 +169,11 @@ def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) 
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(7236118400002)")
+            await keys_repository.lock_devstack_admin_setup(conn)
             row = await repository.find_by_name(conn, "admin", "平台管理员")
             if row is None:
                 row = await repository.insert(conn, OrgCreate(type="admin", name="平台管理员"))
-            await conn.execute(
-                """UPDATE api_keys SET revoked_at = now()
-                    WHERE org_id = $1 AND label = 'devstack' AND revoked_at IS NULL""",
-                row["id"])
+            await keys_repository.revoke_active_keys_labelled(conn, org_id=row["id"], label="devstack")
             key = generate_key()
             await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix, digest=key.digest,
                                              label="devstack")

@@ -114,8 +114,7 @@ async def _ensure_orgs(conn: asyncpg.Connection, result: DemoResult) -> dict[str
             row = await orgs_repository.find_by_name(conn, body.type, body.name)
             if row is None:
                 row = await orgs_repository.insert(conn, body)
-            await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND label = $2 "
-                               "AND revoked_at IS NULL", row["id"], KEY_LABEL)
+            await keys_repository.revoke_active_keys_labelled(conn, org_id=row["id"], label=KEY_LABEL)
             key = generate_key()
             key_row = await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix,
                                                        digest=key.digest, label=KEY_LABEL)

@@ -41,3 +41,20 @@ async def revoke_key(conn: asyncpg.Connection, *, org_id: UUID, key_id: UUID) ->
         RETURNING id, org_id, prefix, label, created_at, revoked_at""",
         key_id, org_id,
     )
+
+
+async def revoke_active_keys_labelled(conn: asyncpg.Connection, *, org_id: UUID, label: str) -> None:
+    """Revoke the organisation's still-active keys carrying `label` (a command rotating the key it issues)."""
+    await conn.execute(
+        """UPDATE api_keys SET revoked_at = now()
+            WHERE org_id = $1 AND label = $2 AND revoked_at IS NULL""",
+        org_id, label,
+    )
+
+
+_DEVSTACK_ADMIN_LOCK_KEY = 7236118400002  # pg advisory lock: `bashu admin ensure-demo-admin`, one at a time
+
+
+async def lock_devstack_admin_setup(conn: asyncpg.Connection) -> None:
+    """Serialise `ensure-demo-admin` runs until the transaction ends (one admin organisation, one live key)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _DEVSTACK_ADMIN_LOCK_KEY)

@@ -44,6 +44,21 @@ def _entry_values(entry: CatalogueEntry) -> tuple[Any, ...]:
 
 # ----- versions -----
 
+_PUBLISH_LOCK_KEY = 7_236_118_400_003  # pg advisory lock: one publication at a time
+
+
+async def lock_publishing(conn: asyncpg.Connection) -> None:
+    """Serialise publications (approval workflow and operator loads) until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _PUBLISH_LOCK_KEY)
+
+
+async def ever_published(conn: asyncpg.Connection) -> bool:
+    """Whether any version was ever published (a retired version once was)."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM catalogue_versions WHERE status IN ('published', 'retired'))")
+    return found
+
+
 async def published_version(conn: asyncpg.Connection) -> asyncpg.Record | None:
     """The current published version's number and publication time (cheap: a partial unique index)."""
     return await conn.fetchrow(

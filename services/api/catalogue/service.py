@@ -51,7 +51,6 @@ from services.outbox import repository as outbox_repository
 PUBLISHED_TOPIC = "catalogue.published"
 EDITOR_ROLES = frozenset({"authority"})
 DRAFT_READER_ROLES = frozenset({"authority", "admin"})
-_PUBLISH_LOCK_KEY = 7_236_118_400_003
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +426,7 @@ async def publish(conn: asyncpg.Connection, caller: Caller, version: int, requir
                   outbox: Any) -> VersionSummary:
     """Publish a fully approved, valid draft; the previous version is retired. `outbox.record(...)` gets the
     `catalogue.published` row in this same transaction (search follows it in the worker)."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _PUBLISH_LOCK_KEY)
+    await repository.lock_publishing(conn)
     actor, row = await _editable_draft(conn, caller, version)
     catalogue = await load_catalogue(conn, version)
     await _check_publishable(conn, row, catalogue, required)
@@ -457,9 +456,8 @@ async def load_published_version(conn: asyncpg.Connection, catalogue: Catalogue,
     With only_if_none (the `load-initial` case) nothing happens when any version was ever published; the
     caller holds the transaction. Returns the new version number, or None when nothing was done.
     """
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _PUBLISH_LOCK_KEY)
-    if only_if_none and await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM catalogue_versions WHERE status IN ('published', 'retired'))"):
+    await repository.lock_publishing(conn)
+    if only_if_none and await repository.ever_published(conn):
         return None
     problems = problems_of(catalogue)
     if problems:

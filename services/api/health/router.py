@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from services.api.health import repository
 from services.api.resources import Resources, get_resources
 
 router = APIRouter(tags=["health"])
@@ -22,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 async def _check_postgres(resources: Resources) -> None:
     async with resources.pool.acquire(timeout=_CHECK_TIMEOUT_SECONDS) as conn:
-        await conn.fetchval("SELECT 1")
+        await repository.ping(conn)
 
 
 async def _check_redis(resources: Resources) -> None:

@@ -311,9 +311,9 @@ async def build_due_digests(d: Delivery) -> int:
                 items = await repository.fold_holds(conn, digest_id=digest_id, channel=g["channel"],
                                                     recipient=g["recipient"], period=g["period"], before=before)
                 if not items:  # another run folded them first
-                    await conn.execute("DELETE FROM notification_digests WHERE id = $1", digest_id)
+                    await repository.delete_digest(conn, digest_id)
                     continue
-                await conn.execute("UPDATE notification_digests SET items = $2 WHERE id = $1", digest_id, len(items))
+                await repository.set_digest_items(conn, digest_id, len(items))
                 if g["channel"] == "webhook":
                     await _digest_deliveries(conn, g, digest_id, items, now)
                 else:
@@ -400,8 +400,7 @@ async def deliver_webhook(d: Delivery, delivery_id: UUID) -> str:
         row = await repository.claim_delivery(conn, delivery_id, now=now, lease_until=lease)
         if row is None:
             return "skipped"
-        endpoint = await conn.fetchrow(
-            "SELECT id, org_id, url, status, secret_enc FROM webhook_endpoints WHERE id = $1", row["webhook_id"])
+        endpoint = await repository.endpoint_for_delivery(conn, row["webhook_id"])
     if endpoint is None or endpoint["status"] != "active":
         status = "cancelled" if endpoint is None or endpoint["status"] == "deleted" else "failed"
         async with d.pool.acquire() as conn:
@@ -480,10 +479,7 @@ async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record)
         return None
     # Same encryption context as services/api/worker_profiles (worker:<id>:phone).
     phone = d.cipher.decrypt(facts["phone_enc"], context=f"worker:{sms['worker_id']}:phone")
-    await conn.execute(
-        """INSERT INTO pii_access_log (org_id, api_key_id, subject_kind, subject_id, fields, purpose, request_id)
-           VALUES ($1, NULL, 'worker', $2, $3, 'sms_notification', NULL)""",
-        facts["broker_org_id"], sms["worker_id"], ["phone"])
+    await repository.log_worker_phone_read_for_sms(conn, org_id=facts["broker_org_id"], worker_id=sms["worker_id"])
     return phone
 
 
@@ -492,9 +488,7 @@ async def send_sms(d: Delivery, sms_id: UUID) -> str:
     async with d.pool.acquire() as conn:
         if in_quiet_hours(now, d.settings, d.tz):
             # Held, not lost: due again when the quiet hours end.
-            held = await conn.fetchrow(
-                """UPDATE sms_messages SET next_attempt_at = $2 WHERE id = $1 AND status = 'pending'
-                   RETURNING id, attempts, next_attempt_at""", sms_id, after_quiet_hours(now, d.settings, d.tz))
+            held = await repository.postpone_pending_sms(conn, sms_id, after_quiet_hours(now, d.settings, d.tz))
             if held is not None:
                 await enqueue_sms(d, conn, [held])
             return "quiet"

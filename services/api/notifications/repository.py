@@ -67,6 +67,14 @@ async def mark_dispatched(conn: asyncpg.Connection, notification_id: UUID, now: 
     await conn.execute("UPDATE notifications SET dispatched_at = $2 WHERE id = $1", notification_id, now)
 
 
+async def orgs_told_about_job(conn: asyncpg.Connection, job_id: UUID) -> list[UUID]:
+    """Organisations that received a `match.created` or `subscription.matched` notification for this job."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT recipient_org_id FROM notifications
+            WHERE job_id = $1 AND event IN ('match.created', 'subscription.matched')""", job_id)
+    return [r["recipient_org_id"] for r in rows]
+
+
 async def list_inbox(conn: asyncpg.Connection, org_id: UUID, *, after: Position | None, limit: int,
                      unread_only: bool) -> list[asyncpg.Record]:
     unread = " AND read_at IS NULL" if unread_only else ""
@@ -109,6 +117,14 @@ async def org_contact_phone(conn: asyncpg.Connection, org_id: UUID) -> str | Non
     phone: str | None = await conn.fetchval(
         "SELECT nullif(btrim(contact->>'phone'), '') FROM organisations WHERE id = $1", org_id)
     return phone
+
+
+async def log_worker_phone_read_for_sms(conn: asyncpg.Connection, *, org_id: UUID, worker_id: UUID) -> None:
+    """Audit (pii_access_log): a worker's phone was decrypted to send it an SMS notification."""
+    await conn.execute(
+        """INSERT INTO pii_access_log (org_id, api_key_id, subject_kind, subject_id, fields, purpose, request_id)
+           VALUES ($1, NULL, 'worker', $2, $3, 'sms_notification', NULL)""",
+        org_id, worker_id, ["phone"])
 
 
 async def open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | None:
@@ -225,6 +241,12 @@ async def active_endpoints(conn: asyncpg.Connection, org_id: UUID) -> list[async
     return list(await conn.fetch(
         f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = $1 AND status = 'active' ORDER BY id",
         org_id))
+
+
+async def endpoint_for_delivery(conn: asyncpg.Connection, webhook_id: UUID) -> asyncpg.Record | None:
+    """The endpoint a delivery goes to, in any status (deleted included), with its sealed secret."""
+    return await conn.fetchrow(
+        "SELECT id, org_id, url, status, secret_enc FROM webhook_endpoints WHERE id = $1", webhook_id)
 
 
 async def delete_endpoint(conn: asyncpg.Connection, org_id: UUID, webhook_id: UUID,
@@ -423,6 +445,14 @@ async def finish_sms(conn: asyncpg.Connection, sms_id: UUID, *, status: str, nex
         sms_id, status, next_attempt_at, error and error[:2000], provider_message_id, now)
 
 
+async def postpone_pending_sms(conn: asyncpg.Connection, sms_id: UUID,
+                               not_before: datetime) -> asyncpg.Record | None:
+    """Move a still-pending SMS's next attempt to `not_before` (quiet hours); None when it is not pending."""
+    return await conn.fetchrow(
+        """UPDATE sms_messages SET next_attempt_at = $2 WHERE id = $1 AND status = 'pending'
+           RETURNING id, attempts, next_attempt_at""", sms_id, not_before)
+
+
 async def mark_sms_enqueued(conn: asyncpg.Connection, ids: Sequence[UUID], now: datetime) -> None:
     await conn.execute("UPDATE sms_messages SET enqueued_at = $2 WHERE id = ANY($1::uuid[])", list(ids), now)
 
@@ -491,6 +521,14 @@ async def insert_digest(conn: asyncpg.Connection, *, digest_id: UUID, channel: s
     await conn.execute(
         """INSERT INTO notification_digests (id, channel, recipient, org_id, period, items, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)""", digest_id, channel, recipient, org_id, period, items, now)
+
+
+async def set_digest_items(conn: asyncpg.Connection, digest_id: UUID, items: int) -> None:
+    await conn.execute("UPDATE notification_digests SET items = $2 WHERE id = $1", digest_id, items)
+
+
+async def delete_digest(conn: asyncpg.Connection, digest_id: UUID) -> None:
+    await conn.execute("DELETE FROM notification_digests WHERE id = $1", digest_id)
 
 
 async def lock_digest_group(conn: asyncpg.Connection, channel: str, recipient: str, period: str) -> None:

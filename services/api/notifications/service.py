@@ -195,13 +195,10 @@ async def record_job_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, jo
     Unique per recipient, job and `subject_id`: the jobs domain calls this once per close, in the closing
     transaction, with the posting's expiry as the subject (`services.api.jobs.service.record_posting_closed`), so
     a posting renewed after it expired and ended again is announced again."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT recipient_org_id FROM notifications
-            WHERE job_id = $1 AND event IN ('match.created', 'subscription.matched')""", job_id)
     created: list[UUID] = []
-    for row in rows:
+    for recipient_org_id in await repository.orgs_told_about_job(conn, job_id):
         notification_id = await record_notification(
-            conn, outbox, recipient_org_id=row["recipient_org_id"], event="job.closed", job_id=job_id,
+            conn, outbox, recipient_org_id=recipient_org_id, event="job.closed", job_id=job_id,
             subject_id=subject_id, payload={"job_id": str(job_id), "reason": reason}, now=now)
         if notification_id is not None:
             created.append(notification_id)

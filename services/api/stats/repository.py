@@ -121,6 +121,11 @@ async def unfrozen_ended_periods(conn: asyncpg.Connection, before: date) -> list
         "SELECT period FROM stats_periods WHERE frozen_at IS NULL AND ends_on < $1 ORDER BY starts_on", before))
 
 
+async def all_supply_demand_rows(conn: asyncpg.Connection, period: str) -> list[asyncpg.Record]:
+    """Every supply/demand row of a period (all levels, regions and trades), unordered."""
+    return list(await conn.fetch("SELECT * FROM stats_supply_demand WHERE period = $1", period))
+
+
 async def supply_demand_rows(conn: asyncpg.Connection, *, period: str, level: str, adcode: str | None,
                              occupation_code: str | None) -> list[asyncpg.Record]:
     return list(await conn.fetch(

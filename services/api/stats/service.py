@@ -255,7 +255,7 @@ async def write_demo_history(conn: asyncpg.Connection, *, months: int = 5, now: 
     now = now or datetime.now(UTC)
     current = month_of(now)
     await compute_period(conn, current, now=now)
-    base = await conn.fetch("SELECT * FROM stats_supply_demand WHERE period = $1", current.label)
+    base = await repository.all_supply_demand_rows(conn, current.label)
     base_flows = await repository.flow_rows(conn, current.label)
     written: list[str] = []
     period = current
