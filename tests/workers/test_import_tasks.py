@@ -58,10 +58,11 @@ def _dying_on(external_ref: str) -> processing.SaverFactory:
     async def factory(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> processing.RecordSaver:
         save = await real(settings, extensions, outbox)
 
-        async def dying(conn: asyncpg.Connection, caller: Caller, body: BaseModel) -> processing.SaveOutcome:
-            if getattr(body, "external_ref", None) == external_ref:
+        async def dying(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[processing.Saved]:
+            saved = await save(conn, caller, bodies)  # the batch is written, then the process dies before commit
+            if any(getattr(body, "external_ref", None) == external_ref for body in bodies):
                 raise WorkerDied
-            return await save(conn, caller, body)
+            return saved
 
         return dying
 

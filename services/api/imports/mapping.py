@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -250,6 +250,9 @@ class CellError(ValueError):
     pass
 
 
+_PLACE_CACHE_SIZE = 20_000
+
+
 def _as_date(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
@@ -311,6 +314,8 @@ def _as_number(value: Any) -> Any:
 
 
 def _as_text(value: Any) -> str | None:
+    if type(value) is str:  # CSV cells: the common case first
+        return value.strip() or None
     if isinstance(value, float) and abs(value) >= 1e15:
         # An 18-digit ID number typed into a number cell: Excel kept only 15 significant digits.
         raise CellError("该单元格被存成了数字，超过 15 位的数字已被 Excel 截断；请把该列设为文本后重新填写 / "
@@ -355,6 +360,10 @@ class ColumnPlan:
     header: str
     target: ColumnTarget
     spec: FieldSpec
+    # Compiled once per import by RowMapper.plan (rows are many, columns few): the cell → value function for
+    # this column's field, and its path split on dots.
+    convert: Callable[[Any], Any] | None = None
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -365,7 +374,13 @@ class MappedRow:
 
 
 def _set(body: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
+    _set_parts(body, path.split("."), value)
+
+
+def _set_parts(body: dict[str, Any], parts: Sequence[str], value: Any) -> None:
+    if len(parts) == 1:
+        body[parts[0]] = value
+        return
     node = body
     for part in parts[:-1]:
         child = node.get(part)
@@ -396,6 +411,8 @@ class RowMapper:
         self.aliases = {normalise_header(k): v for k, v in HEADER_ALIASES.get(kind, {}).items()
                         if v.path in self.fields}
         self.columns: list[ColumnPlan] = []
+        # County name → adcode (or the CellError it gives): a file repeats a few hundred places many times.
+        self._places: dict[str, str | CellError] = {}
 
     # -- headers
 
@@ -431,7 +448,9 @@ class RowMapper:
                                 f"columns {seen[target.path]!r} and {header!r} both map to {target.path}")
                 continue
             seen[target.path] = header
-            self.columns.append(ColumnPlan(header, target, self.fields[target.path]))
+            spec = self.fields[target.path]
+            self.columns.append(ColumnPlan(header, target, spec, convert=self._converter(spec, target),
+                                           parts=tuple(target.path.split("."))))
             covered.add(target.path)
             covered.update(path for path, _ in target.implies)
         if unknown:
@@ -459,8 +478,9 @@ class RowMapper:
         assert row.values is not None
         body: dict[str, Any] = {}
         errors: list[RowError] = []
+        values = row.values
         for column in self.columns:
-            raw = row.values.get(column.header)
+            raw = values.get(column.header)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 if column.header in row.merged and column.spec.required:
                     errors.append(RowError(
@@ -470,8 +490,9 @@ class RowMapper:
                         f"{row.merged[column.header]}, whose value is only in its first row; unmerge and fill "
                         f"every row", column.header))
                 continue
+            convert = column.convert or self._converter(column.spec, column.target)
             try:
-                value = self._convert(column.spec, raw, column.target)
+                value = convert(raw)
             except CellError as exc:
                 errors.append(RowError(row.number, column.target.path, str(exc), column.header))
                 continue
@@ -482,7 +503,7 @@ class RowMapper:
                     if not _has(body, f"{column.target.path}.{key}"):
                         _set(body, f"{column.target.path}.{key}", sub)
             else:
-                _set(body, column.target.path, value)
+                _set_parts(body, column.parts or column.target.path.split("."), value)
         for column in self.columns:
             for path, implied in column.target.implies:
                 if _has(body, column.target.path) and not _has(body, path):
@@ -501,38 +522,53 @@ class RowMapper:
         return MappedRow(row.number, body, [])
 
     def _convert(self, spec: FieldSpec, raw: Any, target: ColumnTarget) -> Any:
+        return self._converter(spec, target)(raw)
+
+    def _converter(self, spec: FieldSpec, target: ColumnTarget) -> Callable[[Any], Any]:
+        """The cell → value function of one column, decided once from the field's spec (see _convert)."""
         if spec.kind == "list":
             item = spec.item or FieldSpec(spec.path, "str", False)
-            if isinstance(raw, list):
-                parts = raw
-            else:
-                text = _as_text(raw)
-                parts = [p.strip() for p in _LIST_SPLIT.split(text or "") if p.strip()]
-            if self._is_place(spec.path):
-                return [self.resolve_place(str(p)) for p in parts]
-            return [self._convert(item, p, target) for p in parts]
-        if spec.kind == "bool":
-            return _as_bool(raw)
-        if spec.kind == "date":
-            return _as_date(raw)
-        if spec.kind == "datetime":
-            return _as_datetime(raw)
-        if spec.kind in ("int", "float"):
-            return _as_number(raw)
+            place = self._is_place(spec.path)
+            convert_item = None if place else self._converter(item, target)
+            resolve_place = self.resolve_place
+
+            def convert_list(raw: Any) -> Any:
+                if isinstance(raw, list):
+                    parts = raw
+                else:
+                    text = _as_text(raw)
+                    parts = [p.strip() for p in _LIST_SPLIT.split(text or "") if p.strip()]
+                if convert_item is None:
+                    return [resolve_place(str(p)) for p in parts]
+                return [convert_item(p) for p in parts]
+
+            return convert_list
+        simple = {"bool": _as_bool, "date": _as_date, "datetime": _as_datetime, "int": _as_number,
+                  "float": _as_number}.get(spec.kind)
+        if simple is not None:
+            return simple
         if spec.kind == "model":
+            unit = dict(target.implies).get(f"{spec.path}.unit")
+
+            def convert_model(raw: Any) -> Any:
+                text = _as_text(raw)
+                return None if text is None else parse_wage_text(text, unit)
+
+            return convert_model
+        choices = spec.choices if spec.kind == "literal" else None
+        place = spec.kind != "literal" and self._is_place(spec.path)
+
+        def convert_text(raw: Any) -> Any:
             text = _as_text(raw)
             if text is None:
                 return None
-            unit = dict(target.implies).get(f"{spec.path}.unit")
-            return parse_wage_text(text, unit)
-        text = _as_text(raw)
-        if text is None:
-            return None
-        if spec.kind == "literal":
-            return _choice(text, spec.choices)
-        if self._is_place(spec.path):
-            return self.resolve_place(text)
-        return text
+            if choices is not None:
+                return _choice(text, choices)
+            if place:
+                return self.resolve_place(text)
+            return text
+
+        return convert_text
 
     @staticmethod
     def _is_place(path: str) -> bool:
@@ -541,6 +577,20 @@ class RowMapper:
 
     def resolve_place(self, text: str) -> str:
         """A 6-digit adcode as given; a county name (九龙坡区, 九龙坡, 成都市武侯区, 重庆市江北区) → its adcode."""
+        known = self._places.get(text)
+        if known is None:
+            try:
+                known = self._resolve_place(text)
+            except CellError as exc:
+                known = exc
+            if len(self._places) >= _PLACE_CACHE_SIZE:
+                self._places.clear()
+            self._places[text] = known
+        if isinstance(known, CellError):
+            raise CellError(str(known))
+        return known
+
+    def _resolve_place(self, text: str) -> str:
         text = re.sub(r"\s+", "", text)
         if re.fullmatch(r"\d{6}", text):
             return text

@@ -1,8 +1,9 @@
 """Processing a stored upload in batches (run by the arq worker, `workers/import_tasks.py`).
 
 - The upload is decrypted chunk by chunk into a private temporary file and read row by row (readers.py).
-- Rows are mapped to the single-record create schema (mapping.py) and stored with that record type's own
-  service (`worker_profiles.service.save_worker`, `jobs.service.save_job`): every rule is theirs. A row that
+- Rows are mapped to the single-record create schema (mapping.py) and stored a batch at a time with that record
+  type's own service (`worker_profiles.service.save_workers`, `jobs.service.save_jobs`, the batch forms of
+  `save_worker` / `save_job`, with the same outcome per row): every rule is theirs. A row that
   matches a stored record (external_ref, or for workers the same person by blind index) updates it or leaves
   it unchanged, so uploading the same file twice stores nothing new.
 - Each batch (500 rows) commits in ONE transaction together with its row errors, the progress counters and
@@ -18,7 +19,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 import time
@@ -80,12 +80,16 @@ class BatchOutbox:
 
 
 class RecordSaver(Protocol):
-    """Stores one validated row through the record type's service; raises ProblemError for a rejected row."""
+    """Stores a batch of schema-valid rows through the record type's service. Returns, per row and in order,
+    its outcome or the ProblemError that rejected it (nothing of a rejected row is written); raises Forbidden
+    when no row may be stored (e.g. the broker's licence expired)."""
 
-    async def __call__(self, conn: asyncpg.Connection, caller: Caller, body: BaseModel) -> SaveOutcome: ...
+    async def __call__(self, conn: asyncpg.Connection, caller: Caller,
+                       bodies: list[BaseModel]) -> list[SaveOutcome | ProblemError]: ...
 
 
 SaverFactory = Callable[[ApiSettings, dict[str, Any], BatchOutbox], Awaitable[RecordSaver]]
+Saved = SaveOutcome | ProblemError
 
 
 async def _worker_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
@@ -94,29 +98,24 @@ async def _worker_saver(settings: ApiSettings, extensions: dict[str, Any], outbo
 
     ctx = await workers.build_context(settings, extensions, outbox)
 
-    async def save(conn: asyncpg.Connection, caller: Caller, body: BaseModel) -> SaveOutcome:
-        assert isinstance(body, WorkerFields)
-        _, outcome = await workers.save_worker(conn, ctx, caller, body)
-        return outcome
+    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[Saved]:
+        assert all(isinstance(b, WorkerFields) for b in bodies)
+        results = await workers.save_workers(conn, ctx, caller, bodies)  # type: ignore[arg-type]
+        return [r if isinstance(r, ProblemError) else r[0] for r in results]
 
     return save
 
 
 async def _job_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
-    try:
-        jobs = importlib.import_module("services.api.jobs.service")
-    except ImportError:
-        jobs = None
-    build_context = getattr(jobs, "build_context", None)
-    save_job = getattr(jobs, "save_job", None)
-    if build_context is None or save_job is None:
-        raise ImportFileError("unavailable", "岗位导入暂不可用 / job imports need jobs.service.save_job")
-    ctx = await build_context(settings, extensions, outbox)
+    from services.api.jobs import service as jobs
+    from services.api.jobs.schemas import JobFields
 
-    async def save(conn: asyncpg.Connection, caller: Caller, body: BaseModel) -> SaveOutcome:
-        _, outcome = await save_job(conn, ctx, caller, body)
-        result: SaveOutcome = outcome
-        return result
+    ctx = await jobs.build_context(settings, extensions, outbox)
+
+    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[Saved]:
+        assert all(isinstance(b, JobFields) for b in bodies)
+        results = await jobs.save_jobs(conn, ctx, caller, bodies)  # type: ignore[arg-type]
+        return [r if isinstance(r, ProblemError) else r[0] for r in results]
 
     return save
 
@@ -297,23 +296,26 @@ async def _commit_batch(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         current = await repository.lock_import(conn, import_id)
         if current is None or current["checkpoint_row"] != checkpoint or current["status"] != "processing":
             raise ImportBusy(f"{import_id}: checkpoint moved under this worker")
+        valid: list[tuple[MappedRow, BaseModel]] = []
         for mapped, model in batch.rows:
             counts["total"] += 1
             if model is None:
                 counts["rejected"] += 1
                 errors.extend(mapped.errors)
-                continue
-            try:
-                # The services never leave a partial write behind a ProblemError (they check, then write in
-                # a savepoint), so no savepoint per row is needed here.
-                outcome = await save(conn, caller, model)
-            except Forbidden:
-                raise
-            except ProblemError as exc:
+            else:
+                valid.append((mapped, model))
+        # One call for the batch (the services do a few set-based queries per batch, not several per row). They
+        # never leave a partial write behind a rejected row, so no savepoint per row is needed here; Forbidden
+        # (no row may be stored) fails the import.
+        outcomes = await save(conn, caller, [model for _, model in valid]) if valid else []
+        assert len(outcomes) == len(valid)
+        for (mapped, _), outcome in zip(valid, outcomes, strict=True):
+            if isinstance(outcome, ProblemError):
                 counts["rejected"] += 1
-                errors.extend(_errors_of(mapped.number, exc))
-                continue
-            counts[outcome] += 1
+                errors.extend(_errors_of(mapped.number, outcome))
+            else:
+                counts[outcome] += 1
+        errors.sort(key=lambda e: e.row)
         room = max(0, MAX_STORED_ERRORS - stored_errors)
         kept = errors[:room]
         await repository.insert_errors(conn, import_id, [(e.row, e.field, e.message) for e in kept])

@@ -378,6 +378,8 @@ def cell_text(value: Any) -> str | None:
     """A cell as text (None for blank): integral floats lose their `.0`, dates become ISO."""
     if value is None:
         return None
+    if type(value) is str:  # CSV cells and most spreadsheet cells: the common case first
+        return value.strip() or None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

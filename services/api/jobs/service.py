@@ -7,6 +7,7 @@ same transaction; the indexer reads the current row after commit and upserts or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -43,7 +44,7 @@ from services.api.jobs.schemas import (
 )
 from services.api.notifications.service import expiry_subject, record_job_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
-from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import OutboxRecorder
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
@@ -301,6 +302,24 @@ async def save_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller,
         return job_out(existing, ctx), "unchanged"
     patch = JobPatch.model_validate(body.model_dump(exclude_unset=True))
     return await update_job(conn, ctx, caller, existing["id"], patch), "updated"
+
+
+async def save_jobs(conn: asyncpg.Connection, ctx: JobContext, caller: Caller,
+                    bodies: Sequence[JobFields]) -> list[tuple[SaveOutcome, UUID] | ProblemError]:
+    """`save_job` for each row of an import batch, in order: per row its outcome and posting id, or the
+    ProblemError that rejected it (save_job leaves nothing behind a rejection). The role is checked once."""
+    ensure_enterprise(caller)
+    results: list[tuple[SaveOutcome, UUID] | ProblemError] = []
+    for body in bodies:
+        try:
+            job, outcome = await save_job(conn, ctx, caller, body)
+        except Forbidden:
+            raise
+        except ProblemError as exc:
+            results.append(exc)
+            continue
+        results.append((outcome, job.id))
+    return results
 
 
 async def _owned(conn: asyncpg.Connection, caller: Caller, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record:

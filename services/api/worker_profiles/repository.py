@@ -88,6 +88,64 @@ async def update(conn: asyncpg.Connection, worker_id: UUID, row: WorkerRow) -> a
     return record
 
 
+def _insert_sql() -> str:
+    names = ", ".join(_WRITE_FIELDS)
+    params = ", ".join(f"${i}" for i in range(3, len(_WRITE_FIELDS) + 3))
+    return f"INSERT INTO worker_profiles (id, broker_org_id, {names}) VALUES ($1, $2, {params})"
+
+
+def _update_sql() -> str:
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_WRITE_FIELDS, start=2))
+    return f"UPDATE worker_profiles SET {assignments}, updated_at = now() WHERE id = $1"
+
+
+_INSERT_MANY = _insert_sql()
+_UPDATE_MANY = _update_sql()
+
+
+async def insert_many(conn: asyncpg.Connection, broker_org_id: UUID, rows: Sequence[tuple[UUID, WorkerRow]]) -> None:
+    """Many new profiles in one pipelined round trip (asyncpg's executemany: one Sync for all rows). COPY would
+    be faster still but cannot encode jsonb with the pool's text codec."""
+    if rows:
+        await conn.executemany(_INSERT_MANY, [(worker_id, broker_org_id, *row.values()) for worker_id, row in rows])
+
+
+async def update_many(conn: asyncpg.Connection, rows: Sequence[tuple[UUID, WorkerRow]]) -> None:
+    if rows:
+        await conn.executemany(_UPDATE_MANY, [(worker_id, *row.values()) for worker_id, row in rows])
+
+
+async def ids_by_external_ref(conn: asyncpg.Connection, broker_org_id: UUID,
+                              external_refs: Sequence[str]) -> dict[str, UUID]:
+    """The broker's profiles holding any of `external_refs` (one query for a whole import batch)."""
+    if not external_refs:
+        return {}
+    rows = await conn.fetch(
+        "SELECT external_ref, id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = ANY($2::text[])",
+        broker_org_id, list(external_refs))
+    return {r["external_ref"]: r["id"] for r in rows}
+
+
+async def holders_by_person(conn: asyncpg.Connection, id_number_bidxs: Sequence[bytes]) -> dict[bytes, asyncpg.Record]:
+    """Live profiles (any broker) of any of these people, by blind index → (id, broker_org_id)."""
+    if not id_number_bidxs:
+        return {}
+    rows = await conn.fetch(
+        "SELECT id_number_bidx, id, broker_org_id FROM worker_profiles WHERE id_number_bidx = ANY($1::bytea[])",
+        list(id_number_bidxs))
+    return {bytes(r["id_number_bidx"]): r for r in rows}
+
+
+async def get_many_for_update(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
+    """Full rows, locked in id order (two importers touching the same profiles cannot deadlock)."""
+    if not worker_ids:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        sorted(set(worker_ids)))
+    return {r["id"]: r for r in rows}
+
+
 async def get(conn: asyncpg.Connection, worker_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM worker_profiles WHERE id = $1{lock}", worker_id)

@@ -380,3 +380,144 @@ async def test_save_worker_is_idempotent_for_reimports(broker: OrgKey, make_org:
         async with db.transaction():
             await save_worker(db, ctx, caller_of(other), WorkerFields.model_validate(worker_body()))
     assert "existing_id" not in caught.value.extra
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def test_batch_save_matches_row_by_row_saving(broker: OrgKey, make_org: MakeOrg, settings: ApiSettings,
+                                                    db: asyncpg.Connection, client: httpx.AsyncClient) -> None:
+    """save_workers (the importer's batch path) gives every row the outcome that saving the rows one at a time
+    gives, and leaves the same profiles behind, also when rows of one batch name the same person or reference
+    (they must see each other's effect), a reference moves to another person, or another broker holds one."""
+    from services.api.auth.caller import Caller
+    from services.api.database import PendingWork
+    from services.api.problems import ProblemError
+    from services.api.worker_profiles.schemas import WorkerFields
+    from services.api.worker_profiles.service import build_context, save_worker, save_workers
+
+    def caller_of(org: OrgKey) -> Caller:
+        return Caller(org_id=uuid.UUID(org.org_id), role="broker", key_id=uuid.uuid4(), province=None,
+                      licence_valid_until=date(2099, 12, 31), kiosk_adcode=None)
+
+    def person(seq: int) -> str:
+        return make_id_number(birth="19900101", seq=f"{seq:03d}")
+
+    other = await make_org("broker")
+    assert (await create(client, other, id_number=person(99), phone="13900000099")).status_code == 201
+    assert (await create(client, broker, id_number=person(1), external_ref="R1")).status_code == 201
+    rows = [
+        worker_body(id_number=person(11), external_ref="Ra"),                      # created
+        worker_body(id_number=person(11), external_ref="Ra"),                      # same row again: unchanged
+        worker_body(id_number=person(11), external_ref="Ra", skills=["砌砖"]),     # updated
+        worker_body(id_number=person(99), external_ref="Rb"),                      # other broker's person
+        worker_body(id_number=person(13), external_ref="R1"),                      # R1 moves to another person
+        worker_body(id_number=person(1)),                                          # R1's old person: new profile
+        worker_body(id_number=person(11), external_ref="R1"),                      # R1 → a person of Ra: conflict
+        worker_body(id_number=person(15), phone="12345"),                          # invalid
+        worker_body(id_number=person(17)),                                         # created, no reference
+        worker_body(id_number=person(17), phone="13700000017"),                    # same person: updated
+        worker_body(id_number=person(19), external_ref="Rc"),                      # created
+        worker_body(id_number=person(21), external_ref="Rc"),                      # Rc moves on: updated
+        worker_body(id_number=person(19)),                                         # Rc's old person: created
+    ]
+    bodies = [WorkerFields.model_validate(r) for r in rows]
+
+    def described(result: Any) -> Any:
+        if isinstance(result, ProblemError):
+            return type(result).__name__, result.extra.get("reason"), "existing_id" in result.extra
+        return result[0]
+
+    async def state() -> list[tuple[Any, ...]]:
+        records = await db.fetch("""SELECT external_ref, id_number_bidx, skills, phone_bidx, status
+                                      FROM worker_profiles WHERE broker_org_id = $1
+                                     ORDER BY id_number_bidx""", uuid.UUID(broker.org_id))
+        return [tuple(r.values()) for r in records]
+
+    async def run(batch: bool) -> tuple[list[Any], list[tuple[Any, ...]], set[str]]:
+        outbox = PendingWork()
+        ctx = await build_context(settings, {}, outbox)
+        try:
+            async with db.transaction():
+                if batch:
+                    results = [described(r) for r in await save_workers(db, ctx, caller_of(broker), bodies)]
+                else:
+                    results = []
+                    for body in bodies:
+                        try:
+                            async with db.transaction():
+                                results.append((await save_worker(db, ctx, caller_of(broker), body))[1])
+                        except ProblemError as exc:
+                            results.append(described(exc))
+                changed = {r["entity_id"] for r in await db.fetch(
+                    "SELECT entity_id FROM outbox WHERE topic = 'worker.index' AND id = ANY($1::bigint[])",
+                    outbox.outbox_ids)}
+                after = await state()
+                raise _Rollback
+        except _Rollback:
+            pass
+        return results, after, changed
+
+    one_by_one = await run(batch=False)
+    batched = await run(batch=True)
+    assert one_by_one[0] == [
+        "created", "unchanged", "updated", ("DuplicatePerson", "duplicate_person", False), "updated", "created",
+        ("DuplicatePerson", "duplicate_person", True), ("InvalidInput", None, False), "created", "updated",
+        "created", "updated", "created"]
+    assert batched[0] == one_by_one[0]
+    assert batched[1] == one_by_one[1]
+    assert len(batched[1]) == 6  # R1 (now person 13), Ra, person 1 again, person 17, Rc (now 21), person 19
+    assert len(batched[2]) == len(one_by_one[2])  # new ids differ; one index row per changed profile either way
+
+
+async def test_batch_save_survives_a_concurrent_registration_and_holds_for_grade_d(
+        broker: OrgKey, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection, client: httpx.AsyncClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person registered elsewhere between the batch's lookup and its insert (stood for by a stale lookup):
+    the unique index stops the insert, the batch's rows are saved again one by one, the duplicate is a row error
+    and the others are stored. A grade-D broker's new profiles are all held for review, as single creates are."""
+    from services.api.auth.caller import Caller
+    from services.api.database import PendingWork
+    from services.api.problems import ProblemError
+    from services.api.worker_profiles import repository
+    from services.api.worker_profiles.schemas import WorkerFields
+    from services.api.worker_profiles.service import build_context, save_workers
+
+    other = await make_org("broker")
+    taken = make_id_number(seq="201")
+    assert (await create(client, other, id_number=taken)).status_code == 201
+    real = repository.holders_by_person
+    calls = 0
+
+    async def stale_once(conn: asyncpg.Connection, bidxs: list[bytes]) -> dict[bytes, asyncpg.Record]:
+        nonlocal calls
+        calls += 1
+        return {} if calls == 1 else await real(conn, bidxs)
+
+    monkeypatch.setattr(repository, "holders_by_person", stale_once)
+    caller = Caller(org_id=uuid.UUID(broker.org_id), role="broker", key_id=uuid.uuid4(), province=None,
+                    licence_valid_until=date(2099, 12, 31), kiosk_adcode=None)
+    ctx = await build_context(settings, {}, PendingWork())
+    bodies = [WorkerFields.model_validate(worker_body(id_number=make_id_number(seq=s))) for s in ("203", "201", "205")]
+    async with db.transaction():
+        results = await save_workers(db, ctx, caller, bodies)
+    assert [r if isinstance(r, ProblemError) else r[0] for r in results][0::2] == ["created", "created"]
+    assert isinstance(results[1], ProblemError)
+    assert results[1].extra == {"reason": "duplicate_person"}
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles WHERE broker_org_id = $1",
+                             uuid.UUID(broker.org_id)) == 2
+    monkeypatch.undo()
+
+    authority = await make_org("authority", province="CQ")
+    adjusted = await client.post(f"/v1/credit/{broker.org_id}/adjustments", headers=authority.headers,
+                                 json={"points": -45, "reason": "多次扣押务工人员身份证，查实"})
+    assert adjusted.json()["grade"] == "D"
+    bodies = [WorkerFields.model_validate(worker_body(id_number=make_id_number(seq=s))) for s in ("207", "209")]
+    async with db.transaction():
+        results = await save_workers(db, ctx, caller, bodies)
+    new_ids = [r[1] for r in results if not isinstance(r, ProblemError)]
+    assert len(new_ids) == 2
+    held = await db.fetch("SELECT id, held_for_review FROM worker_profiles WHERE broker_org_id = $1",
+                          uuid.UUID(broker.org_id))
+    assert {r["id"] for r in held if r["held_for_review"]} == set(new_ids)
