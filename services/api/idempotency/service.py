@@ -76,11 +76,14 @@ def _unseal(stored: dict[str, Any], fields: tuple[str, ...], cipher: PersonalDat
 
 async def run_idempotent(
     conn: asyncpg.Connection, *, org_id: UUID, key: str | None, method: str, path: str,
-    fingerprint: bytes, ttl_hours: int, status_code: int, create: Callable[[], Awaitable[BaseModel]],
+    fingerprint: bytes, ttl_hours: int, status_code: int,
+    create: Callable[[], Awaitable[BaseModel | tuple[BaseModel, int]]],
     sealed_fields: tuple[str, ...] = (), cipher: Callable[[], PersonalDataCipher] | None = None,
 ) -> JSONResponse:
-    """`sealed_fields` (top-level response fields) are stored encrypted with `cipher()`, which is called only
-    when an Idempotency-Key is given."""
+    """`create` returns the response model (answered with `status_code`), or `(model, status)` when the status
+    depends on what it did (e.g. 200 for an existing object, 201 for a new one); the status is stored with the
+    body, so a replay answers with it. `sealed_fields` (top-level response fields) are stored encrypted with
+    `cipher()`, which is called only when an Idempotency-Key is given."""
     if sealed_fields and cipher is None:
         raise ValueError("sealed_fields need a cipher")
     if key is not None:
@@ -94,7 +97,11 @@ async def run_idempotent(
             if sealed_fields and cipher is not None:
                 replay = _unseal(replay, sealed_fields, cipher(), org_id=org_id, key=key)
             return JSONResponse(replay, status_code=previous["status_code"], headers={"Idempotent-Replayed": "true"})
-    result = await create()
+    created = await create()
+    if isinstance(created, tuple):
+        result, status_code = created
+    else:
+        result = created
     body: Any = result.model_dump(mode="json")
     if key is not None:
         stored = body

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection, PostCommit
-from services.api.idempotency import repository as idempotency_repository
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint
+from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
-from services.api.problems import Conflict, InvalidInput, problem_responses
+from services.api.problems import problem_responses
 from services.api.reports import service
 from services.api.reports.rate_limit import check_rate
 from services.api.reports.schemas import DecisionCreate, ReportCreate, ReportOut, ReportReview, ReportReviewList
@@ -42,33 +40,20 @@ async def file_report(body: ReportCreate, request: Request, conn: Connection, ca
     Rate-limited per key (429 with Retry-After). Own posting or organisation, unknown target → 422."""
     settings = resources.settings
     path = request.url.path
-    fingerprint = request_fingerprint("POST", path, body)
-    if idempotency_key is not None:
-        if not idempotency_key.strip():
-            raise InvalidInput("Idempotency-Key must not be blank")
-        previous = await idempotency_repository.find(conn, org_id=caller.org_id, key=idempotency_key,
-                                                     ttl_hours=settings.idempotency_ttl_hours)
-        if previous is not None:
-            if previous["request_hash"] != fingerprint or previous["path"] != path:
-                raise Conflict("此 Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request")
-            return JSONResponse(previous["response_body"], status_code=previous["status_code"],
-                                headers={"Idempotent-Replayed": "true"})
-    await check_rate(resources.redis, f"reports:{caller.key_id}", limit=settings.report_rate_limit,
-                     window_seconds=settings.report_rate_window_seconds)
-    cipher = personal_data_cipher(settings, resources.extensions) if body.contact else None
-    report, created = await service.file_report(conn, caller, body, cipher)
-    status_code = 201 if created else 200
-    payload: Any = report.model_dump(mode="json")
-    if idempotency_key is not None:
-        try:
-            async with conn.transaction():  # savepoint: a race loser gets a clean 409, not an aborted txn
-                await idempotency_repository.insert(conn, org_id=caller.org_id, key=idempotency_key, method="POST",
-                                                    path=path, request_hash=fingerprint, status_code=status_code,
-                                                    response_body=payload)
-        except asyncpg.UniqueViolationError:
-            raise Conflict("同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; "
-                           "retry") from None
-    return JSONResponse(payload, status_code=status_code)
+
+    async def create() -> tuple[ReportOut, int]:
+        # After the replay check: a replayed Idempotency-Key answers from the record and does not count again.
+        await check_rate(resources.redis, f"reports:{caller.key_id}", limit=settings.report_rate_limit,
+                         window_seconds=settings.report_rate_window_seconds)
+        cipher = personal_data_cipher(settings, resources.extensions) if body.contact else None
+        report, created = await service.file_report(conn, caller, body, cipher)
+        return report, 201 if created else 200
+
+    return await run_idempotent(
+        conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=path,
+        fingerprint=request_fingerprint("POST", path, body), ttl_hours=settings.idempotency_ttl_hours,
+        status_code=201, create=create,
+    )
 
 
 @router.get("", response_model=ReportReviewList)
