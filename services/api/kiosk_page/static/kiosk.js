@@ -10,6 +10,7 @@ const IDLE_MS = Math.max(1, Number(params.get("idle")) || 90) * 1000;
 const WARN_MS = Math.min(10000, IDLE_MS / 3);
 const PAGE_SIZE = 20;
 const REQUEST_TIMEOUT_MS = 8000;
+const END_MARGIN_PX = 600;  // the next page is fetched when the end of the list is this close to the screen
 
 const UNIT = { month: "月", day: "天", hour: "小时", piece: "件" };
 const WORK_TYPE = { full_time: "全职", daily: "日结", gig: "零工", seasonal: "季节工" };
@@ -50,12 +51,21 @@ const state = {
   chips: new Set(),
   q: "",
   label: "",
+  // Results. A search is identified by its generation, which bumps on every new search, reset and "back"; an
+  // answer is applied only while its generation is current. The cards on screen (hits) belong to generation
+  // `shown`: until a new search's first page arrives, the previous results stay (dimmed), so a failed or slow
+  // request never blanks the screen. At most one search request is in flight (`request`); a new search
+  // cancels it, and a request clears `request` itself when it ends, whatever the generation by then.
   hits: [],
   total: null,
-  cursor: null,
-  done: false,
-  loading: false,
-  generation: 0,        // bumps on every new search / reset; late answers of older ones are dropped
+  cursor: null,         // next_cursor of the last page of generation `shown`
+  done: false,          // generation `shown` has no more pages
+  shown: 0,
+  rendered: 0,          // how many of `hits` are cards in the list
+  request: null,        // {generation, controller} of the search request in flight
+  failed: false,        // the last request got no answer (network): retried until one comes
+  corrected: null,      // query.corrected of generation `shown`
+  generation: 0,
   offline: false,
   lastActivity: Date.now(),
   pristine: true,
@@ -76,7 +86,9 @@ function setOffline(offline) {
   $("[data-testid=offline-notice]").hidden = !offline;
 }
 
-async function api(path, { query = null, method = "GET", body = null, headers = {} } = {}) {
+// `signal` cancels a request the page no longer wants (a newer search): that is not a lost connection and
+// throws ApiError(-1). No answer within REQUEST_TIMEOUT_MS, or none at all, is: the offline notice, ApiError(0).
+async function api(path, { query = null, method = "GET", body = null, headers = {}, signal = null } = {}) {
   const url = new URL(path, location.origin);
   if (query) {
     for (const [name, value] of Object.entries(query)) {
@@ -86,29 +98,40 @@ async function api(path, { query = null, method = "GET", body = null, headers = 
   }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const cancel = () => controller.abort();
+  if (signal) {
+    if (signal.aborted) cancel();
+    else signal.addEventListener("abort", cancel, { once: true });
+  }
   let response;
+  let data = null;
   try {
-    response = await fetch(url, {
-      method,
-      signal: controller.signal,
-      headers: {
-        Authorization: `Bearer ${state.key}`,
-        Accept: "application/json",
-        ...(body ? { "Content-Type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body ? JSON.stringify(body) : null,
-      cache: "no-store",
-    });
-  } catch (err) {
-    setOffline(true);
-    throw new ApiError(0, { detail: "network" });
+    try {
+      response = await fetch(url, {
+        method,
+        signal: controller.signal,
+        headers: {
+          Authorization: `Bearer ${state.key}`,
+          Accept: "application/json",
+          ...(body ? { "Content-Type": "application/json" } : {}),
+          ...headers,
+        },
+        body: body ? JSON.stringify(body) : null,
+        cache: "no-store",
+      });
+      // A success whose body is cut off (or not JSON) is no answer; an error without a problem body is still one.
+      if (response.status !== 204) data = await response.json().catch((err) => { if (response.ok) throw err; });
+      data = data ?? null;
+    } catch (err) {
+      if (signal && signal.aborted) throw new ApiError(-1, { detail: "cancelled" });
+      setOffline(true);
+      throw new ApiError(0, { detail: "network" });
+    }
   } finally {
     clearTimeout(timer);
+    if (signal) signal.removeEventListener("abort", cancel);
   }
   setOffline(false);
-  let data = null;
-  try { data = await response.json(); } catch (_) { data = null; }
   if (response.status === 401) {
     showUnprovisioned();
   }
@@ -164,7 +187,7 @@ function toggleChip(id) {
   }
   state.pristine = false;
   renderChips();
-  if (!$("#view-results").hidden) search();
+  if (!$("#view-results").hidden) search({ refine: true });
 }
 
 function renderTrades() {
@@ -189,7 +212,7 @@ function renderDistrictPanel() {
       state.pristine = false;
       $("#district-panel").hidden = true;
       renderDistrictButtons();
-      if (!$("#view-results").hidden) search();
+      if (!$("#view-results").hidden) search({ refine: true });
     },
   }, d.name, d.distance_km ? el("small", {}, d.distance_km < 1 ? "本地" : `约${Math.round(d.distance_km)}公里`) : null)));
 }
@@ -255,72 +278,130 @@ function jobCard(hit) {
 }
 
 function renderSummary() {
-  const what = state.label || state.q || "全部工种";
+  // A typed homophone mistake (电悍工) is searched as corrected (电焊工): say what was searched.
+  const typed = state.shown === state.generation && state.label === state.q;
+  const what = (typed && state.corrected) || state.label || state.q || "全部工种";
   const where = districtName(state.district);
   const summary = $("[data-testid=results-summary]");
   const count = state.total === null ? "" : `，共 ${state.total} 个岗位`;
   summary.replaceChildren(el("b", {}, where), " · ", el("b", {}, what), count);
 }
 
-function renderResults(append) {
+function renderResults() {
   const list = $("[data-testid=results]");
-  if (!append) list.replaceChildren();
-  const start = append ? list.children.length : 0;
-  list.append(...state.hits.slice(start).map(jobCard));
-  const end = $("[data-testid=results-end]");
-  if (!state.hits.length && !state.loading) {
-    end.textContent = "";
+  const current = state.shown === state.generation;
+  if (state.rendered === 0 || state.rendered > state.hits.length) {
+    list.replaceChildren();
+    state.rendered = 0;
+  }
+  if (state.hits.length) {
+    list.append(...state.hits.slice(state.rendered).map(jobCard));
+  } else if (current && !state.request && !state.failed) {
     list.replaceChildren(el("div", { class: "empty", dataset: { testid: "no-results" } },
       "暂时没有符合条件的岗位。试试换个地区，或少选几个条件。"));
-  } else {
-    end.textContent = state.loading ? "正在加载……" : (state.done ? "没有更多了" : "");
   }
+  state.rendered = state.hits.length;
+  list.classList.toggle("stale", !current);
+  list.setAttribute("aria-busy", state.request ? "true" : "false");
+  const end = $("[data-testid=results-end]");
+  if (state.request) end.textContent = "正在加载……";
+  else if (state.failed) end.textContent = "网络中断，稍后自动重试";
+  else end.textContent = current && state.done && state.hits.length ? "没有更多了" : "";
   renderSummary();
 }
 
-async function search() {
+function cancelSearch() {
+  state.generation += 1;
+  if (state.request) state.request.controller.abort();
+  state.request = null;
+  state.failed = false;
+  clearTimeout(retryTimer);
+}
+
+// `refine`: a chip or the district changed on the results screen; the cards stay (dimmed) until the new ones
+// come, and stay on screen when the network is out. A new trade or phrase starts from an empty list.
+function search({ refine = false } = {}) {
   state.pristine = false;
   hideSuggestions();
-  state.generation += 1;
-  const generation = state.generation;
-  state.hits = [];
+  cancelSearch();
+  if (!refine) {
+    state.hits = [];
+    state.rendered = 0;
+  }
   state.total = null;
-  state.cursor = null;
-  state.done = false;
   show("view-results");
   renderDistrictButtons();
   renderChips();
   window.scrollTo(0, 0);
-  await loadMore(generation);
+  return fetchPage();
 }
 
-async function loadMore(generation = state.generation) {
-  if (state.loading || state.done) return;
-  state.loading = true;
-  renderResults(true);
+// The next page of the current search (its first page when the cards on screen belong to an older one).
+function loadMore() {
+  if (state.shown === state.generation && state.done) return Promise.resolve();
+  return fetchPage();
+}
+
+let retryTimer = null;
+const RETRY_MS = 3000;
+
+async function fetchPage() {
+  if (state.request || $("#view-results").hidden) return;
+  const generation = state.generation;
+  const first = state.shown !== generation;
+  const controller = new AbortController();
+  const request = { generation, controller };
+  state.request = request;
+  clearTimeout(retryTimer);
+  renderResults();
   try {
-    const data = await api("/v1/kiosk/search", { query: searchQuery(state.cursor) });
+    const data = await api("/v1/kiosk/search", { query: searchQuery(first ? null : state.cursor),
+      signal: controller.signal });
     if (generation !== state.generation) return;
-    const hits = data.hits || data.items || [];
+    const hits = data.hits || [];
+    if (first) {
+      state.hits = [];
+      state.rendered = 0;
+      state.shown = generation;
+    }
     state.hits.push(...hits);
+    if (first) state.corrected = data.query?.corrected || null;
     state.total = typeof data.total === "number" ? data.total : state.total;
     state.cursor = data.next_cursor || null;
     state.done = !state.cursor || hits.length === 0;
-    state.lastGood = { hits: state.hits.slice(), total: state.total, q: state.q };
+    state.failed = false;
   } catch (err) {
     if (generation !== state.generation) return;
     if (err.status === 0) {
-      // Lost connectivity: keep what is on screen; retry when the network comes back.
-      state.done = false;
+      // Lost connectivity: keep what is on screen and try again shortly (and at once when back online).
+      state.failed = true;
+      retryTimer = setTimeout(retrySearch, RETRY_MS);
     } else {
+      // Refused (e.g. 422): this search has nothing to show.
+      state.failed = false;
+      state.hits = [];
+      state.rendered = 0;
+      state.shown = generation;
       state.done = true;
     }
   } finally {
+    if (state.request === request) state.request = null;
     if (generation === state.generation) {
-      state.loading = false;
-      renderResults(state.hits.length > 0);
+      renderResults();
+      if (!state.failed) loadMoreIfNearEnd();
     }
   }
+}
+
+function retrySearch() {
+  if (state.failed && !state.request && !$("#view-results").hidden) fetchPage();
+}
+
+// The IntersectionObserver reports changes only: when a page leaves the end of the list in view, ask again.
+function loadMoreIfNearEnd() {
+  if ($("#view-results").hidden || state.request || state.shown !== state.generation || state.done) return;
+  const end = $("[data-testid=results-end]").getBoundingClientRect();
+  if (end.top < window.innerHeight + END_MARGIN_PX) loadMore();
 }
 
 // ------------------------------------------------------------------------------------------------ detail
@@ -479,17 +560,17 @@ function touch() {
 }
 
 function resetToStart() {
-  state.generation += 1;
+  cancelSearch();
   state.chips.clear();
   state.district = state.start?.kiosk?.adcode || "";
   state.q = "";
   state.label = "";
   state.hits = [];
+  state.rendered = 0;
   state.total = null;
   state.cursor = null;
   state.done = false;
-  state.loading = false;
-  state.lastGood = null;
+  state.corrected = null;
   state.reportJob = null;
   state.detailId = null;
   state.pristine = true;
@@ -559,8 +640,7 @@ function wireEvents() {
   $("[data-testid=district-button]").addEventListener("click", openDistrictPanel);
   $("[data-testid=district-button-results]").addEventListener("click", openDistrictPanel);
   $("[data-testid=back-button]").addEventListener("click", () => {
-    state.generation += 1;
-    state.loading = false;
+    cancelSearch();
     show("view-start");
   });
   for (const button of $$("[data-close]")) {
@@ -573,11 +653,11 @@ function wireEvents() {
     overlay.addEventListener("click", (event) => { if (event.target === overlay) overlay.hidden = true; });
   }
   new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && !$("#view-results").hidden && state.cursor) loadMore();
-  }, { rootMargin: "600px" }).observe($("[data-testid=results-end]"));
+    if (entries.some((e) => e.isIntersecting)) loadMoreIfNearEnd();
+  }, { rootMargin: `${END_MARGIN_PX}px` }).observe($("[data-testid=results-end]"));
   window.addEventListener("online", () => {
     setOffline(false);
-    if (!$("#view-results").hidden && !state.done) loadMore();
+    retrySearch();
   });
   window.addEventListener("offline", () => setOffline(true));
 }

@@ -9,6 +9,7 @@ Screenshots (1080×1920) go to test-artifacts/kiosk/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,8 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
@@ -142,6 +144,174 @@ async def _provision(page: Page, live_server: str, settings: ApiSettings, org_id
 async def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+async def test_kiosk_flow_in_chromium(live_server: str, seeded: dict[str, Any], settings: ApiSettings,
+                                      db: asyncpg.Connection, browser: Browser) -> None:
+    context = await browser.new_context(viewport=PORTRAIT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # --- provisioning: a one-time link stores a fresh kiosk key in this device's localStorage only
+    token = await _provision(page, live_server, settings, seeded["kiosk"].org_id, db, query="?idle=4")
+    key = await page.evaluate("localStorage.getItem('bashu.kiosk.key')")
+    assert key.startswith("bb_")
+    assert key != seeded["kiosk"].api_key
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        source = (await http.get("/kiosk")).text + (await http.get("/kiosk/assets/kiosk.js")).text
+        assert key not in source
+        assert "bb_" not in source.replace("bb_\"", "")
+        again = await http.post("/kiosk/provision", json={"token": token})
+        assert again.status_code == 404  # single use
+    await expect(page.get_by_test_id("kiosk-place")).to_contain_text("九龙坡")
+    await expect(page.get_by_test_id("district-current")).to_have_text("九龙坡区")
+    tiles = page.get_by_test_id("trade")
+    assert await tiles.count() >= 12
+    await expect(tiles.first).to_contain_text("急缺")
+    await _shot(page, "01-start")
+
+    # --- tap a trade: results from the real search, nearest kiosk county by default
+    await page.locator(f"[data-testid=trade][data-code='{WELDER}']").click()
+    cards = page.get_by_test_id("job-card")
+    await expect(cards.first).to_be_visible()
+    await expect(page.get_by_test_id("results-summary")).to_contain_text("九龙坡区")
+    await expect(cards.first).to_contain_text("元/天")
+    await expect(cards.first).to_contain_text("九龙坡区")
+    first_titles = await page.get_by_test_id("job-title").all_inner_texts()
+    assert all("电焊工" in t and "沙坪坝" not in t for t in first_titles)
+    await _shot(page, "02-results")
+
+    # --- paging by scrolling: the second page arrives when the end of the list comes into view
+    assert await cards.count() == 20
+    await page.get_by_test_id("results-end").scroll_into_view_if_needed()
+    await expect(cards).to_have_count(25)
+    await expect(page.get_by_test_id("results-end")).to_have_text("没有更多了")
+
+    # --- filter chip: 包住 narrows the results
+    await page.get_by_test_id("chips-results").get_by_text("包住").click()
+    await expect(cards).to_have_count(12)
+
+    # --- pick a district
+    await page.get_by_test_id("chips-results").get_by_text("包住").click()
+    await page.get_by_test_id("district-button-results").click()
+    await page.get_by_test_id("district-panel").get_by_role("button", name="沙坪坝区").click()
+    await expect(page.get_by_test_id("results-summary")).to_contain_text("沙坪坝区")
+    await expect(cards).to_have_count(3)
+    assert all("沙坪坝" in t for t in await page.get_by_test_id("job-title").all_inner_texts())
+
+    # --- open a detail: employer's public contact and a QR code of the posting's public link
+    await cards.first.click()
+    detail = page.get_by_test_id("job-detail")
+    await expect(detail).to_be_visible()
+    await expect(page.get_by_test_id("detail-phone")).to_have_text("13800000000")
+    await expect(page.get_by_test_id("detail-employer")).to_contain_text("重庆钢构")
+    await expect(page.locator("[data-testid=job-qr] svg")).to_be_visible()
+    await _shot(page, "03-detail")
+    job_id = await cards.first.get_attribute("data-id")
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        public = await http.get(f"/jobs/{job_id}")
+        assert public.status_code == 200
+        assert "沙坪坝电焊工" in public.text
+        assert "13800000000" in public.text
+
+    # --- report the job as fee-charging: filed for the authority
+    await page.get_by_test_id("report-button").click()
+    await page.get_by_test_id("report-fees").click()
+    await expect(page.get_by_test_id("report-result")).to_contain_text("已收到举报")
+    await _shot(page, "04-report")
+    row = await db.fetchrow("SELECT * FROM reports WHERE target_id = $1", uuid.UUID(job_id))
+    assert row is not None
+    assert row["reason"] == "fees"
+
+    # --- lost connectivity: a clear notice, the last results stay on screen
+    await page.locator("#report [data-close]").click()
+    await page.get_by_test_id("detail-close").click()
+    await context.set_offline(True)
+    await page.get_by_test_id("chips-results").get_by_text("日结").click()
+    await expect(page.get_by_test_id("offline-notice")).to_be_visible()
+    await expect(cards).to_have_count(3)
+    await _shot(page, "05-offline")
+    await context.set_offline(False)
+    await page.get_by_test_id("chips-results").get_by_text("日结").click()
+    await expect(page.get_by_test_id("offline-notice")).to_be_hidden()
+
+    # --- idle: back to the start screen, with everything the last person did cleared
+    # (a locator assertion, not wait_for_function: the page's CSP forbids the eval that a string predicate needs)
+    resets = int(await page.evaluate("document.body.dataset.resetCount"))
+    await expect(page.locator("body")).to_have_attribute("data-reset-count", str(resets + 1), timeout=UI_TIMEOUT_MS)
+    await expect(page.get_by_test_id("trade-grid")).to_be_visible()
+    await expect(page.get_by_test_id("results")).to_be_empty()
+    await expect(page.get_by_test_id("district-current")).to_have_text("九龙坡区")
+    await expect(page.get_by_test_id("search-input")).to_have_value("")
+    assert await page.locator(".chip[aria-pressed='true']").count() == 0
+    await expect(page.get_by_test_id("job-detail")).to_be_hidden()
+    await _shot(page, "06-after-idle")
+    assert errors == []
+    await context.close()
+
+
+async def test_a_new_search_while_a_page_is_loading(live_server: str, seeded: dict[str, Any],
+                                                    settings: ApiSettings, db: asyncpg.Connection,
+                                                    browser: Browser) -> None:
+    """A chip tapped while the next page is still on its way: the new search is sent and shown, and the late
+    page of the old one is dropped (it neither blocks the new search nor lands among its cards)."""
+    context = await browser.new_context(viewport=PORTRAIT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await _provision(page, live_server, settings, seeded["kiosk"].org_id, db)
+    release = asyncio.Event()
+    held: list[str] = []
+
+    async def hold_next_pages(route: Route) -> None:
+        if "cursor=" in route.request.url:
+            held.append(route.request.url)
+            await release.wait()
+        with contextlib.suppress(PlaywrightError):  # the page may have cancelled it meanwhile
+            await route.continue_()
+
+    await page.route("**/v1/kiosk/search?*", hold_next_pages)
+    await page.locator(f"[data-testid=trade][data-code='{WELDER}']").click()
+    cards = page.get_by_test_id("job-card")
+    await expect(cards).to_have_count(20)
+    await page.get_by_test_id("results-end").scroll_into_view_if_needed()
+    await expect(page.get_by_test_id("results-end")).to_have_text("正在加载……")
+    assert len(held) == 1
+
+    await page.get_by_test_id("chips-results").get_by_text("包住").click()
+    await expect(cards).to_have_count(12)
+    await expect(page.get_by_test_id("results-summary")).to_contain_text("共 12 个岗位")
+    release.set()
+    await page.wait_for_timeout(500)
+    await expect(cards).to_have_count(12)
+    await expect(page.get_by_test_id("results-end")).to_have_text("没有更多了")
+    assert errors == []
+    await context.close()
+
+
+async def test_typing_with_typeahead_and_other_screen_sizes(live_server: str, seeded: dict[str, Any],
+                                                            settings: ApiSettings, db: asyncpg.Connection,
+                                                            browser: Browser) -> None:
+    for name, viewport in (("landscape", {"width": 1920, "height": 1080}), ("phone", {"width": 390, "height": 844})):
+        context = await browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = await context.new_page()
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        await _provision(page, live_server, settings, seeded["kiosk"].org_id, db)
+        await page.get_by_test_id("search-input").fill("dhg")
+        await expect(page.get_by_test_id("suggestion").first).to_be_visible()
+        await page.get_by_test_id("search-input").fill("电悍工")  # a pinyin-input homophone mistake
+        await page.get_by_test_id("search-button").click()
+        await expect(page.get_by_test_id("job-card").first).to_be_visible()
+        assert "电焊工" in await page.get_by_test_id("job-title").first.inner_text()
+        # every tap target is big enough for a finger
+        for box in [await b.bounding_box() for b in await page.locator(".chip, .btn-back").all()]:
+            if box is not None:
+                assert box["height"] >= 40
+        await _shot(page, f"07-{name}")
+        await context.close()
 
 
 async def test_unprovisioned_device_and_expired_links(live_server: str, browser: Browser) -> None:
