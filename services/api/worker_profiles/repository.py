@@ -120,8 +120,12 @@ async def ids_by_external_ref(conn: asyncpg.Connection, broker_org_id: UUID,
     """The broker's profiles holding any of `external_refs` (one query for a whole import batch)."""
     if not external_refs:
         return {}
+    # A join on unnest, not `external_ref = ANY($2)`: asyncpg's prepared statement gets a generic plan after five
+    # runs, and with ANY over a parameter PostgreSQL cannot use the partial unique index (it scanned every
+    # profile of the broker per batch: quadratic in the size of an import). The join probes the index per ref.
     rows = await conn.fetch(
-        "SELECT external_ref, id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = ANY($2::text[])",
+        """SELECT w.external_ref, w.id FROM unnest($2::text[]) AS r(ref)
+             JOIN worker_profiles w ON w.broker_org_id = $1 AND w.external_ref IS NOT NULL AND w.external_ref = r.ref""",
         broker_org_id, list(external_refs))
     return {r["external_ref"]: r["id"] for r in rows}
 
@@ -131,7 +135,8 @@ async def holders_by_person(conn: asyncpg.Connection, id_number_bidxs: Sequence[
     if not id_number_bidxs:
         return {}
     rows = await conn.fetch(
-        "SELECT id_number_bidx, id, broker_org_id FROM worker_profiles WHERE id_number_bidx = ANY($1::bytea[])",
+        """SELECT w.id_number_bidx, w.id, w.broker_org_id FROM unnest($1::bytea[]) AS p(bidx)
+             JOIN worker_profiles w ON w.id_number_bidx IS NOT NULL AND w.id_number_bidx = p.bidx""",
         list(id_number_bidxs))
     return {bytes(r["id_number_bidx"]): r for r in rows}
 
