@@ -125,7 +125,8 @@ async def ids_by_external_ref(conn: asyncpg.Connection, broker_org_id: UUID,
     # profile of the broker per batch: quadratic in the size of an import). The join probes the index per ref.
     rows = await conn.fetch(
         """SELECT w.external_ref, w.id FROM unnest($2::text[]) AS r(ref)
-             JOIN worker_profiles w ON w.broker_org_id = $1 AND w.external_ref IS NOT NULL AND w.external_ref = r.ref""",
+             JOIN worker_profiles w
+               ON w.broker_org_id = $1 AND w.external_ref IS NOT NULL AND w.external_ref = r.ref""",
         broker_org_id, list(external_refs))
     return {r["external_ref"]: r["id"] for r in rows}
 
