@@ -3,6 +3,7 @@ duplicates; one processor per import; long imports hand over to a fresh job."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -56,15 +57,16 @@ def _dying_on(external_ref: str) -> processing.SaverFactory:
     real = processing.SAVERS["workers"]
 
     async def factory(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> processing.RecordSaver:
-        save = await real(settings, extensions, outbox)
+        saver = await real(settings, extensions, outbox)
 
-        async def dying(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[processing.Saved]:
-            saved = await save(conn, caller, bodies)  # the batch is written, then the process dies before commit
+        async def dying(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel],
+                        prepared: Any) -> list[processing.Saved]:
+            saved = await saver.save(conn, caller, bodies, prepared)  # written, then the process dies before commit
             if any(getattr(body, "external_ref", None) == external_ref for body in bodies):
                 raise WorkerDied
             return saved
 
-        return dying
+        return dataclasses.replace(saver, save=dying)
 
     return factory
 

@@ -19,13 +19,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -79,17 +80,25 @@ class BatchOutbox:
         return taken
 
 
-class RecordSaver(Protocol):
-    """Stores a batch of schema-valid rows through the record type's service. Returns, per row and in order,
-    its outcome or the ProblemError that rejected it (nothing of a rejected row is written); raises Forbidden
-    when no row may be stored (e.g. the broker's licence expired)."""
+Saved = SaveOutcome | ProblemError
 
-    async def __call__(self, conn: asyncpg.Connection, caller: Caller,
-                       bodies: list[BaseModel]) -> list[SaveOutcome | ProblemError]: ...
+
+@dataclass(frozen=True, slots=True)
+class RecordSaver:
+    """Stores a batch of schema-valid rows through the record type's service, in two steps:
+
+    - `prepare(bodies)`: the work that needs no database (validation, normalisation, encryption …). CPU only
+      and thread-safe: the processor runs it in a thread for the next batch while this one is written.
+    - `save(conn, caller, bodies, prepared)`: per row and in order its outcome, or the ProblemError that
+      rejected it (nothing of a rejected row is written); raises Forbidden when no row may be stored (e.g. the
+      broker's licence expired).
+    """
+
+    prepare: Callable[[list[BaseModel]], Any]
+    save: Callable[[asyncpg.Connection, Caller, list[BaseModel], Any], Awaitable[list[Saved]]]
 
 
 SaverFactory = Callable[[ApiSettings, dict[str, Any], BatchOutbox], Awaitable[RecordSaver]]
-Saved = SaveOutcome | ProblemError
 
 
 async def _worker_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
@@ -98,12 +107,15 @@ async def _worker_saver(settings: ApiSettings, extensions: dict[str, Any], outbo
 
     ctx = await workers.build_context(settings, extensions, outbox)
 
-    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[Saved]:
+    def prepare(bodies: list[BaseModel]) -> workers.PreparedWorkers:
         assert all(isinstance(b, WorkerFields) for b in bodies)
-        results = await workers.save_workers(conn, ctx, caller, bodies)  # type: ignore[arg-type]
+        return workers.prepare_workers(ctx, bodies)  # type: ignore[arg-type]
+
+    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel], prepared: Any) -> list[Saved]:
+        results = await workers.save_workers(conn, ctx, caller, bodies, prepared=prepared)  # type: ignore[arg-type]
         return [r if isinstance(r, ProblemError) else r[0] for r in results]
 
-    return save
+    return RecordSaver(prepare, save)
 
 
 async def _job_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
@@ -112,12 +124,14 @@ async def _job_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: 
 
     ctx = await jobs.build_context(settings, extensions, outbox)
 
-    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel]) -> list[Saved]:
+    def prepare(bodies: list[BaseModel]) -> None:
         assert all(isinstance(b, JobFields) for b in bodies)
+
+    async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel], prepared: Any) -> list[Saved]:
         results = await jobs.save_jobs(conn, ctx, caller, bodies)  # type: ignore[arg-type]
         return [r if isinstance(r, ProblemError) else r[0] for r in results]
 
-    return save
+    return RecordSaver(prepare, save)
 
 
 SAVERS: dict[str, SaverFactory] = {"workers": _worker_saver, "jobs": _job_saver}
@@ -170,6 +184,11 @@ def _errors_of(row_number: int, exc: ProblemError) -> list[RowError]:
 class _Batch:
     rows: list[tuple[MappedRow, BaseModel | None]] = field(default_factory=list)
     last_row: int = 0
+    prepared: Any = None  # RecordSaver.prepare of the schema-valid rows
+
+    @property
+    def valid(self) -> list[tuple[MappedRow, BaseModel]]:
+        return [(mapped, model) for mapped, model in self.rows if model is not None]
 
 
 def _batches(source: OpenedSource, mapper: RowMapper, *, after_row: int, size: int) -> Iterator[_Batch]:
@@ -264,8 +283,20 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
     batch_no = record["batches"]
     stored_errors = await repository.error_count(conn, import_id)
     done = 0
+    batches = _batches(source, mapper, after_row=checkpoint, size=batch_rows)
+
+    def produce() -> _Batch | None:
+        batch = next(batches, None)
+        if batch is not None:
+            batch.prepared = save.prepare([model for _, model in batch.valid])
+        return batch
+
+    # Pipelined: while a batch is written (mostly waiting for PostgreSQL), a thread reads, maps, validates and
+    # encrypts the next one. Only one thread touches the source at a time, and it is done before it is closed.
+    ahead: asyncio.Future[_Batch | None] | None = asyncio.ensure_future(asyncio.to_thread(produce))
     try:
-        for batch in _batches(source, mapper, after_row=checkpoint, size=batch_rows):
+        while ahead is not None and (batch := await ahead) is not None:
+            ahead = asyncio.ensure_future(asyncio.to_thread(produce))
             batch_no += 1
             stored_errors = await _commit_batch(env, conn, import_id, batch, batch_no, checkpoint,
                                                 caller, save, outbox, stored_errors)
@@ -283,6 +314,12 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         return await _finish(env, conn, import_id, status="failed", detail=exc.message)
     except Forbidden as exc:  # e.g. the broker's licence expired: no row could be stored
         return await _finish(env, conn, import_id, status="failed", detail=exc.detail or exc.title)
+    finally:
+        if ahead is not None:
+            # A batch read ahead and not written is simply read again by the next run (after the checkpoint).
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: a read-ahead failure after a stop is not an error of this run
     return await _finish(env, conn, import_id, status="completed", detail=None)
 
 
@@ -296,18 +333,16 @@ async def _commit_batch(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         current = await repository.lock_import(conn, import_id)
         if current is None or current["checkpoint_row"] != checkpoint or current["status"] != "processing":
             raise ImportBusy(f"{import_id}: checkpoint moved under this worker")
-        valid: list[tuple[MappedRow, BaseModel]] = []
+        valid = batch.valid
         for mapped, model in batch.rows:
             counts["total"] += 1
             if model is None:
                 counts["rejected"] += 1
                 errors.extend(mapped.errors)
-            else:
-                valid.append((mapped, model))
         # One call for the batch (the services do a few set-based queries per batch, not several per row). They
         # never leave a partial write behind a rejected row, so no savepoint per row is needed here; Forbidden
         # (no row may be stored) fails the import.
-        outcomes = await save(conn, caller, [model for _, model in valid]) if valid else []
+        outcomes = await save.save(conn, caller, [model for _, model in valid], batch.prepared) if valid else []
         assert len(outcomes) == len(valid)
         for (mapped, _), outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, ProblemError):

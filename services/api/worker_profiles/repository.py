@@ -23,7 +23,7 @@ _COLUMNS = """id, broker_org_id, status, external_ref, name_enc, id_number_enc, 
                                  WHERE e.org_id = worker_profiles.broker_org_id) AS credit_points"""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per imported row, and a frozen __init__ costs more
 class WorkerRow:
     """The values a live profile is written with: personal data already encrypted."""
 

@@ -12,6 +12,7 @@ identity errors without the number, conflicts without the other broker).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,7 +34,7 @@ from matching.identity import (
 )
 from services.api.auth.caller import Caller
 from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_policy, hold_new_profile_if_grade_d
-from services.api.jobs.occupation_inference import resolve_worker_occupation
+from services.api.jobs.occupation_inference import ResolvedOccupation, resolve_worker_occupation
 from services.api.jobs.schemas import Wage
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.problems import (
@@ -83,6 +84,25 @@ class WorkerContext:
     outbox: OutboxRecorder
     today: date
     credit: CreditPolicy = DEFAULT_POLICY  # grade thresholds (issue 9)
+    # Typed trade word → its resolution under `catalogue` (jieba segmentation is the costly part; an import
+    # repeats the same few hundred words). Lives and dies with this context, i.e. with its catalogue snapshot.
+    occupations_seen: dict[str, ResolvedOccupation | None] = dataclasses.field(default_factory=dict, compare=False,
+                                                                             repr=False)
+
+    def resolve_occupation(self, item: str) -> ResolvedOccupation | None:
+        try:
+            return self.occupations_seen[item]
+        except KeyError:
+            pass
+        snapshot = self.catalogue
+        resolved = resolve_worker_occupation(item, snapshot.catalogue, snapshot.analyzer, snapshot.occupations)
+        if len(self.occupations_seen) >= _OCCUPATION_CACHE_SIZE:
+            self.occupations_seen.clear()
+        self.occupations_seen[item] = resolved
+        return resolved
+
+
+_OCCUPATION_CACHE_SIZE = 50_000
 
 
 def china_today() -> date:
@@ -212,9 +232,8 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
         errors.append(FieldError(field="consent.given_at", message="同意时间在未来 / consent given in the future"))
 
     occupations: list[dict[str, Any]] = []
-    snapshot = ctx.catalogue
     for i, item in enumerate(body.occupations):
-        resolved = resolve_worker_occupation(item, snapshot.catalogue, snapshot.analyzer, snapshot.occupations)
+        resolved = ctx.resolve_occupation(item)
         if resolved is None:
             errors.append(FieldError(field=f"occupations[{i}]",
                                      message=NOT_A_CODE))
@@ -241,14 +260,17 @@ def person_index(cipher: PersonalDataCipher, id_number: str) -> bytes:
     return cipher.blind_index(id_number, context="worker:id_number")
 
 
-def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataCipher) -> WorkerRow:
+def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataCipher, *,
+         person: bytes | None = None) -> WorkerRow:
+    """The values to write, personal data encrypted for this profile id (`person`: the blind index of the ID
+    number, when the caller has it already)."""
     f = v.fields
     wage = f.expected_wage
     return WorkerRow(
         status=status, external_ref=f.external_ref,
         name_enc=cipher.encrypt(f.name, context=_context(worker_id, "name")),
         id_number_enc=cipher.encrypt(v.id_number, context=_context(worker_id, "id_number")),
-        id_number_bidx=person_index(cipher, v.id_number),
+        id_number_bidx=person if person is not None else person_index(cipher, v.id_number),
         phone_enc=cipher.encrypt(v.phone, context=_context(worker_id, "phone")),
         phone_bidx=cipher.blind_index(v.phone, context="worker:phone"),
         notes_enc=cipher.encrypt(f.notes, context=_context(worker_id, "notes")) if f.notes else None,
@@ -432,29 +454,26 @@ async def save_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
 
 
 async def save_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller,
-                       bodies: Sequence[WorkerFields]) -> list[SaveResult]:
+                       bodies: Sequence[WorkerFields], *, prepared: PreparedWorkers | None = None) -> list[SaveResult]:
     """`save_worker` for many rows at once (the bulk importer's path), with the same outcome for every row as
     saving them one after another in this order, but a handful of queries per batch instead of several per row.
 
-    The licence is checked once (Forbidden for the whole batch). Each row is validated and its person indexed
-    as for a single create; then, per round, one lookup of the broker's profiles by external_ref, one of live
-    profiles by blind index, one locked read of the profiles to compare or update, one multi-row insert and one
-    multi-row update, all in a savepoint. A row whose external_ref or person an earlier row of the same round
-    writes starts the next round (fresh lookups), so rows of one file that name the same person or reference
-    see each other's effect exactly as in row-by-row saving. If a concurrent writer beats the round to a unique
-    key, the round is rolled back to its savepoint and its rows are saved one at a time. Rejections come back
-    as ProblemError values (DuplicatePerson never names the other broker or profile); nothing is half-written.
+    The licence is checked once (Forbidden for the whole batch). Each row is validated, normalised, indexed and
+    encrypted as for a single create (`prepare_workers`; the importer runs it in a thread ahead of time, as
+    `prepared`); then, per round, one lookup of the broker's profiles by external_ref, one of live profiles by
+    blind index, one locked read of the profiles to compare or update, one multi-row insert and one multi-row
+    update, all in a savepoint. A row whose external_ref or person an earlier row of the same round writes
+    starts the next round (fresh lookups), so rows of one file that name the same person or reference see each
+    other's effect exactly as in row-by-row saving. If a concurrent writer beats the round to a unique key, the
+    round is rolled back to its savepoint and its rows are saved one at a time. Rejections come back as
+    ProblemError values (DuplicatePerson never names the other broker or profile); nothing is half-written.
     """
     ensure_may_post(caller, ctx.today)
-    results: list[SaveResult | None] = [None] * len(bodies)
-    pending: list[_Candidate] = []
-    for i, body in enumerate(bodies):
-        try:
-            validated = validate_worker(body, ctx)
-        except ProblemError as exc:
-            results[i] = exc
-            continue
-        pending.append(_Candidate(i, validated, person_index(ctx.cipher, validated.id_number)))
+    if prepared is None:
+        prepared = prepare_workers(ctx, bodies)
+    assert len(prepared.results) == len(bodies)
+    results = list(prepared.results)
+    pending = list(prepared.candidates)
     while pending:
         pending = await _save_round(conn, ctx, caller, pending, results)
     assert all(r is not None for r in results)
@@ -462,10 +481,38 @@ async def save_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedWorkers:
+    """A batch after the work that needs no database: rejections by position, and the valid rows."""
+
+    results: list[SaveResult | None]
+    candidates: list[_Candidate]
+
+
+def prepare_workers(ctx: WorkerContext, bodies: Sequence[WorkerFields]) -> PreparedWorkers:
+    """Validation, normalisation, blind index and encryption (for a new profile; a row that turns out to update
+    one is encrypted again for that profile's id). CPU only, no I/O: safe to run in a thread."""
+    results: list[SaveResult | None] = [None] * len(bodies)
+    candidates: list[_Candidate] = []
+    for i, body in enumerate(bodies):
+        try:
+            validated = validate_worker(body, ctx)
+        except ProblemError as exc:
+            results[i] = exc
+            continue
+        person = person_index(ctx.cipher, validated.id_number)
+        new_id = uuid4()
+        candidates.append(_Candidate(i, validated, person, new_id,
+                                     _row(validated, new_id, "available", ctx.cipher, person=person)))
+    return PreparedWorkers(results, candidates)
+
+
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     position: int  # in the batch
     validated: ValidatedWorker
     person: bytes  # blind index of the ID number
+    new_id: UUID  # the id and row it is inserted with, if it is new
+    new_row: WorkerRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,9 +572,8 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
     for plan in plans:
         v = plan.candidate.validated
         if plan.existing_id is None:
-            worker_id = uuid4()
-            inserts.append((worker_id, _row(v, worker_id, "available", ctx.cipher)))
-            outcomes.append((plan.candidate.position, "created", worker_id))
+            inserts.append((plan.candidate.new_id, plan.candidate.new_row))
+            outcomes.append((plan.candidate.position, "created", plan.candidate.new_id))
             continue
         record = stored.get(plan.existing_id)
         if record is None or record["status"] == "erased":  # erased since the lookup (it was not locked then)
@@ -536,7 +582,8 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
         if _unchanged(record, v, ctx):
             outcomes.append((plan.candidate.position, "unchanged", record["id"]))
             continue
-        updates.append((record["id"], _row(v, record["id"], record["status"], ctx.cipher)))
+        updates.append((record["id"], _row(v, record["id"], record["status"], ctx.cipher,
+                                           person=plan.candidate.person)))
         outcomes.append((plan.candidate.position, "updated", record["id"]))
     try:
         async with conn.transaction():  # savepoint: a concurrent registration of the same person loses cleanly
