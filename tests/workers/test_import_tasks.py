@@ -103,7 +103,7 @@ async def test_killed_mid_import_resumes_without_duplicates(
     assert refs == sorted(f"EXT-{n}" for n in range(1, 9) if n != 2)
     errors = await db.fetch("SELECT row_number, field FROM import_errors WHERE import_id = $1", import_id)
     assert [(e["row_number"], e["field"]) for e in errors] == [(3, "phone")]  # recorded once
-    # Indexing went out per committed batch (rows 2–4 by the first run, 5–9 by the worker's 500-row batch),
+    # Indexing went out per committed batch (rows 2–4 by the first run, 5–9 by the worker's full-size batch),
     # not one job per profile.
     batches = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.batch'")
     assert batches == 2
