@@ -172,6 +172,38 @@ def raw_body(ctx: Any, params: dict[str, Any], limit: int) -> dict[str, Any]:
 
 
 async def drive(send: Any, items: list[Any], concurrency: int) -> dict[str, float]:
+    """Send `items` with `concurrency` workers: p50/p99 in ms, requests per second."""
+    latencies, wall = await drive_raw(send, items, concurrency)
+    return summary(latencies, wall)
+
+
+def summary(latencies: list[float], wall: float) -> dict[str, float]:
+    latencies = sorted(latencies)
+    return {"p50": statistics.median(latencies), "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)],
+            "rps": len(latencies) / wall, "n": len(latencies)}
+
+
+async def interleaved(targets: dict[str, tuple[Any, list[Any]]], concurrency: int,
+                      blocks: int) -> dict[str, dict[str, float]]:
+    """Each target's requests split into `blocks` blocks, the targets' blocks taking turns (the order
+    rotating every round), so that a load change on this shared machine hits every target alike."""
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    walls: dict[str, float] = dict.fromkeys(targets, 0.0)
+    names = list(targets)
+    for block in range(blocks):
+        for name in names[block % len(names):] + names[:block % len(names)]:
+            send, items = targets[name]
+            size = -(-len(items) // blocks)
+            part = items[block * size:(block + 1) * size]
+            if not part:
+                continue
+            result = await drive_raw(send, part, concurrency)
+            latencies[name] += result[0]
+            walls[name] += result[1]
+    return {name: summary(latencies[name], walls[name]) for name in names}
+
+
+async def drive_raw(send: Any, items: list[Any], concurrency: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     position = 0
 
@@ -185,11 +217,15 @@ async def drive(send: Any, items: list[Any], concurrency: int) -> dict[str, floa
             latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
-    latencies.sort()
-    return {"p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1],
-            "rps": len(latencies) / wall, "n": len(latencies)}
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
+    return latencies, time.perf_counter() - started
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def free_port() -> int:
@@ -241,6 +277,9 @@ async def main() -> None:
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--reindex", action="store_true")
     parser.add_argument("--api-url", default=os.environ.get("API_URL"))
+    parser.add_argument("--baseline-api-url", help="a second API on the same index (e.g. the previous "
+                                                    "commit's code) measured in the same interleaved blocks")
+    parser.add_argument("--blocks", type=int, default=10, help="interleaved blocks per cell")
     args = parser.parse_args()
 
     meili_url = loopback(os.environ.get("MEILI_URL", "http://127.0.0.1:7700"))
@@ -264,13 +303,15 @@ async def main() -> None:
         try:
             await wait_for_api(api_url)
             token = await kiosk_key(os.environ["DATABASE_URL"])
+            client_headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
+            baseline = (httpx.AsyncClient(base_url=loopback(args.baseline_api_url), timeout=60, limits=limits,
+                                          headers=client_headers) if args.baseline_api_url else None)
             async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits,
-                                         headers={"Authorization": f"Bearer {token}",
-                                                  "Accept-Encoding": "identity"}) as client:
+                                         headers=client_headers) as client:
                 print(f"\ncorpus {args.size} postings, {args.requests} requests per cell, limit {args.limit}, "
-                      f"{os.cpu_count()} CPUs\n")
-                print(f"{'mix':<5} {'conc':>4} | {'raw p50':>8} {'raw p99':>8} {'raw rps':>8} | "
-                      f"{'api p50':>8} {'api p99':>8} {'api rps':>8} | {'Δp50 ms':>8} {'rps ratio':>9}")
+                      f"{os.cpu_count()} CPUs, {args.blocks} interleaved blocks, load average {load_average()}\n")
+                print(f"{'mix':<5} {'conc':>4} {'target':<12} | {'p50 ms':>8} {'p99 ms':>8} {'rps':>6} | "
+                      f"{'Δp50 ms':>8} {'p99/raw':>7} {'rps/raw':>7}")
                 for mix in args.mix.split(","):
                     queries = query_mix(mix, args.requests)
                     bodies = [orjson.dumps(raw_body(ctx, q, args.limit)) for q in queries]
@@ -280,24 +321,41 @@ async def main() -> None:
                                                     headers={"Content-Type": "application/json"})
                         response.raise_for_status()
 
-                    async def through_api(params: dict[str, Any]) -> None:
-                        response = await client.get("/v1/kiosk/search", params={**params, "limit": args.limit})
-                        response.raise_for_status()
+                    def through(http: httpx.AsyncClient, headers: dict[str, str] | None = None) -> Any:
+                        async def send(params: dict[str, Any]) -> None:
+                            response = await http.get("/v1/kiosk/search", params={**params, "limit": args.limit},
+                                                      headers=headers)
+                            response.raise_for_status()
+                        return send
 
-                    await drive(raw, bodies[:100], 4)  # warm-up
-                    await drive(through_api, queries[:100], 4)
+                    targets: dict[str, tuple[Any, list[Any]]] = {
+                        "raw": (raw, bodies),
+                        "api": (through(client), queries),
+                        "api no-cache": (through(client, {"Cache-Control": "no-cache"}), queries),
+                    }
+                    if baseline is not None:
+                        targets["baseline"] = (through(baseline), queries)
+                    for sender, items in targets.values():  # warm-up (and, for `api`, the cache)
+                        await drive(sender, items[:100], 4)
                     for concurrency in (int(c) for c in args.concurrency.split(",")):
-                        a = await drive(raw, bodies, concurrency)
-                        b = await drive(through_api, queries, concurrency)
-                        print(f"{mix:<5} {concurrency:>4} | {a['p50']:>8.2f} {a['p99']:>8.2f} {a['rps']:>8.0f} | "
-                              f"{b['p50']:>8.2f} {b['p99']:>8.2f} {b['rps']:>8.0f} | "
-                              f"{b['p50'] - a['p50']:>8.2f} {b['rps'] / a['rps']:>9.2f}")
+                        results = await interleaved(targets, concurrency, args.blocks)
+                        a = results["raw"]
+                        for name, b in results.items():
+                            print(f"{mix:<5} {concurrency:>4} {name:<12} | {b['p50']:>8.2f} {b['p99']:>8.2f} "
+                                  f"{b['rps']:>6.0f} | {b['p50'] - a['p50']:>8.2f} {b['p99'] / a['p99']:>7.2f} "
+                                  f"{b['rps'] / a['rps']:>7.2f}")
+                        print(f"      load average {load_average()}")
+            if baseline is not None:
+                await baseline.aclose()
         finally:
             if api is not None:
                 api.terminate()
                 api.wait(timeout=10)
     print(f"\ndate {date.today()}; raw = Meilisearch alone with the API's exact body; api = /v1/kiosk/search "
-          "(auth, interpretation, Meilisearch, shaping) in its own process; client = this process.")
+          "(auth, interpretation, Meilisearch, shaping; repeated searches from its cache, checked against the "
+          "index version on every request) in its own process; api no-cache = the same with "
+          "`Cache-Control: no-cache` (every search goes to Meilisearch); baseline = --baseline-api-url; "
+          "client = this process.")
 
 
 if __name__ == "__main__":

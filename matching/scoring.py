@@ -73,22 +73,72 @@ def pair_distance_km(job: JobFacts, worker: WorkerFacts, regions: RegionDirector
     return None if a is None or b is None else round(distance_km(a, b), 1)
 
 
-def _occupation_factor(job: JobFacts, worker: WorkerFacts, catalogue: Catalogue) -> tuple[float, str]:
-    if not job.occupation_code:
-        return 0.0, "岗位未注明职业"
-    code = catalogue.resolve(job.occupation_code)
-    entry = catalogue.by_code(code)
-    name = entry.name if entry else code
+@dataclass(frozen=True, slots=True)
+class PreparedJob:
+    """What scoring needs of one job, computed once for all of its candidate workers (`prepare_job`)."""
+
+    job: JobFacts
+    today: date
+    code: str | None  # the job's occupation code, resolved to the current one
+    name: str  # its catalogue name (the code when unknown)
+    small_group: str | None
+    middle_group: str | None
+    point: GeoPoint | None
+    province: str | None
+    offered: tuple[float, float] | None  # monthly equivalent of the wage; None for piece rates
+    start: date  # max(start_date, today)
+    skills: tuple[str, ...]  # the catalogue entry's skills
+    shortage_level: int | None
+    shortage: float
+    freshness: float
+
+
+def prepare_job(job: JobFacts, catalogue: Catalogue, regions: RegionDirectory, today: date) -> PreparedJob:
+    code = catalogue.resolve(job.occupation_code) if job.occupation_code else None
+    entry = catalogue.by_code(code) if code else None
+    level = entry.shortage_level if entry else None
+    return PreparedJob(
+        job=job,
+        today=today,
+        code=code,
+        name=entry.name if entry else (code or ""),
+        small_group=small_group_code(code) if code else None,
+        middle_group=middle_group_code(code) if code else None,
+        point=_job_point(job, regions),
+        province=regions.province_of(job.adcode),
+        offered=job.wage.monthly(),
+        start=max(job.start_date, today),
+        skills=entry.skills if entry else (),
+        shortage_level=level,
+        shortage=SHORTAGE_FACTOR.get(level or 0, 0.0),
+        freshness=_freshness(job.updated_at or job.posted_at, today),
+    )
+
+
+# How the worker's trade relates to the job's: the factor of each kind, in the order they are tried.
+_OCCUPATION_FACTORS = {
+    "none": 0.0,
+    "exact": OCCUPATION_EXACT,
+    "small_group": OCCUPATION_SAME_SMALL_GROUP,
+    "alias": OCCUPATION_ALIAS_TERM,
+    "middle_group": OCCUPATION_SAME_MIDDLE_GROUP,
+    "other": 0.0,
+}
+
+
+def _occupation_kind(p: PreparedJob, worker: WorkerFacts, catalogue: Catalogue) -> str:
+    if p.code is None:
+        return "none"
     codes = {catalogue.resolve(c) for c in worker.occupation_codes}
-    if code in codes:
-        return OCCUPATION_EXACT, f"职业完全匹配：{name}"
-    if any(small_group_code(c) == small_group_code(code) for c in codes):
-        return OCCUPATION_SAME_SMALL_GROUP, f"同一职业小类（{small_group_code(code)}）"
-    if any(catalogue.code_for_word(t) == code for t in worker.occupation_terms):
-        return OCCUPATION_ALIAS_TERM, f"求职工种是{name}的别称"
-    if any(middle_group_code(c) == middle_group_code(code) for c in codes):
-        return OCCUPATION_SAME_MIDDLE_GROUP, f"相近职业（{middle_group_code(code)}）"
-    return 0.0, "职业不同"
+    if p.code in codes:
+        return "exact"
+    if any(small_group_code(c) == p.small_group for c in codes):
+        return "small_group"
+    if any(catalogue.code_for_word(t) == p.code for t in worker.occupation_terms):
+        return "alias"
+    if any(middle_group_code(c) == p.middle_group for c in codes):
+        return "middle_group"
+    return "other"
 
 
 def _overlap(required: tuple[str, ...], held: tuple[str, ...]) -> float | None:
@@ -97,23 +147,14 @@ def _overlap(required: tuple[str, ...], held: tuple[str, ...]) -> float | None:
     return len(set(required) & set(held)) / len(set(required))
 
 
-def _wage_factor(job: JobFacts, worker: WorkerFacts) -> tuple[float, str]:
-    offered = job.wage.monthly()
+def _wage_gap(p: PreparedJob, worker: WorkerFacts) -> float | None:
+    """0 when the offer reaches the expectation, else the shortfall as a fraction; None when not comparable."""
     expected = worker.expected_wage.monthly() if worker.expected_wage else None
-    if offered is None or expected is None:
-        return 0.6, "工资无法比较（计件或未填期望）"
-    if offered[1] >= expected[0]:
-        return 1.0, f"工资满足期望（约{round(offered[1])}元/月）"
-    gap = (expected[0] - offered[1]) / max(expected[0], 1.0)
-    return max(0.0, 1.0 - 2 * gap), f"工资低于期望约{round(gap * 100)}%"
-
-
-def _availability_factor(job: JobFacts, worker: WorkerFacts, today: date) -> tuple[float, str]:
-    start = max(job.start_date, today)
-    if worker.available_from <= start:
-        return 1.0, "开工时可以到岗"
-    delay = (worker.available_from - start).days
-    return max(0.0, 1.0 - delay / 30), f"晚{delay}天到岗"
+    if p.offered is None or expected is None:
+        return None
+    if p.offered[1] >= expected[0]:
+        return 0.0
+    return (expected[0] - p.offered[1]) / max(expected[0], 1.0)
 
 
 def _freshness(moment: datetime | None, today: date) -> float:
@@ -123,68 +164,131 @@ def _freshness(moment: datetime | None, today: date) -> float:
     return float(0.5 ** (days / FRESHNESS_HALF_DAYS))
 
 
+@dataclass(frozen=True, slots=True)
+class _Factors:
+    """The factor values of one pair (each in [0, 1]) and what their reasons quote."""
+
+    occupation_kind: str
+    distance_km: float | None
+    same_county: bool
+    wage_gap: float | None
+    skills: float | None
+    certificates: float | None
+    delay_days: int
+    worker_freshness: float
+
+    def values(self, p: PreparedJob) -> tuple[float, float, float, float, float, float, float, float]:
+        """In WEIGHTS order: occupation, distance, wage, skills, certificates, availability, shortage,
+        freshness."""
+        if self.same_county:
+            distance = 1.0
+        elif self.distance_km is None:
+            distance = 0.3
+        else:
+            distance = float(0.5 ** (self.distance_km / DISTANCE_HALF_KM))
+        gap = self.wage_gap
+        wage = 0.6 if gap is None else (1.0 if gap == 0.0 else max(0.0, 1.0 - 2 * gap))
+        return (
+            _OCCUPATION_FACTORS[self.occupation_kind],
+            distance,
+            wage,
+            0.5 if self.skills is None else self.skills,
+            1.0 if self.certificates is None else self.certificates,
+            1.0 if self.delay_days <= 0 else max(0.0, 1.0 - self.delay_days / 30),
+            p.shortage,
+            min(p.freshness, self.worker_freshness),
+        )
+
+
+_WEIGHT_ORDER: tuple[float, ...] = tuple(WEIGHTS[c] for c in (
+    "occupation", "distance", "wage", "skills", "certificates", "availability", "shortage", "freshness"))
+
+
+def _factors(p: PreparedJob, worker: WorkerFacts, catalogue: Catalogue, regions: RegionDirectory) -> _Factors:
+    worker_point = _point(worker.location_adcode, regions)
+    distance = None if p.point is None or worker_point is None else round(distance_km(p.point, worker_point), 1)
+    return _Factors(
+        occupation_kind=_occupation_kind(p, worker, catalogue),
+        distance_km=distance,
+        same_county=worker.location_adcode == p.job.adcode,
+        wage_gap=_wage_gap(p, worker),
+        skills=_overlap(p.skills, worker.skills),
+        certificates=_overlap(p.job.required_certificates, worker.certificates),
+        delay_days=(worker.available_from - p.start).days,
+        worker_freshness=_freshness(worker.updated_at, p.today),
+    )
+
+
+def _total(values: tuple[float, ...]) -> float:
+    total = sum(weight * value for weight, value in zip(_WEIGHT_ORDER, values, strict=True))
+    return round(min(1.0, max(0.0, total)), 4)
+
+
+def score_value(p: PreparedJob, worker: WorkerFacts, catalogue: Catalogue,
+                regions: RegionDirectory) -> tuple[float, float | None]:
+    """(score, distance_km) of a pair without its reasons: exactly `score(...).score` and `.distance_km`,
+    for ranking many candidates and explaining only the ones shown."""
+    factors = _factors(p, worker, catalogue, regions)
+    return _total(factors.values(p)), factors.distance_km
+
+
+def _occupation_text(kind: str, p: PreparedJob) -> str:
+    if kind == "none":
+        return "岗位未注明职业"
+    if kind == "exact":
+        return f"职业完全匹配：{p.name}"
+    if kind == "small_group":
+        return f"同一职业小类（{p.small_group}）"
+    if kind == "alias":
+        return f"求职工种是{p.name}的别称"
+    if kind == "middle_group":
+        return f"相近职业（{p.middle_group}）"
+    return "职业不同"
+
+
+def score_prepared(p: PreparedJob, worker: WorkerFacts, catalogue: Catalogue, regions: RegionDirectory) -> Match:
+    """`score` for a job prepared once (`prepare_job`)."""
+    f = _factors(p, worker, catalogue, regions)
+    values = f.values(p)
+    if f.same_county:
+        distance_text = "同一区县"
+    elif f.distance_km is None:
+        distance_text = "距离未知"
+    else:
+        distance_text = f"相距约{f.distance_km:g}公里"
+    if f.wage_gap is None:
+        wage_text = "工资无法比较（计件或未填期望）"
+    elif f.wage_gap == 0.0:
+        assert p.offered is not None
+        wage_text = f"工资满足期望（约{round(p.offered[1])}元/月）"
+    else:
+        wage_text = f"工资低于期望约{round(f.wage_gap * 100)}%"
+    texts = (
+        _occupation_text(f.occupation_kind, p),
+        distance_text,
+        wage_text,
+        "岗位无技能要求" if f.skills is None else f"技能匹配{round(f.skills * 100)}%",
+        "无证书要求" if f.certificates is None else f"持有所需证书{round(f.certificates * 100)}%",
+        "开工时可以到岗" if f.delay_days <= 0 else f"晚{f.delay_days}天到岗",
+        f"急需紧缺职业（{p.shortage_level}级）" if p.shortage_level else "不在紧缺目录",
+        "信息较新" if values[7] > 0.5 else "信息较旧",
+    )
+    reasons = tuple(Reason(code, text, round(weight * value, 4)) for code, weight, value, text
+                    in zip(WEIGHTS, _WEIGHT_ORDER, values, texts, strict=True))
+    return Match(
+        score=_total(values),
+        reasons=tuple(sorted(reasons, key=lambda r: -r.weight)),
+        distance_km=f.distance_km,
+        transfer=worker.home_adcode != p.job.adcode,
+        cross_province=p.province is not None and p.province != regions.province_of(worker.home_adcode),
+    )
+
+
 def score(
     job: JobFacts, worker: WorkerFacts, catalogue: Catalogue, regions: RegionDirectory, today: date
 ) -> Match:
     """Score a (job, worker) pair in [0, 1] with one reason per factor (the same score both ways)."""
-    factors: list[tuple[str, float, str]] = []
-    occupation, text = _occupation_factor(job, worker, catalogue)
-    factors.append(("occupation", occupation, text))
-
-    distance = pair_distance_km(job, worker, regions)
-    if worker.location_adcode == job.adcode:
-        factors.append(("distance", 1.0, "同一区县"))
-    elif distance is None:
-        factors.append(("distance", 0.3, "距离未知"))
-    else:
-        factors.append(("distance", float(0.5 ** (distance / DISTANCE_HALF_KM)), f"相距约{distance:g}公里"))
-
-    wage, text = _wage_factor(job, worker)
-    factors.append(("wage", wage, text))
-
-    entry = catalogue.by_code(catalogue.resolve(job.occupation_code)) if job.occupation_code else None
-    skills = _overlap(entry.skills if entry else (), worker.skills)
-    factors.append(
-        (
-            "skills",
-            0.5 if skills is None else skills,
-            "岗位无技能要求" if skills is None else f"技能匹配{round(skills * 100)}%",
-        )
-    )
-    certificates = _overlap(job.required_certificates, worker.certificates)
-    factors.append(
-        (
-            "certificates",
-            1.0 if certificates is None else certificates,
-            "无证书要求" if certificates is None else f"持有所需证书{round(certificates * 100)}%",
-        )
-    )
-
-    availability, text = _availability_factor(job, worker, today)
-    factors.append(("availability", availability, text))
-
-    level = entry.shortage_level if entry else None
-    factors.append(
-        (
-            "shortage",
-            SHORTAGE_FACTOR.get(level or 0, 0.0),
-            f"急需紧缺职业（{level}级）" if level else "不在紧缺目录",
-        )
-    )
-
-    fresh = min(_freshness(job.updated_at or job.posted_at, today), _freshness(worker.updated_at, today))
-    factors.append(("freshness", fresh, "信息较新" if fresh > 0.5 else "信息较旧"))
-
-    reasons = tuple(Reason(code, text, round(WEIGHTS[code] * value, 4)) for code, value, text in factors)
-    total = sum(WEIGHTS[code] * value for code, value, _ in factors)
-    job_province = regions.province_of(job.adcode)
-    return Match(
-        score=round(min(1.0, max(0.0, total)), 4),
-        reasons=tuple(sorted(reasons, key=lambda r: -r.weight)),
-        distance_km=distance,
-        transfer=worker.home_adcode != job.adcode,
-        cross_province=job_province is not None and job_province != regions.province_of(worker.home_adcode),
-    )
+    return score_prepared(prepare_job(job, catalogue, regions, today), worker, catalogue, regions)
 
 
 # ----- hard filters -----

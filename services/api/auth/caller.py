@@ -1,10 +1,18 @@
-"""Resolving `Authorization: Bearer <key>` to the calling organisation and its role."""
+"""Resolving `Authorization: Bearer <key>` to the calling organisation and its role.
+
+Kiosk keys are cached in the process for at most `KIOSK_KEY_TTL_SECONDS` (2 s) after a successful lookup:
+kiosk search is the hot path (one terminal tap, one request) and the key lookup was a pool checkout plus a
+PostgreSQL round trip on every one of them. Only positive lookups of kiosk-role keys are cached, so a revoked
+kiosk key stops working within 2 s in every API process; an unknown or revoked key is looked up every time;
+keys of every other role (whose licence, province or revocation must take effect at once) are never cached.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import structlog
@@ -14,12 +22,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.api.auth import repository
 from services.api.auth.keys import KEY_PREFIX, hash_key
 from services.api.problems import Forbidden, Unauthenticated
-from services.api.resources import Resources, get_resources
+from services.api.resources import Resources
 
 Role = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 ROLES: tuple[Role, ...] = ("broker", "enterprise", "kiosk", "authority", "admin")
 
 _bearer = HTTPBearer(auto_error=False, description="API key of an organisation")
+
+KIOSK_KEY_TTL_SECONDS = 2.0
+_KIOSK_KEYS = "auth.kiosk_key_cache"
+_KIOSK_KEYS_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +47,35 @@ class Caller:
         return self.licence_valid_until is not None and self.licence_valid_until >= day
 
 
+async def request_resources(request: Request) -> Resources:
+    """The same as `get_resources`, as a coroutine: FastAPI runs plain-`def` dependencies in its thread
+    pool, a thread hop per request on the hot paths."""
+    resources: Resources = request.state.resources
+    return resources
+
+
+def _cached_kiosk_caller(extensions: dict[str, Any], digest: bytes) -> Caller | None:
+    cache: dict[bytes, tuple[float, Caller]] | None = extensions.get(_KIOSK_KEYS)
+    if cache is None or (found := cache.get(digest)) is None:
+        return None
+    if time.monotonic() >= found[0]:
+        cache.pop(digest, None)
+        return None
+    return found[1]
+
+
+def _remember_kiosk_caller(extensions: dict[str, Any], digest: bytes, caller: Caller) -> None:
+    cache: dict[bytes, tuple[float, Caller]] = extensions.setdefault(_KIOSK_KEYS, {})
+    now = time.monotonic()
+    if len(cache) >= _KIOSK_KEYS_MAX:
+        for key in [k for k, (until, _) in cache.items() if until <= now] or list(cache)[: _KIOSK_KEYS_MAX // 2]:
+            del cache[key]
+    cache[digest] = (now + KIOSK_KEY_TTL_SECONDS, caller)
+
+
 async def current_caller(
     request: Request,
-    resources: Annotated[Resources, Depends(get_resources)],
+    resources: Annotated[Resources, Depends(request_resources)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -45,12 +83,17 @@ async def current_caller(
     token = credentials.credentials
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
         raise Unauthenticated("API 密钥无效 / invalid API key")
-    async with resources.pool.acquire() as conn:
-        row = await repository.find_active_key(conn, hash_key(token))
-    if row is None:
-        raise Unauthenticated("API 密钥无效或已吊销 / invalid or revoked API key")
-    caller = Caller(org_id=row["org_id"], role=row["type"], key_id=row["key_id"], province=row["province"],
-                    licence_valid_until=row["licence_valid_until"], kiosk_adcode=row["kiosk_adcode"])
+    digest = hash_key(token)
+    caller = _cached_kiosk_caller(resources.extensions, digest)
+    if caller is None:
+        async with resources.pool.acquire() as conn:
+            row = await repository.find_active_key(conn, digest)
+        if row is None:
+            raise Unauthenticated("API 密钥无效或已吊销 / invalid or revoked API key")
+        caller = Caller(org_id=row["org_id"], role=row["type"], key_id=row["key_id"], province=row["province"],
+                        licence_valid_until=row["licence_valid_until"], kiosk_adcode=row["kiosk_adcode"])
+        if caller.role == "kiosk":
+            _remember_kiosk_caller(resources.extensions, digest, caller)
     structlog.contextvars.bind_contextvars(org_id=str(caller.org_id), role=caller.role)
     request.state.caller = caller
     return caller

@@ -2,9 +2,18 @@
 
 Per request: the interpreter (jieba + catalogue + county names, in memory) turns the phrase into filters,
 matching/kiosk_search_query.py builds the Meilisearch request, one POST goes to Meilisearch over the
-process's keep-alive client (identity encoding), and the hits are shaped from the index alone: no database
-query besides the API-key check. The catalogue comes from the per-process CatalogueRuntime (it checks
-for a newer published version at most every 2 s) or, before anything is published, the shipped catalogue.
+process's keep-alive client (meili_http.py: identity encoding, one write per request), and the hits are
+shaped from the index alone: no database query besides the API-key check (itself cached for kiosk keys, see
+auth/caller.py). The catalogue comes from the per-process CatalogueRuntime (it checks for a newer published
+version at most every 2 s) or, before anything is published, the shipped catalogue.
+
+Repeated taps are answered from a per-process cache of Meilisearch answers (`SearchCache`), keyed by the
+exact request body (which holds the filter, hence the expiry minute and the start-date day) and the jobs
+index's version (`createdAt` + `updatedAt` of `GET /indexes/<uid>`, which Meilisearch moves in the same
+write as every document addition, update or deletion). The version is read on every request before the
+cache is consulted, so a cached answer is never older than the index it is served for: a posting that
+changes is seen exactly when raw Meilisearch would see it. The version read is a cheap round trip; the
+search with facets it saves is not. `Cache-Control: no-cache` on the request skips the cache.
 
 Meilisearch's own errors never reach the caller: a missing index is an empty answer, anything else a 503
 problem with the details in the log.
@@ -14,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +44,7 @@ from matching.regions import RegionDirectory
 from matching.segmentation import Analyzer
 from matching.typeahead import Suggestion, Typeahead
 from services.api.kiosk import cursor as cursors
+from services.api.kiosk.meili_http import MeiliHTTP, MeiliHTTPError
 from services.api.problems import FieldError, InvalidInput, ServiceUnavailable
 from services.indexing.catalogue_source import current_catalogue
 
@@ -43,6 +54,7 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 MAX_WINDOW = 1000  # the jobs index's pagination.maxTotalHits: no page starts beyond it
 _CONTEXT_KEY = "kiosk.context"
 _CONTEXT_LOCK_KEY = "kiosk.context_lock"
+_MAX_INTERPRETATIONS = 20_000
 
 
 # ------------------------------------------------------------------------------------------- context
@@ -57,6 +69,17 @@ class KioskContext:
     regions: RegionDirectory
     interpreter: KioskQueryInterpreter
     typeahead: Typeahead
+    # Phrase → interpretation for this catalogue version (pure: no clock, no state); taps repeat.
+    interpretations: dict[str, Interpretation] = field(default_factory=dict)
+
+    def interpret(self, text: str) -> Interpretation:
+        found = self.interpretations.get(text)
+        if found is None:
+            found = self.interpreter.interpret(text)
+            if len(self.interpretations) >= _MAX_INTERPRETATIONS:
+                self.interpretations.clear()
+            self.interpretations[text] = found
+        return found
 
 
 def _build_context(key: tuple[int, int, int], catalogue: Catalogue, regions: RegionDirectory,
@@ -165,34 +188,115 @@ def _fingerprint(request: KioskSearchRequest) -> str:
 # ------------------------------------------------------------------------------------------- search
 
 
+class SearchCache:
+    """Meilisearch answers by exact request body, each tagged with the index version it was read at.
+
+    Bounded LRU (`max_entries` bodies); an entry answers only for the version it was stored under. Answers
+    are shared between requests: `shape` never mutates them. Admission on second sight: a body seen for
+    the first time goes straight to Meilisearch without the version read (one-off typed phrases pay
+    nothing for the cache); from its second request on it is cached."""
+
+    def __init__(self, max_entries: int = 2048, max_seen: int = 16_384) -> None:
+        self.max_entries = max_entries
+        self.max_seen = max_seen
+        self._entries: OrderedDict[bytes, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def worth_checking(self, key: bytes) -> bool:
+        """Whether this body is cached or was asked before (then read the version); else remember it."""
+        if key in self._entries or key in self._seen:
+            return True
+        self._seen[key] = None
+        while len(self._seen) > self.max_seen:
+            self._seen.popitem(last=False)
+        return False
+
+    def get(self, key: bytes, version: str) -> dict[str, Any] | None:
+        found = self._entries.get(key)
+        if found is None or found[0] != version:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found[1]
+
+    def put(self, key: bytes, version: str, result: dict[str, Any]) -> None:
+        self._entries[key] = (version, result)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+_CACHE_KEY = "kiosk.search_cache"
+
+
+def process_cache(extensions: dict[str, Any]) -> SearchCache:
+    cache: SearchCache | None = extensions.get(_CACHE_KEY)
+    if cache is None:
+        cache = extensions[_CACHE_KEY] = SearchCache()
+    return cache
+
+
 @dataclass(frozen=True, slots=True)
 class SearchIndex:
-    """Where the jobs index lives: the process's Meilisearch HTTP client and the index uid."""
+    """Where the jobs index lives: the process's Meilisearch HTTP client and the index uid; with a cache,
+    repeated searches are answered from it while the index version is unchanged."""
 
-    http: httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; the benchmark may pass httpx
+    http: MeiliHTTP | httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; tests may pass httpx
     uid: str
+    cache: SearchCache | None = None
+
+
+_UNAVAILABLE = "搜索暂时不可用 / search is temporarily unavailable"
+
+
+async def _meili(index: SearchIndex, method: str, segments: tuple[str, ...],
+                 body: bytes | None) -> tuple[int, bytes]:
+    try:
+        if isinstance(index.http, MeiliHTTP):
+            return await index.http.request(method, index.http.path(*segments), body)
+        response = await index.http.request(method, "/" + "/".join(segments), content=body,
+                                            headers={"Content-Type": "application/json"})
+        return response.status_code, response.content
+    except (MeiliHTTPError, httpx2.HTTPError, httpx.HTTPError) as exc:
+        log.error("kiosk.search_unreachable", error=type(exc).__name__)
+        raise ServiceUnavailable(_UNAVAILABLE) from None
+
+
+def _error_code(content: bytes) -> Any:
+    try:
+        return orjson.loads(content).get("code")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+
+
+async def index_version(index: SearchIndex) -> str | None:
+    """The jobs index's version (created and last written), None when the index does not exist yet."""
+    status, content = await _meili(index, "GET", ("indexes", index.uid), None)
+    if status == 200:
+        data = orjson.loads(content)
+        return f"{data.get('createdAt')}|{data.get('updatedAt')}"
+    code = _error_code(content)
+    if code == "index_not_found":
+        return None
+    log.error("kiosk.index_version_failed", status=status, code=code, body=content[:500].decode(errors="replace"))
+    raise ServiceUnavailable(_UNAVAILABLE)
 
 
 async def _meili_search(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any] | None:
     """Meilisearch's answer, None when the index does not exist yet; ServiceUnavailable otherwise."""
-    try:
-        response = await index.http.post(f"/indexes/{index.uid}/search", content=orjson.dumps(body),
-                                         headers={"Content-Type": "application/json"})
-    except (httpx2.HTTPError, httpx.HTTPError) as exc:
-        log.error("kiosk.search_unreachable", error=type(exc).__name__)
-        raise ServiceUnavailable("搜索暂时不可用 / search is temporarily unavailable") from None
-    if response.status_code == 200:
-        result: dict[str, Any] = orjson.loads(response.content)
+    status, content = await _meili(index, "POST", ("indexes", index.uid, "search"), orjson.dumps(body))
+    if status == 200:
+        result: dict[str, Any] = orjson.loads(content)
         return result
-    try:
-        code = orjson.loads(response.content).get("code")
-    except (orjson.JSONDecodeError, AttributeError):
-        code = None
+    code = _error_code(content)
     if code == "index_not_found":
         return None
     # Our own request was refused: a bug, logged with Meilisearch's message, answered without it.
-    log.error("kiosk.search_failed", status=response.status_code, code=code, body=response.text[:500])
-    raise ServiceUnavailable("搜索暂时不可用 / search is temporarily unavailable")
+    log.error("kiosk.search_failed", status=status, code=code, body=content[:500].decode(errors="replace"))
+    raise ServiceUnavailable(_UNAVAILABLE)
 
 
 def interpretation_dict(interpretation: Interpretation) -> dict[str, Any]:
@@ -210,19 +314,25 @@ async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequ
     position = cursors.decode(cursor_secret, request.cursor, search_fingerprint) if request.cursor else None
     moment = now or datetime.now(CHINA_TZ)
     today: date = moment.astimezone(CHINA_TZ).date()
-    interpretation = ctx.interpreter.interpret(request.q or "")
+    interpretation = ctx.interpret(request.q or "")
     plan = build_plan(interpretation, params, ctx.regions, moment, today)
 
     offset = position.offset if position else 0
     limit = max(0, min(request.limit, MAX_WINDOW - offset))
     first_page = position is None
     strategy: Strategy = position.strategy if position else plan.strategy
-    result = await _run(index, plan, offset, limit, strategy, first_page)
+    version: str | None = None
+    if index.cache is not None and limit > 0 and index.cache.worth_checking(
+            orjson.dumps(search_body(plan, offset=offset, limit=limit, strategy=strategy, facets=first_page))):
+        # Read before any search: an answer is cached under the version that was current before it was
+        # computed, so a later write always moves the version past it. No index yet: no caching.
+        version = await index_version(index)
+    result = await _run(index, plan, offset, limit, strategy, first_page, version)
     if first_page and result is not None and not result.get("hits"):
         # `all` found nothing: every word was required; let Meilisearch drop words from the end, and when
         # the words still find nothing, answer with what the understood filters find.
         for strategy in plan.fallbacks():
-            result = await _run(index, plan, offset, limit, strategy, first_page)
+            result = await _run(index, plan, offset, limit, strategy, first_page, version)
             if result is None or result.get("hits"):
                 break
     answer = shape(result, plan, interpretation, params, offset, limit, strategy, first_page,
@@ -232,11 +342,20 @@ async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequ
 
 
 async def _run(index: SearchIndex, plan: SearchPlan, offset: int, limit: int, strategy: Strategy,
-               facets: bool) -> dict[str, Any] | None:
+               facets: bool, version: str | None) -> dict[str, Any] | None:
     if limit <= 0:
         return {"hits": [], "estimatedTotalHits": 0}
-    return await _meili_search(index, search_body(plan, offset=offset, limit=limit, strategy=strategy,
-                                                  facets=facets))
+    body = search_body(plan, offset=offset, limit=limit, strategy=strategy, facets=facets)
+    if index.cache is None or version is None:
+        return await _meili_search(index, body)
+    key = orjson.dumps(body)
+    cached = index.cache.get(key, version)
+    if cached is not None:
+        return cached
+    result = await _meili_search(index, body)
+    if result is not None:
+        index.cache.put(key, version, result)
+    return result
 
 
 def shape(result: dict[str, Any] | None, plan: SearchPlan, interpretation: Interpretation, params: KioskParams,

@@ -3,12 +3,15 @@
 job → workers (the owning enterprise) and worker → jobs (the owning broker):
 1. the source object's facts from PostgreSQL, through its domain's repository (services/api/jobs,
    services/api/worker_profiles) and the indexer's row → facts functions;
-2. one multi-search to the other side's index: the candidates of the same trade (exact code) and those of
-   the same small group, each under the hard filter of matching/scoring.py (status, consent, availability
-   overlap, required certificates, age range, place: same county, commute, desired regions or relocation);
+2. two searches of the other side's index, sent at the same time: the candidates of the same trade (exact
+   code, up to EXACT_CANDIDATES) and the others of the same small group (up to GROUP_CANDIDATES, the exact
+   trade excluded so that no candidate is fetched twice), each under the hard filter of matching/scoring.py
+   (status, consent, availability overlap, required certificates, age range, place: same county, commute,
+   desired regions or relocation); within each, Meilisearch's order (freshest profile or posting first);
 3. the candidates' documents back to facts (matching/document_facts.py: no database read per candidate),
-   the exact predicate `hard_filter_violations` (geohash cells are a superset), `matching.scoring.score`,
-   sorted by score, then distance, then id.
+   the exact predicate `hard_filter_violations` (geohash cells are a superset), the score
+   (`matching.scoring.score_value`, the job's catalogue look-ups done once), sorted by score, then distance,
+   then id; the reasons (`score_prepared`, the same numbers) only for the matches returned.
 
 Workers appear masked to enterprises: the workers index holds no personal data, and `masked_worker` picks
 public fields only from it (trade, skills, certificates, counties, an age band — never a name, ID number,
@@ -17,6 +20,7 @@ phone, gender or birth date).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,9 +40,19 @@ from matching.document_facts import int_date, job_facts_from_document, worker_fa
 from matching.facts import JobFacts, WorkerFacts
 from matching.kiosk_search_query import next_minute_epoch
 from matching.regions import RegionDirectory
-from matching.scoring import Match, hard_filter_violations, job_candidate_filter, score, worker_candidate_filter
-from matching.search_filters import all_of, any_of, compare
+from matching.scoring import (
+    Match,
+    PreparedJob,
+    hard_filter_violations,
+    job_candidate_filter,
+    prepare_job,
+    score_prepared,
+    score_value,
+    worker_candidate_filter,
+)
+from matching.search_filters import all_of, any_of, compare, none_of
 from services.api.jobs import repository as jobs_repository
+from services.api.kiosk.meili_http import MeiliHTTP, MeiliHTTPError
 from services.api.problems import NotFound, ServiceUnavailable
 from services.api.worker_profiles import repository as workers_repository
 from services.indexing.documents import job_facts, worker_facts
@@ -46,9 +60,12 @@ from services.indexing.documents import job_facts, worker_facts
 log = structlog.get_logger("bashu.matches")
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
-# Candidates fetched per query (exact trade, then the small group). Scoring is cheap (tens of µs a pair);
-# the bound keeps the answer size and the p95 flat however many workers share a trade.
-CANDIDATES_PER_QUERY = 150
+# Candidates fetched per query. Measured at 500k workers (loadtests/README.md): Meilisearch's time grows with
+# the documents it returns and each candidate costs JSON decoding, facts and scoring here, while an answer
+# shows 20 by default (100 at most); 100 of the exact trade + 50 others of its small group (exact trade
+# excluded, so none is fetched twice) replaced 150 + 150 overlapping ones.
+EXACT_CANDIDATES = 100
+GROUP_CANDIDATES = 50
 
 WORKER_ATTRIBUTES: tuple[str, ...] = (
     "id", "occupation_codes", "occupation_names", "skills", "certificates", "labour_brand", "experience_years",
@@ -69,7 +86,7 @@ class MatchEnv:
 
     catalogue: Catalogue
     regions: RegionDirectory
-    http: httpx2.AsyncClient | httpx.AsyncClient
+    http: MeiliHTTP | httpx2.AsyncClient | httpx.AsyncClient
     prefix: str
 
 
@@ -80,32 +97,47 @@ def china_now() -> datetime:
 # ------------------------------------------------------------------------------------------- search
 
 
-async def _multi_search(env: MatchEnv, queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+_UNAVAILABLE = "匹配暂时不可用 / matching is temporarily unavailable"
+
+
+async def _search(env: MatchEnv, uid: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+    body = orjson.dumps(query)
     try:
-        response = await env.http.post("/multi-search", content=orjson.dumps({"queries": queries}),
-                                       headers={"Content-Type": "application/json"})
-    except (httpx2.HTTPError, httpx.HTTPError) as exc:
+        if isinstance(env.http, MeiliHTTP):
+            status, content = await env.http.request("POST", env.http.path("indexes", uid, "search"), body)
+        else:
+            response = await env.http.post(f"/indexes/{uid}/search", content=body,
+                                           headers={"Content-Type": "application/json"})
+            status, content = response.status_code, response.content
+    except (MeiliHTTPError, httpx2.HTTPError, httpx.HTTPError) as exc:
         log.error("matches.search_unreachable", error=type(exc).__name__)
-        raise ServiceUnavailable("匹配暂时不可用 / matching is temporarily unavailable") from None
-    if response.status_code == 200:
-        return [list(r.get("hits", [])) for r in orjson.loads(response.content)["results"]]
+        raise ServiceUnavailable(_UNAVAILABLE) from None
+    if status == 200:
+        return list(orjson.loads(content).get("hits", []))
     try:
-        code = orjson.loads(response.content).get("code")
+        code = orjson.loads(content).get("code")
     except (orjson.JSONDecodeError, AttributeError):
         code = None
     if code == "index_not_found":
-        return [[] for _ in queries]
-    log.error("matches.search_failed", status=response.status_code, code=code, body=response.text[:500])
-    raise ServiceUnavailable("匹配暂时不可用 / matching is temporarily unavailable")
+        return []
+    log.error("matches.search_failed", status=status, code=code, body=content[:500].decode(errors="replace"))
+    raise ServiceUnavailable(_UNAVAILABLE)
 
 
-def _queries(uid: str, base_filter: str, exact: str | None, attributes: Sequence[str],
-             limit: int) -> list[dict[str, Any]]:
-    common = {"indexUid": uid, "q": "", "limit": limit, "attributesToRetrieve": list(attributes)}
-    queries = [{**common, "filter": base_filter}]
-    if exact is not None:
-        queries.insert(0, {**common, "filter": all_of(base_filter, exact)})
-    return queries
+async def _candidates(env: MatchEnv, uid: str, base_filter: str, trade_field: str, codes: Sequence[str],
+                      attributes: Sequence[str]) -> list[dict[str, Any]]:
+    """The exact trade's candidates, then the rest of the small group's (the base filter holds the small
+    group): two searches sent at the same time, which Meilisearch answers in parallel (on this machine the
+    slower of the two instead of their sum in one multi-search)."""
+    common = {"q": "", "attributesToRetrieve": list(attributes)}
+    if not codes:
+        return await _search(env, uid, {**common, "filter": base_filter, "limit": EXACT_CANDIDATES})
+    same, others = await asyncio.gather(
+        _search(env, uid, {**common, "filter": all_of(base_filter, any_of(trade_field, codes)),
+                           "limit": EXACT_CANDIDATES}),
+        _search(env, uid, {**common, "filter": all_of(base_filter, none_of(trade_field, codes)),
+                           "limit": GROUP_CANDIDATES}))
+    return _unique([same, others])
 
 
 def _unique(groups: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -125,11 +157,21 @@ class Ranked:
     match: Match
 
 
-def _ranked(pairs: list[Ranked], limit: int, min_score: float) -> list[Ranked]:
-    kept = [p for p in pairs if p.match.score >= min_score]
-    kept.sort(key=lambda p: (-p.match.score, p.match.distance_km if p.match.distance_km is not None else math.inf,
-                             str(p.document["id"])))
-    return kept[:limit]
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    document: dict[str, Any]
+    job: PreparedJob
+    worker: WorkerFacts
+    score: float
+    distance_km: float | None
+
+
+def _ranked(candidates: list[_Candidate], env: MatchEnv, limit: int, min_score: float) -> list[Ranked]:
+    """Best first (score, then distance, then id); reasons are worked out only for the ones returned."""
+    kept = [c for c in candidates if c.score >= min_score]
+    kept.sort(key=lambda c: (-c.score, c.distance_km if c.distance_km is not None else math.inf,
+                             str(c.document["id"])))
+    return [Ranked(c.document, score_prepared(c.job, c.worker, env.catalogue, env.regions)) for c in kept[:limit]]
 
 
 async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, limit: int,
@@ -137,16 +179,17 @@ async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, lim
     if job.status != "open":
         return []
     base = worker_candidate_filter(job, env.regions, today)
-    exact = any_of("occupation_codes", [env.catalogue.resolve(job.occupation_code)]) if job.occupation_code else None
-    groups = await _multi_search(env, _queries(f"{env.prefix}_workers", base, exact, WORKER_ATTRIBUTES,
-                                               CANDIDATES_PER_QUERY))
-    pairs = []
-    for document in _unique(groups):
+    codes = [env.catalogue.resolve(job.occupation_code)] if job.occupation_code else []
+    prepared = prepare_job(job, env.catalogue, env.regions, today)  # once for all its candidates
+    candidates = []
+    for document in await _candidates(env, f"{env.prefix}_workers", base, "occupation_codes", codes,
+                                      WORKER_ATTRIBUTES):
         worker = worker_facts_from_document(document)
         if hard_filter_violations(job, worker, env.regions, today):
             continue
-        pairs.append(Ranked(document, score(job, worker, env.catalogue, env.regions, today)))
-    return _ranked(pairs, limit, min_score)
+        value, distance = score_value(prepared, worker, env.catalogue, env.regions)
+        candidates.append(_Candidate(document, prepared, worker, value, distance))
+    return _ranked(candidates, env, limit, min_score)
 
 
 async def rank_jobs_for_worker(env: MatchEnv, worker: WorkerFacts, today: date, now: datetime, *, limit: int,
@@ -156,18 +199,17 @@ async def rank_jobs_for_worker(env: MatchEnv, worker: WorkerFacts, today: date, 
     base = all_of(job_candidate_filter(worker, env.regions, today),
                   compare("expires_at", ">", next_minute_epoch(now)))
     codes = sorted({env.catalogue.resolve(c) for c in worker.occupation_codes})
-    exact = any_of("occupation_code", codes) if codes else None
-    groups = await _multi_search(env, _queries(f"{env.prefix}_jobs", base, exact, JOB_ATTRIBUTES,
-                                               CANDIDATES_PER_QUERY))
-    pairs = []
-    for document in _unique(groups):
+    candidates = []
+    for document in await _candidates(env, f"{env.prefix}_jobs", base, "occupation_code", codes, JOB_ATTRIBUTES):
         job = job_facts_from_document(document)
         # Consent is about showing the worker to enterprises; the broker looking for jobs for their own
         # worker is not that, so `no_consent` does not hide jobs here.
         if set(hard_filter_violations(job, worker, env.regions, today)) - {"no_consent"}:
             continue
-        pairs.append(Ranked(document, score(job, worker, env.catalogue, env.regions, today)))
-    return _ranked(pairs, limit, min_score)
+        prepared = prepare_job(job, env.catalogue, env.regions, today)
+        value, distance = score_value(prepared, worker, env.catalogue, env.regions)
+        candidates.append(_Candidate(document, prepared, worker, value, distance))
+    return _ranked(candidates, env, limit, min_score)
 
 
 # ------------------------------------------------------------------------------------------- shaping

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
+import asyncpg
 import httpx
 import pytest
 
 from matching.facts import Wage
 from services.api.kiosk.schemas import KioskSearchResponse, KioskSuggestions
+from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.kiosk.support import index_jobs, job, point
@@ -272,3 +275,54 @@ async def test_suggest_trades_and_districts_by_pinyin_and_initials(client: httpx
     assert await suggest("😀") == []
     response = await client.get("/v1/kiosk/suggest", params={"q": "x" * 41}, headers=kiosk.headers)
     assert response.status_code == 422
+
+
+async def test_repeated_searches_follow_every_change_of_the_index(
+        client: httpx.AsyncClient, kiosk: OrgKey, settings: ApiSettings,
+        corpus: dict[str, dict[str, Any]]) -> None:
+    # The same tap three times: the second and third are answered from the process's cache; a posting that
+    # changes in the index is seen on the very next request, cache or not (the index version is read each time).
+    first = await search(client, kiosk, q="电焊", adcode=JIULONGPO)
+    assert await search(client, kiosk, q="电焊", adcode=JIULONGPO) == {**first, "took_ms": ANY}
+    assert await search(client, kiosk, q="电焊", adcode=JIULONGPO) == {**first, "took_ms": ANY}
+    gone = corpus["welder_jlp_full"]
+    assert gone["id"] in ids(first)
+    client_sdk = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        index = client_sdk.index(index_name(settings.meili_index_prefix, "jobs"))
+        task = await index.update_documents([{"id": gone["id"], "status": "closed"}])
+        assert (await client_sdk.wait_for_task(task.task_uid, timeout_in_ms=60_000)).status == "succeeded"
+    finally:
+        await client_sdk.aclose()
+    after = await search(client, kiosk, q="电焊", adcode=JIULONGPO)
+    assert ids(after) == ids(first) - {gone["id"]}
+    uncached = await client.get("/v1/kiosk/search", params={"q": "电焊", "adcode": JIULONGPO},
+                                headers={**kiosk.headers, "Cache-Control": "no-cache"})
+    assert ids(uncached.json()) == ids(after)
+
+
+async def test_a_revoked_kiosk_key_stops_working_once_its_cached_lookup_expires(
+        client: httpx.AsyncClient, kiosk: OrgKey, make_org: MakeOrg, db: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from services.api.auth import caller
+
+    assert (await client.get("/v1/kiosk/suggest", params={"q": "hg"}, headers=kiosk.headers)).status_code == 200
+    await db.execute("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1::uuid", kiosk.org_id)
+    # Within KIOSK_KEY_TTL_SECONDS of the last lookup the process may still accept it (the documented bound) …
+    later = time.monotonic() + caller.KIOSK_KEY_TTL_SECONDS + 0.01
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return later
+
+    monkeypatch.setattr(caller, "time", Clock)  # … and after it, never: no waiting in the test
+    refused = await client.get("/v1/kiosk/suggest", params={"q": "hg"}, headers=kiosk.headers)
+    assert refused.status_code == 401
+    # Keys of other roles are never cached: a used enterprise key is refused at once after revocation.
+    enterprise = await make_org("enterprise")
+    assert (await client.get("/v1/jobs", headers=enterprise.headers)).status_code == 200
+    await db.execute("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1::uuid", enterprise.org_id)
+    assert (await client.get("/v1/jobs", headers=enterprise.headers)).status_code == 401
