@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.reports.support import post_job, report
 
 LIMIT = 3
@@ -17,7 +17,8 @@ def settings(settings: ApiSettings) -> ApiSettings:
     return settings.model_copy(update={"report_rate_limit": LIMIT, "report_rate_window_seconds": 600})
 
 
-async def test_a_flood_from_one_key_gets_429_with_retry_after(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+async def test_a_flood_from_one_key_gets_429_with_retry_after(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                             admin: OrgKey) -> None:
     kiosk, enterprise = await make_org("kiosk"), await make_org("enterprise")
     jobs = [await post_job(client, enterprise, title=f"招聘焊工 {i}名") for i in range(LIMIT + 2)]
     replay_headers = {**kiosk.headers, "Idempotency-Key": "tap-0"}
@@ -34,7 +35,7 @@ async def test_a_flood_from_one_key_gets_429_with_retry_after(client: httpx.Asyn
     assert flooded.json()["retry_after"] == int(flooded.headers["retry-after"])
 
     # Per key: another key of the same kiosk, or another reporter, is not blocked.
-    second_key = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers)
+    second_key = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=admin.headers)  # operators issue kiosk keys
     assert second_key.status_code == 201, second_key.text
     other_headers = {"Authorization": f"Bearer {second_key.json()['api_key']}"}
     other = await client.post("/v1/reports", json={"target": {"kind": "job", "id": jobs[LIMIT]["id"]},
