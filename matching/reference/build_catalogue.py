@@ -24,27 +24,15 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from matching.catalogue import CSV_COLUMNS
+
 HERE: Final = Path(__file__).parent
 OCCUPATIONS_JSON: Final = HERE / "occupations-2022.json"
 REGIONS_CSV: Final = HERE / "regions.csv"
 CATALOGUE_CSV: Final = HERE / "catalogue-initial.csv"
 
-HEADER: Final = [
-    "occupation_code",
-    "name",
-    "aliases",
-    "industry",
-    "shortage_level",
-    "regions",
-    "wage_min",
-    "wage_max",
-    "wage_unit",
-    "skills",
-    "certificates",
-    "side",
-    "notes",
-    "source",
-]
+# The column contract lives with the parser; the generator writes exactly what it reads.
+HEADER: Final = list(CSV_COLUMNS)
 
 MINIMUM_MONTHLY_WAGE: Final = 2100  # highest tier of both provinces (CQ 2,100; SC 2,100), 2022-04-01
 MINIMUM_HOURLY_WAGE: Final = 22  # highest hourly tier (SC 22; CQ 21)
