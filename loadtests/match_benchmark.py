@@ -9,7 +9,7 @@ desired regions, certificates, consent, availability; no personal data, as in pr
 with the production settings into `bench<size>_workers` (kept between runs; `--reindex` rebuilds). Then,
 for `--jobs` seeded postings, runs the service's matching (services/api/matches: two concurrent searches under
 the hard filters, documents → facts, exact predicate, scoring, ranking) one after another over the same
-Meilisearch client the API uses (services/api/kiosk/meili_http.py) and prints the latency percentiles and the
+Meilisearch client the API uses (services/api/meili_reader.py) and prints the latency percentiles and the
 candidates scored. It measures the matching path; the endpoint adds the API-key check and one primary-key
 read of the posting. Loopback only.
 """
@@ -36,9 +36,9 @@ from matching.catalogue import load_initial_catalogue
 from matching.documents import worker_document, workers_index_settings
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.regions import load_regions
-from services.api.kiosk.meili_http import MeiliHTTP
 from services.api.kiosk.service import CHINA_TZ
 from services.api.matches.service import MatchEnv, rank_workers_for_job
+from services.api.meili_reader import MeiliReader
 from services.api.search_index import index_name
 
 SEED = 20261126
@@ -131,7 +131,7 @@ async def main() -> None:
     catalogue, regions = load_initial_catalogue(), load_regions()
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60) as meili:
         await ensure_index(meili, index_name(prefix, "workers"), args.size, args.reindex)
-        http = MeiliHTTP(meili_url, key or None, timeout=60)  # the API's client for these reads
+        http = MeiliReader(meili_url, key or None, timeout=60)  # the API's client for these reads
         env = MatchEnv(catalogue=catalogue, regions=regions, http=http, prefix=prefix)
         load_before = load_average()
         today = datetime.now(CHINA_TZ).date()

@@ -23,6 +23,7 @@ from services.api.kiosk_page.router import api_router as kiosk_page_api_router
 from services.api.kiosk_page.router import page_router as kiosk_page_router
 from services.api.logging_setup import configure_logging
 from services.api.matches.router import router as matches_router
+from services.api.meili_reader import MeiliReader
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
@@ -55,7 +56,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
         search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
                                       timeout_seconds=settings.meili_timeout_seconds)
-        resources = Resources(settings=settings, pool=pool, redis=redis, search=search)
+        reader = (MeiliReader(settings.meili_url, settings.meili_master_key.get_secret_value(),
+                              timeout=settings.meili_timeout_seconds)
+                  if MeiliReader.supports(settings.meili_url) else None)
+        resources = Resources(settings=settings, pool=pool, redis=redis, search=search, meili_reader=reader)
         # The published catalogue, its typeahead and analyzer for this process (empty before the first one).
         catalogue_runtime = await start_runtime(pool, resources.extensions)
         log.info("api.started", environment=settings.environment)
@@ -63,6 +67,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             yield {"resources": resources}
         finally:
             await catalogue_runtime.close()
+            if reader is not None:
+                await reader.aclose()
             await search.aclose()
             await redis.aclose(close_connection_pool=True)
             await pool.close()

@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.api.auth import repository
 from services.api.auth.keys import KEY_PREFIX, hash_key
 from services.api.problems import Forbidden, Unauthenticated
-from services.api.resources import Resources
+from services.api.resources import Resources, get_resources
 
 Role = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 ROLES: tuple[Role, ...] = ("broker", "enterprise", "kiosk", "authority", "admin")
@@ -47,13 +47,6 @@ class Caller:
         return self.licence_valid_until is not None and self.licence_valid_until >= day
 
 
-async def request_resources(request: Request) -> Resources:
-    """The same as `get_resources`, as a coroutine: FastAPI runs plain-`def` dependencies in its thread
-    pool, a thread hop per request on the hot paths."""
-    resources: Resources = request.state.resources
-    return resources
-
-
 def _cached_kiosk_caller(extensions: dict[str, Any], digest: bytes) -> Caller | None:
     cache: dict[bytes, tuple[float, Caller]] | None = extensions.get(_KIOSK_KEYS)
     if cache is None or (found := cache.get(digest)) is None:
@@ -75,7 +68,7 @@ def _remember_kiosk_caller(extensions: dict[str, Any], digest: bytes, caller: Ca
 
 async def current_caller(
     request: Request,
-    resources: Annotated[Resources, Depends(request_resources)],
+    resources: Annotated[Resources, Depends(get_resources)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":

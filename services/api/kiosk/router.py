@@ -8,18 +8,18 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 
-from services.api.auth.caller import Caller, request_resources, require_roles
-from services.api.kiosk import meili_http, service
+from services.api.auth.caller import Caller, require_roles
+from services.api.kiosk import service
 from services.api.kiosk.schemas import KioskSearchResponse, KioskSuggestions
 from services.api.problems import problem_responses
-from services.api.resources import Resources
+from services.api.resources import Resources, get_resources
 from services.api.search_index import index_name
 
 router = APIRouter(prefix="/v1/kiosk", tags=["kiosk search"], responses=problem_responses(401, 403, 422, 503))
 
 KioskCaller = Annotated[Caller, require_roles("kiosk")]
 # An async dependency: a plain `def` one (get_resources) is run in the thread pool on every request.
-ResourcesDep = Annotated[Resources, Depends(request_resources)]
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
 def _json(data: object) -> Response:
@@ -61,8 +61,7 @@ async def kiosk_search(
         wage_unit=wage_unit, start_within_days=start_within_days, benefits=tuple(benefits or ()), limit=limit,
         cursor=cursor)
     settings = resources.settings
-    http = meili_http.process_client(resources.extensions, settings.meili_url,
-                                     settings.meili_master_key.get_secret_value(), settings.meili_timeout_seconds)
+    http = resources.meili_reader
     no_cache = cache_control is not None and "no-cache" in cache_control.lower()
     index = service.SearchIndex(http=http or resources.search.http_client,
                                 uid=index_name(settings.meili_index_prefix, "jobs"),

@@ -2,7 +2,7 @@
 
 Per request: the interpreter (jieba + catalogue + county names, in memory) turns the phrase into filters,
 matching/kiosk_search_query.py builds the Meilisearch request, one POST goes to Meilisearch over the
-process's keep-alive client (meili_http.py: identity encoding, one write per request), and the hits are
+process's keep-alive client (meili_reader.py: identity encoding, one write per request), and the hits are
 shaped from the index alone: no database query besides the API-key check (itself cached for kiosk keys, see
 auth/caller.py). The catalogue comes from the per-process CatalogueRuntime (it checks for a newer published
 version at most every 2 s) or, before anything is published, the shipped catalogue.
@@ -44,7 +44,7 @@ from matching.regions import RegionDirectory
 from matching.segmentation import Analyzer
 from matching.typeahead import Suggestion, Typeahead
 from services.api.kiosk import cursor as cursors
-from services.api.kiosk.meili_http import MeiliHTTP, MeiliHTTPError
+from services.api.meili_reader import MeiliReader, MeiliReaderError
 from services.api.problems import FieldError, InvalidInput, ServiceUnavailable
 from services.indexing.catalogue_source import current_catalogue
 
@@ -244,7 +244,7 @@ class SearchIndex:
     """Where the jobs index lives: the process's Meilisearch HTTP client and the index uid; with a cache,
     repeated searches are answered from it while the index version is unchanged."""
 
-    http: MeiliHTTP | httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; tests may pass httpx
+    http: MeiliReader | httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; tests may pass httpx
     uid: str
     cache: SearchCache | None = None
 
@@ -255,12 +255,12 @@ _UNAVAILABLE = "搜索暂时不可用 / search is temporarily unavailable"
 async def _meili(index: SearchIndex, method: str, segments: tuple[str, ...],
                  body: bytes | None) -> tuple[int, bytes]:
     try:
-        if isinstance(index.http, MeiliHTTP):
+        if isinstance(index.http, MeiliReader):
             return await index.http.request(method, index.http.path(*segments), body)
         response = await index.http.request(method, "/" + "/".join(segments), content=body,
                                             headers={"Content-Type": "application/json"})
         return response.status_code, response.content
-    except (MeiliHTTPError, httpx2.HTTPError, httpx.HTTPError) as exc:
+    except (MeiliReaderError, httpx2.HTTPError, httpx.HTTPError) as exc:
         log.error("kiosk.search_unreachable", error=type(exc).__name__)
         raise ServiceUnavailable(_UNAVAILABLE) from None
 

@@ -9,17 +9,16 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.api.auth.caller import Caller, request_resources, require_roles
-from services.api.kiosk import meili_http
+from services.api.auth.caller import Caller, require_roles
 from services.api.matches import service
 from services.api.matches.schemas import JobMatchList, WorkerMatchList
 from services.api.problems import problem_responses
-from services.api.resources import Resources
+from services.api.resources import Resources, get_resources
 from services.indexing.catalogue_source import current_catalogue
 
 router = APIRouter(tags=["matches"], responses=problem_responses(401, 403, 404, 422, 503))
 
-ResourcesDep = Annotated[Resources, Depends(request_resources)]  # async: no thread-pool hop per request
+ResourcesDep = Annotated[Resources, Depends(get_resources)]  # async: no thread-pool hop per request
 Limit = Annotated[int, Query(ge=1, le=100, description="How many matches (default 20, max 100)")]
 MinScore = Annotated[float, Query(ge=0, le=1, description="Only matches scoring at least this (0–1)")]
 
@@ -27,8 +26,7 @@ MinScore = Annotated[float, Query(ge=0, le=1, description="Only matches scoring 
 async def _env(resources: ResourcesDep) -> service.MatchEnv:
     snapshot = await current_catalogue(resources.extensions)
     settings = resources.settings
-    http = meili_http.process_client(resources.extensions, settings.meili_url,
-                                     settings.meili_master_key.get_secret_value(), settings.meili_timeout_seconds)
+    http = resources.meili_reader
     return service.MatchEnv(catalogue=snapshot.catalogue, regions=snapshot.regions,
                             http=http or resources.search.http_client, prefix=settings.meili_index_prefix)
 

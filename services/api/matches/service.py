@@ -52,7 +52,7 @@ from matching.scoring import (
 )
 from matching.search_filters import all_of, any_of, compare, none_of
 from services.api.jobs import repository as jobs_repository
-from services.api.kiosk.meili_http import MeiliHTTP, MeiliHTTPError
+from services.api.meili_reader import MeiliReader, MeiliReaderError
 from services.api.problems import NotFound, ServiceUnavailable
 from services.api.worker_profiles import repository as workers_repository
 from services.indexing.documents import job_facts, worker_facts
@@ -86,7 +86,7 @@ class MatchEnv:
 
     catalogue: Catalogue
     regions: RegionDirectory
-    http: MeiliHTTP | httpx2.AsyncClient | httpx.AsyncClient
+    http: MeiliReader | httpx2.AsyncClient | httpx.AsyncClient
     prefix: str
 
 
@@ -103,13 +103,13 @@ _UNAVAILABLE = "匹配暂时不可用 / matching is temporarily unavailable"
 async def _search(env: MatchEnv, uid: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     body = orjson.dumps(query)
     try:
-        if isinstance(env.http, MeiliHTTP):
+        if isinstance(env.http, MeiliReader):
             status, content = await env.http.request("POST", env.http.path("indexes", uid, "search"), body)
         else:
             response = await env.http.post(f"/indexes/{uid}/search", content=body,
                                            headers={"Content-Type": "application/json"})
             status, content = response.status_code, response.content
-    except (MeiliHTTPError, httpx2.HTTPError, httpx.HTTPError) as exc:
+    except (MeiliReaderError, httpx2.HTTPError, httpx.HTTPError) as exc:
         log.error("matches.search_unreachable", error=type(exc).__name__)
         raise ServiceUnavailable(_UNAVAILABLE) from None
     if status == 200:

@@ -264,11 +264,13 @@ async def test_a_new_search_while_a_page_is_loading(live_server: str, seeded: di
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await _provision(page, live_server, settings, seeded["kiosk"].org_id, db)
     release = asyncio.Event()
+    holding = asyncio.Event()
     held: list[str] = []
 
     async def hold_next_pages(route: Route) -> None:
         if "cursor=" in route.request.url:
             held.append(route.request.url)
+            holding.set()
             await release.wait()
         with contextlib.suppress(PlaywrightError):  # the page may have cancelled it meanwhile
             await route.continue_()
@@ -279,6 +281,9 @@ async def test_a_new_search_while_a_page_is_loading(live_server: str, seeded: di
     await expect(cards).to_have_count(20)
     await page.get_by_test_id("results-end").scroll_into_view_if_needed()
     await expect(page.get_by_test_id("results-end")).to_have_text("正在加载……")
+    # The page shows "loading" as it sends the request; Playwright hands the request to the route handler a
+    # moment later, so wait for it to be held rather than assume it already is.
+    await asyncio.wait_for(holding.wait(), UI_TIMEOUT_MS / 1000)
     assert len(held) == 1
 
     await page.get_by_test_id("chips-results").get_by_text("包住").click()

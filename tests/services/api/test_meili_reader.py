@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.api.kiosk.meili_http import MeiliHTTP, MeiliHTTPError
+from services.api.meili_reader import MeiliReader, MeiliReaderError
 
 
 async def _serve(answers: list[bytes]) -> tuple[asyncio.Server, list[bytes]]:
@@ -43,7 +43,7 @@ async def test_lengths_chunks_keep_alive_and_a_connection_closed_while_idle() ->
         b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"b\"\r\n3\r\n:2}\r\n0\r\n\r\n<close>",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
     ])
-    client = MeiliHTTP(_url(server), "secret", timeout=5)
+    client = MeiliReader(_url(server), "secret", timeout=5)
     try:
         assert await client.request("POST", client.path("indexes", "x y", "search"), b"{}") == (200, b'{"a":1}')
         assert await client.request("GET", "/indexes/x") == (404, b'{"b":2}')
@@ -58,13 +58,13 @@ async def test_lengths_chunks_keep_alive_and_a_connection_closed_while_idle() ->
     assert seen[0].endswith(b"Content-Length: 2\r\n\r\n{}")
 
 
-async def test_unreachable_and_timeouts_are_meili_http_errors() -> None:
+async def test_unreachable_and_timeouts_are_meili_reader_errors() -> None:
     server, _ = await _serve([])
     url = _url(server)
     server.close()
     await server.wait_closed()
-    with pytest.raises(MeiliHTTPError):
-        await MeiliHTTP(url, None, timeout=2).request("GET", "/health")
+    with pytest.raises(MeiliReaderError):
+        await MeiliReader(url, None, timeout=2).request("GET", "/health")
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while await reader.read(1024):  # never answers; ends when the client gives up
@@ -72,13 +72,13 @@ async def test_unreachable_and_timeouts_are_meili_http_errors() -> None:
         writer.close()
 
     slow = await asyncio.start_server(silent, "127.0.0.1", 0)
-    client = MeiliHTTP(_url(slow), None, timeout=0.2)
+    client = MeiliReader(_url(slow), None, timeout=0.2)
     try:
-        with pytest.raises(MeiliHTTPError, match="timed out"):
+        with pytest.raises(MeiliReaderError, match="timed out"):
             await client.request("GET", "/health")
     finally:
         await client.aclose()
         slow.close()
         await slow.wait_closed()
     with pytest.raises(ValueError, match="http"):
-        MeiliHTTP("https://search.example", None)
+        MeiliReader("https://search.example", None)

@@ -9,22 +9,21 @@ identity` (see search_index.py for the gzip + delayed-ACK stall), a per-request 
 reused LIFO. A request that fails on a reused connection before any answer arrives (the server closed it while
 idle) is retried once on a fresh connection; these are read-only searches, so that is safe.
 
-Anything else (https, writes, task polling) stays with the SDK client. Connections are closed by `aclose()`
-or, when the owning app is discarded without it, by `__del__` (no unclosed-transport warnings).
+Anything else (https, writes, task polling) stays with the SDK client. The API's lifespan opens one per
+process and closes it (`aclose()`) with the other clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 _MAX_IDLE = 64
 _MAX_HEADER_BYTES = 64 * 1024
 
 
-class MeiliHTTPError(Exception):
+class MeiliReaderError(Exception):
     """Meilisearch could not be reached or answered something that is not HTTP."""
 
 
@@ -62,7 +61,7 @@ class _Connection(asyncio.Protocol):
     async def more(self) -> None:
         """Wait for more bytes (or the end of the connection)."""
         if self.lost:
-            raise MeiliHTTPError("connection closed by the server")
+            raise MeiliReaderError("connection closed by the server")
         self.waiter = asyncio.get_running_loop().create_future()
         try:
             await self.waiter
@@ -79,7 +78,7 @@ def _parse_head(head: bytes) -> tuple[int, dict[bytes, bytes]]:
     lines = head.split(b"\r\n")
     status_line = lines[0].split(b" ", 2)
     if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/1."):
-        raise MeiliHTTPError("not an HTTP/1.x answer")
+        raise MeiliReaderError("not an HTTP/1.x answer")
     headers: dict[bytes, bytes] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
@@ -88,13 +87,13 @@ def _parse_head(head: bytes) -> tuple[int, dict[bytes, bytes]]:
     try:
         status = int(status_line[1])
     except ValueError:
-        raise MeiliHTTPError("bad status line") from None
+        raise MeiliReaderError("bad status line") from None
     if status_line[0] == b"HTTP/1.0" and headers.get(b"connection", b"").lower() != b"keep-alive":
         headers[b"connection"] = b"close"
     return status, headers
 
 
-class MeiliHTTP:
+class MeiliReader:
     """`await client.request("POST", "/indexes/x/search", body_bytes)` → (status, body bytes)."""
 
     def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 5.0,
@@ -104,7 +103,7 @@ class MeiliHTTP:
         self._closed = False
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not parts.hostname:
-            raise ValueError("MeiliHTTP speaks plain http:// only")
+            raise ValueError("MeiliReader speaks plain http:// only")
         self.host = parts.hostname
         self.port = parts.port or 80
         self.base_path = parts.path.rstrip("/")
@@ -127,7 +126,7 @@ class MeiliHTTP:
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         if self._closed:
-            raise MeiliHTTPError("client closed")
+            raise MeiliReaderError("client closed")
         head = (f"{method} {path} HTTP/1.1\r\n".encode("latin-1") + self._fixed_headers
                 + f"Content-Length: {len(body) if body is not None else 0}\r\n\r\n".encode("latin-1"))
         payload = head + body if body else head
@@ -138,7 +137,7 @@ class MeiliHTTP:
                     reused = conn.used
                     try:
                         status, answer, keep = await self._exchange(conn, payload, head_only=method == "HEAD")
-                    except MeiliHTTPError:
+                    except MeiliReaderError:
                         self._discard(conn)
                         if reused and attempt == 0 and not conn.buffer:
                             continue  # a keep-alive connection the server had closed: once more, fresh
@@ -149,10 +148,10 @@ class MeiliHTTP:
                     self._release(conn, keep)
                     return status, answer
         except TimeoutError:
-            raise MeiliHTTPError("timed out") from None
+            raise MeiliReaderError("timed out") from None
         except OSError as exc:
-            raise MeiliHTTPError(type(exc).__name__) from None
-        raise MeiliHTTPError("unreachable")  # pragma: no cover - the loop always returns or raises
+            raise MeiliReaderError(type(exc).__name__) from None
+        raise MeiliReaderError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     async def _exchange(self, conn: _Connection, payload: bytes, *, head_only: bool) -> tuple[int, bytes, bool]:
         assert conn.transport is not None
@@ -161,7 +160,7 @@ class MeiliHTTP:
         buffer = conn.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             if len(buffer) > _MAX_HEADER_BYTES:
-                raise MeiliHTTPError("answer headers too large")
+                raise MeiliReaderError("answer headers too large")
             await conn.more()
         status, headers = _parse_head(bytes(buffer[:end]))
         start = end + 4
@@ -174,7 +173,7 @@ class MeiliHTTP:
             try:
                 length = int(length_text)
             except ValueError:
-                raise MeiliHTTPError("bad content-length") from None
+                raise MeiliReaderError("bad content-length") from None
             while len(buffer) - start < length:
                 await conn.more()
             body = bytes(buffer[start:start + length])
@@ -197,7 +196,7 @@ class MeiliHTTP:
             try:
                 size = int(size_text, 16)
             except ValueError:
-                raise MeiliHTTPError("bad chunk size") from None
+                raise MeiliReaderError("bad chunk size") from None
             position = line_end + 2
             if size == 0:
                 while buffer.find(b"\r\n", position) < 0:  # trailers end with an empty line
@@ -249,19 +248,4 @@ class MeiliHTTP:
 
     async def aclose(self) -> None:
         self._close_all()
-
-    def __del__(self) -> None:
-        self._close_all()
-
-
-_EXTENSION_KEY = "meili_http"
-
-
-def process_client(extensions: dict[str, Any], base_url: str, api_key: str | None, timeout: float) -> MeiliHTTP | None:
-    """The process's (app's) MeiliHTTP in `extensions`, made on first use; None when the URL is not plain
-    http (callers then use the SDK's client)."""
-    held: MeiliHTTP | bool | None = extensions.get(_EXTENSION_KEY)
-    if held is None:
-        held = MeiliHTTP(base_url, api_key, timeout=timeout) if MeiliHTTP.supports(base_url) else False
-        extensions[_EXTENSION_KEY] = held
-    return held if isinstance(held, MeiliHTTP) else None
+        await asyncio.sleep(0)  # abort() releases the sockets on the loop's next turn
