@@ -130,6 +130,10 @@ async def running_worker(settings: ApiSettings, **kwargs: Any) -> AsyncIterator[
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # No new job starts once main() is cancelled; let the ones in flight finish. arq's close() cancels
+        # unfinished jobs and then gathers them, which raises CancelledError into this test.
+        if in_flight := [t for t in worker.tasks.values() if not t.done()]:
+            await asyncio.wait(in_flight, timeout=30)
         await close_worker(worker)
 
 
