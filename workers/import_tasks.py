@@ -1,12 +1,21 @@
 """Bulk imports in the worker: `import.process` runs (or resumes) an import; `import.batch` does the
-follow-up work of one committed batch (indexing its records) in one job; `import.finished` tells the uploader
-(inbox, and webhooks subscribed to `import.finished`).
+follow-up work of one committed batch (indexing its records) in one job; `import.match` matches the batch's
+indexed records (notifications, issue 6) in one job; `import.finished` tells the uploader (inbox, and webhooks
+subscribed to `import.finished`).
+
+Matching after an import is what `job.index` / `worker.index` do for a single record
+(`workers.match_tasks.request_matching`: wait until the document is visible, then record `job.match` /
+`worker.match`), batched: `import.batch` waits for its Meilisearch tasks and records ONE `import.match` row for
+the batch, whose handler calls `match_worker` / `match_job` for the batch's ids, a few at a time. So a
+100,000-row import adds 50 matching jobs to the queue, not 100,000 ahead of everyone else's notifications.
+Both are safe to run twice: notifications are unique per (recipient, job, worker, event).
 
 The processing itself lives in `services/api/imports/processing.py`; this module only binds it to outbox
 topics."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
@@ -18,15 +27,30 @@ from services.api.imports.processing import ImportEnv, process_import
 from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, PROCESS_TOPIC
 from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
+from services.indexing.sync import SyncResult
 from workers.context import WorkerResources
+from workers.match_tasks import IndexTaskFailed, match_job, match_worker
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
 
-# topic → a function that handles many entity ids at once (e.g. one Meilisearch upsert for a batch). Topics
-# without one fall back to their single-entity outbox handler, called for each id in this one job.
-BatchHandler = Callable[[WorkerResources, list[str]], Awaitable[None]]
+MATCH_TOPIC = "import.match"
+# Match runs of one worker process for imports at a time (each is a few queries and two Meilisearch searches):
+# an import's matching shares the process with other jobs instead of taking all its connections.
+MATCH_CONCURRENCY = 4
+# How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
+# runs it again: re-sync, wait, record matching). Longer than a single record's wait: an import's writes queue.
+INDEX_WAIT_MS = 120_000
+_MATCH_SLOTS_KEY = "imports.match_slots"
+
+# topic → a function that handles many entity ids at once (e.g. one Meilisearch upsert for a batch), returning
+# what it wrote when matching should follow. Topics without one fall back to their single-entity outbox
+# handler, called for each id in this one job.
+BatchHandler = Callable[[WorkerResources, list[str]], Awaitable[SyncResult | None]]
 BATCH_HANDLERS: dict[str, BatchHandler] = {}
+# index topic → the matching handler of one of its ids (what `request_matching` leads to for a single record).
+MATCHERS: dict[str, Callable[[WorkerResources, str], Awaitable[None]]] = {
+    "worker.index": match_worker, "job.index": match_job}
 
 
 def batch_handler(topic: str) -> Callable[[BatchHandler], BatchHandler]:
@@ -65,21 +89,72 @@ async def run_batch_follow_up(resources: WorkerResources, entity_id: str) -> Non
     import_id, _, batch_no = entity_id.partition(":")
     async with resources.pool.acquire() as conn:
         groups = await repository.batch_entities(conn, UUID(import_id), int(batch_no))
+    synced = SyncResult()
     for group in groups:
         topic, ids = group["topic"], list(group["entity_ids"])
         batch = BATCH_HANDLERS.get(topic)
         if batch is not None:
-            await batch(resources, ids)
+            result = await batch(resources, ids)
+            if result is not None and topic in MATCHERS:
+                synced.add(result)
             continue
         single = OUTBOX_HANDLERS.get(topic)
         if single is None:
             raise LookupError(f"no outbox handler for topic {topic!r}")
         for entity in ids:
             await single(resources, entity)
+    if synced.upserted:
+        await _request_batch_matching(resources, entity_id, synced)
+
+
+async def _request_batch_matching(resources: WorkerResources, entity_id: str, synced: SyncResult) -> None:
+    """`request_matching` for a whole batch: once its documents are visible (so a posting and a profile that
+    arrive together are paired by whichever match run comes second), one `import.match` row."""
+    for uid in synced.task_uids:
+        task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=50)
+        if task.status != "succeeded":
+            raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}: {task.error}")
+    pending = PendingWork()
+    async with resources.pool.acquire() as conn:
+        async with conn.transaction():
+            await pending.record(conn, MATCH_TOPIC, entity_id)
+        await flush_outbox(resources.redis, conn, pending)
+
+
+def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
+    slots = resources.extensions.get(_MATCH_SLOTS_KEY)
+    if slots is None:
+        slots = resources.extensions[_MATCH_SLOTS_KEY] = asyncio.Semaphore(MATCH_CONCURRENCY)
+    assert isinstance(slots, asyncio.Semaphore)
+    return slots
+
+
+@outbox_handler(MATCH_TOPIC)
+async def match_batch(resources: WorkerResources, entity_id: str) -> None:
+    """Match the records one import batch indexed: `match_worker` / `match_job` per id (each reads the current
+    row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a time in this process."""
+    import_id, _, batch_no = entity_id.partition(":")
+    async with resources.pool.acquire() as conn:
+        groups = await repository.batch_entities(conn, UUID(import_id), int(batch_no))
+    slots = _match_slots(resources)
+
+    async def match(handler: Callable[[WorkerResources, str], Awaitable[None]], entity: str) -> None:
+        async with slots:
+            await handler(resources, entity)
+
+    for group in groups:
+        handler = MATCHERS.get(group["topic"])
+        if handler is not None:
+            # All of them even if one fails (the rest are not lost), then fail the row so it is retried.
+            results = await asyncio.gather(*(match(handler, entity) for entity in group["entity_ids"]),
+                                           return_exceptions=True)
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                raise failed[0]
 
 
 @batch_handler("worker.index")
-async def index_workers(resources: WorkerResources, entity_ids: list[str]) -> None:
+async def index_workers(resources: WorkerResources, entity_ids: list[str]) -> SyncResult:
     """One read and one Meilisearch write for a whole batch (the per-id handler does one per profile)."""
     from services.api.worker_profiles.service import china_today
     from services.indexing.catalogue_source import current_catalogue
@@ -87,18 +162,19 @@ async def index_workers(resources: WorkerResources, entity_ids: list[str]) -> No
 
     snapshot = await current_catalogue(resources.extensions)
     indexer = indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
-    await indexer.sync_workers(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue,
-                               snapshot.regions, china_today())
+    return await indexer.sync_workers(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue,
+                                      snapshot.regions, china_today())
 
 
 @batch_handler("job.index")
-async def index_jobs(resources: WorkerResources, entity_ids: list[str]) -> None:
+async def index_jobs(resources: WorkerResources, entity_ids: list[str]) -> SyncResult:
     from services.indexing.catalogue_source import current_catalogue
     from services.indexing.sync import indexer_for
 
     snapshot = await current_catalogue(resources.extensions)
     indexer = indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
-    await indexer.sync_jobs(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue, snapshot.regions)
+    return await indexer.sync_jobs(resources.pool, [UUID(i) for i in entity_ids], snapshot.catalogue,
+                                   snapshot.regions)
 
 
 @outbox_handler(FINISHED_TOPIC)

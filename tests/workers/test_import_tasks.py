@@ -4,6 +4,7 @@ duplicates; one processor per import; long imports hand over to a fresh job."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -17,11 +18,17 @@ from services.api.auth.caller import Caller
 from services.api.imports import processing
 from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
 from services.api.redis_connection import create_arq_redis
+from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
 from services.db.pool import create_pool
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.imports.support import run_worker
+from tests.services.api.matches.test_matches import job_body, worker_body
+from tests.workers.test_match_notifications import matches_in_inbox
+from workers.context import WorkerResources
+from workers.import_tasks import match_batch, run_batch_follow_up
+from workers.settings import WorkerSettings
 
 
 @pytest.fixture
@@ -138,3 +145,99 @@ async def test_long_import_hands_over_to_a_new_job(
     await run_worker(settings)
     final = await _state(db, import_id)
     assert (final["status"], final["total"], final["created"]) == ("completed", 5, 5)
+
+
+# ------------------------------------------------------------------------------------------ matching
+
+
+async def _import_ndjson(client: httpx.AsyncClient, org: OrgKey, kind: str, bodies: list[dict[str, Any]]) -> UUID:
+    content = "\n".join(json.dumps(b, ensure_ascii=False) for b in bodies).encode()
+    response = await client.post(f"/v1/{kind}/imports", content=content,
+                                 headers={**org.headers, "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 202, response.text
+    return UUID(response.json()["import_id"])
+
+
+async def _matches(client: httpx.AsyncClient, org: OrgKey) -> list[tuple[str, str, str]]:
+    return sorted((n["job_id"], n["worker_id"], n["data"]["direction"]) for n in await matches_in_inbox(client, org))
+
+
+async def _batch_ids(db: asyncpg.Connection, import_id: UUID) -> list[str]:
+    rows = await db.fetch("SELECT entity_id FROM outbox WHERE topic = 'import.batch' AND entity_id LIKE $1",
+                          f"{import_id}:%")
+    return [r["entity_id"] for r in rows]
+
+
+async def _rerun_follow_ups(settings: ApiSettings, entity_ids: list[str]) -> None:
+    """The batch's indexing and matching jobs handled again, as a retried or duplicated outbox job would."""
+    ws = WorkerSettings(**settings.model_dump())
+    pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
+    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+    search = create_search_client(ws.meili_url, ws.meili_master_key.get_secret_value())
+    try:
+        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
+        for entity_id in entity_ids:
+            await run_batch_follow_up(resources, entity_id)
+            await match_batch(resources, entity_id)
+    finally:
+        await search.aclose()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+
+
+async def test_imported_workers_are_matched_once_per_batch(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+) -> None:
+    enterprise = await make_org("enterprise")
+    broker = await make_org("broker")
+    response = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["id"]
+    await run_worker(settings)
+    assert await _matches(client, enterprise) == []
+
+    no_consent = {"share_with_enterprises": False, "contact_by_sms": False, "given_at": "2025-11-20T10:00:00+08:00"}
+    welders = [worker_body(121, external_ref="W-1"), worker_body(123, external_ref="W-2"),
+               worker_body(125, external_ref="W-3", consent=no_consent),
+               worker_body(127, external_ref="W-4", occupations=["保姆"], certificates=[], skills=[])]
+    import_id = await _import_ndjson(client, broker, "workers", welders)
+    await run_worker(settings)
+
+    ids = {r["external_ref"]: str(r["id"]) for r in await db.fetch(
+        "SELECT id, external_ref FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id))}
+    assert len(ids) == 4
+    fitting = sorted([ids["W-1"], ids["W-2"]])  # not W-3 (no consent) nor W-4 (a nanny)
+    told = await _matches(client, enterprise)
+    assert told == [(job_id, worker_id, "worker_for_job") for worker_id in fitting]
+    assert await _matches(client, broker) == []  # the uploading broker is not told about its own workers
+    # One matching job for the batch, none per profile.
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.match'") == 1
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.match'") == 0
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
+
+    # The batch's follow-ups handled again: nothing new.
+    await _rerun_follow_ups(settings, await _batch_ids(db, import_id))
+    await run_worker(settings)
+    assert await _matches(client, enterprise) == told
+
+
+async def test_imported_postings_are_matched(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+) -> None:
+    enterprise = await make_org("enterprise")
+    broker = await make_org("broker")
+    response = await client.post("/v1/workers", json=worker_body(131), headers=broker.headers)
+    assert response.status_code == 201, response.text
+    worker_id = response.json()["id"]
+    await run_worker(settings)
+
+    import_id = await _import_ndjson(client, enterprise, "jobs", [job_body(external_ref="J-1")])
+    await run_worker(settings)
+    job_id = str(await db.fetchval("SELECT id FROM job_postings WHERE org_id = $1", UUID(enterprise.org_id)))
+    told = await _matches(client, broker)
+    assert told == [(job_id, worker_id, "job_for_worker")]
+    assert await _matches(client, enterprise) == []
+
+    await _rerun_follow_ups(settings, await _batch_ids(db, import_id))
+    await run_worker(settings)
+    assert await _matches(client, broker) == told
