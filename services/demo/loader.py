@@ -30,12 +30,15 @@ from services.api.auth.caller import Caller
 from services.api.auth.keys import generate_key
 from services.api.organisations import repository as orgs_repository
 from services.api.organisations.schemas import OrgCreate
+from services.api.organisations.seal_contacts import seal_clear_contacts
+from services.api.organisations.service import register_org
 from services.api.problems import ProblemError
 from services.api.settings import ApiSettings
 from services.db.pool import connect
 from services.demo.corpus import Corpus
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
+from services.privacy.cipher import PersonalDataCipher
 
 log = structlog.get_logger("bashu.demo")
 
@@ -106,14 +109,23 @@ def default_keys_path() -> Path:
     return base / "demo-keys.json"
 
 
-async def _ensure_orgs(conn: asyncpg.Connection, result: DemoResult) -> dict[str, Caller]:
+async def _ensure_orgs(conn: asyncpg.Connection, result: DemoResult,
+                       cipher: PersonalDataCipher | None) -> dict[str, Caller]:
     callers: dict[str, Caller] = {}
+
+    def cipher_source() -> PersonalDataCipher:
+        assert cipher is not None
+        return cipher
+
     async with conn.transaction():
         for name, fields in DEMO_ORGS.items():
+            if cipher is None and "contact" in fields:
+                # Without keys the contact person cannot be stored (never in clear): the office address only.
+                fields = {**fields, "contact": {"address": fields["contact"].get("address")}}
             body = OrgCreate.model_validate(fields)
             row = await orgs_repository.find_by_name(conn, body.type, body.name)
             if row is None:
-                row = await orgs_repository.insert(conn, body)
+                row, _ = await register_org(conn, body, cipher=cipher_source if cipher else None)
             await keys_repository.revoke_active_keys_labelled(conn, org_id=row["id"], label=KEY_LABEL)
             key = generate_key()
             key_row = await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix,
@@ -180,7 +192,14 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
             result.catalogue_version = await load_published_version(
                 conn, load_initial_catalogue(), note="initial catalogue (demo load)", outbox=outbox)
         await _flush(conn, redis, outbox)
-        callers = await _ensure_orgs(conn, result)
+        try:
+            cipher: PersonalDataCipher | None = workers_service.personal_data_cipher(settings, extensions)
+        except ProblemError:
+            cipher = None
+        if cipher is not None:
+            # A database from before migration 0010 holds organisation contacts in clear: seal them now.
+            await seal_clear_contacts(conn, cipher)
+        callers = await _ensure_orgs(conn, result, cipher)
 
         # ---- workers: CQ-born people registered by the Chongqing broker, the others by the Sichuan one
         try:

@@ -27,8 +27,7 @@ _PROFESSIONAL = "2-"
 # `open_headcount`: the headcount still open (less hires), the number search documents and kiosk hits show too.
 PUBLIC_JOB_COLUMNS = f"""j.id, j.title, j.description, j.occupation_code, {open_headcount_sql("j")} AS open_headcount,
        j.adcode, j.address, j.lat, j.lng, j.wage_min, j.wage_max, j.wage_unit, j.work_type, j.start_date, j.end_date,
-       j.benefits, j.required_certificates, j.contact, j.created_at, o.name AS employer_name,
-       o.contact AS employer_contact"""
+       j.benefits, j.required_certificates, j.contact, j.created_at, o.name AS employer_name"""
 
 
 def tile_label(entry: CatalogueEntry) -> str:
@@ -78,11 +77,13 @@ async def fetch_open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Reco
 
 
 def public_contact(record: asyncpg.Record) -> dict[str, Any]:
-    """The posting's recruiting contact, else the employer's switchboard; never anything about a worker."""
+    """The employer's name and the posting's recruiting contact, which the enterprise publishes with the posting
+    for job seekers. Never the organisation's registration contact: that is a person's name and phone given to the
+    platform's operators, not for publication (personal data, stored encrypted: organisations/contact.py), so a
+    posting without its own contact shows none and the page says to ask on site. Never anything about a worker."""
     contact = dict(record["contact"] or {})
-    employer = dict(record["employer_contact"] or {})
-    return {"employer": record["employer_name"], "name": contact.get("name") or employer.get("name"),
-            "phone": contact.get("phone") or employer.get("phone"), "note": contact.get("note")}
+    return {"employer": record["employer_name"], "name": contact.get("name"), "phone": contact.get("phone"),
+            "note": contact.get("note")}
 
 
 def public_job(record: asyncpg.Record, catalogue: Catalogue, regions: RegionDirectory, *,

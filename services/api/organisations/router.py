@@ -16,6 +16,7 @@ from services.api.organisations.schemas import KeyCreate, KeyCreated, KeyList, K
 from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.worker_profiles.service import personal_data_cipher
+from services.privacy.cipher import PersonalDataCipher
 
 router = APIRouter(prefix="/v1/orgs", tags=["organisations"],
                    responses=problem_responses(401, 403, 404, 422))
@@ -27,21 +28,29 @@ async def create_org(
     resources: Annotated[Resources, Depends(get_resources)],
     caller: Annotated[Caller, require_roles("admin")],
 ) -> JSONResponse:
-    """Create an organisation and its first API key (shown only here). Admin only."""
+    """Create an organisation and its first API key (shown only here). Admin only. The contact person's name,
+    phone and email are stored encrypted and answered masked; the address is the organisation's, in clear."""
+
+    def cipher() -> PersonalDataCipher:
+        return personal_data_cipher(resources.settings, resources.extensions)
+
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
-        create=lambda: service.create_org(conn, body),
+        create=lambda: service.create_org(conn, body, cipher=cipher),
         # The new key must not sit in clear in the idempotency table: stored encrypted, decrypted on replay.
         sealed_fields=("api_key",),
-        cipher=lambda: personal_data_cipher(resources.settings, resources.extensions),
+        cipher=cipher,
     )
 
 
 @router.get("/{org_id}", response_model=OrgOut)
-async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller) -> OrgOut:
-    return await service.get_org(conn, caller, org_id)
+async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller,
+                  resources: Annotated[Resources, Depends(get_resources)]) -> OrgOut:
+    """The organisation (admin, or the organisation itself); its contact person's fields masked."""
+    return await service.get_org(
+        conn, caller, org_id, cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
 
 
 @router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated)

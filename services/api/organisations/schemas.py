@@ -24,11 +24,21 @@ class Licence(BaseModel):
 
 
 class Contact(BaseModel):
+    """The organisation's registration contact. `name`, `phone` and `email` are the contact person's (encrypted
+    at rest, answered masked; see organisations/contact.py); `address` is the organisation's office."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=254)
+    name: str | None = Field(default=None, max_length=64, repr=False)
+    phone: str | None = Field(default=None, max_length=32, repr=False)
+    email: str | None = Field(default=None, max_length=254, repr=False)
     address: str | None = Field(default=None, max_length=200)
+
+
+class ContactOut(BaseModel):
+    name: str | None = Field(default=None, description="Masked (向**).")
+    phone: str | None = Field(default=None, description="Masked: the last four digits only.")
+    email: str | None = Field(default=None, description="Masked (x***@example.cn).")
+    address: str | None = None
 
 
 class OrgCreate(BaseModel):
@@ -61,6 +71,7 @@ class OrgOut(BaseModel):
     province: Province | None
     licence: Licence | None
     kiosk_adcode: str | None
+    contact: ContactOut = Field(default_factory=ContactOut)
     created_at: datetime
 
 

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Callable
+from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.api.auth import repository as keys_repository
 from services.api.auth.caller import Caller
 from services.api.auth.keys import generate_key
-from services.api.organisations import repository
-from services.api.organisations.schemas import KeyCreated, KeyOut, Licence, OrgCreate, OrgCreated, OrgOut
-from services.api.problems import Conflict, Forbidden, NotFound
+from services.api.organisations import contact, repository
+from services.api.organisations.schemas import (
+    ContactOut,
+    KeyCreated,
+    KeyOut,
+    Licence,
+    OrgCreate,
+    OrgCreated,
+    OrgOut,
+)
+from services.api.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
 from services.api.regions.service import ensure_known_adcodes
+from services.privacy.cipher import PersonalDataCipher
+
+# The process's personal-data cipher, asked for only when a contact person's fields are written or read, so
+# organisations without one work on a deployment whose keys are not configured.
+CipherSource = Callable[[], PersonalDataCipher]
 
 
-def org_out(row: asyncpg.Record) -> OrgOut:
+def _cipher(source: CipherSource | None) -> PersonalDataCipher:
+    if source is None:
+        raise ServiceUnavailable("个人信息加密密钥未配置 / personal-data keys are not configured")
+    return source()
+
+
+def org_out(row: asyncpg.Record, contact_out: ContactOut | None = None) -> OrgOut:
     licence = None
     if row["licence_number"] is not None:
         licence = Licence(number=row["licence_number"], issuer_province=row["licence_issuer_province"],
                           valid_until=row["licence_valid_until"])
     return OrgOut(id=row["id"], type=row["type"], name=row["name"],
                   unified_social_credit_code=row["unified_social_credit_code"], province=row["province"],
-                  licence=licence, kiosk_adcode=row["kiosk_adcode"], created_at=row["created_at"])
+                  licence=licence, kiosk_adcode=row["kiosk_adcode"], contact=contact_out or ContactOut(),
+                  created_at=row["created_at"])
 
 
 def key_out(row: asyncpg.Record) -> KeyOut:
@@ -30,18 +51,30 @@ def key_out(row: asyncpg.Record) -> KeyOut:
                   revoked_at=row["revoked_at"])
 
 
-async def create_org(conn: asyncpg.Connection, body: OrgCreate, *, key_label: str | None = None) -> OrgCreated:
+async def register_org(conn: asyncpg.Connection, body: OrgCreate, *,
+                       cipher: CipherSource | None = None) -> tuple[asyncpg.Record, ContactOut]:
+    """Store a new organisation (no key); the contact person's fields sealed. Returns the row and its masked
+    contact."""
     if body.kiosk_adcode is not None:
         ensure_known_adcodes([body.kiosk_adcode], field="kiosk_adcode")
+    org_id = uuid4()
+    public, personal = contact.split(body.contact)
+    sealed = contact.seal(_cipher(cipher), org_id, personal) if personal else None
     try:
         async with conn.transaction():
-            row = await repository.insert(conn, body)
+            row = await repository.insert(conn, body, org_id=org_id, contact_enc=sealed)
     except asyncpg.UniqueViolationError:
         raise Conflict("该统一社会信用代码已注册 / an organisation with this credit code exists") from None
+    return row, contact.masked(public, personal)
+
+
+async def create_org(conn: asyncpg.Connection, body: OrgCreate, *, key_label: str | None = None,
+                     cipher: CipherSource | None = None) -> OrgCreated:
+    row, contact_out = await register_org(conn, body, cipher=cipher)
     key = generate_key()
     key_row = await keys_repository.insert_key(conn, org_id=row["id"], prefix=key.prefix, digest=key.digest,
                                                label=key_label or "initial")
-    return OrgCreated(org=org_out(row), api_key=key.plaintext, key=key_out(key_row))
+    return OrgCreated(org=org_out(row, contact_out), api_key=key.plaintext, key=key_out(key_row))
 
 
 def ensure_may_manage(caller: Caller, org_id: UUID) -> None:
@@ -50,12 +83,20 @@ def ensure_may_manage(caller: Caller, org_id: UUID) -> None:
         raise NotFound("no such organisation")
 
 
-async def get_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> OrgOut:
+async def _managed_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> asyncpg.Record:
     ensure_may_manage(caller, org_id)
     row = await repository.get(conn, org_id)
     if row is None:
         raise NotFound("no such organisation")
-    return org_out(row)
+    return row
+
+
+async def get_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID, *,
+                  cipher: CipherSource | None = None) -> OrgOut:
+    """The organisation with its contact masked (decrypted only to mask it, as worker profiles are)."""
+    row = await _managed_org(conn, caller, org_id)
+    personal = contact.unseal(_cipher(cipher), org_id, row["contact_enc"]) if row["contact_enc"] else {}
+    return org_out(row, contact.masked(contact.split(row["contact"])[0], personal))
 
 
 async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, label: str | None) -> KeyCreated:
@@ -63,14 +104,14 @@ async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, lab
         # Terminals stand in public halls: a leaked kiosk key must not be able to mint keys that outlive its
         # revocation. Operators issue kiosk keys (`bashu admin kiosk-link`).
         raise Forbidden("终端密钥不能创建新密钥 / a kiosk key cannot create keys; ask an operator")
-    await get_org(conn, caller, org_id)
+    await _managed_org(conn, caller, org_id)
     key = generate_key()
     row = await keys_repository.insert_key(conn, org_id=org_id, prefix=key.prefix, digest=key.digest, label=label)
     return KeyCreated(key=key_out(row), api_key=key.plaintext)
 
 
 async def list_keys(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> list[KeyOut]:
-    await get_org(conn, caller, org_id)
+    await _managed_org(conn, caller, org_id)
     return [key_out(r) for r in await keys_repository.list_keys(conn, org_id)]
 
 
@@ -80,3 +121,10 @@ async def revoke_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, key
     if row is None:
         raise NotFound("no such key")
     return key_out(row)
+
+
+async def contact_phone(conn: asyncpg.Connection, org_id: UUID, cipher: PersonalDataCipher) -> str | None:
+    """The contact person's phone in full, for texting the organisation its own notifications (SMS
+    subscriptions); None when it has none. Callers must not log it."""
+    blob = await repository.sealed_contact(conn, org_id)
+    return contact.unseal(cipher, org_id, blob).get("phone") if blob else None
