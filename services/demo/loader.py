@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import structlog
@@ -34,7 +33,9 @@ from services.api.organisations.seal_contacts import seal_clear_contacts
 from services.api.organisations.service import register_org
 from services.api.problems import ProblemError
 from services.api.settings import ApiSettings
+from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import connect
+from services.demo import repository as demo_repository
 from services.demo.corpus import Corpus
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
@@ -45,7 +46,6 @@ log = structlog.get_logger("bashu.demo")
 DEFAULT_SEED = 20260101
 KEY_LABEL = "demo"
 BATCH = 250
-_LOCK_KEY = 7236118400007  # pg advisory lock: one demo load at a time
 
 # name in demo-keys.json → the organisation. Names say "演示" so nobody mistakes them for real ones.
 DEMO_ORGS: dict[str, dict[str, Any]] = {
@@ -138,12 +138,6 @@ async def _ensure_orgs(conn: asyncpg.Connection, result: DemoResult,
     return callers
 
 
-async def _existing_refs(conn: asyncpg.Connection, table: str, owner_column: str, owner: UUID) -> set[str]:
-    rows = await conn.fetch(f"SELECT external_ref FROM {table} WHERE {owner_column} = $1 AND external_ref IS NOT NULL",
-                            owner)
-    return {r["external_ref"] for r in rows}
-
-
 async def _flush(conn: asyncpg.Connection, redis: Any, outbox: _Outbox) -> None:
     if outbox.ids and redis is not None:
         sent = await enqueue_outbox(redis, outbox.ids)
@@ -186,7 +180,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
         redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
     conn = await connect(str(settings.database_url))
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await demo_repository.lock_demo_load(conn)
         outbox = _Outbox()
         async with conn.transaction():
             result.catalogue_version = await load_published_version(
@@ -208,11 +202,13 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
             worker_ctx = None
             result.notes.append(f"workers skipped: {exc.detail} (set PII_KEYRING and PII_BLIND_INDEX_KEY)")
         if worker_ctx is not None and workers > 0:
-            existing = {name: await _existing_refs(conn, "worker_profiles", "broker_org_id", callers[name].org_id)
+            bodies = [("broker_cq" if body["home_adcode"].startswith("50") else "broker_sc", body)
+                      for body in corpus.workers(workers)]
+            existing = {name: set(await workers_repository.ids_by_external_ref(
+                            conn, callers[name].org_id, [b["external_ref"] for n, b in bodies if n == name]))
                         for name in ("broker_cq", "broker_sc")}
             pending: list[tuple[Caller, dict[str, Any]]] = []
-            for body in corpus.workers(workers):
-                name = "broker_cq" if body["home_adcode"].startswith("50") else "broker_sc"
+            for name, body in bodies:
                 if body["external_ref"] in existing[name]:
                     result.workers["existing"] += 1
                 else:
@@ -240,8 +236,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
         if jobs > 0:
             job_ctx = await jobs_service.build_context(settings, extensions, _Outbox())
             enterprise_names = [n for n, f in DEMO_ORGS.items() if f["type"] == "enterprise"]
-            existing_jobs = {n: await _existing_refs(conn, "job_postings", "org_id", callers[n].org_id)
-                             for n in enterprise_names}
+            existing_jobs = {n: await demo_repository.job_refs(conn, callers[n].org_id) for n in enterprise_names}
             pending_jobs: list[tuple[Caller, dict[str, Any]]] = []
             for body in corpus.jobs(jobs, noncompliant_share=0.015):
                 entry = corpus.catalogue.by_code(body["occupation_code"])
@@ -260,7 +255,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
             await _load_rows(conn, redis, pending_jobs, create_job, result.jobs)
 
         await _seed_placements(conn, settings, result)
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await demo_repository.unlock_demo_load(conn)
     finally:
         await conn.close()
         if redis is not None:

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.auth.caller import Caller, require_roles
-from services.api.kiosk_page import provisioning, service
+from services.api.kiosk_page import provisioning, repository, service
 from services.api.problems import NotFound, problem_responses
 from services.api.resources import Resources, get_resources
 from services.indexing.catalogue_source import current_catalogue
@@ -109,7 +109,7 @@ def public_url(request: Request, job_id: str) -> str:
 @api_router.get("/jobs/{job_id}", summary="A posting's public detail for the kiosk, with a QR code of its link")
 async def job_detail(job_id: UUID, request: Request, caller: KioskCaller, resources: ResourcesDep) -> dict[str, Any]:
     async with resources.pool.acquire() as conn:
-        record = await service.fetch_open_job(conn, job_id)
+        record = await repository.fetch_open_job(conn, job_id)
     if record is None:
         raise NotFound("岗位不存在或已停止招聘 / no such open posting")
     snapshot = await current_catalogue(resources.extensions)
@@ -153,7 +153,7 @@ def render_public_job(job: dict[str, Any]) -> str:
 async def public_job_page(job_id: UUID, resources: ResourcesDep) -> HTMLResponse:
     """Minimal public fields only (what the kiosk shows), for a phone that scanned the kiosk's QR code."""
     async with resources.pool.acquire() as conn:
-        record = await service.fetch_open_job(conn, job_id)
+        record = await repository.fetch_open_job(conn, job_id)
     if record is None:
         body = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>岗位已结束</title>"
                 "<link rel='stylesheet' href='/kiosk/assets/public.css'></head><body><main>"

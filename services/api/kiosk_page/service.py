@@ -4,7 +4,6 @@ detail with its employer's public contact and a QR code of its public link."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import segno
@@ -12,7 +11,6 @@ import segno
 from matching.catalogue import Catalogue, CatalogueEntry
 from matching.geo import GeoPoint, distance_km
 from matching.regions import Region, RegionDirectory
-from services.api.jobs.repository import open_headcount_sql
 
 TRADE_TILES = 24
 DISTRICT_CHOICES = 24
@@ -24,10 +22,6 @@ HALL_TRADES = ("焊工", "装卸搬运工", "砌筑工", "钢筋工", "手工木
 _HALL_RANK = {name: i for i, name in enumerate(HALL_TRADES)}
 # Trades of the professional major group (doctors, engineers …) are not what a gig hall is for.
 _PROFESSIONAL = "2-"
-# `open_headcount`: the headcount still open (less hires), the number search documents and kiosk hits show too.
-PUBLIC_JOB_COLUMNS = f"""j.id, j.title, j.description, j.occupation_code, {open_headcount_sql("j")} AS open_headcount,
-       j.adcode, j.address, j.lat, j.lng, j.wage_min, j.wage_max, j.wage_unit, j.work_type, j.start_date, j.end_date,
-       j.benefits, j.required_certificates, j.contact, j.created_at, o.name AS employer_name"""
 
 
 def tile_label(entry: CatalogueEntry) -> str:
@@ -65,15 +59,6 @@ def nearby_districts(regions: RegionDirectory, home: Region | None,
             item["distance_km"] = round(distance_km(GeoPoint(home.lat, home.lng), GeoPoint(region.lat, region.lng)), 1)
         out.append(item)
     return out
-
-
-async def fetch_open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | None:
-    """An open, unexpired posting with its employer's name; None for anything else (closed, held, expired)."""
-    return await conn.fetchrow(
-        f"""SELECT {PUBLIC_JOB_COLUMNS}
-              FROM job_postings j JOIN organisations o ON o.id = j.org_id
-             WHERE j.id = $1 AND j.status = 'open' AND j.expires_at > now()""",
-        job_id)
 
 
 def public_contact(record: asyncpg.Record) -> dict[str, Any]:
