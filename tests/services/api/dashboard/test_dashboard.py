@@ -6,21 +6,15 @@ downloads, a CSV export, a wrong key. Screenshot (1920×1080) in test-artifacts/
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from services.api.app import create_app
 from services.api.placements.demo import seed_demo_placements
-from services.api.settings import ApiSettings
 from services.api.stats.periods import month_of
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import make_job, make_worker
@@ -28,46 +22,9 @@ from tests.services.api.placements.support import make_job, make_worker
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "dashboard"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 LANDSCAPE = {"width": 1920, "height": 1080}
 UI_TIMEOUT_MS = 20_000
 WELDER, OTHER, COOK = "6-18-02-04", "6-30-05-01", "4-03-02-01"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

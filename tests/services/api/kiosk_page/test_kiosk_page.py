@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
-from services.api.app import create_app
 from services.api.kiosk_page.provisioning import create_link_token
 from services.api.settings import ApiSettings
 from tests.conftest import OrgKey
@@ -36,47 +32,10 @@ from tests.services.indexing.pipeline import run_worker_burst, settle
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "kiosk"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PORTRAIT = {"width": 1080, "height": 1920}
 UI_TIMEOUT_MS = 20_000
 WELDER = "6-18-02-04"
 HOUSEKEEPER = "4-10-01-06"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def _org(http: httpx.AsyncClient, admin: OrgKey, body: dict[str, Any]) -> OrgKey:
