@@ -45,6 +45,7 @@ test: install
 lint:
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy matching
+	$(UV) run --frozen mypy services workers
 
 down:
 	@if [ -x "$(UV)" ] && [ -d .venv ]; then $(DEVSTACK) down; else echo "devstack: nothing to stop"; fi

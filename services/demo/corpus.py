@@ -25,7 +25,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from matching.catalogue import Catalogue, CatalogueEntry, load_initial_catalogue
 from matching.identity import id_check_character
@@ -135,7 +135,10 @@ SLANG_QUERIES = ("烧电焊的", "棒棒", "小工", "杂工", "开叉车的", "
 PAY_WORDS = ("日结", "包吃住", "包吃", "包住", "当天结", "周结", "今天开工", "明天开工", "工资高", "长期")
 
 
-def _weighted(rng: random.Random, items: Sequence[Any], weights: Sequence[float]) -> Any:
+T = TypeVar("T")
+
+
+def _weighted(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
     return rng.choices(items, weights=weights, k=1)[0]
 
 
@@ -258,8 +261,8 @@ class Corpus:
             hi = max(lo, _round_to(rng.uniform(lo, max(lo, high)), 10))
             return {"min": lo, "max": hi, "unit": "day"}
         if entry.industry == "农产品加工" and rng.random() < 0.15:  # piece rates (分拣、采摘) are common there
-            lo = round(rng.uniform(0.3, 1.5), 1)
-            return {"min": lo, "max": round(lo * rng.uniform(1.0, 1.5), 1), "unit": "piece"}
+            per_piece = round(rng.uniform(0.3, 1.5), 1)
+            return {"min": per_piece, "max": round(per_piece * rng.uniform(1.0, 1.5), 1), "unit": "piece"}
         if band.unit == "day":
             low, high = band.min * 26, band.max * 26
         else:

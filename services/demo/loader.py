@@ -273,16 +273,10 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
 
 
 async def _seed_placements(conn: asyncpg.Connection, settings: ApiSettings, result: DemoResult) -> None:
-    """Call the placements domain's demo seeding when that domain offers one (it is built separately)."""
+    from services.api.placements.demo import seed_demo_placements
+
     try:
-        from services.api.placements import demo as placements_demo  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    seed = getattr(placements_demo, "seed_demo_placements", None)
-    if seed is None:
-        return
-    try:
-        outcome = await seed(conn, settings=settings, org_ids=result.org_ids)
+        outcome = await seed_demo_placements(conn, settings=settings, org_ids=result.org_ids)
     except Exception as exc:  # the demo must come up even when an optional seeding step fails
         result.notes.append(f"placements seeding failed: {type(exc).__name__}: {exc}")
         return

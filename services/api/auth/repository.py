@@ -28,10 +28,11 @@ async def insert_key(conn: asyncpg.Connection, *, org_id: UUID, prefix: str, dig
 
 
 async def list_keys(conn: asyncpg.Connection, org_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT id, org_id, prefix, label, created_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at",
         org_id,
     )
+    return rows
 
 
 async def revoke_key(conn: asyncpg.Connection, *, org_id: UUID, key_id: UUID) -> asyncpg.Record | None:
