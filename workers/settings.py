@@ -13,6 +13,10 @@ class WorkerSettings(ApiSettings, NotificationSettings):
 
     worker_max_jobs: int = Field(default=10, ge=1)
     job_timeout_seconds: int = Field(default=600, ge=1)
+    # How long an idle worker sleeps between looks at its queue (arq's poll_delay; arq's own default is 0.5 s).
+    # Every job waits up to this long before it starts, once per hop of a chain (posting → index and match →
+    # webhook); a look costs one Redis command, so 20 a second per idle worker is cheap.
+    arq_poll_delay_seconds: float = Field(default=0.05, gt=0, le=5)
     # The reconciler re-enqueues outbox rows left undone this long after they were written or last enqueued.
     outbox_stale_after_seconds: float = Field(default=30.0, gt=0)
     outbox_reconcile_batch: int = Field(default=500, ge=1)

@@ -76,6 +76,7 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
         "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
         "queue_name": settings.arq_queue_name,
         "max_jobs": settings.worker_max_jobs,
+        "poll_delay": settings.arq_poll_delay_seconds,
         "job_timeout": settings.job_timeout_seconds,
         "handle_signals": True,
         # arq writes `<queue>:health-check` this often (jobs done/failed/ongoing); `arq --check` and monitoring

@@ -33,7 +33,7 @@ from workers.worker_settings import build_worker_settings
 # Fast retries for tests; the defaults are minutes.
 FAST = {"webhook_timeout_seconds": 2.0, "webhook_backoff_base_seconds": 0.05, "webhook_backoff_max_seconds": 0.2,
         "webhook_max_attempts": 3, "delivery_lease_margin_seconds": 1.0, "delivery_sweep_grace_seconds": 0.0,
-        "outbox_stale_after_seconds": 0.01}
+        "outbox_stale_after_seconds": 0.01, "arq_poll_delay_seconds": 0.02}
 
 
 class ManualClock:
@@ -110,7 +110,7 @@ def run_worker(settings: ApiSettings) -> RunWorker:
     """Run a burst worker until its queue is empty (deferred retries included)."""
 
     async def run(*, clock: Any = None, sms: Any = None, **overrides: Any) -> None:
-        worker = Worker(**worker_kwargs(settings, clock=clock, sms=sms, **overrides), burst=True, poll_delay=0.02)
+        worker = Worker(**worker_kwargs(settings, clock=clock, sms=sms, **overrides), burst=True)
         try:
             await asyncio.wait_for(worker.main(), 60)
         finally:
@@ -122,7 +122,7 @@ def run_worker(settings: ApiSettings) -> RunWorker:
 @contextlib.asynccontextmanager
 async def running_worker(settings: ApiSettings, **kwargs: Any) -> AsyncIterator[Worker]:
     """A long-running worker in this event loop (crons included), stopped on exit."""
-    worker = Worker(**worker_kwargs(settings, **kwargs), poll_delay=0.02)
+    worker = Worker(**worker_kwargs(settings, **kwargs))
     task = asyncio.create_task(worker.main())
     try:
         yield worker
