@@ -2,7 +2,7 @@
 
 `job.index` / `worker.index` outbox rows carry only the entity id; the handler reads the current row and
 upserts or deletes its document (services/indexing/sync.py), so a repeated or late run converges. After an
-upsert it waits for the document and records `job.match` / `worker.match` (workers/match_tasks.py: matching →
+upsert it waits for the document and matches it in the same job (workers/match_tasks.py: matching →
 notifications).
 
 `expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row (and the
@@ -28,7 +28,7 @@ from services.indexing.sync import Indexer, indexer_for
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
 from workers.context import WorkerResources, resources_of
-from workers.match_tasks import JOB_MATCH_TOPIC, WORKER_MATCH_TOPIC, request_matching
+from workers.match_tasks import match_job, match_when_visible, match_worker
 from workers.outbox import outbox_handler
 
 log = structlog.get_logger("bashu.worker.indexing")
@@ -45,7 +45,7 @@ async def index_job(resources: WorkerResources, entity_id: str) -> None:
     snapshot = await current_catalogue(resources.extensions)
     synced = await _indexer(resources).sync_jobs(resources.pool, [UUID(entity_id)], snapshot.catalogue,
                                                  snapshot.regions)
-    await request_matching(resources, JOB_MATCH_TOPIC, entity_id, synced)
+    await match_when_visible(resources, match_job, entity_id, synced)
 
 
 @outbox_handler(WORKER_INDEX_TOPIC)
@@ -53,7 +53,7 @@ async def index_worker(resources: WorkerResources, entity_id: str) -> None:
     snapshot = await current_catalogue(resources.extensions)
     synced = await _indexer(resources).sync_workers(resources.pool, [UUID(entity_id)], snapshot.catalogue,
                                                     snapshot.regions, china_today())
-    await request_matching(resources, WORKER_MATCH_TOPIC, entity_id, synced)
+    await match_when_visible(resources, match_worker, entity_id, synced)
 
 
 async def expire_postings(ctx: dict[str, Any]) -> int:

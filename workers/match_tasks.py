@@ -1,18 +1,23 @@
 """The matching trigger of notifications (issue 6): a new or changed posting or profile → `match.created`.
 
 1. `job.index` / `worker.index` (workers/indexing_tasks.py) upsert a searchable document, wait until Meilisearch
-   has applied it, then record a follow-up outbox row `job.match` / `worker.match` (`request_matching`).
-   Waiting matters when a posting and a fitting profile arrive together: each match run then starts after its
-   own document is visible, so the later of the two runs sees the other and the pair is never missed.
-2. Its handler here reads the current row and stops unless the posting is still open (the profile still
-   available, consenting, not held). It ranks the other side through the matches service
-   (`services.api.matches.service.rank_workers_for_job` / `rank_jobs_for_worker`: candidates from Meilisearch
-   under the hard filters, then `matching.scoring.score`), keeps scores ≥ `MATCH_NOTIFY_MIN_SCORE`, re-checks
-   the candidates' current rows (a document may lag its row), never tells the organisation that made the
-   change about its own posting or worker, and keeps the best `MATCH_NOTIFY_TOP_N`.
+   has applied it, then match it in the same job (`match_when_visible`; their outbox row is done only once the
+   notifications are committed, so a crash re-runs both). Waiting matters when a posting and a fitting profile
+   arrive together: each match run then starts after its own document is visible, so the later of the two runs
+   sees the other and the pair is never missed. `request_matching` records a `job.match` / `worker.match` row
+   instead, for callers that want matching in a job of its own (the topics stay handled).
+2. The handler here (`match_job` / `match_worker`) reads the current row and stops unless the posting is
+   still open (the profile still available, consenting, not held). It ranks the other side through the
+   matches service (`services.api.matches.service.rank_workers_for_job` / `rank_jobs_for_worker`: candidates
+   from Meilisearch under the hard filters, then `matching.scoring.score`), keeps scores ≥
+   `MATCH_NOTIFY_MIN_SCORE`, re-checks the candidates' current rows (a document may lag its row), never tells
+   the organisation that made the change about its own posting or worker, and keeps the best
+   `MATCH_NOTIFY_TOP_N`.
 3. In ONE transaction: `record_match_notifications` (posting → the workers' brokers, direction
    `job_for_worker`; profile → the postings' enterprises, direction `worker_for_job`) and the `job.matched` /
-   `worker.matched` row that evaluates saved subscriptions (workers/notification_tasks.py).
+   `worker.matched` row that evaluates saved subscriptions (workers/notification_tasks.py). After the commit
+   the notifications' `notification.dispatch` rows are processed in this job (`workers.outbox.process_now`:
+   fan-out and the first webhook attempt), so a posting's commit reaches its webhooks through one arq job.
 
 Safe to run twice: notifications are unique per (recipient, job, worker, event), so a re-run, a retry or a
 re-index without a material change records nothing new. Summaries carry public fields only
@@ -45,7 +50,7 @@ from services.indexing.documents import (
 from services.indexing.sync import SyncResult
 from workers.context import WorkerResources
 from workers.notification_tasks import JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
-from workers.outbox import outbox_handler
+from workers.outbox import OutboxHandler, outbox_handler, process_now
 
 log = structlog.get_logger("bashu.worker.matching")
 
@@ -62,19 +67,38 @@ class IndexTaskFailed(RuntimeError):
     pass
 
 
-async def request_matching(resources: WorkerResources, topic: str, entity_id: str, synced: SyncResult) -> None:
-    """Called by an index handler after it upserted `entity_id`: wait for the document, then record `topic`."""
-    if not synced.upserted:
-        return  # deleted (closed, expired, held, no consent …): nothing to match
+async def _wait_until_visible(resources: WorkerResources, synced: SyncResult) -> None:
     for uid in synced.task_uids:
         task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=20)
         if task.status != "succeeded":
             raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}: {task.error}")
+
+
+async def request_matching(resources: WorkerResources, topic: str, entity_id: str, synced: SyncResult) -> None:
+    """Called by an index handler after it upserted `entity_id`: wait for the document, then record `topic`
+    (matching in a job of its own; `match_when_visible` matches in the caller's job instead)."""
+    if not synced.upserted:
+        return  # deleted (closed, expired, held, no consent …): nothing to match
+    await _wait_until_visible(resources, synced)
     pending = PendingWork()
     async with resources.pool.acquire() as conn:
         async with conn.transaction():
             await pending.record(conn, topic, entity_id)
         await flush_outbox(resources.redis, conn, pending)
+
+
+async def match_when_visible(resources: WorkerResources, matcher: OutboxHandler, entity_id: str,
+                             synced: SyncResult) -> None:
+    """Called by an index handler after it upserted `entity_id`: wait for the document, then match it here
+    (`match_job` / `match_worker`), saving the arq hop of a `job.match` / `worker.match` row.
+
+    The caller's outbox row is done only once this returns, i.e. once the notifications are committed: a crash
+    or a failure before that re-runs indexing and matching together, and a re-run records nothing twice (the
+    notifications' unique key)."""
+    if not synced.upserted:
+        return  # deleted (closed, expired, held, no consent …): nothing to match
+    await _wait_until_visible(resources, synced)
+    await matcher(resources, entity_id)
 
 
 async def _env(resources: WorkerResources) -> matches.MatchEnv:
@@ -94,12 +118,17 @@ def _extras(ranked: matches.Ranked) -> dict[str, Any]:
 
 async def _record(resources: WorkerResources, notices: list[MatchNotice], matched_topic: str, entity_id: str,
                   now: Any) -> int:
-    pending = PendingWork()
+    dispatches = PendingWork()
+    matched = PendingWork()
     async with resources.pool.acquire() as conn:
         async with conn.transaction():
-            created = await record_match_notifications(conn, pending, notices, now=now)
-            await pending.record(conn, matched_topic, entity_id)
-        await flush_outbox(resources.redis, conn, pending)
+            created = await record_match_notifications(conn, dispatches, notices, now=now)
+            await matched.record(conn, matched_topic, entity_id)
+        # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.
+        await flush_outbox(resources.redis, conn, matched)
+    # The notifications' dispatch (fan-out and first webhook attempt) here, after their commit: one arq hop
+    # less. Failures are left to the reconciler, as a failed dispatch job's would be.
+    await process_now(resources, dispatches.outbox_ids)
     return len(created)
 
 

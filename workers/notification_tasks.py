@@ -1,7 +1,8 @@
 """arq side of notifications: outbox handlers, delivery jobs and cron jobs.
 
 Outbox topics handled here:
-- `notification.dispatch` (a notification id): fan out to channels, enqueue what is due.
+- `notification.dispatch` (a notification id): fan out to channels, make the first webhook attempts that are
+  due at once (in this job), enqueue the rest (deferred attempts, SMS).
 - `webhook.deliver` (a delivery id): a manual retry from the API, attempted at once.
 - `job.matched` / `worker.matched` (a job / worker id): the matching core records one of these once it has
   matched a new or changed posting/profile (its own `match.created` notices it records itself, in its own
@@ -70,7 +71,8 @@ async def close_notifications(resources: WorkerResources) -> None:
 
 @outbox_handler(DISPATCH_TOPIC)
 async def dispatch_notification(resources: WorkerResources, entity_id: str) -> None:
-    await delivery.dispatch(delivery_of(resources), UUID(entity_id))
+    # The webhook attempt in this job, not a job of its own: one arq hop less between a match and its webhook.
+    await delivery.dispatch(delivery_of(resources), UUID(entity_id), deliver_now=True)
 
 
 @outbox_handler(DELIVER_TOPIC)

@@ -7,7 +7,7 @@ import asyncpg
 from services.api.settings import ApiSettings
 from services.outbox import repository
 from workers.context import WorkerResources
-from workers.outbox import OUTBOX_HANDLERS, process_outbox
+from workers.outbox import OUTBOX_HANDLERS, process_now, process_outbox
 from workers.settings import WorkerSettings
 
 
@@ -34,3 +34,37 @@ async def test_failure_is_recorded_without_the_message(settings: ApiSettings, db
     assert row["done_at"] is None
     assert row["last_error"].endswith("HandlerExploded")
     assert "500107" not in row["last_error"]
+
+
+async def test_rows_processed_in_the_job_that_committed_them(settings: ApiSettings, db: asyncpg.Connection) -> None:
+    """`process_now`: a failing row is left for the reconciler (failed, marked enqueued, never raised to the
+    caller, whose own work is committed) and the rows after it are still processed."""
+    seen: list[str] = []
+
+    async def explode(_resources: WorkerResources, entity_id: str) -> None:
+        seen.append(entity_id)
+        raise HandlerExploded(entity_id)
+
+    async def note(_resources: WorkerResources, entity_id: str) -> None:
+        seen.append(entity_id)
+
+    OUTBOX_HANDLERS["test.explode"] = explode
+    OUTBOX_HANDLERS["test.note"] = note
+    pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=2)
+    try:
+        ids = [await repository.record(db, "test.note", "a"), await repository.record(db, "test.explode", "b"),
+               await repository.record(db, "test.note", "c")]
+        resources = WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool,
+                                    redis=None, search=None)  # type: ignore[arg-type]  # unused here
+        await process_now(resources, ids)
+        await process_now(resources, ids)  # run twice (a retried caller): done rows are skipped
+    finally:
+        del OUTBOX_HANDLERS["test.explode"]
+        del OUTBOX_HANDLERS["test.note"]
+        await pool.close()
+    assert seen == ["a", "b", "c", "b"]
+    rows = {r["id"]: r for r in await db.fetch(
+        "SELECT id, attempts, done_at, enqueued_at FROM outbox WHERE id = ANY($1::bigint[])", ids)}
+    assert [rows[i]["done_at"] is not None for i in ids] == [True, False, True]
+    assert rows[ids[1]]["attempts"] == 2
+    assert all(r["enqueued_at"] is not None for r in rows.values())  # the reconciler waits its delay first

@@ -201,6 +201,43 @@ async def test_deleting_a_webhook_cancels_its_pending_deliveries(
     assert receiver.requests == []
 
 
+async def test_dispatch_delivers_now_once_and_a_second_dispatch_sends_nothing_more(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    receiver.secret = hook["secret"]
+    notification_id = await record(match(enterprise))
+    d = await make_delivery(clock=ManualClock(datetime.now(CN)))
+    # No arq worker: the attempt is made by dispatch itself.
+    assert await delivery.dispatch(d, notification_id, deliver_now=True) == "dispatched"
+    assert [r.message_id for r in receiver.requests] == [f"msg_{notification_id.hex}"]
+    assert receiver.requests[0].verified
+    [item] = await deliveries(client, enterprise, hook["id"])
+    assert (item["status"], item["attempts"]) == ("delivered", 1)
+    # A re-run (the outbox row retried after a crash) finds nothing pending.
+    assert await delivery.dispatch(d, notification_id, deliver_now=True) == "again"
+    assert len(receiver.requests) == 1
+    assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") == 1
+
+
+async def test_a_failed_direct_attempt_is_left_to_a_deferred_retry(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver, run_worker: RunWorker) -> None:
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, receiver.url)
+    receiver.secret = hook["secret"]
+    receiver.behaviour = lambda _r, nth: Reply(500 if nth == 1 else 200)
+    notification_id = await record(match(enterprise))
+    d = await make_delivery(clock=ManualClock(datetime.now(CN)))
+    await delivery.dispatch(d, notification_id, deliver_now=True)
+    row = await db.fetchrow("SELECT status, attempts, last_status_code FROM webhook_deliveries")
+    assert (row["status"], row["attempts"], row["last_status_code"]) == ("pending", 1, 500)
+    await run_worker()  # the retry was enqueued with its backoff, as after any failed attempt
+    assert list(receiver.accepted.values()) == [1]
+    assert (await deliveries(client, enterprise, hook["id"]))[0]["status"] == "delivered"
+
+
 # ------------------------------------------------------------------------ step by step, controllable clock
 
 
