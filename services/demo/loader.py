@@ -3,8 +3,9 @@
 Everything goes through the same service functions the API uses (organisations, catalogue, worker profiles,
 job postings), so personal data is encrypted, compliance runs, and every profile and posting writes its
 outbox row; the running worker then indexes them. Idempotent: organisations are found by type and name,
-workers and jobs by their `external_ref` (demo-w-…, demo-j-…) and skipped when present, the catalogue is
-loaded only when nothing was ever published. Each run issues a fresh API key per demo organisation (older
+workers and jobs by their `external_ref` (demo-w-…, demo-j-…) and skipped when present (demo postings that
+have ended or end within RENEW_WITHIN are renewed instead), the catalogue is loaded only when nothing was ever
+published. Each run issues a fresh API key per demo organisation (older
 demo keys are revoked) and writes them to `.devstack/demo-keys.json` as `{name: api_key}`.
 """
 
@@ -15,8 +16,8 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ log = structlog.get_logger("bashu.demo")
 DEFAULT_SEED = 20260101
 KEY_LABEL = "demo"
 BATCH = 250
+JOB_REF_PREFIX = "demo-j-"
+# Demo postings ending within this are renewed by the next load (for the default 30 days again).
+RENEW_WITHIN = timedelta(days=3)
 
 # name in demo-keys.json → the organisation. Names say "演示" so nobody mistakes them for real ones.
 DEMO_ORGS: dict[str, dict[str, Any]] = {
@@ -87,6 +91,7 @@ class DemoResult:
     catalogue_version: int | None = None
     workers: Counter[str] = field(default_factory=Counter)
     jobs: Counter[str] = field(default_factory=Counter)
+    renewals: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -165,6 +170,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                     today: date | None = None, keys_path: Path | None = None, enqueue: bool = True) -> DemoResult:
     from services.api.catalogue.service import load_published_version
     from services.api.jobs import service as jobs_service
+    from services.api.jobs.schemas import JobPatch
     from services.api.worker_profiles import service as workers_service
     from services.api.worker_profiles.schemas import WorkerFields
 
@@ -238,7 +244,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
             enterprise_names = [n for n, f in DEMO_ORGS.items() if f["type"] == "enterprise"]
             existing_jobs = {n: await demo_repository.job_refs(conn, callers[n].org_id) for n in enterprise_names}
             pending_jobs: list[tuple[Caller, dict[str, Any]]] = []
-            for body in corpus.jobs(jobs, noncompliant_share=0.015):
+            for body in corpus.jobs(jobs, ref_prefix=JOB_REF_PREFIX, noncompliant_share=0.015):
                 entry = corpus.catalogue.by_code(body["occupation_code"])
                 name = _ENTERPRISE_BY_INDUSTRY.get(entry.industry if entry else "", "enterprise_services")
                 if body["external_ref"] in existing_jobs[name]:
@@ -247,12 +253,28 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                     pending_jobs.append((callers[name], body))
 
             async def create_job(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
-                ctx = jobs_service.JobContext(catalogue=job_ctx.catalogue, outbox=outbox, now=job_ctx.now,
-                                              default_ttl=job_ctx.default_ttl, max_ttl=job_ctx.max_ttl)
+                ctx = replace(job_ctx, outbox=outbox)
                 created = await jobs_service.create_job(conn, ctx, caller, jobs_service.parse_fields(body))
                 return f"created ({created.status})"
 
             await _load_rows(conn, redis, pending_jobs, create_job, result.jobs)
+
+            # A month after the first `make run` every demo posting has expired and the kiosk is empty: renew
+            # those that have ended or are about to, through the same update as PATCH /v1/jobs/{id} with a new
+            # expires_at (validated again, status back to open, a job.index outbox row so the worker re-indexes).
+            # Postings that end later, held ones and closed ones are left alone, so a second run renews nothing.
+            renew_by = job_ctx.now + RENEW_WITHIN
+            due: list[tuple[Caller, dict[str, Any]]] = [
+                (callers[n], {"id": job_id}) for n in enterprise_names
+                for job_id in await demo_repository.postings_to_renew(
+                    conn, callers[n].org_id, ref_prefix=JOB_REF_PREFIX, expiring_before=renew_by)]
+            renewal = JobPatch(expires_at=job_ctx.now + job_ctx.default_ttl)
+
+            async def renew_job(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+                await jobs_service.update_job(conn, replace(job_ctx, outbox=outbox), caller, body["id"], renewal)
+                return "renewed"
+
+            await _load_rows(conn, redis, due, renew_job, result.renewals)
 
         await _seed_placements(conn, settings, result)
         await demo_repository.unlock_demo_load(conn)
@@ -268,7 +290,8 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
     tmp.chmod(0o600)
     tmp.replace(path)
     result.seconds = time.monotonic() - started
-    log.info("demo.loaded", workers=dict(result.workers), jobs=dict(result.jobs), seconds=round(result.seconds, 1))
+    log.info("demo.loaded", workers=dict(result.workers), jobs=dict(result.jobs),
+             renewals=dict(result.renewals), seconds=round(result.seconds, 1))
     return result
 
 
@@ -288,6 +311,7 @@ def summary(result: DemoResult, keys_path: Path) -> str:
              f"demo: organisations {len(result.org_ids)} ({', '.join(result.org_ids)})",
              f"demo: workers {dict(result.workers) or 'none'}",
              f"demo: jobs {dict(result.jobs) or 'none'}",
+             f"demo: postings renewed {dict(result.renewals) or 'none due'}",
              *(f"demo: {note}" for note in result.notes),
              f"demo: fresh API keys written to {keys_path} (older demo keys revoked); {result.seconds:.1f} s"]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -64,3 +65,52 @@ async def test_demo_load_is_idempotent_and_goes_through_the_services(
     assert new.status_code == 200, new.text
     assert new.json()["items"]
     assert all(item["id_number"].count("*") >= 8 for item in new.json()["items"])  # answered masked
+
+
+async def test_demo_load_renews_demo_postings_that_ended_or_are_about_to(
+    settings: ApiSettings, db: asyncpg.Connection, client: httpx.AsyncClient, tmp_path: Path,
+) -> None:
+    keys_file = tmp_path / "demo-keys.json"
+    await load_demo(settings, workers=0, jobs=12, seed=5, keys_path=keys_file, enqueue=False)
+    jobs = [r["id"] for r in await db.fetch("SELECT id FROM job_postings WHERE status = 'open' ORDER BY id")]
+    assert len(jobs) >= 6
+    expired, unswept, ending, later, held, closed = jobs[:6]
+    # A month later: one swept to expired, one past its expiry before the sweep saw it, one ending tomorrow,
+    # one with three weeks left; a held and a closed posting past their expiry.
+    await db.execute("UPDATE job_postings SET status = 'expired', expires_at = now() - interval '2 days' "
+                     "WHERE id = $1", expired)
+    await db.execute("UPDATE job_postings SET expires_at = now() - interval '1 hour' WHERE id = $1", unswept)
+    await db.execute("UPDATE job_postings SET expires_at = now() + interval '1 day' WHERE id = $1", ending)
+    await db.execute("UPDATE job_postings SET expires_at = now() + interval '21 days' WHERE id = $1", later)
+    await db.execute("UPDATE job_postings SET status = 'pending_review', expires_at = now() - interval '1 day' "
+                     "WHERE id = $1", held)
+    await db.execute("UPDATE job_postings SET status = 'closed', expires_at = now() - interval '1 day' "
+                     "WHERE id = $1", closed)
+    untouched = set(jobs[6:])
+    await db.execute("UPDATE job_postings SET expires_at = now() + interval '20 days' WHERE id = ANY($1)",
+                     list(untouched))
+    before = {r["id"]: r for r in await db.fetch("SELECT id, status, expires_at FROM job_postings")}
+    outbox_before = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'job.index'")
+
+    second = await load_demo(settings, workers=0, jobs=12, seed=5, keys_path=keys_file, enqueue=False)
+    assert second.renewals == {"renewed": 3}
+    after = {r["id"]: r for r in await db.fetch("SELECT id, status, expires_at FROM job_postings")}
+    now = await db.fetchval("SELECT now()")
+    for job_id in (expired, unswept, ending):
+        assert after[job_id]["status"] == "open"
+        assert after[job_id]["expires_at"] > now + timedelta(days=settings.job_default_ttl_days - 1)
+    for job_id in (later, held, closed, *untouched):
+        assert (after[job_id]["status"], after[job_id]["expires_at"]) == (before[job_id]["status"],
+                                                                          before[job_id]["expires_at"])
+    # Re-indexed the way an update is: one job.index outbox row per renewed posting.
+    renewed_rows = await db.fetch("SELECT entity_id FROM outbox WHERE topic = 'job.index' ORDER BY id OFFSET $1",
+                                  outbox_before)
+    assert sorted(r["entity_id"] for r in renewed_rows) == sorted(str(j) for j in (expired, unswept, ending))
+    # The kiosk shows the posting again.
+    kiosk_key = json.loads(keys_file.read_text())["kiosk_jiulongpo"]
+    detail = await client.get(f"/v1/kiosk/jobs/{expired}", headers={"Authorization": f"Bearer {kiosk_key}"})
+    assert detail.status_code == 200, detail.text
+
+    third = await load_demo(settings, workers=0, jobs=12, seed=5, keys_path=keys_file, enqueue=False)
+    assert third.renewals == {}
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'job.index'") == outbox_before + 3
