@@ -127,8 +127,9 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
         # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.
         await flush_outbox(resources.redis, conn, matched)
     # The notifications' dispatch (fan-out and first webhook attempt) here, after their commit: one arq hop
-    # less. Failures are left to the reconciler, as a failed dispatch job's would be.
-    await process_now(resources, dispatches.outbox_ids)
+    # less. Failures are left to the reconciler, as a failed dispatch job's would be; past one webhook
+    # timeout (a hanging receiver) the rest go to arq.
+    await process_now(resources, dispatches.outbox_ids, budget_seconds=resources.settings.webhook_timeout_seconds)
     return len(created)
 
 

@@ -5,6 +5,7 @@ crash), which is why every handler works from the current state in PostgreSQL, n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -63,7 +64,7 @@ async def _process(resources: WorkerResources, outbox_id: int) -> str:
     return "done"
 
 
-async def process_now(resources: WorkerResources, outbox_ids: list[int]) -> None:
+async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budget_seconds: float) -> None:
     """Process outbox rows the calling job has just committed, in this job, one after the other, instead of
     through arq: each arq hop costs a poll delay and a queue round trip, and the chain posting → notification
     → webhook is latency the recipient sees.
@@ -71,13 +72,20 @@ async def process_now(resources: WorkerResources, outbox_ids: list[int]) -> None
     Nothing is weaker than with an arq job: the rows are committed first, marked enqueued (so the reconciler
     leaves them alone while we work), then processed exactly as `process_outbox` would (done, or failed and
     retried later). If this process dies half-way, the reconciler re-enqueues whatever is left undone. Never
-    raises: the caller's own work is done and committed, and its outbox row must not fail because of these."""
+    raises: the caller's own work is done and committed, and its outbox row must not fail because of these.
+
+    Once `budget_seconds` have gone (a receiver that hangs until its timeout, say), the rows not started yet
+    are enqueued to arq instead: the caller's job ends in bounded time and other workers can share the rest."""
     if not outbox_ids:
         return
+    deadline = time.monotonic() + budget_seconds
     try:
         async with resources.pool.acquire() as conn:
             await repository.mark_enqueued(conn, outbox_ids)
-        for outbox_id in outbox_ids:
+        for done, outbox_id in enumerate(outbox_ids):
+            if done and time.monotonic() > deadline:
+                await enqueue_outbox(resources.redis, outbox_ids[done:])
+                return
             await _process(resources, outbox_id)
     except Exception as exc:
         log.warning("outbox.process_now_failed", outbox_ids=outbox_ids, error=type(exc).__name__)

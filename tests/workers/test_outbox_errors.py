@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
 from services.outbox import repository
 from workers.context import WorkerResources
@@ -56,8 +57,8 @@ async def test_rows_processed_in_the_job_that_committed_them(settings: ApiSettin
                await repository.record(db, "test.note", "c")]
         resources = WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool,
                                     redis=None, search=None)  # type: ignore[arg-type]  # unused here
-        await process_now(resources, ids)
-        await process_now(resources, ids)  # run twice (a retried caller): done rows are skipped
+        await process_now(resources, ids, budget_seconds=60)
+        await process_now(resources, ids, budget_seconds=60)  # run twice (a retried caller): done rows skipped
     finally:
         del OUTBOX_HANDLERS["test.explode"]
         del OUTBOX_HANDLERS["test.note"]
@@ -68,3 +69,30 @@ async def test_rows_processed_in_the_job_that_committed_them(settings: ApiSettin
     assert [rows[i]["done_at"] is not None for i in ids] == [True, False, True]
     assert rows[ids[1]]["attempts"] == 2
     assert all(r["enqueued_at"] is not None for r in rows.values())  # the reconciler waits its delay first
+
+
+async def test_rows_past_the_budget_go_to_arq(settings: ApiSettings, db: asyncpg.Connection) -> None:
+    seen: list[str] = []
+
+    async def note(_resources: WorkerResources, entity_id: str) -> None:
+        seen.append(entity_id)
+
+    OUTBOX_HANDLERS["test.note"] = note
+    ws = WorkerSettings(**settings.model_dump())
+    pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=2)
+    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+    try:
+        ids = [await repository.record(db, "test.note", e) for e in ("a", "b", "c")]
+        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+        await process_now(resources, ids, budget_seconds=0)  # the first row always runs here
+        queued = {job.kwargs.get("outbox_id", job.args[0] if job.args else None)
+                  for job in await redis.queued_jobs(queue_name=ws.arq_queue_name)}
+    finally:
+        del OUTBOX_HANDLERS["test.note"]
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+    assert seen == ["a"]
+    assert queued >= set(ids[1:])
+    assert ids[0] not in queued
+    done = await db.fetch("SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NOT NULL", ids)
+    assert [r["id"] for r in done] == [ids[0]]
