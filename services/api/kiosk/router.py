@@ -65,7 +65,8 @@ async def kiosk_search(
     no_cache = cache_control is not None and "no-cache" in cache_control.lower()
     index = service.SearchIndex(http=http or resources.search.http_client,
                                 uid=index_name(settings.meili_index_prefix, "jobs"),
-                                cache=None if no_cache else service.process_cache(resources.extensions))
+                                cache=None if no_cache else service.process_cache(resources.extensions),
+                                odds=service.process_odds(resources.extensions))
     answer = await service.search(ctx, index, request,
                                   cursor_secret=resources.settings.cursor_secret.get_secret_value())
     return _json(answer)

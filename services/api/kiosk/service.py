@@ -239,6 +239,41 @@ def process_cache(extensions: dict[str, Any]) -> SearchCache:
     return cache
 
 
+class FallbackOdds:
+    """How often, lately, the first search of a phrase that has fallbacks came back empty, per number of
+    words left for full-text search (1, 2, 3 or more); per process.
+
+    A phrase whose leftover words the postings do not contain (电焊 学徒, 找个工地的活) costs its first search
+    and then each fallback, one after the other: up to three Meilisearch searches back to back. While most
+    such phrases lately fell back, the whole chain is sent at once (its searches run on both cores side by
+    side) and the first answer in the chain's order that finds something is used: the same answer and
+    `matching_strategy` as one after the other. When phrases stop falling back, the chain goes back to one
+    search at a time, so a first search that finds something does not pay for fallbacks it never needed."""
+
+    def __init__(self, weight: float = 0.1, threshold: float = 0.5) -> None:
+        self.weight = weight
+        self.threshold = threshold
+        self._rates: dict[int, float] = {}
+
+    def likely_empty(self, plan: SearchPlan) -> bool:
+        return self._rates.get(min(plan.words, 3), 0.0) >= self.threshold
+
+    def record(self, plan: SearchPlan, first_was_empty: bool) -> None:
+        key = min(plan.words, 3)
+        rate = self._rates.get(key, 0.0)
+        self._rates[key] = rate + self.weight * ((1.0 if first_was_empty else 0.0) - rate)
+
+
+_ODDS_KEY = "kiosk.fallback_odds"
+
+
+def process_odds(extensions: dict[str, Any]) -> FallbackOdds:
+    odds: FallbackOdds | None = extensions.get(_ODDS_KEY)
+    if odds is None:
+        odds = extensions[_ODDS_KEY] = FallbackOdds()
+    return odds
+
+
 @dataclass(frozen=True, slots=True)
 class SearchIndex:
     """Where the jobs index lives: the process's Meilisearch HTTP client and the index uid; with a cache,
@@ -247,6 +282,7 @@ class SearchIndex:
     http: MeiliReader | httpx2.AsyncClient | httpx.AsyncClient  # the SDK's client is httpx2; tests may pass httpx
     uid: str
     cache: SearchCache | None = None
+    odds: FallbackOdds | None = None  # None: fallbacks always one after the other
 
 
 _UNAVAILABLE = "搜索暂时不可用 / search is temporarily unavailable"
@@ -327,18 +363,43 @@ async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequ
         # Read before any search: an answer is cached under the version that was current before it was
         # computed, so a later write always moves the version past it. No index yet: no caching.
         version = await index_version(index)
-    result = await _run(index, plan, offset, limit, strategy, first_page, version)
-    if first_page and result is not None and not result.get("hits"):
-        # `all` found nothing: every word was required; let Meilisearch drop words from the end, and when
-        # the words still find nothing, answer with what the understood filters find.
-        for strategy in plan.fallbacks():
-            result = await _run(index, plan, offset, limit, strategy, first_page, version)
-            if result is None or result.get("hits"):
-                break
+    # `all` found nothing: every word was required; let Meilisearch drop words from the end, and when the
+    # words still find nothing, answer with what the understood filters find.
+    chain = (strategy, *plan.fallbacks()) if first_page else (strategy,)
+    if len(chain) > 1 and index.odds is not None and index.odds.likely_empty(plan):
+        result, strategy, first_empty = await _run_chain_at_once(index, plan, offset, limit, chain, version)
+    else:
+        result = await _run(index, plan, offset, limit, strategy, first_page, version)
+        first_empty = None if result is None else not result.get("hits")
+        if first_empty:
+            for strategy in chain[1:]:
+                result = await _run(index, plan, offset, limit, strategy, first_page, version)
+                if result is None or result.get("hits"):
+                    break
+    if len(chain) > 1 and index.odds is not None and first_empty is not None:
+        index.odds.record(plan, first_empty)
     answer = shape(result, plan, interpretation, params, offset, limit, strategy, first_page,
                    cursor_secret=cursor_secret, search_fingerprint=search_fingerprint)
     answer["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return answer
+
+
+async def _run_chain_at_once(index: SearchIndex, plan: SearchPlan, offset: int, limit: int,
+                             chain: tuple[Strategy, ...], version: str | None,
+                             ) -> tuple[dict[str, Any] | None, Strategy, bool | None]:
+    """Every strategy of the chain sent together; the answer the one-after-the-other loop would have
+    stopped at (the first that finds something, no index, or the last one), its strategy, and whether the
+    first search came back empty (None: no index). An error counts only if that loop would have met it."""
+    outcomes = await asyncio.gather(*(_run(index, plan, offset, limit, step, True, version) for step in chain),
+                                    return_exceptions=True)
+    first = outcomes[0]
+    first_empty = None if isinstance(first, BaseException) or first is None else not first.get("hits")
+    for step, outcome in zip(chain, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome is None or outcome.get("hits") or step == chain[-1]:
+            return outcome, step, first_empty
+    raise AssertionError("unreachable: the chain's last step always answers")
 
 
 async def _run(index: SearchIndex, plan: SearchPlan, offset: int, limit: int, strategy: Strategy,

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from matching.facts import Wage
+from matching.kiosk_search_query import SearchPlan
+from services.api.kiosk import service
 from services.api.kiosk.schemas import KioskSearchResponse, KioskSuggestions
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
@@ -326,3 +328,36 @@ async def test_a_revoked_kiosk_key_stops_working_once_its_cached_lookup_expires(
     assert (await client.get("/v1/jobs", headers=enterprise.headers)).status_code == 200
     await db.execute("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1::uuid", enterprise.org_id)
     assert (await client.get("/v1/jobs", headers=enterprise.headers)).status_code == 401
+
+
+async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after_the_other(
+        settings: ApiSettings, corpus: dict[str, dict[str, Any]]) -> None:
+    ctx = await service.kiosk_context({})
+    now = datetime.now(service.CHINA_TZ)
+    key = settings.meili_master_key.get_secret_value()
+    async with httpx.AsyncClient(base_url=settings.meili_url, headers={"Authorization": f"Bearer {key}"}) as http:
+        uid = index_name(settings.meili_index_prefix, "jobs")
+        one_by_one = service.SearchIndex(http=http, uid=uid)
+        at_once = service.SearchIndex(http=http, uid=uid, odds=service.FallbackOdds(threshold=0.0))
+        strategies = set()
+        for q in ("火锅店 不存在的词", "电焊 学徒", "学徒", "找个工地的活", "鲜の屋", "火锅店 鲜の屋", "九龙坡 电焊"):
+            request = service.KioskSearchRequest(q=q)
+            expected = await service.search(ctx, one_by_one, request, cursor_secret="s", now=now)
+            answer = await service.search(ctx, at_once, request, cursor_secret="s", now=now)
+            assert {**answer, "took_ms": 0} == {**expected, "took_ms": 0}, q
+            strategies.add(answer["query"]["matching_strategy"])
+    assert strategies == {"all", "last", "filters"}
+
+
+def test_fallback_odds_follow_what_recent_phrases_did() -> None:
+    odds = service.FallbackOdds()
+    two_words = SearchPlan(q="火锅店 学徒", filter="", words=2)
+    one_word = SearchPlan(q="学徒", filter="", words=1)
+    assert not odds.likely_empty(two_words)
+    for _ in range(10):
+        odds.record(two_words, first_was_empty=True)
+    assert odds.likely_empty(two_words)
+    assert not odds.likely_empty(one_word)  # counted per number of words
+    for _ in range(10):
+        odds.record(two_words, first_was_empty=False)
+    assert not odds.likely_empty(two_words)
