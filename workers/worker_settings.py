@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import structlog
@@ -11,7 +12,7 @@ from arq.connections import RedisSettings
 from services.api.catalogue.runtime import EXTENSION_KEY as CATALOGUE_EXTENSION
 from services.api.catalogue.runtime import start_runtime
 from services.api.logging_setup import configure_logging
-from services.api.redis_connection import create_arq_redis
+from services.api.redis_connection import CONNECT_TIMEOUT_SECONDS, create_arq_redis
 from services.api.search_index import create_search_client
 from services.db.pool import create_pool
 from workers.context import WorkerResources
@@ -73,7 +74,8 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
                       *notification_cron_jobs()],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
-        "redis_settings": RedisSettings.from_dsn(str(settings.redis_url)),
+        "redis_settings": dataclasses.replace(RedisSettings.from_dsn(str(settings.redis_url)),
+                                              conn_timeout=CONNECT_TIMEOUT_SECONDS),
         "queue_name": settings.arq_queue_name,
         "max_jobs": settings.worker_max_jobs,
         "poll_delay": settings.arq_poll_delay_seconds,
