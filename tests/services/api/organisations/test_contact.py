@@ -66,3 +66,16 @@ async def test_database_refuses_a_contact_person_in_clear(db: asyncpg.Connection
         await db.execute("""INSERT INTO organisations (id, type, name, contact)
                             VALUES (gen_random_uuid(), 'enterprise', '直接写入', '{"phone": "13912345678"}')""")
 
+
+
+async def test_without_keys_a_contact_person_is_refused_not_stored_in_clear(db: asyncpg.Connection) -> None:
+    from services.api.organisations.schemas import OrgCreate
+    from services.api.problems import ServiceUnavailable
+
+    with pytest.raises(ServiceUnavailable):
+        await service.create_org(db, OrgCreate(type="enterprise", name="无密钥公司", contact=CONTACT))
+    assert await db.fetchval("SELECT count(*) FROM organisations") == 0
+    # An organisation without a contact person needs no keys.
+    created = await service.create_org(db, OrgCreate(type="enterprise", name="无密钥公司",
+                                                     contact={"address": CONTACT["address"]}))
+    assert created.org.contact.address == CONTACT["address"]
