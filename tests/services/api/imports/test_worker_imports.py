@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from collections import Counter
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,7 @@ import pytest
 import xlsxwriter
 
 from services.api.settings import ApiSettings
+from services.api.worker_profiles.repository import COPY_THRESHOLD
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import CHINESE_HEADER, id_number, to_csv, worker_row
 from tests.services.api.imports.support import run_worker
@@ -58,30 +60,35 @@ async def test_csv_with_chinese_headers_stores_valid_rows_and_reports_bad_ones(
         ("EXT-1", "500107"), ("EXT-3", "500107"), ("EXT-5", "500107")]
     # The upload (it held ID numbers in clear) is gone once processed; nothing of it is in clear anyway.
     assert await db.fetchval("SELECT count(*) FROM import_chunks") == 0
-    # Indexing went out in one outbox row per batch, not one per profile; import.finished was recorded (and its
-    # handler notified the uploader).
-    topics = [r["topic"] for r in await db.fetch("SELECT topic FROM outbox ORDER BY id")]
-    assert topics == ["import.process", "import.batch", "import.finished", "notification.dispatch"]
+    # Indexing and then matching went out in one outbox row each per batch, not one per profile; import.finished
+    # was recorded (and its handler notified the uploader).
+    topics = Counter(r["topic"] for r in await db.fetch("SELECT topic FROM outbox"))
+    assert [topics[t] for t in ("import.process", "import.batch", "import.match", "import.finished")] == [1, 1, 1, 1]
+    assert topics["worker.index"] == topics["worker.match"] == 0
 
 
 async def test_reupload_changes_nothing(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:
-    content = to_csv([worker_row(n) for n in range(1, 4)]).encode()
+    # 60 rows: more than COPY_THRESHOLD, so the profiles are inserted through COPY and the staging table, and
+    # must read back (decrypted, occupations as stored jsonb) equal to the re-uploaded rows.
+    n_rows = 60
+    assert n_rows >= COPY_THRESHOLD
+    content = to_csv([worker_row(n) for n in range(1, n_rows + 1)]).encode()
     first = await import_and_wait(client, settings, broker, content)
-    assert (first["created"], first["unchanged"]) == (3, 0)
+    assert (first["created"], first["unchanged"]) == (n_rows, 0)
     before = await db.fetch("SELECT id, updated_at FROM worker_profiles ORDER BY id")
     second = await import_and_wait(client, settings, broker, content)
     assert second["status"] == "completed"
-    assert (second["created"], second["updated"], second["unchanged"], second["rejected"]) == (0, 0, 3, 0)
+    assert (second["created"], second["updated"], second["unchanged"], second["rejected"]) == (0, 0, n_rows, 0)
     assert await db.fetch("SELECT id, updated_at FROM worker_profiles ORDER BY id") == before
     # Without external_ref the person (blind index of the ID number) is the key: still no duplicate; a
     # changed field is an update.
     header = [h for h in CHINESE_HEADER if h != "外部编号"]
-    changed = [worker_row(n, 技能="砌砖") for n in range(1, 4)]
+    changed = [worker_row(n, 技能="砌砖") for n in range(1, n_rows + 1)]
     third = await import_and_wait(client, settings, broker, to_csv(changed, header).encode())
-    assert (third["created"], third["updated"], third["unchanged"]) == (0, 3, 0)
-    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 3
+    assert (third["created"], third["updated"], third["unchanged"]) == (0, n_rows, 0)
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == n_rows
 
 
 async def test_same_person_from_another_broker_is_a_row_error(
