@@ -8,7 +8,7 @@ from redis.asyncio import ConnectionPool
 
 # A connect is judged by the event loop's clock: a loop busy with a CPU-bound step (a 2,000-row import batch) on a
 # loaded machine missed a 1 s deadline on loopback in CI. A Redis that is really down is still noticed in seconds.
-CONNECT_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_arq_redis(url: str, *, queue_name: str) -> ArqRedis:

@@ -35,6 +35,7 @@ from services.api.notifications.schemas import DIGEST_EVENT
 from services.api.notifications.service import CAPPED_EVENTS, record_notification, secret_context
 from services.api.notifications.settings import NotificationSettings
 from services.api.notifications.urls import UnsafeUrl, checked_target
+from services.api.organisations import service as organisations
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
 from services.privacy.cipher import PersonalDataCipher
@@ -488,8 +489,8 @@ async def _count_failure(d: Delivery, conn: asyncpg.Connection, pending: Pending
 
 async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record) -> str | None:
     """The phone to text, re-checking consent at send time; reading a worker's phone is audited."""
-    if sms["worker_id"] is None:
-        return await repository.org_contact_phone(conn, sms["org_id"])
+    if sms["worker_id"] is None:  # the organisation's own contact phone (its SMS subscriptions)
+        return await organisations.contact_phone(conn, sms["org_id"], d.cipher)
     facts = await repository.worker_sms_facts(conn, sms["worker_id"])
     if not (facts and facts["status"] == "available" and facts["consent_contact_by_sms"] and facts["phone_enc"]):
         return None

@@ -113,12 +113,6 @@ async def worker_sms_facts(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg
              FROM worker_profiles WHERE id = $1""", worker_id)
 
 
-async def org_contact_phone(conn: asyncpg.Connection, org_id: UUID) -> str | None:
-    phone: str | None = await conn.fetchval(
-        "SELECT nullif(btrim(contact->>'phone'), '') FROM organisations WHERE id = $1", org_id)
-    return phone
-
-
 async def log_worker_phone_read_for_sms(conn: asyncpg.Connection, *, org_id: UUID, worker_id: UUID) -> None:
     """Audit (pii_access_log): a worker's phone was decrypted to send it an SMS notification."""
     await conn.execute(

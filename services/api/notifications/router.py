@@ -158,7 +158,9 @@ async def create_subscription(body: SubscriptionCreate, request: Request, conn: 
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
-        create=lambda: service.create_subscription(conn, caller, body, clock_of(resources.extensions).now()),
+        create=lambda: service.create_subscription(
+            conn, caller, body, clock_of(resources.extensions).now(),
+            cipher=personal_data_cipher(resources.settings, resources.extensions)),
     )
 
 

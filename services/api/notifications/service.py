@@ -43,6 +43,7 @@ from services.api.notifications.schemas import (
     WebhookOut,
 )
 from services.api.notifications.urls import UnsafeUrl, checked_target
+from services.api.organisations import service as organisations
 from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.privacy.cipher import PersonalDataCipher
@@ -295,7 +296,9 @@ async def _record_subscription_hits(conn: asyncpg.Connection, outbox: OutboxReco
     for org_id, subs in by_org.items():
         channels = {s["channel"] for s in subs}
         digest = min((s["digest"] for s in subs), key=DIGEST_ORDER.__getitem__)
-        sms_to_org = "sms" in channels and await repository.org_contact_phone(conn, org_id) is not None
+        # Whether the contact phone is still there is checked when the text is sent (delivery._sms_phone),
+        # as a worker's consent is: decrypting it here for every hit would read personal data for nothing.
+        sms_to_org = "sms" in channels
         notification_id = await record_notification(
             conn, outbox, recipient_org_id=org_id, event=SUBSCRIPTION_EVENT, job_id=job_id, worker_id=worker_id,
             payload={**payload, "subscription_ids": sorted(str(s["id"]) for s in subs)}, digest=digest,
@@ -517,11 +520,11 @@ def _subscription_out(row: asyncpg.Record) -> SubscriptionOut:
 
 
 async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: SubscriptionCreate,
-                              now: datetime) -> SubscriptionOut:
+                              now: datetime, *, cipher: PersonalDataCipher) -> SubscriptionOut:
     ensure_may_use_notifications(caller)
     if caller.role not in _SUBSCRIPTION_ROLES[body.kind]:
         raise Forbidden(f"此角色不能订阅 {body.kind} / this role may not subscribe to {body.kind}")
-    if body.channel == "sms" and await repository.org_contact_phone(conn, caller.org_id) is None:
+    if body.channel == "sms" and await organisations.contact_phone(conn, caller.org_id, cipher) is None:
         raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
                            errors=[FieldError(field="channel",
                                               message="机构未登记联系电话 / no contact phone on file")])

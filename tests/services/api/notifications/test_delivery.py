@@ -460,3 +460,29 @@ async def test_a_posting_that_fits_a_subscription_is_notified_once_per_organisat
     assert n["channels"] == ["webhook"]
     assert len(n["payload"]["subscription_ids"]) == 2
     assert n["payload"]["title"] == "招聘电焊工"
+
+
+async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
+        make_org: MakeOrg, record: Record, db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
+    enterprise = await make_org("enterprise", contact={"name": "冉经理", "phone": "13800138000"})
+    phoneless = await make_org("enterprise")
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms)
+
+    def subscription_hit(org: OrgKey) -> Any:
+        async def work(conn: asyncpg.Connection, pending: PendingWork) -> UUID | None:
+            return await service.record_notification(
+                conn, pending, recipient_org_id=uuid_of(org), event="subscription.match", job_id=uuid.uuid4(),
+                payload={"title": "电焊工"}, channels=("sms",), sms_to_org=True, now=clock.now())
+        return work
+
+    await record(subscription_hit(enterprise))
+    await record(subscription_hit(phoneless))
+    await _dispatch_all(d, db)
+    rows = {r["org_id"]: r["id"] for r in await db.fetch("SELECT id, org_id FROM sms_messages")}
+    assert set(rows) == {uuid_of(enterprise), uuid_of(phoneless)}
+    assert await delivery.send_sms(d, rows[uuid_of(enterprise)]) == "sent"
+    assert [phone for phone, _text, _id in sms.sent] == ["13800138000"]  # decrypted from contact_enc
+    assert await delivery.send_sms(d, rows[uuid_of(phoneless)]) == "cancelled"  # no phone on file: nothing to text
+    assert len(sms.sent) == 1
