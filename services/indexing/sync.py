@@ -39,7 +39,12 @@ from services.indexing.documents import (
 log = structlog.get_logger("bashu.indexing")
 
 Kind = Literal["jobs", "workers"]
+# Ids read per query when walking a whole index (reindex_*).
 BATCH_SIZE = 1000
+# Documents per Meilisearch request. Each request is a task, and Meilisearch indexes a few large batches with
+# much less CPU than many small ones (about half at 100,000 documents: loadtests/README.md, import benchmark),
+# so an import batch goes out whole.
+WRITE_BATCH_SIZE = 10_000
 # Settings the catalogue does not own: when an index carries other values (e.g. it was created bare by
 # another process), they are set again. Synonyms and dictionary belong to the catalogue publication.
 _STRUCTURAL_KEYS = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "rankingRules",
@@ -124,11 +129,11 @@ class Indexer:
     async def _write(self, kind: Kind, documents: list[dict[str, Any]], delete_ids: list[str]) -> SyncResult:
         index = self.client.index(self.uid(kind))
         result = SyncResult()
-        for batch in _chunks(documents, BATCH_SIZE):
+        for batch in _chunks(documents, WRITE_BATCH_SIZE):
             task = await index.add_documents(list(batch), primary_key="id")
             result.task_uids.append(task.task_uid)
             result.upserted += len(batch)
-        for batch in _chunks(delete_ids, BATCH_SIZE):
+        for batch in _chunks(delete_ids, WRITE_BATCH_SIZE):
             task = await index.delete_documents(list(batch))
             result.task_uids.append(task.task_uid)
             result.deleted += len(batch)
@@ -147,7 +152,7 @@ class Indexer:
                            regions: RegionDirectory, today: date) -> SyncResult:
         await self.ensure_index("workers", catalogue, regions)
         async with pool.acquire() as conn:
-            rows = {r["id"]: r for r in await workers_repository.get_many(conn, ids)}
+            rows = {r["id"]: r for r in await workers_repository.get_many_for_index(conn, ids)}
         documents = [build_worker_document(r, catalogue, regions, today) for r in rows.values()
                      if worker_is_indexable(r)]
         gone = [str(i) for i in ids if i not in rows or not worker_is_indexable(rows[i])]

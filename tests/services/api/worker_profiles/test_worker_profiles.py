@@ -386,11 +386,17 @@ class _Rollback(Exception):
     pass
 
 
+@pytest.mark.parametrize("copy_threshold", [1, 10_000], ids=["copy", "executemany"])
 async def test_batch_save_matches_row_by_row_saving(broker: OrgKey, make_org: MakeOrg, settings: ApiSettings,
-                                                    db: asyncpg.Connection, client: httpx.AsyncClient) -> None:
+                                                    db: asyncpg.Connection, client: httpx.AsyncClient,
+                                                    monkeypatch: pytest.MonkeyPatch, copy_threshold: int) -> None:
     """save_workers (the importer's batch path) gives every row the outcome that saving the rows one at a time
     gives, and leaves the same profiles behind, also when rows of one batch name the same person or reference
-    (they must see each other's effect), a reference moves to another person, or another broker holds one."""
+    (they must see each other's effect), a reference moves to another person, or another broker holds one;
+    whether new profiles are inserted through COPY and the staging table (import batches) or executemany."""
+    from services.api.worker_profiles import repository as workers_repository
+
+    monkeypatch.setattr(workers_repository, "COPY_THRESHOLD", copy_threshold)
     from services.api.auth.caller import Caller
     from services.api.database import PendingWork
     from services.api.problems import ProblemError
@@ -430,7 +436,11 @@ async def test_batch_save_matches_row_by_row_saving(broker: OrgKey, make_org: Ma
         return result[0]
 
     async def state() -> list[tuple[Any, ...]]:
-        records = await db.fetch("""SELECT external_ref, id_number_bidx, skills, phone_bidx, status
+        records = await db.fetch("""SELECT external_ref, id_number_bidx, skills, phone_bidx, status, gender,
+                                           birth_date, home_adcode, occupations, occupation_codes, occupation_terms,
+                                           certificates, desired_adcodes, work_types, expected_wage_min,
+                                           expected_wage_max, expected_wage_unit, available_from,
+                                           consent_share_with_enterprises, consent_given_at, held_for_review
                                       FROM worker_profiles WHERE broker_org_id = $1
                                      ORDER BY id_number_bidx""", uuid.UUID(broker.org_id))
         return [tuple(r.values()) for r in records]
