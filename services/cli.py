@@ -49,8 +49,23 @@ def _emit(payload: dict[str, Any], as_json: bool) -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (forward-only, under an advisory lock)."""
-    applied = _with_connection(load_api_settings(), apply_migrations)
+    settings = load_api_settings()
+    applied = _with_connection(settings, apply_migrations)
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    # Migration 0010 moved organisation contacts into an encrypted column; SQL cannot encrypt (the database never
+    # sees a key), so the rows written before it are sealed here, at every deploy's migrate (a no-op once done).
+    from services.api.organisations.seal_contacts import seal_clear_contacts
+    from services.api.problems import ProblemError
+    from services.api.worker_profiles.service import personal_data_cipher
+
+    try:
+        cipher = personal_data_cipher(settings, {})
+    except ProblemError:
+        typer.echo("organisation contacts not sealed: PII_KEYRING / PII_BLIND_INDEX_KEY are not set", err=True)
+        raise typer.Exit(1) from None
+    sealed = _with_connection(settings, lambda conn: seal_clear_contacts(conn, cipher))
+    if sealed:
+        typer.echo(f"sealed {sealed} organisation contact(s) stored before encryption")
 
 
 @catalogue_app.command("load-initial")

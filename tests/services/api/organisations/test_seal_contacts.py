@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -10,11 +11,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 import structlog
+from typer.testing import CliRunner
 
 from services.api.organisations import service
 from services.api.organisations.seal_contacts import seal_clear_contacts
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import personal_data_cipher
+from services.cli import app
 from services.db.migrate import MIGRATIONS_DIR, apply_migrations
 from services.db.pool import connect
 from tests.conftest import SERVER_DSN, _with_database
@@ -75,3 +78,18 @@ async def test_sealing_old_rows_once_and_again(legacy_db: asyncpg.Connection, se
     # Every row now passes the constraint, which can be validated.
     await legacy_db.execute(
         "ALTER TABLE organisations VALIDATE CONSTRAINT organisations_contact_without_personal_fields")
+
+
+async def test_the_deploy_migrate_command_seals_them(legacy_db: asyncpg.Connection, settings: ApiSettings) -> None:
+    """`bashu db migrate` is what a deploy runs: it seals the rows SQL could not encrypt, then nothing more."""
+    name = await legacy_db.fetchval("SELECT current_database()")
+    env = {"DATABASE_URL": _with_database(SERVER_DSN, name)}
+    first = await asyncio.to_thread(CliRunner().invoke, app, ["db", "migrate"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "sealed 2 organisation contact(s)" in first.output
+    assert "13800001111" not in first.output
+    again = await asyncio.to_thread(CliRunner().invoke, app, ["db", "migrate"], env=env)
+    assert again.exit_code == 0, again.output
+    assert "sealed" not in again.output
+    assert await legacy_db.fetchval(
+        "SELECT count(*) FROM organisations WHERE contact ?| array['name', 'phone', 'email']") == 0
