@@ -19,7 +19,7 @@ Authority = Annotated[Caller, require_roles("authority")]
 PeriodQuery = Annotated[str, Query(max_length=16, description="A month `2026-11` or a quarter `2026-Q4`.",
                                    examples=["2026-Q4"])]
 FormatQuery = Annotated[Literal["json", "csv"], Query(alias="format", description="`csv` for a spreadsheet.")]
-_CSV = {"content": {"text/csv": {}, "application/json": {}}}
+_CSV: dict[str, Any] = {"content": {"text/csv": {}, "application/json": {}}}
 
 
 def _csv_response(text: str, filename: str) -> Response:
