@@ -7,7 +7,7 @@ Matching after an import is what `job.index` / `worker.index` do for a single re
 (`workers.match_tasks.request_matching`: wait until the document is visible, then record `job.match` /
 `worker.match`), batched: `import.batch` waits for its Meilisearch tasks and records ONE `import.match` row for
 the batch, whose handler calls `match_worker` / `match_job` for the batch's ids, a few at a time. So a
-100,000-row import adds 50 matching jobs to the queue, not 100,000 ahead of everyone else's notifications.
+100,000-row import adds 20 matching jobs to the queue, not 100,000 ahead of everyone else's notifications.
 Both are safe to run twice: notifications are unique per (recipient, job, worker, event).
 
 The processing itself lives in `services/api/imports/processing.py`; this module only binds it to outbox

@@ -6,11 +6,11 @@
   `save_worker` / `save_job`, with the same outcome per row): every rule is theirs. A row that
   matches a stored record (external_ref, or for workers the same person by blind index) updates it or leaves
   it unchanged, so uploading the same file twice stores nothing new.
-- Each batch (2,000 rows) commits in ONE transaction together with its row errors, the progress counters and
+- Each batch (5,000 rows) commits in ONE transaction together with its row errors, the progress counters and
   the checkpoint (last source row done). A worker killed mid-import resumes after the checkpoint: rows of
   an uncommitted batch were rolled back with it, rows of committed ones are skipped.
 - Follow-up work the services record per row (`worker.index` …) is collected per batch into one
-  `import.batch` outbox row, so 100,000 rows make 50 indexing jobs (50 Meilisearch writes), not 100,000.
+  `import.batch` outbox row, so 100,000 rows make 20 indexing jobs (20 Meilisearch writes), not 100,000.
 - One processor per import at a time (a PostgreSQL advisory lock held for the run; the checkpoint is also
   checked under `FOR UPDATE` in every batch).
 - A long import hands over to a fresh job (a new `import.process` outbox row) before arq's job timeout.
@@ -54,11 +54,11 @@ from services.outbox.dispatch import enqueue_outbox
 
 log = structlog.get_logger("bashu.imports")
 
-# Rows per transaction and per indexing job. 2,000 rather than 500: fewer per-batch costs (round trips, arq
-# jobs, and Meilisearch tasks, each with its own overhead: 10,000 rows went from ~4.1 s to ~3.4 s of worker
-# processing in loadtests/import_benchmark.py), while a resumed import redoes at most one batch and memory
-# stays bounded.
-BATCH_ROWS = 2000
+# Rows per transaction, per indexing job and per Meilisearch write. 5,000: fewer per-batch costs (round trips,
+# arq jobs, and above all Meilisearch batches, which cost it less CPU per document the larger they are), while a
+# resumed import redoes at most one batch and memory stays bounded (one batch in flight: ~400 MiB peak for the
+# worker process against ~345 MiB with 2,000 rows; 10,000 rows took it to ~500 MiB for no measurable gain).
+BATCH_ROWS = 5000
 # Row errors kept per import (all are counted in `rejected`): enough to fix a file, bounded for a bad one.
 MAX_STORED_ERRORS = 10_000
 _LOCK_NAMESPACE = 7_236_118
@@ -92,7 +92,7 @@ class RecordSaver:
     """Stores a batch of schema-valid rows through the record type's service, in two steps:
 
     - `prepare(bodies)`: the work that needs no database (validation, normalisation, encryption …). CPU only
-      and thread-safe: the processor runs it in a thread for the next batch while this one is written.
+      and thread-safe: the processor runs it in a thread, so the worker's event loop keeps serving other jobs.
     - `save(conn, caller, bodies, prepared)`: per row and in order its outcome, or the ProblemError that
       rejected it (nothing of a rejected row is written); raises Forbidden when no row may be stored (e.g. the
       broker's licence expired).
@@ -295,12 +295,18 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
             batch.prepared = save.prepare([model for _, model in batch.valid])
         return batch
 
-    # Pipelined: while a batch is written (mostly waiting for PostgreSQL), a thread reads, maps, validates and
-    # encrypts the next one. Only one thread touches the source at a time, and it is done before it is closed.
-    ahead: asyncio.Future[_Batch | None] | None = asyncio.ensure_future(asyncio.to_thread(produce))
+    # The CPU work of a batch (reading, mapping, validating, encrypting) runs in a thread so that the worker's
+    # other jobs keep being served meanwhile; one batch at a time (working on the next one while this one is
+    # written measured no faster in loadtests/import_benchmark.py and held two batches in memory).
+    ahead: asyncio.Future[_Batch | None] | None = None
     try:
-        while ahead is not None and (batch := await ahead) is not None:
+        while True:
             ahead = asyncio.ensure_future(asyncio.to_thread(produce))
+            # Shielded: if this job is cancelled, the thread still finishes (below) before the source is closed.
+            batch = await asyncio.shield(ahead)
+            ahead = None
+            if batch is None:
+                break
             batch_no += 1
             stored_errors = await _commit_batch(env, conn, import_id, batch, batch_no, checkpoint,
                                                 caller, save, outbox, stored_errors)
@@ -320,7 +326,7 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         return await _finish(env, conn, import_id, status="failed", detail=exc.detail or exc.title)
     finally:
         if ahead is not None:
-            # A batch read ahead and not written is simply read again by the next run (after the checkpoint).
+            # A batch read and not written is simply read again by the next run (after the checkpoint).
             await asyncio.wait([ahead])
             if not ahead.cancelled():
                 ahead.exception()  # retrieved: a read-ahead failure after a stop is not an error of this run
