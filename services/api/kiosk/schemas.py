@@ -8,6 +8,27 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 
+class KioskSearchQuery(BaseModel):
+    """The query string of `GET /v1/kiosk/search`, validated in one call by the router (`search_query`)
+    rather than parameter by parameter by FastAPI; the router writes its OpenAPI entries from this model."""
+
+    q: str | None = Field(default=None, max_length=200, description=(
+        "Free text: any mix of trade, district and pay words (九龙坡 电焊 日结 包住)"))
+    adcode: list[str] | None = Field(default=None, max_length=20, description=(
+        "County, city or province code (repeatable; any of them)"))
+    near: str | None = Field(default=None, max_length=64, description="lat,lng of the kiosk or the user")
+    radius_km: float | None = Field(default=None, gt=0, le=300, description=(
+        "Only postings within about this distance of `near`"))
+    work_type: Literal["full_time", "seasonal", "gig", "daily"] | None = None
+    wage_min: int | None = Field(default=None, ge=0, le=1_000_000, description=(
+        "Lowest pay wanted, per `wage_unit` (default: month from 1000 up, else day)"))
+    wage_unit: Literal["hour", "day", "month"] | None = None
+    start_within_days: int | None = Field(default=None, ge=0, le=365)
+    benefits: list[str] | None = Field(default=None, max_length=10, description="包吃, 包住, 社保 … (all of them)")
+    limit: int = Field(default=20, ge=1, le=100, description="Hits per page (default 20, max 100; more is a 422)")
+    cursor: str | None = Field(default=None, max_length=512, description="`next_cursor` of the previous page")
+
+
 class County(BaseModel):
     adcode: str
     name: str

@@ -361,3 +361,29 @@ def test_fallback_odds_follow_what_recent_phrases_did() -> None:
     for _ in range(10):
         odds.record(two_words, first_was_empty=False)
     assert not odds.likely_empty(two_words)
+
+
+async def test_bad_parameters_are_located_in_the_query_and_unknown_ones_ignored(
+        client: httpx.AsyncClient, kiosk: OrgKey, corpus: dict[str, dict[str, Any]]) -> None:
+    response = await client.get("/v1/kiosk/search", params={"limit": 10000, "radius_km": "x", "near": "29.5,106.5"},
+                                headers=kiosk.headers)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"].endswith("/validation")
+    assert {e["field"] for e in problem["errors"]} == {"query.limit", "query.radius_km"}
+    assert problem["request_id"] == response.headers["x-request-id"]
+    response = await client.get("/v1/kiosk/search", params={"adcode": [JIULONGPO] * 21}, headers=kiosk.headers)
+    assert [e["field"] for e in response.json()["errors"]] == ["query.adcode"]
+    data = await search(client, kiosk, q=["电焊", "江北 电焊"], whatever="1", benefits=["包吃", "包住"])
+    assert ids(data) == {corpus["welder_jb"]["id"]}  # a repeated single-valued parameter keeps the last value
+
+
+async def test_the_search_parameters_are_documented(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    parameters = spec["paths"]["/v1/kiosk/search"]["get"]["parameters"]
+    assert {p["name"] for p in parameters if p["in"] == "query"} == {
+        "q", "adcode", "near", "radius_km", "work_type", "wage_min", "wage_unit", "start_within_days", "benefits",
+        "limit", "cursor"}
+    limit = next(p for p in parameters if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 100
+    assert "max 100" in limit["description"]
