@@ -25,6 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -94,16 +95,33 @@ def jobs(count: int) -> list[JobFacts]:
     return out
 
 
-async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool) -> None:
+def index_settings(full_dictionary: bool) -> dict[str, Any]:
+    """The production settings; with `full_dictionary`, the untrimmed word list the dictionary had before
+    (every trade, county and pay word), to measure what the trimmed one saves on the same corpus."""
+    catalogue, regions = load_initial_catalogue(), load_regions()
+    settings = workers_index_settings(catalogue, regions)
+    if full_dictionary:
+        settings["dictionary"] = catalogue.kept_whole_words(regions)
+    return settings
+
+
+async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool,
+                       full_dictionary: bool = False) -> None:
+    settings = index_settings(full_dictionary)
     response = await meili.get(f"/indexes/{uid}/stats")
     if response.status_code == 200 and not reindex and response.json()["numberOfDocuments"] == size:
         print(f"index {uid}: {size} documents already there")
+        dictionary = (await meili.get(f"/indexes/{uid}/settings/dictionary")).json()
+        if sorted(dictionary) != sorted(settings["dictionary"]):
+            # A dictionary change re-segments every document: minutes at these sizes.
+            started = time.perf_counter()
+            await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json={
+                "dictionary": settings["dictionary"]})).json(), seconds=7200)
+            print(f"dictionary set to {len(settings['dictionary'])} words in {time.perf_counter() - started:.0f} s")
         return
     await meili.delete(f"/indexes/{uid}")
-    catalogue, regions = load_initial_catalogue(), load_regions()
     await wait(meili, (await meili.post("/indexes", json={"uid": uid, "primaryKey": "id"})).json())
-    await wait(meili, (await meili.patch(f"/indexes/{uid}/settings",
-                                         json=workers_index_settings(catalogue, regions))).json())
+    await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json=settings)).json())
     started = time.perf_counter()
     documents = workers(size)
     print(f"generated {size} workers in {time.perf_counter() - started:.0f} s; indexing …")
@@ -123,6 +141,9 @@ async def main() -> None:
     parser.add_argument("--size", type=int, default=500_000)
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--reindex", action="store_true")
+    parser.add_argument("--full-dictionary", action="store_true", help="index with the untrimmed dictionary "
+                        "(every trade, county and pay word, as before the trim) to compare on the same corpus")
+    parser.add_argument("--index-only", action="store_true", help="build or update the index, then stop")
     args = parser.parse_args()
     meili_url = loopback(os.environ.get("MEILI_URL", "http://127.0.0.1:7700"))
     key = os.environ.get("MEILI_MASTER_KEY", "")
@@ -130,7 +151,9 @@ async def main() -> None:
     prefix = f"bench{args.size}"
     catalogue, regions = load_initial_catalogue(), load_regions()
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60) as meili:
-        await ensure_index(meili, index_name(prefix, "workers"), args.size, args.reindex)
+        await ensure_index(meili, index_name(prefix, "workers"), args.size, args.reindex, args.full_dictionary)
+        if args.index_only:
+            return
         http = MeiliReader(meili_url, key or None, timeout=60)  # the API's client for these reads
         env = MatchEnv(catalogue=catalogue, regions=regions, http=http, prefix=prefix)
         load_before = load_average()

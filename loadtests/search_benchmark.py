@@ -105,16 +105,33 @@ def corpus(size: int) -> list[dict[str, Any]]:
     return documents
 
 
-async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool) -> None:
+def index_settings(full_dictionary: bool) -> dict[str, Any]:
+    """The production settings; with `full_dictionary`, the untrimmed word list the dictionary had before
+    (every trade, county and pay word), to measure what the trimmed one saves on the same corpus."""
+    catalogue, regions = load_initial_catalogue(), load_regions()
+    settings = jobs_index_settings(catalogue, regions)
+    if full_dictionary:
+        settings["dictionary"] = catalogue.kept_whole_words(regions)
+    return settings
+
+
+async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool,
+                       full_dictionary: bool = False) -> None:
+    settings = index_settings(full_dictionary)
     response = await meili.get(f"/indexes/{uid}/stats")
     if response.status_code == 200 and not reindex and response.json()["numberOfDocuments"] == size:
         print(f"index {uid}: {size} documents already there")
+        dictionary = (await meili.get(f"/indexes/{uid}/settings/dictionary")).json()
+        if sorted(dictionary) != sorted(settings["dictionary"]):
+            # A dictionary change re-segments every document: minutes at these sizes.
+            started = time.perf_counter()
+            await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json={
+                "dictionary": settings["dictionary"]})).json(), seconds=7200)
+            print(f"dictionary set to {len(settings['dictionary'])} words in {time.perf_counter() - started:.0f} s")
         return
     await meili.delete(f"/indexes/{uid}")
-    catalogue, regions = load_initial_catalogue(), load_regions()
     await wait(meili, (await meili.post("/indexes", json={"uid": uid, "primaryKey": "id"})).json())
-    await wait(meili, (await meili.patch(f"/indexes/{uid}/settings",
-                                         json=jobs_index_settings(catalogue, regions))).json())
+    await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json=settings)).json())
     started = time.perf_counter()
     documents = corpus(size)
     print(f"generated {size} postings in {time.perf_counter() - started:.0f} s; indexing …")
@@ -276,6 +293,9 @@ async def main() -> None:
     parser.add_argument("--mix", default="tap,free")
     parser.add_argument("--limit", type=int, default=20)
     parser.add_argument("--reindex", action="store_true")
+    parser.add_argument("--full-dictionary", action="store_true", help="index with the untrimmed dictionary "
+                        "(every trade, county and pay word, as before the trim) to compare on the same corpus")
+    parser.add_argument("--index-only", action="store_true", help="build or update the index, then stop")
     parser.add_argument("--api-url", default=os.environ.get("API_URL"))
     parser.add_argument("--baseline-api-url", help="a second API on the same index (e.g. the previous "
                                                     "commit's code) measured in the same interleaved blocks")
@@ -293,7 +313,9 @@ async def main() -> None:
 
     api: subprocess.Popen[bytes] | None = None
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60, limits=limits) as meili:
-        await ensure_index(meili, uid, args.size, args.reindex)
+        await ensure_index(meili, uid, args.size, args.reindex, args.full_dictionary)
+        if args.index_only:
+            return
         api_url = args.api_url
         if api_url is None:
             port = free_port()
