@@ -35,9 +35,10 @@ from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 log = structlog.get_logger("bashu.worker.imports")
 
 MATCH_TOPIC = "import.match"
-# Match runs of one worker process for imports at a time (each is a few queries and two Meilisearch searches):
-# an import's matching shares the process with other jobs instead of taking all its connections.
-MATCH_CONCURRENCY = 4
+# Match runs of one worker process for imports at a time. Each costs ~4 ms of worker CPU (queries, Meilisearch
+# searches, its own transaction and `worker.matched` job), so a 100,000-row import's matching is minutes of
+# work: kept to two at a time, it trickles alongside the import and other jobs instead of crowding them out.
+MATCH_CONCURRENCY = 2
 # How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
 # runs it again: re-sync, wait, record matching). Longer than a single record's wait: an import's writes queue.
 INDEX_WAIT_MS = 120_000
