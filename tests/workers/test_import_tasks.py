@@ -20,6 +20,7 @@ from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, 
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
+from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import create_pool
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
@@ -78,10 +79,13 @@ def _dying_on(external_ref: str) -> processing.SaverFactory:
     return factory
 
 
+@pytest.mark.parametrize("copy_threshold", [1, 10_000], ids=["copy", "executemany"])
 async def test_killed_mid_import_resumes_without_duplicates(
     client: httpx.AsyncClient, make_org: MakeOrg, env: ImportEnv, db: asyncpg.Connection, settings: ApiSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, copy_threshold: int,
 ) -> None:
+    # Both ways new profiles are inserted (COPY through the staging table for import batches, executemany).
+    monkeypatch.setattr(workers_repository, "COPY_THRESHOLD", copy_threshold)
     broker = await make_org("broker")
     rows = [worker_row(n) for n in range(1, 9)]
     rows[1]["手机号"] = "12345"  # row 3: a row error, in the first batch
@@ -94,12 +98,13 @@ async def test_killed_mid_import_resumes_without_duplicates(
                      "rejected": 1, "checkpoint_row": 4, "batches": 1}
 
     # The next run dies in the middle of the second batch (rows 5–7, at row 6): nothing of it stays.
+    real_saver = processing.SAVERS["workers"]
     monkeypatch.setitem(processing.SAVERS, "workers", _dying_on("EXT-5"))
     with pytest.raises(WorkerDied):
         await process_import(env, import_id, batch_rows=3)
     assert await _state(db, import_id) == state
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 2
-    monkeypatch.undo()
+    monkeypatch.setitem(processing.SAVERS, "workers", real_saver)
 
     # The outbox row of the import is still undone: the real worker picks the import up and finishes it.
     await run_worker(settings)
