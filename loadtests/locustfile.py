@@ -5,10 +5,13 @@ scenario, bounds time and request count, samples server CPU/memory and writes th
 
 Scenarios (user classes): kiosk = KioskTapUser + KioskTextUser; enterprise = EnterpriseUser;
 broker = BrokerUser; mixed = all four (weights 6:3:2:1). Only loopback targets are accepted.
+With BASHU_REQUEST_LOG set, every request is also written to that CSV (name, ms, ok).
 """
 
 from __future__ import annotations
 
+import atexit
+import csv
 import os
 import sys
 from pathlib import Path
@@ -28,6 +31,14 @@ __all__ = ["BrokerUser", "EnterpriseUser", "KioskTapUser", "KioskTextUser"]
 
 MAX_REQUESTS = int(os.environ.get("BASHU_MAX_REQUESTS", "50000"))
 _state: dict[str, Any] = {"requests": 0, "stopping": False, "env": None}
+# Every request's name, time and outcome, so run_load.py can compute exact percentiles over groups of endpoints
+# (all kiosk requests, both match endpoints): Locust's CSV has per-name percentiles only, rounded into buckets.
+_log_path = os.environ.get("BASHU_REQUEST_LOG")
+_log_file = open(_log_path, "w", newline="", encoding="utf-8") if _log_path else None  # noqa: SIM115
+_log = csv.writer(_log_file) if _log_file else None
+if _log is not None and _log_file is not None:
+    _log.writerow(["name", "ms", "ok"])
+    atexit.register(_log_file.close)
 
 
 @events.init.add_listener
@@ -44,8 +55,10 @@ def _probe(environment: Any, **_: Any) -> None:
 
 
 @events.request.add_listener
-def _cap(**_: Any) -> None:
-    """Stop the run once MAX_REQUESTS requests were made (the time limit is locust's -t)."""
+def _cap(name: str = "", response_time: float = 0.0, exception: Any = None, **_: Any) -> None:
+    """Log the request; stop the run once MAX_REQUESTS requests were made (the time limit is locust's -t)."""
+    if _log is not None:
+        _log.writerow([name, f"{response_time:.2f}", "0" if exception else "1"])
     _state["requests"] += 1
     if _state["requests"] >= MAX_REQUESTS and not _state["stopping"]:
         _state["stopping"] = True

@@ -31,14 +31,18 @@ class _Kiosk(FastHttpUser):
         if has("GET", "/v1/kiosk/start"):
             self.client.get("/v1/kiosk/start", headers=self.headers, name="GET /v1/kiosk/start")
 
-    def _search(self, query: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    def _search(self, query: dict[str, Any], label: str, cursor: str | None = None) -> list[dict[str, Any]]:
         params = _params({**query["params"], "limit": 20})
+        if cursor:
+            params.append(("cursor", cursor))
+        self.next_cursor: str | None = None
         with self.client.get("/v1/kiosk/search", params=params, headers=self.headers, catch_response=True,
                              name=f"GET /v1/kiosk/search [{label}]") as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
                 return []
             data = response.json()
+            self.next_cursor = data.get("next_cursor")
             return list(data.get("hits") or [])
 
     def _detail(self, hits: list[dict[str, Any]]) -> None:
@@ -57,7 +61,10 @@ class KioskTapUser(_Kiosk):
     def tap(self) -> None:
         if not has("GET", "/v1/kiosk/search"):
             return
-        hits = self._search(random.choice(self.queries), "tap")
+        query = random.choice(self.queries)
+        hits = self._search(query, "tap")
+        if self.next_cursor and random.random() < 0.25:  # scrolls on to the next page
+            hits = self._search(query, "tap, next page", self.next_cursor) or hits
         self._detail(hits)
 
 
