@@ -357,6 +357,7 @@ async def main() -> None:
                     }
                     if baseline is not None:
                         targets["baseline"] = (through(baseline), queries)
+                        targets["base no-cache"] = (through(baseline, {"Cache-Control": "no-cache"}), queries)
                     for sender, items in targets.values():  # warm-up (and, for `api`, the cache)
                         await drive(sender, items[:100], 4)
                     for concurrency in (int(c) for c in args.concurrency.split(",")):
@@ -376,7 +377,8 @@ async def main() -> None:
     print(f"\ndate {date.today()}; raw = Meilisearch alone with the API's exact body; api = /v1/kiosk/search "
           "(auth, interpretation, Meilisearch, shaping; repeated searches from its cache, checked against the "
           "index version on every request) in its own process; api no-cache = the same with "
-          "`Cache-Control: no-cache` (every search goes to Meilisearch); baseline = --baseline-api-url; "
+          "`Cache-Control: no-cache` (every search goes to Meilisearch); baseline / base no-cache = the same two "
+          "through --baseline-api-url; "
           "client = this process.")
 
 
