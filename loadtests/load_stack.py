@@ -23,7 +23,9 @@ uploaded (the generator makes ~7 % without consent, which are never indexed), th
 workers of Chongqing-born people go to the Chongqing demo broker, the others to the Sichuan one; postings go to
 the demo enterprise of their trade's industry. Then it waits until every import is completed, the outbox is
 drained and Meilisearch has no pending task, and prints the counts in PostgreSQL and in both indexes
-(also written to `<state>/seed.json`).
+(also written to `<state>/seed.json`, with how many lines of workers.ndjson the seeded workers span: run_load.py
+uploads the lines after them as sheets of people the stack has never seen — generate more workers than you seed,
+e.g. 640k for 500k, so there are some).
 """
 
 from __future__ import annotations
@@ -232,14 +234,18 @@ def _ndjson_chunks(lines: Iterator[bytes], size: int) -> Iterator[bytes]:
         yield b"".join(chunk)
 
 
-def worker_uploads(path: Path, limit: int, chunk: int) -> dict[str, list[bytes]]:
-    """The first `limit` consenting workers, split by broker (Chongqing-born → broker_cq) into NDJSON chunks."""
+def worker_uploads(path: Path, limit: int, chunk: int) -> tuple[dict[str, list[bytes]], int]:
+    """The first `limit` consenting workers, split by broker (Chongqing-born → broker_cq) into NDJSON chunks, and
+    the number of lines of the file they span: the lines after them are people the stack has never seen (the
+    generator never repeats an ID number), which run_load.py uploads as fresh sheets."""
     by_broker: dict[str, list[bytes]] = {"broker_cq": [], "broker_sc": []}
     taken = 0
+    lines_read = 0
     with path.open("rb") as fh:
         for line in fh:
             if taken >= limit:
                 break
+            lines_read += 1
             item = json.loads(line)
             if not item["consent"]["share_with_enterprises"]:
                 continue
@@ -247,7 +253,7 @@ def worker_uploads(path: Path, limit: int, chunk: int) -> dict[str, list[bytes]]
             taken += 1
     if taken < limit:
         raise SystemExit(f"{path} has only {taken:,} consenting workers; generate more (corpus_cli.py --workers)")
-    return {name: list(_ndjson_chunks(iter(lines), chunk)) for name, lines in by_broker.items()}
+    return {name: list(_ndjson_chunks(iter(lines), chunk)) for name, lines in by_broker.items()}, lines_read
 
 
 def job_uploads(path: Path, start: int, limit: int, chunk: int) -> dict[str, list[bytes]]:
@@ -352,6 +358,7 @@ def seed(args: argparse.Namespace) -> int:
     subprocess.run([sys.executable, "-m", "services.cli", "demo", "load", "--workers", "0", "--jobs", "0",
                     "--keys-file", str(keys_file)], cwd=ROOT, env=run_env, check=True)
     keys: dict[str, str] = json.loads(keys_file.read_text())
+    args.corpus = args.corpus.resolve()  # recorded in seed.json for run_load.py, whatever its working directory
     result = asyncio.run(_seed_imports(args, env, keys, started))
     (state / "seed.json").write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str))
@@ -364,10 +371,11 @@ async def _seed_imports(args: argparse.Namespace, env: dict[str, str], keys: dic
     timings: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=env["API_URL"], timeout=600) as http:
         t = time.monotonic()
+        worker_lines = 0
         if args.workers:
             print(f"workers: {args.workers:,} consenting from {corpus / 'workers.ndjson'}", flush=True)
-            await _upload_all(http, keys, worker_uploads(corpus / "workers.ndjson", args.workers, args.chunk),
-                              "/v1/workers/imports", args.in_flight)
+            uploads, worker_lines = worker_uploads(corpus / "workers.ndjson", args.workers, args.chunk)
+            await _upload_all(http, keys, uploads, "/v1/workers/imports", args.in_flight)
         timings["workers_imported_s"] = time.monotonic() - t
         t = time.monotonic()
         done = 0
@@ -393,8 +401,8 @@ async def _seed_imports(args: argparse.Namespace, env: dict[str, str], keys: dic
     counts = await _drained(env)
     timings["drain_s"] = time.monotonic() - t
     timings["total_s"] = time.monotonic() - started
-    return {"counts": counts, "timings": {k: round(v, 1) for k, v in timings.items()}, "corpus": str(corpus),
-            "job_lines_used": done}
+    return {"counts": counts, "timings": {k: round(v, 1) for k, v in timings.items()},
+            "corpus": str(corpus), "worker_lines_used": worker_lines, "job_lines_used": done}
 
 
 def main(argv: list[str] | None = None) -> int:

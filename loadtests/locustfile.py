@@ -23,7 +23,7 @@ import gevent
 from locust import events
 
 from loadtests.scenarios.broker import BrokerUser
-from loadtests.scenarios.common import ensure_loopback, load_available
+from loadtests.scenarios.common import ensure_loopback, load_available, load_fresh_workers
 from loadtests.scenarios.enterprise import EnterpriseUser
 from loadtests.scenarios.kiosk import KioskTapUser, KioskTextUser
 
@@ -50,6 +50,9 @@ def _init(environment: Any, **_: Any) -> None:
 @events.test_start.add_listener
 def _probe(environment: Any, **_: Any) -> None:
     missing = load_available(environment.host or "")
+    fresh = load_fresh_workers()
+    if fresh:
+        print(f"loadtest: {fresh} never-seen workers for broker uploads", file=sys.stderr, flush=True)
     if missing:
         print(f"loadtest: not in this API yet, skipped: {', '.join(missing)}", file=sys.stderr, flush=True)
 

@@ -202,19 +202,31 @@ class BackgroundImport(threading.Thread):
     """One broker upload of `rows` fresh workers while the scenario runs: the issue's "while an import of 10,000
     rows completes". The body is built before the run starts (generating it is not the server's cost)."""
 
-    def __init__(self, api_url: str, key: str, rows: int, delay_s: float, run_id: str) -> None:
+    def __init__(self, api_url: str, key: str, rows: int, delay_s: float, run_id: str,
+                 fresh: tuple[Path, int] | None) -> None:
         super().__init__(daemon=True)
         from datetime import date
 
         from services.demo.corpus import Corpus
 
         self.api_url, self.key, self.rows, self.delay_s = api_url, key, rows, delay_s
-        # Another seed than the seeded corpus and the broker users: new people, new references.
-        corpus = Corpus(seed=int(run_id, 16) % 1_000_000 + 7, today=date.today())
-        items = corpus.workers(rows, ref_prefix=f"lt-{run_id}-bg-")
+        items: list[dict[str, Any]] = []
+        if fresh is not None:  # never-seen people of the seeded corpus (see fresh_window)
+            path, start = fresh
+            with path.open("rb") as fh:
+                for number, line in enumerate(fh):
+                    if number >= start + rows:
+                        break
+                    if number >= start:
+                        items.append({**json.loads(line), "external_ref": f"lt-{run_id}-bg-{number}"})
+        source = "never-seen people of the seeded corpus" if len(items) == rows else "generated people"
+        if len(items) < rows:
+            # Another seed than the seeded corpus: new people, though one may share a seeded person's ID number.
+            corpus = Corpus(seed=int(run_id, 16) % 1_000_000 + 7, today=date.today())
+            items += corpus.workers(rows - len(items), ref_prefix=f"lt-{run_id}-bg-g")
         self.body = "".join(json.dumps(w, ensure_ascii=False) + "\n" for w in items).encode()
         self.stop_event = threading.Event()
-        self.result: dict[str, Any] = {"rows": rows, "state": "not started"}
+        self.result: dict[str, Any] = {"rows": rows, "state": "not started", "source": source}
 
     def run(self) -> None:
         if self.stop_event.wait(self.delay_s):
@@ -252,6 +264,27 @@ class BackgroundImport(threading.Thread):
                         return
         except httpx.HTTPError as exc:
             result.update(state=f"{type(exc).__name__}: {exc}")
+
+
+WARM_UP_FRESH_ROWS = 5_000
+BROKER_FRESH_ROWS = 20_000
+
+
+def fresh_window() -> tuple[Path, int] | None:
+    """Where the never-seen workers of a seeded stack start: the lines of the corpus after the ones
+    `load_stack.py seed` uploaded, less those earlier runs took (`fresh-workers.offset`, advanced per run)."""
+    seed_file = STATE / "seed.json"
+    if not seed_file.is_file():
+        return None
+    seeded = json.loads(seed_file.read_text())
+    if not seeded.get("worker_lines_used"):
+        return None
+    path = Path(seeded["corpus"]) / "workers.ndjson"
+    if not path.is_absolute():
+        path = REPO / path
+    offset_file = STATE / "fresh-workers.offset"
+    start = int(offset_file.read_text()) if offset_file.is_file() else int(seeded["worker_lines_used"])
+    return (path, start) if path.is_file() else None
 
 
 def read_stats(prefix: Path) -> list[dict[str, str]]:
@@ -328,8 +361,8 @@ def render_summary(args: argparse.Namespace, api_url: str, stats: list[dict[str,
             for name in sorted({r[0] for r in matches}):
                 lines.append(group_line(name, [r for r in matches if r[0] == name], window_s))
     if background is not None:
-        lines += ["", f"Background import ({background['rows']:,} workers, one broker upload, "
-                      f"{args.import_delay:.0f} s into the run):"]
+        lines += ["", f"Background import ({background['rows']:,} workers — {background['source']} — one broker "
+                      f"upload, {args.import_delay:.0f} s into the run):"]
         if "completed_s" in background:
             inside = background["completed_monotonic"] <= background["window_end"]
             lines.append(f"- upload → {background['state']}: **{background['completed_s']:.1f} s** (upload request "
@@ -437,6 +470,17 @@ def main(argv: list[str] | None = None) -> int:
                "--csv", str(prefix), "--html", str(out / "report.html"), "--only-summary",
                "--loglevel", "WARNING", *SCENARIOS[args.scenario]]
     database = urlparse(first.get("DATABASE_URL") or second.get("DATABASE_URL") or "").path.lstrip("/")
+    # Slices of never-seen people, each used once: warm-up sheets, the background import, the broker users' sheets.
+    fresh = fresh_window()
+    warm_fresh = bg_fresh = run_fresh = None
+    if fresh is not None:
+        path, start = fresh
+        warm_fresh = f"{path}:{start}:{start + WARM_UP_FRESH_ROWS}"
+        bg_fresh = (path, start + WARM_UP_FRESH_ROWS)
+        run_start = start + WARM_UP_FRESH_ROWS + args.background_import
+        run_fresh = f"{path}:{run_start}:{run_start + BROKER_FRESH_ROWS}"
+        (STATE / "fresh-workers.offset").write_text(str(run_start + BROKER_FRESH_ROWS))
+        env["BASHU_FRESH_WORKERS"] = run_fresh
     background = None
     if args.background_import:
         keys = json.loads(args.keys_file.read_text())
@@ -444,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         if broker is None:
             print("no broker key in the keys file: --background-import needs one", file=sys.stderr)
             return 2
-        background = BackgroundImport(api_url, broker, args.background_import, args.import_delay, run_id)
+        background = BackgroundImport(api_url, broker, args.background_import, args.import_delay, run_id, bg_fresh)
     if args.warm_up > 0:
         # A first, unreported run of the same users: the API's and the worker's per-process caches (catalogue
         # snapshot, jieba, kiosk context, connection pools) fill as they would in a server that has been up.
@@ -455,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_command[warm_command.index("--csv") + 1] = str(warm / "locust")
         warm_command[warm_command.index("--html") + 1] = str(warm / "report.html")
         with (warm / "locust.log").open("w") as log:
-            subprocess.run(warm_command, cwd=REPO, env={**env, "BASHU_REQUEST_LOG": str(warm / "requests.csv")},
+            warm_env = {**env, "BASHU_REQUEST_LOG": str(warm / "requests.csv"), "BASHU_FRESH_WORKERS": warm_fresh or ""}
+            subprocess.run(warm_command, cwd=REPO, env=warm_env,
                            stdout=log, stderr=subprocess.STDOUT, check=False, timeout=args.warm_up + 300)
     sampler = Sampler(database)
     load_start = os.getloadavg()

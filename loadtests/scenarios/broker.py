@@ -12,7 +12,7 @@ from datetime import date
 import gevent
 from locust import FastHttpUser, between, task
 
-from loadtests.scenarios.common import IMPORT_ROWS, IMPORT_TIMEOUT_S, RUN_ID, fire, has, keys_of
+from loadtests.scenarios.common import IMPORT_ROWS, IMPORT_TIMEOUT_S, RUN_ID, fire, fresh_workers, has, keys_of
 from services.demo.corpus import Corpus
 
 
@@ -24,15 +24,20 @@ class BrokerUser(FastHttpUser):
         self.key = random.choice(keys_of("broker"))
         self.headers = {"Authorization": f"Bearer {self.key}"}
         self.worker_ids: list[str] = []
-        self.corpus = Corpus(seed=random.randrange(1 << 30), today=date.today())
+        # One stream per user, continued upload after upload: each sheet is new people (a fresh generator per
+        # upload would send the same people every time, i.e. updates, not imports).
+        corpus = Corpus(seed=random.randrange(1 << 30), today=date.today())
+        self.people = corpus.workers(10_000_000, ref_prefix=f"lt-{RUN_ID}-{uuid.uuid4().hex[:6]}-")
 
     @task(1)
     def upload_and_poll(self) -> None:
         if not has("POST", "/v1/workers/imports"):
             return
         prefix = f"lt-{RUN_ID}-{uuid.uuid4().hex[:6]}-"
-        lines = (json.dumps(w, ensure_ascii=False) for w in self.corpus.workers(IMPORT_ROWS, ref_prefix=prefix))
-        body = ("\n".join(lines) + "\n").encode()
+        rows = fresh_workers(IMPORT_ROWS, prefix)
+        rows += [{**w, "external_ref": f"{prefix}g{i:06d}"}
+                 for i, w in zip(range(IMPORT_ROWS - len(rows)), self.people, strict=False)]
+        body = ("\n".join(json.dumps(w, ensure_ascii=False) for w in rows) + "\n").encode()
         started = time.perf_counter()
         headers = {**self.headers, "Content-Type": "application/x-ndjson", "X-Filename": "workers.ndjson",
                    "Idempotency-Key": prefix}

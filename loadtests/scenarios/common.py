@@ -3,6 +3,7 @@ corpus, which endpoints the running API has, and custom metrics."""
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import os
@@ -26,6 +27,36 @@ RUN_ID = os.environ.get("BASHU_RUN_ID") or uuid.uuid4().hex[:8]
 SEED = int(os.environ.get("BASHU_SEED", "20260101"))
 IMPORT_ROWS = int(os.environ.get("BASHU_IMPORT_ROWS", "200"))
 IMPORT_TIMEOUT_S = float(os.environ.get("BASHU_IMPORT_TIMEOUT_S", "300"))
+# "path:start:end": lines start…end of a corpus workers.ndjson that the stack has never seen (run_load.py passes
+# the lines after the seeded ones, a new slice each run). Uploading them adds new people; generated sheets could
+# repeat a seeded person's ID number, whom the API then rightly refuses as registered by another broker.
+FRESH_WORKERS = os.environ.get("BASHU_FRESH_WORKERS", "")
+_fresh: collections.deque[bytes] = collections.deque()
+
+
+def load_fresh_workers() -> int:
+    """Read the fresh slice once, before users start (skipping to it reads the file: not while requests run)."""
+    if not FRESH_WORKERS or _fresh:
+        return len(_fresh)
+    path, start, end = FRESH_WORKERS.rsplit(":", 2)
+    first, last = int(start), int(end)
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh):
+            if number >= last:
+                break
+            if number >= first:
+                _fresh.append(line)
+    return len(_fresh)
+
+
+def fresh_workers(count: int, ref_prefix: str) -> list[dict[str, Any]]:
+    """The next `count` never-seen people of the fresh slice (fewer or none once it is used up)."""
+    out: list[dict[str, Any]] = []
+    while _fresh and len(out) < count:
+        item = json.loads(_fresh.popleft())
+        item["external_ref"] = f"{ref_prefix}{len(out) + 1:06d}"
+        out.append(item)
+    return out
 
 
 def ensure_loopback(url: str) -> None:
