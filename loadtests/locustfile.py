@@ -5,7 +5,7 @@ scenario, bounds time and request count, samples server CPU/memory and writes th
 
 Scenarios (user classes): kiosk = KioskTapUser + KioskTextUser; enterprise = EnterpriseUser;
 broker = BrokerUser; mixed = all four (weights 6:3:2:1). Only loopback targets are accepted.
-With BASHU_REQUEST_LOG set, every request is also written to that CSV (name, ms, ok).
+With BASHU_REQUEST_LOG set, every request is also written to that CSV (name, ms, ok, t = epoch s at the end).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import atexit
 import csv
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ _log_path = os.environ.get("BASHU_REQUEST_LOG")
 _log_file = open(_log_path, "w", newline="", encoding="utf-8") if _log_path else None  # noqa: SIM115
 _log = csv.writer(_log_file) if _log_file else None
 if _log is not None and _log_file is not None:
-    _log.writerow(["name", "ms", "ok"])
+    _log.writerow(["name", "ms", "ok", "t"])
     atexit.register(_log_file.close)
 
 
@@ -61,7 +62,7 @@ def _probe(environment: Any, **_: Any) -> None:
 def _cap(name: str = "", response_time: float = 0.0, exception: Any = None, **_: Any) -> None:
     """Log the request; stop the run once MAX_REQUESTS requests were made (the time limit is locust's -t)."""
     if _log is not None:
-        _log.writerow([name, f"{response_time:.2f}", "0" if exception else "1"])
+        _log.writerow([name, f"{response_time:.2f}", "0" if exception else "1", f"{time.time():.3f}"])
     _state["requests"] += 1
     if _state["requests"] >= MAX_REQUESTS and not _state["stopping"]:
         _state["stopping"] = True

@@ -235,6 +235,7 @@ class BackgroundImport(threading.Thread):
                    "X-Filename": "background.ndjson", "Idempotency-Key": f"bg-{uuid.uuid4().hex}"}
         result = self.result
         result["started_monotonic"] = time.monotonic()
+        result["started_epoch"] = time.time()
         started = time.perf_counter()
         try:
             with httpx.Client(base_url=self.api_url, timeout=120) as http:
@@ -254,7 +255,7 @@ class BackgroundImport(threading.Thread):
                     data = status.json()
                     if data.get("status") in ("completed", "failed"):
                         result.update(state=data["status"], completed_s=time.perf_counter() - started,
-                                      completed_monotonic=time.monotonic(),
+                                      completed_monotonic=time.monotonic(), completed_epoch=time.time(),
                                       **{k: data.get(k) for k in ("total", "created", "updated", "unchanged",
                                                                   "rejected", "errors", "started_at",
                                                                   "finished_at", "created_at")})
@@ -295,11 +296,12 @@ def read_stats(prefix: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def read_requests(path: Path) -> list[tuple[str, float, bool]]:
+def read_requests(path: Path) -> list[tuple[str, float, bool, float]]:
+    """(name, ms, ok, epoch seconds when it ended — 0 when not recorded)."""
     if not path.is_file():
         return []
     with path.open(encoding="utf-8") as fh:
-        return [(r["name"], float(r["ms"]), r["ok"] == "1") for r in csv.DictReader(fh)]
+        return [(r["name"], float(r["ms"]), r["ok"] == "1", float(r.get("t") or 0)) for r in csv.DictReader(fh)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -308,15 +310,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else float("nan")
 
 
-def group_line(label: str, rows: list[tuple[str, float, bool]], seconds: float) -> str:
-    times = [ms for _, ms, _ in rows]
-    errors = sum(1 for _, _, ok in rows if not ok)
+def group_line(label: str, rows: list[tuple[str, float, bool, float]], seconds: float) -> str:
+    times = [r[1] for r in rows]
+    errors = sum(1 for r in rows if not r[2])
     return (f"| {label} | {len(rows)} | {errors} | {len(rows) / seconds:.1f} | {percentile(times, 0.5):.0f} | "
             f"{percentile(times, 0.95):.0f} | {percentile(times, 0.99):.0f} | {max(times, default=float('nan')):.0f} |")
 
 
 def render_summary(args: argparse.Namespace, api_url: str, stats: list[dict[str, str]],
-                   requests: list[tuple[str, float, bool]], resources: list[dict[str, Any]], seconds: float,
+                   requests: list[tuple[str, float, bool, float]], resources: list[dict[str, Any]], seconds: float,
                    window_s: float, exit_code: int, skipped: str, background: dict[str, Any] | None,
                    load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
     lines = [f"# Load test `{args.scenario}` — {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}", "",
@@ -360,6 +362,15 @@ def render_summary(args: argparse.Namespace, api_url: str, stats: list[dict[str,
             lines.append(group_line("matches (job → workers, worker → jobs)", matches, window_s))
             for name in sorted({r[0] for r in matches}):
                 lines.append(group_line(name, [r for r in matches if r[0] == name], window_s))
+        if background is not None and background.get("completed_epoch") and background.get("started_epoch"):
+            # The requests that ended while the background import ran: its effect on the others.
+            first, last = background["started_epoch"], background["completed_epoch"]
+            during = [r for r in requests if first <= r[3] <= last]
+            span = max(last - first, 1e-3)
+            lines.append(group_line("kiosk, while the background import ran", [r for r in during if is_kiosk(r[0])],
+                                    span))
+            lines.append(group_line("matches, while the background import ran",
+                                    [r for r in during if is_match(r[0])], span))
     if background is not None:
         lines += ["", f"Background import ({background['rows']:,} workers — {background['source']} — one broker "
                       f"upload, {args.import_delay:.0f} s into the run):"]
@@ -378,9 +389,9 @@ def render_summary(args: argparse.Namespace, api_url: str, stats: list[dict[str,
             lines.append(f"- **did not complete**: {background['state']}")
     if requests and args.scenario == "mixed":
         http_rows = [r for r in requests if not r[0].startswith("import ")]
-        errors = sum(1 for _, _, ok in requests if not ok)
-        kiosk_p95 = percentile([ms for name, ms, _ in requests if is_kiosk(name)], 0.95)
-        match_p95 = percentile([ms for name, ms, _ in requests if is_match(name)], 0.95)
+        errors = sum(1 for r in requests if not r[2])
+        kiosk_p95 = percentile([r[1] for r in requests if is_kiosk(r[0])], 0.95)
+        match_p95 = percentile([r[1] for r in requests if is_match(r[0])], 0.95)
 
         def verdict(ok: bool) -> str:
             return "**met**" if ok else "**missed**"
