@@ -1,14 +1,17 @@
 """Bulk imports in the worker: `import.process` runs (or resumes) an import; `import.batch` does the
-follow-up work of one committed batch (indexing its records) in one job; `import.match` matches the batch's
-indexed records (notifications, issue 6) in one job; `import.finished` tells the uploader (inbox, and webhooks
-subscribed to `import.finished`).
+follow-up work of one committed batch (indexing its records) in one job; `import.finished` tells the uploader
+(inbox, and webhooks subscribed to `import.finished`); `import.match` matches what the import stored
+(notifications, issue 6).
 
 Matching after an import is what `job.index` / `worker.index` do for a single record
-(`workers.match_tasks.request_matching`: wait until the document is visible, then record `job.match` /
-`worker.match`), batched: `import.batch` waits for its Meilisearch tasks and records ONE `import.match` row for
-the batch, whose handler calls `match_worker` / `match_job` for the batch's ids, a few at a time. So a
-100,000-row import adds 20 matching jobs to the queue, not 100,000 ahead of everyone else's notifications.
-Both are safe to run twice: notifications are unique per (recipient, job, worker, event).
+(`workers.match_tasks.request_matching`: wait until the document is visible, then match it), for the whole
+import at once and after it: `import.batch` is done only once Meilisearch has applied its documents; the import
+records ONE `import.match` row when it finishes, whose handler waits until every `import.batch` row of the
+import is done, then calls `match_worker` / `match_job` for the stored ids batch by batch, a few at a time
+(handing over to a fresh job before arq's timeout). So a 100,000-row import adds one matching job to the
+queue, not 100,000; and its matching (~4 ms of worker CPU per profile) starts once the import is stored and
+searchable instead of competing with it. Safe to run twice: notifications are unique per (recipient, job,
+worker, event).
 
 The processing itself lives in `services/api/imports/processing.py`; this module only binds it to outbox
 topics."""
@@ -24,7 +27,7 @@ import structlog
 from services.api.database import PendingWork
 from services.api.imports import repository
 from services.api.imports.processing import ImportEnv, process_import
-from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, PROCESS_TOPIC
+from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, MATCH_TOPIC, PROCESS_TOPIC
 from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
 from services.indexing.sync import SyncResult
@@ -34,14 +37,15 @@ from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
 
-MATCH_TOPIC = "import.match"
 # Match runs of one worker process for imports at a time. Each costs ~4 ms of worker CPU (queries, Meilisearch
 # searches, its own transaction and `worker.matched` job), so a 100,000-row import's matching is minutes of
-# work: kept to two at a time, it trickles alongside the import and other jobs instead of crowding them out.
+# work: kept to two at a time, it trickles alongside other jobs instead of crowding them out.
 MATCH_CONCURRENCY = 2
 # How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
-# runs it again: re-sync, wait, record matching). Longer than a single record's wait: an import's writes queue.
+# runs it again: re-sync, wait). Longer than a single record's wait: an import's writes queue.
 INDEX_WAIT_MS = 120_000
+# How long `import.match` waits for the import's indexing rows before it fails (the reconciler retries it).
+INDEXED_WAIT_SECONDS = 60.0
 _MATCH_SLOTS_KEY = "imports.match_slots"
 
 # topic → a function that handles many entity ids at once (e.g. one Meilisearch upsert for a batch), returning
@@ -105,21 +109,19 @@ async def run_batch_follow_up(resources: WorkerResources, entity_id: str) -> Non
         for entity in ids:
             await single(resources, entity)
     if synced.upserted:
-        await _request_batch_matching(resources, entity_id, synced)
+        # Done means applied: `import.match` waits for this row, so matching sees what the batch indexed.
+        await _wait_until_applied(resources, synced)
 
 
-async def _request_batch_matching(resources: WorkerResources, entity_id: str, synced: SyncResult) -> None:
-    """`request_matching` for a whole batch: once its documents are visible (so a posting and a profile that
-    arrive together are paired by whichever match run comes second), one `import.match` row."""
+async def _wait_until_applied(resources: WorkerResources, synced: SyncResult) -> None:
     for uid in synced.task_uids:
         task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=50)
         if task.status != "succeeded":
             raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}: {task.error}")
-    pending = PendingWork()
-    async with resources.pool.acquire() as conn:
-        async with conn.transaction():
-            await pending.record(conn, MATCH_TOPIC, entity_id)
-        await flush_outbox(resources.redis, conn, pending)
+
+
+class ImportNotIndexed(RuntimeError):
+    """Some `import.batch` row of the import is still undone: matching is retried later."""
 
 
 def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
@@ -131,27 +133,45 @@ def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
 
 
 @outbox_handler(MATCH_TOPIC)
-async def match_batch(resources: WorkerResources, entity_id: str) -> None:
-    """Match the records one import batch indexed: `match_worker` / `match_job` per id (each reads the current
-    row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a time in this process."""
-    import_id, _, batch_no = entity_id.partition(":")
+async def match_import(resources: WorkerResources, entity_id: str) -> None:
+    """Match what an import stored, from batch `<n>` of `<import id>:<n>` on: `match_worker` / `match_job` per
+    id (each reads the current row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a
+    time in this process, once every `import.batch` row of the import is done (its documents are visible)."""
+    import_id, _, first = entity_id.partition(":")
+    started = asyncio.get_running_loop().time()
     async with resources.pool.acquire() as conn:
-        groups = await repository.batch_entities(conn, UUID(import_id), int(batch_no))
+        while await repository.undone_batch_follow_ups(conn, UUID(import_id), BATCH_TOPIC):
+            if asyncio.get_running_loop().time() - started > INDEXED_WAIT_SECONDS:
+                raise ImportNotIndexed(import_id)
+            await asyncio.sleep(0.2)
+        batch_nos = await repository.batches_from(conn, UUID(import_id), int(first))
     slots = _match_slots(resources)
 
     async def match(handler: Callable[[WorkerResources, str], Awaitable[None]], entity: str) -> None:
         async with slots:
             await handler(resources, entity)
 
-    for group in groups:
-        handler = MATCHERS.get(group["topic"])
-        if handler is not None:
-            # All of them even if one fails (the rest are not lost), then fail the row so it is retried.
-            results = await asyncio.gather(*(match(handler, entity) for entity in group["entity_ids"]),
-                                           return_exceptions=True)
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if failed:
-                raise failed[0]
+    for position, batch_no in enumerate(batch_nos):
+        async with resources.pool.acquire() as conn:
+            groups = await repository.batch_entities(conn, UUID(import_id), batch_no)
+        for group in groups:
+            handler = MATCHERS.get(group["topic"])
+            if handler is not None:
+                # All of them even if one fails (the rest are not lost), then fail the row so it is retried.
+                results = await asyncio.gather(*(match(handler, entity) for entity in group["entity_ids"]),
+                                               return_exceptions=True)
+                failed = [r for r in results if isinstance(r, BaseException)]
+                if failed:
+                    raise failed[0]
+        rest = batch_nos[position + 1:]
+        if rest and asyncio.get_running_loop().time() - started > _time_budget(resources):
+            pending = PendingWork()
+            async with resources.pool.acquire() as conn:
+                async with conn.transaction():
+                    await pending.record(conn, MATCH_TOPIC, f"{import_id}:{rest[0]}")
+                await flush_outbox(resources.redis, conn, pending)
+            log.info("import.matching_continued", import_id=import_id, next_batch=rest[0])
+            return
 
 
 @batch_handler("worker.index")

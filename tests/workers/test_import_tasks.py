@@ -27,8 +27,9 @@ from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import job_body, worker_body
 from tests.workers.test_match_notifications import matches_in_inbox
+from workers import import_tasks
 from workers.context import WorkerResources
-from workers.import_tasks import match_batch, run_batch_follow_up
+from workers.import_tasks import match_import, run_batch_follow_up
 from workers.settings import WorkerSettings
 
 
@@ -173,8 +174,9 @@ async def _batch_ids(db: asyncpg.Connection, import_id: UUID) -> list[str]:
     return [r["entity_id"] for r in rows]
 
 
-async def _rerun_follow_ups(settings: ApiSettings, entity_ids: list[str]) -> None:
-    """The batch's indexing and matching jobs handled again, as a retried or duplicated outbox job would."""
+async def _rerun_follow_ups(settings: ApiSettings, import_id: UUID, entity_ids: list[str]) -> None:
+    """The batches' indexing and the import's matching handled again, as a retried or duplicated outbox job
+    would."""
     ws = WorkerSettings(**settings.model_dump())
     pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
     redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
@@ -183,15 +185,16 @@ async def _rerun_follow_ups(settings: ApiSettings, entity_ids: list[str]) -> Non
         resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
         for entity_id in entity_ids:
             await run_batch_follow_up(resources, entity_id)
-            await match_batch(resources, entity_id)
+        await match_import(resources, f"{import_id}:1")
     finally:
         await search.aclose()
         await redis.aclose(close_connection_pool=True)
         await pool.close()
 
 
-async def test_imported_workers_are_matched_once_per_batch(
-    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+async def test_imported_workers_are_matched_once_per_import(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     enterprise = await make_org("enterprise")
     broker = await make_org("broker")
@@ -206,6 +209,7 @@ async def test_imported_workers_are_matched_once_per_batch(
                worker_body(125, external_ref="W-3", consent=no_consent),
                worker_body(127, external_ref="W-4", occupations=["保姆"], certificates=[], skills=[])]
     import_id = await _import_ndjson(client, broker, "workers", welders)
+    assert await process_import(env, import_id, batch_rows=2) == "completed"  # two batches
     await run_worker(settings)
 
     ids = {r["external_ref"]: str(r["id"]) for r in await db.fetch(
@@ -215,15 +219,20 @@ async def test_imported_workers_are_matched_once_per_batch(
     told = await _matches(client, enterprise)
     assert told == [(job_id, worker_id, "worker_for_job") for worker_id in fitting]
     assert await _matches(client, broker) == []  # the uploading broker is not told about its own workers
-    # One matching job for the batch, none per profile.
+    # One matching job for the import, none per profile.
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.match'") == 1
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.match'") == 0
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
-    # The batch's follow-ups handled again: nothing new.
-    await _rerun_follow_ups(settings, await _batch_ids(db, import_id))
+    # The batches' follow-ups handled again, the matching handing over to a new job after each batch (as it
+    # does before arq's timeout): nothing new.
+    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
     await run_worker(settings)
     assert await _matches(client, enterprise) == told
+    handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
+    assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:2"]
+    assert all(r["done_at"] is not None for r in handed_over)
 
 
 async def test_imported_postings_are_matched(
@@ -243,6 +252,6 @@ async def test_imported_postings_are_matched(
     assert told == [(job_id, worker_id, "job_for_worker")]
     assert await _matches(client, enterprise) == []
 
-    await _rerun_follow_ups(settings, await _batch_ids(db, import_id))
+    await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
     await run_worker(settings)
     assert await _matches(client, broker) == told

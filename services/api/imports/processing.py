@@ -14,7 +14,8 @@
 - One processor per import at a time (a PostgreSQL advisory lock held for the run; the checkpoint is also
   checked under `FOR UPDATE` in every batch).
 - A long import hands over to a fresh job (a new `import.process` outbox row) before arq's job timeout.
-- At the end the chunks are deleted (the upload holds personal data) and `import.finished` is recorded.
+- At the end the chunks are deleted (the upload holds personal data) and `import.finished` is recorded, with
+  one `import.match` row that matches everything the import stored (notifications) once its indexing is done.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from services.api.imports.schemas import ImportKind
 from services.api.imports.service import (
     BATCH_TOPIC,
     FINISHED_TOPIC,
+    MATCH_TOPIC,
     PROCESS_TOPIC,
     cipher_of,
     decrypt_chunk,
@@ -379,7 +381,11 @@ async def _finish(env: ImportEnv, conn: asyncpg.Connection, import_id: UUID, *, 
     async with conn.transaction():
         await repository.finish(conn, import_id, status=status, detail=detail)
         await repository.delete_chunks(conn, import_id)
-        outbox_id = await outbox_repository.record(conn, FINISHED_TOPIC, str(import_id))
-    await _enqueue(env, conn, [outbox_id])
+        outbox_ids = [await outbox_repository.record(conn, FINISHED_TOPIC, str(import_id))]
+        if await repository.batches_from(conn, import_id, 1):
+            # Matching of what the import stored (notifications), from its first batch, once it is all in:
+            # workers/import_tasks.py `match_import`.
+            outbox_ids.append(await outbox_repository.record(conn, MATCH_TOPIC, f"{import_id}:1"))
+    await _enqueue(env, conn, outbox_ids)
     log.info("import.finished", import_id=str(import_id), status=status)
     return "completed" if status == "completed" else "failed"

@@ -118,5 +118,21 @@ async def batch_entities(conn: asyncpg.Connection, import_id: UUID, batch_no: in
     return rows
 
 
+async def batches_from(conn: asyncpg.Connection, import_id: UUID, first_batch: int) -> list[int]:
+    """Numbers of the import's batches that recorded follow-up work, from `first_batch` on."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT batch_no FROM import_batches WHERE import_id = $1 AND batch_no >= $2
+            ORDER BY batch_no""", import_id, first_batch)
+    return [r["batch_no"] for r in rows]
+
+
+async def undone_batch_follow_ups(conn: asyncpg.Connection, import_id: UUID, topic: str) -> int:
+    """The import's `import.batch` outbox rows not done yet (the partial index of undone rows keeps it small)."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE done_at IS NULL AND topic = $1 AND entity_id LIKE $2",
+        topic, f"{import_id}:%")
+    return count
+
+
 def as_dict(row: asyncpg.Record) -> dict[str, Any]:
     return dict(row.items())

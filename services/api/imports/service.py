@@ -33,6 +33,7 @@ from services.privacy import PersonalDataCipher
 CHUNK_BYTES = 1 << 20
 PROCESS_TOPIC = "import.process"
 BATCH_TOPIC = "import.batch"
+MATCH_TOPIC = "import.match"
 FINISHED_TOPIC = "import.finished"
 DEFAULT_ERROR_LIMIT = 1000
 
