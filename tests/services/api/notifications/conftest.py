@@ -127,13 +127,12 @@ async def running_worker(settings: ApiSettings, **kwargs: Any) -> AsyncIterator[
     try:
         yield worker
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        # No new job starts once main() is cancelled; let the ones in flight finish. arq's close() cancels
-        # unfinished jobs and then gathers them, which raises CancelledError into this test.
-        if in_flight := [t for t in worker.tasks.values() if not t.done()]:
-            await asyncio.wait(in_flight, timeout=30)
+        # Stop gracefully: in burst mode with nothing more to start, main() ends its poll iteration, waits for
+        # the jobs in flight and returns. Cancelling it could interrupt a Redis pipeline half-way (its connection
+        # is then never released: an unclosed-client ResourceWarning), and arq's close() cancels unfinished jobs
+        # and gathers them, raising CancelledError here.
+        worker.burst, worker.max_burst_jobs = True, 0
+        await asyncio.wait_for(task, 30)
         await close_worker(worker)
 
 
