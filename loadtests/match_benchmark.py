@@ -25,14 +25,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadtests.search_benchmark import load_average, loopback, wait
+from loadtests.search_benchmark import ensure_index, index_settings, load_average, loopback
 from matching.catalogue import load_initial_catalogue
 from matching.documents import worker_document, workers_index_settings
 from matching.facts import JobFacts, Wage, WorkerFacts
@@ -95,47 +93,6 @@ def jobs(count: int) -> list[JobFacts]:
     return out
 
 
-def index_settings(full_dictionary: bool) -> dict[str, Any]:
-    """The production settings; with `full_dictionary`, the untrimmed word list the dictionary had before
-    (every trade, county and pay word), to measure what the trimmed one saves on the same corpus."""
-    catalogue, regions = load_initial_catalogue(), load_regions()
-    settings = workers_index_settings(catalogue, regions)
-    if full_dictionary:
-        settings["dictionary"] = catalogue.kept_whole_words(regions)
-    return settings
-
-
-async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool,
-                       full_dictionary: bool = False) -> None:
-    settings = index_settings(full_dictionary)
-    response = await meili.get(f"/indexes/{uid}/stats")
-    if response.status_code == 200 and not reindex and response.json()["numberOfDocuments"] == size:
-        print(f"index {uid}: {size} documents already there")
-        dictionary = (await meili.get(f"/indexes/{uid}/settings/dictionary")).json()
-        if sorted(dictionary) != sorted(settings["dictionary"]):
-            # A dictionary change re-segments every document: minutes at these sizes.
-            started = time.perf_counter()
-            await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json={
-                "dictionary": settings["dictionary"]})).json(), seconds=7200)
-            print(f"dictionary set to {len(settings['dictionary'])} words in {time.perf_counter() - started:.0f} s")
-        return
-    await meili.delete(f"/indexes/{uid}")
-    await wait(meili, (await meili.post("/indexes", json={"uid": uid, "primaryKey": "id"})).json())
-    await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json=settings)).json())
-    started = time.perf_counter()
-    documents = workers(size)
-    print(f"generated {size} workers in {time.perf_counter() - started:.0f} s; indexing …")
-    started = time.perf_counter()
-    tasks = []
-    for i in range(0, size, 10_000):
-        response = await meili.post(f"/indexes/{uid}/documents", content=orjson.dumps(documents[i:i + 10_000]),
-                                    headers={"Content-Type": "application/json"})
-        tasks.append(response.json())
-    for task in tasks:
-        await wait(meili, task, seconds=7200)
-    print(f"indexed {size} workers in {time.perf_counter() - started:.0f} s")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=500_000)
@@ -151,7 +108,8 @@ async def main() -> None:
     prefix = f"bench{args.size}"
     catalogue, regions = load_initial_catalogue(), load_regions()
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60) as meili:
-        await ensure_index(meili, index_name(prefix, "workers"), args.size, args.reindex, args.full_dictionary)
+        await ensure_index(meili, index_name(prefix, "workers"), args.size, args.reindex, documents=workers,
+                           what="workers", settings=index_settings(workers_index_settings, args.full_dictionary))
         if args.index_only:
             return
         http = MeiliReader(meili_url, key or None, timeout=60)  # the API's client for these reads

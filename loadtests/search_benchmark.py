@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.catalogue import load_initial_catalogue
+from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.documents import job_document, jobs_index_settings
 from matching.facts import JobFacts, Wage
 from matching.kiosk_search_query import KioskParams, build_plan, search_body
-from matching.regions import load_regions
+from matching.regions import RegionDirectory, load_regions
 from matching.segmentation import Analyzer
 from services.api.kiosk.service import CHINA_TZ, _build_context
 from services.api.search_index import index_name
@@ -105,19 +106,21 @@ def corpus(size: int) -> list[dict[str, Any]]:
     return documents
 
 
-def index_settings(full_dictionary: bool) -> dict[str, Any]:
-    """The production settings; with `full_dictionary`, the untrimmed word list the dictionary had before
-    (every trade, county and pay word), to measure what the trimmed one saves on the same corpus."""
+def index_settings(build: Callable[[Catalogue, RegionDirectory], dict[str, Any]],
+                   full_dictionary: bool) -> dict[str, Any]:
+    """The production settings (`build`: jobs_index_settings / workers_index_settings); with `full_dictionary`,
+    the untrimmed word list the dictionary had before (every trade, county and pay word), to measure what the
+    trimmed one saves on the same corpus."""
     catalogue, regions = load_initial_catalogue(), load_regions()
-    settings = jobs_index_settings(catalogue, regions)
+    settings = build(catalogue, regions)
     if full_dictionary:
         settings["dictionary"] = catalogue.kept_whole_words(regions)
     return settings
 
 
-async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool,
-                       full_dictionary: bool = False) -> None:
-    settings = index_settings(full_dictionary)
+async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: bool, *, settings: dict[str, Any],
+                       documents: Callable[[int], list[dict[str, Any]]], what: str) -> None:
+    """`uid` with `size` documents and `settings`; a kept index only gets a changed dictionary."""
     response = await meili.get(f"/indexes/{uid}/stats")
     if response.status_code == 200 and not reindex and response.json()["numberOfDocuments"] == size:
         print(f"index {uid}: {size} documents already there")
@@ -133,17 +136,17 @@ async def ensure_index(meili: httpx.AsyncClient, uid: str, size: int, reindex: b
     await wait(meili, (await meili.post("/indexes", json={"uid": uid, "primaryKey": "id"})).json())
     await wait(meili, (await meili.patch(f"/indexes/{uid}/settings", json=settings)).json())
     started = time.perf_counter()
-    documents = corpus(size)
-    print(f"generated {size} postings in {time.perf_counter() - started:.0f} s; indexing …")
+    generated = documents(size)
+    print(f"generated {size} {what} in {time.perf_counter() - started:.0f} s; indexing …")
     started = time.perf_counter()
     tasks = []
     for i in range(0, size, 10_000):
-        response = await meili.post(f"/indexes/{uid}/documents", content=orjson.dumps(documents[i:i + 10_000]),
+        response = await meili.post(f"/indexes/{uid}/documents", content=orjson.dumps(generated[i:i + 10_000]),
                                     headers={"Content-Type": "application/json"})
         tasks.append(response.json())
     for task in tasks:
-        await wait(meili, task, seconds=3600)
-    print(f"indexed {size} postings in {time.perf_counter() - started:.0f} s")
+        await wait(meili, task, seconds=7200)
+    print(f"indexed {size} {what} in {time.perf_counter() - started:.0f} s")
 
 
 async def wait(meili: httpx.AsyncClient, task: dict[str, Any], seconds: float = 600) -> None:
@@ -313,7 +316,8 @@ async def main() -> None:
 
     api: subprocess.Popen[bytes] | None = None
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60, limits=limits) as meili:
-        await ensure_index(meili, uid, args.size, args.reindex, args.full_dictionary)
+        await ensure_index(meili, uid, args.size, args.reindex, documents=corpus, what="postings",
+                           settings=index_settings(jobs_index_settings, args.full_dictionary))
         if args.index_only:
             return
         api_url = args.api_url
