@@ -10,8 +10,11 @@ records ONE `import.match` row when it finishes, whose handler waits until every
 import is done, then calls `match_worker` / `match_job` for the stored ids batch by batch, a few at a time
 (handing over to a fresh job before arq's timeout). So a 100,000-row import adds one matching job to the
 queue, not 100,000; and its matching (~4 ms of worker CPU per profile) starts once the import is stored and
-searchable instead of competing with it. Safe to run twice: notifications are unique per (recipient, job,
-worker, event).
+searchable instead of competing with it. The notifications it records are dispatched by arq jobs, not inline
+(a slow receiver must not stretch this job past its timeout), and an id whose matching fails gets a
+single-record `worker.match` / `job.match` row of its own instead of failing the import's row. Safe to run
+twice: notifications are unique per (recipient, job, worker, event). Still per profile: each match records a
+`worker.matched` / `job.matched` row (saved subscriptions), one small arq job each.
 
 The processing itself lives in `services/api/imports/processing.py`; this module only binds it to outbox
 topics."""
@@ -32,7 +35,7 @@ from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
 from services.indexing.sync import SyncResult
 from workers.context import WorkerResources
-from workers.match_tasks import IndexTaskFailed, match_job, match_worker
+from workers.match_tasks import JOB_MATCH_TOPIC, WORKER_MATCH_TOPIC, IndexTaskFailed, match_job, match_worker
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
@@ -53,9 +56,11 @@ _MATCH_SLOTS_KEY = "imports.match_slots"
 # handler, called for each id in this one job.
 BatchHandler = Callable[[WorkerResources, list[str]], Awaitable[SyncResult | None]]
 BATCH_HANDLERS: dict[str, BatchHandler] = {}
-# index topic → the matching handler of one of its ids (what `request_matching` leads to for a single record).
-MATCHERS: dict[str, Callable[[WorkerResources, str], Awaitable[None]]] = {
-    "worker.index": match_worker, "job.index": match_job}
+# index topic → the matching handler of one of its ids (what `request_matching` leads to for a single record)
+# and the single-record matching topic that retries an id it failed on.
+Matcher = Callable[..., Awaitable[None]]
+MATCHERS: dict[str, tuple[Matcher, str]] = {
+    "worker.index": (match_worker, WORKER_MATCH_TOPIC), "job.index": (match_job, JOB_MATCH_TOPIC)}
 
 
 def batch_handler(topic: str) -> Callable[[BatchHandler], BatchHandler]:
@@ -139,30 +144,48 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     time in this process, once every `import.batch` row of the import is done (its documents are visible)."""
     import_id, _, first = entity_id.partition(":")
     started = asyncio.get_running_loop().time()
-    async with resources.pool.acquire() as conn:
-        while await repository.undone_batch_follow_ups(conn, UUID(import_id), BATCH_TOPIC):
-            if asyncio.get_running_loop().time() - started > INDEXED_WAIT_SECONDS:
-                raise ImportNotIndexed(import_id)
-            await asyncio.sleep(0.2)
-        batch_nos = await repository.batches_from(conn, UUID(import_id), int(first))
+    while True:
+        async with resources.pool.acquire() as conn:  # not held while sleeping: the batch rows need the pool
+            undone = await repository.undone_batch_follow_ups(conn, UUID(import_id), BATCH_TOPIC)
+            if not undone:
+                batch_nos = await repository.batches_from(conn, UUID(import_id), int(first))
+                break
+        if asyncio.get_running_loop().time() - started > INDEXED_WAIT_SECONDS:
+            raise ImportNotIndexed(import_id)
+        await asyncio.sleep(0.2)
     slots = _match_slots(resources)
 
-    async def match(handler: Callable[[WorkerResources, str], Awaitable[None]], entity: str) -> None:
+    async def match(handler: Matcher, entity: str) -> None:
         async with slots:
-            await handler(resources, entity)
+            # Dispatch through arq: this job's time must not depend on how fast the recipients' receivers are.
+            await handler(resources, entity, inline_dispatch=False)
 
     for position, batch_no in enumerate(batch_nos):
         async with resources.pool.acquire() as conn:
             groups = await repository.batch_entities(conn, UUID(import_id), batch_no)
         for group in groups:
-            handler = MATCHERS.get(group["topic"])
-            if handler is not None:
-                # All of them even if one fails (the rest are not lost), then fail the row so it is retried.
-                results = await asyncio.gather(*(match(handler, entity) for entity in group["entity_ids"]),
+            matcher = MATCHERS.get(group["topic"])
+            if matcher is not None:
+                handler, retry_topic = matcher
+                entities = list(group["entity_ids"])
+                results = await asyncio.gather(*(match(handler, entity) for entity in entities),
                                                return_exceptions=True)
-                failed = [r for r in results if isinstance(r, BaseException)]
+                if stop := next((r for r in results if isinstance(r, BaseException)
+                                 and not isinstance(r, Exception)), None):
+                    raise stop  # cancelled (arq's timeout, shutdown): the row is run again
+                failed = [(entity, r) for entity, r in zip(entities, results, strict=True)
+                          if isinstance(r, Exception)]
                 if failed:
-                    raise failed[0]
+                    # Each failed id gets its own single-record matching row (retried with the outbox's backoff),
+                    # so one record that keeps failing holds up neither the rest of the import nor this row.
+                    retries = PendingWork()
+                    async with resources.pool.acquire() as conn:
+                        async with conn.transaction():
+                            for entity, _ in failed:
+                                await retries.record(conn, retry_topic, entity)
+                        await flush_outbox(resources.redis, conn, retries)
+                    log.warning("import.matching_failed", import_id=import_id, batch=batch_no, failed=len(failed),
+                                error=type(failed[0][1]).__name__)
         rest = batch_nos[position + 1:]
         if rest and asyncio.get_running_loop().time() - started > _time_budget(resources):
             pending = PendingWork()

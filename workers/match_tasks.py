@@ -117,7 +117,7 @@ def _extras(ranked: matches.Ranked) -> dict[str, Any]:
 
 
 async def _record(resources: WorkerResources, notices: list[MatchNotice], matched_topic: str, entity_id: str,
-                  now: Any) -> int:
+                  now: Any, *, inline_dispatch: bool) -> int:
     dispatches = PendingWork()
     matched = PendingWork()
     async with resources.pool.acquire() as conn:
@@ -126,6 +126,9 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
             await matched.record(conn, matched_topic, entity_id)
         # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.
         await flush_outbox(resources.redis, conn, matched)
+        if not inline_dispatch:
+            await flush_outbox(resources.redis, conn, dispatches)
+            return len(created)
     # The notifications' dispatch (fan-out and first webhook attempt) here, after their commit: one arq hop
     # less. Failures are left to the reconciler, as a failed dispatch job's would be; past one webhook
     # timeout (a hanging receiver) the rest go to arq.
@@ -134,8 +137,10 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
 
 
 @outbox_handler(JOB_MATCH_TOPIC)
-async def match_job(resources: WorkerResources, entity_id: str) -> None:
-    """An open posting → its best workers → their brokers (`job_for_worker`)."""
+async def match_job(resources: WorkerResources, entity_id: str, *, inline_dispatch: bool = True) -> None:
+    """An open posting → its best workers → their brokers (`job_for_worker`). `inline_dispatch=False` leaves
+    the notifications' dispatch (and first webhook attempt) to arq jobs: for callers matching many records in
+    one job (imports), whose time must not depend on the recipients' receivers."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
     today = now.astimezone(matches.CHINA_TZ).date()
@@ -163,13 +168,14 @@ async def match_job(resources: WorkerResources, entity_id: str) -> None:
                                    sms_consent=bool(worker["consent_contact_by_sms"])))
         if len(notices) >= settings.match_notify_top_n:
             break
-    created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now)
+    created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now, inline_dispatch=inline_dispatch)
     log.info("matching.job", job_id=entity_id, candidates=len(ranked), notices=len(notices), created=created)
 
 
 @outbox_handler(WORKER_MATCH_TOPIC)
-async def match_worker(resources: WorkerResources, entity_id: str) -> None:
-    """An available, consenting profile → the open postings it fits → their enterprises (`worker_for_job`)."""
+async def match_worker(resources: WorkerResources, entity_id: str, *, inline_dispatch: bool = True) -> None:
+    """An available, consenting profile → the open postings it fits → their enterprises (`worker_for_job`).
+    `inline_dispatch` as for `match_job`."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
     today = now.astimezone(matches.CHINA_TZ).date()
@@ -198,5 +204,6 @@ async def match_worker(resources: WorkerResources, entity_id: str) -> None:
                                    summary=summary))
         if len(notices) >= settings.match_notify_top_n:
             break
-    created = await _record(resources, notices, WORKER_MATCHED_TOPIC, entity_id, now)
+    created = await _record(resources, notices, WORKER_MATCHED_TOPIC, entity_id, now,
+                            inline_dispatch=inline_dispatch)
     log.info("matching.worker", worker_id=entity_id, candidates=len(ranked), notices=len(notices), created=created)

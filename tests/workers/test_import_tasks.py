@@ -255,3 +255,41 @@ async def test_imported_postings_are_matched(
     await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
     await run_worker(settings)
     assert await _matches(client, broker) == told
+
+
+async def test_a_profile_that_fails_to_match_is_retried_alone(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One id failing in the import's matching holds up neither the others nor the import.match row: it gets a
+    single-record `worker.match` row of its own, retried like any outbox row."""
+    enterprise = await make_org("enterprise")
+    broker = await make_org("broker")
+    response = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["id"]
+    await run_worker(settings)
+
+    real, retry_topic = import_tasks.MATCHERS["worker.index"]
+    failing: set[str] = set()
+
+    async def first_profile_fails(resources: WorkerResources, entity_id: str, **kwargs: Any) -> None:
+        if not failing:
+            failing.add(entity_id)
+        if entity_id in failing:
+            raise RuntimeError("Meilisearch unreachable for this one")
+        await real(resources, entity_id, **kwargs)
+
+    monkeypatch.setitem(import_tasks.MATCHERS, "worker.index", (first_profile_fails, retry_topic))
+    import_id = await _import_ndjson(client, broker, "workers", [worker_body(141, external_ref="W-1"),
+                                                                  worker_body(143, external_ref="W-2")])
+    assert await process_import(env, import_id, batch_rows=2) == "completed"
+    await run_worker(settings)  # the import's matching, then the failed id's own row (the real handler)
+
+    [failed_id] = failing
+    retries = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'worker.match'")
+    assert [(r["entity_id"], r["done_at"] is not None) for r in retries] == [(failed_id, True)]
+    assert await db.fetchval("SELECT done_at IS NOT NULL FROM outbox WHERE topic = 'import.match'") is True
+    ids = sorted(str(r["id"]) for r in await db.fetch(
+        "SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
+    assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
