@@ -54,10 +54,13 @@ def db_migrate() -> None:
     typer.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
     # Migration 0010 moved organisation contacts into an encrypted column; SQL cannot encrypt (the database never
     # sees a key), so the rows written before it are sealed here, at every deploy's migrate (a no-op once done).
+    from services.api.organisations.repository import count_clear_contacts
     from services.api.organisations.seal_contacts import seal_clear_contacts
     from services.api.problems import ProblemError
     from services.api.worker_profiles.service import personal_data_cipher
 
+    if not _with_connection(settings, count_clear_contacts):
+        return
     try:
         cipher = personal_data_cipher(settings, {})
     except ProblemError:
