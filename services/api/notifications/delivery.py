@@ -490,7 +490,10 @@ async def _count_failure(d: Delivery, conn: asyncpg.Connection, pending: Pending
 async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record) -> str | None:
     """The phone to text, re-checking consent at send time; reading a worker's phone is audited."""
     if sms["worker_id"] is None:  # the organisation's own contact phone (its SMS subscriptions)
-        return await organisations.contact_phone(conn, sms["org_id"], d.cipher)
+        org_phone = await organisations.contact_phone(conn, sms["org_id"], d.cipher)
+        if org_phone is not None:
+            await repository.log_org_contact_phone_read_for_sms(conn, org_id=sms["org_id"])
+        return org_phone
     facts = await repository.worker_sms_facts(conn, sms["worker_id"])
     if not (facts and facts["status"] == "available" and facts["consent_contact_by_sms"] and facts["phone_enc"]):
         return None

@@ -121,6 +121,15 @@ async def log_worker_phone_read_for_sms(conn: asyncpg.Connection, *, org_id: UUI
         org_id, worker_id, ["phone"])
 
 
+async def log_org_contact_phone_read_for_sms(conn: asyncpg.Connection, *, org_id: UUID) -> None:
+    """Audit (pii_access_log): an organisation's contact person's phone was decrypted to text it its own
+    notifications (its SMS subscriptions)."""
+    await conn.execute(
+        """INSERT INTO pii_access_log (org_id, api_key_id, subject_kind, subject_id, fields, purpose, request_id)
+           VALUES ($1, NULL, 'organisation_contact', $1, $2, 'sms_notification', NULL)""",
+        org_id, ["phone"])
+
+
 async def open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT id, org_id, status, title, description, occupation_code, adcode, wage_min, wage_max, wage_unit,

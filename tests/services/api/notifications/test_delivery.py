@@ -484,5 +484,8 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
     assert set(rows) == {uuid_of(enterprise), uuid_of(phoneless)}
     assert await delivery.send_sms(d, rows[uuid_of(enterprise)]) == "sent"
     assert [phone for phone, _text, _id in sms.sent] == ["13800138000"]  # decrypted from contact_enc
+    assert await db.fetchval(  # and that read is audited
+        "SELECT count(*) FROM pii_access_log WHERE subject_kind = 'organisation_contact' AND subject_id = $1 "
+        "AND purpose = 'sms_notification'", uuid_of(enterprise)) == 1
     assert await delivery.send_sms(d, rows[uuid_of(phoneless)]) == "cancelled"  # no phone on file: nothing to text
     assert len(sms.sent) == 1
