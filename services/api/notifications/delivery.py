@@ -435,6 +435,7 @@ async def _record_attempt(d: Delivery, row: asyncpg.Record, endpoint: asyncpg.Re
     pending = PendingWork()
     async with d.pool.acquire() as conn:
         async with conn.transaction():
+            await repository.lock_endpoint(conn, endpoint["id"])
             await repository.log_attempt(conn, delivery_id, at=now, status_code=outcome.status_code,
                                          error=outcome.error, duration_ms=outcome.duration_ms)
             if outcome.ok:

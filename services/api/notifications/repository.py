@@ -380,6 +380,13 @@ async def retry_delivery(conn: asyncpg.Connection, webhook_id: UUID, delivery_id
              RETURNING {_DELIVERY_COLUMNS}""", delivery_id, webhook_id, now)
 
 
+async def lock_endpoint(conn: asyncpg.Connection, webhook_id: UUID) -> None:
+    """Take the endpoint's row lock first: recording an attempt locks its delivery and then the endpoint, and
+    disabling an endpoint locks the endpoint and then its pending deliveries; without one order for both, two
+    attempts finishing together deadlock (seen in CI: the loser's delivery stayed `delivering`)."""
+    await conn.execute("SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE", webhook_id)
+
+
 async def fail_pending_of_endpoint(conn: asyncpg.Connection, webhook_id: UUID, *, reason: str) -> int:
     result: str = await conn.execute(
         """UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, last_error = $2
