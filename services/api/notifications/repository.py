@@ -395,7 +395,14 @@ async def fail_pending_of_endpoint(conn: asyncpg.Connection, webhook_id: UUID, *
 
 
 async def mark_deliveries_enqueued(conn: asyncpg.Connection, ids: Sequence[UUID], now: datetime) -> None:
-    await conn.execute("UPDATE webhook_deliveries SET enqueued_at = $2 WHERE id = ANY($1::uuid[])", list(ids), now)
+    # Only a hint for the sweeper, so rows another transaction holds (an attempt recording its outcome, an
+    # endpoint being disabled) are skipped rather than waited for: a many-row UPDATE taking row locks in its own
+    # order deadlocked with those (seen in tests); a skipped row may at worst be enqueued twice, and the
+    # attempt's claim keeps that to one send.
+    await conn.execute(
+        """UPDATE webhook_deliveries SET enqueued_at = $2
+            WHERE id IN (SELECT id FROM webhook_deliveries WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED)""",
+        list(ids), now)
 
 
 async def deliveries_to_kick(conn: asyncpg.Connection, *, notification_id: UUID | None = None,
