@@ -209,18 +209,15 @@ class Stack:
         conn = await connect(self.dsn)
         try:
             await apply_migrations(conn)
-            async with conn.transaction():
-                created = await create_org(conn, OrgCreate.model_validate({
-                    "type": "broker", "name": "基准测试劳务公司",
-                    "licence": {"number": "渝人服证字〔2026〕第9999号", "issuer_province": "CQ",
-                                "valid_until": "2099-12-31"}}))
-            self.api_key = created.api_key
-            async with conn.transaction():
-                warm = await create_org(conn, OrgCreate.model_validate({
-                    "type": "broker", "name": "预热劳务公司",
-                    "licence": {"number": "渝人服证字〔2026〕第9998号", "issuer_province": "CQ",
-                                "valid_until": "2099-12-31"}}))
-            self.warm_up_key = warm.api_key
+            keys = []
+            for name, licence in (("基准测试劳务公司", "9999"), ("预热劳务公司", "9998")):  # measured, warm-up
+                async with conn.transaction():
+                    created = await create_org(conn, OrgCreate.model_validate({
+                        "type": "broker", "name": name,
+                        "licence": {"number": f"渝人服证字〔2026〕第{licence}号", "issuer_province": "CQ",
+                                    "valid_until": "2099-12-31"}}))
+                keys.append(created.api_key)
+            self.api_key, self.warm_up_key = keys
         finally:
             await conn.close()
         env = self.env()

@@ -192,16 +192,22 @@ async def _rerun_follow_ups(settings: ApiSettings, import_id: UUID, entity_ids: 
         await pool.close()
 
 
-async def test_imported_workers_are_matched_once_per_import(
-    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def _open_posting(client: httpx.AsyncClient, make_org: MakeOrg,
+                        settings: ApiSettings) -> tuple[OrgKey, OrgKey, str]:
+    """An enterprise with one open, indexed welding posting, and a broker to import workers that fit it."""
     enterprise = await make_org("enterprise")
     broker = await make_org("broker")
     response = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
     assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
     await run_worker(settings)
+    return enterprise, broker, str(response.json()["id"])
+
+
+async def test_imported_workers_are_matched_once_per_import(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enterprise, broker, job_id = await _open_posting(client, make_org, settings)
     assert await _matches(client, enterprise) == []
 
     no_consent = {"share_with_enterprises": False, "contact_by_sms": False, "given_at": "2025-11-20T10:00:00+08:00"}
@@ -263,12 +269,7 @@ async def test_a_profile_that_fails_to_match_is_retried_alone(
 ) -> None:
     """One id failing in the import's matching holds up neither the others nor the import.match row: it gets a
     single-record `worker.match` row of its own, retried like any outbox row."""
-    enterprise = await make_org("enterprise")
-    broker = await make_org("broker")
-    response = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
-    assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
-    await run_worker(settings)
+    enterprise, broker, job_id = await _open_posting(client, make_org, settings)
 
     real, retry_topic = import_tasks.MATCHERS["worker.index"]
     failing: set[str] = set()
