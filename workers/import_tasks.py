@@ -143,6 +143,9 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     id (each reads the current row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a
     time in this process, once every `import.batch` row of the import is done (its documents are visible)."""
     import_id, _, first = entity_id.partition(":")
+    if not resources.settings.import_matching:  # backfill switch (IMPORT_MATCHING=false): done, nothing matched
+        log.info("import.matching_skipped", import_id=import_id)
+        return
     started = asyncio.get_running_loop().time()
     while True:
         async with resources.pool.acquire() as conn:  # not held while sleeping: the batch rows need the pool

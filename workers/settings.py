@@ -24,6 +24,10 @@ class WorkerSettings(ApiSettings, NotificationSettings):
     # notifies about the pairs scoring at least this, the best this many per posting (per profile).
     match_notify_min_score: float = Field(default=0.6, ge=0, le=1)
     match_notify_top_n: int = Field(default=20, ge=1, le=500)
+    # Whether `import.match` matches what an import stored (notifications). A backfill/migration switch: false
+    # marks those rows done without matching (logged as `import.matching_skipped`), e.g. while seeding a
+    # corpus through the import endpoints. Single records (POST, PATCH) are matched either way.
+    import_matching: bool = True
 
 
 def load_worker_settings(**overrides: object) -> WorkerSettings:
