@@ -1,10 +1,12 @@
 """A private stack for the issue-size load run, seeded through the API's own import endpoints.
 
-    uv run python loadtests/load_stack.py up     --state /tmp/bashu-load [--db bashu_load] [--port 18731]
+    uv run python loadtests/load_stack.py up     --state /tmp/bashu-load [--db bashu_load] [--port 18731] \
+                                                 [--meili-max-indexing-threads 1]
     uv run python loadtests/load_stack.py seed   --state /tmp/bashu-load --corpus loadtests/corpora/500k \
                                                  [--workers 500000] [--jobs 200000]
     DEVSTACK_DIR=/tmp/bashu-load uv run python loadtests/run_load.py mixed ...
     uv run python loadtests/load_stack.py down   --state /tmp/bashu-load [--drop]
+    uv run python loadtests/load_stack.py restart-meili --state /tmp/bashu-load [--meili-max-indexing-threads 1]
 
 `up` starts, on loopback only and apart from the shared dev stack: its own Meilisearch (the repository's
 binary, `--db-path <state>/meili`, a fresh master key, a free port), its own database on DATABASE_URL's server
@@ -25,7 +27,14 @@ the demo enterprise of their trade's industry. Then it waits until every import 
 drained and Meilisearch has no pending task, and prints the counts in PostgreSQL and in both indexes
 (also written to `<state>/seed.json`, with how many lines of workers.ndjson the seeded workers span: run_load.py
 uploads the lines after them as sheets of people the stack has never seen — generate more workers than you seed,
-e.g. 640k for 500k, so there are some).
+e.g. 640k for 500k, so there are some). While seeding, the stack's worker runs with `IMPORT_MATCHING=false`
+(the seeded imports are a backfill: matching each of the 700,000 rows, ~4 ms+ each, would take far longer than
+the seeding itself, and nobody is subscribed yet); `seed` restarts it with the default (on) when done, or when
+it fails, so the measured runs see normal behaviour (their imports are matched).
+
+`restart-meili` restarts the stack's Meilisearch on the same data, port and key (e.g. with
+`--meili-max-indexing-threads 1`, so indexing leaves a core to searches on a 2-core machine; without it, the
+default: as many indexing threads as cores).
 """
 
 from __future__ import annotations
@@ -96,6 +105,54 @@ def _spawn(state: Path, name: str, command: list[str], env: dict[str, str]) -> d
             "stop_signal": int(signal.SIGTERM)}
 
 
+def _process_env(env_values: dict[str, str], **extra: str) -> dict[str, str]:
+    # Only the stack's settings: nothing of the shared dev stack's environment leaks into these processes.
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")}
+    return {**base, **env_values, "PYTHONPATH": str(ROOT), **extra}
+
+
+def _meili_command(state: Path, env_values: dict[str, str], indexing_threads: int | None) -> list[str]:
+    port = urlparse(env_values["MEILI_URL"]).port
+    command = [str(MEILI_BIN), "--http-addr", f"{LOOPBACK}:{port}", "--db-path", str(state / "meili"),
+               "--dump-dir", str(state / "meili-dumps"), "--snapshot-dir", str(state / "meili-snapshots"),
+               "--master-key", env_values["MEILI_MASTER_KEY"], "--no-analytics", "--env", "development"]
+    if indexing_threads:
+        command += ["--max-indexing-threads", str(indexing_threads)]
+    return command
+
+
+def _stop(item: dict[str, Any]) -> bool:
+    """Stop one recorded process (its stop signal, SIGKILL after 15 s); False when it is not ours any more."""
+    pid = int(item["pid"])
+    try:
+        if _start_ticks(pid) != int(item["start_ticks"]):
+            return False
+        os.kill(pid, int(item["stop_signal"]))
+    except (OSError, ValueError):
+        return False
+    for _ in range(150):
+        if not Path(f"/proc/{pid}").exists() or "zombie" in _proc_state(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _replace(state: Path, name: str, command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Stop the stack's process `name` and start `command` in its place (recorded in pids.json)."""
+    pids_file = state / "pids.json"
+    processes = json.loads(pids_file.read_text())["processes"]
+    [old] = [item for item in processes if item["name"] == name]
+    if _stop(old):
+        print(f"stopped {name} ({old['pid']})", flush=True)
+    new = {**_spawn(state, name, command, env), **{k: v for k, v in old.items() if k == "url"}}
+    processes = [new if item["name"] == name else item for item in processes]
+    pids_file.write_text(json.dumps({"processes": processes}, indent=2))
+    print(f"started {name} ({new['pid']})", flush=True)
+    return new
+
+
 def _wait_http(url: str, what: str, log: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -151,14 +208,10 @@ def up(args: argparse.Namespace) -> int:
     env_file = state / "env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env_values.items()))
     env_file.chmod(0o600)
-    # Only the stack's settings: nothing of the shared dev stack's environment leaks into these processes.
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")}
-    env = {**base, **env_values, "PYTHONPATH": str(ROOT)}
+    env = _process_env(env_values)
 
-    processes = [_spawn(state, "meilisearch", [
-        str(MEILI_BIN), "--http-addr", f"{LOOPBACK}:{meili_port}", "--db-path", str(state / "meili"),
-        "--dump-dir", str(state / "meili-dumps"), "--snapshot-dir", str(state / "meili-snapshots"),
-        "--master-key", env_values["MEILI_MASTER_KEY"], "--no-analytics", "--env", "development"], env)]
+    processes = [_spawn(state, "meilisearch", _meili_command(state, env_values, args.meili_max_indexing_threads),
+                        env)]
     processes[0]["url"] = env_values["MEILI_URL"]
     (state / "pids.json").write_text(json.dumps({"processes": processes}, indent=2))
     _wait_http(env_values["MEILI_URL"] + "/health", "Meilisearch", processes[0]["log"])
@@ -179,20 +232,8 @@ def down(args: argparse.Namespace) -> int:
         return 0
     processes = json.loads(pids_file.read_text())["processes"]
     for item in reversed(processes):  # worker and API before Meilisearch
-        pid = int(item["pid"])
-        try:
-            if _start_ticks(pid) != int(item["start_ticks"]):
-                continue  # not ours any more
-            os.kill(pid, int(item["stop_signal"]))
-        except (OSError, ValueError):
-            continue
-        for _ in range(150):
-            if not Path(f"/proc/{pid}").exists() or "zombie" in _proc_state(pid):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-        print(f"stopped {item['name']} ({pid})")
+        if _stop(item):
+            print(f"stopped {item['name']} ({item['pid']})")
     pids_file.unlink()
     if args.drop:
         values = read_env(state)
@@ -349,17 +390,27 @@ async def _drained(env: dict[str, str]) -> dict[str, Any]:
         await meili.aclose()
 
 
+def _restart_worker(state: Path, env: dict[str, str], **extra: str) -> None:
+    _replace(state, "worker", [sys.executable, "-m", "workers"], _process_env(env, **extra))
+
+
 def seed(args: argparse.Namespace) -> int:
     state: Path = args.state
     env = read_env(state)
     keys_file = state / "demo-keys.json"
     started = time.monotonic()
-    run_env = {**os.environ, **env, "DEVSTACK_DIR": str(state), "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "services.cli", "demo", "load", "--workers", "0", "--jobs", "0",
-                    "--keys-file", str(keys_file)], cwd=ROOT, env=run_env, check=True)
-    keys: dict[str, str] = json.loads(keys_file.read_text())
-    args.corpus = args.corpus.resolve()  # recorded in seed.json for run_load.py, whatever its working directory
-    result = asyncio.run(_seed_imports(args, env, keys, started))
+    # The seeded imports are a backfill: not matched (see the module's docstring); the default again afterwards.
+    _restart_worker(state, env, IMPORT_MATCHING="false")
+    try:
+        run_env = {**os.environ, **env, "DEVSTACK_DIR": str(state), "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "services.cli", "demo", "load", "--workers", "0", "--jobs", "0",
+                        "--keys-file", str(keys_file)], cwd=ROOT, env=run_env, check=True)
+        keys: dict[str, str] = json.loads(keys_file.read_text())
+        args.corpus = args.corpus.resolve()  # recorded in seed.json for run_load.py, whatever its working directory
+        result = asyncio.run(_seed_imports(args, env, keys, started))
+    finally:
+        _restart_worker(state, env)  # IMPORT_MATCHING at its default (on): the measured runs' behaviour
+    result["import_matching_during_seed"] = False
     (state / "seed.json").write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str))
     return 0
@@ -405,6 +456,16 @@ async def _seed_imports(args: argparse.Namespace, env: dict[str, str], keys: dic
             "corpus": str(corpus), "worker_lines_used": worker_lines, "job_lines_used": done}
 
 
+def restart_meili(args: argparse.Namespace) -> int:
+    state: Path = args.state
+    env = read_env(state)
+    item = _replace(state, "meilisearch", _meili_command(state, env, args.meili_max_indexing_threads),
+                    _process_env(env))
+    _wait_http(env["MEILI_URL"] + "/health", "Meilisearch", item["log"], seconds=600)
+    print(f"Meilisearch {env['MEILI_URL']} up, max indexing threads: {args.meili_max_indexing_threads or 'default'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Private stack for the issue-size load run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -414,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--port", type=int, help="API port (default: a free one)")
     p_up.add_argument("--database-server", help="default: $DATABASE_URL (its database name is replaced)")
     p_up.add_argument("--redis-url")
+    p_up.add_argument("--meili-max-indexing-threads", type=int,
+                      help="Meilisearch's --max-indexing-threads (default: its own, as many as cores)")
     p_seed = sub.add_parser("seed")
     p_seed.add_argument("--state", type=Path, required=True)
     p_seed.add_argument("--corpus", type=Path, default=ROOT / "loadtests" / "corpora" / "500k")
@@ -424,11 +487,16 @@ def main(argv: list[str] | None = None) -> int:
     p_down = sub.add_parser("down")
     p_down.add_argument("--state", type=Path, required=True)
     p_down.add_argument("--drop", action="store_true", help="also drop the database and the Meilisearch data")
+    p_meili = sub.add_parser("restart-meili", help="restart the stack's Meilisearch (same data, port and key)")
+    p_meili.add_argument("--state", type=Path, required=True)
+    p_meili.add_argument("--meili-max-indexing-threads", type=int)
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args)
     if args.command == "seed":
         return seed(args)
+    if args.command == "restart-meili":
+        return restart_meili(args)
     return down(args)
 
 
