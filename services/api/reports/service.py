@@ -43,7 +43,7 @@ REMOVING_REASONS: Final = frozenset({"fake", "fees", "holds_id", "filled"})
 CONTACT_PURPOSE: Final = "举报核查 / report review"
 
 
-def _contact_context(report_id: UUID) -> str:
+def contact_context(report_id: UUID) -> str:
     return f"report:{report_id}:contact"
 
 
@@ -84,7 +84,7 @@ async def file_report(conn: asyncpg.Connection, caller: Caller, body: ReportCrea
     if body.contact:
         if cipher is None:  # never stored in clear
             raise InvalidInput("暂不能保存联系方式 / contact cannot be stored now; file without it")
-        contact_enc = cipher.encrypt(body.contact, context=_contact_context(report_id))
+        contact_enc = cipher.encrypt(body.contact, context=contact_context(report_id))
     for _ in range(2):  # a concurrent decision can close the open report between the two statements
         async with conn.transaction():
             row = await repository.insert(conn, report_id=report_id, reporter_org_id=caller.org_id,
@@ -103,7 +103,7 @@ async def file_report(conn: asyncpg.Connection, caller: Caller, body: ReportCrea
 def _review(row: asyncpg.Record, cipher: PersonalDataCipher | None) -> ReportReview:
     contact = None
     if row["contact_enc"] is not None and cipher is not None:
-        contact = cipher.decrypt(row["contact_enc"], context=_contact_context(row["id"]))
+        contact = cipher.decrypt(row["contact_enc"], context=contact_context(row["id"]))
     decision = None
     if row["status"] != "open":
         decision = Decision(outcome=row["status"], note=row["decision_note"],

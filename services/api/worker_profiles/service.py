@@ -251,7 +251,7 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
                            gender=id_gender, birth_date=birth, occupations=occupations)
 
 
-def _context(worker_id: UUID, field: str) -> str:
+def field_context(worker_id: UUID, field: str) -> str:
     return f"worker:{worker_id}:{field}"
 
 
@@ -268,12 +268,12 @@ def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataC
     wage = f.expected_wage
     return WorkerRow(
         status=status, external_ref=f.external_ref,
-        name_enc=cipher.encrypt(f.name, context=_context(worker_id, "name")),
-        id_number_enc=cipher.encrypt(v.id_number, context=_context(worker_id, "id_number")),
+        name_enc=cipher.encrypt(f.name, context=field_context(worker_id, "name")),
+        id_number_enc=cipher.encrypt(v.id_number, context=field_context(worker_id, "id_number")),
         id_number_bidx=person if person is not None else person_index(cipher, v.id_number),
-        phone_enc=cipher.encrypt(v.phone, context=_context(worker_id, "phone")),
+        phone_enc=cipher.encrypt(v.phone, context=field_context(worker_id, "phone")),
         phone_bidx=cipher.blind_index(v.phone, context="worker:phone"),
-        notes_enc=cipher.encrypt(f.notes, context=_context(worker_id, "notes")) if f.notes else None,
+        notes_enc=cipher.encrypt(f.notes, context=field_context(worker_id, "notes")) if f.notes else None,
         gender=v.gender, birth_date=v.birth_date, home_adcode=f.home_adcode, current_adcode=f.current_adcode,
         occupation_codes=v.occupation_codes, occupations=v.occupations, occupation_terms=v.occupation_terms,
         skills=list(dict.fromkeys(f.skills)), certificates=list(dict.fromkeys(f.certificates)),
@@ -294,7 +294,7 @@ def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataC
 
 def _decrypt(cipher: PersonalDataCipher, record: asyncpg.Record, field: str) -> str | None:
     blob = record[f"{field}_enc"]
-    return None if blob is None else cipher.decrypt(blob, context=_context(record["id"], field))
+    return None if blob is None else cipher.decrypt(blob, context=field_context(record["id"], field))
 
 
 def _wage(record: asyncpg.Record) -> Wage | None:
