@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 import typer
 
+from services.api.logging_setup import configure_logging
 from services.api.settings import ApiSettings, load_api_settings
 from services.db.migrate import apply_migrations
 from services.db.pool import connect
@@ -25,6 +26,16 @@ catalogue_app = typer.Typer(help="The shared shortage-talent catalogue", no_args
 app.add_typer(catalogue_app, name="catalogue")
 demo_app = typer.Typer(help="Synthetic demo data for the local stack", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+pii_app = typer.Typer(help="Personal-data keys", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
+
+
+@app.callback()
+def _configure_logging() -> None:
+    # stdout carries the commands' output (`--json` for scripts): logs go to stderr, rendered as the API's are
+    # (never structlog's default, whose rich tracebacks would print the local variables of a failing command).
+    settings = load_api_settings()
+    configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
 
 
 def _with_connection(settings: ApiSettings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -253,6 +264,36 @@ def revoke_key(org_id: str, key_id: str) -> None:
         typer.echo("no such key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@pii_app.command("rotate")
+def pii_rotate(
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="rows per transaction")] = 500,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-encrypt every sealed value under PII_ACTIVE_KEY_ID (after adding a new active key to PII_KEYRING).
+
+    Runs alongside the API and worker, and may be stopped and run again. Exits 1 while values under other keys
+    remain (written meanwhile by a process that still had the old active key): run it again once every process
+    has the new settings. A key may leave PII_KEYRING when this reports nothing remaining.
+    """
+    from services.api.key_rotation.service import rotate_keys
+    from services.api.problems import ProblemError
+    from services.api.worker_profiles.service import personal_data_cipher
+
+    settings = load_api_settings()
+    try:
+        cipher = personal_data_cipher(settings, {})
+    except ProblemError:
+        typer.echo("refused: PII_KEYRING / PII_BLIND_INDEX_KEY are not set", err=True)
+        raise typer.Exit(2) from None
+    report = _with_connection(settings, lambda conn: rotate_keys(conn, cipher, batch=batch))
+    remaining = {name: n for name, n in report.remaining.items() if n}
+    _emit({"active_key_id": report.active_key_id, "rewritten": sum(report.rewritten.values()),
+           "rewritten_by_column": {k: v for k, v in report.rewritten.items() if v},
+           "remaining": remaining}, as_json)
+    if remaining:
+        raise typer.Exit(1)
 
 
 @demo_app.command("load")

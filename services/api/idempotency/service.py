@@ -74,6 +74,39 @@ def _unseal(stored: dict[str, Any], fields: tuple[str, ...], cipher: PersonalDat
     return body
 
 
+def reseal(stored: dict[str, Any], cipher: PersonalDataCipher, *, org_id: UUID, key: str) -> dict[str, Any] | None:
+    """The stored body with every sealed value another key wrote re-encrypted under the active key, or None when
+    there is none (for the key rotation)."""
+    body = dict(stored)
+    changed = False
+    for field, value in stored.items():
+        if isinstance(value, dict) and _SEALED in value:
+            blob = base64.b64decode(value[_SEALED])
+            if cipher.needs_rotation(blob):
+                fresh = cipher.reencrypt(blob, context=_sealed_context(org_id, key, field))
+                body[field] = {_SEALED: base64.b64encode(fresh).decode("ascii")}
+                changed = True
+    return body if changed else None
+
+
+async def reseal_replays(conn: asyncpg.Connection, cipher: PersonalDataCipher, *, batch: int) -> int:
+    """Re-encrypt the sealed values of stored responses under the active key; returns the records rewritten.
+    One transaction per page; a record purged or replaced meanwhile is left as it is."""
+    rewritten = 0
+    after: tuple[UUID, str] | None = None
+    while True:
+        async with conn.transaction():
+            rows = await repository.sealed_records(conn, after=after, limit=batch)
+            for row in rows:
+                fresh = reseal(row["response_body"], cipher, org_id=row["org_id"], key=row["key"])
+                if fresh is not None and await repository.replace_response(
+                        conn, org_id=row["org_id"], key=row["key"], old=row["response_body"], new=fresh):
+                    rewritten += 1
+        if len(rows) < batch:
+            return rewritten
+        after = (rows[-1]["org_id"], rows[-1]["key"])
+
+
 async def run_idempotent(
     conn: asyncpg.Connection, *, org_id: UUID, key: str | None, method: str, path: str,
     fingerprint: bytes, ttl_hours: int, status_code: int,
