@@ -9,6 +9,7 @@ OPEN_END so that "until >= X" needs no NULL handling. Coordinates are plain lat/
 from __future__ import annotations
 
 import copy
+import weakref
 from datetime import date, datetime
 from typing import Any
 
@@ -55,6 +56,66 @@ def _place(adcode: str, regions: RegionDirectory, point: GeoPoint | None) -> Doc
     }
 
 
+# What a county contributes to a worker document (its place fields, cells and trade fields) depends only on the
+# county and the directory / catalogue version: a bulk import indexes thousands of profiles over a few hundred
+# counties and a few thousand trade combinations, so these parts are computed once per (directory, county) and
+# (catalogue, codes) and copied into each document. Bounded, and dropped with their directory / catalogue.
+_CACHE_LIMIT = 20_000
+_memos: dict[int, tuple[weakref.ref[Any], dict[Any, Any]]] = {}
+
+
+def _memo(owner: object) -> dict[Any, Any]:
+    """A memo dict that lives as long as `owner` (a directory or catalogue), found by identity: a catalogue
+    hashes by value, which costs more than what is memoised."""
+    key = id(owner)
+    found = _memos.get(key)
+    if found is not None and found[0]() is owner:
+        return found[1]
+    memo: dict[Any, Any] = {}
+    _memos[key] = (weakref.ref(owner, lambda _: _memos.pop(key, None)), memo)
+    return memo
+
+
+def _county_place(adcode: str, regions: RegionDirectory) -> Document:
+    """`_place(adcode, regions, None)`, memoised per directory. The caller must not change the answer."""
+    known = _memo(regions)
+    place: Document | None = known.get(adcode)
+    if place is None:
+        if len(known) >= _CACHE_LIMIT:
+            known.clear()
+        place = known[adcode] = _place(adcode, regions, None)
+    return place
+
+
+def _commute_cells(adcode: str, place: Document, km: float, regions: RegionDirectory) -> list[str]:
+    known = _memo(regions)  # keys (adcode, km), beside the places
+    cells: list[str] | None = known.get((adcode, km))
+    if cells is None:
+        if len(known) >= _CACHE_LIMIT:
+            known.clear()
+        cells = known[(adcode, km)] = covering_cells(GeoPoint(place["lat"], place["lng"]), min(km, 300.0)) or []
+    return cells
+
+
+def _worker_trades(codes: tuple[str, ...], catalogue: Catalogue) -> Document:
+    """The trade fields of a worker document for its occupation codes, memoised per catalogue."""
+    known = _memo(catalogue)
+    trades: Document | None = known.get(codes)
+    if trades is None:
+        resolved = list(dict.fromkeys(catalogue.resolve(c) for c in codes))
+        entries = [e for e in (catalogue.by_code(c) for c in resolved) if e is not None]
+        if len(known) >= _CACHE_LIMIT:
+            known.clear()
+        trades = known[codes] = {
+            "occupation_codes": resolved,
+            "occupation_small_groups": sorted({small_group_code(c) for c in resolved}),
+            "occupation_names": [e.name for e in entries],
+            "occupation_aliases": [a for e in entries for a in e.aliases],
+            "shortage_level": min((e.shortage_level for e in entries), default=NOT_IN_CATALOGUE),
+        }
+    return trades
+
+
 def job_document(job: JobFacts, catalogue: Catalogue, regions: RegionDirectory) -> Document:
     code = catalogue.resolve(job.occupation_code) if job.occupation_code else None
     entry = catalogue.by_code(code) if code else None
@@ -94,22 +155,20 @@ def job_document(job: JobFacts, catalogue: Catalogue, regions: RegionDirectory) 
 
 
 def worker_document(worker: WorkerFacts, catalogue: Catalogue, regions: RegionDirectory) -> Document:
-    codes = list(dict.fromkeys(catalogue.resolve(c) for c in worker.occupation_codes))
-    entries = [e for e in (catalogue.by_code(c) for c in codes) if e is not None]
+    trades = _worker_trades(worker.occupation_codes, catalogue)
     where = worker.location_adcode
-    place = _place(where, regions, None)
+    place = _county_place(where, regions)
     commute: list[str] = []
     if worker.max_commute_km and place["lat"] is not None:
-        center = GeoPoint(place["lat"], place["lng"])
-        commute = covering_cells(center, min(worker.max_commute_km, 300.0)) or []
+        commute = list(_commute_cells(where, place, worker.max_commute_km, regions))
     expected_monthly, _ = _monthly(worker.expected_wage)
     return {
         "id": worker.id,
-        "occupation_codes": codes,
-        "occupation_small_groups": sorted({small_group_code(c) for c in codes}),
-        "occupation_names": [e.name for e in entries],
-        "occupation_aliases": [a for e in entries for a in e.aliases],
-        "shortage_level": min((e.shortage_level for e in entries), default=NOT_IN_CATALOGUE),
+        "occupation_codes": list(trades["occupation_codes"]),
+        "occupation_small_groups": list(trades["occupation_small_groups"]),
+        "occupation_names": list(trades["occupation_names"]),
+        "occupation_aliases": list(trades["occupation_aliases"]),
+        "shortage_level": trades["shortage_level"],
         "skills": list(worker.skills),
         "certificates": list(worker.certificates),
         "labour_brand": worker.labour_brand,
@@ -122,7 +181,7 @@ def worker_document(worker: WorkerFacts, catalogue: Catalogue, regions: RegionDi
         "in_circle": place["in_circle"],
         "lat": place["lat"],
         "lng": place["lng"],
-        "geo_cells": place["geo_cells"],
+        "geo_cells": list(place["geo_cells"]),
         "commute_cells": commute,
         "desired_adcodes": list(worker.desired_adcodes),
         "desired_anywhere": not worker.desired_adcodes,

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from matching.catalogue import Catalogue
@@ -94,3 +95,36 @@ def test_settings_are_consistent_with_documents(catalogue: Catalogue, regions: R
     assert full["dictionary"] == catalogue.meilisearch_dictionary(regions)
     assert "synonyms" not in JOBS_INDEX_SETTINGS  # the base constant is not mutated
     assert workers_index_settings(catalogue, regions)["synonyms"] == full["synonyms"]
+
+
+def test_worker_documents_of_one_county_and_trade_are_equal_but_independent(catalogue: Catalogue,
+                                                                             regions: RegionDirectory) -> None:
+    # The county's place fields and the trade fields are computed once per directory / catalogue (an import
+    # indexes thousands of profiles over a few hundred counties): each document still gets its own lists.
+    first = worker_document(WORKER, catalogue, regions)
+    second = worker_document(replace(WORKER, id="w2"), catalogue, regions)
+    assert {k: v for k, v in first.items() if k != "id"} == {k: v for k, v in second.items() if k != "id"}
+    first["geo_cells"].append("x")
+    first["occupation_names"].append("x")
+    first["commute_cells"].clear()
+    third = worker_document(WORKER, catalogue, regions)
+    assert third["geo_cells"] == second["geo_cells"]
+    assert "x" not in third["geo_cells"]
+    assert third["occupation_names"] == ["焊工"]
+    assert third["commute_cells"] == second["commute_cells"] != []
+
+
+def test_worker_document_follows_the_catalogue_version_it_is_given(catalogue: Catalogue,
+                                                                   regions: RegionDirectory) -> None:
+    before = worker_document(WORKER, catalogue, regions)
+    entry = catalogue.by_code("6-18-02-04")
+    assert entry is not None
+    renamed = Catalogue(catalogue.version + 1, [replace(e, name="电焊作业人员", shortage_level=3)
+                                                if e.occupation_code == entry.occupation_code else e
+                                                for e in catalogue.entries])
+    after = worker_document(WORKER, renamed, regions)
+    assert before["occupation_names"] == ["焊工"]
+    assert before["shortage_level"] == 1
+    assert after["occupation_names"] == ["电焊作业人员"]
+    assert after["shortage_level"] == 3
+    assert worker_document(WORKER, catalogue, regions)["occupation_names"] == ["焊工"]
