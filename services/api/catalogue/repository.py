@@ -11,7 +11,7 @@ import asyncpg
 from matching.catalogue import CatalogueEntry, WageBand
 
 _VERSION_COLUMNS = """v.version, v.status, v.based_on, v.created_by, v.created_at, v.updated_at, v.published_at,
-    v.published_by, v.retired_at, v.note,
+    v.published_by, v.retired_at, v.discarded_at, v.discarded_by, v.note,
     (SELECT count(*) FROM catalogue_entries e WHERE e.version = v.version) AS entry_count,
     coalesce((SELECT jsonb_agg(jsonb_build_object('province', a.province, 'authority_org', a.authority_org,
                                                   'approved_at', a.approved_at) ORDER BY a.province)
@@ -94,6 +94,13 @@ async def insert_version(conn: asyncpg.Connection, *, based_on: int | None, crea
 async def set_status(conn: asyncpg.Connection, version: int, status: str) -> None:
     await conn.execute("UPDATE catalogue_versions SET status = $2, updated_at = now() WHERE version = $1",
                        version, status)
+
+
+async def discard(conn: asyncpg.Connection, version: int, *, by: UUID | None) -> None:
+    await conn.execute(
+        """UPDATE catalogue_versions SET status = 'discarded', discarded_at = now(), discarded_by = $2,
+                  updated_at = now()
+            WHERE version = $1""", version, by)
 
 
 async def touch(conn: asyncpg.Connection, version: int) -> None:

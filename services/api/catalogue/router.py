@@ -181,6 +181,14 @@ async def import_draft(version: VersionPath, request: Request, conn: Connection,
     return await service.import_draft(conn, caller, version, data, filename=filename)
 
 
+@router.delete("/drafts/{version}", response_model=VersionSummary, responses=problem_responses(409))
+async def discard_draft(version: VersionPath, conn: Connection, caller: Authority,
+                        resources: ResourcesDep) -> VersionSummary:
+    """Discard a draft that will not be published (authorities). It stays readable, frozen, with its change log;
+    a published or already discarded version answers 409."""
+    return await service.discard_draft(conn, caller, version, _required(resources))
+
+
 @router.post("/drafts/{version}/approve", response_model=VersionSummary, responses=problem_responses(409))
 async def approve_draft(version: VersionPath, conn: Connection, caller: Authority,
                         resources: ResourcesDep) -> VersionSummary:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from matching.catalogue import CatalogueEntry, WageBand
 
-VersionStatus = Literal["draft", "approved", "published", "retired"]
+VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"]
 
 
 class WageBandModel(BaseModel):
@@ -106,6 +106,8 @@ class VersionSummary(BaseModel):
     published_at: datetime | None
     published_by: UUID | None
     retired_at: datetime | None
+    discarded_at: datetime | None = None
+    discarded_by: UUID | None = None
     note: str
     entry_count: int
     approvals: list[Approval]

@@ -51,6 +51,8 @@ from services.outbox import repository as outbox_repository
 PUBLISHED_TOPIC = "catalogue.published"
 EDITOR_ROLES = frozenset({"authority"})
 DRAFT_READER_ROLES = frozenset({"authority", "admin"})
+# Versions that were never published: only draft readers see them.
+UNPUBLISHED = ("draft", "approved", "discarded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,8 @@ def _summary(row: asyncpg.Record, required: Sequence[str]) -> VersionSummary:
     return VersionSummary(
         version=row["version"], status=row["status"], based_on=row["based_on"], created_by=row["created_by"],
         created_at=row["created_at"], updated_at=row["updated_at"], published_at=row["published_at"],
-        published_by=row["published_by"], retired_at=row["retired_at"], note=row["note"],
+        published_by=row["published_by"], retired_at=row["retired_at"], discarded_at=row["discarded_at"],
+        discarded_by=row["discarded_by"], note=row["note"],
         entry_count=row["entry_count"], approvals=approvals, missing_approvals=missing,
     )
 
@@ -127,7 +130,7 @@ async def _visible_version(conn: asyncpg.Connection, caller: Caller, version: in
                            lock: bool = False) -> asyncpg.Record:
     row = await repository.get_version(conn, version, lock=lock)
     # A draft is answered as missing to those who may not see drafts (no existence leak).
-    if row is None or (row["status"] in ("draft", "approved") and caller.role not in DRAFT_READER_ROLES):
+    if row is None or (row["status"] in UNPUBLISHED and caller.role not in DRAFT_READER_ROLES):
         raise NotFound(f"没有第 {version} 版目录 / no catalogue version {version}")
     return row
 
@@ -245,10 +248,26 @@ def _require_editor(caller: Caller) -> Actor:
 async def _editable_draft(conn: asyncpg.Connection, caller: Caller, version: int) -> tuple[Actor, asyncpg.Record]:
     actor = _require_editor(caller)
     row = await _visible_version(conn, caller, version, lock=True)
+    if row["status"] == "discarded":
+        raise Conflict(f"第 {version} 版草稿已于 {row['discarded_at']} 作废，不可修改；请新建草稿 / version {version} "
+                       "was discarded: create a new draft")
     if row["status"] not in ("draft", "approved"):
         raise Conflict(f"第 {version} 版已发布，不可修改；请新建草稿 / version {version} is {row['status']}: "
                        "published versions are immutable, create a new draft")
     return actor, row
+
+
+async def discard_draft(conn: asyncpg.Connection, caller: Caller, version: int,
+                        required: Sequence[str]) -> VersionSummary:
+    """Discard a draft (or an approved, unpublished version) that will not be published. It stays readable,
+    frozen, with its change log; its number is never published."""
+    actor, row = await _editable_draft(conn, caller, version)
+    await repository.discard(conn, version, by=actor.org_id)
+    await repository.record_change(conn, version, "discard", org_id=actor.org_id, api_key_id=actor.api_key_id,
+                                   detail={"status_before": row["status"]})
+    updated = await repository.get_version(conn, version)
+    assert updated is not None
+    return _summary(updated, required)
 
 
 async def _clear_approvals(conn: asyncpg.Connection, actor: Actor, row: asyncpg.Record) -> list[str]:

@@ -104,6 +104,7 @@ async def test_only_authorities_edit(
                         files={"file": ("c.csv", b"x", "text/csv")}),
             client.post(f"/v1/catalogue/drafts/{draft}/approve", headers=other.headers),
             client.post(f"/v1/catalogue/drafts/{draft}/publish", headers=other.headers),
+            client.delete(f"/v1/catalogue/drafts/{draft}", headers=other.headers),
         ]
         for call in calls:
             response = await call
@@ -176,3 +177,52 @@ async def test_idempotent_draft_creation(sample_version: int, client: httpx.Asyn
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert await db.fetchval("SELECT count(*) FROM catalogue_versions WHERE status = 'draft'") == 1
+
+
+async def test_a_discarded_draft_is_kept_frozen_and_never_published(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, sc: OrgKey, make_org: MakeOrg, db: asyncpg.Connection,
+) -> None:
+    draft = await new_draft(client, cq)
+    assert (await client.post(f"/v1/catalogue/drafts/{draft}/approve", headers=cq.headers)).status_code == 200
+    assert (await client.post(f"/v1/catalogue/drafts/{draft}/approve", headers=sc.headers)).status_code == 200
+
+    discarded = await client.delete(f"/v1/catalogue/drafts/{draft}", headers=sc.headers)
+
+    assert discarded.status_code == 200, discarded.text
+    body = discarded.json()
+    assert (body["status"], body["discarded_by"], body["missing_approvals"]) == ("discarded", sc.org_id, [])
+    assert body["discarded_at"]
+    # Frozen: no edit, approval, publication or second discard; the published version is untouched.
+    for call in (
+        client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", headers=cq.headers,
+                   json=entry_body(SAMPLE_ENTRIES[0], shortage_level=3)),
+        client.post(f"/v1/catalogue/drafts/{draft}/approve", headers=cq.headers),
+        client.post(f"/v1/catalogue/drafts/{draft}/publish", headers=cq.headers),
+        client.delete(f"/v1/catalogue/drafts/{draft}", headers=cq.headers),
+    ):
+        response = await call
+        assert response.status_code == 409, (response.request.url, response.text)
+        assert "discarded" in response.json()["detail"]
+    assert (await client.get("/v1/catalogue", headers=cq.headers)).json()["version"] == sample_version
+    # Kept with its log for authorities, invisible to others, and the database refuses to revive it.
+    changes = (await client.get(f"/v1/catalogue/versions/{draft}/changes", headers=cq.headers)).json()["items"]
+    assert [(c["action"], c["org_id"]) for c in changes][-1] == ("discard", sc.org_id)
+    broker = await make_org("broker")
+    assert (await client.get(f"/v1/catalogue/versions/{draft}", headers=broker.headers)).status_code == 404
+    with pytest.raises(asyncpg.CheckViolationError, match="discarded"):
+        await db.execute("UPDATE catalogue_versions SET status = 'draft', discarded_at = NULL WHERE version = $1",
+                         draft)
+    with pytest.raises(asyncpg.CheckViolationError, match="immutable"):
+        await db.execute("DELETE FROM catalogue_approvals WHERE version = $1", draft)
+
+
+async def test_a_published_version_cannot_be_discarded(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    response = await client.delete(f"/v1/catalogue/drafts/{sample_version}", headers=cq.headers)
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/v1/catalogue/versions/{sample_version}", headers=cq.headers)).json()["status"] \
+        == "published"
+    missing = await client.delete("/v1/catalogue/drafts/99999", headers=cq.headers)
+    assert missing.status_code == 404
