@@ -20,6 +20,7 @@ Choices (measured on this machine, see /work/shared/docs/meilisearch-notes.md):
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -213,25 +214,33 @@ def safe_highlight(formatted: str) -> str:
     return html.escape(formatted, quote=False).replace(HIGHLIGHT_PRE, "<em>").replace(HIGHLIGHT_POST, "</em>")
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso_date(value: int) -> str:
+    # Start dates are a few hundred distinct days: formatting each once per process, not per hit (~1.5 µs).
     return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
 
 
 def public_hit(document: Mapping[str, Any], origin: GeoPoint | None, tz: Any) -> dict[str, Any]:
-    """A hit as the kiosk API answers it: public fields only."""
+    """A hit as the kiosk API answers it: public fields only.
+
+    `posted_at` is an aware datetime in `tz`, for the caller's JSON encoder to write: orjson writes it as
+    RFC 3339, the same text as `isoformat()` (2026-11-26T09:20:00+08:00) in a fifth of the time (20 hits a
+    search)."""
+    get = document.get
+    adcode = document["adcode"]
+    posted = get("posted_at")
     hit: dict[str, Any] = {
         "id": document["id"],
         "title": document["title"],
-        "occupation_code": document.get("occupation_code"),
-        "occupation_name": document.get("occupation_name") or None,
-        "county": {"adcode": document["adcode"], "name": document.get("county_name") or document["adcode"]},
+        "occupation_code": get("occupation_code"),
+        "occupation_name": get("occupation_name") or None,
+        "county": {"adcode": adcode, "name": get("county_name") or adcode},
         "wage": {"min": document["wage_min"], "max": document["wage_max"], "unit": document["wage_unit"]},
         "work_type": document["work_type"],
         "start_date": _iso_date(int(document["start_date"])),
-        "benefits": list(document.get("benefits") or ()),
+        "benefits": list(get("benefits") or ()),
         "headcount": document["headcount"],
-        "posted_at": (datetime.fromtimestamp(document["posted_at"], tz).isoformat()
-                      if document.get("posted_at") is not None else None),
+        "posted_at": None if posted is None else datetime.fromtimestamp(posted, tz),
     }
     if origin is not None and document.get("lat") is not None and document.get("lng") is not None:
         hit["distance_km"] = round(distance_km(origin, GeoPoint(document["lat"], document["lng"])), 1)
