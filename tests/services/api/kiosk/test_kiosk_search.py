@@ -335,18 +335,47 @@ async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after
     ctx = await service.kiosk_context({})
     now = datetime.now(service.CHINA_TZ)
     key = settings.meili_master_key.get_secret_value()
-    async with httpx.AsyncClient(base_url=settings.meili_url, headers={"Authorization": f"Bearer {key}"}) as http:
+    searches: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        searches.append(request.url.path)
+
+    async with httpx.AsyncClient(base_url=settings.meili_url, headers={"Authorization": f"Bearer {key}"},
+                                 event_hooks={"request": [count]}) as http:
         uid = index_name(settings.meili_index_prefix, "jobs")
         one_by_one = service.SearchIndex(http=http, uid=uid)
         at_once = service.SearchIndex(http=http, uid=uid, odds=service.FallbackOdds(threshold=0.0))
         strategies = set()
-        for q in ("火锅店 不存在的词", "电焊 学徒", "学徒", "找个工地的活", "鲜の屋", "火锅店 鲜の屋", "九龙坡 电焊"):
+        sent = {}
+        # all → last → filters chains (two words or more, and a filter): `last` finds nothing (九龙坡 不存在 词语,
+        # 找个工地的活), `last` finds what `all` does not (九龙坡 熟练 学徒), `all` finds (武侯区 火锅店 鲜の屋).
+        for q in ("火锅店 不存在的词", "电焊 学徒", "学徒", "找个工地的活", "鲜の屋", "火锅店 鲜の屋", "九龙坡 电焊",
+                  "九龙坡 不存在 词语", "九龙坡 熟练 学徒", "武侯区 火锅店 鲜の屋"):
             request = service.KioskSearchRequest(q=q)
             expected = await service.search(ctx, one_by_one, request, cursor_secret="s", now=now)
+            searches.clear()
             answer = await service.search(ctx, at_once, request, cursor_secret="s", now=now)
+            sent[q] = len(searches)
             assert {**answer, "took_ms": 0} == {**expected, "took_ms": 0}, q
             strategies.add(answer["query"]["matching_strategy"])
     assert strategies == {"all", "last", "filters"}
+    # An empty `last` implies an empty `all`: such a chain costs two searches, not three; `all` is asked
+    # only when `last` finds something.
+    assert sent["九龙坡 不存在 词语"] == sent["找个工地的活"] == 2
+    assert sent["九龙坡 熟练 学徒"] == sent["武侯区 火锅店 鲜の屋"] == 3
+    assert sent["电焊 学徒"] == sent["鲜の屋"] == 2
+
+
+def test_fallback_odds_learn_whether_last_falls_back_too() -> None:
+    odds = service.FallbackOdds()
+    three_words = SearchPlan(q="不 存在 词语", filter="", words=3, has_filters=True)
+    assert not odds.likely_empty_through_last(three_words)
+    for _ in range(10):
+        odds.record_last(three_words, last_was_empty=True)
+    assert odds.likely_empty_through_last(three_words)
+    for _ in range(10):
+        odds.record_last(three_words, last_was_empty=False)
+    assert not odds.likely_empty_through_last(three_words)
 
 
 def test_fallback_odds_follow_what_recent_phrases_did() -> None:
