@@ -269,9 +269,9 @@ async def kiosk_key(database_url: str) -> str:
         await conn.close()
 
 
-def start_api(prefix: str, port: int) -> subprocess.Popen[bytes]:
+def start_api(prefix: str, port: int, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MEILI_INDEX_PREFIX": prefix, "HOST": "127.0.0.1", "PORT": str(port),
-           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+           "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"), **extra_env}
     return subprocess.Popen([sys.executable, "-m", "services.api"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
 
@@ -303,6 +303,9 @@ async def main() -> None:
     parser.add_argument("--baseline-api-url", help="a second API on the same index (e.g. the previous "
                                                     "commit's code) measured in the same interleaved blocks")
     parser.add_argument("--blocks", type=int, default=10, help="interleaved blocks per cell")
+    parser.add_argument("--no-memo", action="store_true", help="also measure `no-memo no-cache`: a second API "
+                        "process of this code with KIOSK_INTERPRETATION_MEMO=false (every phrase interpreted "
+                        "afresh, every search sent to Meilisearch: a phrase nobody typed before)")
     args = parser.parse_args()
 
     meili_url = loopback(os.environ.get("MEILI_URL", "http://127.0.0.1:7700"))
@@ -315,6 +318,8 @@ async def main() -> None:
     ctx = _build_context((0, 0, 0), catalogue, regions, Analyzer.build(catalogue, regions), None)
 
     api: subprocess.Popen[bytes] | None = None
+    no_memo_api: subprocess.Popen[bytes] | None = None
+    no_memo_url: str | None = None
     async with httpx.AsyncClient(base_url=meili_url, headers=headers, timeout=60, limits=limits) as meili:
         await ensure_index(meili, uid, args.size, args.reindex, documents=corpus, what="postings",
                            settings=index_settings(jobs_index_settings, args.full_dictionary))
@@ -326,17 +331,25 @@ async def main() -> None:
             api = start_api(prefix, port)
             api_url = f"http://127.0.0.1:{port}"
         api_url = loopback(api_url)
+        if args.no_memo:
+            no_memo_port = free_port()
+            no_memo_api = start_api(prefix, no_memo_port, KIOSK_INTERPRETATION_MEMO="false")
+            no_memo_url = f"http://127.0.0.1:{no_memo_port}"
         try:
             await wait_for_api(api_url)
+            if no_memo_url is not None:
+                await wait_for_api(no_memo_url)
             token = await kiosk_key(os.environ["DATABASE_URL"])
             client_headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
             baseline = (httpx.AsyncClient(base_url=loopback(args.baseline_api_url), timeout=60, limits=limits,
                                           headers=client_headers) if args.baseline_api_url else None)
+            no_memo = (httpx.AsyncClient(base_url=no_memo_url, timeout=60, limits=limits, headers=client_headers)
+                       if no_memo_url is not None else None)
             async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits,
                                          headers=client_headers) as client:
                 print(f"\ncorpus {args.size} postings, {args.requests} requests per cell, limit {args.limit}, "
                       f"{os.cpu_count()} CPUs, {args.blocks} interleaved blocks, load average {load_average()}\n")
-                print(f"{'mix':<5} {'conc':>4} {'target':<12} | {'p50 ms':>8} {'p99 ms':>8} {'rps':>6} | "
+                print(f"{'mix':<5} {'conc':>4} {'target':<16} | {'p50 ms':>8} {'p99 ms':>8} {'rps':>6} | "
                       f"{'Δp50 ms':>8} {'p99/raw':>7} {'rps/raw':>7}")
                 for mix in args.mix.split(","):
                     queries = query_mix(mix, args.requests)
@@ -362,27 +375,32 @@ async def main() -> None:
                     if baseline is not None:
                         targets["baseline"] = (through(baseline), queries)
                         targets["base no-cache"] = (through(baseline, {"Cache-Control": "no-cache"}), queries)
+                    if no_memo is not None:
+                        targets["no-memo no-cache"] = (through(no_memo, {"Cache-Control": "no-cache"}), queries)
                     for sender, items in targets.values():  # warm-up (and, for `api`, the cache)
                         await drive(sender, items[:100], 4)
                     for concurrency in (int(c) for c in args.concurrency.split(",")):
                         results = await interleaved(targets, concurrency, args.blocks)
                         a = results["raw"]
                         for name, b in results.items():
-                            print(f"{mix:<5} {concurrency:>4} {name:<12} | {b['p50']:>8.2f} {b['p99']:>8.2f} "
+                            print(f"{mix:<5} {concurrency:>4} {name:<16} | {b['p50']:>8.2f} {b['p99']:>8.2f} "
                                   f"{b['rps']:>6.0f} | {b['p50'] - a['p50']:>8.2f} {b['p99'] / a['p99']:>7.2f} "
                                   f"{b['rps'] / a['rps']:>7.2f}")
                         print(f"      load average {load_average()}")
-            if baseline is not None:
-                await baseline.aclose()
+            for extra in (baseline, no_memo):
+                if extra is not None:
+                    await extra.aclose()
         finally:
-            if api is not None:
-                api.terminate()
-                api.wait(timeout=10)
+            for process in (api, no_memo_api):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=10)
     print(f"\ndate {date.today()}; raw = Meilisearch alone with the API's exact body; api = /v1/kiosk/search "
           "(auth, interpretation, Meilisearch, shaping; repeated searches from its cache, checked against the "
           "index version on every request) in its own process; api no-cache = the same with "
           "`Cache-Control: no-cache` (every search goes to Meilisearch); baseline / base no-cache = the same two "
-          "through --baseline-api-url; "
+          "through --baseline-api-url; no-memo no-cache = this code's API with KIOSK_INTERPRETATION_MEMO=false, "
+          "no cache (--no-memo); "
           "client = this process.")
 
 

@@ -32,6 +32,9 @@ class ApiSettings(BaseSettings):
     # Index names are prefixed so tests can use unique, throwaway indexes on a shared server.
     meili_index_prefix: str = "bashu"
     meili_timeout_seconds: float = 5.0
+    # Kiosk search keeps each phrase's interpretation per catalogue version (pure; taps repeat). Off only to
+    # measure what a phrase nobody typed before costs (loadtests/search_benchmark.py --no-memo).
+    kiosk_interpretation_memo: bool = True
 
     # Personal data keys: "k1:<base64 32 bytes>,k2:<…>"; the active one encrypts, all decrypt.
     pii_keyring: SecretStr = SecretStr("")

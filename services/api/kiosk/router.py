@@ -90,7 +90,8 @@ async def kiosk_search(
                                 cache=None if no_cache else service.process_cache(resources.extensions),
                                 odds=service.process_odds(resources.extensions))
     answer = await service.search(ctx, index, search_request,
-                                  cursor_secret=resources.settings.cursor_secret.get_secret_value())
+                                  cursor_secret=settings.cursor_secret.get_secret_value(),
+                                  memo=settings.kiosk_interpretation_memo)
     return _json(answer)
 
 

@@ -354,14 +354,15 @@ def interpretation_dict(interpretation: Interpretation) -> dict[str, Any]:
 
 
 async def search(ctx: KioskContext, index: SearchIndex, request: KioskSearchRequest, *, cursor_secret: str,
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, memo: bool = True) -> dict[str, Any]:
+    """One kiosk search; `memo=False` interprets the phrase afresh instead of taking the context's memo."""
     started = time.perf_counter()
     params = validate(request, ctx.regions)
     search_fingerprint = _fingerprint(request)
     position = cursors.decode(cursor_secret, request.cursor, search_fingerprint) if request.cursor else None
     moment = now or datetime.now(CHINA_TZ)
     today: date = moment.astimezone(CHINA_TZ).date()
-    interpretation = ctx.interpret(request.q or "")
+    interpretation = ctx.interpret(request.q or "") if memo else ctx.interpreter.interpret(request.q or "")
     plan = build_plan(interpretation, params, ctx.regions, moment, today)
 
     offset = position.offset if position else 0
