@@ -366,6 +366,23 @@ async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after
     assert sent["电焊 学徒"] == sent["鲜の屋"] == 2
 
 
+async def test_without_the_memo_each_phrase_is_interpreted_afresh_with_the_same_answer(
+        settings: ApiSettings, corpus: dict[str, dict[str, Any]]) -> None:
+    ctx = await service.kiosk_context({})
+    now = datetime.now(service.CHINA_TZ)
+    key = settings.meili_master_key.get_secret_value()
+    async with httpx.AsyncClient(base_url=settings.meili_url, headers={"Authorization": f"Bearer {key}"}) as http:
+        index = service.SearchIndex(http=http, uid=index_name(settings.meili_index_prefix, "jobs"))
+        request = service.KioskSearchRequest(q="九龙坡 电悍工 包住")
+        ctx.interpretations.pop("九龙坡 电悍工 包住", None)
+        fresh = await service.search(ctx, index, request, cursor_secret="s", now=now, memo=False)
+        assert "九龙坡 电悍工 包住" not in ctx.interpretations
+        remembered = await service.search(ctx, index, request, cursor_secret="s", now=now)
+        assert "九龙坡 电悍工 包住" in ctx.interpretations
+    assert {**fresh, "took_ms": 0} == {**remembered, "took_ms": 0}
+    assert fresh["query"]["corrected"] == "九龙坡 电焊工 包住"
+
+
 def test_fallback_odds_learn_whether_last_falls_back_too() -> None:
     odds = service.FallbackOdds()
     three_words = SearchPlan(q="不 存在 词语", filter="", words=3, has_filters=True)
