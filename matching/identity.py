@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Final, Literal
 
 __all__ = [
@@ -119,14 +120,13 @@ def id_check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits of an ID number."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("expected exactly 17 ASCII digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return _CHECK_CHARS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def _clean(raw: str) -> str:
     # NFKC turns full-width digits, Ｘ and the ideographic space into their ASCII forms (common with
-    # Chinese input methods); then spaces and hyphens/dashes are dropped.
-    return _STRIP_RE.sub("", unicodedata.normalize("NFKC", raw))
+    # Chinese input methods); then spaces and hyphens/dashes are dropped. ASCII text is its own NFKC form.
+    return _STRIP_RE.sub("", raw if raw.isascii() else unicodedata.normalize("NFKC", raw))
 
 
 def normalise_id_number(raw: str) -> str:
@@ -135,7 +135,11 @@ def normalise_id_number(raw: str) -> str:
     Raises :class:`InvalidIdNumber` for a wrong length or characters; does not check the check
     character, the date or the age (:func:`parse_id_number` does).
     """
-    s = _clean(raw).upper()
+    return _normalise_cleaned(_clean(raw))
+
+
+def _normalise_cleaned(cleaned: str) -> str:
+    s = cleaned.upper()
     if len(s) not in (15, 18):
         raise InvalidIdNumber(
             "length",
@@ -171,8 +175,9 @@ def parse_id_number(
     only; a converted 15-digit number gets a computed one), a real calendar birth date, not in the
     future, and ``min_age <= age <= max_age``.
     """
-    was_legacy = len(_clean(raw)) == 15
-    value = normalise_id_number(raw)
+    cleaned = _clean(raw)
+    was_legacy = len(cleaned) == 15
+    value = _normalise_cleaned(cleaned)
     if value[:2] not in _PROVINCE_CODES:
         raise InvalidIdNumber(
             "region", "身份证号码的地区码无效", "The region code of the ID number is not a valid province"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import os
 import re
@@ -228,4 +227,5 @@ class PersonalDataCipher:
         if len(ctx) > 0xFFFF:
             raise ValueError("context too long")
         message = len(ctx).to_bytes(2, "big") + ctx + value.encode("utf-8")
-        return hmac.new(self._blind_key, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]
+        # hmac.digest: the same HMAC as hmac.new(…).digest(), in one C call (an import computes two per row).
+        return hmac.digest(self._blind_key, message, "sha256")[:BLIND_INDEX_BYTES]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 import pytest
@@ -116,6 +118,14 @@ def test_rotation() -> None:
     assert retired.decrypt(fresh, context=CTX) == ID_NUMBER
     with pytest.raises(UnknownKeyId, match="k1"):
         retired.decrypt(blob, context=CTX)
+
+
+def test_blind_index_is_the_documented_hmac(cipher: PersonalDataCipher) -> None:
+    # Stored blind indexes must stay comparable: the value is HMAC-SHA256(key, len(context) ‖ context ‖ value)
+    # truncated to 16 bytes, whatever call computes it.
+    message = len(CTX.encode()).to_bytes(2, "big") + CTX.encode() + ID_NUMBER.encode()
+    expected = hmac.new(BIDX, message, hashlib.sha256).digest()[:BLIND_INDEX_BYTES]
+    assert cipher.blind_index(ID_NUMBER, context=CTX) == expected
 
 
 def test_blind_index_is_deterministic_context_separated_and_key_dependent(cipher: PersonalDataCipher) -> None:

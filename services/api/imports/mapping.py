@@ -251,6 +251,11 @@ class CellError(ValueError):
 
 
 _PLACE_CACHE_SIZE = 20_000
+# Per column, distinct cell values whose conversion is remembered during one import (RowMapper._column_converter).
+_MEMO_SIZE = 4096
+_UNSEEN = object()
+_REPEATING_KINDS: frozenset[str] = frozenset({"literal", "list", "model", "date", "datetime", "bool", "int",
+                                              "float"})
 
 
 def _as_date(value: Any) -> str:
@@ -449,7 +454,7 @@ class RowMapper:
                 continue
             seen[target.path] = header
             spec = self.fields[target.path]
-            self.columns.append(ColumnPlan(header, target, spec, convert=self._converter(spec, target),
+            self.columns.append(ColumnPlan(header, target, spec, convert=self._column_converter(spec, target),
                                            parts=tuple(target.path.split("."))))
             covered.add(target.path)
             covered.update(path for path, _ in target.implies)
@@ -502,6 +507,8 @@ class RowMapper:
                 for key, sub in value.items():
                     if not _has(body, f"{column.target.path}.{key}"):
                         _set(body, f"{column.target.path}.{key}", sub)
+            elif len(column.parts) == 1:
+                body[column.parts[0]] = value
             else:
                 _set_parts(body, column.parts or column.target.path.split("."), value)
         for column in self.columns:
@@ -520,6 +527,43 @@ class RowMapper:
             else:
                 body[key] = value
         return MappedRow(row.number, body, [])
+
+    def _column_converter(self, spec: FieldSpec, target: ColumnTarget) -> Callable[[Any], Any]:
+        """`_converter`, memoised per distinct cell value for the columns whose values repeat across a sheet
+        (places, choices, trades, wages, dates, yes/no, numbers): each distinct cell is converted once per
+        import. Free-text columns (names, ID numbers, phones, references, notes) are converted as they come.
+        Every row gets its own list / dict (nothing downstream shares them); a cell's CellError is remembered
+        and raised again for each row that has it. Text cells only (CSV's, and most of a spreadsheet's)."""
+        convert = self._converter(spec, target)
+        repeats = (spec.kind in _REPEATING_KINDS or (spec.kind == "str" and self._is_place(spec.path)))
+        if not repeats:
+            return convert
+        seen: dict[Any, Any] = {}
+
+        def memoised(raw: Any) -> Any:
+            if type(raw) is not str:  # text cells only: 1, 1.0 and True are equal keys but convert differently
+                return convert(raw)
+            known = seen.get(raw, _UNSEEN)
+            if known is _UNSEEN:
+                try:
+                    value = convert(raw)
+                except CellError as exc:
+                    known = exc
+                else:
+                    known = tuple(value) if type(value) is list else value
+                if len(seen) >= _MEMO_SIZE:
+                    seen.clear()
+                seen[raw] = known
+            kind = type(known)
+            if kind is tuple:
+                return list(known)
+            if kind is dict:
+                return dict(known)
+            if kind is CellError:
+                raise CellError(str(known))
+            return known
+
+        return memoised
 
     def _convert(self, spec: FieldSpec, raw: Any, target: ColumnTarget) -> Any:
         return self._converter(spec, target)(raw)
