@@ -1,5 +1,6 @@
 """Bulk imports in the worker: `import.process` runs (or resumes) an import; `import.batch` does the
-follow-up work of one committed batch (indexing its records) in one job; `import.finished` tells the uploader
+follow-up work of one committed batch (indexing its records, or only waiting until Meilisearch has applied
+what the processor wrote from memory: processing.DirectIndex) in one job; `import.finished` tells the uploader
 (inbox, and webhooks subscribed to `import.finished`); `import.match` matches what the import stored
 (notifications, issue 6).
 
@@ -26,10 +27,11 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import structlog
+from meilisearch_python_sdk.errors import MeilisearchApiError
 
 from services.api.database import PendingWork
 from services.api.imports import repository
-from services.api.imports.processing import ImportEnv, process_import
+from services.api.imports.processing import ImportEnv, IndexedNote, indexed_note, process_import, relaxed_gc
 from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, MATCH_TOPIC, PROCESS_TOPIC
 from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
@@ -76,7 +78,7 @@ def import_env(resources: WorkerResources) -> ImportEnv:
     if env is None:
         # Shares the worker's extensions, so the cipher and the catalogue snapshot are built once per process.
         env = ImportEnv(settings=resources.settings, pool=resources.pool, redis=resources.redis,
-                        extensions=resources.extensions)
+                        extensions=resources.extensions, search=resources.search)
         resources.extensions["imports.env"] = env
     assert isinstance(env, ImportEnv)
     return env
@@ -99,12 +101,23 @@ async def run_batch_follow_up(resources: WorkerResources, entity_id: str) -> Non
     import_id, _, batch_no = entity_id.partition(":")
     async with resources.pool.acquire() as conn:
         groups = await repository.batch_entities(conn, UUID(import_id), int(batch_no))
+    # The processor may have indexed this batch from memory already (processing.DirectIndex): then only wait
+    # until Meilisearch has applied it; anything else (no note, a failed task) indexes it by reading the rows.
+    note = await indexed_note(resources.redis, import_id, int(batch_no))
     synced = SyncResult()
     for group in groups:
         topic, ids = group["topic"], list(group["entity_ids"])
+        if note is not None and note.topic == topic:
+            applied = await _applied(resources, note)
+            if applied is not None:
+                if topic in MATCHERS:
+                    synced.add(applied)
+                continue
+            log.warning("import.direct_index_redone", import_id=import_id, batch=batch_no)
         batch = BATCH_HANDLERS.get(topic)
         if batch is not None:
-            result = await batch(resources, ids)
+            with relaxed_gc():  # thousands of rows and documents at once, as in the processing
+                result = await batch(resources, ids)
             if result is not None and topic in MATCHERS:
                 synced.add(result)
             continue
@@ -116,6 +129,18 @@ async def run_batch_follow_up(resources: WorkerResources, entity_id: str) -> Non
     if synced.upserted:
         # Done means applied: `import.match` waits for this row, so matching sees what the batch indexed.
         await _wait_until_applied(resources, synced)
+
+
+async def _applied(resources: WorkerResources, note: IndexedNote) -> SyncResult | None:
+    """The note's writes once Meilisearch has applied them, or None if one of them failed or is unknown."""
+    for uid in note.task_uids:
+        try:
+            task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=50)
+        except MeilisearchApiError:  # e.g. no such task (Meilisearch's task history was pruned or reset)
+            return None
+        if task.status != "succeeded":
+            return None
+    return SyncResult(upserted=note.upserted, deleted=note.deleted, task_uids=list(note.task_uids))
 
 
 async def _wait_until_applied(resources: WorkerResources, synced: SyncResult) -> None:

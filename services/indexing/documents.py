@@ -6,7 +6,9 @@ matching/documents.py from facts only; `checked` refuses any document that would
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -27,7 +29,11 @@ def job_is_indexable(record: asyncpg.Record) -> bool:
     return bool(record["effective_status"] == "open")
 
 
-def worker_is_indexable(record: asyncpg.Record) -> bool:
+# A stored row as read (asyncpg) or as just written (`worker_profiles.repository.index_row_of`).
+Row: TypeAlias = asyncpg.Record | Mapping[str, Any]
+
+
+def worker_is_indexable(record: Row) -> bool:
     """Only available profiles whose person consented to being shown to enterprises are indexed at all: the
     workers index exists for enterprises and matching, so a profile without consent, or one that is placed
     (hired through a placement), inactive or erased, has no business in it."""
@@ -51,7 +57,7 @@ def job_facts(record: asyncpg.Record) -> JobFacts:
     )
 
 
-def worker_facts(record: asyncpg.Record, today: date) -> WorkerFacts:
+def worker_facts(record: Row, today: date) -> WorkerFacts:
     wage = None
     if record["expected_wage_unit"] is not None:
         wage = Wage(float(record["expected_wage_min"]), float(record["expected_wage_max"]),
@@ -83,6 +89,6 @@ def build_job_document(record: asyncpg.Record, catalogue: Catalogue, regions: Re
     return checked(job_document(job_facts(record), catalogue, regions))
 
 
-def build_worker_document(record: asyncpg.Record, catalogue: Catalogue, regions: RegionDirectory,
+def build_worker_document(record: Row, catalogue: Catalogue, regions: RegionDirectory,
                           today: date) -> Document:
     return checked(worker_document(worker_facts(record, today), catalogue, regions))

@@ -11,7 +11,7 @@ path does not wait for tasks. `failed_task_uids` lets a reconciling caller check
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -154,9 +154,17 @@ class Indexer:
         await self.ensure_index("workers", catalogue, regions)
         async with pool.acquire() as conn:
             rows = {r["id"]: r for r in await workers_repository.get_many_for_index(conn, ids)}
-        documents = [build_worker_document(r, catalogue, regions, today) for r in rows.values()
-                     if worker_is_indexable(r)]
-        gone = [str(i) for i in ids if i not in rows or not worker_is_indexable(rows[i])]
+        documents, gone = worker_documents(rows.values(), catalogue, regions, today)
+        gone += [str(i) for i in ids if i not in rows]
+        return await self._write("workers", documents, gone)
+
+    async def write_worker_rows(self, rows: Sequence[Mapping[str, Any]], catalogue: Catalogue,
+                                regions: RegionDirectory, today: date) -> SyncResult:
+        """`sync_workers` for rows already in hand, with the columns `get_many_for_index` reads (the bulk importer
+        has them in memory after a batch commits: `worker_profiles.repository.index_row_of`). Documents are
+        built in a thread (thousands at a time)."""
+        await self.ensure_index("workers", catalogue, regions)
+        documents, gone = await asyncio.to_thread(worker_documents, rows, catalogue, regions, today)
         return await self._write("workers", documents, gone)
 
     async def reindex_by_occupation_codes(self, pool: asyncpg.Pool, codes: Iterable[str], catalogue: Catalogue,
@@ -210,6 +218,19 @@ class Indexer:
             return []
         tasks = await self.client.get_tasks(uids=list(task_uids), statuses=["failed"])
         return [t.uid for t in tasks.results]
+
+
+def worker_documents(rows: Iterable[Mapping[str, Any] | asyncpg.Record], catalogue: Catalogue,
+                     regions: RegionDirectory, today: date) -> tuple[list[dict[str, Any]], list[str]]:
+    """(documents of the indexable rows, ids of the others: to delete)."""
+    documents: list[dict[str, Any]] = []
+    gone: list[str] = []
+    for row in rows:
+        if worker_is_indexable(row):
+            documents.append(build_worker_document(row, catalogue, regions, today))
+        else:
+            gone.append(str(row["id"]))
+    return documents, gone
 
 
 def indexer_for(extensions: dict[str, Any], client: AsyncClient, prefix: str) -> Indexer:

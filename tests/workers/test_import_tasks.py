@@ -18,7 +18,7 @@ from services.api.auth.caller import Caller
 from services.api.imports import processing
 from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
 from services.api.redis_connection import create_arq_redis
-from services.api.search_index import create_search_client
+from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import create_pool
@@ -26,6 +26,7 @@ from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import job_body, worker_body
+from tests.services.indexing.pipeline import document_ids, get_document, settle
 from tests.workers.test_match_notifications import matches_in_inbox
 from workers import import_tasks
 from workers.context import WorkerResources
@@ -294,3 +295,84 @@ async def test_a_profile_that_fails_to_match_is_retried_alone(
     ids = sorted(str(r["id"]) for r in await db.fetch(
         "SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
+
+
+# ------------------------------------------------------------------------------------ indexing from memory
+
+
+@pytest.fixture
+async def search_env(env: ImportEnv, settings: ApiSettings) -> AsyncIterator[ImportEnv]:
+    """The processor as the worker runs it: with a search client, so committed batches are indexed from memory."""
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
+                                  timeout_seconds=30)
+    try:
+        yield dataclasses.replace(env, search=search)
+    finally:
+        await search.aclose()
+
+
+async def _documents(settings: ApiSettings, worker_ids: list[str]) -> dict[str, dict[str, Any]]:
+    present = await document_ids(settings, "workers")
+    return {i: await get_document(settings, "workers", i) for i in sorted(worker_ids) if i in present}
+
+
+async def test_batches_indexed_from_memory_get_the_documents_a_read_back_gives(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    search_env: ImportEnv,
+) -> None:
+    broker = await make_org("broker")
+    rows = [worker_row(n) for n in range(1, 6)]
+    rows[2]["同意共享"] = "否"  # EXT-3: stored, never indexed
+    first = await _upload(client, broker, rows)
+    assert await process_import(search_env, first, batch_rows=2) == "completed"  # three batches
+    # Re-uploaded with changes: EXT-1's wage changes (updated), EXT-2 withdraws consent (updated, leaves the
+    # index), the rest is unchanged (no indexing at all).
+    rows[0]["期望薪资"] = "6000-9000元/月"
+    rows[1]["同意共享"] = "否"
+    second = await _upload(client, broker, rows)
+    assert await process_import(search_env, second, batch_rows=2) == "completed"
+    for import_id, batches in ((first, 3), (second, 1)):
+        notes = [await processing.indexed_note(search_env.redis, str(import_id), n) for n in range(1, batches + 1)]
+        assert all(note is not None and note.topic == "worker.index" for note in notes)
+    await run_worker(settings)  # the batches' jobs: the writes are applied, nothing is read back
+    await settle(settings)
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
+
+    ids = {r["external_ref"]: str(r["id"]) for r in await db.fetch(
+        "SELECT id, external_ref FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id))}
+    from_memory = await _documents(settings, list(ids.values()))
+    assert set(from_memory) == {ids["EXT-1"], ids["EXT-4"], ids["EXT-5"]}
+    assert from_memory[ids["EXT-1"]]["expected_wage_min"] == 6000
+
+    # The same batches indexed by reading their rows back (what a batch's job does without a usable note: here
+    # every note names a task Meilisearch does not know) give the very same documents.
+    for import_id, batches in ((first, 3), (second, 1)):
+        for n in range(1, batches + 1):
+            await search_env.redis.set(processing._indexed_key(str(import_id), n), json.dumps(
+                {"topic": "worker.index", "task_uids": [2_000_000_000], "upserted": 1, "deleted": 0}))
+    assert search_env.search is not None
+    index = search_env.search.index(index_name(settings.meili_index_prefix, "workers"))
+    await search_env.search.wait_for_task((await index.delete_all_documents()).task_uid)
+    await _rerun_follow_ups(settings, second, await _batch_ids(db, first) + await _batch_ids(db, second))
+    await settle(settings)
+    assert await _documents(settings, list(ids.values())) == from_memory
+
+
+async def test_a_failed_direct_index_write_leaves_the_batches_to_their_jobs(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+) -> None:
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 4)])
+    unreachable = create_search_client("http://127.0.0.1:9", "key", timeout_seconds=1)
+    try:
+        assert await process_import(dataclasses.replace(env, search=unreachable), import_id,
+                                    batch_rows=2) == "completed"
+    finally:
+        await unreachable.aclose()
+    assert await processing.indexed_note(env.redis, str(import_id), 1) is None
+    await run_worker(settings)  # the batches' jobs read their rows back and index them
+    await settle(settings)
+    ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
+                                                UUID(broker.org_id))]
+    assert len(ids) == 3
+    assert set(await _documents(settings, ids)) == set(ids)

@@ -10,7 +10,10 @@
   the checkpoint (last source row done). A worker killed mid-import resumes after the checkpoint: rows of
   an uncommitted batch were rolled back with it, rows of committed ones are skipped.
 - Follow-up work the services record per row (`worker.index` …) is collected per batch into one
-  `import.batch` outbox row, so 100,000 rows make 20 indexing jobs (20 Meilisearch writes), not 100,000.
+  `import.batch` outbox row, so 100,000 rows make 20 indexing jobs, not 100,000. Worker profiles are indexed
+  from memory right after their batch commits (DirectIndex: no read back, the job only waits until
+  Meilisearch has applied the write); the outbox row stays the safety net and indexes by reading the rows
+  whenever that did not happen.
 - One processor per import at a time (a PostgreSQL advisory lock held for the run; the checkpoint is also
   checked under `FOR UPDATE` in every batch).
 - A long import hands over to a fresh job (a new `import.process` outbox row) before arq's job timeout.
@@ -21,18 +24,24 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
+import orjson
 import structlog
 from arq.connections import ArqRedis
+from meilisearch_python_sdk import AsyncClient
 from pydantic import BaseModel
 
 from services.api.auth.caller import Caller
@@ -64,6 +73,16 @@ BATCH_ROWS = 5000
 # Row errors kept per import (all are counted in `rejected`): enough to fix a file, bounded for a bad one.
 MAX_STORED_ERRORS = 10_000
 _LOCK_NAMESPACE = 7_236_118
+
+# Young-generation threshold of the garbage collector while an import is processed (default 700). A batch keeps
+# a few hundred thousand small objects alive (rows, bodies, models, encrypted rows, documents) and allocates
+# many more, so with the default the collector ran every 700 allocations and kept traversing the batch's
+# survivors: ~35 % of the worker's CPU per row in an in-process measurement (loadtests/README.md). Collection
+# stays on (cyclic garbage is still freed), only less often; memory is bounded by the batch either way.
+IMPORT_GC_THRESHOLD = 100_000
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_saved: tuple[int, int, int] | None = None
 
 SaveOutcome = Literal["created", "updated", "unchanged"]
 Outcome = Literal["completed", "failed", "paused", "continued", "skipped"]
@@ -102,6 +121,9 @@ class RecordSaver:
 
     prepare: Callable[[list[BaseModel]], Any]
     save: Callable[[asyncpg.Connection, Caller, list[BaseModel], Any], Awaitable[list[Saved]]]
+    # Kinds indexed from memory after commit (workers): (index topic, the last save()'s written records by id as
+    # the indexer reads them, given the caller's org id and the transaction's now()). None: read back instead.
+    index_rows: tuple[str, Callable[[UUID, datetime], dict[str, dict[str, Any]]]] | None = None
 
 
 SaverFactory = Callable[[ApiSettings, dict[str, Any], BatchOutbox], Awaitable[RecordSaver]]
@@ -109,19 +131,28 @@ SaverFactory = Callable[[ApiSettings, dict[str, Any], BatchOutbox], Awaitable[Re
 
 async def _worker_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
     from services.api.worker_profiles import service as workers
+    from services.api.worker_profiles.repository import index_row_of
     from services.api.worker_profiles.schemas import WorkerFields
 
     ctx = await workers.build_context(settings, extensions, outbox)
+    written: dict[UUID, workers.WrittenWorker] = {}
 
     def prepare(bodies: list[BaseModel]) -> workers.PreparedWorkers:
         assert all(isinstance(b, WorkerFields) for b in bodies)
         return workers.prepare_workers(ctx, bodies)  # type: ignore[arg-type]
 
     async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel], prepared: Any) -> list[Saved]:
-        results = await workers.save_workers(conn, ctx, caller, bodies, prepared=prepared)  # type: ignore[arg-type]
+        written.clear()
+        results = await workers.save_workers(conn, ctx, caller, bodies, prepared=prepared,  # type: ignore[arg-type]
+                                             written=written)
         return [r if isinstance(r, ProblemError) else r[0] for r in results]
 
-    return RecordSaver(prepare, save)
+    def index_rows(broker_org_id: UUID, now: datetime) -> dict[str, dict[str, Any]]:
+        return {str(worker_id): index_row_of(worker_id, broker_org_id, w.row, status=w.status,
+                                             held_for_review=w.held_for_review, updated_at=now)
+                for worker_id, w in written.items()}
+
+    return RecordSaver(prepare, save, (workers.INDEX_TOPIC, index_rows))
 
 
 async def _job_saver(settings: ApiSettings, extensions: dict[str, Any], outbox: BatchOutbox) -> RecordSaver:
@@ -151,9 +182,32 @@ class ImportEnv:
     pool: asyncpg.Pool
     redis: ArqRedis
     extensions: dict[str, Any] = field(default_factory=dict)
+    # With a search client, committed batches of the kinds that support it are indexed from memory (DirectIndex);
+    # without one, every batch's `import.batch` job reads its rows back and indexes them.
+    search: AsyncClient | None = None
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+@contextmanager
+def relaxed_gc(threshold: int = IMPORT_GC_THRESHOLD) -> Iterator[None]:
+    """Raise the collector's young-generation threshold while bulk work runs in this process (see
+    IMPORT_GC_THRESHOLD); restored when the last concurrent holder leaves. Process-wide, like the collector."""
+    global _gc_holders, _gc_saved
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(threshold, _gc_saved[0]), *_gc_saved[1:])
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 async def _caller_for(conn: asyncpg.Connection, org_id: UUID, api_key_id: UUID | None) -> Caller:
@@ -215,6 +269,109 @@ def _batches(source: OpenedSource, mapper: RowMapper, *, after_row: int, size: i
         yield batch
 
 
+# ------------------------------------------------------------------------------------------ direct indexing
+
+# Documents per direct indexing write (DirectIndex): a committed batch's documents wait for the next ones until
+# this many are pending, so Meilisearch gets fewer, larger writes (it spends much less CPU per document on one
+# large batch than on several small ones into a growing index).
+INDEX_WRITE_ROWS = BATCH_ROWS
+# How long the note "this batch was indexed from memory, by these Meilisearch tasks" is kept for the batch's
+# `import.batch` job (in Redis: losing it only means the job indexes the batch again, by reading its rows).
+INDEXED_NOTE_SECONDS = 24 * 3600
+
+
+def _indexed_key(import_id: str, batch_no: int) -> str:
+    return f"bashu:imports:indexed:{import_id}:{batch_no}"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedNote:
+    """A committed batch whose `topic` records were indexed from memory by the Meilisearch tasks `task_uids`."""
+
+    topic: str
+    task_uids: list[int]
+    upserted: int
+    deleted: int
+
+
+async def indexed_note(redis: ArqRedis, import_id: str, batch_no: int) -> IndexedNote | None:
+    raw = await redis.get(_indexed_key(import_id, batch_no))
+    if raw is None:
+        return None
+    data = orjson.loads(raw)
+    return IndexedNote(data["topic"], [int(t) for t in data["task_uids"]], int(data["upserted"]),
+                       int(data["deleted"]))
+
+
+@dataclass(slots=True)
+class _Pending:
+    batch_no: int
+    outbox_id: int
+    rows: list[dict[str, Any]] | None  # None: this batch is indexed by its job (reads its rows back)
+
+
+class DirectIndex:
+    """Indexes committed batches from memory instead of each `import.batch` job reading its rows back.
+
+    The outbox row of every batch is committed with the batch as always (the safety net). After the commit the
+    records the batch wrote, as the indexer would read them, are kept here; once INDEX_WRITE_ROWS are pending
+    (or the run ends, pauses or hands over) they are written to Meilisearch in one go, a note naming the
+    Meilisearch tasks is left per batch (Redis), and only then are the batches' outbox rows enqueued. Their
+    `import.batch` job finds the note, waits until those tasks are applied and is done; without a note (a
+    crash before the write, Redis lost, the write failed) or with a failed task it indexes the batch by
+    reading its rows, as before. Any failure here leaves exactly that fallback: the import itself never fails
+    because of indexing.
+    """
+
+    def __init__(self, env: ImportEnv, import_id: UUID, topic: str, *, rows_per_write: int = INDEX_WRITE_ROWS) -> None:
+        assert env.search is not None
+        self.env = env
+        self.search = env.search
+        self.import_id = import_id
+        self.topic = topic
+        self.rows_per_write = rows_per_write
+        self.pending: list[_Pending] = []
+        self.pending_rows = 0
+
+    def add(self, batch_no: int, outbox_id: int, rows: dict[str, dict[str, Any]] | None) -> None:
+        self.pending.append(_Pending(batch_no, outbox_id, list(rows.values()) if rows is not None else None))
+        self.pending_rows += len(rows) if rows is not None else 0
+
+    @property
+    def due(self) -> bool:
+        return self.pending_rows >= self.rows_per_write
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        """Write what is pending, leave the notes, enqueue the pending outbox rows. Never raises for indexing;
+        raises only if enqueueing fails (then the reconciler enqueues the rows)."""
+        pending, self.pending, self.pending_rows = self.pending, [], 0
+        direct = [p for p in pending if p.rows is not None]
+        if direct:
+            try:
+                await self._write(direct)
+            except Exception as exc:  # the batches' jobs index them by reading their rows
+                log.warning("import.direct_index_failed", import_id=str(self.import_id), error=type(exc).__name__)
+        await _enqueue(self.env, conn, [p.outbox_id for p in pending])
+
+    async def _write(self, batches: list[_Pending]) -> None:
+        from services.api.worker_profiles.service import china_today
+        from services.indexing.catalogue_source import current_catalogue
+        from services.indexing.documents import worker_is_indexable
+        from services.indexing.sync import indexer_for
+
+        snapshot = await current_catalogue(self.env.extensions)
+        indexer = indexer_for(self.env.extensions, self.search, self.env.settings.meili_index_prefix)
+        rows = [row for p in batches for row in p.rows or ()]
+        result = await indexer.write_worker_rows(rows, snapshot.catalogue, snapshot.regions, china_today())
+        async with self.env.redis.pipeline(transaction=False) as pipe:
+            for p in batches:
+                upserted = sum(1 for row in p.rows or () if worker_is_indexable(row))
+                note = {"topic": self.topic, "task_uids": result.task_uids, "upserted": upserted,
+                        "deleted": len(p.rows or ()) - upserted}
+                pipe.set(_indexed_key(str(self.import_id), p.batch_no), orjson.dumps(note), ex=INDEXED_NOTE_SECONDS)
+            await pipe.execute()
+
+
 # ------------------------------------------------------------------------------------------------ the run
 
 
@@ -231,8 +388,9 @@ async def process_import(env: ImportEnv, import_id: UUID, *, batch_rows: int = B
             # worker dies the reconciler brings the import back.
             raise ImportBusy(str(import_id))
         try:
-            return await _run(env, conn, import_id, batch_rows=batch_rows, max_batches=max_batches,
-                              time_budget_seconds=time_budget_seconds)
+            with relaxed_gc():
+                return await _run(env, conn, import_id, batch_rows=batch_rows, max_batches=max_batches,
+                                  time_budget_seconds=time_budget_seconds)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_NAMESPACE, str(import_id))
 
@@ -290,6 +448,8 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
     stored_errors = await repository.error_count(conn, import_id)
     done = 0
     batches = _batches(source, mapper, after_row=checkpoint, size=batch_rows)
+    direct = (DirectIndex(env, import_id, save.index_rows[0])
+              if env.search is not None and save.index_rows is not None else None)
 
     def produce() -> _Batch | None:
         batch = next(batches, None)
@@ -311,20 +471,24 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
                 break
             batch_no += 1
             stored_errors = await _commit_batch(env, conn, import_id, batch, batch_no, checkpoint,
-                                                caller, save, outbox, stored_errors)
+                                                caller, save, outbox, stored_errors, direct)
             checkpoint = batch.last_row
             done += 1
             if max_batches is not None and done >= max_batches:
+                await _flush(direct, conn)
                 return "paused"
             if time_budget_seconds is not None and time.monotonic() - started > time_budget_seconds:
+                await _flush(direct, conn)
                 async with conn.transaction():
                     outbox_id = await outbox_repository.record(conn, PROCESS_TOPIC, str(import_id))
                 await _enqueue(env, conn, [outbox_id])
                 log.info("import.continued", import_id=str(import_id), checkpoint=checkpoint)
                 return "continued"
     except ImportFileError as exc:
+        await _flush(direct, conn)
         return await _finish(env, conn, import_id, status="failed", detail=exc.message)
     except Forbidden as exc:  # e.g. the broker's licence expired: no row could be stored
+        await _flush(direct, conn)
         return await _finish(env, conn, import_id, status="failed", detail=exc.detail or exc.title)
     finally:
         if ahead is not None:
@@ -332,12 +496,24 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
             await asyncio.wait([ahead])
             if not ahead.cancelled():
                 ahead.exception()  # retrieved: a read-ahead failure after a stop is not an error of this run
+        if direct is not None and direct.pending:
+            # Stopped by an error: committed batches still get their indexing (or the reconciler sees to it).
+            try:
+                await _flush(direct, conn)
+            except Exception as exc:
+                log.warning("import.flush_failed", import_id=str(import_id), error=type(exc).__name__)
+    await _flush(direct, conn)
     return await _finish(env, conn, import_id, status="completed", detail=None)
+
+
+async def _flush(direct: DirectIndex | None, conn: asyncpg.Connection) -> None:
+    if direct is not None and direct.pending:
+        await direct.flush(conn)
 
 
 async def _commit_batch(env: ImportEnv, conn: asyncpg.Connection, import_id: UUID, batch: _Batch, batch_no: int,
                         checkpoint: int, caller: Caller, save: RecordSaver, outbox: BatchOutbox,
-                        stored_errors: int) -> int:
+                        stored_errors: int, direct: DirectIndex | None = None) -> int:
     counts = {"total": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     errors: list[RowError] = []
     outbox.take()
@@ -355,6 +531,7 @@ async def _commit_batch(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         # never leave a partial write behind a rejected row, so no savepoint per row is needed here; Forbidden
         # (no row may be stored) fails the import.
         outcomes = await save.save(conn, caller, [model for _, model in valid], batch.prepared) if valid else []
+        now = await repository.transaction_time(conn) if direct is not None and valid else None
         assert len(outcomes) == len(valid)
         for (mapped, _), outcome in zip(valid, outcomes, strict=True):
             if isinstance(outcome, ProblemError):
@@ -372,7 +549,17 @@ async def _commit_batch(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
         if follow_up:
             await repository.insert_batch_entities(conn, import_id, batch_no, follow_up)
             outbox_ids.append(await outbox_repository.record(conn, BATCH_TOPIC, f"{import_id}:{batch_no}"))
-    await _enqueue(env, conn, outbox_ids)
+    if direct is None or not outbox_ids:
+        await _enqueue(env, conn, outbox_ids)
+        return stored_errors + len(kept)
+    rows: dict[str, dict[str, Any]] | None = None
+    if save.index_rows is not None and now is not None and set(follow_up) == {direct.topic}:
+        rows = save.index_rows[1](caller.org_id, now)
+        if rows.keys() != set(follow_up[direct.topic]):
+            rows = None  # not exactly what the batch records for indexing: its job reads the rows back
+    direct.add(batch_no, outbox_ids[0], rows)
+    if direct.due:
+        await direct.flush(conn)
     return stored_errors + len(kept)
 
 

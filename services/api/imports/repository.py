@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,6 +54,12 @@ async def get_import(conn: asyncpg.Connection, import_id: UUID) -> asyncpg.Recor
 async def get_import_of(conn: asyncpg.Connection, *, import_id: UUID, org_id: UUID, kind: str) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_COLUMNS} FROM imports WHERE id = $1 AND org_id = $2 AND kind = $3",
                                import_id, org_id, kind)
+
+
+async def transaction_time(conn: asyncpg.Connection) -> datetime:
+    """`now()`: the start of the current transaction, what its inserts and updates stamp `updated_at` with."""
+    value: datetime = await conn.fetchval("SELECT now()")
+    return value
 
 
 async def lock_import(conn: asyncpg.Connection, import_id: UUID) -> asyncpg.Record | None:

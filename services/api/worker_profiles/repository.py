@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -62,10 +63,12 @@ class WorkerRow:
     consent_given_at: datetime
 
     def values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _WRITE_FIELDS)
+        values: tuple[Any, ...] = _write_values(self)
+        return values
 
 
 _WRITE_FIELDS: tuple[str, ...] = tuple(WorkerRow.__dataclass_fields__)
+_write_values = operator.attrgetter(*_WRITE_FIELDS)  # the fields in order, as one tuple
 
 
 async def insert(conn: asyncpg.Connection, worker_id: UUID, broker_org_id: UUID, row: WorkerRow) -> asyncpg.Record:
@@ -204,6 +207,23 @@ _INDEX_COLUMNS = """id, broker_org_id, status, held_for_review, birth_date, home
 async def get_many_for_index(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> list[asyncpg.Record]:
     return list(await conn.fetch(f"SELECT {_INDEX_COLUMNS} FROM worker_profiles WHERE id = ANY($1::uuid[])",
                                  list(worker_ids)))
+
+
+def index_row_of(worker_id: UUID, broker_org_id: UUID, row: WorkerRow, *, status: str, held_for_review: bool,
+                 updated_at: datetime) -> dict[str, Any]:
+    """What `get_many_for_index` reads for a profile just written with `row` (by insert_many / update_many in
+    a transaction whose `now()` is `updated_at`), without reading it back: the bulk importer indexes a
+    committed batch from memory. Same keys and values as the query's record (a test holds them equal)."""
+    return {"id": worker_id, "broker_org_id": broker_org_id, "status": status, "held_for_review": held_for_review,
+            "birth_date": row.birth_date, "home_adcode": row.home_adcode, "current_adcode": row.current_adcode,
+            "occupation_codes": row.occupation_codes, "occupation_terms": row.occupation_terms,
+            "skills": row.skills, "certificates": row.certificates, "labour_brand": row.labour_brand,
+            "experience_years": row.experience_years, "desired_adcodes": row.desired_adcodes,
+            "willing_to_relocate": row.willing_to_relocate, "max_commute_km": row.max_commute_km,
+            "expected_wage_min": row.expected_wage_min, "expected_wage_max": row.expected_wage_max,
+            "expected_wage_unit": row.expected_wage_unit, "available_from": row.available_from,
+            "available_until": row.available_until, "work_types": row.work_types,
+            "consent_share_with_enterprises": row.consent_share_with_enterprises, "updated_at": updated_at}
 
 
 async def find_live_by_person(conn: asyncpg.Connection, id_number_bidx: bytes) -> asyncpg.Record | None:

@@ -247,8 +247,9 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
     assert birth is not None
     assert id_gender is not None
     # The gender is the ID number's; normalised here so a stored profile compares equal to its re-import.
-    return ValidatedWorker(fields=body.model_copy(update={"gender": id_gender}), id_number=id_number, phone=phone,
-                           gender=id_gender, birth_date=birth, occupations=occupations)
+    fields = body if body.gender == id_gender else body.model_copy(update={"gender": id_gender})
+    return ValidatedWorker(fields=fields, id_number=id_number, phone=phone, gender=id_gender, birth_date=birth,
+                           occupations=occupations)
 
 
 def field_context(worker_id: UUID, field: str) -> str:
@@ -266,14 +267,15 @@ def _row(v: ValidatedWorker, worker_id: UUID, status: str, cipher: PersonalDataC
     number, when the caller has it already)."""
     f = v.fields
     wage = f.expected_wage
+    prefix = field_context(worker_id, "")  # + the field: the id is formatted once, not per field
     return WorkerRow(
         status=status, external_ref=f.external_ref,
-        name_enc=cipher.encrypt(f.name, context=field_context(worker_id, "name")),
-        id_number_enc=cipher.encrypt(v.id_number, context=field_context(worker_id, "id_number")),
+        name_enc=cipher.encrypt(f.name, context=prefix + "name"),
+        id_number_enc=cipher.encrypt(v.id_number, context=prefix + "id_number"),
         id_number_bidx=person if person is not None else person_index(cipher, v.id_number),
-        phone_enc=cipher.encrypt(v.phone, context=field_context(worker_id, "phone")),
+        phone_enc=cipher.encrypt(v.phone, context=prefix + "phone"),
         phone_bidx=cipher.blind_index(v.phone, context="worker:phone"),
-        notes_enc=cipher.encrypt(f.notes, context=field_context(worker_id, "notes")) if f.notes else None,
+        notes_enc=cipher.encrypt(f.notes, context=prefix + "notes") if f.notes else None,
         gender=v.gender, birth_date=v.birth_date, home_adcode=f.home_adcode, current_adcode=f.current_adcode,
         occupation_codes=v.occupation_codes, occupations=v.occupations, occupation_terms=v.occupation_terms,
         skills=list(dict.fromkeys(f.skills)), certificates=list(dict.fromkeys(f.certificates)),
@@ -453,8 +455,18 @@ async def save_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
     return worker_out(record, ctx), outcome
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenWorker:
+    """What `save_workers` wrote for one profile it created or updated (for `written`)."""
+
+    row: WorkerRow
+    status: str
+    held_for_review: bool
+
+
 async def save_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller,
-                       bodies: Sequence[WorkerFields], *, prepared: PreparedWorkers | None = None) -> list[SaveResult]:
+                       bodies: Sequence[WorkerFields], *, prepared: PreparedWorkers | None = None,
+                       written: dict[UUID, WrittenWorker] | None = None) -> list[SaveResult]:
     """`save_worker` for many rows at once (the bulk importer's path), with the same outcome for every row as
     saving them one after another in this order, but a handful of queries per batch instead of several per row.
 
@@ -467,6 +479,10 @@ async def save_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
     other's effect exactly as in row-by-row saving. If a concurrent writer beats the round to a unique key, the
     round is rolled back to its savepoint and its rows are saved one at a time. Rejections come back as
     ProblemError values (DuplicatePerson never names the other broker or profile); nothing is half-written.
+
+    `written`, when given, receives every profile the call created or updated (the row written, its status and
+    hold), i.e. exactly the ids it records `worker.index` for: the bulk importer indexes them from it after
+    commit instead of reading them back.
     """
     ensure_may_post(caller, ctx.today)
     if prepared is None:
@@ -475,7 +491,7 @@ async def save_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
     results = list(prepared.results)
     pending = list(prepared.candidates)
     while pending:
-        pending = await _save_round(conn, ctx, caller, pending, results)
+        pending = await _save_round(conn, ctx, caller, pending, results, written)
     assert all(r is not None for r in results)
     return [r for r in results if r is not None]
 
@@ -529,7 +545,8 @@ def _unchanged(record: asyncpg.Record, validated: ValidatedWorker, ctx: WorkerCo
 
 
 async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, pending: list[_Candidate],
-                      results: list[SaveResult | None]) -> list[_Candidate]:
+                      results: list[SaveResult | None],
+                      written: dict[UUID, WrittenWorker] | None = None) -> list[_Candidate]:
     """Decide and write a prefix of `pending` (see save_workers); returns the rows left for the next round."""
     refs = [c.validated.fields.external_ref for c in pending if c.validated.fields.external_ref is not None]
     by_ref = await repository.ids_by_external_ref(conn, caller.org_id, refs)
@@ -568,6 +585,7 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
     stored = await repository.get_many_for_update(conn, [p.existing_id for p in plans if p.existing_id is not None])
     inserts: list[tuple[UUID, WorkerRow]] = []
     updates: list[tuple[UUID, WorkerRow]] = []
+    updated_state: dict[UUID, tuple[str, bool]] = {}  # status, held_for_review of the profiles updated
     outcomes: list[tuple[int, SaveOutcome, UUID]] = []
     for plan in plans:
         v = plan.candidate.validated
@@ -584,6 +602,7 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
             continue
         updates.append((record["id"], _row(v, record["id"], record["status"], ctx.cipher,
                                            person=plan.candidate.person)))
+        updated_state[record["id"]] = (record["status"], record["held_for_review"])
         outcomes.append((plan.candidate.position, "updated", record["id"]))
     try:
         async with conn.transaction():  # savepoint: a concurrent registration of the same person loses cleanly
@@ -600,13 +619,20 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
             return rest
         # Someone else wrote one of these keys since the lookup: the same rows again, one per round.
         for plan in plans:
-            await _save_round_until_done(conn, ctx, caller, [plan.candidate], results)
+            await _save_round_until_done(conn, ctx, caller, [plan.candidate], results, written)
         return rest
     # Issue 9: a grade-D broker's new profiles are held for review (not indexed until an authority releases
     # them). The hook asks for the grade; it cannot change within this transaction, so once is enough when no.
-    if inserts and await hold_new_profile_if_grade_d(conn, inserts[0][0], caller.org_id, ctx.credit):
+    held = bool(inserts) and await hold_new_profile_if_grade_d(conn, inserts[0][0], caller.org_id, ctx.credit)
+    if held:
         for worker_id, _ in inserts[1:]:
             await hold_new_profile_if_grade_d(conn, worker_id, caller.org_id, ctx.credit)
+    if written is not None:
+        for worker_id, row in inserts:
+            written[worker_id] = WrittenWorker(row, row.status, held)
+        for worker_id, row in updates:
+            status, was_held = updated_state[worker_id]
+            written[worker_id] = WrittenWorker(row, status, was_held)
     for position, outcome, worker_id in outcomes:
         results[position] = (outcome, worker_id)
         if outcome != "unchanged":
@@ -615,9 +641,10 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
 
 
 async def _save_round_until_done(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller,
-                                 pending: list[_Candidate], results: list[SaveResult | None]) -> None:
+                                 pending: list[_Candidate], results: list[SaveResult | None],
+                                 written: dict[UUID, WrittenWorker] | None = None) -> None:
     while pending:
-        pending = await _save_round(conn, ctx, caller, pending, results)
+        pending = await _save_round(conn, ctx, caller, pending, results, written)
 
 
 async def update_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID,
