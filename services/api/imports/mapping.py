@@ -396,10 +396,10 @@ def _set_parts(body: dict[str, Any], parts: Sequence[str], value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _has(body: Mapping[str, Any], path: str) -> bool:
+def _has(body: dict[str, Any], path: str) -> bool:
     node: Any = body
     for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+        if not isinstance(node, dict) or part not in node:  # bodies are plain dicts (no ABC check per row)
             return False
         node = node[part]
     return True

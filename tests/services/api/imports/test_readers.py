@@ -202,3 +202,26 @@ def test_format_detection() -> None:
     assert format_of("application/octet-stream", None, b"PK\x03\x04") == "xlsx"
     assert format_of(None, "x.jsonl", b"{") == "ndjson"
     assert format_of("image/png", None, b"\x89PNG") is None
+
+
+def test_repeated_cells_are_converted_once_but_every_row_gets_its_own_values_and_errors(
+        tmp_path: Path, mapper: RowMapper) -> None:
+    # Each distinct cell of a repeating column (places, trades, wages …) is converted once per import: the rows
+    # must still be independent, and a bad cell must be reported on every row that has it.
+    rows = [worker_row(1), worker_row(3), worker_row(5, 户籍地="不存在县"), worker_row(7, 户籍地="不存在县")]
+    path = tmp_path / "w.csv"
+    path.write_text(to_csv(rows), encoding="utf-8")
+    source, read = _open(path, "csv", mapper)
+    assert mapper.plan(source.headers or []) == []
+    first, second, bad1, bad2 = (mapper.map_tabular(r) for r in read)
+    assert first.body is not None
+    assert second.body is not None
+    assert first.body["home_adcode"] == second.body["home_adcode"] == "500107"
+    assert first.body["skills"] == second.body["skills"] == ["氩弧焊", "二保焊"]
+    assert first.body["expected_wage"] == second.body["expected_wage"]
+    assert first.body["skills"] is not second.body["skills"]
+    assert first.body["expected_wage"] is not second.body["expected_wage"]
+    first.body["skills"].append("x")
+    assert mapper.map_tabular(read[1]).body["skills"] == ["氩弧焊", "二保焊"]  # type: ignore[index]
+    assert [(e.row, e.field) for e in bad1.errors + bad2.errors] == [(4, "home_adcode"), (5, "home_adcode")]
+    assert bad1.errors[0].message == bad2.errors[0].message
