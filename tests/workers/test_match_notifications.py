@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client
@@ -28,6 +29,7 @@ from tests.services.api.notifications.conftest import (  # noqa: F401 - fixtures
     worker_settings,
 )
 from tests.services.api.notifications.receiver import Receiver
+from workers import match_tasks
 from workers.context import WorkerResources
 from workers.match_tasks import match_job, match_worker
 
@@ -188,3 +190,25 @@ async def test_top_n_per_posting(client: httpx.AsyncClient, make_org: MakeOrg, r
     await run_worker(match_notify_top_n=2)
     told = [len(await matches_in_inbox(client, b)) for b in brokers]
     assert sorted(told) == [0, 1, 1]
+
+
+async def test_the_top_n_are_found_past_candidates_the_rechecks_drop(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: Any, run_worker: RunWorker,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reasons are worked out for the top N (+ a margin, 0 here) first; when the re-checks against PostgreSQL drop
+    those, every candidate is ranked, so the best ones still available are notified."""
+    monkeypatch.setattr(match_tasks, "_RANK_MARGIN", 0)
+    enterprise = await make_org("enterprise")
+    stale_broker, broker = await make_org("broker"), await make_org("broker")
+    stale = [await post_worker(client, stale_broker, worker_body(121 + 2 * i)) for i in range(2)]
+    # Scores below the two others (no skills, no experience, expects more than the job pays).
+    await post_worker(client, broker, worker_body(127, skills=[], experience_years=0,
+                                                  expected_wage={"min": 9500, "max": 12000, "unit": "month"}))
+    await run_worker()
+    # The two best stop being available in PostgreSQL; the index still has them (as before their re-index runs).
+    await db.execute("UPDATE worker_profiles SET status = 'inactive' WHERE id = ANY($1::uuid[])",
+                     [w["id"] for w in stale])
+    await post_job(client, enterprise)
+    await run_worker(match_notify_top_n=1, match_notify_min_score=0.0)
+    assert len(await matches_in_inbox(client, broker)) == 1
+    assert await matches_in_inbox(client, stale_broker) == []
