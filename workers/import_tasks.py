@@ -42,10 +42,12 @@ from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
 
-# Match runs of one worker process for imports at a time. Each costs ~4 ms of worker CPU (queries, Meilisearch
-# searches, its own transaction and `worker.matched` job), so a 100,000-row import's matching is minutes of
-# work: kept to two at a time, it trickles alongside other jobs instead of crowding them out.
-MATCH_CONCURRENCY = 2
+# Match runs of one worker process for imports at a time. Each is two Meilisearch searches, scoring, its own
+# transaction and `worker.matched` job: at 200,000 postings ~10–40 ms of worker CPU and as much of Meilisearch's,
+# so a 10,000-row import's matching is minutes of both cores. It is background work (notifications nobody is
+# waiting on), so it runs one record at a time and rests between records (IMPORT_MATCH_SHARE), leaving the
+# cores to kiosk searches, match queries and single postings.
+MATCH_CONCURRENCY = 1
 # How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
 # runs it again: re-sync, wait). Longer than a single record's wait: an import's writes queue.
 INDEX_WAIT_MS = 120_000
@@ -154,6 +156,12 @@ class ImportNotIndexed(RuntimeError):
     """Some `import.batch` row of the import is still undone: matching is retried later."""
 
 
+def rest_after(took: float, share: float) -> float:
+    """How long import matching rests after a record that took `took` seconds, to be busy at most `share` of the
+    time (IMPORT_MATCH_SHARE): a record that took longer, e.g. on a busy machine, is followed by a longer rest."""
+    return took * (1 / share - 1)
+
+
 def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
     slots = resources.extensions.get(_MATCH_SLOTS_KEY)
     if slots is None:
@@ -182,11 +190,15 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
             raise ImportNotIndexed(import_id)
         await asyncio.sleep(0.2)
     slots = _match_slots(resources)
+    loop = asyncio.get_running_loop()
+    share = resources.settings.import_match_share
 
     async def match(handler: Matcher, entity: str) -> None:
         async with slots:
+            began = loop.time()
             # Dispatch through arq: this job's time must not depend on how fast the recipients' receivers are.
             await handler(resources, entity, inline_dispatch=False)
+            await asyncio.sleep(rest_after(loop.time() - began, share))
 
     for position, batch_no in enumerate(batch_nos):
         async with resources.pool.acquire() as conn:

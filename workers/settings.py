@@ -28,6 +28,9 @@ class WorkerSettings(ApiSettings, NotificationSettings):
     # marks those rows done without matching (logged as `import.matching_skipped`), e.g. while seeding a
     # corpus through the import endpoints. Single records (POST, PATCH) are matched either way.
     import_matching: bool = True
+    # The most of the time an import's matching may keep its one slot busy: after each record it rests
+    # (1/share − 1) × what the record took. Background work must not take the cores interactive requests need.
+    import_match_share: float = Field(default=0.25, gt=0, le=1)
 
 
 def load_worker_settings(**overrides: object) -> WorkerSettings:

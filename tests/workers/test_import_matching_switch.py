@@ -9,8 +9,10 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import pytest
 import structlog
 from arq.worker import Worker
+from pydantic import ValidationError
 
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client
@@ -20,8 +22,8 @@ from tests.conftest import MakeOrg
 from tests.services.api.matches.test_matches import worker_body
 from tests.workers.test_import_tasks import _import_ndjson, _matches, _open_posting, _rerun_follow_ups
 from workers.context import WorkerResources
-from workers.import_tasks import match_import
-from workers.settings import WorkerSettings
+from workers.import_tasks import match_import, rest_after
+from workers.settings import WorkerSettings, load_worker_settings
 from workers.worker_settings import build_worker_settings
 
 
@@ -84,3 +86,15 @@ async def test_imports_are_not_matched_while_the_switch_is_off(
     await _rerun_follow_ups(settings, import_id, [])
     await _run_worker(WorkerSettings(**settings.model_dump()))
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
+
+
+def test_import_matching_rests_in_proportion_to_its_work() -> None:
+    assert rest_after(0.1, 0.25) == pytest.approx(0.3)   # busy 0.1 s of every 0.4 s
+    assert rest_after(0.4, 0.25) == pytest.approx(1.2)   # a slower record (busy machine): a longer rest
+    assert rest_after(0.1, 1.0) == 0.0                   # share 1: never rests
+
+
+def test_import_match_share_must_be_a_share() -> None:
+    for bad in (0, -0.5, 1.5):
+        with pytest.raises(ValidationError):
+            load_worker_settings(import_match_share=bad)
