@@ -64,6 +64,7 @@ class Posting:
 class Seeker:
     adcode: str
     occupation_codes: tuple[str, ...]
+    workers: int = 1  # how many job seekers share this place and these trades
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def compute(postings: Iterable[Posting], seekers: Iterable[Seeker], hires: Itera
     for seeker in seekers:
         for level, adcode in areas_of(seeker.adcode, regions):
             for occupation in (*dict.fromkeys(seeker.occupation_codes), ALL):
-                cells[(level, adcode, occupation)].available_workers += 1
+                cells[(level, adcode, occupation)].available_workers += seeker.workers
 
     flows: dict[tuple[str, str], list[Hire]] = defaultdict(list)
     for hire in hires:

@@ -12,21 +12,28 @@ import asyncpg
 # ------------------------------------------------------------------------------------------ the inputs
 
 
-async def open_postings_at(conn: asyncpg.Connection, as_of: datetime) -> list[asyncpg.Record]:
-    """Postings open at `as_of`, with their headcount not yet hired by then (> 0 only).
+async def open_headcount_at(conn: asyncpg.Connection, as_of: datetime) -> list[asyncpg.Record]:
+    """Open headcount at `as_of` per (county, occupation), from postings with headcount not yet hired by then
+    (> 0 only): summed here, a few hundred rows instead of one per posting (hundreds of thousands at scale).
 
     Open: created (and, if it was held for review, approved) by then, not closed and not expired by then.
     A posting still pending review, or rejected in review, was never open."""
     return list(await conn.fetch(
-        """SELECT j.id, j.adcode, j.occupation_code,
-                  j.headcount - (SELECT count(*) FROM placements p
-                                  WHERE p.job_id = j.id AND p.hired_at <= $1) AS open_headcount
-             FROM job_postings j
-            WHERE j.created_at <= $1 AND j.status <> 'pending_review'
-              AND j.closed_reason IS DISTINCT FROM 'rejected_in_review'
-              AND (j.review_decision IS NULL OR j.reviewed_at <= $1)
-              AND (j.closed_at IS NULL OR j.closed_at > $1)
-              AND j.expires_at > $1""", as_of))
+        f"""SELECT adcode, occupation_code, sum(open_headcount)::int AS open_headcount
+              FROM ({_OPEN_POSTINGS_AT}) open WHERE open_headcount > 0
+             GROUP BY adcode, occupation_code""", as_of))
+
+
+_OPEN_POSTINGS_AT = """
+    SELECT j.id, j.adcode, j.occupation_code,
+           j.headcount - (SELECT count(*) FROM placements p
+                           WHERE p.job_id = j.id AND p.hired_at <= $1) AS open_headcount
+      FROM job_postings j
+     WHERE j.created_at <= $1 AND j.status <> 'pending_review'
+       AND j.closed_reason IS DISTINCT FROM 'rejected_in_review'
+       AND (j.review_decision IS NULL OR j.reviewed_at <= $1)
+       AND (j.closed_at IS NULL OR j.closed_at > $1)
+       AND j.expires_at > $1"""
 
 
 async def available_workers_at(conn: asyncpg.Connection, as_of: datetime, as_of_day: date) -> list[asyncpg.Record]:
@@ -39,16 +46,27 @@ async def available_workers_at(conn: asyncpg.Connection, as_of: datetime, as_of_
     worker hired later still counts for earlier moments. `inactive` (the broker took the profile off the market)
     has no history, so an inactive profile counts nowhere. An erased profile no longer has a place or trades,
     so it drops out of periods computed after its erasure (frozen periods keep it)."""
+    return list(await conn.fetch(_AVAILABLE_WORKERS_AT, as_of, as_of_day))
+
+
+async def seekers_at(conn: asyncpg.Connection, as_of: datetime, as_of_day: date) -> list[asyncpg.Record]:
+    """`available_workers_at` counted per (county, trades): what the figures need, in tens of thousands of rows
+    instead of one per profile (half a million at scale, which cost the cron a minute of both cores)."""
     return list(await conn.fetch(
-        """SELECT w.id, coalesce(w.current_adcode, w.home_adcode) AS adcode, w.occupation_codes
-             FROM worker_profiles w
-            WHERE w.status <> 'inactive' AND w.created_at <= $1 AND w.consent_given_at <= $1
-              AND (w.erased_at IS NULL OR w.erased_at > $1)
-              AND w.available_from <= $2 AND (w.available_until IS NULL OR w.available_until >= $2)
-              AND coalesce(w.current_adcode, w.home_adcode) IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM placements p
-                               WHERE p.worker_id = w.id AND p.hired_at <= $1
-                                 AND (p.ended_at IS NULL OR p.ended_at > $1))""", as_of, as_of_day))
+        f"""SELECT adcode, occupation_codes, count(*)::int AS workers FROM ({_AVAILABLE_WORKERS_AT}) available
+             GROUP BY adcode, occupation_codes""", as_of, as_of_day))
+
+
+_AVAILABLE_WORKERS_AT = """
+    SELECT w.id, coalesce(w.current_adcode, w.home_adcode) AS adcode, w.occupation_codes
+      FROM worker_profiles w
+     WHERE w.status <> 'inactive' AND w.created_at <= $1 AND w.consent_given_at <= $1
+       AND (w.erased_at IS NULL OR w.erased_at > $1)
+       AND w.available_from <= $2 AND (w.available_until IS NULL OR w.available_until >= $2)
+       AND coalesce(w.current_adcode, w.home_adcode) IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM placements p
+                        WHERE p.worker_id = w.id AND p.hired_at <= $1
+                          AND (p.ended_at IS NULL OR p.ended_at > $1))"""
 
 
 async def hires_between(conn: asyncpg.Connection, start: datetime, end: datetime) -> list[asyncpg.Record]:

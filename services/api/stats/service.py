@@ -48,11 +48,11 @@ async def compute_period(conn: asyncpg.Connection, period: Period, *, now: datet
                                                starts_on=period.starts_on, ends_on=period.ends_on, as_of=as_of)
         if current["frozen_at"] is not None:
             return Outcome(period.label, "skipped_frozen", 0)
-        postings = [figures.Posting(r["adcode"], r["occupation_code"], int(r["open_headcount"]))
-                    for r in await repository.open_postings_at(conn, as_of)]
+        postings = [figures.Posting(r["adcode"], r["occupation_code"], r["open_headcount"])
+                    for r in await repository.open_headcount_at(conn, as_of)]
         as_of_day = as_of.astimezone(period.start.tzinfo).date()
-        seekers = [figures.Seeker(r["adcode"], tuple(r["occupation_codes"]))
-                   for r in await repository.available_workers_at(conn, as_of, as_of_day)]
+        seekers = [figures.Seeker(r["adcode"], tuple(r["occupation_codes"]), r["workers"])
+                   for r in await repository.seekers_at(conn, as_of, as_of_day)]
         hires = [figures.Hire(r["origin_adcode"], r["destination_adcode"], r["occupation_code"],
                               float(r["days_to_fill"]), r["cross_province"])
                  for r in await repository.hires_between(conn, period.start, as_of)]

@@ -254,3 +254,20 @@ async def test_placements_still_count_after_the_other_side_ends_them(client: htt
     flows = (await client.get("/v1/stats/transfers", params={"period": period.label},
                               headers=authority.headers)).json()
     assert flows["items"][0]["cross_province"] is True
+
+
+def test_grouped_seekers_count_as_the_workers_they_stand_for() -> None:
+    """The cron reads seekers grouped by (county, trades) with a count; the figures equal one row per worker."""
+    from matching.regions import load_regions
+    from services.api.stats.figures import Seeker, compute
+
+    welder, cook = "6-18-02-04", "4-03-02-01"
+    one_by_one = [Seeker("500235", (welder,)), Seeker("500235", (welder,)), Seeker("500235", (welder, cook)),
+                  Seeker("511322", (cook,))]
+    grouped = [Seeker("500235", (welder,), 2), Seeker("500235", (welder, cook)), Seeker("511322", (cook,), 1)]
+    regions = load_regions()
+    assert compute([], grouped, [], {}, regions) == compute([], one_by_one, [], {}, regions)
+    rows = {(r.level, r.adcode, r.occupation_code): r.available_workers
+            for r in compute([], grouped, [], {}, regions)[0]}
+    assert rows[("county", "500235", welder)] == 3
+    assert rows[("county", "500235", "")] == 3  # a worker with two trades counts once
