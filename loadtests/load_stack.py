@@ -466,6 +466,19 @@ def restart_meili(args: argparse.Namespace) -> int:
     return 0
 
 
+def restart_app(args: argparse.Namespace) -> int:
+    """Run the code of this checkout on the seeded data: migrate, then replace the API and the worker."""
+    state: Path = args.state
+    env = read_env(state)
+    dsn = env["DATABASE_URL"]
+    asyncio.run(_create_and_migrate(_with_database(dsn, "postgres"), urlparse(dsn).path.lstrip("/")))
+    api = _replace(state, "api", [sys.executable, "-m", "services.api"], _process_env(env))
+    _restart_worker(state, env)
+    _wait_http(env["API_URL"] + "/healthz", "the API", api["log"])
+    print(f"API and worker restarted from {ROOT} on the same data")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Private stack for the issue-size load run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -490,7 +503,12 @@ def main(argv: list[str] | None = None) -> int:
     p_meili = sub.add_parser("restart-meili", help="restart the stack's Meilisearch (same data, port and key)")
     p_meili.add_argument("--state", type=Path, required=True)
     p_meili.add_argument("--meili-max-indexing-threads", type=int)
+    p_app = sub.add_parser("restart-app", help="migrate, restart the API and worker with this checkout's code "
+                                               "(same data, port, keys)")
+    p_app.add_argument("--state", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "restart-app":
+        return restart_app(args)
     if args.command == "up":
         return up(args)
     if args.command == "seed":
