@@ -376,3 +376,83 @@ async def test_a_failed_direct_index_write_leaves_the_batches_to_their_jobs(
                                                 UUID(broker.org_id))]
     assert len(ids) == 3
     assert set(await _documents(settings, ids)) == set(ids)
+
+
+def _erasing_before_batch(client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings, external_ref: str,
+                          erased: list[str]) -> processing.SaverFactory:
+    """The worker saver, except that before the second batch is saved (the first is committed, its documents
+    still pending in DirectIndex) the broker erases `external_ref` and the erasure's `worker.index` job runs."""
+    real = processing.SAVERS["workers"]
+
+    async def factory(api_settings: ApiSettings, extensions: dict[str, Any],
+                      outbox: BatchOutbox) -> processing.RecordSaver:
+        saver = await real(api_settings, extensions, outbox)
+        calls = 0
+
+        async def save(conn: asyncpg.Connection, caller: Caller, bodies: list[BaseModel],
+                       prepared: Any) -> list[processing.Saved]:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                worker_id = str(await conn.fetchval(
+                    "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = $2",
+                    UUID(broker.org_id), external_ref))
+                response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+                assert response.status_code == 200, response.text
+                erased.append(worker_id)
+                await _run_outbox_rows(settings, "worker.index", worker_id)
+            return await saver.save(conn, caller, bodies, prepared)
+
+        return dataclasses.replace(saver, save=save)
+
+    return factory
+
+
+async def _run_outbox_rows(settings: ApiSettings, topic: str, entity_id: str) -> None:
+    """The outbox rows of (topic, entity_id) handled now, as their arq jobs would (and marked done)."""
+    from workers.outbox import _process
+
+    ws = WorkerSettings(**settings.model_dump())
+    pool = await create_pool(str(ws.database_url), min_size=1, max_size=2)
+    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+    search = create_search_client(ws.meili_url, ws.meili_master_key.get_secret_value())
+    try:
+        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
+        async with pool.acquire() as conn:
+            ids = [r["id"] for r in await conn.fetch(
+                "SELECT id FROM outbox WHERE topic = $1 AND entity_id = $2 AND done_at IS NULL", topic, entity_id)]
+        assert ids
+        for outbox_id in ids:
+            assert await _process(resources, outbox_id) == "done"
+        await settle(settings)
+    finally:
+        await search.aclose()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+
+
+async def test_a_profile_erased_before_its_batch_is_indexed_from_memory_stays_out_of_the_index(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first batch (EXT-1, EXT-2) is committed and waits in DirectIndex for more rows; meanwhile the broker
+    # erases EXT-1 and the erasure's job removes it from the index. The batch's documents, taken from memory at
+    # its commit, must not bring the erased profile back (Meilisearch applies the later write last).
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 5)])
+    erased: list[str] = []
+    monkeypatch.setitem(processing.SAVERS, "workers",
+                        _erasing_before_batch(client, broker, settings, "EXT-1", erased))
+    assert await process_import(search_env, import_id, batch_rows=2) == "completed"
+    # The changed batch is left to its job (reads its rows back); the other one was indexed from memory.
+    assert await processing.indexed_note(search_env.redis, str(import_id), 1) is None
+    assert await processing.indexed_note(search_env.redis, str(import_id), 2) is not None
+    await run_worker(settings)  # the batches' jobs (and the queued erasure job: already done, skipped)
+    await settle(settings)
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
+
+    ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
+                                                UUID(broker.org_id))]
+    assert len(erased) == 1
+    assert erased[0] in ids
+    assert set(await _documents(settings, ids)) == set(ids) - set(erased)

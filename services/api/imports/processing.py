@@ -348,17 +348,29 @@ class DirectIndex:
         direct = [p for p in pending if p.rows is not None]
         if direct:
             try:
-                await self._write(direct)
+                await self._write(conn, direct)
             except Exception as exc:  # the batches' jobs index them by reading their rows
                 log.warning("import.direct_index_failed", import_id=str(self.import_id), error=type(exc).__name__)
         await _enqueue(self.env, conn, [p.outbox_id for p in pending])
 
-    async def _write(self, batches: list[_Pending]) -> None:
+    async def _write(self, conn: asyncpg.Connection, batches: list[_Pending]) -> None:
+        from services.api.worker_profiles.repository import changed_since_written
         from services.api.worker_profiles.service import china_today
         from services.indexing.catalogue_source import current_catalogue
         from services.indexing.documents import worker_is_indexable
         from services.indexing.sync import indexer_for
 
+        # The rows in memory are the batch's as committed. A profile changed since (PATCH, erasure, consent
+        # withdrawn, placed, a later import) may already have had its own `worker.index` job write the newer
+        # state; writing the old one now would put it back (Meilisearch applies the later task last), erased
+        # profiles included. Such batches get no note: their jobs read the current rows, as before.
+        changed = await changed_since_written(conn, [(row["id"], row["updated_at"]) for p in batches
+                                                     for row in p.rows or ()])
+        if changed:
+            log.info("import.direct_index_skipped", import_id=str(self.import_id), changed=len(changed))
+            batches = [p for p in batches if not any(row["id"] in changed for row in p.rows or ())]
+            if not batches:
+                return
         snapshot = await current_catalogue(self.env.extensions)
         indexer = indexer_for(self.env.extensions, self.search, self.env.settings.meili_index_prefix)
         rows = [row for p in batches for row in p.rows or ()]

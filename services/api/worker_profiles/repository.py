@@ -226,6 +226,19 @@ def index_row_of(worker_id: UUID, broker_org_id: UUID, row: WorkerRow, *, status
             "consent_share_with_enterprises": row.consent_share_with_enterprises, "updated_at": updated_at}
 
 
+async def changed_since_written(conn: asyncpg.Connection, written: Sequence[tuple[UUID, datetime]]) -> set[UUID]:
+    """Of these profiles, each written by a transaction whose `now()` is given, those changed by another write
+    since (every later write of a profile stamps `updated_at` with its own transaction's `now()`) or gone."""
+    if not written:
+        return set()
+    rows = await conn.fetch(
+        """SELECT t.id FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, written_at)
+             LEFT JOIN worker_profiles w ON w.id = t.id
+            WHERE w.id IS NULL OR w.updated_at IS DISTINCT FROM t.written_at""",
+        [worker_id for worker_id, _ in written], [at for _, at in written])
+    return {r["id"] for r in rows}
+
+
 async def find_live_by_person(conn: asyncpg.Connection, id_number_bidx: bytes) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, broker_org_id FROM worker_profiles WHERE id_number_bidx = $1",
                                id_number_bidx)
