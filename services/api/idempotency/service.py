@@ -89,6 +89,24 @@ def reseal(stored: dict[str, Any], cipher: PersonalDataCipher, *, org_id: UUID, 
     return body if changed else None
 
 
+def _needs_reseal(stored: dict[str, Any], cipher: PersonalDataCipher) -> bool:
+    return any(isinstance(value, dict) and _SEALED in value and cipher.needs_rotation(base64.b64decode(value[_SEALED]))
+               for value in stored.values())
+
+
+async def unrotated_replays(conn: asyncpg.Connection, cipher: PersonalDataCipher, *, batch: int) -> int:
+    """Stored responses still holding a value sealed under another key than the active one (for the rotation's
+    report: replaying one needs that key, so it must stay in the keyring until this is 0)."""
+    count = 0
+    after: tuple[UUID, str] | None = None
+    while True:
+        rows = await repository.sealed_records(conn, after=after, limit=batch)
+        count += sum(1 for row in rows if _needs_reseal(row["response_body"], cipher))
+        if len(rows) < batch:
+            return count
+        after = (rows[-1]["org_id"], rows[-1]["key"])
+
+
 async def reseal_replays(conn: asyncpg.Connection, cipher: PersonalDataCipher, *, batch: int) -> int:
     """Re-encrypt the sealed values of stored responses under the active key; returns the records rewritten.
     One transaction per page; a record purged or replaced meanwhile is left as it is."""

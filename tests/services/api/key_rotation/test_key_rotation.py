@@ -15,6 +15,7 @@ from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
 from services.api.app import create_app
+from services.api.idempotency.service import unrotated_replays
 from services.api.key_rotation import repository
 from services.api.key_rotation.service import SEALED_COLUMNS, rotate_keys
 from services.api.settings import ApiSettings
@@ -103,6 +104,23 @@ async def test_rotation_leaves_everything_readable_with_the_new_key_alone(
     assert only_k2.decrypt(
         await db.fetchval("SELECT contact_enc FROM reports"),
         context=f"report:{sealed_everywhere['report_id']}:contact") == "13700001111"
+
+
+async def test_a_replay_sealed_under_the_old_key_after_the_pass_is_reported_remaining(
+        sealed_everywhere: dict[str, Any], client: httpx.AsyncClient, settings: ApiSettings,
+        db: asyncpg.Connection) -> None:
+    cipher = personal_data_cipher(_with_new_active_key(settings, keep_old=True), {})
+    assert (await rotate_keys(db, cipher)).done
+    # A process that still has k1 active stores a replay (a webhook secret) after the rotation's pass: replaying
+    # it needs k1, so the rotation must not report k1 as free to leave the keyring.
+    enterprise: OrgKey = sealed_everywhere["enterprise"]
+    hook = await client.post("/v1/webhooks", headers={**enterprise.headers, "Idempotency-Key": "hook-2"},
+                             json={"url": "http://127.0.0.1:9/hook2", "events": ["match.created"]})
+    assert hook.status_code == 201, hook.text
+    assert await unrotated_replays(db, cipher, batch=1) == 1
+    report_ = await rotate_keys(db, cipher)  # the next run re-seals it
+    assert report_.rewritten["idempotency_records.response_body"] == 1
+    assert report_.remaining["idempotency_records.response_body"] == 0
 
 
 async def test_a_row_changed_meanwhile_keeps_its_newer_value(
