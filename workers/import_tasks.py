@@ -54,6 +54,10 @@ INDEX_WAIT_MS = 120_000
 # How long `import.match` waits for the import's indexing rows before it fails (the reconciler retries it).
 INDEXED_WAIT_SECONDS = 60.0
 _MATCH_SLOTS_KEY = "imports.match_slots"
+# Records of a batch matched between two looks at the time budget. A batch holds up to 5,000 records and with
+# the rests each can take a second or more on a busy machine, so a check per batch let one batch outlast arq's
+# job timeout: the job was cancelled and its row ran again from the same batch, never getting past it.
+MATCH_CHUNK = 20
 
 # topic → a function that handles many entity ids at once (e.g. one Meilisearch upsert for a batch), returning
 # what it wrote when matching should follow. Topics without one fall back to their single-entity outbox
@@ -172,10 +176,13 @@ def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
 
 @outbox_handler(MATCH_TOPIC)
 async def match_import(resources: WorkerResources, entity_id: str) -> None:
-    """Match what an import stored, from batch `<n>` of `<import id>:<n>` on: `match_worker` / `match_job` per
+    """Match what an import stored, from batch `<n>` of `<import id>:<n>` on (`<import id>:<n>:<k>`: from the
+    record after the first k of batch n, where an earlier job handed over): `match_worker` / `match_job` per
     id (each reads the current row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a
     time in this process, once every `import.batch` row of the import is done (its documents are visible)."""
     import_id, _, first = entity_id.partition(":")
+    # `<n>:<k>`: a job handed over inside batch n after matching its first k records.
+    first, _, skip = first.partition(":")
     if not resources.settings.import_matching:  # backfill switch (IMPORT_MATCHING=false): done, nothing matched
         log.info("import.matching_skipped", import_id=import_id)
         return
@@ -203,38 +210,41 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     for position, batch_no in enumerate(batch_nos):
         async with resources.pool.acquire() as conn:
             groups = await repository.batch_entities(conn, UUID(import_id), batch_no)
-        for group in groups:
-            matcher = MATCHERS.get(group["topic"])
-            if matcher is not None:
-                handler, retry_topic = matcher
-                entities = list(group["entity_ids"])
-                results = await asyncio.gather(*(match(handler, entity) for entity in entities),
-                                               return_exceptions=True)
-                if stop := next((r for r in results if isinstance(r, BaseException)
-                                 and not isinstance(r, Exception)), None):
-                    raise stop  # cancelled (arq's timeout, shutdown): the row is run again
-                failed = [(entity, r) for entity, r in zip(entities, results, strict=True)
-                          if isinstance(r, Exception)]
-                if failed:
-                    # Each failed id gets its own single-record matching row (retried with the outbox's backoff),
-                    # so one record that keeps failing holds up neither the rest of the import nor this row.
-                    retries = PendingWork()
-                    async with resources.pool.acquire() as conn:
-                        async with conn.transaction():
-                            for entity, _ in failed:
-                                await retries.record(conn, retry_topic, entity)
-                        await flush_outbox(resources.redis, conn, retries)
-                    log.warning("import.matching_failed", import_id=import_id, batch=batch_no, failed=len(failed),
-                                error=type(failed[0][1]).__name__)
-        rest = batch_nos[position + 1:]
-        if rest and asyncio.get_running_loop().time() - started > _time_budget(resources):
-            pending = PendingWork()
-            async with resources.pool.acquire() as conn:
-                async with conn.transaction():
-                    await pending.record(conn, MATCH_TOPIC, f"{import_id}:{rest[0]}")
-                await flush_outbox(resources.redis, conn, pending)
-            log.info("import.matching_continued", import_id=import_id, next_batch=rest[0])
-            return
+        records = [(matcher, entity) for group in groups if (matcher := MATCHERS.get(group["topic"])) is not None
+                   for entity in group["entity_ids"]]
+        done = int(skip or 0) if position == 0 else 0
+        while done < len(records):
+            chunk = records[done:done + MATCH_CHUNK]
+            results = await asyncio.gather(*(match(handler, entity) for (handler, _), entity in chunk),
+                                           return_exceptions=True)
+            if stop := next((r for r in results if isinstance(r, BaseException)
+                             and not isinstance(r, Exception)), None):
+                raise stop  # cancelled (arq's timeout, shutdown): the row is run again
+            failed = [(retry_topic, entity, r) for ((_, retry_topic), entity), r in zip(chunk, results, strict=True)
+                      if isinstance(r, Exception)]
+            if failed:
+                # Each failed id gets its own single-record matching row (retried with the outbox's backoff),
+                # so one record that keeps failing holds up neither the rest of the import nor this row.
+                retries = PendingWork()
+                async with resources.pool.acquire() as conn:
+                    async with conn.transaction():
+                        for retry_topic, entity, _ in failed:
+                            await retries.record(conn, retry_topic, entity)
+                    await flush_outbox(resources.redis, conn, retries)
+                log.warning("import.matching_failed", import_id=import_id, batch=batch_no, failed=len(failed),
+                            error=type(failed[0][2]).__name__)
+            done += len(chunk)
+            rest = batch_nos[position + 1:]
+            over_budget = asyncio.get_running_loop().time() - started > _time_budget(resources)
+            if over_budget and (done < len(records) or rest):
+                follow = f"{import_id}:{batch_no}:{done}" if done < len(records) else f"{import_id}:{rest[0]}"
+                pending = PendingWork()
+                async with resources.pool.acquire() as conn:
+                    async with conn.transaction():
+                        await pending.record(conn, MATCH_TOPIC, follow)
+                    await flush_outbox(resources.redis, conn, pending)
+                log.info("import.matching_continued", import_id=import_id, next=follow)
+                return
 
 
 @batch_handler("worker.index")

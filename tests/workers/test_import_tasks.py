@@ -242,6 +242,29 @@ async def test_imported_workers_are_matched_once_per_import(
     assert all(r["done_at"] is not None for r in handed_over)
 
 
+async def test_matching_hands_over_inside_a_batch(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One batch of three fitting welders, the budget spent after every record: each job matches one record and
+    # hands the rest of the batch over (a 5,000-record batch with rests outlasts arq's job timeout otherwise, and
+    # the cancelled job would start the same batch again).
+    enterprise, broker, job_id = await _open_posting(client, make_org, settings)
+    welders = [worker_body(121 + 2 * n, external_ref=f"W-{n}") for n in range(3)]
+    import_id = await _import_ndjson(client, broker, "workers", welders)
+    monkeypatch.setattr(import_tasks, "MATCH_CHUNK", 1)
+    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    assert await process_import(env, import_id) == "completed"
+    await run_worker(settings)
+
+    handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
+    assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:1:1", f"{import_id}:1:2"]
+    assert all(r["done_at"] is not None for r in handed_over)
+    ids = sorted(str(r["id"]) for r in await db.fetch(
+        "SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
+    assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
+
+
 async def test_imported_postings_are_matched(
     client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
 ) -> None:
