@@ -318,9 +318,9 @@ class DirectIndex:
     (or the run ends, pauses or hands over) they are written to Meilisearch in one go, a note naming the
     Meilisearch tasks is left per batch (Redis), and only then are the batches' outbox rows enqueued. Their
     `import.batch` job finds the note, waits until those tasks are applied and is done; without a note (a
-    crash before the write, Redis lost, the write failed) or with a failed task it indexes the batch by
-    reading its rows, as before. Any failure here leaves exactly that fallback: the import itself never fails
-    because of indexing.
+    crash before the write, Redis lost, the write failed, a profile of the batch changed after its commit) or
+    with a failed task it indexes the batch by reading its rows, as before. Any failure here leaves exactly
+    that fallback: the import itself never fails because of indexing.
     """
 
     def __init__(self, env: ImportEnv, import_id: UUID, topic: str, *, rows_per_write: int = INDEX_WRITE_ROWS) -> None:
