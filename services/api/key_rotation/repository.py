@@ -19,6 +19,8 @@ class SealedColumn:
     table: str
     column: str
     key: tuple[tuple[str, str], ...]
+    # Rows per page at most, whatever the caller asks: a page holds its old and new blobs in memory at once.
+    max_page: int = 10_000
 
     @property
     def key_names(self) -> tuple[str, ...]:

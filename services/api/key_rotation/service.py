@@ -46,7 +46,8 @@ SEALED_COLUMNS: tuple[tuple[SealedColumn, ContextOf], ...] = (
     (SealedColumn("organisations", "contact_enc", _ID), lambda row: org_contact_context(row["id"])),
     (SealedColumn("webhook_endpoints", "secret_enc", _ID), lambda row: secret_context(row["id"])),
     (SealedColumn("reports", "contact_enc", _ID), lambda row: report_contact_context(row["id"])),
-    (SealedColumn("import_chunks", "data", (("import_id", "uuid"), ("seq", "int"))),
+    # Upload chunks are 1 MiB each: a few per page keeps a page's memory (old and new blobs) to tens of MiB.
+    (SealedColumn("import_chunks", "data", (("import_id", "uuid"), ("seq", "int")), max_page=8),
      lambda row: chunk_context(row["import_id"], row["seq"])),
 )
 
@@ -66,6 +67,7 @@ async def _rotate_column(conn: asyncpg.Connection, cipher: PersonalDataCipher, s
                          context_of: ContextOf, *, batch: int) -> int:
     rewritten = 0
     after: tuple[object, ...] | None = None
+    batch = min(batch, sealed.max_page)
     while True:
         async with conn.transaction():
             rows = await repository.stale_blobs(conn, sealed, active_key_id=cipher.active_key_id, after=after,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -175,3 +175,30 @@ async def test_every_encrypted_column_of_the_schema_is_rotated(db: asyncpg.Conne
         """SELECT table_name || '.' || column_name AS name FROM information_schema.columns
             WHERE table_schema = 'public' AND data_type = 'bytea'""")}
     assert columns - NOT_SEALED == {f"{col.table}.{col.column}" for col, _ in SEALED_COLUMNS}
+
+
+async def test_upload_chunks_are_rotated_a_few_per_transaction(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks are 1 MiB each: a page never holds more than `max_page` of them, whatever batch size is asked."""
+    broker = await make_org("broker")
+    for _ in range(3):  # three uploads, no worker: their chunks stay
+        upload = await client.post("/v1/workers/imports", content=CSV + uuid4().hex.encode(),
+                                   headers={**broker.headers, "Content-Type": "text/csv"})
+        assert upload.status_code == 202, upload.text
+    chunks = next(col for col, _ in SEALED_COLUMNS if col.table == "import_chunks")
+    pages: list[int] = []
+    original = repository.stale_blobs
+
+    async def counting(conn: asyncpg.Connection, sealed: repository.SealedColumn, **kwargs: Any) -> Any:
+        rows = await original(conn, sealed, **kwargs)
+        if sealed.table == "import_chunks":
+            pages.append(kwargs["limit"])
+        return rows
+
+    monkeypatch.setattr(repository, "stale_blobs", counting)
+    report_ = await rotate_keys(db, personal_data_cipher(_with_new_active_key(settings, keep_old=True), {}),
+                                batch=500)
+    assert report_.rewritten["import_chunks.data"] == 3
+    assert pages
+    assert set(pages) == {chunks.max_page}
