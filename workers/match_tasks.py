@@ -26,9 +26,11 @@ re-index without a material change records nothing new. Summaries carry public f
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import structlog
 
 from services.api.database import PendingWork
@@ -139,6 +141,31 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
     return len(created)
 
 
+async def _top_notices(
+    resources: WorkerResources, rank: Callable[[int], Awaitable[list[matches.Ranked]]],
+    current_rows: Callable[[asyncpg.Connection, Sequence[UUID]], Awaitable[list[asyncpg.Record]]],
+    notice_of: Callable[[matches.Ranked, asyncpg.Record | None], MatchNotice | None],
+) -> tuple[int, list[MatchNotice]]:
+    """The best MATCH_NOTIFY_TOP_N notices, re-checked against the candidates' current rows: reasons worked out
+    for the top N + _RANK_MARGIN first, every candidate only when the re-checks drop too many. Returns how many
+    were ranked, and the notices."""
+    top_n = resources.settings.match_notify_top_n
+    for limit in (top_n + _RANK_MARGIN, _RANK_ALL):
+        ranked = await rank(limit)
+        async with resources.pool.acquire() as conn:
+            current = {r["id"]: r for r in await current_rows(conn, [UUID(str(r.document["id"])) for r in ranked])}
+        notices: list[MatchNotice] = []
+        for item in ranked:
+            notice = notice_of(item, current.get(UUID(str(item.document["id"]))))
+            if notice is not None:
+                notices.append(notice)
+                if len(notices) >= top_n:
+                    break
+        if len(notices) >= top_n or len(ranked) < limit:
+            break
+    return len(ranked), notices
+
+
 @outbox_handler(JOB_MATCH_TOPIC)
 async def match_job(resources: WorkerResources, entity_id: str, *, inline_dispatch: bool = True) -> None:
     """An open posting → its best workers → their brokers (`job_for_worker`). `inline_dispatch=False` leaves
@@ -153,30 +180,22 @@ async def match_job(resources: WorkerResources, entity_id: str, *, inline_dispat
         return
     env = await _env(resources)
     job_summary = matches.public_job(build_job_document(record, env.catalogue, env.regions), env.regions)
-    top_n = settings.match_notify_top_n
-    for limit in (top_n + _RANK_MARGIN, _RANK_ALL):
-        ranked = await matches.rank_workers_for_job(env, job_facts(record), today, limit=limit,
-                                                    min_score=settings.match_notify_min_score)
-        async with resources.pool.acquire() as conn:
-            current = {r["id"]: r for r in await workers_repository.get_many(conn, [UUID(str(r.document["id"]))
-                                                                                   for r in ranked])}
-        notices: list[MatchNotice] = []
-        for item in ranked:
-            worker = current.get(UUID(str(item.document["id"])))
-            if worker is None or not worker_is_indexable(worker) or worker["broker_org_id"] == record["org_id"]:
-                continue
-            summary = {"job": job_summary,
-                       "worker": matches.masked_worker(item.document, env.catalogue, env.regions), **_extras(item)}
-            notices.append(MatchNotice(recipient_org_id=worker["broker_org_id"], job_id=record["id"],
-                                       worker_id=worker["id"], score=item.match.score, direction="job_for_worker",
-                                       reasons=_reasons(item), summary=summary,
-                                       sms_consent=bool(worker["consent_contact_by_sms"])))
-            if len(notices) >= top_n:
-                break
-        if len(notices) >= top_n or len(ranked) < limit:
-            break
+
+    def notice_of(item: matches.Ranked, worker: asyncpg.Record | None) -> MatchNotice | None:
+        if worker is None or not worker_is_indexable(worker) or worker["broker_org_id"] == record["org_id"]:
+            return None
+        summary = {"job": job_summary, "worker": matches.masked_worker(item.document, env.catalogue, env.regions),
+                   **_extras(item)}
+        return MatchNotice(recipient_org_id=worker["broker_org_id"], job_id=record["id"], worker_id=worker["id"],
+                           score=item.match.score, direction="job_for_worker", reasons=_reasons(item),
+                           summary=summary, sms_consent=bool(worker["consent_contact_by_sms"]))
+
+    ranked, notices = await _top_notices(
+        resources, lambda limit: matches.rank_workers_for_job(env, job_facts(record), today, limit=limit,
+                                                              min_score=settings.match_notify_min_score),
+        workers_repository.get_many, notice_of)
     created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now, inline_dispatch=inline_dispatch)
-    log.info("matching.job", job_id=entity_id, ranked=len(ranked), notices=len(notices), created=created)
+    log.info("matching.job", job_id=entity_id, ranked=ranked, notices=len(notices), created=created)
 
 
 @outbox_handler(WORKER_MATCH_TOPIC)
@@ -194,27 +213,19 @@ async def match_worker(resources: WorkerResources, entity_id: str, *, inline_dis
     env = await _env(resources)
     worker_summary = matches.masked_worker(build_worker_document(record, env.catalogue, env.regions, today),
                                            env.catalogue, env.regions)
-    top_n = settings.match_notify_top_n
-    for limit in (top_n + _RANK_MARGIN, _RANK_ALL):
-        ranked = await matches.rank_jobs_for_worker(env, worker_facts(record, today), today, now, limit=limit,
-                                                    min_score=settings.match_notify_min_score)
-        async with resources.pool.acquire() as conn:
-            current = {r["id"]: r for r in await jobs_repository.get_many(conn, [UUID(str(r.document["id"]))
-                                                                                for r in ranked])}
-        notices: list[MatchNotice] = []
-        for item in ranked:
-            job = current.get(UUID(str(item.document["id"])))
-            if job is None or not job_is_indexable(job) or job["org_id"] == record["broker_org_id"]:
-                continue
-            summary = {"worker": worker_summary, "job": matches.public_job(item.document, env.regions),
-                       **_extras(item)}
-            notices.append(MatchNotice(recipient_org_id=job["org_id"], job_id=job["id"], worker_id=record["id"],
-                                       score=item.match.score, direction="worker_for_job", reasons=_reasons(item),
-                                       summary=summary))
-            if len(notices) >= top_n:
-                break
-        if len(notices) >= top_n or len(ranked) < limit:
-            break
+
+    def notice_of(item: matches.Ranked, job: asyncpg.Record | None) -> MatchNotice | None:
+        if job is None or not job_is_indexable(job) or job["org_id"] == record["broker_org_id"]:
+            return None
+        summary = {"worker": worker_summary, "job": matches.public_job(item.document, env.regions), **_extras(item)}
+        return MatchNotice(recipient_org_id=job["org_id"], job_id=job["id"], worker_id=record["id"],
+                           score=item.match.score, direction="worker_for_job", reasons=_reasons(item),
+                           summary=summary)
+
+    ranked, notices = await _top_notices(
+        resources, lambda limit: matches.rank_jobs_for_worker(env, worker_facts(record, today), today, now,
+                                                              limit=limit, min_score=settings.match_notify_min_score),
+        jobs_repository.get_many, notice_of)
     created = await _record(resources, notices, WORKER_MATCHED_TOPIC, entity_id, now,
                             inline_dispatch=inline_dispatch)
-    log.info("matching.worker", worker_id=entity_id, ranked=len(ranked), notices=len(notices), created=created)
+    log.info("matching.worker", worker_id=entity_id, ranked=ranked, notices=len(notices), created=created)

@@ -4,14 +4,12 @@ same row handled with the default setting matches as usual."""
 
 from __future__ import annotations
 
-import warnings
 from uuid import UUID
 
 import asyncpg
 import httpx
 import pytest
 import structlog
-from arq.worker import Worker
 from pydantic import ValidationError
 
 from services.api.redis_connection import create_arq_redis
@@ -19,29 +17,16 @@ from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
 from services.db.pool import create_pool
 from tests.conftest import MakeOrg
+from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import worker_body
 from tests.workers.test_import_tasks import _import_ndjson, _matches, _open_posting, _rerun_follow_ups
 from workers.context import WorkerResources
 from workers.import_tasks import match_import, rest_after
 from workers.settings import WorkerSettings, load_worker_settings
-from workers.worker_settings import build_worker_settings
 
 
 def _switched_off(settings: ApiSettings) -> WorkerSettings:
     return WorkerSettings(**{**settings.model_dump(), "import_matching": False})
-
-
-async def _run_worker(settings: WorkerSettings) -> None:
-    """The real arq worker with these settings until its queue is empty."""
-    options = build_worker_settings(settings)
-    options.update(burst=True, handle_signals=False, poll_delay=0.05)
-    worker = Worker(**options)
-    try:
-        await worker.main()
-    finally:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
-            await worker.close()
 
 
 async def test_imports_are_not_matched_while_the_switch_is_off(
@@ -53,7 +38,7 @@ async def test_imports_are_not_matched_while_the_switch_is_off(
     off = _switched_off(settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(151, external_ref="W-1"),
                                                                   worker_body(153, external_ref="W-2")])
-    await _run_worker(off)
+    await run_worker(off)  # WorkerSettings are ApiSettings: the switch is kept
 
     # The import itself is untouched: stored and indexed; its matching row is done, nothing was matched.
     assert await db.fetchval("SELECT status FROM imports WHERE id = $1", import_id) == "completed"
@@ -84,7 +69,7 @@ async def test_imports_are_not_matched_while_the_switch_is_off(
 
     # The same row handled with the default setting (the worker restarted without the switch): matched.
     await _rerun_follow_ups(settings, import_id, [])
-    await _run_worker(WorkerSettings(**settings.model_dump()))
+    await run_worker(settings)
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
 
 
