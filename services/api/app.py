@@ -88,8 +88,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         log.error("request.unexpected_error", exc_info=exc)
 
     install_problem_handlers(app, log_unexpected)
-    for router in (health_router, organisations_router, regions_router, catalogue_router, occupations_router,
-                   kiosk_page_router, kiosk_page_api_router, kiosk_router,
+    # Kiosk search first: Starlette tries routes in order, and it is the request every market hall repeats.
+    for router in (kiosk_router, health_router, organisations_router, regions_router, catalogue_router,
+                   occupations_router, kiosk_page_router, kiosk_page_api_router,
                    imports_router, worker_profiles_router, jobs_router, matches_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router,
                    stats_router, dashboard_router):

@@ -66,11 +66,9 @@ def _remember_kiosk_caller(extensions: dict[str, Any], digest: bytes, caller: Ca
     cache[digest] = (now + KIOSK_KEY_TTL_SECONDS, caller)
 
 
-async def current_caller(
-    request: Request,
-    resources: Annotated[Resources, Depends(get_resources)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
+async def caller_for_credentials(request: Request, resources: Resources,
+                                 credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """The caller behind `Authorization: Bearer <key>`, bound to the request's log lines and state."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("缺少 API 密钥 / send `Authorization: Bearer <api key>`")
     token = credentials.credentials
@@ -92,6 +90,14 @@ async def current_caller(
     return caller
 
 
+async def current_caller(
+    request: Request,
+    resources: Annotated[Resources, Depends(get_resources)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return await caller_for_credentials(request, resources, credentials)
+
+
 def require_roles(*roles: Role) -> object:
     """Dependency: the caller, if its role is one of `roles` (admin only where listed)."""
 
@@ -104,3 +110,26 @@ def require_roles(*roles: Role) -> object:
 
 
 AnyCaller = Annotated[Caller, Depends(current_caller)]
+
+
+@dataclass(frozen=True, slots=True)
+class KioskRequest:
+    caller: Caller
+    resources: Resources
+
+
+async def kiosk_request(request: Request) -> KioskRequest:
+    """Dependency of the kiosk hot paths (search, typeahead): the same checks as `require_roles("kiosk")` in
+    one dependency instead of four nested ones. FastAPI's dependency solving was ~11 % of the API's CPU per
+    kiosk search (py-spy, loadtests/README). The route declares the bearer scheme with `KIOSK_SECURITY`."""
+    resources: Resources = request.state.resources
+    credentials = await _bearer(request)
+    caller = await caller_for_credentials(request, resources, credentials)
+    if caller.role != "kiosk":
+        raise Forbidden("需要角色 kiosk / requires role kiosk")
+    return KioskRequest(caller=caller, resources=resources)
+
+
+# What `Depends(_bearer)` would add to the route's OpenAPI entry (the scheme itself is in the components,
+# declared by every other authenticated route).
+KIOSK_SECURITY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}

@@ -10,18 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from services.api.auth.caller import Caller, require_roles
+from services.api.auth.caller import KIOSK_SECURITY, KioskRequest, kiosk_request
 from services.api.kiosk import service
 from services.api.kiosk.schemas import KioskSearchQuery, KioskSearchResponse, KioskSuggestions
 from services.api.problems import problem_responses
-from services.api.resources import Resources, get_resources
 from services.api.search_index import index_name
 
 router = APIRouter(prefix="/v1/kiosk", tags=["kiosk search"], responses=problem_responses(401, 403, 422, 503))
 
-KioskCaller = Annotated[Caller, require_roles("kiosk")]
-# An async dependency: a plain `def` one (get_resources) is run in the thread pool on every request.
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
+Kiosk = Annotated[KioskRequest, Depends(kiosk_request)]
 
 
 def _json(data: object) -> Response:
@@ -60,12 +57,9 @@ def search_query(request: Request) -> KioskSearchQuery:
                                       for e in exc.errors(include_url=False)]) from None
 
 
-@router.get("/search", response_model=KioskSearchResponse, openapi_extra={"parameters": _search_parameters()})
-async def kiosk_search(
-    _caller: KioskCaller,
-    resources: ResourcesDep,
-    request: Request,
-) -> Response:
+@router.get("/search", response_model=KioskSearchResponse,
+            openapi_extra={"parameters": _search_parameters(), **KIOSK_SECURITY})
+async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     """Open, unexpired postings, public fields only. The phrase is interpreted (districts, trades, pay and
     benefit words become filters, homophone mistakes are corrected and reported in `query.corrected`); the
     remaining words are searched with `matchingStrategy: all`, falling back to `last` when that finds
@@ -76,6 +70,7 @@ async def kiosk_search(
     request (never staler than the index); `Cache-Control: no-cache` skips it."""
     params = search_query(request)
     cache_control = request.headers.get("cache-control")
+    resources = kiosk.resources
     ctx = await service.kiosk_context(resources.extensions)
     search_request = service.KioskSearchRequest(
         q=params.q, adcodes=tuple(params.adcode or ()), near=params.near, radius_km=params.radius_km,
@@ -95,14 +90,13 @@ async def kiosk_search(
     return _json(answer)
 
 
-@router.get("/suggest", response_model=KioskSuggestions)
+@router.get("/suggest", response_model=KioskSuggestions, openapi_extra=KIOSK_SECURITY)
 async def kiosk_suggest(
-    _caller: KioskCaller,
-    resources: ResourcesDep,
+    kiosk: Kiosk,
     q: Annotated[str, Query(min_length=1, max_length=40, description="Characters, pinyin (hangong) or initials "
                                                                      "(hg, jlp)")],
     limit: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> Response:
     """Typeahead for trades (names, aliases, codes) and districts, by characters, pinyin and initials."""
-    ctx = await service.kiosk_context(resources.extensions)
+    ctx = await service.kiosk_context(kiosk.resources.extensions)
     return _json({"items": service.suggest(ctx, q, limit)})

@@ -433,3 +433,13 @@ async def test_the_search_parameters_are_documented(client: httpx.AsyncClient) -
     limit = next(p for p in parameters if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 100
     assert "max 100" in limit["description"]
+
+
+async def test_the_kiosk_routes_declare_the_bearer_key_like_every_other_route(client: httpx.AsyncClient) -> None:
+    # The kiosk routes check the key in one dependency of their own (the hot path), not FastAPI's security
+    # dependency: the contract must still say they need it, as the routes using the shared dependency do.
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["paths"]["/v1/jobs"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    for path in ("/v1/kiosk/search", "/v1/kiosk/suggest"):
+        assert spec["paths"][path]["get"]["security"] == [{"HTTPBearer": []}]
