@@ -11,7 +11,9 @@ records ONE `import.match` row when it finishes, whose handler waits until every
 import is done, then calls `match_worker` / `match_job` for the stored ids batch by batch, a few at a time
 (handing over to a fresh job before arq's timeout). So a 100,000-row import adds one matching job to the
 queue, not 100,000; and its matching (~4 ms of worker CPU per profile) starts once the import is stored and
-searchable instead of competing with it. The notifications it records are dispatched by arq jobs, not inline
+searchable instead of competing with it. The notifications it records are fanned out in this job (PostgreSQL
+work, inside the record's share of time: one arq job per notice flooded the queue ahead of interactive work,
+e.g. a posting's `job.index` waited 2.5 min behind ~11,000 of them), their webhook attempts and SMS by arq jobs
 (a slow receiver must not stretch this job past its timeout), and an id whose matching fails gets a
 single-record `worker.match` / `job.match` row of its own instead of failing the import's row. Safe to run
 twice: notifications are unique per (recipient, job, worker, event). Still per profile: each match records a
@@ -203,8 +205,9 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     async def match(handler: Matcher, entity: str) -> None:
         async with slots:
             began = loop.time()
-            # Dispatch through arq: this job's time must not depend on how fast the recipients' receivers are.
-            await handler(resources, entity, inline_dispatch=False)
+            # Notifications fanned out here (counted in this record's time, so in the share); webhook attempts
+            # through arq: this job's time must not depend on how fast the recipients' receivers are.
+            await handler(resources, entity, webhooks_inline=False)
             await asyncio.sleep(rest_after(loop.time() - began, share))
 
     for position, batch_no in enumerate(batch_nos):

@@ -51,7 +51,7 @@ from services.indexing.documents import (
 )
 from services.indexing.sync import SyncResult
 from workers.context import WorkerResources
-from workers.notification_tasks import JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
+from workers.notification_tasks import FAN_OUT_ONLY, JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
 from workers.outbox import OutboxHandler, outbox_handler, process_now
 
 log = structlog.get_logger("bashu.worker.matching")
@@ -122,7 +122,7 @@ def _extras(ranked: matches.Ranked) -> dict[str, Any]:
 
 
 async def _record(resources: WorkerResources, notices: list[MatchNotice], matched_topic: str, entity_id: str,
-                  now: Any, *, inline_dispatch: bool) -> int:
+                  now: Any, *, webhooks_inline: bool) -> int:
     dispatches = PendingWork()
     matched = PendingWork()
     async with resources.pool.acquire() as conn:
@@ -131,13 +131,13 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
             await matched.record(conn, matched_topic, entity_id)
         # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.
         await flush_outbox(resources.redis, conn, matched)
-        if not inline_dispatch:
-            await flush_outbox(resources.redis, conn, dispatches)
-            return len(created)
-    # The notifications' dispatch (fan-out and first webhook attempt) here, after their commit: one arq hop
-    # less. Failures are left to the reconciler, as a failed dispatch job's would be; past one webhook
+    # The notifications' dispatch here, after their commit: one arq hop less, and no flood of one-notice jobs
+    # ahead of interactive work in the queue when an import is matched. With `webhooks_inline` the first
+    # webhook attempts are made here too; without, only the fan-out (PostgreSQL work) is, and the attempts
+    # are arq jobs. Failures are left to the reconciler, as a failed dispatch job's would be; past one webhook
     # timeout (a hanging receiver) the rest go to arq.
-    await process_now(resources, dispatches.outbox_ids, budget_seconds=resources.settings.webhook_timeout_seconds)
+    await process_now(resources, dispatches.outbox_ids, budget_seconds=resources.settings.webhook_timeout_seconds,
+                      handlers=None if webhooks_inline else FAN_OUT_ONLY)
     return len(created)
 
 
@@ -167,10 +167,10 @@ async def _top_notices(
 
 
 @outbox_handler(JOB_MATCH_TOPIC)
-async def match_job(resources: WorkerResources, entity_id: str, *, inline_dispatch: bool = True) -> None:
-    """An open posting → its best workers → their brokers (`job_for_worker`). `inline_dispatch=False` leaves
-    the notifications' dispatch (and first webhook attempt) to arq jobs: for callers matching many records in
-    one job (imports), whose time must not depend on the recipients' receivers."""
+async def match_job(resources: WorkerResources, entity_id: str, *, webhooks_inline: bool = True) -> None:
+    """An open posting → its best workers → their brokers (`job_for_worker`). `webhooks_inline=False` leaves
+    the first webhook attempts to arq jobs: for callers matching many records in one job (imports), whose
+    time must not depend on the recipients' receivers."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
     today = now.astimezone(matches.CHINA_TZ).date()
@@ -194,14 +194,14 @@ async def match_job(resources: WorkerResources, entity_id: str, *, inline_dispat
         resources, lambda limit: matches.rank_workers_for_job(env, job_facts(record), today, limit=limit,
                                                               min_score=settings.match_notify_min_score),
         workers_repository.get_many, notice_of)
-    created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now, inline_dispatch=inline_dispatch)
+    created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now, webhooks_inline=webhooks_inline)
     log.info("matching.job", job_id=entity_id, ranked=ranked, notices=len(notices), created=created)
 
 
 @outbox_handler(WORKER_MATCH_TOPIC)
-async def match_worker(resources: WorkerResources, entity_id: str, *, inline_dispatch: bool = True) -> None:
+async def match_worker(resources: WorkerResources, entity_id: str, *, webhooks_inline: bool = True) -> None:
     """An available, consenting profile → the open postings it fits → their enterprises (`worker_for_job`).
-    `inline_dispatch` as for `match_job`."""
+    `webhooks_inline` as for `match_job`."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
     today = now.astimezone(matches.CHINA_TZ).date()
@@ -227,5 +227,5 @@ async def match_worker(resources: WorkerResources, entity_id: str, *, inline_dis
                                                               limit=limit, min_score=settings.match_notify_min_score),
         jobs_repository.get_many, notice_of)
     created = await _record(resources, notices, WORKER_MATCHED_TOPIC, entity_id, now,
-                            inline_dispatch=inline_dispatch)
+                            webhooks_inline=webhooks_inline)
     log.info("matching.worker", worker_id=entity_id, ranked=ranked, notices=len(notices), created=created)

@@ -34,7 +34,7 @@ from services.api.notifications.service import (
 from services.api.worker_profiles.service import personal_data_cipher
 from services.sms.provider import sms_provider_from_settings
 from workers.context import WorkerResources, resources_of
-from workers.outbox import outbox_handler
+from workers.outbox import OutboxHandler, outbox_handler
 
 JOB_MATCHED_TOPIC = "job.matched"
 WORKER_MATCHED_TOPIC = "worker.matched"
@@ -73,6 +73,16 @@ async def close_notifications(resources: WorkerResources) -> None:
 async def dispatch_notification(resources: WorkerResources, entity_id: str) -> None:
     # The webhook attempt in this job, not a job of its own: one arq hop less between a match and its webhook.
     await delivery.dispatch(delivery_of(resources), UUID(entity_id), deliver_now=True)
+
+
+async def fan_out_notification(resources: WorkerResources, entity_id: str) -> None:
+    """`notification.dispatch` without the first webhook attempts: inbox, digests and the deliveries' rows in
+    PostgreSQL only; the webhook attempts and SMS go to arq jobs. For callers that dispatch many in one job."""
+    await delivery.dispatch(delivery_of(resources), UUID(entity_id), deliver_now=False)
+
+
+# For `process_now(..., handlers=FAN_OUT_ONLY)`.
+FAN_OUT_ONLY: dict[str, OutboxHandler] = {DISPATCH_TOPIC: fan_out_notification}
 
 
 @outbox_handler(DELIVER_TOPIC)

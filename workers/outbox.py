@@ -6,7 +6,7 @@ crash), which is why every handler works from the current state in PostgreSQL, n
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -43,12 +43,13 @@ async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     return await _process(resources_of(ctx), outbox_id)
 
 
-async def _process(resources: WorkerResources, outbox_id: int) -> str:
+async def _process(resources: WorkerResources, outbox_id: int,
+                   handlers: Mapping[str, OutboxHandler] | None = None) -> str:
     async with resources.pool.acquire() as conn:
         row = await repository.get(conn, outbox_id)
     if row is None or row["done_at"] is not None:
         return "skipped"
-    handler = OUTBOX_HANDLERS.get(row["topic"])
+    handler = (handlers or {}).get(row["topic"]) or OUTBOX_HANDLERS.get(row["topic"])
     try:
         if handler is None:
             raise UnknownTopic(row["topic"])
@@ -64,7 +65,8 @@ async def _process(resources: WorkerResources, outbox_id: int) -> str:
     return "done"
 
 
-async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budget_seconds: float) -> None:
+async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budget_seconds: float,
+                      handlers: Mapping[str, OutboxHandler] | None = None) -> None:
     """Process outbox rows the calling job has just committed, in this job, one after the other, instead of
     through arq: each arq hop costs a poll delay and a queue round trip, and the chain posting → notification
     → webhook is latency the recipient sees.
@@ -75,7 +77,8 @@ async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budg
     raises: the caller's own work is done and committed, and its outbox row must not fail because of these.
 
     Once `budget_seconds` have gone (a receiver that hangs until its timeout, say), the rows not started yet
-    are enqueued to arq instead: the caller's job ends in bounded time and other workers can share the rest."""
+    are enqueued to arq instead: the caller's job ends in bounded time and other workers can share the rest.
+    `handlers` may replace a topic's handler for this call (rows re-run later by arq get the registered one)."""
     if not outbox_ids:
         return
     deadline = time.monotonic() + budget_seconds
@@ -86,7 +89,7 @@ async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budg
             if done and time.monotonic() > deadline:
                 await enqueue_outbox(resources.redis, outbox_ids[done:])
                 return
-            await _process(resources, outbox_id)
+            await _process(resources, outbox_id, handlers)
     except Exception as exc:
         log.warning("outbox.process_now_failed", outbox_ids=outbox_ids, error=type(exc).__name__)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from services.api.auth.caller import Caller
 from services.api.imports import processing
 from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
+from services.api.notifications.service import DISPATCH_TOPIC
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
@@ -31,6 +32,7 @@ from tests.workers.test_match_notifications import matches_in_inbox
 from workers import import_tasks
 from workers.context import WorkerResources
 from workers.import_tasks import match_import, run_batch_follow_up
+from workers.outbox import OUTBOX_HANDLERS
 from workers.settings import WorkerSettings
 
 
@@ -240,6 +242,38 @@ async def test_imported_workers_are_matched_once_per_import(
     handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
     assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:2"]
     assert all(r["done_at"] is not None for r in handed_over)
+
+
+async def test_the_import_matching_job_fans_its_notifications_out_itself(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, env: ImportEnv,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One arq job per notice (~20 per matched profile) queued ahead of interactive work in the load test: a
+    # posting's `job.index` waited 2.5 min behind ~11,000 of them. The import's matching job fans them out
+    # itself; only webhook attempts and SMS would be arq jobs.
+    enterprise, broker, job_id = await _open_posting(client, make_org, settings)
+    through_arq: list[str] = []
+    registered = OUTBOX_HANDLERS[DISPATCH_TOPIC]
+
+    async def dispatch_job(resources: WorkerResources, entity_id: str) -> None:
+        through_arq.append(entity_id)
+        await registered(resources, entity_id)
+
+    monkeypatch.setitem(OUTBOX_HANDLERS, DISPATCH_TOPIC, dispatch_job)
+    welders = [worker_body(121 + 2 * n, external_ref=f"W-{n}") for n in range(3)]
+    import_id = await _import_ndjson(client, broker, "workers", welders)
+    assert await process_import(env, import_id) == "completed"
+    await run_worker(settings)
+
+    ids = sorted(str(r["id"]) for r in await db.fetch(
+        "SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
+    assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE event = 'match.created' "
+                             "AND dispatched_at IS NULL") == 0
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = $1 AND done_at IS NULL", DISPATCH_TOPIC) == 0
+    matched = {str(r["id"]) for r in await db.fetch("SELECT id FROM notifications WHERE event = 'match.created'")}
+    assert len(matched) == 3
+    assert matched.isdisjoint(through_arq)  # (the import's own `import.finished` notice goes through arq)
 
 
 async def test_matching_hands_over_inside_a_batch(
