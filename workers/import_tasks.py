@@ -38,6 +38,8 @@ from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, MATCH_TOPI
 from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
 from services.indexing.sync import SyncResult
+from services.outbox import repository as outbox_repository
+from services.outbox.dispatch import enqueue_outbox
 from workers.context import WorkerResources
 from workers.match_tasks import JOB_MATCH_TOPIC, WORKER_MATCH_TOPIC, IndexTaskFailed, match_job, match_worker
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
@@ -56,6 +58,13 @@ INDEX_WAIT_MS = 120_000
 # How long `import.match` waits for the import's indexing rows before it fails (the reconciler retries it).
 INDEXED_WAIT_SECONDS = 60.0
 _MATCH_SLOTS_KEY = "imports.match_slots"
+# `import.match` jobs matching in one worker process at a time. A second one does not wait in its arq slot:
+# thirteen of them once sat in all ten of a worker's slots waiting for their turn while `import.process` and
+# `job.index` jobs queued behind them for minutes (issue-size load run). It hands its row over to a new one,
+# enqueued MATCH_DEFER_SECONDS later, and ends.
+MATCHING_IMPORTS_PER_PROCESS = 1
+MATCH_DEFER_SECONDS = 5.0
+_MATCHING_IMPORTS_KEY = "imports.matching_now"
 # Records of a batch matched between two looks at the time budget. A batch holds up to 5,000 records and with
 # the rests each can take a second or more on a busy machine, so a check per batch let one batch outlast arq's
 # job timeout: the job was cancelled and its row ran again from the same batch, never getting past it.
@@ -181,19 +190,42 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     """Match what an import stored, from batch `<n>` of `<import id>:<n>` on (`<import id>:<n>:<k>`: from the
     record after the first k of batch n, where an earlier job handed over): `match_worker` / `match_job` per
     id (each reads the current row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a
-    time in this process, once every `import.batch` row of the import is done (its documents are visible)."""
+    time in this process, once every `import.batch` row of the import is done (its documents are visible).
+    While another import is being matched in this process, deferred (`_defer_matching`)."""
     import_id, _, first = entity_id.partition(":")
     # `<n>:<k>`: a job handed over inside batch n after matching its first k records.
     first, _, skip = first.partition(":")
     if not resources.settings.import_matching:  # backfill switch (IMPORT_MATCHING=false): done, nothing matched
         log.info("import.matching_skipped", import_id=import_id)
         return
+    matching_now: set[str] = resources.extensions.setdefault(_MATCHING_IMPORTS_KEY, set())
+    if len(matching_now) >= MATCHING_IMPORTS_PER_PROCESS:
+        await _defer_matching(resources, entity_id)
+        return
+    matching_now.add(entity_id)
+    try:
+        await _match_import(resources, entity_id, import_id, int(first), int(skip or 0))
+    finally:
+        matching_now.discard(entity_id)
+
+
+async def _defer_matching(resources: WorkerResources, entity_id: str) -> None:
+    """Leave the matching for later without holding an arq slot: the same entity in a new outbox row (this one
+    is done), enqueued to run MATCH_DEFER_SECONDS from now; if that enqueue is lost, the reconciler's."""
+    async with resources.pool.acquire() as conn:
+        outbox_id = await outbox_repository.record(conn, MATCH_TOPIC, entity_id)
+        if await enqueue_outbox(resources.redis, [outbox_id], defer_seconds=MATCH_DEFER_SECONDS):
+            await outbox_repository.mark_enqueued(conn, [outbox_id])
+    log.info("import.matching_deferred", entity=entity_id)
+
+
+async def _match_import(resources: WorkerResources, entity_id: str, import_id: str, first: int, skip: int) -> None:
     started = asyncio.get_running_loop().time()
     while True:
         async with resources.pool.acquire() as conn:  # not held while sleeping: the batch rows need the pool
             undone = await repository.undone_batch_follow_ups(conn, UUID(import_id), BATCH_TOPIC)
             if not undone:
-                batch_nos = await repository.batches_from(conn, UUID(import_id), int(first))
+                batch_nos = await repository.batches_from(conn, UUID(import_id), first)
                 break
         if asyncio.get_running_loop().time() - started > INDEXED_WAIT_SECONDS:
             raise ImportNotIndexed(import_id)
@@ -215,7 +247,7 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
             groups = await repository.batch_entities(conn, UUID(import_id), batch_no)
         records = [(matcher, entity) for group in groups if (matcher := MATCHERS.get(group["topic"])) is not None
                    for entity in group["entity_ids"]]
-        done = int(skip or 0) if position == 0 else 0
+        done = skip if position == 0 else 0
         while done < len(records):
             chunk = records[done:done + MATCH_CHUNK]
             results = await asyncio.gather(*(match(handler, entity) for (handler, _), entity in chunk),

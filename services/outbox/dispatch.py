@@ -18,13 +18,14 @@ def outbox_job_id(outbox_id: int, queue_name: str = "") -> str:
     return f"{queue_name}:outbox:{outbox_id}" if queue_name else f"outbox:{outbox_id}"
 
 
-async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int]) -> list[int]:
-    """Enqueue each id; return those that reached Redis."""
+async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int], *, defer_seconds: float | None = None) -> list[int]:
+    """Enqueue each id (to run `defer_seconds` from now when given); return those that reached Redis."""
     sent: list[int] = []
     for outbox_id in outbox_ids:
         try:
             await redis.enqueue_job(PROCESS_OUTBOX, outbox_id,
-                                    _job_id=outbox_job_id(outbox_id, redis.default_queue_name))
+                                    _job_id=outbox_job_id(outbox_id, redis.default_queue_name),
+                                    _defer_by=defer_seconds)
         except Exception as exc:  # Redis down or slow: the reconciler will pick the row up
             log.warning("outbox.enqueue_failed", outbox_id=outbox_id, error=type(exc).__name__)
             continue

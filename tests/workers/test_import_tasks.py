@@ -3,6 +3,7 @@ duplicates; one processor per import; long imports hand over to a fresh job."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -274,6 +275,40 @@ async def test_the_import_matching_job_fans_its_notifications_out_itself(
     matched = {str(r["id"]) for r in await db.fetch("SELECT id FROM notifications WHERE event = 'match.created'")}
     assert len(matched) == 3
     assert matched.isdisjoint(through_arq)  # (the import's own `import.finished` notice goes through arq)
+
+
+async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_back(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+) -> None:
+    # Thirteen `import.match` jobs once sat in all ten arq slots of a worker, each waiting for its turn, and
+    # imports and postings queued behind them for minutes. The one that is not its turn hands over and ends.
+    enterprise, broker, job_id = await _open_posting(client, make_org, settings)
+    import_id = await _import_ndjson(client, broker, "workers", [worker_body(121, external_ref="W-1")])
+    await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
+    assert await _matches(client, enterprise) == []
+
+    ws = WorkerSettings(**settings.model_dump())
+    pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
+    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+    try:
+        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+        resources.extensions[import_tasks._MATCHING_IMPORTS_KEY] = {"another-import:1"}  # matching right now
+        async with asyncio.timeout(5):  # returns at once, matching nothing
+            await match_import(resources, f"{import_id}:1")
+    finally:
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+    assert await _matches(client, enterprise) == []
+    handed_over = await db.fetch("SELECT entity_id, enqueued_at, done_at FROM outbox WHERE topic = 'import.match' "
+                                 "ORDER BY id")
+    assert [r["entity_id"] for r in handed_over][-1] == f"{import_id}:1"
+    assert handed_over[-1]["enqueued_at"] is not None
+    assert handed_over[-1]["done_at"] is None
+
+    await run_worker(settings)  # the handed-over row, MATCH_DEFER_SECONDS later, in a worker with no other import
+    worker_id = str(await db.fetchval("SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
+    assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job")]
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
 
 async def test_matching_hands_over_inside_a_batch(
