@@ -63,7 +63,7 @@ _MATCH_SLOTS_KEY = "imports.match_slots"
 # `job.index` jobs queued behind them for minutes (issue-size load run). It hands its row over to a new one,
 # enqueued MATCH_DEFER_SECONDS later, and ends.
 MATCHING_IMPORTS_PER_PROCESS = 1
-MATCH_DEFER_SECONDS = 5.0
+MATCH_DEFER_SECONDS = 30.0  # two small outbox rows and jobs a minute per waiting import
 _MATCHING_IMPORTS_KEY = "imports.matching_now"
 # Records of a batch matched between two looks at the time budget. A batch holds up to 5,000 records and with
 # the rests each can take a second or more on a busy machine, so a check per batch let one batch outlast arq's

@@ -279,9 +279,11 @@ async def test_the_import_matching_job_fans_its_notifications_out_itself(
 
 async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_back(
     client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Thirteen `import.match` jobs once sat in all ten arq slots of a worker, each waiting for its turn, and
     # imports and postings queued behind them for minutes. The one that is not its turn hands over and ends.
+    monkeypatch.setattr(import_tasks, "MATCH_DEFER_SECONDS", 1.0)
     enterprise, broker, job_id = await _open_posting(client, make_org, settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(121, external_ref="W-1")])
     await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
