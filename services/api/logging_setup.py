@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any
 
 import orjson
 import structlog
@@ -31,7 +33,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     byte_stream = getattr(sys.stderr, "buffer", None)
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(serializer=orjson.dumps if byte_stream is not None
+                    structlog.processors.JSONRenderer(serializer=_orjson_bytes if byte_stream is not None
                                                       else _orjson_text)],
         wrapper_class=wrapper_class,
         logger_factory=(structlog.BytesLoggerFactory(byte_stream) if byte_stream is not None
@@ -40,5 +42,18 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     )
 
 
-def _orjson_text(value: object, **kwargs: object) -> str:
-    return orjson.dumps(value, **kwargs).decode()  # type: ignore[arg-type]
+# Dataclasses go to structlog's fallback (repr), as with the standard library: orjson would otherwise write
+# every field, `repr=False` ones included. Non-string keys are written as strings.
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _orjson_bytes(value: object, **kwargs: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=_OPTIONS, **kwargs)
+    except TypeError:
+        # What orjson refuses (integers over 64 bits, lone surrogates …): a log line must never raise.
+        return json.dumps(value, default=repr, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+def _orjson_text(value: object, **kwargs: Any) -> str:
+    return _orjson_bytes(value, **kwargs).decode("utf-8", "backslashreplace")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 import structlog
@@ -34,3 +36,25 @@ def test_exception_logs_do_not_show_local_variables(capsys: pytest.CaptureFixtur
     assert "handle_request" in err  # the traceback itself is there
     assert "RuntimeError" in err
     assert "500235199001011234" not in err
+
+
+@dataclass
+class _Contact:
+    ref: str
+    phone: str = field(repr=False)
+
+
+def test_json_log_lines_never_raise_and_keep_dataclass_reprs(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json_lines=True)
+    log = structlog.get_logger("test")
+    log.info("odd.values", by_id={1: "a"}, big=2**70, surrogate="\udcff", contact=_Contact("W-1", "13800138000"))
+    [line] = capsys.readouterr().err.splitlines()
+    data = json.loads(line)
+    assert data["event"] == "odd.values"
+    assert data["big"] == 2**70
+    assert "W-1" in data["contact"]
+    assert "13800138000" not in line  # a repr=False field stays out, as with the standard library's encoder
+    log.info("plain", by_id={1: "a"}, contact=_Contact("W-2", "13900139000"))
+    data = json.loads(capsys.readouterr().err)
+    assert data["by_id"] == {"1": "a"}
+    assert "13900139000" not in data["contact"]
