@@ -25,6 +25,7 @@ topics."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
@@ -65,10 +66,13 @@ _MATCH_SLOTS_KEY = "imports.match_slots"
 MATCHING_IMPORTS_PER_PROCESS = 1
 MATCH_DEFER_SECONDS = 30.0  # two small outbox rows and jobs a minute per waiting import
 _MATCHING_IMPORTS_KEY = "imports.matching_now"
+_LAST_DEFERRAL_KEY = "imports.matching_last_deferral"
 # Records of a batch matched between two looks at the time budget. A batch holds up to 5,000 records and with
 # the rests each can take a second or more on a busy machine, so a check per batch let one batch outlast arq's
-# job timeout: the job was cancelled and its row ran again from the same batch, never getting past it.
-MATCH_CHUNK = 20
+# job timeout: the job was cancelled and its row ran again from the same batch, never getting past it. A look
+# after every record (they run one at a time anyway): a record's fan-out and rest can take tens of seconds
+# when PostgreSQL is slow, and 20 of them could outlast the timeout's margin.
+MATCH_CHUNK = 1
 
 # topic → a function that handles many entity ids at once (e.g. one Meilisearch upsert for a batch), returning
 # what it wrote when matching should follow. Topics without one fall back to their single-entity outbox
@@ -204,22 +208,40 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
         return
     matching_now.add(entity_id)
     try:
-        await _match_import(resources, entity_id, import_id, int(first), int(skip or 0))
+        follow = await _match_import(resources, entity_id, import_id, int(first), int(skip or 0))
     finally:
         matching_now.discard(entity_id)
+    if follow is not None:
+        # Handed over before arq's timeout (after the slot is free, so the next job cannot find this one still
+        # in it). Turns: while other imports wait in this process, the next part waits its turn like they do.
+        others_waiting = loop_time() - resources.extensions.get(_LAST_DEFERRAL_KEY, -math.inf) < 2 * MATCH_DEFER_SECONDS
+        await _hand_over(resources, follow, defer_seconds=MATCH_DEFER_SECONDS if others_waiting else None)
+        log.info("import.matching_continued", import_id=import_id, next=follow, after_others=others_waiting)
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _defer_matching(resources: WorkerResources, entity_id: str) -> None:
     """Leave the matching for later without holding an arq slot: the same entity in a new outbox row (this one
     is done), enqueued to run MATCH_DEFER_SECONDS from now; if that enqueue is lost, the reconciler's."""
-    async with resources.pool.acquire() as conn:
-        outbox_id = await outbox_repository.record(conn, MATCH_TOPIC, entity_id)
-        if await enqueue_outbox(resources.redis, [outbox_id], defer_seconds=MATCH_DEFER_SECONDS):
-            await outbox_repository.mark_enqueued(conn, [outbox_id])
+    resources.extensions[_LAST_DEFERRAL_KEY] = loop_time()
+    await _hand_over(resources, entity_id, defer_seconds=MATCH_DEFER_SECONDS)
     log.info("import.matching_deferred", entity=entity_id)
 
 
-async def _match_import(resources: WorkerResources, entity_id: str, import_id: str, first: int, skip: int) -> None:
+async def _hand_over(resources: WorkerResources, entity_id: str, *, defer_seconds: float | None) -> None:
+    async with resources.pool.acquire() as conn:
+        outbox_id = await outbox_repository.record(conn, MATCH_TOPIC, entity_id)
+        if await enqueue_outbox(resources.redis, [outbox_id], defer_seconds=defer_seconds):
+            await outbox_repository.mark_enqueued(conn, [outbox_id])
+
+
+async def _match_import(resources: WorkerResources, entity_id: str, import_id: str, first: int,
+                        skip: int) -> str | None:
+    """Match from batch `first` (after its first `skip` records) on; the entity to hand over to when the time
+    budget ran out before the end, else None."""
     started = asyncio.get_running_loop().time()
     while True:
         async with resources.pool.acquire() as conn:  # not held while sleeping: the batch rows need the pool
@@ -272,14 +294,8 @@ async def _match_import(resources: WorkerResources, entity_id: str, import_id: s
             rest = batch_nos[position + 1:]
             over_budget = asyncio.get_running_loop().time() - started > _time_budget(resources)
             if over_budget and (done < len(records) or rest):
-                follow = f"{import_id}:{batch_no}:{done}" if done < len(records) else f"{import_id}:{rest[0]}"
-                pending = PendingWork()
-                async with resources.pool.acquire() as conn:
-                    async with conn.transaction():
-                        await pending.record(conn, MATCH_TOPIC, follow)
-                    await flush_outbox(resources.redis, conn, pending)
-                log.info("import.matching_continued", import_id=import_id, next=follow)
-                return
+                return f"{import_id}:{batch_no}:{done}" if done < len(records) else f"{import_id}:{rest[0]}"
+    return None
 
 
 @batch_handler("worker.index")

@@ -57,6 +57,9 @@ from workers.outbox import OutboxHandler, outbox_handler, process_now
 log = structlog.get_logger("bashu.worker.matching")
 
 JOB_MATCH_TOPIC = "job.match"
+# Fan-out without webhook attempts is PostgreSQL work (~ms a notice); past this, a slow database leaves the rest
+# of a record's notices to arq rather than stretching a many-record job (import matching) towards its timeout.
+FAN_OUT_BUDGET_SECONDS = 2.0
 WORKER_MATCH_TOPIC = "worker.match"
 # How long an index handler waits for Meilisearch to apply its document before giving up (the outbox row then
 # fails and the reconciler runs the handler again: re-sync, wait, request matching).
@@ -136,8 +139,11 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
     # webhook attempts are made here too; without, only the fan-out (PostgreSQL work) is, and the attempts
     # are arq jobs. Failures are left to the reconciler, as a failed dispatch job's would be; past one webhook
     # timeout (a hanging receiver) the rest go to arq.
-    await process_now(resources, dispatches.outbox_ids, budget_seconds=resources.settings.webhook_timeout_seconds,
-                      handlers=None if webhooks_inline else FAN_OUT_ONLY)
+    if webhooks_inline:
+        await process_now(resources, dispatches.outbox_ids, budget_seconds=resources.settings.webhook_timeout_seconds)
+    else:
+        await process_now(resources, dispatches.outbox_ids, budget_seconds=FAN_OUT_BUDGET_SECONDS,
+                          handlers=FAN_OUT_ONLY)
     return len(created)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import create_pool
+from services.outbox.dispatch import outbox_job_id
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.imports.support import run_worker
@@ -234,14 +236,15 @@ async def test_imported_workers_are_matched_once_per_import(
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.match'") == 0
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
-    # The batches' follow-ups handled again, the matching handing over to a new job after each batch (as it
+    # The batches' follow-ups handled again, the matching handing over to a new job after each record (as it
     # does before arq's timeout): nothing new.
     monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
     await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
     await run_worker(settings)
     assert await _matches(client, enterprise) == told
     handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
-    assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:2"]
+    assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:1:1", f"{import_id}:2",
+                                                     f"{import_id}:2:1"]  # a look at the budget per record
     assert all(r["done_at"] is not None for r in handed_over)
 
 
@@ -311,6 +314,49 @@ async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_bac
     worker_id = str(await db.fetchval("SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job")]
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
+
+
+async def _scheduled_in(redis: Any, queue_name: str, outbox_id: int) -> float:
+    """Seconds from now until arq runs the outbox row's job."""
+    score = await redis.zscore(queue_name, outbox_job_id(outbox_id, queue_name))
+    assert score is not None
+    return score / 1000 - time.time()
+
+
+async def test_imports_take_turns_at_matching(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A running import that hands over (time budget spent) while another import waits in this process queues
+    # its next part behind the waiting one's (MATCH_DEFER_SECONDS later), instead of taking the slot again at
+    # once for as long as it has records; with nobody waiting it goes on at once.
+    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    _, broker, _ = await _open_posting(client, make_org, settings)
+    import_id = await _import_ndjson(client, broker, "workers", [worker_body(121 + 2 * n, external_ref=f"W-{n}")
+                                                                  for n in range(3)])
+    await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
+
+    ws = WorkerSettings(**settings.model_dump())
+    pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
+    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
+    try:
+        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+        await match_import(resources, f"{import_id}:1")  # nobody waiting: the next part at once
+        alone = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'import.match' "
+                                  "ORDER BY id DESC LIMIT 1")
+        assert alone["entity_id"] == f"{import_id}:1:1"
+        assert await _scheduled_in(redis, ws.arq_queue_name, alone["id"]) < 1
+
+        resources.extensions[import_tasks._LAST_DEFERRAL_KEY] = asyncio.get_running_loop().time()  # one waits
+        await match_import(resources, f"{import_id}:1:1")
+        after_others = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'import.match' "
+                                         "ORDER BY id DESC LIMIT 1")
+        assert after_others["entity_id"] == f"{import_id}:1:2"
+        assert await _scheduled_in(redis, ws.arq_queue_name, after_others["id"]) > import_tasks.MATCH_DEFER_SECONDS - 5
+        assert resources.extensions[import_tasks._MATCHING_IMPORTS_KEY] == set()  # the slot is free again
+    finally:
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
 
 
 async def test_matching_hands_over_inside_a_batch(
