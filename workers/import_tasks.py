@@ -39,26 +39,23 @@ from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, MATCH_TOPI
 from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
 from services.indexing.sync import SyncResult
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
 from workers.context import WorkerResources
 from workers.match_tasks import JOB_MATCH_TOPIC, WORKER_MATCH_TOPIC, IndexTaskFailed, match_job, match_worker
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
 
-# Match runs of one worker process for imports at a time. Each is two Meilisearch searches, scoring, its own
-# transaction and `worker.matched` job: at 200,000 postings ~10–40 ms of worker CPU and as much of Meilisearch's,
-# so a 10,000-row import's matching is minutes of both cores. It is background work (notifications nobody is
-# waiting on), so it runs one record at a time and rests between records (IMPORT_MATCH_SHARE), leaving the
-# cores to kiosk searches, match queries and single postings.
-MATCH_CONCURRENCY = 1
+# Matching one imported record is two Meilisearch searches, scoring, its own transaction and `worker.matched`
+# job: at 200,000 postings ~10–40 ms of worker CPU and as much of Meilisearch's, so a 10,000-row import's
+# matching is minutes of both cores. It is background work (notifications nobody is waiting on), so it runs one
+# record at a time and rests between records (IMPORT_MATCH_SHARE), leaving the cores to kiosk searches, match
+# queries and single postings.
+
 # How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
 # runs it again: re-sync, wait). Longer than a single record's wait: an import's writes queue.
 INDEX_WAIT_MS = 120_000
 # How long `import.match` waits for the import's indexing rows before it fails (the reconciler retries it).
 INDEXED_WAIT_SECONDS = 60.0
-_MATCH_SLOTS_KEY = "imports.match_slots"
 # `import.match` jobs matching in one worker process at a time. A second one does not wait in its arq slot:
 # thirteen of them once sat in all ten of a worker's slots waiting for their turn while `import.process` and
 # `job.index` jobs queued behind them for minutes (issue-size load run). It hands its row over to a new one,
@@ -181,21 +178,13 @@ def rest_after(took: float, share: float) -> float:
     return took * (1 / share - 1)
 
 
-def _match_slots(resources: WorkerResources) -> asyncio.Semaphore:
-    slots = resources.extensions.get(_MATCH_SLOTS_KEY)
-    if slots is None:
-        slots = resources.extensions[_MATCH_SLOTS_KEY] = asyncio.Semaphore(MATCH_CONCURRENCY)
-    assert isinstance(slots, asyncio.Semaphore)
-    return slots
-
-
 @outbox_handler(MATCH_TOPIC)
 async def match_import(resources: WorkerResources, entity_id: str) -> None:
     """Match what an import stored, from batch `<n>` of `<import id>:<n>` on (`<import id>:<n>:<k>`: from the
     record after the first k of batch n, where an earlier job handed over): `match_worker` / `match_job` per
-    id (each reads the current row and skips what is no longer available/open), at most MATCH_CONCURRENCY at a
-    time in this process, once every `import.batch` row of the import is done (its documents are visible).
-    While another import is being matched in this process, deferred (`_defer_matching`)."""
+    id (each reads the current row and skips what is no longer available/open), one at a time, once every
+    `import.batch` row of the import is done (its documents are visible). While another import is being matched
+    in this process, deferred (`_defer_matching`)."""
     import_id, _, first = entity_id.partition(":")
     # `<n>:<k>`: a job handed over inside batch n after matching its first k records.
     first, _, skip = first.partition(":")
@@ -214,28 +203,29 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
     if follow is not None:
         # Handed over before arq's timeout (after the slot is free, so the next job cannot find this one still
         # in it). Turns: while other imports wait in this process, the next part waits its turn like they do.
-        others_waiting = loop_time() - resources.extensions.get(_LAST_DEFERRAL_KEY, -math.inf) < 2 * MATCH_DEFER_SECONDS
+        last_deferral = resources.extensions.get(_LAST_DEFERRAL_KEY, -math.inf)
+        others_waiting = _loop_time() - last_deferral < 2 * MATCH_DEFER_SECONDS
         await _hand_over(resources, follow, defer_seconds=MATCH_DEFER_SECONDS if others_waiting else None)
         log.info("import.matching_continued", import_id=import_id, next=follow, after_others=others_waiting)
 
 
-def loop_time() -> float:
+def _loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
 async def _defer_matching(resources: WorkerResources, entity_id: str) -> None:
     """Leave the matching for later without holding an arq slot: the same entity in a new outbox row (this one
     is done), enqueued to run MATCH_DEFER_SECONDS from now; if that enqueue is lost, the reconciler's."""
-    resources.extensions[_LAST_DEFERRAL_KEY] = loop_time()
+    resources.extensions[_LAST_DEFERRAL_KEY] = _loop_time()
     await _hand_over(resources, entity_id, defer_seconds=MATCH_DEFER_SECONDS)
     log.info("import.matching_deferred", entity=entity_id)
 
 
 async def _hand_over(resources: WorkerResources, entity_id: str, *, defer_seconds: float | None) -> None:
+    pending = PendingWork()
     async with resources.pool.acquire() as conn:
-        outbox_id = await outbox_repository.record(conn, MATCH_TOPIC, entity_id)
-        if await enqueue_outbox(resources.redis, [outbox_id], defer_seconds=defer_seconds):
-            await outbox_repository.mark_enqueued(conn, [outbox_id])
+        await pending.record(conn, MATCH_TOPIC, entity_id)
+        await flush_outbox(resources.redis, conn, pending, defer_seconds=defer_seconds)
 
 
 async def _match_import(resources: WorkerResources, entity_id: str, import_id: str, first: int,
@@ -252,17 +242,15 @@ async def _match_import(resources: WorkerResources, entity_id: str, import_id: s
         if asyncio.get_running_loop().time() - started > INDEXED_WAIT_SECONDS:
             raise ImportNotIndexed(import_id)
         await asyncio.sleep(0.2)
-    slots = _match_slots(resources)
     loop = asyncio.get_running_loop()
     share = resources.settings.import_match_share
 
     async def match(handler: Matcher, entity: str) -> None:
-        async with slots:
-            began = loop.time()
-            # Notifications fanned out here (counted in this record's time, so in the share); webhook attempts
-            # through arq: this job's time must not depend on how fast the recipients' receivers are.
-            await handler(resources, entity, webhooks_inline=False)
-            await asyncio.sleep(rest_after(loop.time() - began, share))
+        began = loop.time()
+        # Notifications fanned out here (counted in this record's time, so in the share); webhook attempts
+        # through arq: this job's time must not depend on how fast the recipients' receivers are.
+        await handler(resources, entity, webhooks_inline=False)
+        await asyncio.sleep(rest_after(loop.time() - began, share))
 
     for position, batch_no in enumerate(batch_nos):
         async with resources.pool.acquire() as conn:

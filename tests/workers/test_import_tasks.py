@@ -8,6 +8,7 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -180,22 +181,28 @@ async def _batch_ids(db: asyncpg.Connection, import_id: UUID) -> list[str]:
     return [r["entity_id"] for r in rows]
 
 
-async def _rerun_follow_ups(settings: ApiSettings, import_id: UUID, entity_ids: list[str]) -> None:
-    """The batches' indexing and the import's matching handled again, as a retried or duplicated outbox job
-    would."""
+@asynccontextmanager
+async def _worker_resources(settings: ApiSettings) -> AsyncIterator[WorkerResources]:
+    """What a worker process holds, for calling its handlers directly (as a retried or duplicated job would)."""
     ws = WorkerSettings(**settings.model_dump())
     pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
     redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
     search = create_search_client(ws.meili_url, ws.meili_master_key.get_secret_value())
     try:
-        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
-        for entity_id in entity_ids:
-            await run_batch_follow_up(resources, entity_id)
-        await match_import(resources, f"{import_id}:1")
+        yield WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
     finally:
         await search.aclose()
         await redis.aclose(close_connection_pool=True)
         await pool.close()
+
+
+async def _rerun_follow_ups(settings: ApiSettings, import_id: UUID, entity_ids: list[str]) -> None:
+    """The batches' indexing and the import's matching handled again, as a retried or duplicated outbox job
+    would."""
+    async with _worker_resources(settings) as resources:
+        for entity_id in entity_ids:
+            await run_batch_follow_up(resources, entity_id)
+        await match_import(resources, f"{import_id}:1")
 
 
 async def _open_posting(client: httpx.AsyncClient, make_org: MakeOrg,
@@ -292,17 +299,10 @@ async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_bac
     await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
     assert await _matches(client, enterprise) == []
 
-    ws = WorkerSettings(**settings.model_dump())
-    pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
-    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
-    try:
-        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+    async with _worker_resources(settings) as resources:
         resources.extensions[import_tasks._MATCHING_IMPORTS_KEY] = {"another-import:1"}  # matching right now
         async with asyncio.timeout(5):  # returns at once, matching nothing
             await match_import(resources, f"{import_id}:1")
-    finally:
-        await redis.aclose(close_connection_pool=True)
-        await pool.close()
     assert await _matches(client, enterprise) == []
     handed_over = await db.fetch("SELECT entity_id, enqueued_at, done_at FROM outbox WHERE topic = 'import.match' "
                                  "ORDER BY id")
@@ -316,9 +316,10 @@ async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_bac
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
 
-async def _scheduled_in(redis: Any, queue_name: str, outbox_id: int) -> float:
+async def _scheduled_in(resources: WorkerResources, outbox_id: int) -> float:
     """Seconds from now until arq runs the outbox row's job."""
-    score = await redis.zscore(queue_name, outbox_job_id(outbox_id, queue_name))
+    queue_name = resources.settings.arq_queue_name
+    score = await resources.redis.zscore(queue_name, outbox_job_id(outbox_id, queue_name))
     assert score is not None
     return score / 1000 - time.time()
 
@@ -336,27 +337,20 @@ async def test_imports_take_turns_at_matching(
                                                                   for n in range(3)])
     await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
 
-    ws = WorkerSettings(**settings.model_dump())
-    pool = await create_pool(str(ws.database_url), min_size=1, max_size=3)
-    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
-    try:
-        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=None)  # type: ignore[arg-type]
+    async with _worker_resources(settings) as resources:
         await match_import(resources, f"{import_id}:1")  # nobody waiting: the next part at once
         alone = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'import.match' "
                                   "ORDER BY id DESC LIMIT 1")
         assert alone["entity_id"] == f"{import_id}:1:1"
-        assert await _scheduled_in(redis, ws.arq_queue_name, alone["id"]) < 1
+        assert await _scheduled_in(resources, alone["id"]) < 1
 
         resources.extensions[import_tasks._LAST_DEFERRAL_KEY] = asyncio.get_running_loop().time()  # one waits
         await match_import(resources, f"{import_id}:1:1")
         after_others = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'import.match' "
                                          "ORDER BY id DESC LIMIT 1")
         assert after_others["entity_id"] == f"{import_id}:1:2"
-        assert await _scheduled_in(redis, ws.arq_queue_name, after_others["id"]) > import_tasks.MATCH_DEFER_SECONDS - 5
+        assert await _scheduled_in(resources, after_others["id"]) > import_tasks.MATCH_DEFER_SECONDS - 5
         assert resources.extensions[import_tasks._MATCHING_IMPORTS_KEY] == set()  # the slot is free again
-    finally:
-        await redis.aclose(close_connection_pool=True)
-        await pool.close()
 
 
 async def test_matching_hands_over_inside_a_batch(
@@ -552,23 +546,14 @@ async def _run_outbox_rows(settings: ApiSettings, topic: str, entity_id: str) ->
     """The outbox rows of (topic, entity_id) handled now, as their arq jobs would (and marked done)."""
     from workers.outbox import _process
 
-    ws = WorkerSettings(**settings.model_dump())
-    pool = await create_pool(str(ws.database_url), min_size=1, max_size=2)
-    redis = create_arq_redis(str(ws.redis_url), queue_name=ws.arq_queue_name)
-    search = create_search_client(ws.meili_url, ws.meili_master_key.get_secret_value())
-    try:
-        resources = WorkerResources(settings=ws, pool=pool, redis=redis, search=search)
-        async with pool.acquire() as conn:
+    async with _worker_resources(settings) as resources:
+        async with resources.pool.acquire() as conn:
             ids = [r["id"] for r in await conn.fetch(
                 "SELECT id FROM outbox WHERE topic = $1 AND entity_id = $2 AND done_at IS NULL", topic, entity_id)]
         assert ids
         for outbox_id in ids:
             assert await _process(resources, outbox_id) == "done"
         await settle(settings)
-    finally:
-        await search.aclose()
-        await redis.aclose(close_connection_pool=True)
-        await pool.close()
 
 
 async def test_a_profile_erased_before_its_batch_is_indexed_from_memory_stays_out_of_the_index(

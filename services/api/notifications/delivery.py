@@ -166,10 +166,12 @@ async def enqueue_sms(d: Delivery, conn: asyncpg.Connection, rows: Sequence[Mapp
     return len(sent)
 
 
-async def flush_outbox(redis: ArqRedis, conn: asyncpg.Connection, pending: PendingWork) -> None:
-    """Enqueue outbox rows written in a transaction that has committed (the reconciler covers failures)."""
+async def flush_outbox(redis: ArqRedis, conn: asyncpg.Connection, pending: PendingWork, *,
+                       defer_seconds: float | None = None) -> None:
+    """Enqueue outbox rows written in a transaction that has committed (the reconciler covers failures), to run
+    `defer_seconds` from now when given."""
     if pending.outbox_ids:
-        sent = await enqueue_outbox(redis, pending.outbox_ids)
+        sent = await enqueue_outbox(redis, pending.outbox_ids, defer_seconds=defer_seconds)
         if sent:
             await outbox_repository.mark_enqueued(conn, sent)
 
