@@ -8,9 +8,10 @@ Matching after an import is what `job.index` / `worker.index` do for a single re
 (`workers.match_tasks.request_matching`: wait until the document is visible, then match it), for the whole
 import at once and after it: `import.batch` is done only once Meilisearch has applied its documents; the import
 records ONE `import.match` row when it finishes, whose handler waits until every `import.batch` row of the
-import is done, then calls `match_worker` / `match_job` for the stored ids batch by batch, a few at a time
-(handing over to a fresh job before arq's timeout). So a 100,000-row import adds one matching job to the
-queue, not 100,000; and its matching (~4 ms of worker CPU per profile) starts once the import is stored and
+import is done, then calls `match_worker` / `match_job` for the stored ids one at a time with rests
+(IMPORT_MATCH_SHARE), handing over to a fresh job before arq's timeout; one import per worker process at a
+time, the others handing their rows over to later jobs instead of waiting in arq slots. So a 100,000-row import
+adds one matching job to the queue, not 100,000; and its matching starts once the import is stored and
 searchable instead of competing with it. The notifications it records are fanned out in this job (PostgreSQL
 work, inside the record's share of time: one arq job per notice flooded the queue ahead of interactive work,
 e.g. a posting's `job.index` waited 2.5 min behind ~11,000 of them), their webhook attempts and SMS by arq jobs
