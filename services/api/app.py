@@ -18,6 +18,7 @@ from services.api.dashboard.router import router as dashboard_router
 from services.api.health.router import router as health_router
 from services.api.imports.router import router as imports_router
 from services.api.jobs.router import router as jobs_router
+from services.api.kiosk.lane import KioskSearchLane
 from services.api.kiosk.router import router as kiosk_router
 from services.api.kiosk_page.router import api_router as kiosk_page_api_router
 from services.api.kiosk_page.router import page_router as kiosk_page_router
@@ -80,6 +81,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         summary="Cross-regional job matching and workforce transfer for the Chengdu–Chongqing economic circle.",
         lifespan=lifespan,
     )
+    if settings.kiosk_search_lane:
+        # Innermost of ours: behind the request id, access log and body limit, in front of the router.
+        app.add_middleware(KioskSearchLane, exception_handlers=app.exception_handlers)
     app.add_middleware(BodySizeLimitMiddleware, max_json_bytes=settings.max_json_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware)

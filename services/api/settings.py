@@ -35,6 +35,9 @@ class ApiSettings(BaseSettings):
     # Kiosk search keeps each phrase's interpretation per catalogue version (pure; taps repeat). Off only to
     # measure what a phrase nobody typed before costs (loadtests/search_benchmark.py --no-memo).
     kiosk_interpretation_memo: bool = True
+    # GET /v1/kiosk/search answered in front of the router (services/api/kiosk/lane.py); off, the route
+    # answers it: the same functions, FastAPI's layers around them (for comparison and tests).
+    kiosk_search_lane: bool = True
 
     # Personal data keys: "k1:<base64 32 bytes>,k2:<…>"; the active one encrypts, all decrypt.
     pii_keyring: SecretStr = SecretStr("")

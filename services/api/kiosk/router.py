@@ -57,6 +57,9 @@ def search_query(request: Request) -> KioskSearchQuery:
                                       for e in exc.errors(include_url=False)]) from None
 
 
+SEARCH_PATH = "/v1/kiosk/search"
+
+
 @router.get("/search", response_model=KioskSearchResponse,
             openapi_extra={"parameters": _search_parameters(), **KIOSK_SECURITY})
 async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
@@ -68,8 +71,13 @@ async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     (coarse geohash cells: a posting just outside the radius may appear, with its exact distance).
     Repeated searches may be answered from a cache that is checked against the index's version on every
     request (never staler than the index); `Cache-Control: no-cache` skips it."""
-    params = search_query(request)
-    cache_control = request.headers.get("cache-control")
+    # GET is normally answered by services/api/kiosk/lane.py with the same functions, before the router.
+    body = await answer_search(kiosk, search_query(request), request.headers.get("cache-control"))
+    return Response(body, media_type="application/json")
+
+
+async def answer_search(kiosk: KioskRequest, params: KioskSearchQuery, cache_control: str | None) -> bytes:
+    """The JSON body of a kiosk search answer (shared by the route and the lane)."""
     resources = kiosk.resources
     ctx = await service.kiosk_context(resources.extensions)
     search_request = service.KioskSearchRequest(
@@ -87,7 +95,7 @@ async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     answer = await service.search(ctx, index, search_request,
                                   cursor_secret=settings.cursor_secret.get_secret_value(),
                                   memo=settings.kiosk_interpretation_memo)
-    return _json(answer)
+    return orjson.dumps(answer)
 
 
 @router.get("/suggest", response_model=KioskSuggestions, openapi_extra=KIOSK_SECURITY)

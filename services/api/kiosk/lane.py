@@ -1,0 +1,67 @@
+"""`GET /v1/kiosk/search` served in front of the router: the one request every market hall repeats.
+
+Why a lane: per kiosk search the API spent ~0.5 ms of CPU in FastAPI's and Starlette's layers around the
+handler (exception and exit-stack middleware, the route table through included routers, request wrapping,
+dependency solving, response classes), against a target of "raw Meilisearch + 2 ms" for the whole request
+(loadtests/README, issue 5). The lane answers exactly that method and path with the same functions the route
+uses: `kiosk_request` (key, role, resources), `search_query` (the query string through `KioskSearchQuery`)
+and `answer_search` (interpretation, Meilisearch, shaping). The route stays the documented contract (OpenAPI)
+and answers when the lane is switched off (`KIOSK_SEARCH_LANE=false`); tests hold the two answers equal.
+
+It sits inside the request-id / access-log middleware and the body-size limit, so every request still gets
+its id and its access line. Failures are answered by the application's own exception handlers (the same
+mapping from exception type to problem details the router's requests get); anything without a handler
+propagates to the outermost error middleware, as from a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.api.auth.caller import kiosk_request
+from services.api.kiosk.router import SEARCH_PATH, answer_search, search_query
+
+ExceptionHandlers = Mapping[Any, Callable[..., Any]]
+
+_HEADERS_JSON = (b"content-type", b"application/json")
+
+
+class KioskSearchLane:
+    def __init__(self, app: ASGIApp, *, exception_handlers: ExceptionHandlers) -> None:
+        self.app = app
+        # The application's handlers by exception type (FastAPI's `app.exception_handlers`, filled by
+        # install_problem_handlers); read at each failure, so handlers added later count too.
+        self.exception_handlers = exception_handlers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != SEARCH_PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            kiosk = await kiosk_request(request)
+            body = await answer_search(kiosk, search_query(request), request.headers.get("cache-control"))
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise
+            response = await handler(request, exc)
+            await response(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [_HEADERS_JSON, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
+        # As Starlette's ExceptionMiddleware: the handler of the nearest class in the exception's MRO, but not
+        # the catch-all one, which belongs to the outermost error middleware (it answers 500 and re-raises).
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            if cls in self.exception_handlers:
+                return self.exception_handlers[cls]
+        return None

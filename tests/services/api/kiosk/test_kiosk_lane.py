@@ -1,0 +1,106 @@
+"""The kiosk search lane (services/api/kiosk/lane.py) answers exactly as the FastAPI route it stands in for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from services.api.app import create_app
+from services.api.kiosk import service
+from services.api.kiosk.lane import KioskSearchLane
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.kiosk.support import index_jobs, job
+
+WELDER = "6-18-02-04"
+JIULONGPO = "500107"
+
+
+@asynccontextmanager
+async def api(settings: ApiSettings, *, lane: bool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update={"kiosk_search_lane": lane}))
+    assert any(m.cls is KioskSearchLane for m in app.user_middleware) is lane
+    async with LifespanManager(app) as manager:
+        # As a server would: the 500 answer is sent, the re-raised error stays on the server's side.
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def comparable(response: httpx.Response) -> tuple[int, str, Any]:
+    body = response.json()
+    body.pop("took_ms", None)
+    body.pop("request_id", None)
+    return response.status_code, response.headers["content-type"], body
+
+
+@pytest.fixture
+async def kiosk(make_org: MakeOrg) -> OrgKey:
+    return await make_org("kiosk")
+
+
+async def test_the_lane_answers_every_kind_of_request_as_the_route_does(
+        settings: ApiSettings, kiosk: OrgKey, make_org: MakeOrg) -> None:
+    await index_jobs(settings, [job(f"九龙坡急招电焊工 {n}", JIULONGPO, WELDER, work_type="daily") for n in range(5)]
+                     + [job("江北住家保姆", "500105", "4-10-01-06")])
+    enterprise = await make_org("enterprise")
+    requests: list[tuple[dict[str, Any], dict[str, str]]] = [
+        ({"q": "九龙坡 电悍工 日结", "limit": 2}, kiosk.headers),  # corrected, filtered, a next page
+        ({"q": "保姆"}, {**kiosk.headers, "Cache-Control": "no-cache"}),
+        ({"q": "电焊 学徒"}, kiosk.headers),  # falls back to the understood filters
+        ({"q": "九龙坡", "limit": 10000}, kiosk.headers),  # 422 from the query model
+        ({"adcode": "999999"}, kiosk.headers),  # 422 from the service's own checks
+        ({"cursor": "forged.cursor"}, kiosk.headers),
+        ({}, {}),  # 401: no key
+        ({}, {"Authorization": "Bearer nope"}),  # 401: not a key
+        ({}, enterprise.headers),  # 403: not a kiosk
+    ]
+    answers: dict[bool, list[tuple[int, str, Any]]] = {}
+    for lane in (True, False):
+        async with api(settings, lane=lane) as client:
+            answers[lane] = []
+            for params, headers in requests:
+                response = await client.get("/v1/kiosk/search", params=params, headers=headers)
+                answers[lane].append(comparable(response))
+                assert response.headers["x-request-id"]
+            # The second page through the cursor the first answer gave.
+            first = (await client.get("/v1/kiosk/search", params=requests[0][0], headers=kiosk.headers)).json()
+            assert first["next_cursor"]
+            answers[lane].append(comparable(await client.get(
+                "/v1/kiosk/search", params={**requests[0][0], "cursor": first["next_cursor"]}, headers=kiosk.headers)))
+    assert [a[0] for a in answers[True]] == [200, 200, 200, 422, 422, 422, 401, 401, 403, 200]
+    assert answers[True] == answers[False]
+    assert answers[True][0][2]["query"]["corrected"] == "九龙坡 电焊工 日结"
+    assert answers[True][3][1] == "application/problem+json"
+
+
+@pytest.mark.parametrize("lane", [True, False])
+async def test_an_unexpected_failure_is_the_same_500_problem_either_way(
+        settings: ApiSettings, kiosk: OrgKey, monkeypatch: pytest.MonkeyPatch, lane: bool) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "search", broken)
+    async with api(settings, lane=lane) as client:
+        response = await client.get("/v1/kiosk/search", params={"q": "焊工"}, headers=kiosk.headers)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/internal")
+    assert "a bug" not in response.text
+    assert problem["request_id"] == response.headers["x-request-id"]
+
+
+async def test_other_methods_and_paths_pass_through_to_the_router(settings: ApiSettings, kiosk: OrgKey) -> None:
+    async with api(settings, lane=True) as client:
+        for method in ("HEAD", "POST"):  # the router's answer, as without the lane
+            response = await client.request(method, "/v1/kiosk/search", headers=kiosk.headers)
+            assert response.status_code == 405
+        assert (await client.get("/v1/kiosk/search/", headers=kiosk.headers)).status_code in (307, 404)
+        suggest = await client.get("/v1/kiosk/suggest", params={"q": "hg"}, headers=kiosk.headers)
+        assert suggest.status_code == 200
