@@ -20,6 +20,8 @@ class WorkerSettings(ApiSettings, NotificationSettings):
     # The reconciler re-enqueues outbox rows left undone this long after they were written or last enqueued.
     outbox_stale_after_seconds: float = Field(default=30.0, gt=0)
     outbox_reconcile_batch: int = Field(default=500, ge=1)
+    # Done outbox rows are kept this long (what was indexed, matched or sent, and when), then deleted hourly.
+    outbox_retention_hours: int = Field(default=168, ge=1)
     # Matching → notifications (workers/match_tasks.py): a new or changed open posting / available profile
     # notifies about the pairs scoring at least this, the best this many per posting (per profile).
     match_notify_min_score: float = Field(default=0.6, ge=0, le=1)

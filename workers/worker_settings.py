@@ -18,7 +18,7 @@ from services.db.pool import create_pool
 from workers.context import WorkerResources
 from workers.handlers import load_handlers
 from workers.indexing_tasks import expire_postings
-from workers.maintenance_tasks import purge_idempotency_records
+from workers.maintenance_tasks import purge_done_outbox, purge_idempotency_records
 from workers.notification_tasks import close_notifications, notification_cron_jobs, notification_functions
 from workers.outbox import process_outbox, reconcile_outbox
 from workers.placement_tasks import placement_reminders
@@ -71,6 +71,8 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
                       cron(placement_reminders, minute={5}, second={20}, run_at_startup=True, unique=True),
                       # Idempotency records past their TTL can no longer be replayed: drop them hourly.
                       cron(purge_idempotency_records, minute={17}, second={10}, unique=True),
+                      # Done outbox rows past OUTBOX_RETENTION_HOURS: hourly.
+                      cron(purge_done_outbox, minute={23}, second={10}, unique=True),
                       *notification_cron_jobs()],
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,

@@ -40,3 +40,15 @@ async def stale(conn: asyncpg.Connection, *, older_than_seconds: float, limit: i
         older_than_seconds, limit,
     )
     return [r["id"] for r in rows]
+
+
+async def purge_done(conn: asyncpg.Connection, *, older_than_hours: int, limit: int) -> int:
+    """Delete up to `limit` rows done more than `older_than_hours` ago, oldest first; the number deleted.
+    Undone rows are never touched (the reconciler still owes them a job)."""
+    status = await conn.execute(
+        """DELETE FROM outbox WHERE id IN (
+               SELECT id FROM outbox
+                WHERE done_at IS NOT NULL AND done_at < now() - make_interval(hours => $1)
+                ORDER BY done_at LIMIT $2)""",
+        older_than_hours, limit)
+    return int(status.split()[-1])
