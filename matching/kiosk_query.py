@@ -24,6 +24,9 @@ MAX_PARTIAL_CODES = 5
 FILLER_WORDS: frozenset[str] = frozenset(
     {"找", "招", "招工", "招聘", "工作", "要", "的", "人", "开工", "上班", "附近", "在", "有", "和"}
     | {"求职", "想"}
+    # 找个活 / 有没有活 / 干活: "a", "work" — left as search words they match no posting and cost the phrase a
+    # fallback search (找个工地的活 searched 个 活 before answering with what 工地 means).
+    | {"个", "一个", "份", "一份", "活", "活儿", "干活", "找活", "有没有"}
 )
 
 _NUMBER = r"(\d{2,6})"

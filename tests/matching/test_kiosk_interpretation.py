@@ -96,3 +96,12 @@ def test_shipped_catalogue_understands_the_kiosk_example(regions: RegionDirector
     assert corrected.corrected == "电焊工"
     assert corrected.occupation_codes == ("6-18-02-04",)
     assert interpreter.interpret("叉车师机").corrected == "叉车司机"
+
+
+def test_asking_for_work_leaves_only_what_was_asked(regions: RegionDirectory) -> None:
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    site = interpreter.interpret("找个工地的活")
+    assert site.occupation_codes  # 工地: the construction trades
+    assert site.remaining_text == ""  # 找 个 的 活: nothing left to search for
+
