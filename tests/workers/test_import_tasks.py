@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from services.api.auth.caller import Caller
 from services.api.imports import processing
+from services.api.imports import repository as imports_repository
 from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
 from services.api.notifications.service import DISPATCH_TOPIC
 from services.api.redis_connection import create_arq_redis
@@ -137,11 +138,10 @@ async def test_one_processor_per_import(
     broker = await make_org("broker")
     import_id = await _upload(client, broker, [worker_row(1)])
     async with env.pool.acquire() as holder:
-        await holder.execute("SELECT pg_advisory_lock($1, hashtext($2))", processing._LOCK_NAMESPACE, str(import_id))
+        assert await imports_repository.try_lock(holder, import_id)  # another worker holds the import
         with pytest.raises(ImportBusy):
             await process_import(env, import_id)
-        await holder.execute("SELECT pg_advisory_unlock($1, hashtext($2))", processing._LOCK_NAMESPACE,
-                             str(import_id))
+        await imports_repository.unlock(holder, import_id)
     assert await process_import(env, import_id) == "completed"
     assert await process_import(env, import_id) == "skipped"
 

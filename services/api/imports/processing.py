@@ -72,7 +72,6 @@ log = structlog.get_logger("bashu.imports")
 BATCH_ROWS = 5000
 # Row errors kept per import (all are counted in `rejected`): enough to fix a file, bounded for a bad one.
 MAX_STORED_ERRORS = 10_000
-_LOCK_NAMESPACE = 7_236_118
 
 # Young-generation threshold of the garbage collector while an import is processed (default 700). A batch keeps
 # a few hundred thousand small objects alive (rows, bodies, models, encrypted rows, documents) and allocates
@@ -210,12 +209,12 @@ def relaxed_gc(threshold: int = IMPORT_GC_THRESHOLD) -> Iterator[None]:
                 _gc_saved = None
 
 
-async def _caller_for(conn: asyncpg.Connection, org_id: UUID, api_key_id: UUID | None) -> Caller:
-    row = await conn.fetchrow(
-        "SELECT id, type, province, licence_valid_until, kiosk_adcode FROM organisations WHERE id = $1", org_id)
+async def _caller_for(conn: asyncpg.Connection, import_id: UUID) -> Caller:
+    row = await repository.owner_and_key(conn, import_id)
     assert row is not None
-    return Caller(org_id=row["id"], role=row["type"], key_id=api_key_id or org_id, province=row["province"],
-                  licence_valid_until=row["licence_valid_until"], kiosk_adcode=row["kiosk_adcode"])
+    return Caller(org_id=row["id"], role=row["type"], key_id=row["api_key_id"] or row["id"],
+                  province=row["province"], licence_valid_until=row["licence_valid_until"],
+                  kiosk_adcode=row["kiosk_adcode"])
 
 
 async def _materialise(conn: asyncpg.Connection, env: ImportEnv, import_id: UUID, path: Path) -> None:
@@ -393,9 +392,7 @@ async def process_import(env: ImportEnv, import_id: UUID, *, batch_rows: int = B
     (tests use it to stand for a worker killed between batches); `time_budget_seconds` hands the rest over
     to a new job once exceeded."""
     async with env.pool.acquire() as conn:
-        locked = await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_NAMESPACE,
-                                     str(import_id))
-        if not locked:
+        if not await repository.try_lock(conn, import_id):
             # Another worker is on it. Raising (not returning) keeps this outbox row undone, so if that
             # worker dies the reconciler brings the import back.
             raise ImportBusy(str(import_id))
@@ -404,7 +401,7 @@ async def process_import(env: ImportEnv, import_id: UUID, *, batch_rows: int = B
                 return await _run(env, conn, import_id, batch_rows=batch_rows, max_batches=max_batches,
                                   time_budget_seconds=time_budget_seconds)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_NAMESPACE, str(import_id))
+            await repository.unlock(conn, import_id)
 
 
 class ImportBusy(RuntimeError):
@@ -453,8 +450,7 @@ async def _process_rows(env: ImportEnv, conn: asyncpg.Connection, import_id: UUI
                         batch_rows: int, max_batches: int | None, started: float,
                         time_budget_seconds: float | None) -> Outcome:
     await repository.mark_started(conn, import_id, source.encoding)
-    caller = await _caller_for(conn, record["org_id"], await conn.fetchval(
-        "SELECT api_key_id FROM imports WHERE id = $1", import_id))
+    caller = await _caller_for(conn, import_id)
     checkpoint = record["checkpoint_row"]
     batch_no = record["batches"]
     stored_errors = await repository.error_count(conn, import_id)

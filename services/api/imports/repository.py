@@ -143,3 +143,27 @@ async def undone_batch_follow_ups(conn: asyncpg.Connection, import_id: UUID, top
 
 def as_dict(row: asyncpg.Record) -> dict[str, Any]:
     return dict(row.items())
+
+
+async def owner_and_key(conn: asyncpg.Connection, import_id: UUID) -> asyncpg.Record | None:
+    """The uploading organisation's role and standing, and the API key the upload came with."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT o.id, o.type, o.province, o.licence_valid_until, o.kiosk_adcode, i.api_key_id
+             FROM imports i JOIN organisations o ON o.id = i.org_id
+            WHERE i.id = $1""", import_id)
+    return row
+
+
+# One worker at a time per import: a session advisory lock on (namespace, import id). The namespace must not
+# change between releases (a running old worker and a new one must exclude each other).
+_LOCK_NAMESPACE = 7_236_118
+
+
+async def try_lock(conn: asyncpg.Connection, import_id: UUID) -> bool:
+    locked: bool = await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_NAMESPACE,
+                                       str(import_id))
+    return locked
+
+
+async def unlock(conn: asyncpg.Connection, import_id: UUID) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_NAMESPACE, str(import_id))
