@@ -46,6 +46,7 @@ lint:
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy matching
 	$(UV) run --frozen mypy services workers
+	$(UV) run --frozen mypy --explicit-package-bases loadtests
 
 down:
 	@if [ -x "$(UV)" ] && [ -d .venv ]; then $(DEVSTACK) down; else echo "devstack: nothing to stop"; fi

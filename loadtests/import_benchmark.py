@@ -466,7 +466,8 @@ async def main() -> None:
         exported = await meili.export_ndjson(index, ndjson)
         meili_cpu = cpu_seconds(meili_pid) if meili_pid else None
         alone = await meili_alone(meili, index, scratch, ndjson)
-        meili_cpu_alone = (cpu_seconds(meili_pid) or 0) - meili_cpu if meili_cpu is not None else None
+        meili_cpu_alone = ((cpu_seconds(meili_pid) or 0) - meili_cpu
+                           if meili_pid is not None and meili_cpu is not None else None)
     finally:
         await stack.stop(args.keep)
         if not args.keep:

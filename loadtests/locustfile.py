@@ -24,9 +24,9 @@ import gevent
 from locust import events
 
 from loadtests.scenarios.broker import BrokerUser
-from loadtests.scenarios.common import ensure_loopback, load_available, load_fresh_workers
 from loadtests.scenarios.enterprise import EnterpriseUser
 from loadtests.scenarios.kiosk import KioskTapUser, KioskTextUser
+from loadtests.scenarios.run_environment import ensure_loopback, load_available, load_fresh_workers
 
 __all__ = ["BrokerUser", "EnterpriseUser", "KioskTapUser", "KioskTextUser"]
 
@@ -42,13 +42,13 @@ if _log is not None and _log_file is not None:
     atexit.register(_log_file.close)
 
 
-@events.init.add_listener
+@events.init.add_listener  # type: ignore[untyped-decorator]  # locust's hooks are untyped
 def _init(environment: Any, **_: Any) -> None:
     ensure_loopback(environment.host or "")
     _state["env"] = environment
 
 
-@events.test_start.add_listener
+@events.test_start.add_listener  # type: ignore[untyped-decorator]  # locust's hooks are untyped
 def _probe(environment: Any, **_: Any) -> None:
     missing = load_available(environment.host or "")
     fresh = load_fresh_workers()
@@ -58,7 +58,7 @@ def _probe(environment: Any, **_: Any) -> None:
         print(f"loadtest: not in this API yet, skipped: {', '.join(missing)}", file=sys.stderr, flush=True)
 
 
-@events.request.add_listener
+@events.request.add_listener  # type: ignore[untyped-decorator]  # locust's hooks are untyped
 def _cap(name: str = "", response_time: float = 0.0, exception: Any = None, **_: Any) -> None:
     """Log the request; stop the run once MAX_REQUESTS requests were made (the time limit is locust's -t)."""
     if _log is not None:

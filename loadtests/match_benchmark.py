@@ -127,7 +127,10 @@ async def main() -> None:
             found.append(len(ranked))
         await http.aclose()
     latencies.sort()
-    pick = lambda q: latencies[max(0, int(len(latencies) * q) - 1)]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return latencies[max(0, int(len(latencies) * q) - 1)]
+
     print(f"\n{args.size} workers, {len(latencies)} postings matched one after another (concurrency 1), "
           f"{os.cpu_count()} CPUs, load average {load_before} before, {load_average()} after")
     print(f"p50 {statistics.median(latencies):.1f} ms  p95 {pick(0.95):.1f} ms  p99 {pick(0.99):.1f} ms  "

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.documents import job_document, jobs_index_settings
 from matching.facts import JobFacts, Wage
+from matching.job_terms import WorkType
 from matching.kiosk_search_query import KioskParams, build_plan, search_body
 from matching.regions import RegionDirectory, load_regions
 from matching.segmentation import Analyzer
@@ -88,7 +89,7 @@ def corpus(size: int) -> list[dict[str, Any]]:
         entry = rng.choice(entries) if rng.random() < 0.8 else rng.choice(others)
         county = rng.choice(counties)
         word = rng.choice([entry.name, *entry.aliases])
-        work_type = rng.choices(("full_time", "daily", "gig", "seasonal"), weights=(6, 3, 1, 1))[0]
+        work_type: WorkType = rng.choices(("full_time", "daily", "gig", "seasonal"), weights=(6, 3, 1, 1))[0]
         daily = work_type in ("daily", "gig")
         low = rng.choice((150, 200, 250, 300)) if daily else rng.choice((4000, 5000, 6000, 7000, 8000))
         benefits = tuple(b for b in BENEFITS if rng.random() < 0.3)

@@ -9,7 +9,7 @@ from typing import Any
 
 from locust import FastHttpUser, between, task
 
-from loadtests.scenarios.common import RUN_ID, corpus, has, keys_of
+from loadtests.scenarios.run_environment import RUN_ID, corpus, has, keys_of
 
 _numbers = itertools.count(1)
 

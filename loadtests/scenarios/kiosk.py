@@ -8,7 +8,7 @@ from typing import Any
 
 from locust import FastHttpUser, between, task
 
-from loadtests.scenarios.common import has, keys_of, kiosk_queries
+from loadtests.scenarios.run_environment import has, keys_of, kiosk_queries
 
 
 def _params(query: dict[str, Any]) -> list[tuple[str, str]]:
@@ -36,7 +36,9 @@ class _Kiosk(FastHttpUser):
         if cursor:
             params.append(("cursor", cursor))
         self.next_cursor: str | None = None
-        with self.client.get("/v1/kiosk/search", params=params, headers=self.headers, catch_response=True,
+        # A list of pairs (repeated adcode/benefits) works at run time; locust's hint says dict only.
+        with self.client.get("/v1/kiosk/search", params=params,  # type: ignore[arg-type]
+                             headers=self.headers, catch_response=True,
                              name=f"GET /v1/kiosk/search [{label}]") as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
