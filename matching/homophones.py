@@ -30,6 +30,7 @@ _HU_TO_F = {
 }
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 MAX_READINGS = 16
+_MAX_WORD_CUT = 4  # the longest dictionary word looked for across a span's edges
 
 
 def fuzzy_syllable(syllable: str) -> str:
@@ -126,6 +127,20 @@ class HomophoneCorrector:
         corrected = _HAN_RUN.sub(fix_run, text)
         return corrected, tuple(corrections)
 
+    def _cuts_a_word(self, run: str, start: int, end: int) -> bool:
+        """Whether a real word covers half the span or more while reaching past it: 找个兼职 has 个兼, which sounds
+        like 合江 (合 also reads gě), but 兼 begins 兼职, typed right. A longer mistake touching a word by chance
+        (电悍工 before 工日 in 招电悍工日结) is still corrected."""
+        for size in range(2, _MAX_WORD_CUT + 1):
+            for left in range(max(0, start - size + 1), end):
+                right = left + size
+                if (start <= left and right <= end) or right <= start or right > len(run):
+                    continue
+                overlap = min(right, end) - max(left, start)
+                if 2 * overlap >= end - start and self._is_real_word(run[left:right]):
+                    return True
+        return False
+
     def _fix_at(self, run: str, options: list[tuple[str, ...]], start: int) -> tuple[int, str | None]:
         """(characters consumed, replacement or None) at `start` of a run of Chinese characters.
 
@@ -151,7 +166,7 @@ class HomophoneCorrector:
             span = run[start : start + length]
             if span in self.vocabulary:
                 return length, None
-            if self._is_real_word(span):
+            if self._is_real_word(span) or self._cuts_a_word(run, start, start + length):
                 continue
             fixed = self._choose(span, candidates)
             if fixed is not None:

@@ -52,3 +52,18 @@ def test_mistakes_inside_longer_phrases(corrector: HomophoneCorrector) -> None:
     assert corrections == (Correction("叉车师机", "叉车司机"),)
     text, _ = corrector.correct_phrase("沙平坝 搬运")  # 坪 typed as 平 (same sound)
     assert text == "沙坪坝 搬运"
+
+
+def test_a_span_that_cuts_a_right_word_is_never_corrected(regions: RegionDirectory) -> None:
+    from matching.catalogue import load_initial_catalogue
+
+    shipped = load_initial_catalogue()
+    analyzer = Analyzer.build(shipped, regions)
+    words = [w for e in shipped.entries for w in e.words]
+    words += [w for r in regions.counties() for w in (r.name, r.short_name)]
+    corrector = HomophoneCorrector(words, analyzer.is_dictionary_word)
+    # 个兼 sounds like 合江 (合 also reads gě), but 兼 begins 兼职, typed right: no county appears from nowhere.
+    assert corrector.correct_phrase("找个兼职") == ("找个兼职", ())
+    assert corrector.correct_phrase("个人护理")[1] == ()
+    # A mistake next to right words is still corrected.
+    assert corrector.correct_phrase("九龙破 电悍工 兼职")[0] == "九龙坡 电焊工 兼职"
