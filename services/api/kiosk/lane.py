@@ -9,16 +9,21 @@ and `answer_search` (interpretation, Meilisearch, shaping). The route stays the 
 and answers when the lane is switched off (`KIOSK_SEARCH_LANE=false`); tests hold the two answers equal.
 
 It sits inside the request-id / access-log middleware and the body-size limit, so every request still gets
-its id and its access line. Failures are answered by the application's own exception handlers (the same
+its id and its access line. It matches the path exactly: served under a `root_path` or mounted elsewhere, the
+route answers instead (same answers, FastAPI's cost); dependency overrides of `kiosk_request` apply to the
+route only. Failures are answered by the application's own exception handlers (the same
 mapping from exception type to problem details the router's requests get); anything without a handler
 propagates to the outermost error middleware, as from a route.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,16 +54,27 @@ class KioskSearchLane:
             handler = self._handler_for(exc)
             if handler is None:
                 raise
-            response = await handler(request, exc)
-            await response(scope, receive, send)
+            # As Starlette's exception middleware: async or plain handlers, a None answer sends nothing.
+            if inspect.iscoroutinefunction(handler):
+                response = await handler(request, exc)
+            else:
+                response = await run_in_threadpool(handler, request, exc)
+            if response is not None:
+                await response(scope, receive, send)
+            exc.__traceback__ = None  # as Starlette: a reused exception instance must not grow tracebacks
             return
         await send({"type": "http.response.start", "status": 200,
                     "headers": [_HEADERS_JSON, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
     def _handler_for(self, exc: Exception) -> Callable[..., Any] | None:
-        # As Starlette's ExceptionMiddleware: the handler of the nearest class in the exception's MRO, but not
-        # the catch-all one, which belongs to the outermost error middleware (it answers 500 and re-raises).
+        # As Starlette's exception middleware: an HTTPException's status handler first, then the handler of the
+        # nearest class in the exception's MRO; never the catch-all (Exception or 500), which belongs to the
+        # outermost error middleware (it answers 500 and re-raises for the server's log).
+        if isinstance(exc, HTTPException) and exc.status_code != 500:
+            by_status = self.exception_handlers.get(exc.status_code)
+            if by_status is not None:
+                return by_status
         for cls in type(exc).__mro__:
             if cls is Exception:
                 return None

@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from services.api.app import create_app
+from services.api.kiosk import lane as lane_module
 from services.api.kiosk import service
 from services.api.kiosk.lane import KioskSearchLane
 from services.api.settings import ApiSettings
@@ -45,7 +46,17 @@ async def kiosk(make_org: MakeOrg) -> OrgKey:
 
 
 async def test_the_lane_answers_every_kind_of_request_as_the_route_does(
-        settings: ApiSettings, kiosk: OrgKey, make_org: MakeOrg) -> None:
+        settings: ApiSettings, kiosk: OrgKey, make_org: MakeOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Which path answered: the lane's own reference to answer_search is counted, the route's is not.
+    through_lane = 0
+    real_answer = lane_module.answer_search
+
+    async def counted(*args: Any, **kwargs: Any) -> bytes:
+        nonlocal through_lane
+        through_lane += 1
+        return await real_answer(*args, **kwargs)
+
+    monkeypatch.setattr(lane_module, "answer_search", counted)
     await index_jobs(settings, [job(f"九龙坡急招电焊工 {n}", JIULONGPO, WELDER, work_type="daily") for n in range(5)]
                      + [job("江北住家保姆", "500105", "4-10-01-06")])
     enterprise = await make_org("enterprise")
@@ -61,7 +72,9 @@ async def test_the_lane_answers_every_kind_of_request_as_the_route_does(
         ({}, enterprise.headers),  # 403: not a kiosk
     ]
     answers: dict[bool, list[tuple[int, str, Any]]] = {}
+    answered_by_lane: dict[bool, int] = {}
     for lane in (True, False):
+        through_lane = 0
         async with api(settings, lane=lane) as client:
             answers[lane] = []
             for params, headers in requests:
@@ -73,8 +86,12 @@ async def test_the_lane_answers_every_kind_of_request_as_the_route_does(
             assert first["next_cursor"]
             answers[lane].append(comparable(await client.get(
                 "/v1/kiosk/search", params={**requests[0][0], "cursor": first["next_cursor"]}, headers=kiosk.headers)))
+        answered_by_lane[lane] = through_lane
     assert [a[0] for a in answers[True]] == [200, 200, 200, 422, 422, 422, 401, 401, 403, 200]
     assert answers[True] == answers[False]
+    # Every request that got as far as a search (the 200s, the cursor page and the service's own 422s) went
+    # through the lane when it is on, none when it is off.
+    assert answered_by_lane == {True: 7, False: 0}
     assert answers[True][0][2]["query"]["corrected"] == "九龙坡 电焊工 日结"
     assert answers[True][3][1] == "application/problem+json"
 
