@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ async def purge_idempotency_records(ctx: dict[str, Any]) -> int:
 
 # Rows per DELETE: short transactions, so the purge never holds locks the outbox's writers wait on for long.
 OUTBOX_PURGE_BATCH = 10_000
+OUTBOX_PURGE_BUDGET_SECONDS = 120.0
 
 
 async def purge_done_outbox(ctx: dict[str, Any]) -> int:
@@ -31,13 +33,14 @@ async def purge_done_outbox(ctx: dict[str, Any]) -> int:
     while they wait their turn for matching: without this the table only grows)."""
     resources = resources_of(ctx)
     purged = 0
+    until = time.monotonic() + OUTBOX_PURGE_BUDGET_SECONDS
     async with resources.pool.acquire() as conn:
         while True:
             deleted = await outbox_repository.purge_done(
                 conn, older_than_hours=resources.settings.outbox_retention_hours, limit=OUTBOX_PURGE_BATCH)
             purged += deleted
-            if deleted < OUTBOX_PURGE_BATCH:
-                break
+            if deleted < OUTBOX_PURGE_BATCH or time.monotonic() >= until:
+                break  # a backlog is worked off over the next hours, never near arq's job timeout
     if purged:
         log.info("outbox.purged", rows=purged)
     return purged
