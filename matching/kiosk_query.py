@@ -36,7 +36,7 @@ _WAGE_PATTERNS: tuple[tuple[re.Pattern[str], WageUnit | None], ...] = (
     (re.compile(_NUMBER + _YUAN + r"(?:一天|每天|/天|天)(?:以上|起)?"), "day"),
     (re.compile(r"(?:时薪|每小时)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "hour"),
     (re.compile(_NUMBER + _YUAN + r"(?:一小时|每小时|/小时|/时)(?:以上|起)?"), "hour"),
-    (re.compile(r"(?:月薪|月工资|工资|底薪)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "month"),
+    (re.compile(r"(?:月薪|月工资|工资|底薪|一个月|每个月|每月)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "month"),
     (re.compile(_NUMBER + _YUAN + r"(?:一个月|每月|/月)(?:以上|起)?"), "month"),
     (re.compile(_NUMBER + _YUAN + r"(?:以上|起)"), None),  # unit from the amount
 )

@@ -51,6 +51,8 @@ def test_homophone_mistake_is_corrected_and_reported(interpreter: KioskQueryInte
         ("厨师 月薪5000以上", 5000, "month"),
         ("保姆 5000以上", 5000, "month"),
         ("钟点工 时薪25", 25, "hour"),
+        ("厨师 一个月5000", 5000, "month"),
+        ("保姆 每月4500以上", 4500, "month"),
     ],
 )
 def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, unit: str) -> None:
