@@ -2,11 +2,12 @@
 
 Why a lane: FastAPI's and Starlette's layers around the handler (exception and exit-stack middleware, the route
 table through included routers, request wrapping, dependency solving, response classes) cost ~0.3 ms of CPU per
-kiosk search (1.81 → 1.49 ms a free-text search without them), against a target of "raw Meilisearch + 2 ms"
-for the whole request (loadtests/README, fifth pass; issue 5). The lane answers exactly that method and path
-with the same functions the route uses: `kiosk_request` (key, role, resources), `search_query` (the query
-string through `KioskSearchQuery`) and `answer_search` (interpretation, Meilisearch, shaping). The route stays the documented contract (OpenAPI)
-and answers when the lane is switched off (`KIOSK_SEARCH_LANE=false`); tests hold the two answers equal.
+kiosk search (1.81 → 1.49 ms a free-text search without them), against a target of "raw Meilisearch + 2 ms" for the
+whole request (loadtests/README, fifth pass; issue 5). The lane answers exactly that method and path with the same
+functions the route uses: `kiosk_request` (key, role, resources), `search_query` (the query string through
+`KioskSearchQuery`) and `answer_search` (interpretation, Meilisearch, shaping). The route stays the documented
+contract (OpenAPI) and answers when the lane is switched off (`KIOSK_SEARCH_LANE=false`); tests hold the two answers
+equal.
 
 It sits inside the request-id / access-log middleware and the body-size limit, so every request still gets
 its id and its access line. It matches the path exactly: served under a `root_path` or mounted elsewhere, the
