@@ -23,6 +23,7 @@ WORK_TYPE_WORDS: dict[str, WorkType] = {
     "长期": "full_time",
     "长期工": "full_time",
     "全职": "full_time",
+    "兼职": "gig",  # part-time: 零工 in the platform's work types
     "正式工": "full_time",
     "季节工": "seasonal",
     "季节性": "seasonal",

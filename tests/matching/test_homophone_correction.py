@@ -63,7 +63,7 @@ def test_a_span_that_cuts_a_right_word_is_never_corrected(regions: RegionDirecto
     words += [w for r in regions.counties() for w in (r.name, r.short_name)]
     corrector = HomophoneCorrector(words, analyzer.is_dictionary_word)
     # 个兼 sounds like 合江 (合 also reads gě), but 兼 begins 兼职, typed right: no county appears from nowhere.
-    assert corrector.correct_phrase("找个兼职") == ("找个兼职", ())
+    assert corrector.correct_phrase("找个兼职") == ("找个兼职", ())  # 兼职 is also a work-type word now
     assert corrector.correct_phrase("个人护理")[1] == ()
     # A mistake next to right words is still corrected.
     assert corrector.correct_phrase("九龙破 电悍工 兼职")[0] == "九龙坡 电焊工 兼职"
