@@ -1,18 +1,22 @@
 import pytest
 
-from matching.catalogue import Catalogue
+from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.homophones import Correction, HomophoneCorrector, fuzzy_keys, fuzzy_syllable
 from matching.regions import RegionDirectory
 from matching.segmentation import Analyzer
+
+
+def corrector_for(catalogue: Catalogue, regions: RegionDirectory, analyzer: Analyzer) -> HomophoneCorrector:
+    words = [w for e in catalogue.entries for w in e.words]
+    words += [w for r in regions.counties() for w in (r.name, r.short_name)]
+    return HomophoneCorrector(words, analyzer.is_dictionary_word)
 
 
 @pytest.fixture(name="corrector")
 def corrector_fixture(
     catalogue: Catalogue, regions: RegionDirectory, analyzer: Analyzer
 ) -> HomophoneCorrector:
-    words = [w for e in catalogue.entries for w in e.words]
-    words += [w for r in regions.counties() for w in (r.name, r.short_name)]
-    return HomophoneCorrector(words, analyzer.is_dictionary_word)
+    return corrector_for(catalogue, regions, analyzer)
 
 
 def test_southwestern_merges() -> None:
@@ -55,13 +59,8 @@ def test_mistakes_inside_longer_phrases(corrector: HomophoneCorrector) -> None:
 
 
 def test_a_span_that_cuts_a_right_word_is_never_corrected(regions: RegionDirectory) -> None:
-    from matching.catalogue import load_initial_catalogue
-
     shipped = load_initial_catalogue()
-    analyzer = Analyzer.build(shipped, regions)
-    words = [w for e in shipped.entries for w in e.words]
-    words += [w for r in regions.counties() for w in (r.name, r.short_name)]
-    corrector = HomophoneCorrector(words, analyzer.is_dictionary_word)
+    corrector = corrector_for(shipped, regions, Analyzer.build(shipped, regions))
     # 个兼 sounds like 合江 (合 also reads gě), but 兼 begins 兼职, typed right: no county appears from nowhere.
     assert corrector.correct_phrase("找个兼职") == ("找个兼职", ())  # 兼职 is also a work-type word now
     assert corrector.correct_phrase("个人护理")[1] == ()
