@@ -27,6 +27,7 @@ from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import create_pool
+from services.indexing import sync
 from services.outbox.dispatch import outbox_job_id
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
@@ -579,5 +580,45 @@ async def test_a_profile_erased_before_its_batch_is_indexed_from_memory_stays_ou
     ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
                                                 UUID(broker.org_id))]
     assert len(erased) == 1
+    assert erased[0] in ids
+    assert set(await _documents(settings, ids)) == set(ids) - set(erased)
+
+
+async def test_a_profile_erased_while_its_batch_is_written_from_memory_stays_out_of_the_index(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The narrower window: the batches passed the "changed since commit?" look, and before their documents
+    # reach Meilisearch the broker erases EXT-3 and the erasure's job removes it from the index. The write from
+    # memory then puts the old document back; the batch holding EXT-3 must be left to its job (no note), which
+    # reads the rows again after that write and takes the profile out once more.
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 5)])
+    erased: list[str] = []
+
+    class ErasingFirst(sync.Indexer):
+        async def write_worker_rows(self, rows: Any, *args: Any) -> Any:
+            if not erased:
+                worker_id = str(await db.fetchval(
+                    "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = 'EXT-3'",
+                    UUID(broker.org_id)))
+                response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+                assert response.status_code == 200, response.text
+                erased.append(worker_id)
+                await _run_outbox_rows(settings, "worker.index", worker_id)
+            return await super().write_worker_rows(rows, *args)
+
+    monkeypatch.setattr(sync, "indexer_for", lambda extensions, client, prefix: ErasingFirst(client, prefix))
+    # Both batches (EXT-1, EXT-2 | EXT-3, EXT-4) wait for more rows and go to Meilisearch in one write at the end.
+    assert await process_import(search_env, import_id, batch_rows=2) == "completed"
+    assert len(erased) == 1
+    assert await processing.indexed_note(search_env.redis, str(import_id), 1) is not None
+    assert await processing.indexed_note(search_env.redis, str(import_id), 2) is None
+    await run_worker(settings)  # the second batch's job reads its rows back: EXT-3 is erased
+    await settle(settings)
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
+
+    ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
+                                                UUID(broker.org_id))]
     assert erased[0] in ids
     assert set(await _documents(settings, ids)) == set(ids) - set(erased)

@@ -352,8 +352,18 @@ class DirectIndex:
                 log.warning("import.direct_index_failed", import_id=str(self.import_id), error=type(exc).__name__)
         await _enqueue(self.env, conn, [p.outbox_id for p in pending])
 
-    async def _write(self, conn: asyncpg.Connection, batches: list[_Pending]) -> None:
+    async def _unchanged(self, conn: asyncpg.Connection, batches: list[_Pending]) -> list[_Pending]:
+        """The batches none of whose profiles changed (or went) since their commit."""
         from services.api.worker_profiles.repository import changed_since_written
+
+        changed = await changed_since_written(conn, [(row["id"], row["updated_at"]) for p in batches
+                                                     for row in p.rows or ()])
+        if not changed:
+            return batches
+        log.info("import.direct_index_skipped", import_id=str(self.import_id), changed=len(changed))
+        return [p for p in batches if not any(row["id"] in changed for row in p.rows or ())]
+
+    async def _write(self, conn: asyncpg.Connection, batches: list[_Pending]) -> None:
         from services.api.worker_profiles.service import china_today
         from services.indexing.catalogue_source import current_catalogue
         from services.indexing.documents import worker_is_indexable
@@ -363,17 +373,20 @@ class DirectIndex:
         # withdrawn, placed, a later import) may already have had its own `worker.index` job write the newer
         # state; writing the old one now would put it back (Meilisearch applies the later task last), erased
         # profiles included. Such batches get no note: their jobs read the current rows, as before.
-        changed = await changed_since_written(conn, [(row["id"], row["updated_at"]) for p in batches
-                                                     for row in p.rows or ()])
-        if changed:
-            log.info("import.direct_index_skipped", import_id=str(self.import_id), changed=len(changed))
-            batches = [p for p in batches if not any(row["id"] in changed for row in p.rows or ())]
-            if not batches:
-                return
+        batches = await self._unchanged(conn, batches)
+        if not batches:
+            return
         snapshot = await current_catalogue(self.env.extensions)
         indexer = indexer_for(self.env.extensions, self.search, self.env.settings.meili_index_prefix)
         rows = [row for p in batches for row in p.rows or ()]
         result = await indexer.write_worker_rows(rows, snapshot.catalogue, snapshot.regions, china_today())
+        # Asked again now that the write is queued in Meilisearch: a change committed between the first look
+        # and the write may have had its own job write first, and ours then overwrote it. Those batches get
+        # no note either, so their jobs (enqueued after this, hence applied after our write) restore the
+        # current state. A change committed after this look has its own job, which comes after our write.
+        batches = await self._unchanged(conn, batches)
+        if not batches:
+            return
         async with self.env.redis.pipeline(transaction=False) as pipe:
             for p in batches:
                 upserted = sum(1 for row in p.rows or () if worker_is_indexable(row))
