@@ -83,7 +83,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     if settings.kiosk_search_lane:
         # Innermost of ours: behind the request id, access log and body limit, in front of the router.
-        app.add_middleware(KioskSearchLane, exception_handlers=app.exception_handlers)
+        app.add_middleware(KioskSearchLane, exception_handlers=app.exception_handlers,
+                           dependency_overrides=app.dependency_overrides)
     app.add_middleware(BodySizeLimitMiddleware, max_json_bytes=settings.max_json_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware)

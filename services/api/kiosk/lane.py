@@ -10,11 +10,11 @@ contract (OpenAPI) and answers when the lane is switched off (`KIOSK_SEARCH_LANE
 equal.
 
 It sits inside the request-id / access-log middleware and the body-size limit, so every request still gets
-its id and its access line. It matches the path exactly: served under a `root_path` or mounted elsewhere, the
-route answers instead (same answers, FastAPI's cost); dependency overrides of `kiosk_request` apply to the
-route only. Failures are answered by the application's own exception handlers (the same
-mapping from exception type to problem details the router's requests get); anything without a handler
-propagates to the outermost error middleware, as from a route.
+its id and its access line. It matches the path as the router does (below any `root_path`, so also when the
+application is served under a prefix or mounted). While `kiosk_request` has a dependency override (tests), the
+route answers, so the override holds for every request. Failures are answered by the application's own exception
+handlers (the same mapping from exception type to problem details the router's requests get); anything without a
+handler propagates to the outermost error middleware, as from a route.
 """
 
 from __future__ import annotations
@@ -36,15 +36,28 @@ ExceptionHandlers = Mapping[Any, Callable[..., Any]]
 _HEADERS_JSON = (b"content-type", b"application/json")
 
 
+def _route_path(scope: Scope) -> str:
+    """The path the router matches: `path` below the `root_path` it starts with (as Starlette's routing)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root):len(root) + 1] == "/":
+        return path[len(root):]
+    return path
+
+
 class KioskSearchLane:
-    def __init__(self, app: ASGIApp, *, exception_handlers: ExceptionHandlers) -> None:
+    def __init__(self, app: ASGIApp, *, exception_handlers: ExceptionHandlers,
+                 dependency_overrides: Mapping[Callable[..., Any], Callable[..., Any]]) -> None:
         self.app = app
         # The application's handlers by exception type (FastAPI's `app.exception_handlers`, filled by
         # install_problem_handlers); read at each failure, so handlers added later count too.
         self.exception_handlers = exception_handlers
+        # FastAPI's `app.dependency_overrides`, the live mapping (overrides are set after the app is built).
+        self.dependency_overrides = dependency_overrides
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != SEARCH_PATH or scope["method"] != "GET":
+        if (scope["type"] != "http" or scope["method"] != "GET" or _route_path(scope) != SEARCH_PATH
+                or (self.dependency_overrides and kiosk_request in self.dependency_overrides)):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import HTTPException
 
 from services.api.app import create_app
+from services.api.auth.caller import kiosk_request
 from services.api.kiosk import lane as lane_module
 from services.api.kiosk import service
 from services.api.kiosk.lane import KioskSearchLane
@@ -23,12 +25,14 @@ JIULONGPO = "500107"
 
 
 @asynccontextmanager
-async def api(settings: ApiSettings, *, lane: bool) -> AsyncIterator[httpx.AsyncClient]:
+async def api(settings: ApiSettings, *, lane: bool, root_path: str = "",
+              overrides: dict[Any, Any] | None = None) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update={"kiosk_search_lane": lane}))
     assert any(m.cls is KioskSearchLane for m in app.user_middleware) is lane
+    app.dependency_overrides.update(overrides or {})  # after the app is built, as tests do
     async with LifespanManager(app) as manager:
         # As a server would: the 500 answer is sent, the re-raised error stays on the server's side.
-        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False, root_path=root_path)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
 
@@ -43,6 +47,20 @@ def comparable(response: httpx.Response) -> tuple[int, str, Any]:
 @pytest.fixture
 async def kiosk(make_org: MakeOrg) -> OrgKey:
     return await make_org("kiosk")
+
+
+@pytest.fixture
+def lane_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Grows by one each time the lane (not the route) gets as far as answering a search."""
+    calls: list[int] = []
+    real_answer = lane_module.answer_search
+
+    async def counted(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return await real_answer(*args, **kwargs)
+
+    monkeypatch.setattr(lane_module, "answer_search", counted)
+    return calls
 
 
 async def test_the_lane_answers_every_kind_of_request_as_the_route_does(
@@ -121,3 +139,30 @@ async def test_other_methods_and_paths_pass_through_to_the_router(settings: ApiS
         assert (await client.get("/v1/kiosk/search/", headers=kiosk.headers)).status_code in (307, 404)
         suggest = await client.get("/v1/kiosk/suggest", params={"q": "hg"}, headers=kiosk.headers)
         assert suggest.status_code == 200
+
+
+async def test_under_a_root_path_the_lane_answers_the_path_the_router_matches(
+        settings: ApiSettings, kiosk: OrgKey, lane_answers: list[int]) -> None:
+    # Served behind a proxy prefix (uvicorn --root-path) or mounted: `path` carries the prefix.
+    await index_jobs(settings, [job("九龙坡急招电焊工", JIULONGPO, WELDER)])
+    async with api(settings, lane=True, root_path="/bashu") as client:
+        response = await client.get("/bashu/v1/kiosk/search", params={"q": "电焊工"}, headers=kiosk.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["total"] == 1
+        assert lane_answers == [1]
+        # A path that only ends like the search is not it.
+        elsewhere = await client.get("/bashu/x/v1/kiosk/search", headers=kiosk.headers)
+        assert elsewhere.status_code == 404
+        assert lane_answers == [1]
+
+
+async def test_a_dependency_override_of_the_kiosk_key_check_holds_with_the_lane(
+        settings: ApiSettings, kiosk: OrgKey, lane_answers: list[int]) -> None:
+    async def no_kiosk_today() -> None:
+        raise HTTPException(status_code=503, detail="closed for maintenance")
+
+    async with api(settings, lane=True, overrides={kiosk_request: no_kiosk_today}) as client:
+        response = await client.get("/v1/kiosk/search", params={"q": "电焊工"}, headers=kiosk.headers)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert lane_answers == []
