@@ -529,18 +529,24 @@ def _erasing_before_batch(client: httpx.AsyncClient, broker: OrgKey, settings: A
             nonlocal calls
             calls += 1
             if calls == 2:
-                worker_id = str(await conn.fetchval(
-                    "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = $2",
-                    UUID(broker.org_id), external_ref))
-                response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
-                assert response.status_code == 200, response.text
-                erased.append(worker_id)
-                await _run_outbox_rows(settings, "worker.index", worker_id)
+                erased.append(await _erase_now(conn, client, broker, settings, external_ref))
             return await saver.save(conn, caller, bodies, prepared)
 
         return dataclasses.replace(saver, save=save)
 
     return factory
+
+
+async def _erase_now(conn: asyncpg.Connection, client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings,
+                     external_ref: str) -> str:
+    """The broker erases the profile `external_ref` and the erasure's `worker.index` job runs; its id."""
+    worker_id = str(await conn.fetchval(
+        "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = $2",
+        UUID(broker.org_id), external_ref))
+    response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert response.status_code == 200, response.text
+    await _run_outbox_rows(settings, "worker.index", worker_id)
+    return worker_id
 
 
 async def _run_outbox_rows(settings: ApiSettings, topic: str, entity_id: str) -> None:
@@ -557,64 +563,39 @@ async def _run_outbox_rows(settings: ApiSettings, topic: str, entity_id: str) ->
         await settle(settings)
 
 
-async def test_a_profile_erased_before_its_batch_is_indexed_from_memory_stays_out_of_the_index(
+@pytest.mark.parametrize("moment", ["before_the_next_batch", "while_written"])
+async def test_a_profile_erased_after_its_batch_committed_stays_out_of_the_index(
     client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
-    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch,
+    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch, moment: str,
 ) -> None:
-    # The first batch (EXT-1, EXT-2) is committed and waits in DirectIndex for more rows; meanwhile the broker
-    # erases EXT-1 and the erasure's job removes it from the index. The batch's documents, taken from memory at
-    # its commit, must not bring the erased profile back (Meilisearch applies the later write last).
+    # Batches EXT-1, EXT-2 | EXT-3, EXT-4 are committed and wait in DirectIndex for more rows (written together
+    # at the end). Meanwhile the broker erases a profile and the erasure's job removes it from the index; the
+    # documents taken from memory at the commit must not bring it back (Meilisearch applies the later write
+    # last). `before_the_next_batch`: EXT-1 is erased before the second batch is saved, so the first look
+    # ("changed since its commit?") sees it. `while_written`: EXT-3 is erased after that look, just before the
+    # write from memory reaches Meilisearch and puts the old document back; the second look sees it. Either way
+    # that batch gets no note and its job reads its rows again, after the write.
     broker = await make_org("broker")
     import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 5)])
     erased: list[str] = []
-    monkeypatch.setitem(processing.SAVERS, "workers",
-                        _erasing_before_batch(client, broker, settings, "EXT-1", erased))
+    if moment == "before_the_next_batch":
+        monkeypatch.setitem(processing.SAVERS, "workers",
+                            _erasing_before_batch(client, broker, settings, "EXT-1", erased))
+    else:
+        class ErasingFirst(sync.Indexer):
+            async def write_worker_rows(self, rows: Any, *args: Any) -> Any:
+                if not erased:
+                    erased.append(await _erase_now(db, client, broker, settings, "EXT-3"))
+                return await super().write_worker_rows(rows, *args)
+
+        monkeypatch.setattr(sync, "indexer_for", lambda extensions, client, prefix: ErasingFirst(client, prefix))
     assert await process_import(search_env, import_id, batch_rows=2) == "completed"
-    # The changed batch is left to its job (reads its rows back); the other one was indexed from memory.
-    assert await processing.indexed_note(search_env.redis, str(import_id), 1) is None
-    assert await processing.indexed_note(search_env.redis, str(import_id), 2) is not None
+    assert len(erased) == 1
+    changed_batch = 1 if moment == "before_the_next_batch" else 2
+    for batch_no in (1, 2):  # the other batch was indexed from memory
+        note = await processing.indexed_note(search_env.redis, str(import_id), batch_no)
+        assert (note is None) is (batch_no == changed_batch)
     await run_worker(settings)  # the batches' jobs (and the queued erasure job: already done, skipped)
-    await settle(settings)
-    assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
-
-    ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
-                                                UUID(broker.org_id))]
-    assert len(erased) == 1
-    assert erased[0] in ids
-    assert set(await _documents(settings, ids)) == set(ids) - set(erased)
-
-
-async def test_a_profile_erased_while_its_batch_is_written_from_memory_stays_out_of_the_index(
-    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
-    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The narrower window: the batches passed the "changed since commit?" look, and before their documents
-    # reach Meilisearch the broker erases EXT-3 and the erasure's job removes it from the index. The write from
-    # memory then puts the old document back; the batch holding EXT-3 must be left to its job (no note), which
-    # reads the rows again after that write and takes the profile out once more.
-    broker = await make_org("broker")
-    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 5)])
-    erased: list[str] = []
-
-    class ErasingFirst(sync.Indexer):
-        async def write_worker_rows(self, rows: Any, *args: Any) -> Any:
-            if not erased:
-                worker_id = str(await db.fetchval(
-                    "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = 'EXT-3'",
-                    UUID(broker.org_id)))
-                response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
-                assert response.status_code == 200, response.text
-                erased.append(worker_id)
-                await _run_outbox_rows(settings, "worker.index", worker_id)
-            return await super().write_worker_rows(rows, *args)
-
-    monkeypatch.setattr(sync, "indexer_for", lambda extensions, client, prefix: ErasingFirst(client, prefix))
-    # Both batches (EXT-1, EXT-2 | EXT-3, EXT-4) wait for more rows and go to Meilisearch in one write at the end.
-    assert await process_import(search_env, import_id, batch_rows=2) == "completed"
-    assert len(erased) == 1
-    assert await processing.indexed_note(search_env.redis, str(import_id), 1) is not None
-    assert await processing.indexed_note(search_env.redis, str(import_id), 2) is None
-    await run_worker(settings)  # the second batch's job reads its rows back: EXT-3 is erased
     await settle(settings)
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
