@@ -43,6 +43,9 @@ async def create_worker(body: WorkerCreate, request: Request, conn: Connection, 
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
         create=lambda: service.create_worker(conn, ctx, caller, body),
+        # The answer shows the name and notes (which may say something about health): the copy kept for
+        # replays holds them encrypted, as the profile itself does.
+        sealed_fields=("name", "notes"), cipher=lambda: ctx.cipher,
     )
 
 
