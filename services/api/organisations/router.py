@@ -53,10 +53,20 @@ async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller,
         conn, caller, org_id, cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
 
 
-@router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated)
-async def create_key(org_id: UUID, conn: Connection, caller: AnyCaller, body: KeyCreate | None = None) -> KeyCreated:
-    """A new key for the organisation (admin, or the organisation itself). Shown only in this response."""
-    return await service.create_key(conn, caller, org_id, body.label if body else None)
+@router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated, responses=problem_responses(409))
+async def create_key(org_id: UUID, request: Request, conn: Connection, caller: AnyCaller,
+                     idempotency_key: IdempotencyKey, resources: Annotated[Resources, Depends(get_resources)],
+                     body: KeyCreate | None = None) -> JSONResponse:
+    """A new key for the organisation (admin, or the organisation itself). Shown only in this response; a retry
+    with the same `Idempotency-Key` answers the same key instead of minting another."""
+    return await run_idempotent(
+        conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
+        fingerprint=request_fingerprint("POST", request.url.path, body),
+        ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
+        create=lambda: service.create_key(conn, caller, org_id, body.label if body else None),
+        sealed_fields=("api_key",),
+        cipher=lambda: personal_data_cipher(resources.settings, resources.extensions),
+    )
 
 
 @router.get("/{org_id}/keys", response_model=KeyList)

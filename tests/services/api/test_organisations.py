@@ -134,6 +134,25 @@ async def test_idempotency_record_never_holds_the_new_key_in_clear(
     assert own.status_code == 200
 
 
+async def test_a_retried_key_request_answers_the_same_key_and_mints_no_other(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection,
+) -> None:
+    org = await make_org("enterprise")
+    headers = {**org.headers, "Idempotency-Key": "new-key-1"}
+    first = await client.post(f"/v1/orgs/{org.org_id}/keys", headers=headers, json={"label": "hr-system"})
+    again = await client.post(f"/v1/orgs/{org.org_id}/keys", headers=headers, json={"label": "hr-system"})
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    assert await db.fetchval("SELECT count(*) FROM api_keys WHERE org_id = $1::uuid", org.org_id) == 2
+    stored = await db.fetchval("SELECT response_body::text FROM idempotency_records WHERE key = 'new-key-1'")
+    assert first.json()["api_key"] not in stored
+    works = await client.get(f"/v1/orgs/{org.org_id}", headers={"Authorization": f"Bearer {first.json()['api_key']}"})
+    assert works.status_code == 200
+    other = await client.post(f"/v1/orgs/{org.org_id}/keys", headers=headers, json={"label": "another"})
+    assert other.status_code == 409
+
+
 async def test_a_kiosk_key_cannot_mint_keys(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     kiosk = await make_org("kiosk")
     refused = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers, json={"label": "x"})
