@@ -22,6 +22,7 @@ from matching.regions import province_of
 from services.api.auth.caller import Caller
 from services.api.credit.service import (
     DEFAULT_POLICY,
+    HOLD_RULE_ID,
     CreditPolicy,
     credit_policy,
     new_posting_hold,
@@ -166,9 +167,12 @@ def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | No
                         verdict=verdict)
 
 
-def _status(v: ValidatedJob, approved: list[dict[str, Any]]) -> Literal["open", "pending_review"]:
-    """Held findings go to review, unless an authority already approved each of them for this posting."""
+def _status(v: ValidatedJob, approved: list[dict[str, Any]],
+            carried: Sequence[dict[str, Any]] = ()) -> Literal["open", "pending_review"]:
+    """Held findings (the posting's own, and `carried` ones such as the enterprise's credit hold) go to review,
+    unless an authority already approved each of them for this posting."""
     held = {_finding_key(_finding_dict(f)) for f in v.verdict.findings if f.outcome == "hold"}
+    held |= {_finding_key(f) for f in carried}
     return "pending_review" if held - {_finding_key(a) for a in approved} else "open"
 
 
@@ -339,8 +343,14 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     changes = patch.model_dump(exclude_unset=True)
     merged = {**_fields_of(record), **changes}
     validated = validate_job(parse_fields(merged), ctx, keep_expiry=record["expires_at"])
-    status = _status(validated, list(record["approved_findings"]))
-    record = await _write(conn, caller, ctx, _row(validated, status), job_id=job_id, insert=False)
+    # The credit hold was put on the posting when it was created (issue 9); an edit or a re-import must not
+    # lift it. It stays with the posting until an authority approves it, as any held finding does.
+    carried = [f for f in record["compliance_findings"] or () if f["rule_id"] == HOLD_RULE_ID]
+    status = _status(validated, list(record["approved_findings"]), carried)
+    row = _row(validated, status)
+    if carried:
+        row = replace(row, compliance_findings=[*row.compliance_findings, *carried])
+    record = await _write(conn, caller, ctx, row, job_id=job_id, insert=False)
     return job_out(record, ctx)
 
 

@@ -124,11 +124,19 @@ async def test_two_postings_upheld_as_fake_hold_new_postings(client: httpx.Async
     assert [f["rule_id"] for f in held["compliance"]] == ["credit.fake_postings_upheld"]
     # Another enterprise is not affected.
     assert (await post_job(client, await make_org("enterprise")))["status"] == "open"
+    # An edit does not lift the hold: the posting stays out of search until an authority has looked at it.
+    edited = await client.patch(f"/v1/jobs/{held['id']}", json={"headcount": 6}, headers=enterprise.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "pending_review"
+    assert [f["rule_id"] for f in edited.json()["compliance"]] == ["credit.fake_postings_upheld"]
 
     # The authority reviews it like any held posting; rejecting it records `posting_removed`.
     approved = await client.post(f"/v1/jobs/{held['id']}/review", json={"decision": "approve", "note": "核实真实"},
                                  headers=authority.headers)
     assert approved.json()["status"] == "open", approved.text
+    # Once approved, later edits keep it open (the approval covers the hold, as for any held finding).
+    edited = await client.patch(f"/v1/jobs/{held['id']}", json={"headcount": 7}, headers=enterprise.headers)
+    assert edited.json()["status"] == "open", edited.text
     again = await post_job(client, enterprise, title="招聘电焊工 1名")
     assert again["status"] == "pending_review"
     rejected = await client.post(f"/v1/jobs/{again['id']}/review", json={"decision": "reject", "note": "虚假"},
