@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matching.credit_grades import Grade
+from services.api.calendar_window import CalendarDate, CalendarDateTime
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -59,14 +60,14 @@ class JobFields(BaseModel):
     location: Location | None = None
     wage: Wage
     work_type: WorkType
-    start_date: date
-    end_date: date | None = None
+    start_date: CalendarDate
+    end_date: CalendarDate | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     required_certificates: list[str] = Field(default_factory=list, max_length=20)
     age_min: int | None = Field(default=None, ge=0, le=100)
     age_max: int | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
-    expires_at: datetime | None = Field(
+    expires_at: CalendarDateTime | None = Field(
         default=None, description="When the posting leaves search; default now + job_default_ttl_days.")
 
     @model_validator(mode="after")
@@ -102,14 +103,14 @@ class JobPatch(BaseModel):
     location: Location | None = None
     wage: Wage | None = None
     work_type: WorkType | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: CalendarDate | None = None
+    end_date: CalendarDate | None = None
     benefits: list[str] | None = Field(default=None, max_length=20)
     required_certificates: list[str] | None = Field(default=None, max_length=20)
     age_min: int | None = Field(default=None, ge=0, le=100)
     age_max: int | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
-    expires_at: datetime | None = None
+    expires_at: CalendarDateTime | None = None
 
 
 class Finding(BaseModel):

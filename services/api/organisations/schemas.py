@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.api.calendar_window import CalendarDate
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 Province = Literal["CQ", "SC"]
@@ -20,7 +22,7 @@ class Licence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(min_length=3, max_length=64)
     issuer_province: Province
-    valid_until: date
+    valid_until: CalendarDate
 
 
 class Contact(BaseModel):

@@ -161,6 +161,28 @@ async def test_ndjson_with_a_bad_line(client: httpx.AsyncClient, settings: ApiSe
     assert {e["field"] for e in status["errors"][1:]} >= {"id_number", "phone"}
 
 
+async def test_a_consent_dated_year_one_is_a_row_error_and_the_profiles_stay_readable(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # What an empty date cell becomes in some spreadsheet exports; stored, it read back as a naive
+    # datetime.min and every GET of the broker's profiles answered 500.
+    def body(n: int, given_at: str) -> bytes:
+        return orjson.dumps({
+            "external_ref": f"Y-{n}", "name": f"工人{n}", "id_number": id_number("510107", "19900101", n * 2 + 1),
+            "phone": f"1390000{n:04d}", "home_adcode": "510107", "occupations": ["焊工"],
+            "available_from": "2030-01-01", "consent": {"share_with_enterprises": True, "given_at": given_at}})
+
+    content = body(1, "0001-01-01T00:00:00+08:00") + b"\n" + body(2, "2026-01-01T08:00:00+08:00") + b"\n"
+    status = await import_and_wait(client, settings, broker, content, "application/x-ndjson")
+    assert (status["total"], status["created"], status["rejected"]) == (2, 1, 1)
+    assert status["errors"][0]["row"] == 1
+    assert status["errors"][0]["field"] == "consent.given_at"
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles WHERE external_ref = 'Y-1'") == 0
+    listing = await client.get("/v1/workers", headers=broker.headers)
+    assert listing.status_code == 200
+    assert [w["external_ref"] for w in listing.json()["items"]] == ["Y-2"]
+
+
 @pytest.mark.parametrize("content", [b"", "\ufeff".encode(), (",".join(CHINESE_HEADER) + "\n").encode()])
 async def test_empty_or_header_only_upload_is_refused_at_once(
     client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, content: bytes,

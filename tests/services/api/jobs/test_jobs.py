@@ -98,6 +98,21 @@ async def test_breaking_the_rules_is_rejected_with_reasons(client: httpx.AsyncCl
     assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
 
 
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"start_date": "0001-01-01"}, "start_date"),  # stored as -infinity: an open posting that starts never
+    ({"end_date": "9999-12-31"}, "end_date"),
+    ({"expires_at": "0001-01-01T00:00:00+14:00"}, "expires_at"),
+])
+async def test_dates_outside_the_calendar_are_422_per_field(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                            db: asyncpg.Connection, overrides: dict[str, Any],
+                                                            field: str) -> None:
+    response = await post_job(client, enterprise, **overrides)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
 async def test_a_posting_that_forbids_deposits_is_fine(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
     response = await post_job(client, enterprise, description="招熟练电焊工，严禁收取押金、保证金，包吃包住。")
     assert response.status_code == 201, response.text

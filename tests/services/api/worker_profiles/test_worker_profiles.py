@@ -229,6 +229,10 @@ async def test_idempotency_key_replays_the_first_response(client: httpx.AsyncCli
         ({"occupations": ["1-01-01-99"]}, "occupations[0]"),
         ({"gender": "female"}, "gender"),  # the ID number says male
         ({"consent": {"share_with_enterprises": True}}, "consent.given_at"),
+        # Year 1 / 9999 would be stored as -infinity / infinity and break reading the profile back.
+        ({"consent": {"share_with_enterprises": True, "given_at": "0001-01-01T00:00:00Z"}}, "consent.given_at"),
+        ({"available_until": "9999-12-31"}, "available_until"),
+        ({"available_from": "0001-01-01"}, "available_from"),
     ],
 )
 async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
