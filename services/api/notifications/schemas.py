@@ -117,7 +117,7 @@ class SubscriptionQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200, description="Words that must all appear.")
     adcode: list[str] = Field(default_factory=list, max_length=50)
     work_type: WorkType | None = None
-    wage_min: float | None = Field(default=None, gt=0)
+    wage_min: float | None = Field(default=None, gt=0, le=1_000_000, allow_inf_nan=False)  # as a posting's Wage
     wage_unit: WageUnit | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,

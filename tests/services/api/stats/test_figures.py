@@ -199,6 +199,10 @@ async def test_refresh_computes_open_periods_and_freezes_ended_ones(db: asyncpg.
     ({"period": "2026-13", "level": "county"}, 422, "bad_period"),
     ({"period": "2026-Q5", "level": "county"}, 422, "bad_period"),
     ({"period": "November", "level": "county"}, 422, "bad_period"),
+    ({"period": "0000-01", "level": "county"}, 422, "bad_period"),  # was a 500 (no year 0)
+    ({"period": "0001-Q1", "level": "circle"}, 422, "bad_period"),
+    ({"period": "1999-12", "level": "county"}, 422, "bad_period"),
+    ({"period": "２０２６-01", "level": "county"}, 422, "bad_period"),  # full-width digits
     ({"period": "2999-01", "level": "county"}, 422, "future_period"),
     ({"period": "2999-Q1", "level": "county"}, 422, "future_period"),
     ({"period": "2026-10", "level": "county", "adcode": "500000"}, 422, "level_adcode_mismatch"),
