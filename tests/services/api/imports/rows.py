@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from matching.identity import id_check_character
@@ -48,3 +50,13 @@ def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> str:
     for row in rows:
         writer.writerow([row.get(h, "") for h in header])
     return out.getvalue()
+
+
+def swollen_workbook(path: Path, megabytes: int = 4) -> Path:
+    """A tiny .xlsx whose first sheet unpacks to `megabytes` MB of one-character cells (a decompression bomb)."""
+    cells = b"<c><v>1</v></c>" * (megabytes * 1024 * 1024 // 15)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("xl/worksheets/sheet1.xml",
+                         b"<worksheet><sheetData><row>" + cells + b"</row></sheetData></worksheet>")
+    return path

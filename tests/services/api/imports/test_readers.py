@@ -10,11 +10,12 @@ import pytest
 import xlsxwriter
 
 from matching.regions import load_regions
+from services.api.imports import readers
 from services.api.imports.mapping import RowMapper, normalise_header, parse_wage_text
 from services.api.imports.readers import ImportFileError, OpenedSource, SourceRow, format_of, open_source
 from services.api.jobs.schemas import JobCreate
 from services.api.worker_profiles.schemas import WorkerCreate, WorkerFields
-from tests.services.api.imports.rows import CHINESE_HEADER, to_csv, worker_row
+from tests.services.api.imports.rows import CHINESE_HEADER, swollen_workbook, to_csv, worker_row
 
 
 @pytest.fixture
@@ -163,6 +164,27 @@ def test_xlsx_formulas_dates_and_merged_cells(tmp_path: Path, mapper: RowMapper)
         assert "merged" in failed.errors[0].message
     # The formula's cached serial number became a date.
     assert mapper.map_tabular(rows[1]).body["available_from"] == "2030-06-01"  # type: ignore[index]
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(
+        tmp_path: Path, mapper: RowMapper, monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = swollen_workbook(tmp_path / "bomb.xlsx")
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(ImportFileError) as refused:
+        _open(bomb, "xlsx", mapper)
+    assert refused.value.code == "xlsx_too_large"
+    # An ordinary workbook passes; the same one over the unpacked-size limit does not.
+    path = tmp_path / "w.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.add_worksheet().write_row(0, 0, CHINESE_HEADER)
+    workbook.add_worksheet().write_row(1, 0, list(worker_row(1).values()))
+    workbook.close()
+    readers.check_xlsx_archive(path)
+    monkeypatch.setattr(readers, "XLSX_MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(ImportFileError) as too_big:
+        readers.check_xlsx_archive(path)
+    assert too_big.value.code == "xlsx_too_large"
+    assert "CSV" in too_big.value.message
 
 
 def test_id_number_stored_as_excel_number_is_refused(tmp_path: Path, mapper: RowMapper) -> None:

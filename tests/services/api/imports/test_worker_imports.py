@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,7 +17,7 @@ import xlsxwriter
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import COPY_THRESHOLD
 from tests.conftest import MakeOrg, OrgKey
-from tests.services.api.imports.rows import CHINESE_HEADER, id_number, to_csv, worker_row
+from tests.services.api.imports.rows import CHINESE_HEADER, id_number, swollen_workbook, to_csv, worker_row
 from tests.services.api.imports.support import run_worker
 
 
@@ -181,6 +182,18 @@ async def test_a_consent_dated_year_one_is_a_row_error_and_the_profiles_stay_rea
     listing = await client.get("/v1/workers", headers=broker.headers)
     assert listing.status_code == 200
     assert [w["external_ref"] for w in listing.json()["items"]] == ["Y-2"]
+
+
+async def test_a_workbook_that_unpacks_too_far_is_refused_at_once(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, tmp_path: Path,
+) -> None:
+    bomb = swollen_workbook(tmp_path / "bomb.xlsx").read_bytes()
+    response = await upload(client, broker, bomb,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "xlsx_too_large"
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
 @pytest.mark.parametrize("content", [b"", "\ufeff".encode(), (",".join(CHINESE_HEADER) + "\n").encode()])
