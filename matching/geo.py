@@ -17,6 +17,9 @@ _BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
 # The precisions the documents carry: 3 (≈156 km cells), 4 (≈39 × 19.5 km), 5 (≈4.9 × 4.9 km).
 INDEXED_PRECISIONS: tuple[int, ...] = (3, 4, 5)
 MAX_COVER_CELLS = 16
+# A kiosk's radius (up to 300 km) around a point in the circle needs at most ~26 cells at the coarsest
+# precision; this many still make a cheap filter and leave out only circles near the poles.
+MAX_SEARCH_CELLS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +147,22 @@ def covering_cells(
         if len(cells) <= max_cells:
             return cells
     return None
+
+
+def search_cells(center: GeoPoint, radius_km: float, max_cells: int = MAX_SEARCH_CELLS) -> list[str] | None:
+    """Cells for a radius *search*: `covering_cells`, and when the circle is too big for that, every cell of the
+    coarsest indexed precision it touches, up to `max_cells`. None only for circles that would need more (near
+    the poles): a search must then refuse the radius, since leaving the filter out would answer postings at any
+    distance."""
+    cells = covering_cells(center, radius_km)
+    if cells is not None:
+        return cells
+    coarsest = min(INDEXED_PRECISIONS)
+    lat_span, lng_span = cell_size_degrees(coarsest)
+    cos_lat = max(math.cos(math.radians(center.lat)), 1e-6)
+    rows = 2 * radius_km / (KM_PER_DEGREE_LAT * lat_span) + 2
+    cols = min(2 * radius_km / (KM_PER_DEGREE_LAT * cos_lat * lng_span) + 2, 360.0 / lng_span + 1)
+    if rows * cols > max_cells * 4:
+        return None
+    cells = cells_at_precision(center, radius_km, coarsest)
+    return cells if len(cells) <= max_cells else None

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from matching.catalogue import WageUnit
 from matching.documents import date_int
 from matching.facts import DAYS_PER_MONTH, HOURS_PER_DAY
-from matching.geo import GeoPoint, covering_cells, distance_km
+from matching.geo import GeoPoint, distance_km, search_cells
 from matching.job_terms import WorkType
 from matching.kiosk_query import Interpretation
 from matching.regions import RegionDirectory
@@ -170,8 +170,10 @@ def build_plan(interpretation: Interpretation, params: KioskParams, regions: Reg
 
     near = None
     if params.near is not None and params.radius_km is not None:
-        cells = covering_cells(params.near, params.radius_km)
-        near = any_of("geo_cells", cells) if cells else None
+        cells = search_cells(params.near, params.radius_km)
+        if not cells:  # the API refuses such a radius first (validate); never search without it
+            raise ValueError(f"radius {params.radius_km} km around {params.near} cannot be searched by cells")
+        near = any_of("geo_cells", cells)
 
     narrowing = [
         place,

@@ -11,6 +11,7 @@ from matching.geo import (
     distance_km,
     encode,
     point_cells,
+    search_cells,
 )
 
 JIULONGPO = GeoPoint(29.502325, 106.510515)
@@ -62,3 +63,28 @@ def test_small_radius_uses_fine_cells_and_huge_radius_gives_up() -> None:
         covering_cells(JIULONGPO, 0)
     with pytest.raises(ValueError, match="out of range"):
         GeoPoint(91, 0)
+
+
+@pytest.mark.parametrize("radius_km", [250.0, 300.0])
+def test_a_search_radius_too_big_for_covering_cells_still_gets_coarse_cells(radius_km: float) -> None:
+    # covering_cells gives up past 16 cells; a kiosk search must not drop its radius then (it answered
+    # postings at any distance).
+    assert covering_cells(JIULONGPO, radius_km) is None
+    cells = search_cells(JIULONGPO, radius_km)
+    assert cells is not None
+    assert len(cells) <= 64
+    assert {len(c) for c in cells} == {3}
+    rng = random.Random(11)
+    for _ in range(2000):
+        point = GeoPoint(rng.uniform(24.0, 35.0), rng.uniform(98.0, 112.0))
+        if distance_km(JIULONGPO, point) <= radius_km:
+            assert encode(point.lat, point.lng, 3) in cells
+    ganzi = GeoPoint(31.62, 100.0)  # far-west Sichuan, ~630 km away
+    assert encode(ganzi.lat, ganzi.lng, 3) not in cells
+    # Small circles are covering_cells' own answer.
+    assert search_cells(JIULONGPO, 20.0) == covering_cells(JIULONGPO, 20.0)
+
+
+def test_a_search_radius_near_the_pole_cannot_be_covered() -> None:
+    assert search_cells(GeoPoint(90.0, 180.0), 300.0) is None
+    assert search_cells(GeoPoint(89.9, 0.0), 50.0) is None

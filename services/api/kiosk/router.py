@@ -68,7 +68,9 @@ async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     remaining words are searched with `matchingStrategy: all`, falling back to `last` when that finds
     nothing. Places from `adcode` and from the phrase are combined (any of them). With `near`, hits carry
     `distance_km` and, among equally good hits, the nearer comes first; `radius_km` limits the area
-    (coarse geohash cells: a posting just outside the radius may appear, with its exact distance).
+    (geohash cells, coarser for wider radii: a posting outside the radius by up to a cell — ~5 km for a few
+    km, ~150 km for radii over ~200 km — may appear, with its exact distance; a radius no cells can hold,
+    near the poles, is a 422).
     Repeated searches may be answered from a cache that is checked against the index's version on every
     request (never staler than the index); `Cache-Control: no-cache` skips it."""
     # GET is normally answered by services/api/kiosk/lane.py with the same functions, before the router.

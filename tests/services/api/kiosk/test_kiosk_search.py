@@ -161,6 +161,7 @@ async def test_an_adcode_or_benefit_that_tries_injection_is_refused(client: http
     {"near": "91,106"}, {"near": "29.5,181"}, {"near": "abc"}, {"near": "nan,nan"}, {"near": "29.5"},
     {"radius_km": 10}, {"start_within_days": -1}, {"wage_min": -5}, {"cursor": "forged.cursor"},
     {"cursor": "eyJvIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA"}, {"wage_unit": "day"},
+    {"near": "90,180", "radius_km": 300},  # no cell filter can hold it: refused, never searched without it
 ])
 async def test_bad_input_is_a_clear_422(client: httpx.AsyncClient, kiosk: OrgKey, corpus: dict[str, dict[str, Any]],
                                         params: dict[str, Any]) -> None:
@@ -237,6 +238,18 @@ async def test_near_me_orders_equally_good_hits_by_distance(client: httpx.AsyncC
     within = await search(client, kiosk, q="普工", near=f"{here.lat},{here.lng}", radius_km=5)
     assert {h["distance_km"] < 12 for h in within["hits"]} == {True}  # coarse cells, exact distance shown
     assert 1 <= len(within["hits"]) < 4
+
+
+async def test_a_wide_radius_still_leaves_out_what_is_far_away(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                               settings: ApiSettings) -> None:
+    # 300 km needs more cells than the finer precisions allow; the radius used to be dropped then.
+    near_postings = [job("普工 江北", "500105", HELPER, location=point(29.60, 106.55))]
+    far = [job("普工 甘孜", "513301", HELPER, location=point(30.05, 101.96))]  # ~450 km west
+    await index_jobs(settings, near_postings + far)
+    everywhere = await search(client, kiosk, q="普工", near="29.5,106.5")
+    assert len(everywhere["hits"]) == 2
+    within = await search(client, kiosk, q="普工", near="29.5,106.5", radius_km=300)
+    assert [h["title"] for h in within["hits"]] == ["普工 江北"]
 
 
 async def test_start_within_days_and_explicit_filters(client: httpx.AsyncClient, kiosk: OrgKey,
