@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.api.calendar_window import CalendarDate
+from services.api.sealed_text import SealedText
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 Province = Literal["CQ", "SC"]
@@ -30,9 +31,9 @@ class Contact(BaseModel):
     at rest, answered masked; see organisations/contact.py); `address` is the organisation's office."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, max_length=64, repr=False)
-    phone: str | None = Field(default=None, max_length=32, repr=False)
-    email: str | None = Field(default=None, max_length=254, repr=False)
+    name: SealedText | None = Field(default=None, max_length=64, repr=False)
+    phone: SealedText | None = Field(default=None, max_length=32, repr=False)
+    email: SealedText | None = Field(default=None, max_length=254, repr=False)
     address: str | None = Field(default=None, max_length=200)
 
 

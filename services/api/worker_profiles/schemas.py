@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from matching.credit_grades import Grade
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, Wage, WorkType
+from services.api.sealed_text import SealedText
 
 Gender = Literal["male", "female"]
 WorkerStatus = Literal["available", "placed", "inactive"]
@@ -45,7 +46,7 @@ class WorkerFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    name: str = Field(min_length=1, max_length=50, repr=False)
+    name: SealedText = Field(min_length=1, max_length=50, repr=False)
     id_number: str = Field(min_length=1, max_length=40, repr=False)
     phone: str = Field(min_length=1, max_length=40, repr=False)
     gender: Gender | None = None
@@ -66,7 +67,7 @@ class WorkerFields(BaseModel):
     available_from: CalendarDate
     available_until: CalendarDate | None = None
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
-    notes: str | None = Field(default=None, max_length=1000, repr=False)
+    notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
     consent: Consent
 
     @model_validator(mode="after")
@@ -89,7 +90,7 @@ class WorkerPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    name: str | None = Field(default=None, min_length=1, max_length=50, repr=False)
+    name: SealedText | None = Field(default=None, min_length=1, max_length=50, repr=False)
     id_number: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
     phone: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
     gender: Gender | None = None
@@ -108,7 +109,7 @@ class WorkerPatch(BaseModel):
     available_from: CalendarDate | None = None
     available_until: CalendarDate | None = None
     work_types: list[WorkType] | None = Field(default=None, max_length=4)
-    notes: str | None = Field(default=None, max_length=1000, repr=False)
+    notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
     consent: Consent | None = None
     status: WorkerStatus | None = Field(default=None, description="available | placed | inactive")
 

@@ -79,3 +79,16 @@ async def test_without_keys_a_contact_person_is_refused_not_stored_in_clear(db: 
     created = await service.create_org(db, OrgCreate(type="enterprise", name="无密钥公司",
                                                      contact={"address": CONTACT["address"]}))
     assert created.org.contact.address == CONTACT["address"]
+
+
+@pytest.mark.parametrize("field", ["name", "phone", "email"])
+async def test_control_characters_in_the_contact_person_are_422(client: httpx.AsyncClient, admin: OrgKey,
+                                                                db: asyncpg.Connection, field: str) -> None:
+    # These fields are encrypted, so PostgreSQL's own refusal of U+0000 never saw them.
+    response = await client.post("/v1/orgs", headers=admin.headers,
+                                 json={"type": "enterprise", "name": "云阳面业有限公司",
+                                       "contact": {**CONTACT, field: CONTACT[field][:3] + "\u0000"}})
+    assert response.status_code == 422, response.text
+    assert f"contact.{field}" in {e["field"] for e in response.json()["errors"]}
+    assert CONTACT[field][:3] not in response.text
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE name = '云阳面业有限公司'") == 0
