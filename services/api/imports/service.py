@@ -165,7 +165,9 @@ async def create_import(conn: asyncpg.Connection, pending: PendingWork, *, calle
 def _safe_filename(filename: str | None) -> str | None:
     if not filename:
         return None
-    name = Path(filename.replace("\\", "/")).name.strip()
+    # Only a label for the uploader: control characters (a NUL would make PostgreSQL refuse the whole upload)
+    # are dropped, not refused.
+    name = "".join(c for c in Path(filename.replace("\\", "/")).name if c.isprintable()).strip()
     return name[:200] or None
 
 

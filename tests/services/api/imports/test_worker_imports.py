@@ -112,6 +112,14 @@ async def test_gbk_csv(client: httpx.AsyncClient, settings: ApiSettings, broker:
     assert status["created"] == 2
 
 
+async def test_control_characters_in_the_file_name_are_dropped(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    response = await client.post("/v1/workers/imports", headers=broker.headers,
+                                 files={"file": ("名\x00单\x07.csv", to_csv([worker_row(1)]).encode(), "text/csv")})
+    assert response.status_code == 202, response.text
+    status = await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)
+    assert status.json()["filename"] == "名单.csv"
+
+
 async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:
