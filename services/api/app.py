@@ -29,7 +29,7 @@ from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddl
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
 from services.api.placements.router import router as placements_router
-from services.api.problems import install_problem_handlers
+from services.api.problems import install_problem_handlers, install_problem_openapi
 from services.api.redis_connection import create_arq_redis
 from services.api.regions.router import router as regions_router
 from services.api.reports.router import router as reports_router
@@ -93,6 +93,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         log.error("request.unexpected_error", exc_info=exc)
 
     install_problem_handlers(app, log_unexpected)
+    install_problem_openapi(app)
     # Kiosk search first: Starlette tries routes in order, and it is the request every market hall repeats.
     for router in (kiosk_router, health_router, organisations_router, regions_router, catalogue_router,
                    occupations_router, kiosk_page_router, kiosk_page_api_router,

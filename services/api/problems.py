@@ -184,6 +184,41 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
                                 headers={"x-request-id": request_id} if request_id else None)
 
 
+def install_problem_openapi(app: FastAPI) -> None:
+    """Document every error answer as what it is: `application/problem+json` with the Problem schema.
+
+    FastAPI puts a response model under `application/json` and documents its own 422 (`HTTPValidationError`,
+    a shape we never send) on every operation with parameters; an unparsable body is FastAPI's 400, documented
+    nowhere. The generated document is rewritten once, when first asked for."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                if "requestBody" in operation:
+                    responses.setdefault("400", {"description": "The body could not be parsed"})
+                for status, response in responses.items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = dict(content)
+                        if response.get("description") == "Validation Error":
+                            response["description"] = "Invalid input (field errors in `errors`)"
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries so every documented error shows its problem+json shape."""
     return {s: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}} for s in statuses}
