@@ -82,7 +82,7 @@ def test_a_search_radius_too_big_for_covering_cells_still_gets_coarse_cells(radi
     ganzi = GeoPoint(31.62, 100.0)  # far-west Sichuan, ~630 km away
     assert encode(ganzi.lat, ganzi.lng, 3) not in cells
     # Small circles are covering_cells' own answer.
-    assert search_cells(JIULONGPO, 20.0) == covering_cells(JIULONGPO, 20.0)
+    assert list(search_cells(JIULONGPO, 20.0) or ()) == covering_cells(JIULONGPO, 20.0)
 
 
 def test_a_search_radius_near_the_pole_cannot_be_covered() -> None:
