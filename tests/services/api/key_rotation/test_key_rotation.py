@@ -75,7 +75,8 @@ async def test_rotation_leaves_everything_readable_with_the_new_key_alone(
     report_ = await rotate_keys(db, cipher, batch=2)  # small pages: paging is exercised too
 
     assert report_.done
-    assert report_.rewritten == {**before, "idempotency_records.response_body": 2}  # webhook secret, org API key
+    # The stored answers holding sealed values: the webhook secret, the org API key, the worker's name and notes.
+    assert report_.rewritten == {**before, "idempotency_records.response_body": 3}
     assert set((await _stale(db, "k2")).values()) == {0}
     again = await rotate_keys(db, cipher)
     assert sum(again.rewritten.values()) == 0
@@ -97,6 +98,10 @@ async def test_rotation_leaves_everything_readable_with_the_new_key_alone(
                                    json={"url": "http://127.0.0.1:9/hook", "events": ["match.created"]})
         assert replay.headers.get("Idempotent-Replayed") == "true"
         assert replay.json()["secret"] == sealed_everywhere["hook"]["secret"]
+        worker_replay = await client.post("/v1/workers", json=worker_body(),
+                                          headers={**broker.headers, "Idempotency-Key": "w1"})
+        assert worker_replay.headers.get("Idempotent-Replayed") == "true"
+        assert (worker_replay.json()["name"], worker_replay.json()["notes"]) == (NAME, worker_body()["notes"])
     only_k2 = personal_data_cipher(new_only, {})
     for col, context_of in SEALED_COLUMNS:
         for row in await db.fetch(f"SELECT *, {col.column} AS blob FROM {col.table} WHERE {col.column} IS NOT NULL"):
