@@ -1,10 +1,11 @@
-"""The calendar the API accepts: dates and times between 2000-01-01 and 2100-12-31.
+"""Times the API accepts: 1900-01-01 to 2999-12-31.
 
-PostgreSQL keeps `date` and `timestamptz` far beyond any plausible labour-market date, but asyncpg writes Python's
-`date.min`/`date.max` (year 1, year 9999) as `-infinity`/`infinity` and reads `-infinity` back as a naive
-`datetime.min`: a consent dated 0001-01-01 was stored through an import and then broke every read of the
-broker's profiles. Spreadsheets produce such dates from empty date cells, so they are refused at the door (a
-422 per field or per row) instead."""
+asyncpg writes Python's extreme datetimes (year 1, year 9999, or any time that falls outside them in UTC) as
+PostgreSQL's `-infinity`/`infinity`, and reads `-infinity` back as a naive `datetime.min`: a consent dated
+0001-01-01 was stored through an import and then made every read of the broker's profiles a 500. Spreadsheets
+produce such values from empty date cells. The window is wide on purpose: these models also read stored rows
+back, so it only keeps out what cannot be stored and read back as it was. (Plain dates are left alone: asyncpg
+reads `infinity` back as `date.max`, and 9999-12-31 is how "open-ended" is commonly written.)"""
 
 from __future__ import annotations
 
@@ -13,21 +14,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
-_MESSAGE = f"日期须在 {EARLIEST} 至 {LATEST} 之间 / dates must be between {EARLIEST} and {LATEST}"
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+_MESSAGE = f"时间须在 {EARLIEST} 至 {LATEST} 之间 / times must be between {EARLIEST} and {LATEST}"
 
 
-def _date_in_window(value: date) -> date:
-    if not EARLIEST <= value <= LATEST:
+def _in_window(value: datetime) -> datetime:
+    if not EARLIEST <= value.date() <= LATEST:  # its own calendar date: an offset is far inside the margin
         raise ValueError(_MESSAGE)
     return value
 
 
-def _datetime_in_window(value: datetime) -> datetime:
-    _date_in_window(value.date())  # its own calendar date: a day's offset either way is far inside the window
-    return value
-
-
-CalendarDate = Annotated[date, AfterValidator(_date_in_window)]
-CalendarDateTime = Annotated[datetime, AfterValidator(_datetime_in_window)]
+CalendarDateTime = Annotated[datetime, AfterValidator(_in_window)]

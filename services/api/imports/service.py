@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import tempfile
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ def _safe_filename(filename: str | None) -> str | None:
         return None
     # Only a label for the uploader: control characters (a NUL would make PostgreSQL refuse the whole upload)
     # are dropped, not refused.
-    name = "".join(c for c in Path(filename.replace("\\", "/")).name if c.isprintable()).strip()
+    name = "".join(c for c in Path(filename.replace("\\", "/")).name if unicodedata.category(c) != "Cc").strip()
     return name[:200] or None
 
 

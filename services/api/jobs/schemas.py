@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matching.credit_grades import Grade
-from services.api.calendar_window import CalendarDate, CalendarDateTime
+from services.api.calendar_window import CalendarDateTime
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -60,8 +60,8 @@ class JobFields(BaseModel):
     location: Location | None = None
     wage: Wage
     work_type: WorkType
-    start_date: CalendarDate
-    end_date: CalendarDate | None = None
+    start_date: date
+    end_date: date | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     required_certificates: list[str] = Field(default_factory=list, max_length=20)
     age_min: int | None = Field(default=None, ge=0, le=100)
@@ -103,8 +103,8 @@ class JobPatch(BaseModel):
     location: Location | None = None
     wage: Wage | None = None
     work_type: WorkType | None = None
-    start_date: CalendarDate | None = None
-    end_date: CalendarDate | None = None
+    start_date: date | None = None
+    end_date: date | None = None
     benefits: list[str] | None = Field(default=None, max_length=20)
     required_certificates: list[str] | None = Field(default=None, max_length=20)
     age_min: int | None = Field(default=None, ge=0, le=100)

@@ -117,7 +117,9 @@ class SubscriptionQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200, description="Words that must all appear.")
     adcode: list[str] = Field(default_factory=list, max_length=50)
     work_type: WorkType | None = None
-    wage_min: float | None = Field(default=None, gt=0, le=1_000_000, allow_inf_nan=False)  # as a posting's Wage
+    # Finite only (1e400 reads as infinity, which was stored as no filter at all). No upper bound: stored
+    # queries are read back through this model, and one that fails would stop every subscription's fan-out.
+    wage_min: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     wage_unit: WageUnit | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.api.calendar_window import CalendarDate
 from services.api.sealed_text import SealedText
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
@@ -23,7 +22,7 @@ class Licence(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(min_length=3, max_length=64)
     issuer_province: Province
-    valid_until: CalendarDate
+    valid_until: date
 
 
 class Contact(BaseModel):

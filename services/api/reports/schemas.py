@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.credit.points import ReportReason
+from services.api.sealed_text import SealedText
 
 TargetKind = Literal["job", "broker", "enterprise"]
 ReportStatus = Literal["open", "upheld", "dismissed"]
@@ -32,7 +33,7 @@ class ReportCreate(BaseModel):
     reason: ReportReason = Field(description="fake (虚假岗位) | fees (收费) | holds_id (扣证) | filled (已招满) | "
                                              "unpaid (欠薪) | other")
     text: str | None = Field(default=None, max_length=2000)
-    contact: str | None = Field(default=None, min_length=1, max_length=200, repr=False,
+    contact: SealedText | None = Field(default=None, min_length=1, max_length=200, repr=False,
                                 description="How the authority can reach the person reporting (personal data: "
                                             "stored encrypted, shown only to authorities).")
 

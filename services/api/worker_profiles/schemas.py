@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matching.credit_grades import Grade
-from services.api.calendar_window import CalendarDate, CalendarDateTime
+from services.api.calendar_window import CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, Wage, WorkType
 from services.api.sealed_text import SealedText
 
@@ -64,8 +64,8 @@ class WorkerFields(BaseModel):
     willing_to_relocate: bool = False
     max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     expected_wage: Wage | None = None
-    available_from: CalendarDate
-    available_until: CalendarDate | None = None
+    available_from: date
+    available_until: date | None = None
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
     notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
     consent: Consent
@@ -106,8 +106,8 @@ class WorkerPatch(BaseModel):
     willing_to_relocate: bool | None = None
     max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     expected_wage: Wage | None = None
-    available_from: CalendarDate | None = None
-    available_until: CalendarDate | None = None
+    available_from: date | None = None
+    available_until: date | None = None
     work_types: list[WorkType] | None = Field(default=None, max_length=4)
     notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
     consent: Consent | None = None

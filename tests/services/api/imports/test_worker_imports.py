@@ -114,13 +114,14 @@ async def test_gbk_csv(client: httpx.AsyncClient, settings: ApiSettings, broker:
 
 async def test_control_characters_in_the_file_name_are_dropped(client: httpx.AsyncClient, broker: OrgKey) -> None:
     # Written by hand: httpx would percent-encode them, curl and browsers send them as they are.
-    body = (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="' + "名\x00单\x07.csv".encode()
+    name = "名\x00单\x07\u3000表.csv".encode()
+    body = (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="' + name
             + b'"\r\nContent-Type: text/csv\r\n\r\n' + to_csv([worker_row(1)]).encode() + b"\r\n--b0undary--\r\n")
     response = await client.post("/v1/workers/imports", content=body,
                                  headers={**broker.headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
     assert response.status_code == 202, response.text
     status = await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)
-    assert status.json()["filename"] == "名单.csv"
+    assert status.json()["filename"] == "名单\u3000表.csv"  # an ideographic space is not a control character
 
 
 async def test_xlsx_multipart_upload_with_formula_and_merged_cells(

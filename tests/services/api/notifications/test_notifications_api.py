@@ -173,10 +173,6 @@ async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org:
                             json={**body, "query": {"adcode": ["5001"]}})
     assert bad.status_code == 422
     # 1e400 is infinity to a JSON reader: it was stored as no wage filter at all (every posting notified).
-    for wage in (1e308, 2_000_000):
-        too_much = await client.post("/v1/subscriptions", headers=broker.headers,
-                                     json={**body, "query": {**body["query"], "wage_min": wage}})
-        assert too_much.status_code == 422, too_much.text
     infinite = await client.post("/v1/subscriptions", headers={**broker.headers, "Content-Type": "application/json"},
                                  content=b'{"kind": "jobs", "query": {"wage_min": 1e400}}')
     assert infinite.status_code == 422, infinite.text

@@ -85,6 +85,10 @@ async def test_bad_targets_are_refused(client: httpx.AsyncClient, enterprise: Or
     assert (await report(client, kiosk, "enterprise", kiosk.org_id)).status_code == 422  # not reportable
     bad_reason = await report(client, kiosk, "job", job["id"], "ugly")
     assert bad_reason.status_code == 422
+    # The contact is stored encrypted, so PostgreSQL's own refusal of U+0000 never sees it.
+    control = await report(client, kiosk, "job", job["id"], "fees", contact="138\u0000\u0007x")
+    assert control.status_code == 422
+    assert control.json()["errors"][0]["field"] == "contact"
     assert bad_reason.headers["content-type"].startswith("application/problem+json")
     unauthenticated = await client.post("/v1/reports", json={"target": {"kind": "job", "id": job["id"]},
                                                              "reason": "fake"})
