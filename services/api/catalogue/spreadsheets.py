@@ -25,6 +25,7 @@ from matching.catalogue import (
     decode_spreadsheet_bytes,
     parse_catalogue_rows,
 )
+from services.api.imports.readers import ImportFileError, check_xlsx_archive
 
 SpreadsheetFormat = Literal["csv", "xlsx"]
 
@@ -59,6 +60,10 @@ def _cell_text(value: object) -> str:
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
+    try:
+        check_xlsx_archive(io.BytesIO(data))  # the importers' limits: calamine loads the whole first sheet
+    except ImportFileError as exc:
+        raise CatalogueImportError([RowError(1, "file", exc.message)]) from None
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if not workbook.sheet_names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from matching.catalogue import CSV_COLUMNS, load_initial_catalogue
 from services.api.catalogue.spreadsheets import XLSX_MEDIA_TYPE
 from tests.conftest import OrgKey
 from tests.services.api.catalogue.conftest import CHEF, SAMPLE_ENTRIES, WELDER, entry_body, new_draft
+from tests.services.api.imports.rows import swollen_workbook
 
 
 async def _entries(client: httpx.AsyncClient, version: int, who: OrgKey) -> list[dict[str, object]]:
@@ -151,3 +153,14 @@ async def test_raw_xlsx_body_is_accepted(sample_version: int, client: httpx.Asyn
     assert imported.status_code == 200, imported.text
     assert imported.json()["format"] == "xlsx"
     assert imported.json()["changed"] == []
+
+
+async def test_a_workbook_that_unpacks_too_far_is_refused(client: httpx.AsyncClient, cq: OrgKey,
+                                                          tmp_path: Path) -> None:
+    # The same limits as the profile and posting importers: calamine would load the whole sheet first.
+    draft = await new_draft(client, cq)
+    refused = await client.post(f"/v1/catalogue/drafts/{draft}/import",
+                                content=swollen_workbook(tmp_path / "bomb.xlsx").read_bytes(),
+                                headers={**cq.headers, "Content-Type": XLSX_MEDIA_TYPE})
+    assert refused.status_code == 422, refused.text
+    assert "CSV" in refused.json()["errors"][0]["message"]

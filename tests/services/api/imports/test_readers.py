@@ -187,6 +187,32 @@ def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(
     assert "CSV" in too_big.value.message
 
 
+def test_a_first_sheet_reaching_far_is_refused_before_it_is_read(tmp_path: Path, mapper: RowMapper) -> None:
+    # calamine's grid spans A1 to the furthest cell: one cell at row 1,000,000, column 200 made a 5 KB file
+    # cost 6 GB. Only the first sheet is read, so only it counts.
+    far = tmp_path / "far.xlsx"
+    workbook = xlsxwriter.Workbook(str(far))
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, CHINESE_HEADER)
+    sheet.write_string(999_999, 199, "x")
+    workbook.close()
+    assert far.stat().st_size < 20_000
+    with pytest.raises(ImportFileError) as refused:
+        _open(far, "xlsx", mapper)
+    assert refused.value.code == "xlsx_too_large"
+    assert "1000000" in refused.value.message
+
+    second_far = tmp_path / "second.xlsx"
+    workbook = xlsxwriter.Workbook(str(second_far))
+    workbook.add_worksheet("名单").write_row(0, 0, CHINESE_HEADER)
+    workbook.worksheets()[0].write_row(1, 0, [str(v) for v in worker_row(1).values()])
+    workbook.add_worksheet("备注").write_string(999_999, 199, "x")
+    workbook.close()
+    source, rows = _open(second_far, "xlsx", mapper)
+    assert source.headers == CHINESE_HEADER
+    assert len(rows) == 1
+
+
 def test_id_number_stored_as_excel_number_is_refused(tmp_path: Path, mapper: RowMapper) -> None:
     row = SourceRow(2, {**worker_row(1), "身份证号": 5.00107198001011e17})
     mapper.plan(CHINESE_HEADER)
