@@ -15,7 +15,7 @@ from typing import Any
 
 from matching.catalogue import Catalogue
 from matching.facts import JobFacts, Wage, WorkerFacts
-from matching.geo import GeoPoint, covering_cells, point_cells
+from matching.geo import GeoPoint, point_cells, search_cells
 from matching.occupations import small_group_code
 from matching.regions import RegionDirectory
 from matching.search_filters import JOB_FILTER_ATTRIBUTES, WORKER_FILTER_ATTRIBUTES
@@ -93,7 +93,9 @@ def _commute_cells(adcode: str, place: Document, km: float, regions: RegionDirec
     if cells is None:
         if len(known) >= _CACHE_LIMIT:
             known.clear()
-        cells = known[(adcode, km)] = covering_cells(GeoPoint(place["lat"], place["lng"]), min(km, 300.0)) or []
+        # search_cells, not covering_cells: past ~250 km the latter gives up, and the worker's commute area was
+        # then empty (a longer commute matched fewer jobs than a 200 km one).
+        cells = known[(adcode, km)] = list(search_cells(GeoPoint(place["lat"], place["lng"]), min(km, 300.0)) or ())
     return cells
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from matching.catalogue import Catalogue
 from matching.documents import date_int
 from matching.facts import JobFacts, WorkerFacts
-from matching.geo import GeoPoint, covering_cells, distance_km, point_cells
+from matching.geo import GeoPoint, distance_km, point_cells, search_cells
 from matching.occupations import middle_group_code, small_group_code
 from matching.regions import RegionDirectory
 from matching.search_filters import all_of, all_present, any_of, compare, eq, missing, one_of
@@ -408,7 +408,7 @@ def job_candidate_filter(
             places.append(eq("in_circle", True))
         point = _point(where, regions)
         if worker.max_commute_km and point is not None:
-            cells = covering_cells(point, worker.max_commute_km)
+            cells = search_cells(point, min(worker.max_commute_km, 300.0))  # as the worker's document
             places.append(any_of("geo_cells", cells) if cells else None)
     place = None if worker.willing_to_relocate else one_of(*places)
     age = None

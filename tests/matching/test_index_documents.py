@@ -13,6 +13,7 @@ from matching.documents import (
     workers_index_settings,
 )
 from matching.facts import JobFacts, Wage, WorkerFacts
+from matching.geo import encode
 from matching.regions import RegionDirectory
 from matching.search_filters import FILTERABLE_ATTRIBUTES
 
@@ -75,6 +76,11 @@ def test_worker_document_never_carries_personal_data(catalogue: Catalogue, regio
     assert doc["occupation_small_groups"] == ["6-18-02"]
     assert doc["commute_cells"]
     assert doc["desired_anywhere"] is True
+    # A commute past ~250 km keeps its area too (the coarsest cells), rather than none at all.
+    long_commute = worker_document(replace(WORKER, max_commute_km=280), catalogue, regions)
+    chengdu = regions.get("510104")
+    assert chengdu is not None  # 锦江区, ~270 km from the worker's 沙坪坝
+    assert encode(chengdu.lat, chengdu.lng, 3) in long_commute["commute_cells"]
     # nothing in the values either: the fixture has no personal data to leak, and no field named like it
     assert all(not key.endswith(("_phone", "_id_number", "_name_raw")) for key in doc)
 

@@ -142,3 +142,7 @@ def test_candidate_filters_express_the_hard_filters(regions: RegionDirectory) ->
         assert part in jobs, part
     relocating = job_candidate_filter(dataclasses.replace(WORKER, willing_to_relocate=True), regions, TODAY)
     assert "adcode" not in relocating
+    # A long commute keeps its area (coarse cells) instead of losing it past ~250 km.
+    far = job_candidate_filter(dataclasses.replace(WORKER, desired_adcodes=("500107",), max_commute_km=280),
+                               regions, TODAY)
+    assert "geo_cells IN [" in far
