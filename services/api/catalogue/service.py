@@ -14,6 +14,7 @@ Rules (issue 3, api.md Catalogue):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -356,7 +357,8 @@ async def import_draft(conn: asyncpg.Connection, caller: Caller, version: int, d
     """Replace the draft's entries with a spreadsheet's, all or nothing."""
     actor, row = await _editable_draft(conn, caller, version)
     try:
-        parsed = parse_spreadsheet(data, version)
+        # calamine, the workbook checks and parsing ~1,600 rows: seconds for a big sheet, off the event loop.
+        parsed = await asyncio.to_thread(parse_spreadsheet, data, version)
     except CatalogueImportError as exc:
         raise InvalidInput(f"表格有 {len(exc.errors)} 处错误，草稿未改动 / {len(exc.errors)} problem(s) in the "
                            "spreadsheet; the draft is unchanged", errors=_row_errors(exc.errors)) from None
