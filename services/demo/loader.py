@@ -201,44 +201,9 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
             await seal_clear_contacts(conn, cipher)
         callers = await _ensure_orgs(conn, result, cipher)
 
-        # ---- workers: CQ-born people registered by the Chongqing broker, the others by the Sichuan one
-        try:
-            worker_ctx = await workers_service.build_context(settings, extensions, _Outbox(), today=today)
-        except ProblemError as exc:
-            worker_ctx = None
-            result.notes.append(f"workers skipped: {exc.detail} (set PII_KEYRING and PII_BLIND_INDEX_KEY)")
-        if worker_ctx is not None and workers > 0:
-            bodies = [("broker_cq" if body["home_adcode"].startswith("50") else "broker_sc", body)
-                      for body in corpus.workers(workers)]
-            existing = {name: set(await workers_repository.ids_by_external_ref(
-                            conn, callers[name].org_id, [b["external_ref"] for n, b in bodies if n == name]))
-                        for name in ("broker_cq", "broker_sc")}
-            pending: list[tuple[Caller, dict[str, Any]]] = []
-            for name, body in bodies:
-                if body["external_ref"] in existing[name]:
-                    result.workers["existing"] += 1
-                else:
-                    pending.append((callers[name], body))
-
-            async def create_worker(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
-                ctx = workers_service.WorkerContext(cipher=worker_ctx.cipher, catalogue=worker_ctx.catalogue,
-                                                    outbox=outbox, today=today)
-                fields = WorkerFields.model_validate(body)
-                try:
-                    async with conn.transaction():
-                        await workers_service.create_worker(conn, ctx, caller, fields)
-                except ProblemError as exc:
-                    if exc.status != 422:
-                        raise
-                    # Free-text trades the analyzer does not know: fall back to the catalogue's codes.
-                    codes = [corpus.catalogue.code_for_word(o) or o for o in body["occupations"]]
-                    fields = WorkerFields.model_validate({**body, "occupations": codes})
-                    await workers_service.create_worker(conn, ctx, caller, fields)
-                return "created"
-
-            await _load_rows(conn, redis, pending, create_worker, result.workers)
-
-        # ---- jobs: each enterprise posts the trades of its industries
+        # ---- jobs: each enterprise posts the trades of its industries. Before the workers: the worker takes
+        # outbox rows in order, so the kiosk shows postings soon after start-up instead of after all profiles
+        # are indexed (each profile's own matching then finds the postings).
         if jobs > 0:
             job_ctx = await jobs_service.build_context(settings, extensions, _Outbox())
             enterprise_names = [n for n, f in DEMO_ORGS.items() if f["type"] == "enterprise"]
@@ -275,6 +240,43 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                 return "renewed"
 
             await _load_rows(conn, redis, due, renew_job, result.renewals)
+
+        # ---- workers: CQ-born people registered by the Chongqing broker, the others by the Sichuan one
+        try:
+            worker_ctx = await workers_service.build_context(settings, extensions, _Outbox(), today=today)
+        except ProblemError as exc:
+            worker_ctx = None
+            result.notes.append(f"workers skipped: {exc.detail} (set PII_KEYRING and PII_BLIND_INDEX_KEY)")
+        if worker_ctx is not None and workers > 0:
+            bodies = [("broker_cq" if body["home_adcode"].startswith("50") else "broker_sc", body)
+                      for body in corpus.workers(workers)]
+            existing = {name: set(await workers_repository.ids_by_external_ref(
+                            conn, callers[name].org_id, [b["external_ref"] for n, b in bodies if n == name]))
+                        for name in ("broker_cq", "broker_sc")}
+            pending: list[tuple[Caller, dict[str, Any]]] = []
+            for name, body in bodies:
+                if body["external_ref"] in existing[name]:
+                    result.workers["existing"] += 1
+                else:
+                    pending.append((callers[name], body))
+
+            async def create_worker(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+                ctx = workers_service.WorkerContext(cipher=worker_ctx.cipher, catalogue=worker_ctx.catalogue,
+                                                    outbox=outbox, today=today)
+                fields = WorkerFields.model_validate(body)
+                try:
+                    async with conn.transaction():
+                        await workers_service.create_worker(conn, ctx, caller, fields)
+                except ProblemError as exc:
+                    if exc.status != 422:
+                        raise
+                    # Free-text trades the analyzer does not know: fall back to the catalogue's codes.
+                    codes = [corpus.catalogue.code_for_word(o) or o for o in body["occupations"]]
+                    fields = WorkerFields.model_validate({**body, "occupations": codes})
+                    await workers_service.create_worker(conn, ctx, caller, fields)
+                return "created"
+
+            await _load_rows(conn, redis, pending, create_worker, result.workers)
 
         await _seed_placements(conn, settings, result)
         await demo_repository.unlock_demo_load(conn)
