@@ -99,11 +99,16 @@ async def get_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID, *,
     return org_out(row, contact.masked(contact.split(row["contact"])[0], personal))
 
 
-async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, label: str | None) -> KeyCreated:
+def _refuse_kiosk(caller: Caller) -> None:
     if caller.role == "kiosk":
         # Terminals stand in public halls: a leaked kiosk key must not be able to mint keys that outlive its
-        # revocation. Operators issue kiosk keys (`bashu admin kiosk-link`).
-        raise Forbidden("终端密钥不能创建新密钥 / a kiosk key cannot create keys; ask an operator")
+        # revocation, nor list or revoke the keys of the hall's other terminals. Operators manage kiosk keys
+        # (`bashu admin kiosk-link`).
+        raise Forbidden("终端密钥不能管理密钥 / a kiosk key cannot manage keys; ask an operator")
+
+
+async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, label: str | None) -> KeyCreated:
+    _refuse_kiosk(caller)
     await _managed_org(conn, caller, org_id)
     key = generate_key()
     row = await keys_repository.insert_key(conn, org_id=org_id, prefix=key.prefix, digest=key.digest, label=label)
@@ -111,11 +116,13 @@ async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, lab
 
 
 async def list_keys(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> list[KeyOut]:
+    _refuse_kiosk(caller)
     await _managed_org(conn, caller, org_id)
     return [key_out(r) for r in await keys_repository.list_keys(conn, org_id)]
 
 
 async def revoke_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, key_id: UUID) -> KeyOut:
+    _refuse_kiosk(caller)
     ensure_may_manage(caller, org_id)
     row = await keys_repository.revoke_key(conn, org_id=org_id, key_id=key_id)
     if row is None:

@@ -153,9 +153,20 @@ async def test_a_retried_key_request_answers_the_same_key_and_mints_no_other(
     assert other.status_code == 409
 
 
-async def test_a_kiosk_key_cannot_mint_keys(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+async def test_a_kiosk_key_cannot_mint_list_or_revoke_keys(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                            admin: OrgKey) -> None:
     kiosk = await make_org("kiosk")
     refused = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers, json={"label": "x"})
     assert refused.status_code == 403
+    # A second terminal of the same hall, issued by an operator.
+    hall_2 = await client.post(f"/v1/orgs/{kiosk.org_id}/keys", headers=admin.headers, json={"label": "hall 2"})
+    assert hall_2.status_code == 201, hall_2.text
+    hall_2_key = hall_2.json()
     listing = await client.get(f"/v1/orgs/{kiosk.org_id}/keys", headers=kiosk.headers)
-    assert len(listing.json()["items"]) == 1
+    assert listing.status_code == 403
+    revoked = await client.delete(f"/v1/orgs/{kiosk.org_id}/keys/{hall_2_key['key']['id']}", headers=kiosk.headers)
+    assert revoked.status_code == 403
+    still = await client.get(f"/v1/orgs/{kiosk.org_id}", headers={"Authorization": f"Bearer {hall_2_key['api_key']}"})
+    assert still.status_code == 200, still.text
+    by_operator = await client.get(f"/v1/orgs/{kiosk.org_id}/keys", headers=admin.headers)
+    assert len(by_operator.json()["items"]) == 2
