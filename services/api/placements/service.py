@@ -53,7 +53,7 @@ from services.api.placements.schemas import (
     PlacementOut,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.api.worker_profiles.service import OutboxRecorder, set_worker_status
+from services.api.worker_profiles.service import OutboxRecorder, china_today, set_worker_status
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 LIST_SCOPE = "placements"
@@ -81,10 +81,14 @@ class Actor:
     org_id: UUID | None
     key_id: UUID | None
     role: str
+    # A broker whose HR-service licence has expired (policy clause 21): it may not start new placements, as it may
+    # not post profiles; placements already under way still record their steps (the worker is on the job).
+    licence_expired: bool = False
 
     @classmethod
     def of(cls, caller: Caller) -> Actor:
-        return cls(org_id=caller.org_id, key_id=caller.key_id, role=caller.role)
+        return cls(org_id=caller.org_id, key_id=caller.key_id, role=caller.role,
+                   licence_expired=caller.role == "broker" and not caller.licence_valid_on(china_today()))
 
 
 def _now(now: datetime | None) -> datetime:
@@ -182,6 +186,9 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
             raise NotFound("没有此求职者 / no such worker")
         proposed_by: Side = "enterprise"
     else:
+        if actor.licence_expired:
+            raise Forbidden("人力资源服务许可证已过期，不能推荐新的就业 / the broker's HR-service licence has expired; "
+                            "renew it before proposing placements", extra={"reason": "licence_expired"})
         if worker is None or worker["broker_org_id"] != actor.org_id or worker["status"] == "erased":
             raise NotFound("没有此求职者 / no such worker")
         if job is None or job["status"] == "pending_review":

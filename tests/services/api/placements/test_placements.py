@@ -136,6 +136,23 @@ async def test_broker_proposal_is_accepted_by_the_enterprise_and_declined(client
     assert again.status_code == 201, again.text
 
 
+async def test_a_broker_whose_licence_lapsed_proposes_nothing_new(client: httpx.AsyncClient, broker: OrgKey,
+                                                                  enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    worker = await make_worker(client, broker, home="511322")
+    job = await make_job(client, enterprise, adcode="500107")
+    under_way = await propose(client, broker, job["id"], worker["id"])
+    assert under_way.status_code == 201, under_way.text
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid",
+                     broker.org_id)
+    other_job = await make_job(client, enterprise, adcode="500107")
+    refused = await propose(client, broker, other_job["id"], worker["id"])
+    assert refused.status_code == 403
+    assert problem_reason(refused) == "licence_expired"
+    # The placement already under way still records its steps: the worker is not left without a record.
+    accepted = await act(client, enterprise, under_way.json()["id"], "accept")
+    assert accepted.status_code == 200, accepted.text
+
+
 async def test_same_county_is_not_a_transfer(client: httpx.AsyncClient, broker: OrgKey,
                                              enterprise: OrgKey) -> None:
     worker = await make_worker(client, broker, home="500107")
