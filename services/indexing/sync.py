@@ -5,7 +5,11 @@ upserted, anything else (closed, expired, held, erased, no consent, missing) is 
 twice, late, or out of order gives the same index, which is what the outbox's at-least-once delivery needs.
 
 Writes are sent in batches and not awaited (Meilisearch applies an index's tasks in order); the handler hot
-path does not wait for tasks. `failed_task_uids` lets a reconciling caller check a batch's tasks cheaply.
+path does not wait for tasks. Each change has its own outbox row and job, and those jobs may run at the same
+time: a job that read a profile before its erasure (or a posting before it closed) must not queue its write
+after the erasure's own delete. So `sync_jobs` / `sync_workers` read the rows and queue their write while holding
+the entities' advisory locks (`repository.lock_for_sync`); the later job reads the later state and queues after.
+`failed_task_uids` lets a reconciling caller check a batch's tasks cheaply.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from matching.regions import RegionDirectory
 from services.api.jobs import repository as jobs_repository
 from services.api.search_index import index_name
 from services.api.worker_profiles import repository as workers_repository
+from services.indexing import repository as indexing_repository
 from services.indexing.documents import (
     build_job_document,
     build_worker_document,
@@ -143,20 +148,23 @@ class Indexer:
     async def sync_jobs(self, pool: asyncpg.Pool, ids: Sequence[UUID], catalogue: Catalogue,
                         regions: RegionDirectory) -> SyncResult:
         await self.ensure_index("jobs", catalogue, regions)
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
+            # Read and queue the write under the entities' locks (module docstring).
+            await indexing_repository.lock_for_sync(conn, "jobs", ids)
             rows = {r["id"]: r for r in await jobs_repository.get_many(conn, ids)}
-        documents = [build_job_document(r, catalogue, regions) for r in rows.values() if job_is_indexable(r)]
-        gone = [str(i) for i in ids if i not in rows or not job_is_indexable(rows[i])]
-        return await self._write("jobs", documents, gone)
+            documents = [build_job_document(r, catalogue, regions) for r in rows.values() if job_is_indexable(r)]
+            gone = [str(i) for i in ids if i not in rows or not job_is_indexable(rows[i])]
+            return await self._write("jobs", documents, gone)
 
     async def sync_workers(self, pool: asyncpg.Pool, ids: Sequence[UUID], catalogue: Catalogue,
                            regions: RegionDirectory, today: date) -> SyncResult:
         await self.ensure_index("workers", catalogue, regions)
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
+            await indexing_repository.lock_for_sync(conn, "workers", ids)
             rows = {r["id"]: r for r in await workers_repository.get_many_for_index(conn, ids)}
-        documents, gone = worker_documents(rows.values(), catalogue, regions, today)
-        gone += [str(i) for i in ids if i not in rows]
-        return await self._write("workers", documents, gone)
+            documents, gone = worker_documents(rows.values(), catalogue, regions, today)
+            gone += [str(i) for i in ids if i not in rows]
+            return await self._write("workers", documents, gone)
 
     async def write_worker_rows(self, rows: Sequence[Mapping[str, Any]], catalogue: Catalogue,
                                 regions: RegionDirectory, today: date) -> SyncResult:

@@ -1,0 +1,133 @@
+"""Outbox jobs racing each other and the API: a job that read an entity before a later change must not leave
+its older state in the index, and a withdrawal of consent during matching must stop the notices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.jobs import repository as jobs_repository
+from services.api.redis_connection import create_arq_redis
+from services.api.search_index import create_search_client
+from services.api.settings import ApiSettings
+from services.api.worker_profiles import repository as workers_repository
+from services.db.pool import create_pool
+from tests.conftest import MakeOrg
+from tests.services.api.worker_profiles.test_worker_profiles import worker_body
+from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+from workers.context import WorkerResources
+from workers.handlers import load_handlers
+from workers.outbox import _process
+from workers.settings import WorkerSettings
+
+# How long the later job gets to run to its end before the earlier one is released. Without the ordering lock
+# it finishes in well under this; with it, it waits for the earlier job whatever this is.
+LATER_JOB_HEAD_START = 2.0
+
+
+@pytest.fixture
+async def resources(settings: ApiSettings) -> AsyncIterator[WorkerResources]:
+    load_handlers()
+    pool = await create_pool(str(settings.database_url), min_size=1, max_size=6)
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        yield WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool, redis=redis, search=search)
+    finally:
+        await search.aclose()
+        await redis.aclose(close_connection_pool=True)
+        await pool.close()
+
+
+def hold_after_first_read(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> tuple[asyncio.Event,
+                                                                                             asyncio.Event]:
+    """The first call of module.name reads its rows, then waits until `release` is set (a slow job)."""
+    original = getattr(module, name)
+    read, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        rows = await original(*args, **kwargs)
+        if calls == 1:
+            read.set()
+            await release.wait()
+        return rows
+
+    monkeypatch.setattr(module, name, held)
+    return read, release
+
+
+async def test_an_index_job_that_read_before_an_erasure_does_not_put_the_person_back(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection,
+        resources: WorkerResources, monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = await make_org("broker")
+    created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert worker_id in await document_ids(settings, "workers")
+
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"experience_years": 9}, headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+    patch_row = await db.fetchval("SELECT max(id) FROM outbox WHERE entity_id = $1", worker_id)
+    read, release = hold_after_first_read(monkeypatch, workers_repository, "get_many_for_index")
+
+    async def erase_when_read() -> int:
+        await read.wait()
+        erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+        assert erased.status_code == 200, erased.text
+        row: int = await db.fetchval("SELECT max(id) FROM outbox WHERE entity_id = $1 AND topic = 'worker.index'",
+                                     worker_id)
+        return row
+
+    eraser = asyncio.create_task(erase_when_read())
+    earlier = asyncio.create_task(_process(resources, patch_row))
+    erase_row = await eraser
+    later = asyncio.create_task(_process(resources, erase_row))
+    await asyncio.wait([later], timeout=LATER_JOB_HEAD_START)
+    release.set()
+    assert await earlier == "done"
+    assert await later == "done"
+    await settle(settings)
+    assert worker_id not in await document_ids(settings, "workers"), "the erased person is searchable again"
+
+
+JOB = {"title": "招聘叉车司机", "description": "物流园开叉车的，有叉车证", "headcount": 2, "adcode": "500112",
+       "wage": {"min": 6000, "max": 7500, "unit": "month"}, "work_type": "full_time", "start_date": "2026-12-10"}
+
+
+async def test_an_index_job_that_read_before_a_close_does_not_reopen_the_posting_in_search(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection,
+        resources: WorkerResources, monkeypatch: pytest.MonkeyPatch) -> None:
+    enterprise = await make_org("enterprise")
+    created = await client.post("/v1/jobs", json=JOB, headers=enterprise.headers)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["id"]
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert job_id in await document_ids(settings, "jobs")
+
+    patched = await client.patch(f"/v1/jobs/{job_id}", json={"headcount": 3}, headers=enterprise.headers)
+    assert patched.status_code == 200, patched.text
+    patch_row = await db.fetchval("SELECT max(id) FROM outbox WHERE topic = 'job.index' AND entity_id = $1", job_id)
+    read, release = hold_after_first_read(monkeypatch, jobs_repository, "get_many")
+    earlier = asyncio.create_task(_process(resources, patch_row))
+    await read.wait()
+    closed = await client.post(f"/v1/jobs/{job_id}/close", headers=enterprise.headers)
+    assert closed.status_code == 200, closed.text
+    close_row = await db.fetchval("SELECT max(id) FROM outbox WHERE topic = 'job.index' AND entity_id = $1", job_id)
+    later = asyncio.create_task(_process(resources, close_row))
+    await asyncio.wait([later], timeout=LATER_JOB_HEAD_START)
+    release.set()
+    assert await earlier == "done"
+    assert await later == "done"
+    await settle(settings)
+    assert job_id not in await document_ids(settings, "jobs"), "the closed posting is searchable again"
