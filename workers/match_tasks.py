@@ -130,6 +130,11 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
     matched = PendingWork()
     async with resources.pool.acquire() as conn:
         async with conn.transaction():
+            # The profiles were read before ranking (several searches ago): a person who withdrew consent, was
+            # erased or placed meanwhile is not announced. Locked, so such a change waits for this commit.
+            shareable = {r["id"] for r in await workers_repository.share_locked(conn, [n.worker_id for n in notices])
+                         if worker_is_indexable(r)}
+            notices = [n for n in notices if n.worker_id in shareable]
             created = await record_match_notifications(conn, dispatches, notices, now=now)
             await matched.record(conn, matched_topic, entity_id)
         # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.

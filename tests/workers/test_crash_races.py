@@ -4,6 +4,7 @@ its older state in the index, and a withdrawal of consent during matching must s
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -131,3 +132,62 @@ async def test_an_index_job_that_read_before_a_close_does_not_reopen_the_posting
     assert await later == "done"
     await settle(settings)
     assert job_id not in await document_ids(settings, "jobs"), "the closed posting is searchable again"
+
+
+async def test_a_withdrawal_of_consent_during_matching_stops_the_enterprise_notice(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection,
+        resources: WorkerResources, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.api.matches import service as matches
+    from tests.services.api.matches.test_matches import job_body
+    from tests.services.api.matches.test_matches import worker_body as match_worker_body
+
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    job = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
+    assert job.status_code == 201, job.text
+    await run_worker_burst(settings)
+    await settle(settings)
+    worker = await client.post("/v1/workers", json=match_worker_body(101), headers=broker.headers)
+    assert worker.status_code == 201, worker.text
+    worker_id = worker.json()["id"]
+    row = await db.fetchval("SELECT max(id) FROM outbox WHERE topic = 'worker.index' AND entity_id = $1", worker_id)
+
+    # The profile's index job has read it and is ranking postings …
+    original = matches.rank_jobs_for_worker
+    ranking, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_rank(*args: Any, **kwargs: Any) -> Any:
+        ranked = await original(*args, **kwargs)
+        ranking.set()
+        await release.wait()
+        return ranked
+
+    monkeypatch.setattr(matches, "rank_jobs_for_worker", slow_rank)
+    indexing = asyncio.create_task(_process(resources, row))
+    await ranking.wait()
+    # … when the broker records that the person withdrew consent to being shown to enterprises.
+    withdrawn = await client.patch(f"/v1/workers/{worker_id}", headers=broker.headers, json={"consent": {
+        "share_with_enterprises": False, "contact_by_sms": False, "given_at": "2025-11-21T10:00:00+08:00"}})
+    assert withdrawn.status_code == 200, withdrawn.text
+    release.set()
+    assert await indexing == "done"
+    told = await db.fetch("SELECT recipient_org_id FROM notifications WHERE event = 'match.created' "
+                          "AND worker_id = $1", worker_id)
+    assert told == [], "an enterprise was told about a person who had withdrawn consent"
+
+
+async def test_matching_still_tells_the_enterprise_when_nothing_changed(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    # The counterpart of the test above: the same pair, consent kept, gets its notice.
+    from tests.services.api.matches.test_matches import job_body
+    from tests.services.api.matches.test_matches import worker_body as match_worker_body
+
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    assert (await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)).status_code == 201
+    await run_worker_burst(settings)
+    await settle(settings)
+    worker = await client.post("/v1/workers", json=match_worker_body(101), headers=broker.headers)
+    assert worker.status_code == 201, worker.text
+    await run_worker_burst(settings)
+    told = await db.fetch("SELECT recipient_org_id FROM notifications WHERE event = 'match.created' "
+                          "AND worker_id = $1", worker.json()["id"])
+    assert [r["recipient_org_id"] for r in told] == [uuid.UUID(enterprise.org_id)]

@@ -195,6 +195,15 @@ async def get_many(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> list
                                  list(worker_ids)))
 
 
+async def share_locked(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """The indexability columns of these profiles, locked against changes until the transaction ends (in id
+    order, as every caller locks them): a notice recorded in that transaction cannot follow a withdrawal of
+    consent, an erasure or a placement that committed first."""
+    return list(await conn.fetch(
+        """SELECT id, status, consent_share_with_enterprises, held_for_review FROM worker_profiles
+            WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE""", sorted(set(worker_ids))))
+
+
 # What a search document and the indexability rule read (services/indexing/documents.py): no personal data, no
 # credit subquery. The indexer reads thousands of rows per import batch; the full row costs several times more.
 _INDEX_COLUMNS = """id, broker_org_id, status, held_for_review, birth_date, home_adcode, current_adcode,
