@@ -31,6 +31,11 @@ def outbox_handler(topic: str) -> Callable[[OutboxHandler], OutboxHandler]:
     return register
 
 
+# From this attempt on a failing row is logged as an error (`outbox.poisoned`): its retry delay has reached the
+# reconciler's longest (2^8 × the base), so it has been failing for hours.
+POISONED_AFTER_ATTEMPTS = 9
+
+
 class UnknownTopic(RuntimeError):
     pass
 
@@ -46,9 +51,9 @@ async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
 async def _process(resources: WorkerResources, outbox_id: int,
                    handlers: Mapping[str, OutboxHandler] | None = None) -> str:
     async with resources.pool.acquire() as conn:
-        row = await repository.get(conn, outbox_id)
-    if row is None or row["done_at"] is not None:
-        return "skipped"
+        row = await repository.claim(conn, outbox_id)
+    if row is None:
+        return "skipped"  # done (or gone) already
     handler = (handlers or {}).get(row["topic"]) or OUTBOX_HANDLERS.get(row["topic"])
     try:
         if handler is None:
@@ -58,7 +63,12 @@ async def _process(resources: WorkerResources, outbox_id: int,
         async with resources.pool.acquire() as conn:
             # Only the type: exception messages (database errors above all) may quote personal data.
             await repository.mark_failed(conn, outbox_id, _error_label(exc))
-        log.warning("outbox.failed", outbox_id=outbox_id, topic=row["topic"], error=type(exc).__name__)
+        if row["attempts"] >= POISONED_AFTER_ATTEMPTS:
+            # Still retried (at the longest delay), but someone has to look: an alert, not a warning.
+            log.error("outbox.poisoned", outbox_id=outbox_id, topic=row["topic"], attempts=row["attempts"],
+                      error=type(exc).__name__)
+        else:
+            log.warning("outbox.failed", outbox_id=outbox_id, topic=row["topic"], error=type(exc).__name__)
         return "failed"  # the reconciler retries it later with a growing delay
     async with resources.pool.acquire() as conn:
         await repository.mark_done(conn, outbox_id)

@@ -15,6 +15,16 @@ async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None
     return await conn.fetchrow("SELECT id, topic, entity_id, attempts, done_at FROM outbox WHERE id = $1", outbox_id)
 
 
+async def claim(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
+    """The row, if still undone, with this run counted as an attempt (and `enqueued_at` restarted) before the
+    handler runs: a run that never reports back (arq's job timeout, a killed worker) backs off like a failure
+    instead of being re-run by every reconciler round."""
+    return await conn.fetchrow(
+        """UPDATE outbox SET attempts = attempts + 1, enqueued_at = now()
+            WHERE id = $1 AND done_at IS NULL
+        RETURNING id, topic, entity_id, attempts""", outbox_id)
+
+
 async def mark_enqueued(conn: asyncpg.Connection, ids: list[int]) -> None:
     await conn.execute("UPDATE outbox SET enqueued_at = now() WHERE id = ANY($1::bigint[])", ids)
 
@@ -24,13 +34,13 @@ async def mark_done(conn: asyncpg.Connection, outbox_id: int) -> None:
 
 
 async def mark_failed(conn: asyncpg.Connection, outbox_id: int, error: str) -> None:
-    await conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-                       outbox_id, error[:2000])
+    """The attempt was counted by `claim`."""
+    await conn.execute("UPDATE outbox SET last_error = $2 WHERE id = $1", outbox_id, error[:2000])
 
 
 async def stale(conn: asyncpg.Connection, *, older_than_seconds: float, limit: int) -> list[int]:
-    """Undone rows never enqueued, or enqueued long enough ago that the job must have been lost (or failed:
-    a failed row is retried with a delay that grows with its attempts)."""
+    """Undone rows never enqueued, or enqueued (or last started) long enough ago that the job must have been
+    lost, failed or timed out: the delay doubles with each attempt, up to 2^8 times the base."""
     rows = await conn.fetch(
         """SELECT id FROM outbox
             WHERE done_at IS NULL

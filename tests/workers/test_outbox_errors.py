@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
+import pytest
 
 from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
@@ -96,3 +99,40 @@ async def test_rows_past_the_budget_go_to_arq(settings: ApiSettings, db: asyncpg
     assert ids[0] not in queued
     done = await db.fetch("SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NOT NULL", ids)
     assert [r["id"] for r in done] == [ids[0]]
+
+
+async def test_a_run_that_never_reports_back_counts_as_an_attempt(settings: ApiSettings,
+                                                                 db: asyncpg.Connection) -> None:
+    """arq's job timeout cancels a handler (or the worker dies) before it can record a failure: the run was
+    counted when it started, so the reconciler backs off instead of re-running it every round for ever."""
+    async def hang(_resources: WorkerResources, entity_id: str) -> None:
+        await asyncio.sleep(3600)
+
+    OUTBOX_HANDLERS["test.hang"] = hang
+    pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=2)
+    try:
+        outbox_id = await repository.record(db, "test.hang", "h-1")
+        resources = WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool,
+                                    redis=None, search=None)  # type: ignore[arg-type]  # unused here
+        for _ in range(2):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(process_outbox({"resources": resources}, outbox_id), timeout=0.5)
+    finally:
+        del OUTBOX_HANDLERS["test.hang"]
+        await pool.close()
+    row = await db.fetchrow("SELECT attempts, done_at FROM outbox WHERE id = $1", outbox_id)
+    assert (row["attempts"], row["done_at"]) == (2, None)
+    # Started just now, second attempt: not due again for 2^2 × the base delay.
+    assert outbox_id not in await repository.stale(db, older_than_seconds=1, limit=1000)
+    await db.execute("UPDATE outbox SET enqueued_at = now() - interval '5 seconds' WHERE id = $1", outbox_id)
+    assert outbox_id in await repository.stale(db, older_than_seconds=1, limit=1000)
+
+
+async def test_the_reconciler_waits_longer_after_each_attempt_and_never_takes_done_rows(
+        db: asyncpg.Connection) -> None:
+    fresh, tried, done = [await repository.record(db, "test.note", e) for e in ("f", "t", "d")]
+    await db.execute("UPDATE outbox SET enqueued_at = now() - interval '3 seconds' WHERE id = ANY($1::bigint[])",
+                     [fresh, tried, done])
+    await db.execute("UPDATE outbox SET attempts = 3 WHERE id = $1", tried)  # due after 2^3 × 1 s
+    await repository.mark_done(db, done)
+    assert set(await repository.stale(db, older_than_seconds=1, limit=1000)) & {fresh, tried, done} == {fresh}
