@@ -5,13 +5,13 @@ from __future__ import annotations
 import uvicorn
 
 from services.api.app import create_app
+from services.api.http_server import uvicorn_config
 from services.api.settings import load_api_settings
 
 
 def main() -> None:
     settings = load_api_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False,
-                log_config=None, proxy_headers=False)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import uvicorn
 from playwright.async_api import Browser, async_playwright
 
 from services.api.app import create_app
+from services.api.http_server import uvicorn_config
 from services.api.settings import ApiSettings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +31,8 @@ def _free_port() -> int:
 async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[str]:
     """The app's base URL, served until the test ends."""
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", ws="none", access_log=False)
+    served = settings.model_copy(update={"host": "127.0.0.1", "port": port})
+    config = uvicorn_config(create_app(served), served, log_level="warning", lifespan="on", ws="none")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -1,0 +1,92 @@
+"""Serving the API over HTTP/1.1 with uvicorn, with a bound on the request head.
+
+uvicorn's httptools protocol puts no limit on the request line and headers: it collects them as they arrive, by
+concatenation (quadratic in the number of reads), on the one event loop. One unauthenticated client sending a
+120 MB header held every other request for ~17 s (review, 2026-11-26). uvicorn's h11 protocol has such a limit
+but costs more CPU per request on the kiosk's hot path (issue 5), so the httptools protocol is kept and counts
+the bytes of each request head itself: past MAX_HEAD_BYTES it answers 414 (still in the request line) or 431
+(headers) as a problem document and closes the connection. A reverse proxy in front (infra/) may bound it too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from services.api.settings import ApiSettings
+
+# Request line and headers together. Generous for API clients (a bearer key, a few headers) and browsers
+# (the kiosk page's cookies are small); Node allows 16 KiB, nginx 4 × 8 KiB by default.
+MAX_HEAD_BYTES = 64 * 1024
+
+# How long a refused connection is read (and discarded) before it is closed: see BoundedHttpToolsProtocol._refuse.
+LINGER_SECONDS = 2.0
+
+_REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+
+
+def _problem(status: int) -> bytes:
+    title = ("请求地址过长 / request line too long" if status == 414
+             else "请求头过大 / request headers too large")
+    body = json.dumps({"type": "about:blank", "title": title, "status": status,
+                       "detail": f"the request line and headers must fit in {MAX_HEAD_BYTES} bytes"},
+                      ensure_ascii=False).encode()
+    return b"".join([b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
+                     b"content-type: application/problem+json\r\n",
+                     b"content-length: %d\r\n" % len(body), b"connection: close\r\n\r\n", body])
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing a request whose head grows past MAX_HEAD_BYTES."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_open = True  # the current request's head is not complete yet
+        self._head_bytes = 0
+        self._line_seen = False  # its request line ended (else a long head is a long URL: 414)
+        self._refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # discarded unparsed: see _refuse
+        if self._head_open:
+            self._head_bytes += len(data)
+            self._line_seen = self._line_seen or b"\n" in data
+        super().data_received(data)
+        # Checked after parsing: a read that completes a small head may carry a large body with it.
+        if self._head_open and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self._refuse(431 if self._line_seen else 414)
+
+    def _refuse(self, status: int) -> None:
+        # Closing at once with the client's bytes still arriving makes the kernel reset the connection, and the
+        # client may never read the answer. So: answer, half-close, read on (discarding, without parsing) for
+        # a moment, then close.
+        self._refused = True
+        self.transport.write(_problem(status))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_open = True
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # The next (pipelined) request's head starts here; bytes of this read before it are not counted.
+        self._head_open = True
+        self._head_bytes = 0
+        self._line_seen = False
+
+
+def uvicorn_config(app: Any, settings: ApiSettings, **options: Any) -> uvicorn.Config:
+    """The server configuration of every process serving the API (tests' live servers included)."""
+    return uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False, log_config=None,
+                          proxy_headers=False, http=BoundedHttpToolsProtocol, **options)

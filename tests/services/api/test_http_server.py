@@ -1,0 +1,67 @@
+"""The HTTP server refuses oversized request heads at once, and leaves requests with large bodies alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlsplit
+
+import httpx
+
+from services.api.http_server import MAX_HEAD_BYTES
+
+
+async def _exchange(base_url: str, head: bytes, body: bytes = b"", *, chunk: int = 16 * 1024) -> bytes:
+    """Sends a raw request in chunks (as a slow client would), stopping early if the server closes; returns
+    the answer."""
+    address = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    try:
+        data = head + body
+        for start in range(0, len(data), chunk):
+            if writer.is_closing() or reader.at_eof():
+                break
+            writer.write(data[start:start + chunk])
+            try:
+                await writer.drain()
+            except ConnectionError:
+                break
+        return await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+
+
+def _status_and_body(answer: bytes) -> tuple[int, bytes, bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head.lower(), body
+
+
+async def test_a_huge_header_is_refused_with_431_and_the_server_keeps_serving(live_server: str) -> None:
+    huge = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 * MAX_HEAD_BYTES) + b"\r\n\r\n"
+    status, head, body = _status_and_body(await _exchange(live_server, huge))
+    assert status == 431
+    assert b"application/problem+json" in head
+    assert json.loads(body)["status"] == 431
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_huge_url_is_refused_with_414(live_server: str) -> None:
+    huge = b"GET /healthz?q=" + b"a" * (4 * MAX_HEAD_BYTES) + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, _, body = _status_and_body(await _exchange(live_server, huge))
+    assert status == 414
+    assert json.loads(body)["status"] == 414
+
+
+async def test_heads_within_the_bound_and_large_bodies_pass(live_server: str) -> None:
+    # Many headers, together under the bound: answered normally.
+    headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(40))
+    status, _, _ = _status_and_body(await _exchange(
+        live_server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + headers + b"Connection: close\r\n\r\n"))
+    assert status == 200
+    # A body many times the head bound, sent in one write with its small head: the body is not the head.
+    body = b'{"x": "' + b"a" * (8 * MAX_HEAD_BYTES) + b'"}'
+    head = (b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    status, _, _ = _status_and_body(await _exchange(live_server, head, body, chunk=len(head) + len(body)))
+    assert status == 401  # no key: the request reached the application
