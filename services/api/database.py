@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from services.api.resources import Resources, get_resources
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
+
+_STATE_KEY = "db_connection"
 
 
 class PendingWork:
@@ -36,12 +38,25 @@ def _pending_work() -> PendingWork:
 PostCommit = Annotated[PendingWork, Depends(_pending_work)]
 
 
+def request_connection(request: Request) -> asyncpg.Connection | None:
+    """The request's own connection, when its transaction has begun: later dependencies of the same request
+    (the caller's key lookup) read through it instead of taking a second connection from the pool."""
+    conn: asyncpg.Connection | None = getattr(request.state, _STATE_KEY, None)
+    return conn
+
+
 async def _transaction(
-    resources: Annotated[Resources, Depends(get_resources)], pending: PostCommit,
+    request: Request, resources: Annotated[Resources, Depends(get_resources)], pending: PostCommit,
 ) -> AsyncIterator[asyncpg.Connection]:
     async with resources.pool.acquire() as conn:
         async with conn.transaction():
-            yield conn
+            # A request holding one connection must never wait for a second: with as many such requests in
+            # flight as the pool has connections, each would wait for the others for ever.
+            setattr(request.state, _STATE_KEY, conn)
+            try:
+                yield conn
+            finally:
+                setattr(request.state, _STATE_KEY, None)  # released with the transaction
         if pending.outbox_ids:
             sent = await enqueue_outbox(resources.redis, pending.outbox_ids)
             if sent:

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.auth import repository
 from services.api.auth.keys import KEY_PREFIX, hash_key
+from services.api.database import request_connection
 from services.api.problems import Forbidden, Unauthenticated
 from services.api.resources import Resources, get_resources
 
@@ -77,8 +78,11 @@ async def caller_for_credentials(request: Request, resources: Resources,
     digest = hash_key(token)
     caller = _cached_kiosk_caller(resources.extensions, digest)
     if caller is None:
-        async with resources.pool.acquire() as conn:
-            row = await repository.find_active_key(conn, digest)
+        if (own := request_connection(request)) is not None:
+            row = await repository.find_active_key(own, digest)
+        else:
+            async with resources.pool.acquire() as conn:
+                row = await repository.find_active_key(conn, digest)
         if row is None:
             raise Unauthenticated("API 密钥无效或已吊销 / invalid or revoked API key")
         caller = Caller(org_id=row["org_id"], role=row["type"], key_id=row["key_id"], province=row["province"],
