@@ -163,6 +163,27 @@ async def jobs_expiring(conn: asyncpg.Connection, *, now: datetime, until: datet
 _SUBSCRIPTION_COLUMNS = "id, org_id, kind, query, channel, digest, created_at"
 
 
+# Two-key advisory lock (namespace, org): one creation of a subscription or webhook endpoint per organisation
+# at a time, so two concurrent requests cannot both pass the per-organisation cap.
+_CREATE_LOCK_NAMESPACE = 7_236_121
+
+
+async def live_subscription_count(conn: asyncpg.Connection, org_id: UUID) -> int:
+    """Held until the transaction ends: the count stays true for the insert that follows."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _CREATE_LOCK_NAMESPACE, str(org_id))
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM notification_subscriptions WHERE org_id = $1 AND deleted_at IS NULL", org_id)
+    return count
+
+
+async def live_endpoint_count(conn: asyncpg.Connection, org_id: UUID) -> int:
+    """As live_subscription_count, for webhook endpoints (active or disabled: a disabled one can be re-enabled)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _CREATE_LOCK_NAMESPACE, str(org_id))
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM webhook_endpoints WHERE org_id = $1 AND status <> 'deleted'", org_id)
+    return count
+
+
 async def insert_subscription(conn: asyncpg.Connection, *, subscription_id: UUID, org_id: UUID, kind: str,
                               query: dict[str, Any], channel: str, digest: str, now: datetime) -> asyncpg.Record:
     row: asyncpg.Record = await conn.fetchrow(

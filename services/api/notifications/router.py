@@ -57,7 +57,8 @@ async def create_webhook(body: WebhookCreate, request: Request, conn: Connection
     (`webhook-id`, `webhook-timestamp`, `webhook-signature`: `v1,` + base64 HMAC-SHA256 of
     `{id}.{timestamp}.{body}` with the secret); the `webhook-id` is the same on every retry of a message, so
     drop one you have already accepted. The secret (`whsec_…`, generated when not given) is shown only here.
-    The URL must be https and must not resolve to a private, link-local or reserved address."""
+    The URL must be https and must not resolve to a private, link-local or reserved address. At most 10
+    endpoints per organisation (409 `too_many_webhooks` past that: delete one first)."""
     cipher = personal_data_cipher(resources.settings, resources.extensions)
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
@@ -153,7 +154,8 @@ async def create_subscription(body: SubscriptionCreate, request: Request, conn: 
                               idempotency_key: IdempotencyKey, resources: Res) -> JSONResponse:
     """A standing search: `jobs` (brokers) with the kiosk filters, or `workers` (enterprises). Each new or
     changed posting/profile that fits is notified once, through `channel` (inbox always; webhook; sms to the
-    organisation's contact phone), at once or as an hourly/daily `digest`."""
+    organisation's contact phone), at once or as an hourly/daily `digest`. At most 50 per organisation (409
+    `too_many_subscriptions` past that)."""
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),

@@ -367,6 +367,13 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+# Per organisation. Every live subscription is evaluated on every change of its kind, and every endpoint gets its
+# own delivery (and retries) of every notice: without a cap one organisation could slow matching for all
+# (review, 2026-11-26). Far above what a broker or an enterprise needs.
+MAX_SUBSCRIPTIONS_PER_ORG = 50
+MAX_WEBHOOKS_PER_ORG = 10
+
+
 def _valid_secret(secret: str) -> bool:
     if not secret.startswith(SECRET_PREFIX):
         return False
@@ -394,6 +401,9 @@ async def create_webhook(conn: asyncpg.Connection, caller: Caller, body: Webhook
     if body.secret is not None and not _valid_secret(body.secret):
         raise InvalidInput("密钥格式无效 / invalid secret", errors=[FieldError(
             field="secret", message="须为 whsec_ 加 24–64 字节的 base64 / must be whsec_ + base64 of 24–64 bytes")])
+    if await repository.live_endpoint_count(conn, caller.org_id) >= MAX_WEBHOOKS_PER_ORG:
+        raise Conflict(f"回调地址已达上限 {MAX_WEBHOOKS_PER_ORG} 个 / at most {MAX_WEBHOOKS_PER_ORG} webhook "
+                       "endpoints per organisation: delete one first", extra={"reason": "too_many_webhooks"})
     secret = body.secret or generate_secret()
     webhook_id = uuid.uuid4()
     row = await repository.insert_endpoint(
@@ -528,6 +538,9 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
         raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
                            errors=[FieldError(field="channel",
                                               message="机构未登记联系电话 / no contact phone on file")])
+    if await repository.live_subscription_count(conn, caller.org_id) >= MAX_SUBSCRIPTIONS_PER_ORG:
+        raise Conflict(f"订阅已达上限 {MAX_SUBSCRIPTIONS_PER_ORG} 个 / at most {MAX_SUBSCRIPTIONS_PER_ORG} "
+                       "subscriptions per organisation: delete one first", extra={"reason": "too_many_subscriptions"})
     row = await repository.insert_subscription(
         conn, subscription_id=uuid.uuid4(), org_id=caller.org_id, kind=body.kind,
         query=body.query.model_dump(mode="json", exclude_defaults=True), channel=body.channel, digest=body.digest,
