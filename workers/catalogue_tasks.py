@@ -9,12 +9,20 @@
 
 Like every outbox handler it works from the current state: it applies the version published *now* (a newer
 one if it was published meanwhile), so running it twice, or out of order, converges on the same settings.
+The documents to re-index are those of the codes changed since the last version whose search side was applied
+(`catalogue_search_applied`, advanced once the settings and re-index succeeded): the union of the changes of
+every version published after it, not only the newest one's, so a publication handled after the next one was
+published still reaches the documents. Nothing applied yet (a fresh database): every code of the version.
+One application at a time (a PostgreSQL advisory lock): concurrent rows wait, then find the work done.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from itertools import pairwise
 
+import asyncpg
 import structlog
 from meilisearch_python_sdk import AsyncClient
 
@@ -65,6 +73,36 @@ def affected_codes(older: Catalogue | None, newer: Catalogue) -> set[str]:
     return codes
 
 
+def changed_codes(catalogues: Sequence[Catalogue], *, complete: bool) -> set[str]:
+    """Occupation codes whose documents may carry data other than the last catalogue's, given the run of
+    published versions (oldest first) since the one last applied to search. `complete`: the run starts at the
+    version applied (else nothing is known to be applied and every code of the last version counts). The union
+    of each step's changes: a change undone later still left documents indexed in between."""
+    current = catalogues[-1]
+    if not complete:
+        return affected_codes(None, current)
+    codes: set[str] = set()
+    for older, newer in pairwise(catalogues):
+        codes |= affected_codes(older, newer)
+    codes.update(e.occupation_code for e in current.entries if current.resolve(e.occupation_code) in codes)
+    return codes
+
+
+async def catalogues_since(conn: asyncpg.Connection, applied: int | None,
+                           current: Catalogue) -> tuple[list[Catalogue], bool]:
+    """The published versions from `applied` (included) to `current`, oldest first, and whether the run reaches
+    `applied` (False when nothing was applied, or it is not an ancestor of `current`: then only `current`)."""
+    if applied == current.version:
+        return [current], True
+    if applied is None:
+        return [current], False
+    versions = await repository.lineage(conn, current.version, stop_at=applied)
+    if versions[-1] != applied:
+        return [current], False
+    older = [Catalogue(v, await repository.entries(conn, v)) for v in reversed(versions[1:])]
+    return [*older, current], True
+
+
 async def reindex_occupations(resources: WorkerResources, catalogue: Catalogue, codes: set[str]) -> int:
     """Re-index open postings and live profiles holding any of `codes` with `catalogue`'s data (occupation
     name, aliases, shortage level, the code a retired one resolves to); returns how many documents were written."""
@@ -90,13 +128,22 @@ async def apply_published_catalogue(resources: WorkerResources, entity_id: str) 
     if runtime is not None:
         await runtime.refresh()
     async with resources.pool.acquire() as conn:
-        version, _, catalogue = await load_published(conn)
-        if version == 0:
-            log.info("catalogue.nothing_published", outbox_entity=entity_id)
-            return
-        row = await repository.get_version(conn, version)
-        based_on = row["based_on"] if row is not None else None
-        older = Catalogue(based_on, await repository.entries(conn, based_on)) if based_on is not None else None
+        await repository.lock_search_applying(conn)
+        try:
+            await _apply_published(resources, conn, entity_id)
+        finally:
+            await repository.unlock_search_applying(conn)
+
+
+async def _apply_published(resources: WorkerResources, conn: asyncpg.Connection, entity_id: str) -> None:
+    """Under the lock: settings of the version published now, re-index of the codes changed since the version
+    last applied, then that version recorded as applied (a failure before leaves it for the retry)."""
+    version, _, catalogue = await load_published(conn)
+    if version == 0:
+        log.info("catalogue.nothing_published", outbox_entity=entity_id)
+        return
+    applied = await repository.search_applied_version(conn)
+    run, complete = await catalogues_since(conn, applied, catalogue)
     regions = reference_regions()
     synonyms = catalogue.meilisearch_synonyms()
     # Deciding the dictionary segments every word in context with jieba (~1.5 s once per version): off the loop.
@@ -106,7 +153,9 @@ async def apply_published_catalogue(resources: WorkerResources, entity_id: str) 
         # Creates a missing index (primary key `id`) with the structural settings of services/indexing.
         await indexer.ensure_index(kind, catalogue, regions)
         await apply_search_settings(resources.search, indexer.uid(kind), synonyms=synonyms, dictionary=dictionary)
-    codes = affected_codes(older, catalogue)
+    codes = changed_codes(run, complete=complete)
     queued = await reindex_occupations(resources, catalogue, codes)
-    log.info("catalogue.applied", version=version, outbox_entity=entity_id, synonyms=len(synonyms),
-             dictionary=len(dictionary), affected_codes=len(codes), reindexed=queued)
+    await repository.set_search_applied_version(conn, version)
+    log.info("catalogue.applied", version=version, previously_applied=applied, versions=len(run) - 1,
+             outbox_entity=entity_id, synonyms=len(synonyms), dictionary=len(dictionary),
+             affected_codes=len(codes), reindexed=queued)

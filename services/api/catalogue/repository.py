@@ -121,6 +121,50 @@ async def publish(conn: asyncpg.Connection, version: int, *, by: UUID | None) ->
     return row
 
 
+# ----- search side (workers/catalogue_tasks.py) -----
+
+_SEARCH_APPLY_LOCK_KEY = 7_236_118_400_004  # pg advisory lock: one application of the search side at a time
+
+
+async def lock_search_applying(conn: asyncpg.Connection) -> None:
+    """Wait for, then hold, the session lock under which a worker applies a publication to search (settings
+    and re-index). Held across Meilisearch calls, so a session lock outside any transaction (no idle
+    transaction); released by unlock_search_applying, or when the connection closes or returns to the pool."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _SEARCH_APPLY_LOCK_KEY)
+
+
+async def unlock_search_applying(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", _SEARCH_APPLY_LOCK_KEY)
+
+
+async def search_applied_version(conn: asyncpg.Connection) -> int | None:
+    """The last version whose search side was applied; None when none was (a fresh database)."""
+    version: int | None = await conn.fetchval("SELECT version FROM catalogue_search_applied")
+    return version
+
+
+async def set_search_applied_version(conn: asyncpg.Connection, version: int) -> None:
+    await conn.execute(
+        """INSERT INTO catalogue_search_applied (version) VALUES ($1)
+           ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version, applied_at = now()""", version)
+
+
+async def lineage(conn: asyncpg.Connection, version: int, *, stop_at: int | None) -> list[int]:
+    """`version`, the version it was based on, and so on back to `stop_at` (included) or the first version:
+    newest first. Every publication is based on the version published before it, so this is the run of
+    publications between `stop_at` and `version`."""
+    rows = await conn.fetch(
+        """WITH RECURSIVE chain (version, based_on, depth) AS (
+               SELECT version, based_on, 0 FROM catalogue_versions WHERE version = $1
+               UNION ALL
+               SELECT v.version, v.based_on, c.depth + 1
+                 FROM catalogue_versions v JOIN chain c ON v.version = c.based_on
+                WHERE c.version IS DISTINCT FROM $2::int)
+           SELECT version FROM chain ORDER BY depth""",
+        version, stop_at)
+    return [r["version"] for r in rows]
+
+
 # ----- entries -----
 
 async def entries(conn: asyncpg.Connection, version: int) -> list[CatalogueEntry]:
