@@ -189,6 +189,15 @@ def test_title_and_each_benefit_are_checked_with_their_own_field_name() -> None:
     assert verdict.outcome == "reject"  # a reject outranks a hold, and both are reported
 
 
+def test_one_finding_per_rule_and_field_however_often_it_repeats() -> None:
+    # The reasons list explains why a posting is refused: the same rule three times in one field says nothing
+    # more, and the excerpt shows the first place it occurs. Another field gets its own finding.
+    verdict = check_posting("押金全退 招普工", "入职交押金300元，押金干满半年退，再交押金100元")
+    deposits = [(f.field, f.excerpt) for f in verdict.findings if f.rule_id == "fee.deposit"]
+    assert [field for field, _ in deposits] == ["title", "description"]
+    assert "押金300" in deposits[1][1]
+
+
 def test_full_width_and_zero_width_tricks_are_normalised() -> None:
     assert normalise_text("押\u200b金５００") == "押金500"
     assert _text("押\u200b金５００").outcome == "reject"

@@ -47,6 +47,22 @@ def test_right_words_are_never_corrected(corrector: HomophoneCorrector) -> None:
     assert corrector.correct_word("时机") is None  # shi ji ~ si ji (司机), but 时机 is a word
 
 
+def test_a_vocabulary_word_typed_right_is_kept_without_a_dictionary() -> None:
+    # Without the analyser's dictionary only the vocabulary itself says a word is right: such a span is kept as
+    # typed and reported as no correction at all (not as "电焊工 corrected to 电焊工").
+    corrector = HomophoneCorrector(["电焊工", "司机"])
+    assert corrector.correct_phrase("招电焊工 司机") == ("招电焊工 司机", ())
+
+
+def test_homophones_that_tie_are_not_guessed_between() -> None:
+    # 石工 and 施工 both read shi gong: typed 是工 shares one character with each, 四公 none, so either guess could be
+    # wrong and a wrong trade is worse than none. 石宫 shares more with 石工, which wins.
+    corrector = HomophoneCorrector(["石工", "施工"])
+    assert corrector.correct_word("是工") is None
+    assert corrector.correct_word("四公") is None
+    assert corrector.correct_word("石宫") == "石工"
+
+
 def test_mistakes_inside_longer_phrases(corrector: HomophoneCorrector) -> None:
     text, corrections = corrector.correct_phrase("九龙坡招电悍工日结")
     assert text == "九龙坡招电焊工日结"

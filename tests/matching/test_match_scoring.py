@@ -112,6 +112,27 @@ def test_hard_filters(catalogue: Catalogue, regions: RegionDirectory) -> None:
     assert may_match(JOB, anywhere, regions, TODAY)
 
 
+def test_age_limits_are_inclusive_like_the_candidate_filter(regions: RegionDirectory) -> None:
+    # The search filter asks for "age >= 18" and "age <= 55": the hard filter must agree at both ends, or a
+    # worker aged exactly 55 is found by the search yet dropped (or one aged 56 kept).
+    for age, fits in ((17, False), (18, True), (55, True), (56, False)):
+        worker = dataclasses.replace(WORKER, age=age)
+        assert ("age" not in hard_filter_violations(JOB, worker, regions, TODAY)) is fits, age
+
+
+def test_a_lower_wage_says_by_how_much(catalogue: Catalogue, regions: RegionDirectory) -> None:
+    # The worker expects at least 7,500 a month and the job pays at most 6,000: 20% short, and the reason says so
+    # rather than claiming the wage fits.
+    worker = dataclasses.replace(WORKER, expected_wage=Wage(7500, 8000, "month"))
+    low = score(dataclasses.replace(JOB, wage=Wage(5000, 6000, "month")), worker, catalogue, regions, TODAY)
+    [wage] = [r for r in low.reasons if r.code == "wage"]
+    assert wage.text == "工资低于期望约20%"
+    fits = score(JOB, WORKER, catalogue, regions, TODAY)
+    [fine] = [r for r in fits.reasons if r.code == "wage"]
+    assert fine.text == "工资满足期望（约8000元/月）"
+    assert fine.weight > wage.weight
+
+
 def test_candidate_filters_express_the_hard_filters(regions: RegionDirectory) -> None:
     workers = worker_candidate_filter(JOB, regions, TODAY)
     for part in (

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 import pytest
 
 from matching.search_filters import (
@@ -8,6 +10,8 @@ from matching.search_filters import (
     between,
     compare,
     eq,
+    missing,
+    none_of,
     number,
     one_of,
     quote,
@@ -53,6 +57,22 @@ def test_attribute_names_come_from_the_whitelist() -> None:
     with pytest.raises(ValueError, match="not filterable"):
         eq("adcode = 1 OR status", "open")
     assert "geo_cells" in FILTERABLE_ATTRIBUTES
+
+
+@pytest.mark.parametrize("build", [
+    lambda name: eq(name, "open"),
+    lambda name: compare(name, ">=", 1),
+    lambda name: any_of(name, ["500107"]),
+    lambda name: none_of(name, ["500107"]),
+    lambda name: all_present(name, ["焊工证"]),
+    lambda name: between(name, 1, 2),
+    lambda name: missing(name),
+])
+def test_every_builder_checks_the_attribute_name(build: Callable[[str], str]) -> None:
+    # A name is written into the expression unquoted: each builder must refuse one off the whitelist, or a
+    # crafted name ("adcode NOT IN [] OR status") rewrites the filter.
+    with pytest.raises(ValueError, match="not filterable"):
+        build('adcode NOT IN [] OR status = "closed" OR adcode')
 
 
 def test_combinators_build_and_of_ors() -> None:

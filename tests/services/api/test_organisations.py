@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, timedelta
+
 import asyncpg
 import httpx
 
+from services.api.auth.caller import Caller
 from services.api.auth.keys import hash_key
 from tests.conftest import MakeOrg, OrgKey
 
@@ -80,6 +84,19 @@ async def test_broker_needs_a_licence_from_either_province(client: httpx.AsyncCl
         })
         assert ok.status_code == 201, ok.text
         assert ok.json()["org"]["licence"]["issuer_province"] == province
+
+
+def test_a_licence_is_valid_through_its_last_day() -> None:
+    # "有效期至 2026-06-30" means the broker may still work on 30 June; it lapses on 1 July.
+    last_day = date(2026, 6, 30)
+    broker = Caller(org_id=uuid.uuid4(), role="broker", key_id=uuid.uuid4(), province="CQ",
+                    licence_valid_until=last_day, kiosk_adcode=None)
+    assert broker.licence_valid_on(last_day - timedelta(days=1))
+    assert broker.licence_valid_on(last_day)
+    assert not broker.licence_valid_on(last_day + timedelta(days=1))
+    unlicensed = Caller(org_id=uuid.uuid4(), role="broker", key_id=uuid.uuid4(), province="CQ",
+                        licence_valid_until=None, kiosk_adcode=None)
+    assert not unlicensed.licence_valid_on(last_day)
 
 
 async def test_unknown_role_and_bad_fields_are_listed_per_field(client: httpx.AsyncClient, admin: OrgKey) -> None:

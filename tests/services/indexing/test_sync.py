@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -33,6 +34,25 @@ def test_documents_with_personal_keys_are_refused() -> None:
         checked({"id": "x", "phone": "13812345678"})
     assert "13812345678" not in str(caught.value)
     assert checked({"id": "x", "title": "焊工"}) == {"id": "x", "title": "焊工"}
+
+
+def test_both_builders_refuse_a_document_with_personal_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The facts carry no personal data today, but the check is the last line if a later change to the document
+    # builders lets a phone through: both the job and the worker path must run it, not only `checked` itself.
+    from services.indexing import documents
+
+    def leaky(_facts: object, _catalogue: object, _regions: object) -> dict[str, Any]:
+        return {"id": "x", "title": "焊工", "phone": "13812345678"}
+
+    monkeypatch.setattr(documents, "job_facts", lambda _record: None)
+    monkeypatch.setattr(documents, "worker_facts", lambda _record, _today: None)
+    monkeypatch.setattr(documents, "job_document", leaky)
+    monkeypatch.setattr(documents, "worker_document", leaky)
+    catalogue, regions, record = load_initial_catalogue(), load_regions(), cast(Any, {})
+    with pytest.raises(PersonalDataInDocument, match="phone"):
+        documents.build_job_document(record, catalogue, regions)
+    with pytest.raises(PersonalDataInDocument, match="phone"):
+        documents.build_worker_document(record, catalogue, regions, date(2026, 1, 1))
 
 
 def test_geo_is_never_filterable_or_sortable() -> None:

@@ -14,7 +14,8 @@ import pytest
 from pydantic import ValidationError
 
 from matching.credit_grades import GRADE_RANKING_NUDGE, apply_grade_nudge, grade_for, score_range
-from services.api.credit.service import DEFAULT_POLICY, grade_of, record_credit_event
+from services.api.credit.schemas import BrokerCredit, LicenceOut
+from services.api.credit.service import DEFAULT_POLICY, brokers_csv, grade_of, record_credit_event
 from services.api.settings import ApiSettings, load_api_settings
 from tests.conftest import MakeOrg, OrgKey
 
@@ -174,6 +175,18 @@ async def test_broker_list_filters_pages_and_exports_csv(client: httpx.AsyncClie
         assert (await client.get("/v1/credit/brokers", headers=caller.headers)).status_code == 403
         assert (await client.get("/v1/credit/brokers", params={"format": "csv"},
                                  headers=caller.headers)).status_code == 403
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_lead_is_neutralised_in_the_csv(lead: str) -> None:
+    # Excel runs a cell starting with any of these as a formula (e.g. "-2+3" or "@SUM(...)"), not only "=":
+    # names and licence numbers are typed by the brokers themselves, so each lead gets the quote.
+    item = BrokerCredit(org_id=uuid.uuid4(), name=f"{lead}cmd|' /C calc'!A0", unified_social_credit_code=None,
+                        licence=LicenceOut(number=f"{lead}1+1", issuer_province="CQ", valid_until=None),
+                        province="CQ", score=100, grade="A", events=0, last_event_at=None)
+    [_, row] = list(csv.reader(io.StringIO(brokers_csv([item]).decode("utf-8-sig"))))
+    assert row[0] == f"'{lead}cmd|' /C calc'!A0"
+    assert row[2] == f"'{lead}1+1"
 
 
 def test_thresholds_that_do_not_order_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,19 @@ async def test_grade_d_broker_has_new_profiles_held_until_released(
     assert (await client.get(f"/v1/workers/{held.json()['id']}", headers=bad.headers)).json()["searchable"] is True
 
 
+async def test_grade_c_broker_profiles_are_not_held(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                    authority: OrgKey) -> None:
+    # Only grade D holds new profiles; C (score 60–74 by default) is a warning shown in rankings, and holding its
+    # profiles would keep workers of a still-trusted broker out of search.
+    broker = await make_org("broker")
+    adjusted = await client.post(f"/v1/credit/{broker.org_id}/adjustments", headers=authority.headers,
+                                 json={"points": -30, "reason": "收取报名费，约谈后整改"})
+    assert (adjusted.json()["score"], adjusted.json()["grade"]) == (70, "C"), adjusted.text
+    created = await client.post("/v1/workers", json=worker_body(4), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["held_for_review"], created.json()["credit_grade"]) == (False, "C")
+
+
 async def test_upheld_report_removes_the_posting_and_costs_points_once(
         client: httpx.AsyncClient, make_org: MakeOrg, kiosk: OrgKey, authority: OrgKey, settings: ApiSettings) -> None:
     enterprise, broker = await make_org("enterprise"), await make_org("broker")

@@ -316,3 +316,61 @@ async def test_save_job_is_idempotent_for_reimports(enterprise: OrgKey, settings
     assert outcomes == ["created", "unchanged", "created", "unchanged", "updated"]
     assert job.headcount == 9
     assert await db.fetchval("SELECT count(*) FROM job_postings") == 2
+
+
+async def test_idempotency_keys_are_per_organisation(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                     make_org: MakeOrg) -> None:
+    # Two enterprises may pick the same key (e.g. both count from "1"): one must never be served the other's
+    # posting as a replay.
+    other = await make_org("enterprise")
+    first = await client.post("/v1/jobs", json=job_body(), headers={**enterprise.headers, "Idempotency-Key": "1"})
+    second = await client.post("/v1/jobs", json=job_body(), headers={**other.headers, "Idempotency-Key": "1"})
+    assert first.status_code == second.status_code == 201, second.text
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]
+    assert (await client.get(f"/v1/jobs/{second.json()['id']}", headers=other.headers)).status_code == 200
+
+
+async def test_an_idempotency_key_may_be_reused_after_the_ttl(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                              settings: ApiSettings, db: asyncpg.Connection) -> None:
+    headers = {**enterprise.headers, "Idempotency-Key": "daily-1"}
+    assert (await client.post("/v1/jobs", json=job_body(), headers=headers)).status_code == 201
+    # Within the TTL another body under the same key is a client bug (409); once the record has aged past the
+    # TTL the key is free again, even before the maintenance purge has run.
+    assert (await client.post("/v1/jobs", json=job_body(headcount=2), headers=headers)).status_code == 409
+    await db.execute("UPDATE idempotency_records SET created_at = now() - make_interval(hours => $1)",
+                     settings.idempotency_ttl_hours + 1)
+    reused = await client.post("/v1/jobs", json=job_body(headcount=2), headers=headers)
+    assert reused.status_code == 201, reused.text
+    assert reused.json()["headcount"] == 2
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 2
+
+
+async def test_a_cursor_of_one_list_is_refused_by_another(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                          make_org: MakeOrg) -> None:
+    # Cursors are signed with the list they belong to: a well-formed jobs cursor replayed against another list
+    # must be refused, not decoded as that list's position.
+    for n in range(3):
+        assert (await post_job(client, enterprise, external_ref=f"x-{n}")).status_code == 201
+    page = (await client.get("/v1/jobs", params={"limit": 2}, headers=enterprise.headers)).json()
+    assert page["next_cursor"]
+    foreign = await client.get("/v1/placements", params={"cursor": page["next_cursor"]}, headers=enterprise.headers)
+    assert foreign.status_code == 422, foreign.text
+    broker = await make_org("broker")
+    workers = await client.get("/v1/workers", params={"cursor": page["next_cursor"]}, headers=broker.headers)
+    assert workers.status_code == 422, workers.text
+
+
+async def test_a_new_held_phrase_after_approval_goes_back_to_review(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                                     authority: OrgKey) -> None:
+    # An approval covers the findings the authority saw, not any held phrase added later.
+    job = (await post_job(client, enterprise, description="招电焊工，限男性，包吃包住。")).json()
+    assert job["status"] == "pending_review"
+    approved = await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "approve"},
+                                 headers=authority.headers)
+    assert approved.json()["status"] == "open", approved.text
+    edited = await client.patch(f"/v1/jobs/{job['id']}", json={"description": "招电焊工，限男性，限本地户口。"},
+                                headers=enterprise.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "pending_review"
+    assert "discrimination.hukou" in {f["rule_id"] for f in edited.json()["compliance"]}

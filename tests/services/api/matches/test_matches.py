@@ -184,3 +184,18 @@ async def test_only_the_owner_sees_matches(client: httpx.AsyncClient, world: dic
     missing = "00000000-0000-4000-8000-000000000000"
     assert (await client.get(f"/v1/jobs/{missing}/matches", headers=world["enterprise"].headers)).status_code == 404
     assert (await client.get("/v1/jobs/not-a-uuid/matches", headers=world["enterprise"].headers)).status_code == 422
+
+
+async def test_an_erased_profile_has_no_matches(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    # After erasure only a tombstone remains: its owner gets the same 404 as for an unknown profile, never jobs
+    # matched from what was left of the erased person.
+    broker = await make_org("broker")
+    created = await client.post("/v1/workers", json=worker_body(121), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    assert (await client.get(f"/v1/workers/{worker_id}/matches", headers=broker.headers)).status_code == 200
+    erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["status"] == "erased"
+    after = await client.get(f"/v1/workers/{worker_id}/matches", headers=broker.headers)
+    assert after.status_code == 404, after.text

@@ -4,6 +4,9 @@ digests, SMS consent and quiet hours."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +16,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import orjson
+import pytest
 from standardwebhooks import Webhook
 
 from services.api.database import PendingWork
@@ -78,6 +82,46 @@ async def test_a_match_is_delivered_signed_and_verifies_with_the_standard_librar
     assert item["attempts"] == 1
     assert item["last_status_code"] == 200
     assert item["message_id"] == request.message_id
+
+
+async def test_each_attempt_checks_the_address_again(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The URL was checked when registered, but its name may later resolve elsewhere (DNS rebinding) and the stored
+    # URL may change: every attempt resolves and checks again and never connects to a private address.
+    answer = {"address": "93.184.216.34"}  # public while the endpoint is registered
+
+    async def getaddrinfo(host: str, port: int, **_kw: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer["address"], port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+    enterprise = await make_org("enterprise")
+    hook = await register_webhook(client, enterprise, "https://hooks.example.cn/bashu")
+    connections: list[str] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        connections.append(str(request.url))
+        return httpx.Response(200)
+
+    clock = ManualClock(datetime.now(CN))
+    d = await make_delivery(clock=clock)
+    d = dataclasses.replace(d, http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)))
+    try:
+        answer["address"] = "10.0.0.7"  # the name now points inside the network
+        await delivery.dispatch(d, await record(match(enterprise)), deliver_now=True)
+        assert connections == []
+        assert (await db.fetchval("SELECT last_error FROM webhook_deliveries")).startswith("refused:")
+
+        # The stored URL itself changed to a private address.
+        await db.execute("UPDATE webhook_endpoints SET url = 'https://10.20.30.40/hook' WHERE id = $1",
+                         UUID(hook["id"]))
+        clock.advance(minutes=1)  # past the retry's backoff
+        assert await delivery.deliver_webhook(d, await db.fetchval("SELECT id FROM webhook_deliveries")) == "pending"
+        assert connections == []
+        attempts = await db.fetch("SELECT error FROM webhook_delivery_attempts ORDER BY id")
+        assert [a["error"].startswith("refused:") for a in attempts] == [True, True]
+    finally:
+        await d.http.aclose()
 
 
 async def test_recording_the_same_match_twice_notifies_once(

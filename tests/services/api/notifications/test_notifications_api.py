@@ -10,6 +10,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from services.api.notifications import service
+from services.api.notifications.schemas import SubscriptionQuery
 from tests.conftest import MakeOrg
 from tests.services.api.notifications.conftest import Record, register_webhook, uuid_of
 
@@ -179,6 +180,18 @@ async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org:
     assert (await client.get(f"/v1/subscriptions/{sub['id']}", headers=enterprise.headers)).status_code == 404
     assert (await client.delete(f"/v1/subscriptions/{sub['id']}", headers=broker.headers)).status_code == 204
     assert (await client.get("/v1/subscriptions", headers=broker.headers)).json()["items"] == []
+
+
+def test_a_worker_without_consent_never_fits_a_subscription() -> None:
+    # An enterprise's standing "workers" subscription is a search by other means: a profile whose worker did not
+    # agree to be shown to enterprises must not be announced, however well it fits.
+    worker = {"status": "available", "consent_share_with_enterprises": True, "home_adcode": "500107",
+              "current_adcode": None, "desired_adcodes": [], "work_types": ["full_time"],
+              "occupation_codes": ["6-18-02-04"], "occupation_terms": ["电焊工"], "skills": ["氩弧焊"],
+              "certificates": ["焊工证"], "labour_brand": None}
+    query = SubscriptionQuery.model_validate({"occupation_code": "6-18-02", "adcode": ["500107"], "q": "焊"})
+    assert service.worker_matches_query(worker, query)
+    assert not service.worker_matches_query({**worker, "consent_share_with_enterprises": False}, query)
 
 
 async def test_preferences(client: httpx.AsyncClient, make_org: MakeOrg) -> None:

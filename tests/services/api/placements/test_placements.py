@@ -241,6 +241,22 @@ async def test_bad_input_and_visibility(client: httpx.AsyncClient, broker: OrgKe
     assert (closed.status_code, problem_reason(closed)) == (409, "job_not_open")
 
 
+async def test_a_held_posting_is_unknown_to_brokers(client: httpx.AsyncClient, broker: OrgKey,
+                                                    enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # A posting waiting for an authority's review is not public: a broker gets the same 404 as for a posting that
+    # does not exist (not a 409 "not open" that would confirm it is there), and no placement is written.
+    worker = await make_worker(client, broker)
+    held = await client.post("/v1/jobs", json={
+        "title": "招聘电焊工", "description": "工厂招熟练电焊工，限男性，包吃包住。", "occupation_code": "6-18-02-04",
+        "headcount": 2, "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"},
+        "work_type": "full_time", "start_date": "2026-12-01"}, headers=enterprise.headers)
+    assert held.json()["status"] == "pending_review", held.text
+    refused = await propose(client, broker, held.json()["id"], worker["id"])
+    assert refused.status_code == 404, refused.text
+    assert problem_reason(refused) is None
+    assert await db.fetchval("SELECT count(*) FROM placements") == 0
+
+
 async def test_idempotency_key_replays_the_proposal(client: httpx.AsyncClient, broker: OrgKey,
                                                    enterprise: OrgKey, db: asyncpg.Connection) -> None:
     worker = await make_worker(client, broker)

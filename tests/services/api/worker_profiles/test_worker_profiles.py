@@ -162,6 +162,21 @@ async def test_full_read_is_audited(client: httpx.AsyncClient, broker: OrgKey, d
     assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 1
 
 
+async def test_the_audit_lists_only_the_fields_that_were_read(client: httpx.AsyncClient, broker: OrgKey,
+                                                              db: asyncpg.Connection) -> None:
+    # The log says what was disclosed: a profile without notes disclosed no notes, and an audit claiming it did
+    # would be wrong evidence in a complaint.
+    body = worker_body()
+    del body["notes"]
+    created = await client.post("/v1/workers", json=body, headers=broker.headers)
+    assert created.status_code == 201, created.text
+    response = await client.get(f"/v1/workers/{created.json()['id']}/personal-data", params={"purpose": "签合同"},
+                                headers=broker.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["notes"] is None
+    assert sorted(await db.fetchval("SELECT fields FROM pii_access_log")) == ["id_number", "name", "phone"]
+
+
 async def test_other_organisations_cannot_see_a_profile(client: httpx.AsyncClient, broker: OrgKey,
                                                         make_org: MakeOrg, db: asyncpg.Connection) -> None:
     worker_id = (await create(client, broker)).json()["id"]
