@@ -4,7 +4,7 @@ uvicorn's httptools protocol puts no limit on the request line and headers: it c
 concatenation (quadratic in the number of reads), on the one event loop. One unauthenticated client sending a
 120 MB header held every other request for ~17 s (review, 2026-11-26). uvicorn's h11 protocol has such a limit
 but costs more CPU per request on the kiosk's hot path (issue 5), so the httptools protocol is kept and counts
-the bytes of each request head itself: past MAX_HEAD_BYTES it answers 414 (still in the request line) or 431
+the bytes of each request head itself: past MAX_HEAD_BYTES it answers 414 (mostly request line) or 431
 (headers) as a problem document and closes the connection. A reverse proxy in front (infra/) may bound it too.
 """
 
@@ -40,31 +40,41 @@ def _problem(status: int) -> bytes:
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing a request whose head grows past MAX_HEAD_BYTES."""
+    """uvicorn's httptools protocol, refusing a request whose head grows past MAX_HEAD_BYTES.
+
+    Two counts, because httptools reports a header only once it is complete (after collecting it): the bytes of
+    each read while a head is open (bounds a header that never ends), and the head's own URL and header bytes
+    (exact, also for a request pipelined behind another in the same read, whose bytes before its start the
+    first count misses). So a head is refused at MAX_HEAD_BYTES, or at worst one read (≤ 256 KiB) later."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_open = True  # the current request's head is not complete yet
-        self._head_bytes = 0
-        self._line_seen = False  # its request line ended (else a long head is a long URL: 414)
+        self._read_bytes = 0  # bytes read while it was open
+        self._url_bytes = 0  # its request target so far
+        self._header_bytes = 0  # its complete headers
         self._refused = False
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # discarded unparsed: see _refuse
         if self._head_open:
-            self._head_bytes += len(data)
-            self._line_seen = self._line_seen or b"\n" in data
+            self._read_bytes += len(data)
         super().data_received(data)
         # Checked after parsing: a read that completes a small head may carry a large body with it.
-        if self._head_open and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
-            self._refuse(431 if self._line_seen else 414)
+        if (self._head_open and max(self._read_bytes, self._url_bytes + self._header_bytes) > MAX_HEAD_BYTES
+                and not self.transport.is_closing()):
+            self._refuse(414 if self._url_bytes > MAX_HEAD_BYTES // 2 else 431)
 
     def _refuse(self, status: int) -> None:
+        self._refused = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            # Pipelined behind a request still being answered: an answer now would be taken for that one's.
+            self.transport.close()
+            return
         # Closing at once with the client's bytes still arriving makes the kernel reset the connection, and the
         # client may never read the answer. So: answer, half-close, read on (discarding, without parsing) for
         # a moment, then close.
-        self._refused = True
         self.transport.write(_problem(status))
         if self.transport.can_write_eof():
             self.transport.write_eof()
@@ -73,17 +83,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_open = True
+        self._url_bytes = self._header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._head_open = False
+        self._read_bytes = 0
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        # The next (pipelined) request's head starts here; bytes of this read before it are not counted.
-        self._head_open = True
-        self._head_bytes = 0
-        self._line_seen = False
+        self._head_open = True  # the next (pipelined) request's
 
 
 def uvicorn_config(app: Any, settings: ApiSettings, **options: Any) -> uvicorn.Config:

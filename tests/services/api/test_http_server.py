@@ -65,3 +65,11 @@ async def test_heads_within_the_bound_and_large_bodies_pass(live_server: str) ->
             b"Content-Length: %d\r\n\r\n" % len(body))
     status, _, _ = _status_and_body(await _exchange(live_server, head, body, chunk=len(head) + len(body)))
     assert status == 401  # no key: the request reached the application
+
+
+async def test_a_huge_header_pipelined_behind_a_small_request_is_refused(live_server: str) -> None:
+    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    second = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 * MAX_HEAD_BYTES) + b"\r\n\r\n"
+    answer = await _exchange(live_server, first + second)
+    # The first request is answered; the second never is (refused, or the connection closed on it).
+    assert answer.count(b"HTTP/1.1 200") == 1, answer[:300]
