@@ -56,6 +56,13 @@ _STRUCTURAL_KEYS = ("searchableAttributes", "filterableAttributes", "sortableAtt
                     "localizedAttributes")
 _BASE_SETTINGS: dict[Kind, dict[str, Any]] = {"jobs": JOBS_INDEX_SETTINGS, "workers": WORKERS_INDEX_SETTINGS}
 _INDEXER_KEY = "indexing.indexer"
+# Documents built on the event loop at most (a single record's job); more are built in a thread.
+INLINE_DOCUMENTS = 50
+
+
+def _job_documents(rows: Sequence[Mapping[str, Any]], catalogue: Catalogue,
+                   regions: RegionDirectory) -> list[dict[str, Any]]:
+    return [build_job_document(r, catalogue, regions) for r in rows]
 
 
 @dataclass(slots=True)
@@ -152,7 +159,11 @@ class Indexer:
             # Read and queue the write under the entities' locks (module docstring).
             await indexing_repository.lock_for_sync(conn, "jobs", ids)
             rows = {r["id"]: r for r in await jobs_repository.get_many(conn, ids)}
-            documents = [build_job_document(r, catalogue, regions) for r in rows.values() if job_is_indexable(r)]
+            indexable = [r for r in rows.values() if job_is_indexable(r)]
+            if len(indexable) > INLINE_DOCUMENTS:
+                documents = await asyncio.to_thread(_job_documents, indexable, catalogue, regions)
+            else:
+                documents = _job_documents(indexable, catalogue, regions)
             gone = [str(i) for i in ids if i not in rows or not job_is_indexable(rows[i])]
             return await self._write("jobs", documents, gone)
 
@@ -162,7 +173,12 @@ class Indexer:
         async with pool.acquire() as conn, conn.transaction():
             await indexing_repository.lock_for_sync(conn, "workers", ids)
             rows = {r["id"]: r for r in await workers_repository.get_many_for_index(conn, ids)}
-            documents, gone = worker_documents(rows.values(), catalogue, regions, today)
+            if len(rows) > INLINE_DOCUMENTS:
+                # Thousands (an import batch read back): in a thread, for the event loop and for the other index
+                # jobs waiting on these locks meanwhile.
+                documents, gone = await asyncio.to_thread(worker_documents, rows.values(), catalogue, regions, today)
+            else:
+                documents, gone = worker_documents(rows.values(), catalogue, regions, today)
             gone += [str(i) for i in ids if i not in rows]
             return await self._write("workers", documents, gone)
 

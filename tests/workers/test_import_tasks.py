@@ -538,14 +538,15 @@ def _erasing_before_batch(client: httpx.AsyncClient, broker: OrgKey, settings: A
 
 
 async def _erase_now(conn: asyncpg.Connection, client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings,
-                     external_ref: str) -> str:
-    """The broker erases the profile `external_ref` and the erasure's `worker.index` job runs; its id."""
+                     external_ref: str, *, run_job: bool = True) -> str:
+    """The broker erases the profile `external_ref` and (run_job) the erasure's `worker.index` job runs; its id."""
     worker_id = str(await conn.fetchval(
         "SELECT id FROM worker_profiles WHERE broker_org_id = $1 AND external_ref = $2",
         UUID(broker.org_id), external_ref))
     response = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
     assert response.status_code == 200, response.text
-    await _run_outbox_rows(settings, "worker.index", worker_id)
+    if run_job:
+        await _run_outbox_rows(settings, "worker.index", worker_id)
     return worker_id
 
 
@@ -572,9 +573,10 @@ async def test_a_profile_erased_after_its_batch_committed_stays_out_of_the_index
     # at the end). Meanwhile the broker erases a profile and the erasure's job removes it from the index; the
     # documents taken from memory at the commit must not bring it back (Meilisearch applies the later write
     # last). `before_the_next_batch`: EXT-1 is erased before the second batch is saved, so the first look
-    # ("changed since its commit?") sees it. `while_written`: EXT-3 is erased after that look, just before the
-    # write from memory reaches Meilisearch and puts the old document back; the second look sees it. Either way
-    # that batch gets no note and its job reads its rows again, after the write.
+    # ("changed since its commit?") sees it: that batch gets no note and its job reads its rows again, after the
+    # write. `while_written`: EXT-3 is erased after that look, just before the write from memory is queued; the
+    # erasure's own index job cannot run in between (it waits for the index locks the write holds), so it
+    # deletes the document after the write, and both batches keep their notes.
     broker = await make_org("broker")
     import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 5)])
     erased: list[str] = []
@@ -585,14 +587,14 @@ async def test_a_profile_erased_after_its_batch_committed_stays_out_of_the_index
         class ErasingFirst(sync.Indexer):
             async def write_worker_rows(self, rows: Any, *args: Any) -> Any:
                 if not erased:
-                    erased.append(await _erase_now(db, client, broker, settings, "EXT-3"))
+                    erased.append(await _erase_now(db, client, broker, settings, "EXT-3", run_job=False))
                 return await super().write_worker_rows(rows, *args)
 
         monkeypatch.setattr(sync, "indexer_for", lambda extensions, client, prefix: ErasingFirst(client, prefix))
     assert await process_import(search_env, import_id, batch_rows=2) == "completed"
     assert len(erased) == 1
-    changed_batch = 1 if moment == "before_the_next_batch" else 2
-    for batch_no in (1, 2):  # the other batch was indexed from memory
+    changed_batch = 1 if moment == "before_the_next_batch" else None
+    for batch_no in (1, 2):  # the other batch(es) indexed from memory
         note = await processing.indexed_note(search_env.redis, str(import_id), batch_no)
         assert (note is None) is (batch_no == changed_batch)
     await run_worker(settings)  # the batches' jobs (and the queued erasure job: already done, skipped)
@@ -602,4 +604,34 @@ async def test_a_profile_erased_after_its_batch_committed_stays_out_of_the_index
     ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
                                                 UUID(broker.org_id))]
     assert erased[0] in ids
+    assert set(await _documents(settings, ids)) == set(ids) - set(erased)
+
+
+async def test_an_erasure_job_waits_for_a_write_from_memory_already_past_its_look(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
+    search_env: ImportEnv, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The worst case for the write from memory: its batches' outbox rows were already run and done (the
+    # reconciler enqueues a committed row once it is old enough, whether or not the write happened), so nothing
+    # would repair a stale write. The erasure commits after the look and its job starts before the write is
+    # queued: it must wait for the write (the index locks), then delete the document.
+    broker = await make_org("broker")
+    import_id = await _upload(client, broker, [worker_row(n) for n in range(1, 3)])
+    erasure: list[asyncio.Task[None]] = []
+    erased: list[str] = []
+
+    class ErasingMeanwhile(sync.Indexer):
+        async def write_worker_rows(self, rows: Any, *args: Any) -> Any:
+            await db.execute("UPDATE outbox SET done_at = now() WHERE topic = 'import.batch'")
+            erased.append(await _erase_now(db, client, broker, settings, "EXT-2", run_job=False))
+            erasure.append(asyncio.create_task(_run_outbox_rows(settings, "worker.index", erased[0])))
+            await asyncio.wait(erasure, timeout=2)  # without the locks it finishes in well under this
+            return await super().write_worker_rows(rows, *args)
+
+    monkeypatch.setattr(sync, "indexer_for", lambda extensions, client, prefix: ErasingMeanwhile(client, prefix))
+    assert await process_import(search_env, import_id, batch_rows=2) == "completed"
+    await erasure[0]
+    await settle(settings)
+    ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
+                                                UUID(broker.org_id))]
     assert set(await _documents(settings, ids)) == set(ids) - set(erased)

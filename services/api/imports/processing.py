@@ -367,26 +367,26 @@ class DirectIndex:
         from services.api.worker_profiles.service import china_today
         from services.indexing.catalogue_source import current_catalogue
         from services.indexing.documents import worker_is_indexable
+        from services.indexing.repository import lock_for_sync
         from services.indexing.sync import indexer_for
 
         # The rows in memory are the batch's as committed. A profile changed since (PATCH, erasure, consent
         # withdrawn, placed, a later import) may already have had its own `worker.index` job write the newer
         # state; writing the old one now would put it back (Meilisearch applies the later task last), erased
         # profiles included. Such batches get no note: their jobs read the current rows, as before.
-        batches = await self._unchanged(conn, batches)
-        if not batches:
-            return
         snapshot = await current_catalogue(self.env.extensions)
         indexer = indexer_for(self.env.extensions, self.search, self.env.settings.meili_index_prefix)
-        rows = [row for p in batches for row in p.rows or ()]
-        result = await indexer.write_worker_rows(rows, snapshot.catalogue, snapshot.regions, china_today())
-        # Asked again now that the write is queued in Meilisearch: a change committed between the first look
-        # and the write may have had its own job write first, and ours then overwrote it. Those batches get
-        # no note either, so their jobs (enqueued after this, hence applied after our write) restore the
-        # current state. A change committed after this look has its own job, which comes after our write.
-        batches = await self._unchanged(conn, batches)
-        if not batches:
-            return
+        async with conn.transaction():
+            # The profiles' index locks, as every sync takes them (services/indexing/repository.py): a change's
+            # own index job cannot read and write between our look and our write, so the look holds until the
+            # write is queued. (The batch's outbox row may already have been enqueued by the reconciler and done,
+            # so a stale write here would not be repaired by it.)
+            await lock_for_sync(conn, "workers", [row["id"] for p in batches for row in p.rows or ()])
+            batches = await self._unchanged(conn, batches)
+            if not batches:
+                return
+            rows = [row for p in batches for row in p.rows or ()]
+            result = await indexer.write_worker_rows(rows, snapshot.catalogue, snapshot.regions, china_today())
         async with self.env.redis.pipeline(transaction=False) as pipe:
             for p in batches:
                 upserted = sum(1 for row in p.rows or () if worker_is_indexable(row))
