@@ -47,6 +47,10 @@ EXTENSION_KEY = "catalogue"
 DEFAULT_CHECK_INTERVAL_SECONDS = 2.0
 
 
+# Seconds the periodic version check waits for a pooled connection (see refresh).
+PERIODIC_ACQUIRE_TIMEOUT = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogueSnapshot:
     """One published version as loaded into this process (version 0: nothing published yet)."""
@@ -178,7 +182,10 @@ class CatalogueRuntime:
         async with self._reload_lock:
             if only_if_due and time.monotonic() - self._checked_at < self._check_interval:
                 return False  # another caller checked while we waited for the lock
-            async with self._pool.acquire() as conn:
+            # The periodic check runs inside requests that may already hold a pooled connection: with the pool
+            # exhausted it gives up quickly (current() answers from the snapshot held) instead of waiting for a
+            # connection that only other such requests could free.
+            async with self._pool.acquire(timeout=PERIODIC_ACQUIRE_TIMEOUT if only_if_due else None) as conn:
                 row = await repository.published_version(conn)
                 published = row["version"] if row is not None else 0
                 self._checked_at = time.monotonic()
