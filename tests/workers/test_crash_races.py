@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -13,36 +12,17 @@ import httpx
 import pytest
 
 from services.api.jobs import repository as jobs_repository
-from services.api.redis_connection import create_arq_redis
-from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository as workers_repository
-from services.db.pool import create_pool
 from tests.conftest import MakeOrg
 from tests.services.api.worker_profiles.test_worker_profiles import worker_body
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.context import WorkerResources
-from workers.handlers import load_handlers
 from workers.outbox import _process
-from workers.settings import WorkerSettings
 
 # How long the later job gets to run to its end before the earlier one is released. Without the ordering lock
 # it finishes in well under this; with it, it waits for the earlier job whatever this is.
 LATER_JOB_HEAD_START = 2.0
-
-
-@pytest.fixture
-async def resources(settings: ApiSettings) -> AsyncIterator[WorkerResources]:
-    load_handlers()
-    pool = await create_pool(str(settings.database_url), min_size=1, max_size=6)
-    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
-    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
-    try:
-        yield WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool, redis=redis, search=search)
-    finally:
-        await search.aclose()
-        await redis.aclose(close_connection_pool=True)
-        await pool.close()
 
 
 def hold_after_first_read(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> tuple[asyncio.Event,
@@ -63,6 +43,16 @@ def hold_after_first_read(monkeypatch: pytest.MonkeyPatch, module: Any, name: st
 
     monkeypatch.setattr(module, name, held)
     return read, release
+
+
+async def let_the_later_job_run_first(resources: WorkerResources, earlier: asyncio.Task[str], later_row: int,
+                                      release: asyncio.Event) -> None:
+    """The later change's job gets a head start while the earlier one is held after its read; then both end."""
+    later = asyncio.create_task(_process(resources, later_row))
+    await asyncio.wait([later], timeout=LATER_JOB_HEAD_START)
+    release.set()
+    assert await earlier == "done"
+    assert await later == "done"
 
 
 async def test_an_index_job_that_read_before_an_erasure_does_not_put_the_person_back(
@@ -91,12 +81,7 @@ async def test_an_index_job_that_read_before_an_erasure_does_not_put_the_person_
 
     eraser = asyncio.create_task(erase_when_read())
     earlier = asyncio.create_task(_process(resources, patch_row))
-    erase_row = await eraser
-    later = asyncio.create_task(_process(resources, erase_row))
-    await asyncio.wait([later], timeout=LATER_JOB_HEAD_START)
-    release.set()
-    assert await earlier == "done"
-    assert await later == "done"
+    await let_the_later_job_run_first(resources, earlier, await eraser, release)
     await settle(settings)
     assert worker_id not in await document_ids(settings, "workers"), "the erased person is searchable again"
 
@@ -125,11 +110,7 @@ async def test_an_index_job_that_read_before_a_close_does_not_reopen_the_posting
     closed = await client.post(f"/v1/jobs/{job_id}/close", headers=enterprise.headers)
     assert closed.status_code == 200, closed.text
     close_row = await db.fetchval("SELECT max(id) FROM outbox WHERE topic = 'job.index' AND entity_id = $1", job_id)
-    later = asyncio.create_task(_process(resources, close_row))
-    await asyncio.wait([later], timeout=LATER_JOB_HEAD_START)
-    release.set()
-    assert await earlier == "done"
-    assert await later == "done"
+    await let_the_later_job_run_first(resources, earlier, close_row, release)
     await settle(settings)
     assert job_id not in await document_ids(settings, "jobs"), "the closed posting is searchable again"
 
