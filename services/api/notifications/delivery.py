@@ -244,7 +244,11 @@ async def dispatch(d: Delivery, notification_id: UUID, *, deliver_now: bool = Fa
                 return "missing"
             outcome = "again"
             if n["dispatched_at"] is None:
-                await _fan_out(d, conn, n)
+                if n["worker_id"] is not None and await repository.worker_gone_for(conn, notification_id):
+                    # Erased, or no longer shared, since it was recorded: inbox only, no push.
+                    log.info("notifications.push_skipped", notification_id=str(notification_id), reason="worker")
+                else:
+                    await _fan_out(d, conn, n)
                 await repository.mark_dispatched(conn, notification_id, d.clock.now())
                 outcome = "dispatched"
         kick = await repository.deliveries_to_kick(conn, notification_id=notification_id)
@@ -324,6 +328,8 @@ async def build_due_digests(d: Delivery) -> int:
             digest_id = uuid.uuid4()
             async with conn.transaction():
                 await repository.lock_digest_group(conn, g["channel"], g["recipient"], g["period"])
+                await repository.drop_unshareable_holds(conn, channel=g["channel"], recipient=g["recipient"],
+                                                        period=g["period"])
                 await repository.insert_digest(conn, digest_id=digest_id, channel=g["channel"],
                                                recipient=g["recipient"], org_id=g["org_id"], period=g["period"],
                                                items=0, now=now)

@@ -541,6 +541,34 @@ async def due_hold_groups(conn: asyncpg.Connection, *, hourly_before: datetime,
         hourly_before, daily_before))
 
 
+# A notice about a person is not pushed once the person is erased, nor to anyone but their own broker once they
+# stopped being shareable (consent withdrawn, placed, inactive, held): the rule of worker_is_indexable
+# (services/indexing/documents.py), re-checked at push time because notices wait (digests, the daily cap).
+_WORKER_GONE = """w.status = 'erased'
+    OR (n.recipient_org_id <> w.broker_org_id
+        AND NOT (w.status = 'available' AND w.consent_share_with_enterprises AND NOT w.held_for_review))"""
+
+
+async def drop_unshareable_holds(conn: asyncpg.Connection, *, channel: str, recipient: str, period: str) -> int:
+    """Delete the group's waiting holds of notices whose person may no longer be pushed (see _WORKER_GONE); the
+    notices stay in the inbox they were recorded in. Returns how many were dropped."""
+    status = await conn.execute(
+        f"""DELETE FROM notification_holds h
+             USING notifications n JOIN worker_profiles w ON w.id = n.worker_id
+             WHERE h.notification_id = n.id AND h.digest_id IS NULL
+               AND h.channel = $1 AND h.recipient = $2 AND h.period = $3
+               AND ({_WORKER_GONE})""", channel, recipient, period)
+    return int(status.split()[-1])
+
+
+async def worker_gone_for(conn: asyncpg.Connection, notification_id: UUID) -> bool:
+    """The notice is about a person who may no longer be pushed to its recipient (see _WORKER_GONE)."""
+    gone: bool | None = await conn.fetchval(
+        f"""SELECT {_WORKER_GONE} FROM notifications n JOIN worker_profiles w ON w.id = n.worker_id
+             WHERE n.id = $1""", notification_id)
+    return bool(gone)
+
+
 async def fold_holds(conn: asyncpg.Connection, *, digest_id: UUID, channel: str, recipient: str, period: str,
                      before: datetime) -> list[asyncpg.Record]:
     """Attach the group's due holds to a digest; the notifications they hold, oldest first."""

@@ -533,3 +533,50 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
         "AND purpose = 'sms_notification'", uuid_of(enterprise)) == 1
     assert await delivery.send_sms(d, rows[uuid_of(phoneless)]) == "cancelled"  # no phone on file: nothing to text
     assert len(sms.sent) == 1
+
+
+async def _shared_worker(client: httpx.AsyncClient, broker: OrgKey, n: int) -> UUID:
+    from tests.services.api.matches.test_matches import worker_body
+
+    created = await client.post("/v1/workers", json=worker_body(n), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    return UUID(created.json()["id"])
+
+
+async def test_notices_about_a_person_erased_or_withdrawn_meanwhile_are_not_pushed(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    # Notices wait (an hourly digest here; the daily cap does the same): by the time they are pushed, the person
+    # may have been erased or have withdrawn consent to being shown to enterprises.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
+    receiver.secret = hook["secret"]
+    assert (await client.put("/v1/notifications/preferences", headers=enterprise.headers,
+                             json={"digest": "hourly"})).status_code == 200
+    erased, withdrawn, kept = [await _shared_worker(client, broker, n) for n in (201, 202, 203)]
+    clock = ManualClock(datetime(2026, 3, 2, 14, 10, tzinfo=CN))
+    d = await make_delivery(clock=clock)
+    for worker_id in (erased, withdrawn, kept):
+        await record(match(enterprise, worker_id=worker_id, now=clock.now()))
+    await _dispatch_all(d, db)
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE digest_id IS NULL") == 3
+
+    assert (await client.delete(f"/v1/workers/{erased}", headers=broker.headers)).status_code == 200
+    assert (await client.patch(f"/v1/workers/{withdrawn}", headers=broker.headers, json={"consent": {
+        "share_with_enterprises": False, "contact_by_sms": False,
+        "given_at": "2025-11-21T10:00:00+08:00"}})).status_code == 200
+    clock.set(datetime(2026, 3, 2, 15, 0, 5, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    await _deliver_all(d, db)
+    digest = orjson.loads(receiver.requests[-1].body)
+    assert digest["data"]["count"] == 1
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE digest_id IS NULL") == 0
+
+    # Recorded, then the person erased before the push: inbox only.
+    late = await _shared_worker(client, broker, 204)
+    await client.put("/v1/notifications/preferences", headers=enterprise.headers, json={"digest": "instant"})
+    await record(match(enterprise, worker_id=late, now=clock.now()))
+    assert (await client.delete(f"/v1/workers/{late}", headers=broker.headers)).status_code == 200
+    await _dispatch_all(d, db)
+    await _deliver_all(d, db)
+    assert len(receiver.requests) == 1  # the digest only
