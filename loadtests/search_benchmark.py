@@ -255,6 +255,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def migrate(database_url: str) -> None:
+    """The API refuses to start on a database behind the code's migrations (a fresh `make services` stack is
+    not migrated yet): apply them with the project's runner, which takes its lock and skips what is done."""
+    from services.db.migrate import apply_migrations
+    from services.db.pool import connect
+
+    conn = await connect(database_url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+
+
 async def kiosk_key(database_url: str) -> str:
     from services.api.organisations.schemas import OrgCreate
     from services.api.organisations.service import create_org
@@ -333,6 +346,7 @@ async def main() -> None:
             return
         api_url = args.api_url
         if api_url is None:
+            await migrate(os.environ["DATABASE_URL"])
             port = free_port()
             api = start_api(prefix, port)
             api_url = f"http://127.0.0.1:{port}"

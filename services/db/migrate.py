@@ -31,6 +31,10 @@ class MigrationDrift(RuntimeError):
     """An applied migration's file was edited afterwards: migrations are forward-only."""
 
 
+class SchemaBehind(RuntimeError):
+    """The database lacks migrations this code needs: `bashu db migrate` has not run against it yet."""
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [Migration(p.name, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.sql"))]
 
@@ -59,3 +63,21 @@ async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATION
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """The names of this code's migrations the database has not applied (read-only, no lock)."""
+    known = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    applied = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")} if known else set()
+    return [m.name for m in discover(directory) if m.name not in applied]
+
+
+async def require_current_schema(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> None:
+    """Refuse to serve on a database behind the code, with the command that fixes it, instead of the first
+    query's `UndefinedTableError` traceback. Migrations stay a deploy step of their own (`bashu db migrate`),
+    so a database ahead of this code (a newer release migrated first) is fine."""
+    missing = await pending_migrations(conn, directory)
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise SchemaBehind(f"the database is {len(missing)} migration(s) behind this code ({shown}): "
+                           "run `uv run bashu db migrate` against it first")

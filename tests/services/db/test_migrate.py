@@ -8,7 +8,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.db.migrate import MigrationDrift, apply_migrations, discover
+from services.db.migrate import (
+    MigrationDrift,
+    SchemaBehind,
+    apply_migrations,
+    discover,
+    pending_migrations,
+    require_current_schema,
+)
 from services.db.pool import connect
 
 
@@ -53,4 +60,27 @@ async def test_edited_migration_is_refused_and_failed_one_leaves_nothing(databas
             await apply_migrations(conn, tmp_path)
     finally:
         await conn.execute("DROP SCHEMA migrate_drift CASCADE")
+        await conn.close()
+
+
+async def test_a_database_behind_the_code_is_named_with_the_fix(database_url: str, tmp_path: Path) -> None:
+    conn = await connect(database_url)
+    try:
+        await conn.execute("CREATE SCHEMA migrate_behind; SET search_path TO migrate_behind")
+        (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (id int);")
+        # Never migrated: not even the bookkeeping table exists.
+        with pytest.raises(SchemaBehind, match=r"1 migration\(s\) behind this code \(0001_a.sql\).*bashu db migrate"):
+            await require_current_schema(conn, tmp_path)
+        await apply_migrations(conn, tmp_path)
+        await require_current_schema(conn, tmp_path)
+        (tmp_path / "0002_b.sql").write_text("CREATE TABLE b (id int);")
+        assert await pending_migrations(conn, tmp_path) == ["0002_b.sql"]
+        with pytest.raises(SchemaBehind, match=r"\(0002_b.sql\)"):
+            await require_current_schema(conn, tmp_path)
+        await apply_migrations(conn, tmp_path)
+        # A newer release migrated first (a row this code has no file for) is not refused.
+        (tmp_path / "0002_b.sql").unlink()
+        await require_current_schema(conn, tmp_path)
+    finally:
+        await conn.execute("DROP SCHEMA migrate_behind CASCADE")
         await conn.close()
