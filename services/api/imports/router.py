@@ -107,7 +107,9 @@ async def import_workers(
 ) -> JSONResponse:
     """Upload worker profiles (CSV, XLSX or NDJSON); processed in the background → 202 `{import_id}`.
     Rows matching a stored profile (same `external_ref`, or the same person) update it instead of adding one,
-    so uploading the same file again changes nothing."""
+    so uploading the same file again changes nothing. An update changes only what the row gives, as a PATCH
+    does: columns the sheet lacks, empty cells and keys an NDJSON line leaves out keep their stored values (an
+    NDJSON `null` clears an optional field)."""
     return await _accept("workers", request, idempotency_key, resources, caller)
 
 
@@ -119,7 +121,8 @@ async def import_jobs(
     caller: Annotated[Caller, require_roles("enterprise")],
 ) -> JSONResponse:
     """Upload job postings (CSV, XLSX or NDJSON); processed in the background → 202 `{import_id}`. Rows with
-    the `external_ref` of a stored posting update it."""
+    the `external_ref` of a stored posting update what they give (columns a sheet lacks and empty cells keep
+    their stored values)."""
     return await _accept("jobs", request, idempotency_key, resources, caller)
 
 

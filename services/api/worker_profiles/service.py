@@ -537,6 +537,9 @@ class _Plan:
     existing_id: UUID | None
 
 
+_ALL_WORKER_FIELDS: frozenset[str] = frozenset(WorkerFields.model_fields)
+
+
 def _unchanged(record: asyncpg.Record, validated: ValidatedWorker, ctx: WorkerContext) -> bool:
     try:
         return validate_worker(parse_fields(_fields_of(record, ctx.cipher)), ctx) == validated
@@ -597,6 +600,15 @@ async def _save_round(conn: asyncpg.Connection, ctx: WorkerContext, caller: Call
         if record is None or record["status"] == "erased":  # erased since the lookup (it was not locked then)
             results[plan.candidate.position] = Conflict("并发修改冲突，请重试 / a concurrent change conflicted; retry")
             continue
+        if not v.fields.model_fields_set >= _ALL_WORKER_FIELDS:
+            # A sheet with fewer columns (or empty cells) updates what it gives and keeps the rest, as a PATCH
+            # would: rebuilding the profile from the row alone silently wiped skills, certificates, notes, …
+            given = v.fields.model_dump(include=v.fields.model_fields_set)
+            try:
+                v = validate_worker(parse_fields({**_fields_of(record, ctx.cipher), **given}), ctx)
+            except ProblemError as exc:
+                results[plan.candidate.position] = exc
+                continue
         if _unchanged(record, v, ctx):
             outcomes.append((plan.candidate.position, "unchanged", record["id"]))
             continue

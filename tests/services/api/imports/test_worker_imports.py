@@ -272,3 +272,28 @@ async def test_only_brokers_import_workers(client: httpx.AsyncClient, make_org: 
     enterprise = await make_org("enterprise")
     response = await upload(client, enterprise, to_csv([worker_row(1)]).encode())
     assert response.status_code == 403
+
+
+async def test_a_sheet_with_fewer_columns_updates_only_what_it_gives(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    full = worker_row(1)
+    first = await import_and_wait(client, settings, broker, to_csv([full]).encode())
+    assert first["created"] == 1
+    worker_id = await db.fetchval("SELECT id FROM worker_profiles")
+    before = (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()
+    assert before["skills"] == ["氩弧焊", "二保焊"]
+    assert before["external_ref"] == "EXT-1"
+    # A later sheet of the same people: a new phone number, no skills / wage / relocation / reference columns,
+    # and the trade left empty. What it does not give must not be wiped.
+    header = ["姓名", "身份证号", "手机号", "户籍地", "工种", "可到岗日期", "同意共享", "同意时间"]
+    partial = {**full, "手机号": "13900000001", "工种": ""}
+    second = await import_and_wait(client, settings, broker, to_csv([partial], header).encode())
+    assert (second["updated"], second["created"], second["rejected"]) == (1, 0, 0), second
+    after = (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()
+    assert after["phone"] == "139****0001"
+    kept = ("skills", "expected_wage", "willing_to_relocate", "external_ref", "occupations")
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+    # The same partial sheet again changes nothing.
+    third = await import_and_wait(client, settings, broker, to_csv([partial], header).encode())
+    assert (third["updated"], third["unchanged"]) == (0, 1), third

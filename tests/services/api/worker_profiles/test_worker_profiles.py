@@ -403,8 +403,10 @@ async def test_save_worker_is_idempotent_for_reimports(broker: OrgKey, make_org:
         async with db.transaction():
             _, outcome = await save_worker(db, ctx, caller_of(broker), WorkerFields.model_validate(body))
         outcomes.append(outcome)
-    assert outcomes == ["created", "unchanged", "updated", "updated"]
+    # The third row names the same person without a reference: what it does not give is kept, so nothing changed.
+    assert outcomes == ["created", "unchanged", "unchanged", "updated"]
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 1
+    assert await db.fetchval("SELECT external_ref FROM worker_profiles") == "x1"
     other = await make_org("broker")
     with pytest.raises(Conflict) as caught:
         async with db.transaction():
