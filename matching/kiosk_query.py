@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -20,6 +21,8 @@ from matching.segmentation import Analyzer
 _T = TypeVar("_T")
 MAX_QUERY_CHARS = 200
 MAX_PARTIAL_CODES = 5
+# A two-character word ending this many trade words is a word people type alone (see head_words).
+HEAD_WORD_MIN_TRADES = 3
 # Words that carry no meaning for a job search once the rest is understood.
 FILLER_WORDS: frozenset[str] = frozenset(
     {"找", "招", "招工", "招聘", "工作", "要", "的", "人", "开工", "上班", "附近", "在", "有", "和"}
@@ -83,7 +86,9 @@ class KioskQueryInterpreter:
         place_words = list(regions.place_words())
         trade_words = list(catalogue.alias_map())
         self.corrector = HomophoneCorrector(
-            [*trade_words, *place_words, *WORK_TYPE_WORDS, *BENEFIT_WORDS], analyzer.is_dictionary_word
+            [*trade_words, *place_words, *head_words(trade_words, analyzer.is_dictionary_word),
+             *WORK_TYPE_WORDS, *BENEFIT_WORDS],
+            analyzer.is_dictionary_word,
         )
         self._levels = {e.occupation_code: e.shortage_level for e in catalogue.entries}
         # Partial matching (电焊 → 电焊工 → 6-18-02-04), answered by one look-up: every substring of two
@@ -170,6 +175,20 @@ class KioskQueryInterpreter:
     def _ordered(self, codes: set[str]) -> tuple[str, ...]:
         """Most needed trade first (catalogue shortage level), then by code."""
         return tuple(sorted(codes, key=lambda c: (self._levels.get(c, 3), c)))
+
+
+def head_words(trade_words: list[str], is_word: Callable[[str], bool],
+               min_trades: int = HEAD_WORD_MIN_TRADES) -> list[str]:
+    """The two-character endings several trade words share (司机 of 叉车司机, 货车司机, 挖机司机 …): people type
+    them alone (`司机`, typed `师机`), and partial matching understands them, so correction must know them
+    too. Only endings shared by `min_trades` words that are words of the segmenter's dictionary, so neither one
+    alias's tail nor a fragment (业员 of 营业员) becomes a word to correct towards."""
+    counts: dict[str, int] = {}
+    for word in trade_words:
+        tail = word[-2:]
+        if len(word) > 2 and all("\u3400" <= ch <= "\u9fff" for ch in tail):
+            counts[tail] = counts.get(tail, 0) + 1
+    return sorted(tail for tail, n in counts.items() if n >= min_trades and is_word(tail))
 
 
 def _extract_wage(text: str) -> tuple[str, int | None, WageUnit | None]:

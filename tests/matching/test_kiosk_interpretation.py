@@ -98,6 +98,12 @@ def test_shipped_catalogue_understands_the_kiosk_example(regions: RegionDirector
     assert corrected.corrected == "电焊工"
     assert corrected.occupation_codes == ("6-18-02-04",)
     assert interpreter.interpret("叉车师机").corrected == "叉车司机"
+    # The brief's own example, typed alone: the shipped catalogue has no trade word 司机, only words ending in it.
+    driver = interpreter.interpret("师机")
+    assert driver.corrected == "司机"
+    assert driver.remaining_text == "司机"
+    assert interpreter.interpret("司机").corrected is None
+    assert interpreter.interpret("时机").corrected is None  # a right word that sounds the same stays
 
 
 def test_asking_for_work_leaves_only_what_was_asked(regions: RegionDirectory) -> None:

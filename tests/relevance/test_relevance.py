@@ -5,7 +5,7 @@ index with the production settings). Prints P@10, recall@50 and nDCG@10 and fail
 Data (committed; regenerate only on purpose with `uv run python tests/relevance/make_corpus.py`):
 - corpus_jobs.json: 334 postings (20 counties × 23 trades, slang titles, a little kana, some closed, held
   or past expiry, which are never relevant);
-- kiosk_queries.json: 113 queries (12 `hard` ones: everyday words the catalogue does not know) with their
+- kiosk_queries.json: 115 queries (12 `hard` ones: everyday words the catalogue does not know) with their
   intent (trade, place, work type, benefits, pay); relevant =
   the open, unexpired postings that satisfy the whole intent;
 - corpus_workers.json + match_cases.json: 400 workers and 37 postings, each labelled with the workers that
