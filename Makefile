@@ -3,6 +3,7 @@
 #   make run       the whole stack in the foreground (Ctrl-C stops what it started)
 #   make test      backing services + pytest + lint
 #   make down      stop what `make test` / `devstack up --detach` left running
+#   make kiosk-link  a one-time link that makes a browser the demo hall's kiosk (ORG=<kiosk org id> for another)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -16,10 +17,10 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP_UV))
 DEVSTACK := $(UV) run --frozen python -m services.devstack
 ENV_FILE := .devstack/env
 
-.PHONY: help install run test lint down services
+.PHONY: help install run test lint down services kiosk-link
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# *//'
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
 
 $(BOOTSTRAP_UV):
 	python3 -m venv $(CURDIR)/.devstack/tools
@@ -47,6 +48,10 @@ lint:
 	$(UV) run --frozen mypy matching
 	$(UV) run --frozen mypy services workers
 	$(UV) run --frozen mypy --explicit-package-bases loadtests
+
+# Needs the stack of `make run` (its env file names the API, the database and Redis).
+kiosk-link: install
+	set -a; . $(ENV_FILE); set +a; $(UV) run --frozen bashu admin kiosk-link $(if $(ORG),--org $(ORG),--demo)
 
 down:
 	@if [ -x "$(UV)" ] && [ -d .venv ]; then $(DEVSTACK) down; else echo "devstack: nothing to stop"; fi

@@ -213,7 +213,8 @@ def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) 
 
 @admin_app.command("kiosk-link")
 def kiosk_link(
-    org: Annotated[str, typer.Option("--org", help="id of the kiosk organisation")],
+    org: Annotated[str | None, typer.Option("--org", help="id of the kiosk organisation")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="the demo hall's terminal (from `bashu demo load`)")] = False,
     base_url: Annotated[str | None, typer.Option(help="the API as the device reaches it (default: $API_URL)")] = None,
     ttl_minutes: Annotated[int, typer.Option(min=1, max=24 * 60)] = 15,
 ) -> None:
@@ -227,16 +228,30 @@ def kiosk_link(
     from services.api.kiosk_page.provisioning import ProvisioningError, create_link_token
 
     settings = load_api_settings()
-    try:
-        org_id = UUID(org)
-    except ValueError:
-        typer.echo("refused: --org is not an organisation id", err=True)
-        raise typer.Exit(2) from None
+    if (org is None) == (not demo):
+        typer.echo("refused: give either --org <kiosk organisation id> or --demo", err=True)
+        raise typer.Exit(2)
+    org_id: UUID | None = None
+    if org is not None:
+        try:
+            org_id = UUID(org)
+        except ValueError:
+            typer.echo("refused: --org is not an organisation id", err=True)
+            raise typer.Exit(2) from None
 
     async def work(conn: asyncpg.Connection) -> str:
+        target = org_id
+        if target is None:
+            from services.api.organisations import repository as orgs_repository
+            from services.demo.loader import DEMO_KIOSK_NAME
+
+            row = await orgs_repository.find_by_name(conn, "kiosk", DEMO_KIOSK_NAME)
+            if row is None:
+                raise ProvisioningError("no demo kiosk here: `bashu demo load` (part of `make run`) creates it")
+            target = row["id"]
         redis = Redis.from_url(str(settings.redis_url))
         try:
-            return await create_link_token(conn, redis, org_id, ttl_seconds=ttl_minutes * 60)
+            return await create_link_token(conn, redis, target, ttl_seconds=ttl_minutes * 60)
         finally:
             await redis.aclose()
 

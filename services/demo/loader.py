@@ -51,6 +51,9 @@ JOB_REF_PREFIX = "demo-j-"
 # Demo postings ending within this are renewed by the next load (for the default 30 days again).
 RENEW_WITHIN = timedelta(days=3)
 
+# `bashu admin kiosk-link --demo` finds the demo hall's terminal by its name.
+DEMO_KIOSK_NAME = "演示·九龙坡区零工市场一号终端"
+
 # name in demo-keys.json → the organisation. Names say "演示" so nobody mistakes them for real ones.
 DEMO_ORGS: dict[str, dict[str, Any]] = {
     "broker_cq": {"type": "broker", "name": "演示·渝东北劳务经纪服务有限公司",
@@ -72,7 +75,7 @@ DEMO_ORGS: dict[str, dict[str, Any]] = {
     "enterprise_services": {"type": "enterprise", "name": "演示·成渝生活服务有限公司",
                             "unified_social_credit_code": "91500107MA60000055",
                             "contact": {"name": "招聘组", "phone": "023-00000005"}},
-    "kiosk_jiulongpo": {"type": "kiosk", "name": "演示·九龙坡区零工市场一号终端", "kiosk_adcode": "500107"},
+    "kiosk_jiulongpo": {"type": "kiosk", "name": DEMO_KIOSK_NAME, "kiosk_adcode": "500107"},
     "authority_cq": {"type": "authority", "name": "演示·重庆市人力资源和社会保障局", "province": "CQ"},
     "authority_sc": {"type": "authority", "name": "演示·四川省人力资源和社会保障厅", "province": "SC"},
 }

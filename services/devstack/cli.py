@@ -120,6 +120,7 @@ def up(
     stack.write_env(backing, extra={k: v for k, v in values.items() if k not in backing.env()})
     _emit(values)
     _say(f"devstack: logs in {paths.state_dir()} (api.log, worker.log, <service>/*.log)")
+    _say("devstack: `make kiosk-link` prints a one-time link that makes a browser the demo hall's kiosk")
     if detach:
         _say("devstack: running in the background; `make down` (or `devstack down`) stops it")
         return

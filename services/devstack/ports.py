@@ -26,7 +26,11 @@ def is_port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR as the servers themselves bind (uvicorn,
+    PostgreSQL, Redis): without it, connections of a stopped server still in TIME_WAIT made the port look taken
+    for about a minute after Ctrl-C, and `make run` refused to start again."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

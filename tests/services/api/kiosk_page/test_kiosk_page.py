@@ -22,7 +22,7 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from services.api.kiosk_page.provisioning import create_link_token
 from services.api.settings import ApiSettings
@@ -302,6 +302,39 @@ def test_kiosk_link_command(settings: ApiSettings, monkeypatch: pytest.MonkeyPat
     assert result.output.startswith("http://127.0.0.1:9/kiosk/provision#token=")
     refused = CliRunner().invoke(app, ["admin", "kiosk-link", "--org", str(uuid.uuid4())])
     assert refused.exit_code == 2
+    for neither_or_both in ([], ["--demo", "--org", seeded_kiosk_id]):
+        assert CliRunner().invoke(app, ["admin", "kiosk-link", *neither_or_both]).exit_code == 2
+
+
+async def test_kiosk_link_for_the_demo_hall(settings: ApiSettings, monkeypatch: pytest.MonkeyPatch,
+                                            db: asyncpg.Connection) -> None:
+    from services.api.kiosk_page.provisioning import redeem
+    from services.api.organisations.schemas import OrgCreate
+    from services.api.organisations.service import create_org
+    from services.cli import app
+    from services.demo.loader import DEMO_KIOSK_NAME
+
+    monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
+
+    def link() -> Result:  # the command runs its own event loop
+        return CliRunner().invoke(app, ["admin", "kiosk-link", "--demo", "--base-url", "http://127.0.0.1:9"])
+
+    missing = await asyncio.to_thread(link)
+    assert missing.exit_code == 2
+    assert "bashu demo load" in missing.output
+    async with db.transaction():
+        created = await create_org(db, OrgCreate(type="kiosk", name=DEMO_KIOSK_NAME, kiosk_adcode="500107"))
+    result = await asyncio.to_thread(link)
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().split("#token=")[1]
+    redis = Redis.from_url(str(settings.redis_url))
+    try:
+        provisioned = await redeem(db, redis, token)
+    finally:
+        await redis.aclose()
+    assert provisioned is not None
+    assert provisioned.org_id == created.org.id
 
 
 @pytest.fixture
