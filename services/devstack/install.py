@@ -15,7 +15,7 @@ def _postgres_needed() -> bool:
     if glob.glob("/usr/lib/postgresql/*/bin/postgres"):
         return False
     try:
-        return not asyncio.run(postgres.probe(configured("DATABASE_URL", postgres.DEFAULT_URL)))
+        return not asyncio.run(postgres.probe(configured("DATABASE_URL", postgres.default_url())))
     except RuntimeError:
         return False  # something answers there; `up` will report the login problem
 
@@ -24,7 +24,7 @@ def _redis_needed() -> bool:
     if shutil.which("redis-server"):
         return False
     try:
-        return not asyncio.run(redis.probe(configured("REDIS_URL", redis.DEFAULT_URL)))
+        return not asyncio.run(redis.probe(configured("REDIS_URL", redis.default_url())))
     except RuntimeError:
         return False
 

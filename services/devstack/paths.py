@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -33,3 +34,10 @@ def cache_dir() -> Path:
 
 def service_dir(name: str) -> Path:
     return state_dir() / name
+
+
+def checkout_tag() -> str:
+    """Eight hex characters naming this checkout (by its state directory). Two checkouts on one machine reuse
+    the same PostgreSQL and Redis; with fixed names the second one's `make run` wrote into the first one's
+    database (revoking its demo keys, with other encryption keys) and shared its queue and cron jobs."""
+    return hashlib.sha256(str(state_dir()).encode()).hexdigest()[:8]

@@ -21,7 +21,12 @@ from services.devstack import paths, processes
 from services.devstack.ports import free_loopback_port, is_port_open
 from services.devstack.readiness import ServiceStartError, wait_ready
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bashu"
+
+def default_url() -> str:
+    """The machine's server, a database of this checkout's own."""
+    return f"postgresql://postgres@127.0.0.1:5432/bashu_{paths.checkout_tag()}"
+
+
 SUPERUSER = "postgres"
 # postgres refuses to run as root; as root we run it as this (Debian's) account.
 SERVICE_ACCOUNT = "postgres"

@@ -14,7 +14,16 @@ from services.devstack import paths, processes
 from services.devstack.ports import free_loopback_port, is_port_open
 from services.devstack.readiness import ServiceStartError, wait_ready
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+def default_url() -> str:
+    """The machine's server, one of databases 1–15 by checkout (0 is left to whatever else uses the server):
+    arq's cron job ids are global to a Redis database, so two stacks in one database skip each other's runs."""
+    return f"redis://127.0.0.1:6379/{1 + int(paths.checkout_tag(), 16) % 15}"
+
+
+def queue_name() -> str:
+    """This checkout's arq queue (its job ids carry it too), in case two checkouts land on one database."""
+    return f"bashu:{paths.checkout_tag()}:queue"
 
 
 def host_port(url: str) -> tuple[str, int]:

@@ -38,6 +38,7 @@ class Backing:
             "REDIS_URL": self.redis.url,
             "MEILI_URL": self.meili.url,
             "MEILI_MASTER_KEY": self.meili_key,
+            "ARQ_QUEUE_NAME": os.environ.get("ARQ_QUEUE_NAME") or redis.queue_name(),
             **local_secrets(),
         }
 
@@ -100,8 +101,8 @@ async def ensure_meili(url: str) -> tuple[Service, str]:
 
 
 async def bring_up() -> Backing:
-    pg_task = asyncio.ensure_future(ensure_postgres(configured("DATABASE_URL", postgres.DEFAULT_URL)))
-    rd_task = asyncio.ensure_future(ensure_redis(configured("REDIS_URL", redis.DEFAULT_URL)))
+    pg_task = asyncio.ensure_future(ensure_postgres(configured("DATABASE_URL", postgres.default_url())))
+    rd_task = asyncio.ensure_future(ensure_redis(configured("REDIS_URL", redis.default_url())))
     ms_task = asyncio.ensure_future(ensure_meili(configured("MEILI_URL", meilisearch.DEFAULT_URL)))
     await asyncio.wait([pg_task, rd_task, ms_task])
     errors = [t.exception() for t in (pg_task, rd_task, ms_task) if t.exception() is not None]
