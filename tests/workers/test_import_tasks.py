@@ -106,6 +106,13 @@ async def test_killed_mid_import_resumes_without_duplicates(
     state = await _state(db, import_id)
     assert state == {"status": "processing", "total": 3, "created": 2, "updated": 0, "unchanged": 0,
                      "rejected": 1, "checkpoint_row": 4, "batches": 1}
+    # The broker follows the progress through the API while the import runs.
+    progress = await client.get(f"/v1/workers/imports/{import_id}", headers=broker.headers)
+    assert progress.status_code == 200, progress.text
+    shown = progress.json()
+    assert {k: shown[k] for k in ("status", "total", "created", "updated", "unchanged", "rejected")} == {
+        "status": "processing", "total": 3, "created": 2, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert ([(e["row"], e["field"]) for e in shown["errors"]], shown["errors_total"]) == ([(3, "phone")], 1)
 
     # The next run dies in the middle of the second batch (rows 5–7, at row 6): nothing of it stays.
     real_saver = processing.SAVERS["workers"]

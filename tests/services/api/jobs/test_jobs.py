@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -83,28 +84,32 @@ async def test_uninferable_posting_asks_for_a_code(client: httpx.AsyncClient, en
         ({"description": "入职需交押金300元，干满三个月退还"}, "fee.deposit"),
         ({"description": "报名费50元，现场缴纳"}, "fee.seeker_fee"),
         ({"description": "入职扣押身份证"}, "id.withholding"),
-        ({"wage": {"min": 1000, "max": 1200, "unit": "month"}}, None),  # below Chongqing's minimum wage
+        ({"wage": {"min": 1000, "max": 1200, "unit": "month"}}, "wage.below_minimum"),  # below CQ's minimum
     ],
 )
 async def test_breaking_the_rules_is_rejected_with_reasons(client: httpx.AsyncClient, enterprise: OrgKey,
                                                            db: asyncpg.Connection, overrides: dict[str, Any],
-                                                           rule: str | None) -> None:
+                                                           rule: str) -> None:
     response = await post_job(client, enterprise, **overrides)
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["errors"]
-    if rule is not None:
-        assert rule in {r["rule_id"] for r in problem["reasons"]}
+    assert rule in {r["rule_id"] for r in problem["reasons"]}
     assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
 
 
+YESTERDAY = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)  # in China, as the rule counts
+
+
 @pytest.mark.parametrize(("overrides", "field"), [
+    ({"adcode": "999999"}, "adcode"),
+    ({"start_date": (YESTERDAY - timedelta(days=30)).isoformat(), "end_date": YESTERDAY.isoformat()}, "end_date"),
     ({"expires_at": "0001-01-01T00:00:00+14:00"}, "expires_at"),  # -infinity, read back naive
     ({"expires_at": "9999-12-31T23:59:59-10:00"}, "expires_at"),
 ])
-async def test_times_that_cannot_be_stored_are_422_per_field(client: httpx.AsyncClient, enterprise: OrgKey,
-                                                            db: asyncpg.Connection, overrides: dict[str, Any],
-                                                            field: str) -> None:
+async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                db: asyncpg.Connection, overrides: dict[str, Any],
+                                                field: str) -> None:
     response = await post_job(client, enterprise, **overrides)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -232,6 +237,7 @@ async def test_expiry_sweep_and_renewal(client: httpx.AsyncClient, enterprise: O
     past = await client.patch(f"/v1/jobs/{job['id']}", json={"expires_at": "2020-01-01T00:00:00+08:00"},
                               headers=enterprise.headers)
     assert past.status_code == 422
+    assert [e["field"] for e in past.json()["errors"]] == ["expires_at"]
     too_far = (datetime.now(UTC) + timedelta(days=400)).isoformat()
     assert (await client.patch(f"/v1/jobs/{job['id']}", json={"expires_at": too_far},
                                headers=enterprise.headers)).status_code == 422
@@ -243,6 +249,16 @@ async def test_expiry_sweep_and_renewal(client: httpx.AsyncClient, enterprise: O
     await run_worker_burst(settings)
     await settle(settings)
     assert job["id"] in await document_ids(settings, "jobs")
+
+
+async def test_patch_to_an_unknown_adcode_is_422_and_changes_nothing(client: httpx.AsyncClient,
+                                                                      enterprise: OrgKey) -> None:
+    job = (await post_job(client, enterprise)).json()
+    response = await client.patch(f"/v1/jobs/{job['id']}", json={"adcode": "999999"}, headers=enterprise.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["adcode"]
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json() == job
 
 
 async def test_patch_rechecks_compliance_and_inference(client: httpx.AsyncClient, enterprise: OrgKey) -> None:

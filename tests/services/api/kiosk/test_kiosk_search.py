@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from unittest.mock import ANY
@@ -53,6 +56,12 @@ async def corpus(settings: ApiSettings) -> dict[str, dict[str, Any]]:
     }
     documents = await index_jobs(settings, jobs.values())
     return {name: doc for name, doc in zip(jobs, documents, strict=True)}
+
+
+def facet_counts(documents: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The facets a kiosk search must show over `documents`: counted among the open, unexpired ones only."""
+    shown = [d for d in documents if d["status"] == "open" and d["expires_at"] > time.time()]
+    return {name: dict(Counter(d[name] for d in shown)) for name in ("adcode", "work_type", "occupation_code")}
 
 
 def ids(data: dict[str, Any]) -> set[str]:
@@ -136,6 +145,14 @@ async def test_closed_held_and_expired_postings_never_appear(client: httpx.Async
         assert not set(data["facets"]["occupation_code"]) - {WELDER, HELPER, NANNY, WAITER, FORKLIFT}
     everything = await search(client, kiosk, limit=100)
     assert everything["total"] == 8
+    # The facet counts too: exactly the shown postings, counted once each, the hidden ones nowhere.
+    expected = facet_counts(corpus.values())
+    assert sum(expected["work_type"].values()) == 8
+    assert everything["facets"] == expected
+    narrowed = await search(client, kiosk, adcode=JIULONGPO)
+    assert narrowed["facets"] == facet_counts(d for d in corpus.values() if d["adcode"] == JIULONGPO)
+    assert narrowed["total"] > 0
+    assert narrowed["facets"]["adcode"] == {JIULONGPO: narrowed["total"]}
 
 
 async def test_filter_syntax_in_q_is_only_text(client: httpx.AsyncClient, kiosk: OrgKey,
@@ -192,7 +209,7 @@ async def test_cursor_paging_walks_every_hit_once(client: httpx.AsyncClient, kio
                                                   corpus: dict[str, dict[str, Any]]) -> None:
     seen: list[str] = []
     page = await search(client, kiosk, limit=3)
-    assert page["facets"]["adcode"]
+    assert page["facets"] == facet_counts(corpus.values())  # over every hit, not the first page's
     while True:
         seen.extend(h["id"] for h in page["hits"])
         if page["next_cursor"] is None:

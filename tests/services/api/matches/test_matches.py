@@ -3,14 +3,18 @@ created through the API, indexed by the worker, matched from Meilisearch and sco
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from matching.identity import id_check_character
 from matching.scoring import WEIGHTS
 from services.api.matches.schemas import JobMatchList, MaskedWorker, WorkerMatchList
+from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.indexing.pipeline import run_worker_burst, settle
@@ -153,6 +157,28 @@ async def test_closed_and_held_postings_have_no_matches_and_are_never_matched(cl
     assert "contact" not in item["job"]
     assert "023-68000000" not in response.text
     assert {r["code"] for r in item["reasons"]} == set(WEIGHTS)
+
+
+async def test_a_posting_past_its_expiry_in_the_index_is_not_matched_before_the_sweep(
+        client: httpx.AsyncClient, world: dict[str, Any], settings: ApiSettings, db: asyncpg.Connection) -> None:
+    job_id, path = world["jobs"]["open"], f"/v1/workers/{world['workers']['good']}/matches"
+    assert [i["job"]["id"] for i in (await client.get(path, headers=world["broker"].headers)).json()["items"]] == [
+        job_id]
+    # Its expiry passes and the sweep has not run yet: the row and the document still say "open".
+    expires_at = int(time.time()) - 60
+    assert await db.execute("UPDATE job_postings SET expires_at = to_timestamp($2) WHERE id = $1 AND status = 'open'",
+                            uuid.UUID(job_id), expires_at) == "UPDATE 1"
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        index = search.index(index_name(settings.meili_index_prefix, "jobs"))
+        task = await index.update_documents([{"id": job_id, "expires_at": expires_at}])
+        assert (await search.wait_for_task(task.task_uid, timeout_in_ms=60_000)).status == "succeeded"
+        assert (await index.get_document(job_id))["status"] == "open"
+    finally:
+        await search.aclose()
+    response = await client.get(path, headers=world["broker"].headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == []
 
 
 async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, Any]) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -24,6 +25,7 @@ def make_id_number(region: str = "500107", birth: str = "19900101", seq: str = "
 ID_NUMBER = make_id_number()  # 500107199001011236-ish, male (odd sequence)
 PHONE = "13812345678"
 NAME = "张德旺"
+YESTERDAY = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)  # in China, as the rules count
 
 
 def worker_body(**overrides: Any) -> dict[str, Any]:
@@ -238,6 +240,7 @@ async def test_idempotency_key_replays_the_first_response(client: httpx.AsyncCli
         ({"expected_wage": {"min": 9000, "max": 6000, "unit": "month"}}, "expected_wage"),
         ({"expected_wage": {"min": 100, "max": 200, "unit": "week"}}, "expected_wage.unit"),
         ({"available_from": "2026-03-01", "available_until": "2026-02-01"}, "available_until"),
+        ({"available_from": "2025-01-01", "available_until": YESTERDAY.isoformat()}, "available_until"),  # past
         ({"work_types": ["forever"]}, "work_types.0"),
         ({"education": "phd-ish"}, "education"),
         ({"occupations": ["9-99-99-99"]}, "occupations"),

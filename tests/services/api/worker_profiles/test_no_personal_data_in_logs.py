@@ -1,0 +1,78 @@
+"""Personal data never reaches the logs: across a profile's life (creation, a refused profile, a read with a
+purpose, an import with row errors, erasure) no log line holds a person's name, ID number, phone or notes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+import structlog
+
+from services.api.logging_setup import configure_logging
+from services.api.settings import ApiSettings
+from tests.conftest import MakeOrg
+from tests.services.api.imports.rows import to_csv, worker_row
+from tests.services.api.imports.support import run_worker
+from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, make_id_number, worker_body
+
+
+@pytest.fixture
+def settings(settings: ApiSettings) -> ApiSettings:
+    # The production format (JSON lines), at the most talkative level.
+    return settings.model_copy(update={"log_json": True, "log_level": "DEBUG"})
+
+
+async def test_no_personal_data_in_any_log_line(client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings,
+                                                capsys: pytest.CaptureFixture[str],
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    broker = await make_org("broker")
+    valid = make_id_number(seq="246")
+    refused_body = worker_body(name="王秀英", id_number=valid[:-1] + ("0" if valid[-1] != "0" else "1"),
+                               phone="13998765432", notes="有高血压，需按时服药", home_adcode="999999")
+    rows = [worker_row(n) for n in range(1, 5)]
+    rows[1]["手机号"] = "1380013800"  # a digit short
+    rows[2]["身份证号"] = rows[2]["身份证号"][:-1] + ("0" if rows[2]["身份证号"][-1] != "0" else "1")
+    secrets = [NAME, ID_NUMBER, PHONE, worker_body()["notes"], *(refused_body[k] for k in ("name", "id_number",
+               "phone", "notes")), *(row[k] for row in rows for k in ("姓名", "身份证号", "手机号"))]
+
+    # The app's own logging configuration (the worker's startup makes it again), pointed at the stream capsys
+    # captures while the test runs; the app's setup-time one is put back before the app is torn down.
+    saved = structlog.get_config()
+    configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
+    caplog.set_level(logging.DEBUG)
+    try:
+        created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        refused = await client.post("/v1/workers", json=refused_body, headers=broker.headers)
+        assert refused.status_code == 422, refused.text
+        read = await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": "签合同"},
+                                headers=broker.headers)
+        assert read.status_code == 200, read.text
+        upload = await client.post("/v1/workers/imports", content=to_csv(rows).encode(),
+                                   headers={**broker.headers, "Content-Type": "text/csv"})
+        assert upload.status_code == 202, upload.text
+        await run_worker(settings)
+        status = await client.get(f"/v1/workers/imports/{upload.json()['import_id']}", headers=broker.headers)
+        assert (status.json()["status"], status.json()["created"], status.json()["rejected"]) == ("completed", 2, 2)
+        erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+        assert erased.status_code == 200, erased.text
+        await run_worker(settings)
+        captured = capsys.readouterr()
+    finally:
+        structlog.configure(**saved)
+
+    lines = (captured.out + captured.err).splitlines() + [r.getMessage() for r in caplog.records]
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    requests = {(e["method"], e["path"], e["status"]) for e in events if e["event"] == "request"}
+    # Every step was logged (nothing passes for want of lines) …
+    assert {("POST", "/v1/workers", 201), ("POST", "/v1/workers", 422),
+            ("GET", f"/v1/workers/{worker_id}/personal-data", 200), ("POST", "/v1/workers/imports", 202),
+            ("DELETE", f"/v1/workers/{worker_id}", 200)} <= requests
+    assert "import.finished" in {e["event"] for e in events}
+    # … and no line holds any of the values, as written or JSON-escaped.
+    for secret in secrets:
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            assert not [line for line in lines if form in line], secret
