@@ -302,9 +302,13 @@ async def save_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller,
         record = await _write(conn, caller, ctx, _row(validated, _status(validated, [])), job_id=uuid4(),
                               insert=True)
         return job_out(record, ctx), "created"
-    if parse_fields(_fields_of(existing)) == body:
+    stored = _fields_of(existing)
+    given = body.model_dump(exclude_unset=True)
+    # As a PATCH: what the row leaves out (a column the sheet lacks, an empty cell) keeps its stored value, so a
+    # sheet with fewer columns is "unchanged" when what it gives is.
+    if parse_fields({**stored, **given}) == parse_fields(stored):
         return job_out(existing, ctx), "unchanged"
-    patch = JobPatch.model_validate(body.model_dump(exclude_unset=True))
+    patch = JobPatch.model_validate(given)
     return await update_job(conn, ctx, caller, existing["id"], patch), "updated"
 
 

@@ -126,3 +126,21 @@ async def test_only_enterprises_import_jobs(client: httpx.AsyncClient, make_org:
     response = await client.post("/v1/jobs/imports", content=to_csv([job_row(1)]),
                                  headers={**broker.headers, "Content-Type": "text/csv"})
     assert response.status_code == 403
+
+
+async def test_a_sheet_with_fewer_columns_updates_only_what_it_gives(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    first = await import_and_wait(client, settings, enterprise, to_csv([job_row(1)]))
+    assert first["created"] == 1
+    before = await db.fetchrow("SELECT id, updated_at, benefits, required_certificates FROM job_postings")
+    # The same posting from a sheet without the benefits, certificate and contact columns: nothing it gives
+    # differs, so nothing changes; then a new headcount changes only the headcount.
+    header = ["岗位编号", "岗位名称", "岗位描述", "招聘人数", "工作地点", "月薪", "用工形式", "开工日期"]
+    same = await import_and_wait(client, settings, enterprise, to_csv([job_row(1)], header))
+    assert (same["updated"], same["unchanged"], same["rejected"]) == (0, 1, 0), same
+    assert await db.fetchrow("SELECT id, updated_at, benefits, required_certificates FROM job_postings") == before
+    changed = await import_and_wait(client, settings, enterprise, to_csv([job_row(1, 招聘人数=4)], header))
+    assert changed["updated"] == 1, changed
+    after = await db.fetchrow("SELECT headcount, benefits, required_certificates FROM job_postings")
+    assert after["headcount"] == 4
+    assert (list(after["benefits"]), list(after["required_certificates"])) == (["包吃", "包住"], ["焊工证"])
