@@ -14,8 +14,7 @@ from services.api.catalogue.runtime import start_runtime
 from services.api.logging_setup import configure_logging
 from services.api.redis_connection import CONNECT_TIMEOUT_SECONDS, create_arq_redis
 from services.api.search_index import create_search_client
-from services.db.migrate import require_current_schema
-from services.db.pool import create_pool
+from services.db.pool import create_serving_pool
 from workers.context import WorkerResources
 from workers.handlers import load_handlers
 from workers.indexing_tasks import expire_postings
@@ -35,13 +34,8 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
-        pool = await create_pool(str(settings.database_url), min_size=1, max_size=settings.worker_max_jobs + 2)
-        try:
-            async with pool.acquire() as conn:
-                await require_current_schema(conn)
-        except BaseException:
-            await pool.close()
-            raise
+        pool = await create_serving_pool(str(settings.database_url), min_size=1,
+                                         max_size=settings.worker_max_jobs + 2)
         ctx["resources"] = WorkerResources(
             settings=settings, pool=pool,
             redis=create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name),

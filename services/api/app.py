@@ -38,8 +38,7 @@ from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
 from services.api.stats.router import router as stats_router
 from services.api.worker_profiles.router import router as worker_profiles_router
-from services.db.migrate import require_current_schema
-from services.db.pool import create_pool
+from services.db.pool import create_serving_pool
 
 log = structlog.get_logger("bashu.api")
 
@@ -53,14 +52,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[LifespanState]:
-        pool = await create_pool(str(settings.database_url), min_size=settings.database_pool_min,
-                                 max_size=settings.database_pool_max)
-        try:
-            async with pool.acquire() as conn:
-                await require_current_schema(conn)
-        except BaseException:
-            await pool.close()
-            raise
+        pool = await create_serving_pool(str(settings.database_url), min_size=settings.database_pool_min,
+                                         max_size=settings.database_pool_max)
         redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
         search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
                                       timeout_seconds=settings.meili_timeout_seconds)

@@ -7,6 +7,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.db.migrate import require_current_schema
+
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; orjson because imports encode large documents.
@@ -20,6 +22,19 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10, **kwar
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection,
                                      command_timeout=60, **kwargs)
     assert pool is not None
+    return pool
+
+
+async def create_serving_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+    """The pool of a serving process (API, worker): refused, with the command that fixes it, when the database
+    is behind the code's migrations (require_current_schema), and then closed rather than leaked."""
+    pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
+    try:
+        async with pool.acquire() as conn:
+            await require_current_schema(conn)
+    except BaseException:
+        await pool.close()
+        raise
     return pool
 
 
