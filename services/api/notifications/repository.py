@@ -600,3 +600,51 @@ async def delete_digest(conn: asyncpg.Connection, digest_id: UUID) -> None:
 async def lock_digest_group(conn: asyncpg.Connection, channel: str, recipient: str, period: str) -> None:
     """Serialise digest building per group (two cron runs never fold the same holds twice)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 6))", f"{channel}|{recipient}|{period}")
+
+
+# ------------------------------------------------------------------------------------------- erasure
+
+
+async def notifications_about_worker(conn: asyncpg.Connection, worker_id: UUID) -> list[asyncpg.Record]:
+    """The person's notices, locked (a dispatch fanning one out waits for the erasure, then finds it gone)."""
+    return list(await conn.fetch(
+        f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE worker_id = $1 ORDER BY id FOR UPDATE",
+        worker_id))
+
+
+async def set_payloads(conn: asyncpg.Connection, payloads: Sequence[tuple[UUID, dict[str, Any]]]) -> None:
+    await conn.executemany("UPDATE notifications SET payload = $2 WHERE id = $1", payloads)
+
+
+async def drop_open_holds(conn: asyncpg.Connection, notification_ids: Sequence[UUID]) -> None:
+    await conn.execute("DELETE FROM notification_holds WHERE notification_id = ANY($1) AND digest_id IS NULL",
+                       list(notification_ids))
+
+
+async def deliveries_carrying(conn: asyncpg.Connection, notification_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """Webhook deliveries whose body holds one of these notices: their own, and digests that folded them in."""
+    return list(await conn.fetch(
+        """SELECT id, notification_id, digest_id, body, status FROM webhook_deliveries
+            WHERE notification_id = ANY($1)
+               OR digest_id IN (SELECT digest_id FROM notification_holds
+                                 WHERE notification_id = ANY($1) AND digest_id IS NOT NULL)
+            ORDER BY id FOR UPDATE""", list(notification_ids)))
+
+
+async def rewrite_delivery(conn: asyncpg.Connection, delivery_id: UUID, *, body: str, cancel: bool,
+                           reason: str) -> None:
+    """New body; with `cancel`, a delivery still to be sent is not sent (an attempt in flight records nothing:
+    finish_delivery only updates a delivery still `delivering`)."""
+    await conn.execute(
+        """UPDATE webhook_deliveries SET body = $2,
+                  status = CASE WHEN $3 AND status IN ('pending', 'delivering') THEN 'cancelled' ELSE status END,
+                  lease_until = CASE WHEN $3 AND status IN ('pending', 'delivering') THEN NULL ELSE lease_until END,
+                  last_error = CASE WHEN $3 AND status IN ('pending', 'delivering') THEN $4 ELSE last_error END
+            WHERE id = $1""", delivery_id, body, cancel, reason)
+
+
+async def cancel_sms_to_worker(conn: asyncpg.Connection, worker_id: UUID, *, reason: str) -> int:
+    status = await conn.execute(
+        """UPDATE sms_messages SET status = 'cancelled', lease_until = NULL, last_error = $2
+            WHERE worker_id = $1 AND status IN ('pending', 'sending')""", worker_id, reason)
+    return int(status.split()[-1])

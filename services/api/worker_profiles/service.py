@@ -36,6 +36,7 @@ from services.api.auth.caller import Caller
 from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_policy, hold_new_profile_if_grade_d
 from services.api.jobs.occupation_inference import ResolvedOccupation, resolve_worker_occupation
 from services.api.jobs.schemas import Wage
+from services.api.notifications import erasure as notification_erasure
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.problems import (
     Conflict,
@@ -674,14 +675,16 @@ async def update_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Ca
 
 
 async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID) -> WorkerOut:
-    """Right to erasure: personal and profile data leave PostgreSQL now and the index after commit; a tombstone
-    stays. Allowed with an expired licence (the person's right does not depend on the broker's). Idempotent."""
+    """Right to erasure: personal and profile data leave PostgreSQL now (the profile, stored create responses,
+    the copies in notices and webhook bodies) and the index after commit; a tombstone stays. Allowed with an
+    expired licence (the person's right does not depend on the broker's). Idempotent."""
     if caller.role != "broker":
         raise Forbidden("需要劳务经纪人角色 / requires role broker")
     record = await _owned(conn, caller, worker_id, for_update=True)
     if record["status"] != "erased":
         record = await repository.erase(conn, worker_id)
         await repository.forget_idempotent_responses(conn, worker_id)
+        await notification_erasure.forget_worker(conn, worker_id)
     await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
     return worker_out(record, ctx)
 

@@ -43,7 +43,8 @@ def match(org: OrgKey, job_id: UUID | None = None, worker_id: UUID | None = None
             worker_id=worker_id or uuid.uuid4(), score=kw.pop("score", 0.82),
             direction=kw.pop("direction", "worker_for_job"),
             reasons=[{"code": "occupation", "text": "工种一致", "weight": 0.35}],
-            summary={"title": "电焊工", "adcode": "500107", "wage": {"min": 300, "max": 400, "unit": "day"}}, **kw)
+            summary=kw.pop("summary", {"title": "电焊工", "adcode": "500107",
+                                       "wage": {"min": 300, "max": 400, "unit": "day"}}), **kw)
 
     return work
 
@@ -580,3 +581,75 @@ async def test_notices_about_a_person_erased_or_withdrawn_meanwhile_are_not_push
     await _dispatch_all(d, db)
     await _deliver_all(d, db)
     assert len(receiver.requests) == 1  # the digest only
+
+
+async def test_erasure_strips_the_person_from_notices_webhook_bodies_and_digests(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    # A notice copies the person's profile (trades, skills, home county …) into the inbox row, its webhook body
+    # and any digest that folds it in. Erasing the profile must reach all three copies.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
+    receiver.secret = hook["secret"]
+    assert (await client.put("/v1/notifications/preferences", headers=broker.headers,
+                             json={"sms_to_workers": True})).status_code == 200
+    gone = await _worker_profile(client, broker, sms=True, id_seq="211")
+    kept = await _shared_worker(client, broker, 212)
+    clock = ManualClock(datetime(2026, 3, 2, 14, 10, tzinfo=CN))
+    d = await make_delivery(clock=clock)
+
+    def about(worker_id: UUID, marker: str, org: OrgKey = enterprise, **kw: Any) -> Any:
+        summary = {"job": {"title": "电焊工", "adcode": "500107"},
+                   "worker": {"id": str(worker_id), "skills": [marker], "home_county": {"adcode": "500230"}},
+                   "distance_km": 12.5, "transfer": True}
+        return match(org, worker_id=worker_id, summary=summary, now=clock.now(), **kw)
+
+    # At once: a push still to be made (not delivered yet).
+    await record(about(gone, "甲的技能一"))
+    # The broker's own notice about the person, with a text to them still to be sent.
+    await record(about(gone, "甲的技能四", broker, direction="job_for_worker", sms_consent=True))
+    await _dispatch_all(d, db)
+    # Held for a digest that is built before the erasure, with another person's notice beside it.
+    await client.put("/v1/notifications/preferences", headers=enterprise.headers, json={"digest": "hourly"})
+    await record(about(gone, "甲的技能二"))
+    await record(about(kept, "乙的技能"))
+    # Held, and the erasure comes before the digest is built.
+    await _dispatch_all(d, db)
+    clock.set(datetime(2026, 3, 2, 15, 0, 5, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    await record(about(gone, "甲的技能三"))
+    await _dispatch_all(d, db)
+    assert await db.fetchval("SELECT count(*) FROM sms_messages WHERE status = 'pending'") == 1
+
+    assert (await client.delete(f"/v1/workers/{gone}", headers=broker.headers)).status_code == 200
+
+    # Nothing of the person is left in any copy; the other person's notice is untouched.
+    for table, column in (("notifications", "payload::text"), ("webhook_deliveries", "body")):
+        assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE {column} LIKE '%甲的技能%'") == 0, table
+        assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE {column} LIKE '%500230%' "
+                                 f"AND {column} NOT LIKE '%乙的技能%'") == 0, table
+    inbox = (await client.get("/v1/notifications?limit=100", headers=enterprise.headers)).json()["items"]
+    about_gone = [n["data"] for n in inbox if n["worker_id"] == str(gone)]
+    assert len(about_gone) == 3
+    for payload in about_gone:
+        assert payload["worker"] == {"id": str(gone), "erased": True}
+        assert payload["job"] == {"title": "电焊工", "adcode": "500107"}
+        assert not {"score", "reasons", "distance_km", "transfer"} & payload.keys()
+    [kept_notice] = [n["data"] for n in inbox if n["worker_id"] == str(kept)]
+    assert kept_notice["worker"]["skills"] == ["乙的技能"]
+    assert kept_notice["score"] == 0.82
+    # The push still to come about the person is cancelled, as is the text to them.
+    [cancelled] = await db.fetch("SELECT status, last_error FROM webhook_deliveries WHERE digest_id IS NULL")
+    assert (cancelled["status"], cancelled["last_error"]) == ("cancelled", "person erased")
+    assert await db.fetchval("SELECT count(*) FROM sms_messages WHERE status = 'pending'") == 0
+
+    # The digest goes out with the other person's notice as it was and only the tombstone of this one.
+    await _deliver_all(d, db)
+    [sent] = receiver.requests
+    assert sent.verified
+    items = {i["data"]["worker_id"]: i["data"] for i in orjson.loads(sent.body)["data"]["items"]}
+    assert items[str(gone)]["worker"] == {"id": str(gone), "erased": True}
+    assert items[str(kept)]["worker"]["skills"] == ["乙的技能"]
+    # The notice held when the person was erased is not folded into a later digest.
+    clock.set(datetime(2026, 3, 2, 16, 0, 5, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 0
