@@ -77,12 +77,13 @@ async def erase_worker(worker_id: UUID, conn: Connection, ctx: Context, caller: 
     return await service.erase_worker(conn, ctx, caller, worker_id)
 
 
-@router.get("/{worker_id}/personal-data", response_model=PersonalDataOut, responses=problem_responses(409))
+@router.get("/{worker_id}/personal-data", response_model=PersonalDataOut, responses=problem_responses(403, 409))
 async def read_personal_data(
     worker_id: UUID, request: Request, conn: Connection, ctx: Context, caller: Broker,
     purpose: Annotated[str, Query(min_length=2, max_length=200,
                                   description="Why the full values are needed (written to the audit log).")],
 ) -> PersonalDataOut:
-    """Full name, ID number and phone for the owning broker. Every call is written to the audit log."""
+    """Full name, ID number and phone for the owning broker. Every call is written to the audit log. 403
+    (`reason: licence_expired`) while the broker's HR-service licence has expired."""
     return await service.read_personal_data(conn, ctx, caller, worker_id, purpose=purpose.strip(),
                                             request_id=getattr(request.state, "request_id", None))

@@ -146,6 +146,15 @@ def ensure_may_post(caller: Caller, today: date) -> None:
                         extra={"reason": "licence_expired"})
 
 
+def ensure_may_read_personal_data(caller: Caller, today: date) -> None:
+    """Full ID numbers and phones are for a broker still licensed to place people (policy clause 21: a lapsed
+    agency may not act as one); masked views and erasure stay open to it."""
+    if not caller.licence_valid_on(today):
+        raise Forbidden("人力资源服务许可证已过期，不能查看完整个人信息 / the broker's HR-service licence has expired; "
+                        "full personal data can be read again once it is renewed",
+                        extra={"reason": "licence_expired"})
+
+
 def _not_found() -> NotFound:
     # Another broker's profile is answered exactly like a missing one: existence is not disclosed.
     return NotFound("没有此求职者 / no such worker profile")
@@ -726,6 +735,7 @@ async def read_personal_data(conn: asyncpg.Connection, ctx: WorkerContext, calle
     """Full values for the owning broker, written to the audit log (who, what, when, why) in the same
     transaction: no read without its log line."""
     record = await _owned(conn, caller, worker_id)
+    ensure_may_read_personal_data(caller, china_today())
     if record["status"] == "erased":
         raise Conflict("档案已删除，无个人信息 / the profile was erased; there is no personal data",
                        extra={"reason": "erased"})

@@ -268,7 +268,7 @@ async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broke
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
 
 
-async def test_expired_licence_blocks_posting(client: httpx.AsyncClient, make_org: MakeOrg,
+async def test_expired_licence_blocks_posting_and_full_reads(client: httpx.AsyncClient, make_org: MakeOrg,
                                               db: asyncpg.Connection) -> None:
     lapsed = await make_org("broker", licence={"number": "川人服证字〔2020〕第0002号", "issuer_province": "SC",
                                                "valid_until": "2024-01-01"})
@@ -286,6 +286,15 @@ async def test_expired_licence_blocks_posting(client: httpx.AsyncClient, make_or
                      uuid.UUID(lapsed.org_id))
     patched = await client.patch(f"/v1/workers/{worker_id}", json={"skills": []}, headers=lapsed.headers)
     assert patched.status_code == 403
+    # Nor are its full personal values read (and no read is logged); the masked profile still is.
+    full = await client.get(f"/v1/workers/{worker_id}/personal-data?purpose=联系上岗", headers=lapsed.headers)
+    assert full.status_code == 403
+    assert full.json()["reason"] == "licence_expired"
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log WHERE subject_id = $1",
+                             uuid.UUID(worker_id)) == 0
+    masked = await client.get(f"/v1/workers/{worker_id}", headers=lapsed.headers)
+    assert masked.status_code == 200
+    assert "*" in masked.json()["id_number"]
     assert (await client.delete(f"/v1/workers/{worker_id}", headers=lapsed.headers)).status_code == 200
 
 
