@@ -49,7 +49,7 @@ from services.indexing.documents import (
     worker_facts,
     worker_is_indexable,
 )
-from services.indexing.sync import SyncResult
+from services.indexing.sync import Kind, SyncResult, indexer_for
 from workers.context import WorkerResources
 from workers.notification_tasks import FAN_OUT_ONLY, JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
 from workers.outbox import OutboxHandler, outbox_handler, process_now
@@ -111,6 +111,12 @@ async def match_when_visible(resources: WorkerResources, matcher: OutboxHandler,
 
 async def _env(resources: WorkerResources) -> matches.MatchEnv:
     snapshot = await current_catalogue(resources.extensions)
+    # Matching searches the other side's index, which may not exist yet or be another process's creation whose
+    # filterable attributes are not applied yet; once per process and index, after that a set lookup.
+    indexer = indexer_for(resources.extensions, resources.search, resources.settings.meili_index_prefix)
+    kinds: tuple[Kind, ...] = ("jobs", "workers")
+    for kind in kinds:
+        await indexer.ensure_index(kind, snapshot.catalogue, snapshot.regions)
     return matches.MatchEnv(catalogue=snapshot.catalogue, regions=snapshot.regions,
                             http=resources.search.http_client, prefix=resources.settings.meili_index_prefix)
 

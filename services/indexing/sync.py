@@ -50,6 +50,8 @@ BATCH_SIZE = 1000
 # much less CPU than many small ones (about half at 100,000 documents: loadtests/README.md, import benchmark),
 # so an import batch goes out whole.
 WRITE_BATCH_SIZE = 10_000
+# How long a new or restored index's settings may take to apply (they queue behind other indexes' writes).
+SETTINGS_TIMEOUT_MS = 60_000
 # Settings the catalogue does not own: when an index carries other values (e.g. it was created bare by
 # another process), they are set again. Synonyms and dictionary belong to the catalogue publication.
 _STRUCTURAL_KEYS = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "rankingRules",
@@ -125,8 +127,10 @@ class Indexer:
             build = jobs_index_settings if kind == "jobs" else workers_index_settings
             full = await asyncio.to_thread(build, catalogue, regions)
             try:
+                # Waiting for the settings, not only the creation: a search between the two fails ("Attribute
+                # status is not filterable") and its outbox row is retried; every first start logged dozens.
                 await self.client.create_index(uid, primary_key="id", settings=MeilisearchSettings.model_validate(full),
-                                               wait=False)
+                                               wait=True, timeout_in_ms=SETTINGS_TIMEOUT_MS)
             except MeilisearchApiError as race:
                 if race.code != "index_already_exists":
                     raise
@@ -135,7 +139,9 @@ class Indexer:
         base = _BASE_SETTINGS[kind]
         current = (await index.get_settings()).model_dump(by_alias=True)
         if any(_normalise(current.get(k)) != _normalise(base[k]) for k in _STRUCTURAL_KEYS):
-            await index.update_settings(MeilisearchSettings.model_validate(base))
+            # Also the case while another process's creation is still applying its settings: wait for ours.
+            task = await index.update_settings(MeilisearchSettings.model_validate(base))
+            await self.client.wait_for_task(task.task_uid, timeout_in_ms=SETTINGS_TIMEOUT_MS)
             log.info("indexing.settings_restored", index=uid)
         self._ready.add(uid)
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from services.api.redis_connection import create_arq_redis
-from services.api.search_index import create_search_client
+from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.db.pool import create_pool
 from tests.conftest import MakeOrg, OrgKey
@@ -212,3 +212,21 @@ async def test_the_top_n_are_found_past_candidates_the_rechecks_drop(
     await run_worker(match_notify_top_n=1, match_notify_min_score=0.0)
     assert len(await matches_in_inbox(client, broker)) == 1
     assert await matches_in_inbox(client, stale_broker) == []
+
+
+async def test_matching_a_posting_waits_for_the_other_index_s_settings(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: Any,
+        run_worker: RunWorker) -> None:  # noqa: F811
+    # The workers index exists without its filterable attributes, as it does while another process's creation
+    # is still applying them. Matching the new posting searches it with a status filter: it must wait for the
+    # settings rather than fail ("Attribute status is not filterable") and leave its row to be retried.
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        await search.create_index(index_name(settings.meili_index_prefix, "workers"), primary_key="id", wait=True)
+    finally:
+        await search.aclose()
+    job = await post_job(client, await make_org("enterprise"))
+    await run_worker()
+    row = await db.fetchrow("SELECT done_at, attempts, last_error FROM outbox WHERE topic = 'job.index' "
+                            "AND entity_id = $1", job["id"])
+    assert (row["done_at"] is not None, row["attempts"], row["last_error"]) == (True, 1, None)
