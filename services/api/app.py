@@ -9,6 +9,7 @@ from typing import TypedDict
 
 import structlog
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from services.api.catalogue.router import occupations_router
 from services.api.catalogue.router import router as catalogue_router
@@ -75,7 +76,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await pool.close()
             log.info("api.stopped")
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Bashu Bridge API (巴蜀劳务桥)",
         version="1.0.0",
         summary="Cross-regional job matching and workforce transfer for the Chengdu–Chongqing economic circle.",
