@@ -131,10 +131,19 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field_of(err: dict[str, Any]) -> str:
+    # Invalid JSON is located by FastAPI as ("body", <character offset>): an offset is not a field.
+    if err.get("type") == "json_invalid":
+        return "body"
+    return _location(err.get("loc", ()))
+
+
 def _validation_message(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "json_invalid":
-        return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", ""))
+        loc = err.get("loc", ())
+        where = f" (at character {loc[-1]})" if loc and isinstance(loc[-1], int) else ""
+        return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", "")) + where
     if kind == "extra_forbidden":
         return "未知字段 / unknown field"
     if kind == "missing":
@@ -150,8 +159,7 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [FieldError(field=_location(e.get("loc", ())), message=_validation_message(e))
-                  for e in exc.errors()]
+        errors = [FieldError(field=_field_of(e), message=_validation_message(e)) for e in exc.errors()]
         return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
                                 detail=f"{len(errors)} field(s) invalid", errors=errors)
 
