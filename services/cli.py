@@ -14,6 +14,7 @@ from services.api.logging_setup import configure_logging
 from services.api.settings import ApiSettings, load_api_settings
 from services.db.migrate import apply_migrations
 from services.db.pool import connect
+from services.outbox.repository import STUCK_AFTER_ATTEMPTS
 
 T = TypeVar("T")
 
@@ -28,6 +29,8 @@ demo_app = typer.Typer(help="Synthetic demo data for the local stack", no_args_i
 app.add_typer(demo_app, name="demo")
 pii_app = typer.Typer(help="Personal-data keys", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")
+outbox_app = typer.Typer(help="Follow-up work that keeps failing (the outbox)", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 
 
 @app.callback()
@@ -279,6 +282,58 @@ def revoke_key(org_id: str, key_id: str) -> None:
         typer.echo("no such key", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@outbox_app.command("stuck")
+def outbox_stuck(
+    min_attempts: Annotated[int, typer.Option(min=1, help="failed attempts from which a row is listed")] = (
+        STUCK_AFTER_ATTEMPTS),
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List undone follow-up rows that keep failing (by default those the worker logs as `outbox.poisoned`),
+    with their last error. They are still retried every few hours; fix the cause, then `bashu outbox retry`.
+    Exits 1 when there are any (for monitoring)."""
+    from services.outbox import repository as outbox_repository
+
+    async def work(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        return await outbox_repository.stuck(conn, min_attempts=min_attempts, limit=limit)
+
+    rows = _with_connection(load_api_settings(), work)
+    if as_json:
+        typer.echo(json.dumps([dict(r) for r in rows], ensure_ascii=False, default=str))
+    else:
+        for r in rows:
+            typer.echo(f"{r['id']}\t{r['topic']}\t{r['entity_id']}\tattempts={r['attempts']}\t"
+                       f"since={r['created_at']:%Y-%m-%d %H:%M}\t{r['last_error'] or ''}")
+        typer.echo(f"{len(rows)} row(s) with {min_attempts} or more failed attempts", err=True)
+    if rows:
+        raise typer.Exit(1)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="outbox row ids (from `bashu outbox stuck`)")] = None,
+    all_stuck: Annotated[bool, typer.Option("--all-stuck", help="every row `bashu outbox stuck` lists")] = False,
+) -> None:
+    """Retry rows soon (within the reconciler's next run, ~30 s) instead of at their long backoff."""
+    from services.outbox import repository as outbox_repository
+
+    if bool(ids) == all_stuck:
+        typer.echo("give row ids or --all-stuck (not both)", err=True)
+        raise typer.Exit(2)
+
+    async def work(conn: asyncpg.Connection) -> list[int]:
+        chosen = ids or [r["id"] for r in await outbox_repository.stuck(
+            conn, min_attempts=STUCK_AFTER_ATTEMPTS, limit=10_000)]
+        return await outbox_repository.retry_soon(conn, chosen)
+
+    retried = _with_connection(load_api_settings(), work)
+    typer.echo(f"{len(retried)} row(s) will be retried: {' '.join(map(str, retried))}".rstrip(": "))
+    if ids and len(retried) < len(ids):
+        missing = sorted(set(ids) - set(retried))
+        typer.echo(f"not undone rows (done or unknown): {' '.join(map(str, missing))}", err=True)
+        raise typer.Exit(1)
 
 
 @pii_app.command("rotate")

@@ -31,9 +31,7 @@ def outbox_handler(topic: str) -> Callable[[OutboxHandler], OutboxHandler]:
     return register
 
 
-# From this attempt on a failing row is logged as an error (`outbox.poisoned`): its retry delay has reached the
-# reconciler's longest (2^8 × the base), so it has been failing for hours.
-POISONED_AFTER_ATTEMPTS = 9
+POISONED_AFTER_ATTEMPTS = repository.STUCK_AFTER_ATTEMPTS
 
 
 class UnknownTopic(RuntimeError):

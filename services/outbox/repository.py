@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
+
+# From this attempt on an undone row counts as stuck (the worker logs `outbox.poisoned`, `bashu outbox stuck`
+# lists it): its retry delay has reached the reconciler's longest (2^8 × the base), so it has been failing for
+# hours. It is still retried at that pace; nothing is dropped.
+STUCK_AFTER_ATTEMPTS = 9
 
 
 async def record(conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
@@ -64,3 +71,19 @@ async def purge_done(conn: asyncpg.Connection, *, older_than_hours: int, limit: 
                 ORDER BY done_at LIMIT $2))""",
         older_than_hours, limit)
     return int(status.split()[-1])
+
+
+async def stuck(conn: asyncpg.Connection, *, min_attempts: int, limit: int) -> list[asyncpg.Record]:
+    """Undone rows that failed at least `min_attempts` times, oldest first."""
+    return list(await conn.fetch(
+        """SELECT id, topic, entity_id, attempts, created_at, enqueued_at, last_error FROM outbox
+            WHERE done_at IS NULL AND attempts >= $1 ORDER BY id LIMIT $2""", min_attempts, limit))
+
+
+async def retry_soon(conn: asyncpg.Connection, ids: Sequence[int]) -> list[int]:
+    """Start the backoff of these undone rows again (after the cause is fixed): the reconciler's next run
+    enqueues them. Returns the ids that were undone."""
+    rows = await conn.fetch(
+        """UPDATE outbox SET attempts = 0, enqueued_at = NULL
+            WHERE id = ANY($1) AND done_at IS NULL RETURNING id""", list(ids))
+    return sorted(r["id"] for r in rows)

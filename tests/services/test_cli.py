@@ -39,3 +39,58 @@ def test_pii_rotate_reports_what_it_did(database_url: str, monkeypatch: pytest.M
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"active_key_id": "k2", "rewritten": 0, "rewritten_by_column": {},
                                          "remaining": {}}
+
+
+async def _outbox_rows(database_url: str) -> dict[str, int]:
+    from services.db.pool import connect
+
+    conn = await connect(database_url)
+    try:
+        ids = {}
+        for name, attempts, done in (("fresh", 1, False), ("stuck", 9, False), ("worse", 12, False),
+                                     ("finished", 15, True)):
+            ids[name] = await conn.fetchval(
+                """INSERT INTO outbox (topic, entity_id, attempts, enqueued_at, done_at, last_error)
+                   VALUES ('job.index', $1, $2, now(), CASE WHEN $3 THEN now() END, 'ServiceUnavailable')
+                   RETURNING id""", name, attempts, done)
+        return ids
+    finally:
+        await conn.close()
+
+
+async def test_outbox_stuck_lists_rows_failing_for_hours_and_retry_restarts_them(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from services.db.pool import connect
+
+    ids = await _outbox_rows(database_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def run(*args: str) -> object:
+        # The CLI runs its own event loop: off this test's loop.
+        return asyncio.to_thread(CliRunner().invoke, app, list(args))
+
+    listed = await run("outbox", "stuck", "--json")
+    assert listed.exit_code == 1  # type: ignore[attr-defined]
+    rows = json.loads(listed.stdout)  # type: ignore[attr-defined]
+    assert [(r["id"], r["entity_id"], r["last_error"]) for r in rows] == [
+        (ids["stuck"], "stuck", "ServiceUnavailable"), (ids["worse"], "worse", "ServiceUnavailable")]
+    assert len(json.loads((await run("outbox", "stuck", "--json", "--min-attempts", "1")).stdout)) == 3  # type: ignore[attr-defined]
+
+    unknown = await run("outbox", "retry", str(ids["stuck"]), str(ids["finished"]))
+    assert unknown.exit_code == 1  # type: ignore[attr-defined]
+    assert str(ids["finished"]) in unknown.output  # type: ignore[attr-defined]
+    assert (await run("outbox", "retry", "--all-stuck")).exit_code == 0  # type: ignore[attr-defined]
+    assert (await run("outbox", "retry")).exit_code == 2  # type: ignore[attr-defined]
+
+    conn = await connect(database_url)
+    try:
+        after = {r["entity_id"]: (r["attempts"], r["enqueued_at"] is None)
+                 for r in await conn.fetch("SELECT entity_id, attempts, enqueued_at FROM outbox")}
+    finally:
+        await conn.close()
+    # Restarted: no attempts, not enqueued, so the reconciler's next run enqueues them. Others untouched.
+    assert after == {"fresh": (1, False), "stuck": (0, True), "worse": (0, True), "finished": (15, False)}
+    cleared = await run("outbox", "stuck")
+    assert cleared.exit_code == 0  # type: ignore[attr-defined]
