@@ -31,6 +31,8 @@ pii_app = typer.Typer(help="Personal-data keys", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")
 outbox_app = typer.Typer(help="Follow-up work that keeps failing (the outbox)", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
+index_app = typer.Typer(help="The Meilisearch indexes (derived from PostgreSQL)", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 
 @app.callback()
@@ -333,6 +335,31 @@ def outbox_retry(
     if ids and len(retried) < len(ids):
         missing = sorted(set(ids) - set(retried))
         typer.echo(f"not undone rows (done or unknown): {' '.join(map(str, missing))}", err=True)
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+def index_rebuild(
+    kind: Annotated[list[str] | None, typer.Option(help="jobs or workers (repeatable); default both")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Send every posting and profile to Meilisearch again from PostgreSQL: after Meilisearch lost its data, or
+    to bring documents written by older code up to date. Runs beside the API and worker; may be stopped and
+    run again. Exits 1 when Meilisearch failed a write."""
+    from services.indexing.rebuild import rebuild_indexes
+    from services.indexing.sync import Kind
+
+    known: dict[str, Kind] = {"jobs": "jobs", "workers": "workers"}
+    unknown = [k for k in kind or () if k not in known]
+    if unknown:
+        typer.echo(f"unknown index kind: {', '.join(unknown)} (jobs or workers)", err=True)
+        raise typer.Exit(2)
+    kinds = [known[k] for k in dict.fromkeys(kind or known)]
+    rebuilt = asyncio.run(rebuild_indexes(load_api_settings(), kinds))
+    report: dict[str, Any] = {r.kind: {"upserted": r.upserted, "deleted": r.deleted, "failed_tasks": r.failed_tasks}
+              for r in rebuilt}
+    _emit(report, as_json)
+    if any(r.failed_tasks for r in rebuilt):
         raise typer.Exit(1)
 
 

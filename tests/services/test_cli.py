@@ -94,3 +94,9 @@ async def test_outbox_stuck_lists_rows_failing_for_hours_and_retry_restarts_them
     assert after == {"fresh": (1, False), "stuck": (0, True), "worse": (0, True), "finished": (15, False)}
     cleared = await run("outbox", "stuck")
     assert cleared.exit_code == 0  # type: ignore[attr-defined]
+
+
+def test_index_rebuild_refuses_an_unknown_kind() -> None:
+    result = CliRunner().invoke(app, ["index", "rebuild", "--kind", "postings"])
+    assert result.exit_code == 2
+    assert "postings" in result.output
