@@ -32,8 +32,11 @@ async def claim(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | No
         RETURNING id, topic, entity_id, attempts""", outbox_id)
 
 
-async def mark_enqueued(conn: asyncpg.Connection, ids: list[int]) -> None:
-    await conn.execute("UPDATE outbox SET enqueued_at = now() WHERE id = ANY($1::bigint[])", ids)
+async def mark_enqueued(conn: asyncpg.Connection, ids: list[int], *, due_in_seconds: float = 0.0) -> None:
+    """`due_in_seconds`: the jobs were deferred; the reconciler's clock starts when they are due, so it does not
+    take them for lost while they wait."""
+    await conn.execute("UPDATE outbox SET enqueued_at = now() + make_interval(secs => $2) WHERE id = ANY($1::bigint[])",
+                       ids, due_in_seconds)
 
 
 async def mark_done(conn: asyncpg.Connection, outbox_id: int) -> None:

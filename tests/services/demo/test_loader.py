@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from services.api.settings import ApiSettings
 from services.demo.loader import DEMO_ORGS, load_demo
@@ -119,3 +120,37 @@ async def test_demo_load_renews_demo_postings_that_ended_or_are_about_to(
     third = await load_demo(settings, workers=0, jobs=12, seed=5, keys_path=keys_file, enqueue=False)
     assert third.renewals == {}
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'job.index'") == outbox_before + 3
+
+
+async def test_the_demo_s_index_jobs_are_spread_out_so_a_developer_s_next_write_is_not_queued_behind_them(
+    settings: ApiSettings, db: asyncpg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.api.redis_connection import create_arq_redis
+    from services.demo import loader
+    from services.outbox import repository as outbox_repository
+    from services.outbox.dispatch import enqueue_outbox, outbox_job_id
+
+    monkeypatch.setattr(loader, "BATCH", 10)
+    monkeypatch.setattr(loader, "DEMO_INDEX_ROWS_PER_SECOND", 10.0)
+    await load_demo(settings, workers=20, jobs=20, seed=3, keys_path=tmp_path / "k.json")
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        # (The seeded placements' own rows are left to the reconciler, as before.)
+        rows = await db.fetch("SELECT id FROM outbox WHERE topic IN ('job.index', 'worker.index') "
+                              "AND enqueued_at IS NOT NULL ORDER BY id")
+        assert len(rows) == 40
+        due = {r["id"]: await redis.zscore(settings.arq_queue_name, outbox_job_id(r["id"], settings.arq_queue_name))
+               for r in rows}
+        assert None not in due.values()
+        # Batch after batch, ten rows a second: four batches of ten, due over ~3 s.
+        spread = (max(due.values()) - min(due.values())) / 1000  # type: ignore[operator]
+        assert 2.5 <= spread <= 4.0, spread
+        # Something a developer does now is due before the demo's later batches.
+        mine = await outbox_repository.record(db, "job.index", "00000000-0000-0000-0000-000000000001")
+        assert await enqueue_outbox(redis, [mine]) == [mine]
+        score = await redis.zscore(settings.arq_queue_name, outbox_job_id(mine, settings.arq_queue_name))
+        assert sum(1 for s in due.values() if s > score) >= 10  # type: ignore[operator]
+        # The reconciler does not take the waiting rows for lost (and enqueue them again) meanwhile.
+        assert await outbox_repository.stale(db, older_than_seconds=0.5, limit=100) == []
+    finally:
+        await redis.aclose(close_connection_pool=True)
