@@ -316,7 +316,11 @@ class Catalogue:
         return sorted(w for w in words if len(w) >= 2)
 
     def analyzer_words(self, regions: RegionDirectory | None = None) -> tuple[str, ...]:
-        """User words for jieba: the dictionary words plus skills and certificates."""
+        """User words for jieba: the dictionary words plus skills and certificates.
+
+        Only the official certificate names, not their common names (matching/certificates.py): a user word
+        is cut whole, and 焊工证 or 叉车证 as one word would hide the trade (焊工, 叉车) that a kiosk query or a
+        posting's description names in it (checked: the kiosk query 焊工证 then finds no trade)."""
         words = set(self.kept_whole_words(regions))
         for entry in self.entries:
             words.update(entry.skills)

@@ -2,6 +2,8 @@
 
 Facts (matching/facts.py) carry no personal data by construction, and the documents are built by
 matching/documents.py from facts only; `checked` refuses any document that would still carry a personal key.
+Certificate names are canonical in the facts (matching/certificates.py), whether or not the row was stored
+canonical: the matches endpoint scores and filters with the facts of the stored job or worker.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from matching.catalogue import Catalogue
+from matching.certificates import canonical_certificates
 from matching.documents import PII_KEYS, Document, job_document, worker_document
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.geo import GeoPoint
@@ -50,7 +53,8 @@ def job_facts(record: asyncpg.Record) -> JobFacts:
         wage=Wage(float(record["wage_min"]), float(record["wage_max"]), record["wage_unit"]),
         work_type=record["work_type"], start_date=record["start_date"], posted_at=record["created_at"],
         org_id=str(record["org_id"]), location=location, end_date=record["end_date"],
-        benefits=tuple(record["benefits"]), required_certificates=tuple(record["required_certificates"]),
+        benefits=tuple(record["benefits"]),
+        required_certificates=tuple(canonical_certificates(record["required_certificates"])),
         age_min=record["age_min"], age_max=record["age_max"], status=record["effective_status"],
         updated_at=record["updated_at"], expires_at=record["expires_at"],
         occupation_inferred=record["occupation_inferred"],
@@ -69,7 +73,7 @@ def worker_facts(record: Row, today: date) -> WorkerFacts:
         willing_to_relocate=record["willing_to_relocate"], max_commute_km=record["max_commute_km"],
         expected_wage=wage, occupation_codes=tuple(record["occupation_codes"]),
         occupation_terms=tuple(record["occupation_terms"]), skills=tuple(record["skills"]),
-        certificates=tuple(record["certificates"]), labour_brand=record["labour_brand"],
+        certificates=tuple(canonical_certificates(record["certificates"])), labour_brand=record["labour_brand"],
         experience_years=record["experience_years"], available_until=record["available_until"],
         work_types=tuple(record["work_types"]), share_with_enterprises=record["consent_share_with_enterprises"],
         age=age_on(record["birth_date"], today) if record["birth_date"] is not None else None,

@@ -37,7 +37,11 @@ async def create_job(body: JobCreate, request: Request, conn: Connection, ctx: C
     """Post a job. The occupation is inferred from title and description when `occupation_code` is absent
     (`occupation_inferred: true`). A posting that breaks the rules (fees, deposits, withheld ID cards,
     below minimum wage) → 422 with the reasons; one with restrictions that need a human look (gender, ethnicity,
-    age, hukou) is stored as `pending_review` and not searchable until an authority approves it."""
+    age, hukou) is stored as `pending_review` and not searchable until an authority approves it.
+    `required_certificates` are stored and returned as the shortage catalogue's official names (焊工证 →
+    特种作业操作证（焊接与热切割作业）; brackets, width and spaces do not matter), which is how matching compares
+    them with workers' certificates; a name the platform does not know, or one that may mean several
+    certificates (驾照), is kept as written."""
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),
@@ -65,7 +69,8 @@ async def get_job(job_id: UUID, conn: Connection, ctx: Context, caller: AnyCalle
 
 @router.patch("/{job_id}", response_model=JobOut, responses=problem_responses(409))
 async def update_job(job_id: UUID, body: JobPatch, conn: Connection, ctx: Context, caller: Enterprise) -> JobOut:
-    """Change fields (absent: kept, null: cleared) and check the posting again. Renew with a new `expires_at`."""
+    """Change fields (absent: kept, null: cleared) and check the posting again. Renew with a new `expires_at`.
+    `required_certificates` become the catalogue's official names, as on POST."""
     return await service.update_job(conn, ctx, caller, job_id, body)
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from services.api.calendar_window import CalendarDateTime
 
@@ -15,6 +16,12 @@ WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
 JobStatus = Literal["open", "pending_review", "closed", "expired"]
 ADCODE_PATTERN = r"^\d{6}$"
+CERTIFICATES_IN = ("Certificate names as people write them (焊工证, 叉车证, 特种作业操作证(焊接与热切割作业)); "
+                   "stored as the shortage catalogue's official names (特种作业操作证（焊接与热切割作业）), "
+                   "duplicates removed. A name the platform does not know (or one that may mean several "
+                   "certificates, such as 驾照) is kept as written, brackets and spaces tidied.")
+CERTIFICATES_OUT = ("Canonical names: the shortage catalogue's official name for every certificate it knows, by "
+                    "which matching compares requirements and holdings; others as written.")
 OCCUPATION_CODE_PATTERN = r"^[1-8]-\d{2}-\d{2}-\d{2}$"
 
 class Wage(BaseModel):
@@ -63,7 +70,7 @@ class JobFields(BaseModel):
     start_date: date
     end_date: date | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
-    required_certificates: list[str] = Field(default_factory=list, max_length=20)
+    required_certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
     age_min: int | None = Field(default=None, ge=0, le=100)
     age_max: int | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
@@ -82,6 +89,12 @@ class JobFields(BaseModel):
             items: list[str] = getattr(self, name)
             if any(not item.strip() or len(item) > 40 for item in items):
                 raise ValueError(f"{name}: 每项 1–40 字 / each item 1–40 characters")
+        # The catalogue's official names (焊工证 → 特种作业操作证（焊接与热切割作业）) here rather than when the row is
+        # built: every write goes through these fields (a create, a PATCH merged with the stored posting, an import
+        # row), and so does the comparison that finds a re-imported row unchanged.
+        canonical = canonical_certificates(self.required_certificates)
+        if canonical != self.required_certificates:  # assigned only then: an unset field stays unset
+            self.required_certificates = canonical
         return self
 
 
@@ -106,7 +119,7 @@ class JobPatch(BaseModel):
     start_date: date | None = None
     end_date: date | None = None
     benefits: list[str] | None = Field(default=None, max_length=20)
-    required_certificates: list[str] | None = Field(default=None, max_length=20)
+    required_certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
     age_min: int | None = Field(default=None, ge=0, le=100)
     age_max: int | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
@@ -146,7 +159,7 @@ class JobOut(BaseModel):
     start_date: date
     end_date: date | None
     benefits: list[str]
-    required_certificates: list[str]
+    required_certificates: list[str] = Field(description=CERTIFICATES_OUT)
     age_min: int | None
     age_max: int | None
     contact: JobContact | None

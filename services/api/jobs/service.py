@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import ValidationError
 
+from matching.certificates import canonical_certificates
 from matching.compliance import ComplianceVerdict, check_posting
 from matching.regions import province_of
 from services.api.auth.caller import Caller
@@ -211,7 +212,9 @@ def job_out(record: asyncpg.Record, ctx: JobContext) -> JobOut:
         adcode=record["adcode"], address=record["address"], location=location,
         wage=Wage(min=float(record["wage_min"]), max=float(record["wage_max"]), unit=record["wage_unit"]),
         work_type=record["work_type"], start_date=record["start_date"], end_date=record["end_date"],
-        benefits=list(record["benefits"]), required_certificates=list(record["required_certificates"]),
+        benefits=list(record["benefits"]),
+        # canonical also for a posting stored before certificate names were canonicalised on write
+        required_certificates=canonical_certificates(record["required_certificates"]),
         age_min=record["age_min"], age_max=record["age_max"],
         contact=JobContact(**record["contact"]) if record["contact"] else None,
         expires_at=record["expires_at"],

@@ -9,6 +9,7 @@ import asyncpg
 import segno
 
 from matching.catalogue import Catalogue, CatalogueEntry
+from matching.certificates import canonical_certificates
 from matching.geo import GeoPoint, distance_km
 from matching.regions import Region, RegionDirectory
 
@@ -83,7 +84,8 @@ def public_job(record: asyncpg.Record, catalogue: Catalogue, regions: RegionDire
         "wage": {"min": float(record["wage_min"]), "max": float(record["wage_max"]), "unit": record["wage_unit"]},
         "work_type": record["work_type"], "start_date": record["start_date"].isoformat(),
         "end_date": record["end_date"].isoformat() if record["end_date"] else None,
-        "benefits": list(record["benefits"]), "required_certificates": list(record["required_certificates"]),
+        "benefits": list(record["benefits"]),
+        "required_certificates": canonical_certificates(record["required_certificates"]),  # also for old rows
         "headcount": record["open_headcount"], "posted_at": record["created_at"].isoformat(),
         "contact": public_contact(record),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from services.api.jobs.schemas import CERTIFICATES_OUT
+
 
 class MatchReason(BaseModel):
     code: str = Field(description="occupation, distance, wage, skills, certificates, availability, shortage, "
@@ -33,7 +35,7 @@ class MaskedWorker(BaseModel):
     id: str
     occupations: list[Occupation]
     skills: list[str]
-    certificates: list[str]
+    certificates: list[str] = Field(description=CERTIFICATES_OUT)
     labour_brand: str | None
     experience_years: int | None
     age_band: str | None = Field(description="e.g. 30–39")
@@ -57,7 +59,7 @@ class MatchedJob(BaseModel):
     start_date: str | None
     end_date: str | None
     benefits: list[str]
-    required_certificates: list[str]
+    required_certificates: list[str] = Field(description=CERTIFICATES_OUT)
     headcount: int
     posted_at: str | None
 

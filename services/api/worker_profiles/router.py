@@ -37,7 +37,10 @@ async def create_worker(body: WorkerCreate, request: Request, conn: Connection, 
                         resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
     """Register a worker (consent required to be shown to enterprises). ID number and phone are validated,
     stored encrypted and answered masked. The same person registered already → 409 `conflict`
-    (`existing_id` only when the profile is the caller's own). 403 when the broker's licence has expired."""
+    (`existing_id` only when the profile is the caller's own). 403 when the broker's licence has expired.
+    `certificates` are stored and returned as the shortage catalogue's official names (焊工证 →
+    特种作业操作证（焊接与热切割作业）), which is how matching compares them with postings' requirements; a name
+    the platform does not know, or one that may mean several certificates (驾照), is kept as written."""
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),
@@ -66,7 +69,8 @@ async def get_worker(worker_id: UUID, conn: Connection, ctx: Context, caller: Br
 @router.patch("/{worker_id}", response_model=WorkerOut, responses=problem_responses(409))
 async def update_worker(worker_id: UUID, body: WorkerPatch, conn: Connection, ctx: Context,
                         caller: Broker) -> WorkerOut:
-    """Change fields (absent: kept, null: cleared). The merged profile is validated as a whole."""
+    """Change fields (absent: kept, null: cleared). The merged profile is validated as a whole; `certificates`
+    become the catalogue's official names, as on POST."""
     return await service.update_worker(conn, ctx, caller, worker_id, body)
 
 

@@ -13,9 +13,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from services.api.calendar_window import CalendarDateTime
-from services.api.jobs.schemas import ADCODE_PATTERN, Wage, WorkType
+from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.sealed_text import SealedText
 
 Gender = Literal["male", "female"]
@@ -55,7 +56,7 @@ class WorkerFields(BaseModel):
     occupations: list[str] = Field(default_factory=list, max_length=10,
                                    description="Occupation codes or free text (焊工, 烧电焊的); free text is inferred.")
     skills: list[str] = Field(default_factory=list, max_length=30)
-    certificates: list[str] = Field(default_factory=list, max_length=20)
+    certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
     labour_brand: str | None = Field(default=None, max_length=50)
     experience_years: int | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
@@ -78,6 +79,11 @@ class WorkerFields(BaseModel):
                 raise ValueError(f"{name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
         if any(len(a) != 6 or not a.isdigit() for a in self.desired_adcodes):
             raise ValueError("desired_adcodes: 区县代码为6位数字 / adcodes have 6 digits")
+        # The catalogue's official names here rather than when the row is built: creates, PATCHes merged with the
+        # stored profile and import rows all pass through these fields, and so does the re-import comparison.
+        canonical = canonical_certificates(self.certificates)
+        if canonical != self.certificates:  # assigned only then: an unset field stays unset
+            self.certificates = canonical
         return self
 
 
@@ -98,7 +104,7 @@ class WorkerPatch(BaseModel):
     current_adcode: Adcode | None = Field(default=None, pattern=ADCODE_PATTERN)
     occupations: list[str] | None = Field(default=None, max_length=10)
     skills: list[str] | None = Field(default=None, max_length=30)
-    certificates: list[str] | None = Field(default=None, max_length=20)
+    certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
     labour_brand: str | None = Field(default=None, max_length=50)
     experience_years: int | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
@@ -138,7 +144,7 @@ class WorkerOut(BaseModel):
     occupations: list[OccupationOut]
     occupation_codes: list[str]
     skills: list[str]
-    certificates: list[str]
+    certificates: list[str] = Field(description=CERTIFICATES_OUT)
     labour_brand: str | None
     experience_years: int | None
     education: Education | None

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import ValidationError
 
+from matching.certificates import canonical_certificates
 from matching.identity import (
     InvalidIdNumber,
     InvalidPhone,
@@ -339,7 +340,8 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
         age=age_on(record["birth_date"], ctx.today) if record["birth_date"] else None,
         home_adcode=record["home_adcode"], current_adcode=record["current_adcode"],
         occupations=occupations, occupation_codes=list(record["occupation_codes"]),
-        skills=list(record["skills"]), certificates=list(record["certificates"]),
+        # canonical also for a profile stored before certificate names were canonicalised on write
+        skills=list(record["skills"]), certificates=canonical_certificates(record["certificates"]),
         labour_brand=record["labour_brand"], experience_years=record["experience_years"],
         education=record["education"], desired_adcodes=list(record["desired_adcodes"]),
         willing_to_relocate=record["willing_to_relocate"], max_commute_km=record["max_commute_km"],

@@ -143,4 +143,20 @@ async def test_a_sheet_with_fewer_columns_updates_only_what_it_gives(
     assert changed["updated"] == 1, changed
     after = await db.fetchrow("SELECT headcount, benefits, required_certificates FROM job_postings")
     assert after["headcount"] == 4
-    assert (list(after["benefits"]), list(after["required_certificates"])) == (["包吃", "包住"], ["焊工证"])
+    # 焊工证 was stored as the catalogue's official name
+    assert (list(after["benefits"]), list(after["required_certificates"])) == (["包吃", "包住"],
+                                                                               ["特种作业操作证（焊接与热切割作业）"])
+
+
+async def test_imported_certificates_are_official_names_and_a_re_upload_is_unchanged(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    sheet = to_csv([job_row(1, 证书要求="焊工证、电焊证、叉车证")])
+    first = await import_and_wait(client, settings, enterprise, sheet)
+    assert first["created"] == 1, first
+    stored = await db.fetchrow("SELECT updated_at, required_certificates FROM job_postings")
+    assert list(stored["required_certificates"]) == ["特种作业操作证（焊接与热切割作业）",
+                                                     "特种设备作业人员证（N1 叉车司机）"]
+    # The sheet still says 焊工证: compared as canonical names, the row is what is stored.
+    again = await import_and_wait(client, settings, enterprise, sheet)
+    assert (again["updated"], again["unchanged"]) == (0, 1), again
+    assert await db.fetchrow("SELECT updated_at, required_certificates FROM job_postings") == stored

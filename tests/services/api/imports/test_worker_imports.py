@@ -92,6 +92,21 @@ async def test_reupload_changes_nothing(
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == n_rows
 
 
+async def test_imported_certificates_are_official_names_and_a_re_upload_is_unchanged(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    header = [*CHINESE_HEADER, "证书"]
+    content = to_csv([worker_row(1, 证书="焊工证、电焊证、叉车证")], header).encode()
+    first = await import_and_wait(client, settings, broker, content)
+    assert first["created"] == 1, first
+    stored = await db.fetchrow("SELECT updated_at, certificates FROM worker_profiles")
+    assert list(stored["certificates"]) == ["特种作业操作证（焊接与热切割作业）", "特种设备作业人员证（N1 叉车司机）"]
+    # The sheet still says 焊工证: compared as canonical names, the row is the stored profile.
+    again = await import_and_wait(client, settings, broker, content)
+    assert (again["updated"], again["unchanged"]) == (0, 1), again
+    assert await db.fetchrow("SELECT updated_at, certificates FROM worker_profiles") == stored
+
+
 async def test_same_person_from_another_broker_is_a_row_error(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, make_org: MakeOrg,
 ) -> None:

@@ -390,3 +390,21 @@ async def test_a_new_held_phrase_after_approval_goes_back_to_review(client: http
     assert edited.status_code == 200, edited.text
     assert edited.json()["status"] == "pending_review"
     assert "discrimination.hukou" in {f["rule_id"] for f in edited.json()["compliance"]}
+
+
+async def test_required_certificates_are_stored_indexed_and_returned_by_their_official_names(
+        client: httpx.AsyncClient, enterprise: OrgKey, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    welding, forklift = "特种作业操作证（焊接与热切割作业）", "特种设备作业人员证（N1 叉车司机）"
+    response = await post_job(client, enterprise, required_certificates=["焊工证", "电焊证", "叉车证", "驾照"])
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["required_certificates"] == [welding, forklift, "驾照"]
+    assert list(await db.fetchval("SELECT required_certificates FROM job_postings WHERE id = $1",
+                                  uuid.UUID(job["id"]))) == [welding, forklift, "驾照"]
+    patched = await client.patch(f"/v1/jobs/{job['id']}", headers=enterprise.headers,
+                                 json={"required_certificates": ["特种作业操作证(焊接与热切割作业)"]})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["required_certificates"] == [welding]
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert (await get_document(settings, "jobs", job["id"]))["required_certificates"] == [welding]

@@ -16,8 +16,9 @@ from matching.scoring import WEIGHTS
 from services.api.matches.schemas import JobMatchList, MaskedWorker, WorkerMatchList
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
+from services.outbox import repository as outbox
 from tests.conftest import MakeOrg, OrgKey
-from tests.services.indexing.pipeline import run_worker_burst, settle
+from tests.services.indexing.pipeline import reconcile, run_worker_burst, settle
 
 WELDER = "6-18-02-04"
 NAMES = "甲乙丙丁戊己庚辛壬癸子丑寅卯"
@@ -225,3 +226,66 @@ async def test_an_erased_profile_has_no_matches(client: httpx.AsyncClient, make_
     assert erased.json()["status"] == "erased"
     after = await client.get(f"/v1/workers/{worker_id}/matches", headers=broker.headers)
     assert after.status_code == 404, after.text
+
+
+WELDING_LICENCE = "特种作业操作证（焊接与热切割作业）"  # the catalogue's official name of the 焊工证
+
+
+async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any], org: OrgKey) -> str:
+    response = await client.post(path, json=body, headers=org.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_a_common_certificate_name_matches_the_official_one_both_ways(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings) -> None:
+    # What every enterprise writes (焊工证) against what brokers copy from the catalogue, and the reverse.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    official = await post(client, "/v1/workers", worker_body(131, certificates=[WELDING_LICENCE]), broker)
+    common = await post(client, "/v1/workers", worker_body(133, certificates=["电焊证"]), broker)
+    without = await post(client, "/v1/workers", worker_body(135, certificates=["健康证"]), broker)
+    short_job = await post(client, "/v1/jobs", job_body(required_certificates=["焊工证"]), enterprise)
+    official_job = await post(client, "/v1/jobs", job_body(required_certificates=["特种作业操作证(焊接与热切割作业)"]),
+                              enterprise)
+    await run_worker_burst(settings)
+    await settle(settings)
+    for job_id in (short_job, official_job):
+        data = await job_matches(client, enterprise, job_id, limit=100)
+        assert {item["worker"]["id"] for item in data["items"]} == {official, common}
+        for item in data["items"]:
+            assert item["worker"]["certificates"] == [WELDING_LICENCE]
+            reason = next(r for r in item["reasons"] if r["code"] == "certificates")
+            assert reason["text"] == "持有所需证书100%"
+    for worker_id in (official, common):
+        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100}, headers=broker.headers)
+        assert response.status_code == 200, response.text
+        assert {item["job"]["id"] for item in response.json()["items"]} == {short_job, official_job}
+    response = await client.get(f"/v1/workers/{without}/matches", params={"limit": 100}, headers=broker.headers)
+    assert response.json()["items"] == []
+
+
+async def test_rows_stored_before_canonical_names_match_once_reindexed(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    # Rows written before names were canonicalised keep what was typed; indexing and the matches endpoint read
+    # them canonical, so a reindex is all they need.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    worker_id = await post(client, "/v1/workers", worker_body(137), broker)
+    job_id = await post(client, "/v1/jobs", job_body(required_certificates=[WELDING_LICENCE]), enterprise)
+    await run_worker_burst(settings)
+    assert await db.execute("UPDATE worker_profiles SET certificates = '{焊工证}' WHERE id = $1",
+                            uuid.UUID(worker_id)) == "UPDATE 1"
+    assert await db.execute("UPDATE job_postings SET required_certificates = '{电焊证}' WHERE id = $1",
+                            uuid.UUID(job_id)) == "UPDATE 1"
+    await outbox.record(db, "worker.index", worker_id)
+    await outbox.record(db, "job.index", job_id)
+    await reconcile(settings, outbox_stale_after_seconds=0.001)
+    await run_worker_burst(settings)
+    await settle(settings)
+    data = await job_matches(client, enterprise, job_id)
+    assert [item["worker"]["id"] for item in data["items"]] == [worker_id]
+    response = await client.get(f"/v1/workers/{worker_id}/matches", headers=broker.headers)
+    assert [item["job"]["id"] for item in response.json()["items"]] == [job_id]
+    stored = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert stored.json()["certificates"] == [WELDING_LICENCE]
+    posting = await client.get(f"/v1/jobs/{job_id}", headers=enterprise.headers)
+    assert posting.json()["required_certificates"] == [WELDING_LICENCE]

@@ -575,3 +575,23 @@ async def test_batch_save_survives_a_concurrent_registration_and_holds_for_grade
     held = await db.fetch("SELECT id, held_for_review FROM worker_profiles WHERE broker_org_id = $1",
                           uuid.UUID(broker.org_id))
     assert {r["id"] for r in held if r["held_for_review"]} == set(new_ids)
+
+
+async def test_certificates_are_stored_and_returned_by_their_official_names(
+        client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
+    # What brokers type (焊工证, half-width brackets) is stored as the catalogue's names, so that it matches what
+    # enterprises require however they write it; what the platform does not know (or 驾照, which may be any
+    # class of licence) is kept.
+    response = await create(client, broker, certificates=["焊工证", "电焊证", "特种设备作业人员证(N1叉车司机)", "驾照"])
+    assert response.status_code == 201, response.text
+    canonical = ["特种作业操作证（焊接与热切割作业）", "特种设备作业人员证（N1 叉车司机）", "驾照"]
+    assert response.json()["certificates"] == canonical
+    worker_id = response.json()["id"]
+    assert list(await db.fetchval("SELECT certificates FROM worker_profiles WHERE id = $1",
+                                  uuid.UUID(worker_id))) == canonical
+    got = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert got.json()["certificates"] == canonical
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"certificates": ["登高证", "健康证明"]},
+                                 headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["certificates"] == ["特种作业操作证（高处作业）", "健康证"]
