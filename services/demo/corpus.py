@@ -28,6 +28,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 from matching.catalogue import Catalogue, CatalogueEntry, load_initial_catalogue
+from matching.certificates import certificate_names
 from matching.identity import id_check_character
 from matching.regions import Region, RegionDirectory, load_regions
 
@@ -401,7 +402,8 @@ class Corpus:
                 "start_date": start.isoformat(),
                 "end_date": end.isoformat() if end else None,
                 "benefits": benefits,
-                "required_certificates": [c for c in entry.certificates if rng.random() < 0.5][:3],
+                "required_certificates": _as_enterprises_write(
+                    [c for c in entry.certificates if rng.random() < 0.5][:3], short=i % 2 == 0),
                 "age_min": age_min,
                 "age_max": age_max,
                 "contact": {"name": rng.choice(SURNAMES) + rng.choice(CONTACT_TITLES), "phone": self._phone(rng),
@@ -559,3 +561,13 @@ def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def _as_enterprises_write(certificates: list[str], *, short: bool) -> list[str]:
+    """Every other posting names its certificates as enterprises do (焊工证, 叉车证), so the demo shows them
+    matched to the workers who hold the catalogue's official names. Decided by the posting's number, not by a
+    random draw, so the rest of the corpus stays what the seed made it."""
+    if not short:
+        return certificates
+    common = certificate_names().common_names
+    return [min(c, common.get(c, c), key=len) for c in certificates]  # 健康证 is what people write already
