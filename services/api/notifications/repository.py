@@ -138,11 +138,14 @@ async def open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | N
 
 
 async def worker_for_subscriptions(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
+    """Locked against changes until the caller's transaction ends (as share_locked in worker_profiles): the
+    notice recorded from it copies the profile, and an erasure committing meanwhile would strip the notices it
+    saw while this one, recorded from the row as it was, kept the person's skills and counties."""
     return await conn.fetchrow(
         """SELECT id, broker_org_id, status, home_adcode, current_adcode, desired_adcodes, occupation_codes,
                   occupation_terms, skills, certificates, labour_brand, work_types, expected_wage_min,
                   expected_wage_max, expected_wage_unit, consent_share_with_enterprises
-             FROM worker_profiles WHERE id = $1""", worker_id)
+             FROM worker_profiles WHERE id = $1 FOR SHARE""", worker_id)
 
 
 async def jobs_expiring(conn: asyncpg.Connection, *, now: datetime, until: datetime,

@@ -30,6 +30,7 @@ from tests.services.api.notifications.conftest import (
     RunWorker,
     register_webhook,
     uuid_of,
+    wait_until,
 )
 from tests.services.api.notifications.receiver import Receiver, Reply
 
@@ -653,3 +654,44 @@ async def test_erasure_strips_the_person_from_notices_webhook_bodies_and_digests
     # The notice held when the person was erased is not folded into a later digest.
     clock.set(datetime(2026, 3, 2, 16, 0, 5, tzinfo=CN))
     assert await delivery.build_due_digests(d) == 0
+
+
+async def test_a_subscription_notice_recorded_while_the_person_is_erased_keeps_nothing_of_them(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        database_url: str) -> None:
+    # The `worker.matched` job reads the profile and copies it into a subscription notice. An erasure running
+    # at that moment strips the notices it finds; one recorded from the row as it was before the erasure
+    # committed, but after the erasure looked, must not keep the person's skills and counties.
+    from services.api.notifications import erasure
+    from services.api.worker_profiles import repository as workers_repository
+    from services.db.pool import connect
+
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    assert (await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+        "kind": "workers", "query": {"q": "氩弧焊"}, "channel": "inbox", "digest": "instant"})).status_code == 201
+    worker_id = await _shared_worker(client, broker, 221)
+
+    async def work(conn: asyncpg.Connection, pending: PendingWork) -> list[UUID]:
+        return await service.record_subscription_matches_for_worker(conn, pending, worker_id)
+
+    eraser = await connect(database_url)
+    try:
+        async with eraser.transaction():
+            # erase_worker's steps, left uncommitted while the subscription job runs
+            assert await workers_repository.get(eraser, worker_id, for_update=True) is not None
+            await workers_repository.erase(eraser, worker_id)
+            await erasure.forget_worker(eraser, worker_id)
+            subscriptions = asyncio.ensure_future(record(work))
+            pid = db.get_server_pid()
+
+            async def finished_or_waiting_for_the_erasure() -> bool:
+                return subscriptions.done() or bool(await eraser.fetchval(
+                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid))
+
+            await wait_until(finished_or_waiting_for_the_erasure)
+        await subscriptions
+    finally:
+        await eraser.close()
+
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE worker_id = $1 "
+                             "AND (payload ? 'skills' OR payload::text LIKE '%500107%')", worker_id) == 0
