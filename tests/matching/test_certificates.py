@@ -36,8 +36,7 @@ EXCAVATOR = "职业技能等级证书（挖掘铲运和桩工机械司机）"
     ("低压电工证", LOW_VOLTAGE), ("电工证", LOW_VOLTAGE),
     ("高压电工证", HIGH_VOLTAGE),
     ("登高证", HEIGHT), ("高空作业证", HEIGHT),
-    ("A2驾照", HEAVY_TRUCK), ("A2驾驶证", HEAVY_TRUCK), ("B2驾照", HEAVY_TRUCK),
-    ("C1驾照", CAR),
+    ("C1驾照", CAR), ("C1驾驶证", CAR),
     ("货运资格证", GOODS),
     ("健康证明", "健康证"), ("健康证", "健康证"),
     ("护士证", "护士执业证书"),
@@ -67,7 +66,7 @@ def test_bracket_width_space_and_case_variants_are_one_name(written: str) -> Non
 
 
 def test_latin_case_and_width_of_an_alias_do_not_matter() -> None:
-    assert canonical_certificate("ａ２驾照") == canonical_certificate("a2 驾照") == HEAVY_TRUCK
+    assert canonical_certificate("ｃ１驾照") == canonical_certificate("c1 驾照") == CAR
 
 
 def test_an_unknown_name_ending_in_zhengshu_is_looked_up_as_zheng() -> None:
@@ -81,6 +80,8 @@ def test_an_unknown_name_ending_in_zhengshu_is_looked_up_as_zheng() -> None:
     ("驾照", "驾照"), ("驾驶证", "驾驶证"), ("C2驾照", "C2驾照"),
     ("从业资格证", "从业资格证"), ("钳工证", "钳工证"), ("铲车证", "铲车证"), ("护工证", "护工证"),
     ("育婴师证", "育婴师证"), ("一级建造师证", "一级建造师证"), ("制冷证", "制冷证"),
+    ("A2驾照", "A2驾照"), ("B2驾照", "B2驾照"), ("A1驾照", "A1驾照"), ("B1驾照", "B1驾照"),
+    ("装载机证", "装载机证"), ("推土机证", "推土机证"),
 ])
 def test_ambiguous_names_are_kept_as_written(written: str, kept: str) -> None:
     assert canonical_certificate(written) == kept
@@ -105,6 +106,22 @@ def test_a_list_is_canonical_in_order_without_duplicates_or_blanks() -> None:
     assert canonical_certificates(["焊工证", "健康证", "电焊证", WELDING, " ", "电子商务师证"]) == [
         WELDING, "健康证", "电子商务师证"]
     assert canonical_certificates([]) == []
+
+
+@pytest.mark.parametrize(("required", "held"), [
+    ("A2驾照", "B2驾照"),  # tractor-trailer required, large truck held
+    ("A2驾驶证", "B2驾驶证"),
+    ("A1驾照", "B1驾照"),  # large bus required, medium bus held
+    ("A1驾照", "A3驾照"),
+    ("挖机证", "装载机证"),  # excavator required, wheel loader held
+    ("挖掘机证", "推土机证"),
+    ("挖机证", "桩机证"),
+])
+def test_a_licence_for_one_class_or_machine_never_reads_as_another(required: str, held: str) -> None:
+    # Matching requires every required name among the held ones: one official name for both would let the
+    # holder of the other licence match a posting that needs this one.
+    assert canonical_certificate(required) != canonical_certificate(held)
+    assert not set(canonical_certificates([required])) <= set(canonical_certificates([held]))
 
 
 def test_official_names_are_the_initial_catalogues_certificates_character_for_character() -> None:
