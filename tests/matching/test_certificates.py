@@ -82,6 +82,8 @@ def test_an_unknown_name_ending_in_zhengshu_is_looked_up_as_zheng() -> None:
     ("育婴师证", "育婴师证"), ("一级建造师证", "一级建造师证"), ("制冷证", "制冷证"),
     ("A2驾照", "A2驾照"), ("B2驾照", "B2驾照"), ("A1驾照", "A1驾照"), ("B1驾照", "B1驾照"),
     ("装载机证", "装载机证"), ("推土机证", "推土机证"),
+    ("行车证", "行车证"), ("吊车证", "吊车证"), ("龙门吊证", "龙门吊证"), ("锅炉证", "锅炉证"), ("电梯证", "电梯证"),
+    ("押运证", "押运证"), ("押运员证", "押运员证"), ("船员证", "船员证"), ("适任证书", "适任证书"),
 ])
 def test_ambiguous_names_are_kept_as_written(written: str, kept: str) -> None:
     assert canonical_certificate(written) == kept
@@ -116,6 +118,8 @@ def test_a_list_is_canonical_in_order_without_duplicates_or_blanks() -> None:
     ("挖机证", "装载机证"),  # excavator required, wheel loader held
     ("挖掘机证", "推土机证"),
     ("挖机证", "桩机证"),
+    ("起重机证", "行车证"),  # a crane job, a bridge-crane card
+    ("司炉证", "锅炉证"),  # boiler operation required, possibly the water-treatment card held
 ])
 def test_a_licence_for_one_class_or_machine_never_reads_as_another(required: str, held: str) -> None:
     # Matching requires every required name among the held ones: one official name for both would let the
