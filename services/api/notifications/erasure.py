@@ -18,12 +18,16 @@ import orjson
 
 from services.api.notifications import repository
 from services.api.notifications.delivery import notification_body
+from services.api.notifications.service import MATCH_EVENT, SUBSCRIPTION_EVENT
 
 ERASED_REASON = "person erased"
 
 # Kept from a notice about an erased person: the job side and the references, nothing of the profile
 # (match.created's `worker`, score, reasons and distance; a workers subscription's profile summary).
 _KEPT = ("direction", "job", "job_id", "kind", "subscription_ids", "worker_id")
+# The notices that copy the profile. Others about the person (a placement reminder: which placement, when)
+# carry none of it and stay as they are: the broker still has to act on them.
+_CARRY_PROFILE = frozenset({MATCH_EVENT, SUBSCRIPTION_EVENT})
 
 
 def strip_person(payload: Mapping[str, Any], worker_id: UUID) -> dict[str, Any]:
@@ -44,7 +48,8 @@ def _strip_digest(body: str, stripped: Mapping[str, dict[str, Any]]) -> str:
 async def forget_worker(conn: asyncpg.Connection, worker_id: UUID) -> int:
     """Strip the person from every notice, webhook body and digest about them; cancel pushes still to come.
     In the caller's transaction. Returns how many notices were stripped."""
-    notices = await repository.notifications_about_worker(conn, worker_id)
+    notices = [n for n in await repository.notifications_about_worker(conn, worker_id)
+               if n["event"] in _CARRY_PROFILE]
     if notices:
         payloads = {n["id"]: strip_person(n["payload"], worker_id) for n in notices}
         await repository.set_payloads(conn, list(payloads.items()))

@@ -621,8 +621,19 @@ async def test_erasure_strips_the_person_from_notices_webhook_bodies_and_digests
     await record(about(gone, "甲的技能三"))
     await _dispatch_all(d, db)
     assert await db.fetchval("SELECT count(*) FROM sms_messages WHERE status = 'pending'") == 1
+    # A notice about the person that copies nothing of the profile: the broker still has to act on it.
+    reminder = {"kind": "arrival_due", "placement_id": str(uuid.uuid4()), "due_on": "2026-03-09",
+                "message": "请确认到岗", "worker_id": str(gone)}
+
+    async def remind(conn: asyncpg.Connection, pending: PendingWork) -> UUID | None:
+        return await service.record_notification(conn, pending, recipient_org_id=uuid_of(broker),
+                                                 event="placement.reminder", payload=reminder, worker_id=gone,
+                                                 channels=(), now=clock.now())
+
+    await record(remind)
 
     assert (await client.delete(f"/v1/workers/{gone}", headers=broker.headers)).status_code == 200
+    assert await db.fetchval("SELECT payload FROM notifications WHERE event = 'placement.reminder'") == reminder
 
     # Nothing of the person is left in any copy; the other person's notice is untouched.
     for table, column in (("notifications", "payload::text"), ("webhook_deliveries", "body")):
