@@ -48,6 +48,10 @@ async def rebuild_indexes(settings: ApiSettings, kinds: Sequence[Kind]) -> list[
         rebuilt: list[RebuiltIndex] = []
         for kind in kinds:
             await indexer.ensure_index(kind, snapshot.catalogue, snapshot.regions)
+            # Whole settings, not only the structural ones ensure_index restores: after Meilisearch lost its
+            # data, a running worker may already have created the index bare, without the catalogue's synonyms
+            # and dictionary.
+            await indexer.apply_full_settings(kind, snapshot.catalogue, snapshot.regions)
             result = await indexer.reindex_all(pool, kind, snapshot.catalogue, snapshot.regions, china_today())
             for task_uid in result.task_uids:
                 await client.wait_for_task(task_uid, timeout_in_ms=TASK_TIMEOUT_MS)

@@ -93,6 +93,10 @@ def _normalise(value: Any) -> Any:
     return value
 
 
+class IndexSettingsFailed(RuntimeError):
+    """Meilisearch refused or cancelled an index's settings."""
+
+
 class Indexer:
     """Writes documents of one index prefix. One per process (`indexer_for`), remembering which indexes it
     has already checked."""
@@ -118,32 +122,44 @@ class Indexer:
                 await self._ensure_index(kind, uid, catalogue, regions)
 
     async def _ensure_index(self, kind: Kind, uid: str, catalogue: Catalogue, regions: RegionDirectory) -> None:
+        # Every path waits for the settings, not only the creation: a search between the two fails ("Attribute
+        # status is not filterable") and its outbox row is retried; every first start logged dozens.
         try:
             index = await self.client.get_index(uid)
         except MeilisearchApiError as exc:
             if exc.code != "index_not_found":
                 raise
             # Off the loop: the settings' dictionary is decided with jieba (~1.5 s once per catalogue version).
-            build = jobs_index_settings if kind == "jobs" else workers_index_settings
-            full = await asyncio.to_thread(build, catalogue, regions)
-            try:
-                # Waiting for the settings, not only the creation: a search between the two fails ("Attribute
-                # status is not filterable") and its outbox row is retried; every first start logged dozens.
-                await self.client.create_index(uid, primary_key="id", settings=MeilisearchSettings.model_validate(full),
-                                               wait=True, timeout_in_ms=SETTINGS_TIMEOUT_MS)
-            except MeilisearchApiError as race:
-                if race.code != "index_already_exists":
-                    raise
+            await self.client.create_index(uid, primary_key="id")  # waits for the creation (or a racing one)
+            await self.apply_full_settings(kind, catalogue, regions)
             self._ready.add(uid)
             return
+        # Another process's creation may still be applying its settings: wait for those rather than queue more.
+        pending = await self.client.get_tasks(index_ids=[uid], types=["settingsUpdate"],
+                                              statuses=["enqueued", "processing"])
+        for task in pending.results:
+            await self._wait_for_settings(uid, task.uid)
         base = _BASE_SETTINGS[kind]
         current = (await index.get_settings()).model_dump(by_alias=True)
         if any(_normalise(current.get(k)) != _normalise(base[k]) for k in _STRUCTURAL_KEYS):
-            # Also the case while another process's creation is still applying its settings: wait for ours.
-            task = await index.update_settings(MeilisearchSettings.model_validate(base))
-            await self.client.wait_for_task(task.task_uid, timeout_in_ms=SETTINGS_TIMEOUT_MS)
+            task_info = await index.update_settings(MeilisearchSettings.model_validate(base))
+            await self._wait_for_settings(uid, task_info.task_uid)
             log.info("indexing.settings_restored", index=uid)
         self._ready.add(uid)
+
+    async def apply_full_settings(self, kind: Kind, catalogue: Catalogue, regions: RegionDirectory) -> None:
+        """The index's whole settings, the catalogue's synonyms and dictionary included, applied and waited for
+        (a new index; a rebuild)."""
+        build = jobs_index_settings if kind == "jobs" else workers_index_settings
+        full = await asyncio.to_thread(build, catalogue, regions)
+        task = await self.client.index(self.uid(kind)).update_settings(MeilisearchSettings.model_validate(full))
+        await self._wait_for_settings(self.uid(kind), task.task_uid)
+
+    async def _wait_for_settings(self, uid: str, task_uid: int) -> None:
+        result = await self.client.wait_for_task(task_uid, timeout_in_ms=SETTINGS_TIMEOUT_MS)
+        if result.status != "succeeded":
+            # Not marked ready: the next job checks again instead of searching an index without its settings.
+            raise IndexSettingsFailed(f"{uid}: settings task {task_uid} {result.status}: {result.error}")
 
     async def _write(self, kind: Kind, documents: list[dict[str, Any]], delete_ids: list[str]) -> SyncResult:
         index = self.client.index(self.uid(kind))

@@ -31,6 +31,8 @@ async def test_a_lost_index_is_rebuilt_from_postgresql(client: httpx.AsyncClient
             task = await search.index(index_name(settings.meili_index_prefix, kind)).delete()
             await search.wait_for_task(task.task_uid)
         assert await document_ids(settings, "jobs") == set()
+        # Meanwhile a running worker's write recreated one bare (it had the index cached as ready).
+        await search.create_index(index_name(settings.meili_index_prefix, "jobs"), primary_key="id")
 
         rebuilt = await rebuild_indexes(settings, ["jobs", "workers"])
 
@@ -41,6 +43,7 @@ async def test_a_lost_index_is_rebuilt_from_postgresql(client: httpx.AsyncClient
         # Searchable as before: the index came back with its settings, not bare.
         current = await search.index(index_name(settings.meili_index_prefix, "jobs")).get_settings()
         assert set(current.filterable_attributes or []) == set(JOBS_INDEX_SETTINGS["filterableAttributes"])
+        assert current.synonyms  # the catalogue's, not only the structural settings
     finally:
         await search.aclose()
 
