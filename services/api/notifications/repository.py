@@ -286,7 +286,9 @@ async def delete_endpoint(conn: asyncpg.Connection, org_id: UUID, webhook_id: UU
         await conn.execute(
             """UPDATE webhook_deliveries SET status = 'cancelled', lease_until = NULL,
                       last_error = coalesce(last_error, 'webhook deleted')
-                WHERE webhook_id = $1 AND status IN ('pending', 'delivering')""", webhook_id)
+                WHERE id IN (SELECT id FROM webhook_deliveries
+                              WHERE webhook_id = $1 AND status IN ('pending', 'delivering')
+                              ORDER BY id FOR UPDATE)""", webhook_id)
     return row
 
 
@@ -413,8 +415,11 @@ async def lock_endpoint(conn: asyncpg.Connection, webhook_id: UUID) -> None:
 
 async def fail_pending_of_endpoint(conn: asyncpg.Connection, webhook_id: UUID, *, reason: str) -> int:
     result: str = await conn.execute(
+        # Rows locked in id order, as erasure (deliveries_carrying) locks them: two many-row updates taking
+        # locks in different orders can deadlock.
         """UPDATE webhook_deliveries SET status = 'failed', lease_until = NULL, last_error = $2
-            WHERE webhook_id = $1 AND status = 'pending'""", webhook_id, reason)
+            WHERE id IN (SELECT id FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending'
+                          ORDER BY id FOR UPDATE)""", webhook_id, reason)
     return int(result.split()[-1])
 
 
@@ -495,7 +500,11 @@ async def postpone_pending_sms(conn: asyncpg.Connection, sms_id: UUID,
 
 
 async def mark_sms_enqueued(conn: asyncpg.Connection, ids: Sequence[UUID], now: datetime) -> None:
-    await conn.execute("UPDATE sms_messages SET enqueued_at = $2 WHERE id = ANY($1::uuid[])", list(ids), now)
+    # A hint for the sweeper, as mark_deliveries_enqueued: rows another transaction holds are skipped.
+    await conn.execute(
+        """UPDATE sms_messages SET enqueued_at = $2
+            WHERE id IN (SELECT id FROM sms_messages WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED)""",
+        list(ids), now)
 
 
 async def sms_to_kick(conn: asyncpg.Connection, *, notification_id: UUID | None = None,
@@ -649,5 +658,6 @@ async def rewrite_delivery(conn: asyncpg.Connection, delivery_id: UUID, *, body:
 async def cancel_sms_to_worker(conn: asyncpg.Connection, worker_id: UUID, *, reason: str) -> int:
     status = await conn.execute(
         """UPDATE sms_messages SET status = 'cancelled', lease_until = NULL, last_error = $2
-            WHERE worker_id = $1 AND status IN ('pending', 'sending')""", worker_id, reason)
+            WHERE id IN (SELECT id FROM sms_messages WHERE worker_id = $1 AND status IN ('pending', 'sending')
+                          ORDER BY id FOR UPDATE)""", worker_id, reason)
     return int(status.split()[-1])
