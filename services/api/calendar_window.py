@@ -9,7 +9,7 @@ reads `infinity` back as `date.max`, and 9999-12-31 is how "open-ended" is commo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -19,8 +19,20 @@ LATEST = date(2999, 12, 31)
 _MESSAGE = f"时间须在 {EARLIEST} 至 {LATEST} 之间 / times must be between {EARLIEST} and {LATEST}"
 
 
+_EARLIEST_UTC = datetime.combine(EARLIEST, time.min, tzinfo=UTC)
+_LATEST_UTC = datetime.combine(LATEST, time.max, tzinfo=UTC)
+
+
 def _in_window(value: datetime) -> datetime:
-    if not EARLIEST <= value.date() <= LATEST:  # its own calendar date: an offset is far inside the margin
+    # An aware time is checked as the instant it names, not by its own calendar date: it is stored as a
+    # timestamptz, read back in UTC and checked here again. By its own date, 1900-01-01T00:00+23:59 passed, was
+    # stored as 1899-12-31 UTC, and every later read of the row answered 500 (the broker's whole profile list
+    # after an import). Comparing aware datetimes cannot overflow, unlike converting year 1 or 9999 to UTC.
+    if value.utcoffset() is not None:
+        inside = _EARLIEST_UTC <= value <= _LATEST_UTC
+    else:
+        inside = EARLIEST <= value.date() <= LATEST
+    if not inside:
         raise ValueError(_MESSAGE)
     return value
 

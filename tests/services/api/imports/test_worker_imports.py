@@ -211,6 +211,23 @@ async def test_a_consent_dated_year_one_is_a_row_error_and_the_profiles_stay_rea
     assert [w["external_ref"] for w in listing.json()["items"]] == ["Y-2"]
 
 
+async def test_a_consent_dated_just_inside_the_window_by_its_offset_is_a_row_error(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # 1900-01-01 in its own offset is 1899-12-31 in UTC, the time stored and read back: once stored, every GET of
+    # the broker's profiles answered 500.
+    content = orjson.dumps({
+        "external_ref": "W-1", "name": "工人1", "id_number": id_number("510107", "19900101", 3),
+        "phone": "13900000001", "home_adcode": "510107", "occupations": ["焊工"], "available_from": "2030-01-01",
+        "consent": {"share_with_enterprises": True, "given_at": "1900-01-01T00:00:00+23:59"}}) + b"\n"
+    status = await import_and_wait(client, settings, broker, content, "application/x-ndjson")
+    assert (status["total"], status["created"], status["rejected"]) == (1, 0, 1)
+    assert status["errors"][0]["field"] == "consent.given_at"
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+    listing = await client.get("/v1/workers", headers=broker.headers)
+    assert listing.status_code == 200
+
+
 async def test_a_workbook_that_unpacks_too_far_is_refused_at_once(
     client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, tmp_path: Path,
 ) -> None:

@@ -250,6 +250,8 @@ async def test_idempotency_key_replays_the_first_response(client: httpx.AsyncCli
         # Year 1 / 9999 would be stored as -infinity / infinity and break reading the profile back.
         ({"consent": {"share_with_enterprises": True, "given_at": "0001-01-01T00:00:00Z"}}, "consent.given_at"),
         ({"consent": {"share_with_enterprises": True, "given_at": "9999-12-31T23:59:59Z"}}, "consent.given_at"),
+        # Inside the window by its own calendar date, before it in UTC (as stored and read back): was a 500.
+        ({"consent": {"share_with_enterprises": True, "given_at": "1900-01-01T00:00:00+23:59"}}, "consent.given_at"),
         # Encrypted fields never meet PostgreSQL's own U+0000 check.
         ({"name": "张\u0000三"}, "name"),
         ({"notes": "腰不好\u0007"}, "notes"),
