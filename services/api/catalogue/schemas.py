@@ -16,8 +16,10 @@ VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"
 class WageBandModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+    # Finite only: JSON readers take 1e400 and Infinity as infinity, which was stored and then answered as
+    # `null` (not a number, against this schema) and exported as `inf`; spreadsheet imports refuse it already.
+    min: float = Field(ge=0, allow_inf_nan=False)
+    max: float = Field(ge=0, allow_inf_nan=False)
     unit: Literal["hour", "day", "month", "piece"]
 
 

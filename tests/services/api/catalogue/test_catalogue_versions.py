@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 from matching.catalogue import load_initial_catalogue
@@ -167,6 +168,31 @@ async def test_every_change_records_who_and_when(
     broker = await make_org("broker")
     assert (await client.get(f"/v1/catalogue/versions/{sample_version}/changes",
                              headers=broker.headers)).status_code == 403
+
+
+@pytest.mark.parametrize("wage_band", [
+    '{"min": 0, "max": Infinity, "unit": "month"}',
+    '{"min": 1e400, "max": 1e400, "unit": "month"}',
+    '{"min": NaN, "max": 9000, "unit": "month"}',
+])
+async def test_a_wage_band_that_is_not_a_finite_number_is_422_and_the_draft_unchanged(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, wage_band: str,
+) -> None:
+    # Python's JSON reader takes these as infinity / NaN. Infinity was stored, then answered as `"max": null`
+    # (against the documented schema) and exported as `inf`.
+    draft = await new_draft(client, cq)
+    body = entry_body(SAMPLE_ENTRIES[0])
+    del body["wage_band"]
+    raw = orjson.dumps(body)[:-1] + b', "wage_band": ' + wage_band.encode() + b"}"
+    put = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", content=raw,
+                           headers={**cq.headers, "content-type": "application/json"})
+    assert put.status_code == 422, put.text
+    assert put.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"].startswith("wage_band") for e in put.json()["errors"]), put.text
+    version = await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)
+    assert version.status_code == 200
+    welder = next(e for e in version.json()["entries"] if e["occupation_code"] == WELDER)
+    assert welder["wage_band"] == {"min": 6000, "max": 9000, "unit": "month"}
 
 
 async def test_idempotent_draft_creation(sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
