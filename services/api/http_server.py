@@ -25,14 +25,15 @@ MAX_HEAD_BYTES = 64 * 1024
 # How long a refused connection is read (and discarded) before it is closed: see BoundedHttpToolsProtocol._refuse.
 LINGER_SECONDS = 2.0
 
-_REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_TITLES = {400: "请求格式错误 / malformed HTTP request", 414: "请求地址过长 / request line too long",
+           431: "请求头过大 / request headers too large"}
+_DETAILS = {400: "the request is not valid HTTP/1.1 (request line, a header or the body framing)"}
 
 
 def _problem(status: int) -> bytes:
-    title = ("请求地址过长 / request line too long" if status == 414
-             else "请求头过大 / request headers too large")
-    body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": f"the request line and headers must fit in {MAX_HEAD_BYTES} bytes"},
+    detail = _DETAILS.get(status, f"the request line and headers must fit in {MAX_HEAD_BYTES} bytes")
+    body = json.dumps({"type": "about:blank", "title": _TITLES[status], "status": status, "detail": detail},
                       ensure_ascii=False).encode()
     return b"".join([b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
                      b"content-type: application/problem+json\r\n",
@@ -79,6 +80,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to what httptools cannot parse (a control character in a header, an unknown method,
+        # broken chunked framing) is text/plain; every error this API sends is a problem document.
+        self.transport.write(_problem(400))
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

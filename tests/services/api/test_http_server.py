@@ -73,3 +73,16 @@ async def test_a_huge_header_pipelined_behind_a_small_request_is_refused(live_se
     answer = await _exchange(live_server, first + second)
     # The first request is answered; the second never is (refused, or the connection closed on it).
     assert answer.count(b"HTTP/1.1 200") == 1, answer[:300]
+
+
+async def test_a_request_the_parser_refuses_is_a_400_problem_and_the_server_keeps_serving(live_server: str) -> None:
+    # A control character in a header value, and a method httptools does not know: uvicorn answered these in
+    # text/plain ("Invalid HTTP request received.").
+    for head in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\x7fb\r\n\r\n",
+                 b"FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n"):
+        status, head_lower, body = _status_and_body(await _exchange(live_server, head))
+        assert status == 400
+        assert b"content-type: application/problem+json" in head_lower
+        assert json.loads(body)["status"] == 400
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        assert (await client.get("/healthz")).status_code == 200
