@@ -111,7 +111,9 @@ def problem_response(request: Request, *, status: int, slug: str, title: str, de
         type=TYPE_BASE + slug, title=title, status=status, detail=detail,
         instance=request.url.path, request_id=getattr(request.state, "request_id", None), errors=errors,
     ).model_dump(exclude_none=True)
-    body.update(extra or {})
+    # Extension members never replace the standard ones: an extension named `status` once replaced the HTTP
+    # status code with a posting's status ("status": "closed"), against RFC 9457 and the Problem schema.
+    body.update({name: value for name, value in (extra or {}).items() if name not in Problem.model_fields})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 

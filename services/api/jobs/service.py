@@ -400,7 +400,7 @@ async def review_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
         raise _not_found()
     if record["effective_status"] != "pending_review":
         raise Conflict("岗位不在待审核状态 / the posting is not pending review",
-                       extra={"reason": "not_pending_review", "status": record["effective_status"]})
+                       extra={"reason": "not_pending_review", "job_status": record["effective_status"]})
     held = [f for f in record["compliance_findings"] if f["outcome"] == "hold"]
     if body.decision == "approve":
         record = await repository.set_review(conn, job_id, status="open", decision="approve", note=body.note,

@@ -268,7 +268,7 @@ def _from(record: asyncpg.Record, expected: str, action: str) -> None:
     if status != expected:
         raise _refused("invalid_transition",
                        f"{action}: 当前状态为 {status}，需要 {expected} / cannot {action} a placement that is {status} "
-                       f"(needs {expected})", status=status)
+                       f"(needs {expected})", placement_status=status)
 
 
 async def _after(conn: asyncpg.Connection, actor: Actor, record: asyncpg.Record, *, action: str, to_status: str,
@@ -367,7 +367,7 @@ async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, rea
     _require_side(actor, record, {"enterprise", "broker"}, "end")
     status = record["status"]
     if status == "ended":
-        raise _refused("invalid_transition", "安置已结束 / the placement has already ended", status=status)
+        raise _refused("invalid_transition", "安置已结束 / the placement has already ended", placement_status=status)
     if reason not in END_REASONS[status]:
         raise InvalidInput(
             f"结束原因与状态不符 / reason {reason!r} does not fit a placement that is {status}",

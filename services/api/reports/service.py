@@ -171,7 +171,7 @@ async def decide(conn: asyncpg.Connection, caller: Caller, report_id: UUID, body
         raise _not_found()
     if row["status"] != "open":
         raise Conflict("此举报已处理 / the report was already decided",
-                       extra={"reason": "already_decided", "status": row["status"]})
+                       extra={"reason": "already_decided", "report_status": row["status"]})
     await repository.decide(conn, report_id, outcome=body.outcome, note=body.note, authority_org_id=caller.org_id)
     if body.outcome == "upheld":
         job_title = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -32,6 +33,20 @@ async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient, admin:
     assert error["field"] == "body"  # not the character offset FastAPI locates it with
     assert "JSON" in error["message"]
     assert "at character 18" in error["message"]
+
+
+def test_extension_members_never_replace_the_standard_ones() -> None:
+    from starlette.requests import Request
+
+    from services.api.problems import Conflict, problem_response
+
+    request = Request({"type": "http", "method": "POST", "path": "/v1/x", "headers": [], "query_string": b"",
+                       "state": {"request_id": "r1"}})
+    exc = Conflict("d", extra={"status": "closed", "title": "t", "reason": "why"})
+    response = problem_response(request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail,
+                                extra=exc.extra)
+    body = orjson.loads(response.body)
+    assert (body["status"], body["title"], body["reason"]) == (409, Conflict.title, "why")
 
 
 async def test_wrong_types_are_listed(client: httpx.AsyncClient, admin: OrgKey) -> None:

@@ -158,6 +158,8 @@ async def test_held_posting_waits_for_review_then_is_searchable(client: httpx.As
     assert edited.json()["status"] == "open"
     again = await client.post(f"/v1/jobs/{job['id']}/review", json={"decision": "approve"}, headers=authority.headers)
     assert again.status_code == 409
+    # The problem's `status` is the HTTP status (RFC 9457); the posting's is an extension member.
+    assert (again.json()["status"], again.json()["job_status"]) == (409, "open")
 
 
 async def test_rejected_in_review_is_closed(client: httpx.AsyncClient, enterprise: OrgKey,

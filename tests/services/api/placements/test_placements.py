@@ -28,6 +28,8 @@ async def enterprise(make_org: MakeOrg) -> OrgKey:
 
 def problem_reason(response: httpx.Response) -> str | None:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    # `status` is the HTTP status (RFC 9457), never the placement's (that is `placement_status`).
+    assert response.json()["status"] == response.status_code, response.text
     reason: str | None = response.json().get("reason")
     return reason
 
@@ -104,6 +106,7 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
     assert (ended.json()["status"], ended.json()["end_reason"]) == ("ended", "contract_completed")
     again = await act(client, broker, pid, "end", {"reason": "other"})
     assert (again.status_code, problem_reason(again)) == (409, "invalid_transition")
+    assert again.json()["placement_status"] == "ended"
 
     # The audit trail: every transition, who, when.
     detail = await client.get(f"/v1/placements/{pid}", headers=broker.headers)

@@ -147,6 +147,8 @@ async def test_only_authorities_list_and_decide(client: httpx.AsyncClient, kiosk
     twice = await client.post(f"/v1/reports/{filed['id']}/decision", json={"outcome": "upheld", "note": "x"},
                               headers=authority.headers)
     assert twice.status_code == 409
+    # The problem's `status` is the HTTP status (RFC 9457); the report's is an extension member.
+    assert (twice.json()["status"], twice.json()["report_status"]) == (409, "dismissed")
     unknown = await client.post(f"/v1/reports/{uuid.uuid4()}/decision", json={"outcome": "upheld", "note": "x"},
                                 headers=authority.headers)
     assert unknown.status_code == 404
