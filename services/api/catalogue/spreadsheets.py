@@ -93,7 +93,14 @@ def parse_spreadsheet(data: bytes, version: int) -> ParsedSpreadsheet:
                            "the file is neither UTF-8 nor GBK/GB18030 text: save it as CSV UTF-8 or upload XLSX")
             ]) from None
         encoding = "utf-8" if _is_utf8(data) else "gb18030"
-        rows = list(csv.reader(io.StringIO(text)))
+        reader = csv.reader(io.StringIO(text))
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            # A cell over the csv module's field limit (131,072 characters) was a 500: the file's fault, a 422.
+            raise CatalogueImportError([RowError(
+                reader.line_num, "file", f"CSV 第 {reader.line_num} 行格式错误 / malformed CSV at row "
+                                         f"{reader.line_num}: {exc}")]) from None
     if not rows:
         raise CatalogueImportError([RowError(1, "header", "空文件 / empty file")])
     header, body = rows[0], rows[1:]

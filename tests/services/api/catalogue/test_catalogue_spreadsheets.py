@@ -97,6 +97,20 @@ async def test_wrong_header_is_refused_and_the_draft_unchanged(
     assert await _entries(client, draft, cq) == before
 
 
+async def test_a_csv_cell_over_the_field_limit_is_a_422_and_the_draft_unchanged(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    # Python's csv module refuses a field over 131,072 characters; that error was a 500.
+    draft = await new_draft(client, cq)
+    before = await _entries(client, draft, cq)
+    data = (",".join(CSV_COLUMNS) + "\n" + f"{WELDER},焊工,{'电焊工;' * 40_000},制造业,1,,,,,,,CQ,,\n").encode()
+    refused = await _import(client, draft, cq, data)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "row 2" in refused.json()["errors"][0]["message"]
+    assert await _entries(client, draft, cq) == before
+
+
 async def test_row_errors_name_their_rows_and_nothing_is_half_imported(
     sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
 ) -> None:
