@@ -112,5 +112,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
 def uvicorn_config(app: Any, settings: ApiSettings, **options: Any) -> uvicorn.Config:
     """The server configuration of every process serving the API (tests' live servers included)."""
+    # No route speaks WebSocket. With uvicorn's WebSocket protocol loaded, a request carrying `Upgrade: websocket`
+    # was answered by its handshake code instead of the application, in text/plain (400 without a
+    # Sec-WebSocket-Key, an empty 403 with one); without it, the request is served as the HTTP request it is.
+    options.setdefault("ws", "none")
     return uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False, log_config=None,
                           proxy_headers=False, http=BoundedHttpToolsProtocol, **options)

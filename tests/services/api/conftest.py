@@ -32,7 +32,7 @@ async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIte
     """The app's base URL, served until the test ends."""
     port = _free_port()
     served = settings.model_copy(update={"host": "127.0.0.1", "port": port})
-    config = uvicorn_config(create_app(served), served, log_level="warning", lifespan="on", ws="none")
+    config = uvicorn_config(create_app(served), served, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

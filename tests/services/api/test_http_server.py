@@ -7,6 +7,7 @@ import json
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from services.api.http_server import MAX_HEAD_BYTES
 
@@ -86,3 +87,15 @@ async def test_a_request_the_parser_refuses_is_a_400_problem_and_the_server_keep
         assert json.loads(body)["status"] == 400
     async with httpx.AsyncClient(base_url=live_server) as client:
         assert (await client.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize("handshake", [
+    b"", b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"])
+async def test_a_websocket_upgrade_is_served_as_the_http_request_it_is(live_server: str, handshake: bytes) -> None:
+    # No route speaks WebSocket; uvicorn's handshake code answered these in text/plain (400, or an empty 403).
+    head = (b"GET /v1/regions HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+            + handshake + b"\r\n")
+    status, head_lower, body = _status_and_body(await _exchange(live_server, head))
+    assert status == 401  # no key: the application answered
+    assert b"content-type: application/problem+json" in head_lower
+    assert json.loads(body)["status"] == 401
