@@ -29,6 +29,8 @@ demo_app = typer.Typer(help="Synthetic demo data for the local stack", no_args_i
 app.add_typer(demo_app, name="demo")
 pii_app = typer.Typer(help="Personal-data keys", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")
+# `bashu outbox stuck`'s exit code when it lists rows (1 stays a failure of the command itself).
+STUCK_ROWS_FOUND = 3
 outbox_app = typer.Typer(help="Follow-up work that keeps failing (the outbox)", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 index_app = typer.Typer(help="The Meilisearch indexes (derived from PostgreSQL)", no_args_is_help=True)
@@ -295,7 +297,7 @@ def outbox_stuck(
 ) -> None:
     """List undone follow-up rows that keep failing (by default those the worker logs as `outbox.poisoned`),
     with their last error. They are still retried every few hours; fix the cause, then `bashu outbox retry`.
-    Exits 1 when there are any (for monitoring)."""
+    Exits 3 when there are any (for monitoring: 1 is a failure of the command itself)."""
     from services.outbox import repository as outbox_repository
 
     async def work(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -310,7 +312,7 @@ def outbox_stuck(
                        f"since={r['created_at']:%Y-%m-%d %H:%M}\t{r['last_error'] or ''}")
         typer.echo(f"{len(rows)} row(s) with {min_attempts} or more failed attempts", err=True)
     if rows:
-        raise typer.Exit(1)
+        raise typer.Exit(STUCK_ROWS_FOUND)
 
 
 @outbox_app.command("retry")

@@ -72,7 +72,7 @@ async def test_outbox_stuck_lists_rows_failing_for_hours_and_retry_restarts_them
         return asyncio.to_thread(CliRunner().invoke, app, list(args))
 
     listed = await run("outbox", "stuck", "--json")
-    assert listed.exit_code == 1  # type: ignore[attr-defined]
+    assert listed.exit_code == 3  # type: ignore[attr-defined]
     rows = json.loads(listed.stdout)  # type: ignore[attr-defined]
     assert [(r["id"], r["entity_id"], r["last_error"]) for r in rows] == [
         (ids["stuck"], "stuck", "ServiceUnavailable"), (ids["worse"], "worse", "ServiceUnavailable")]
