@@ -250,6 +250,16 @@ class CellError(ValueError):
     pass
 
 
+# Whole-file problems name at most this many headers, each cut to _HEADER_CHARS: the report (and the
+# import-finished notice and webhook that copy it) stays small for a sheet with thousands of stray columns.
+_LISTED_HEADERS = 20
+_HEADER_CHARS = 40
+
+
+def _short(header: str) -> str:
+    return header if len(header) <= _HEADER_CHARS else header[:_HEADER_CHARS] + "…"
+
+
 _PLACE_CACHE_SIZE = 20_000
 # Per column, distinct cell values whose conversion is remembered during one import (RowMapper._column_converter).
 _MEMO_SIZE = 4096
@@ -438,6 +448,7 @@ class RowMapper:
     def plan(self, headers: list[str]) -> list[str]:
         """Fix the columns; return whole-file problems (unknown, repeated or missing required columns)."""
         problems: list[str] = []
+        repeated = 0
         unknown: list[str] = []
         seen: dict[str, str] = {}
         covered: set[str] = set()
@@ -449,8 +460,11 @@ class RowMapper:
                 unknown.append(header)
                 continue
             if target.path in seen:
-                problems.append(f"列「{seen[target.path]}」和「{header}」都对应 {target.path} / "
-                                f"columns {seen[target.path]!r} and {header!r} both map to {target.path}")
+                repeated += 1
+                if repeated <= _LISTED_HEADERS:
+                    first, again = _short(seen[target.path]), _short(header)
+                    problems.append(f"列「{first}」和「{again}」都对应 {target.path} / "
+                                    f"columns {first!r} and {again!r} both map to {target.path}")
                 continue
             seen[target.path] = header
             spec = self.fields[target.path]
@@ -458,8 +472,14 @@ class RowMapper:
                                            parts=tuple(target.path.split("."))))
             covered.add(target.path)
             covered.update(path for path, _ in target.implies)
+        if repeated > _LISTED_HEADERS:
+            extra = repeated - _LISTED_HEADERS
+            problems.append(f"另有 {extra} 列重复 / {extra} more repeated columns")
         if unknown:
-            problems.append("无法识别的列 / unknown columns: " + "、".join(unknown))
+            listed = "、".join(_short(h) for h in unknown[:_LISTED_HEADERS])
+            more = (f"（另有 {len(unknown) - _LISTED_HEADERS} 列 / and {len(unknown) - _LISTED_HEADERS} more）"
+                    if len(unknown) > _LISTED_HEADERS else "")
+            problems.append(f"无法识别的列 / unknown columns: {listed}{more}")
         missing = [path for path, spec in self.fields.items()
                    if spec.required and spec.kind != "model" and not self._covered(path, covered)]
         if missing:

@@ -93,6 +93,16 @@ def test_unknown_and_missing_columns_are_reported(mapper: RowMapper) -> None:
     assert "consent.given_at" in problems[0]
 
 
+def test_a_sheet_with_thousands_of_stray_columns_gets_a_short_report() -> None:
+    # The report is stored with the import and copied into its notification and webhook body.
+    required = ["姓名", "身份证号", "手机号", "户籍地", "可到岗日期", "同意共享", "同意时间"]
+    stray = [f"列{i}" + "x" * 200 for i in range(100_000)]
+    problems = RowMapper("workers", WorkerCreate, load_regions()).plan(required + stray + ["姓名"] * 5_000)
+    assert sum(len(p) for p in problems) < 10_000
+    assert any("列0" in p and "and 99980 more" in p for p in problems)
+    assert any("4980 more repeated columns" in p for p in problems)
+
+
 def test_headers_with_markers_and_dotted_names() -> None:
     assert normalise_header("*姓名（必填）") == "姓名"
     assert normalise_header(" Consent.Share_With_Enterprises ") == "consent.share_with_enterprises"
