@@ -63,7 +63,6 @@ class CertificateNames:
     """Keys of official names and aliases → official name; the names deliberately left unmapped."""
 
     official: Mapping[str, str]
-    alias_names: tuple[str, ...]  # the aliases as written in the table (not the official names)
     common_names: Mapping[str, str]  # official name → its first alias: what most people write
     not_mapped: Mapping[str, str]  # name → why it is not an alias
 
@@ -83,9 +82,8 @@ class CertificateNames:
             if certificate_key(name) in by_key:
                 raise ValueError(f"certificate aliases: {name!r} is listed as not mapped but maps to "
                                  f"{by_key[certificate_key(name)]!r}")
-        alias_names = tuple(sorted({n for names in aliases.values() for n in names}))
         common = {official: first for official, names in aliases.items() for first in list(names)[:1]}
-        return cls(official=by_key, alias_names=alias_names, common_names=common, not_mapped=dict(not_mapped))
+        return cls(official=by_key, common_names=common, not_mapped=dict(not_mapped))
 
     def canonical(self, name: str) -> str:
         """The official name of `name` if it is one or an alias of one, else `name` tidied (never empty
@@ -95,12 +93,6 @@ class CertificateNames:
         if found is None and key.endswith(_LONG_SUFFIX) and len(key) > len(_LONG_SUFFIX) + 1:
             found = self.official.get(key[: -len(_LONG_SUFFIX)] + "证")
         return found if found is not None else tidy_certificate(name)
-
-    def canonical_all(self, names: Iterable[str]) -> list[str]:
-        """Each name canonical, in order, duplicates (after canonicalising) and blanks removed."""
-        out = [self.canonical(n) for n in names]
-        return list(dict.fromkeys(n for n in out if n))
-
 
 
 def load_certificate_names(path: Path = ALIASES_JSON) -> CertificateNames:

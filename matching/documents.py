@@ -1,9 +1,7 @@
 """Meilisearch documents for job postings and worker profiles, and the two indexes' settings.
 
 Documents carry only public or matching fields: a worker document never has a name, ID number, phone,
-gender, birth date or notes. Certificate names are the catalogue's official names (matching/certificates.py),
-also for rows stored before they were canonicalised on write, so a reindex fixes older rows' matches.
-Dates are ints (yyyymmdd) so they can be range-filtered; open-ended dates are
+gender, birth date or notes. Dates are ints (yyyymmdd) so they can be range-filtered; open-ended dates are
 OPEN_END so that "until >= X" needs no NULL handling. Coordinates are plain lat/lng fields, not `_geo`
 (a filterable `_geo` rebuilds the R-tree on every write): radius search filters on `geo_cells`.
 """
@@ -16,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from matching.catalogue import Catalogue
-from matching.certificates import canonical_certificates
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.geo import GeoPoint, point_cells, search_cells
 from matching.occupations import small_group_code
@@ -148,7 +145,7 @@ def job_document(job: JobFacts, catalogue: Catalogue, regions: RegionDirectory) 
         "start_date": date_int(job.start_date),
         "end_date": date_int(job.end_date),
         "benefits": list(job.benefits),
-        "required_certificates": canonical_certificates(job.required_certificates),
+        "required_certificates": list(job.required_certificates),
         "age_min": job.age_min if job.age_min is not None else 0,
         "age_max": job.age_max if job.age_max is not None else 200,
         "status": job.status,
@@ -175,7 +172,7 @@ def worker_document(worker: WorkerFacts, catalogue: Catalogue, regions: RegionDi
         "occupation_aliases": list(trades["occupation_aliases"]),
         "shortage_level": trades["shortage_level"],
         "skills": list(worker.skills),
-        "certificates": canonical_certificates(worker.certificates),
+        "certificates": list(worker.certificates),
         "labour_brand": worker.labour_brand,
         "experience_years": worker.experience_years,
         "home_adcode": worker.home_adcode,

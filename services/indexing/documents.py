@@ -2,8 +2,9 @@
 
 Facts (matching/facts.py) carry no personal data by construction, and the documents are built by
 matching/documents.py from facts only; `checked` refuses any document that would still carry a personal key.
-Certificate names are canonical in the facts (matching/certificates.py), whether or not the row was stored
-canonical: the matches endpoint scores and filters with the facts of the stored job or worker.
+Certificate names are made canonical here, in the facts (matching/certificates.py), whether or not the row was
+stored canonical: the matches endpoint scores and filters with these facts, and the documents built from them
+carry the same names (so a reindex brings rows stored before canonicalisation into line).
 """
 
 from __future__ import annotations
