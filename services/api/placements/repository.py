@@ -139,6 +139,18 @@ async def add_event(conn: asyncpg.Connection, *, placement_id: UUID, action: str
         placement_id, action, from_status, to_status, org_id, api_key_id, detail, at)
 
 
+async def forget_notes_about_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
+    """Erasure: the free text written on the person's placements may name them. The placements and their
+    events stay (figures, credit, the audit of who did what when); the notes go (the events' trigger allows
+    exactly this change, migration 0014)."""
+    await conn.execute(
+        """UPDATE placement_events SET detail = detail - 'note'
+            WHERE placement_id IN (SELECT id FROM placements WHERE worker_id = $1) AND detail ? 'note'""",
+        worker_id)
+    await conn.execute("UPDATE placements SET end_note = NULL WHERE worker_id = $1 AND end_note IS NOT NULL",
+                       worker_id)
+
+
 async def events_of(conn: asyncpg.Connection, placement_id: UUID) -> list[asyncpg.Record]:
     return list(await conn.fetch(
         """SELECT e.action, e.from_status, e.to_status, e.org_id, e.detail, e.at, o.type AS org_type

@@ -307,6 +307,18 @@ async def forget_idempotent_responses(conn: asyncpg.Connection, worker_id: UUID)
     await conn.execute("DELETE FROM idempotency_records WHERE response_body->>'id' = $1", str(worker_id))
 
 
+# What an erased person's read log says instead of the reader's free-text purpose.
+ERASED_PURPOSE = "已随档案删除 / erased with the profile"
+
+
+async def forget_access_purposes(conn: asyncpg.Connection, worker_id: UUID) -> None:
+    # Who read which fields of the person, and when, stays (policy clause 22); the reason given is free text
+    # that may name them ("给张三打电话"), so it goes with the profile.
+    await conn.execute(
+        """UPDATE pii_access_log SET purpose = $2
+            WHERE subject_kind = 'worker' AND subject_id = $1 AND purpose <> $2""", worker_id, ERASED_PURPOSE)
+
+
 async def log_personal_data_access(conn: asyncpg.Connection, *, org_id: UUID, api_key_id: UUID | None,
                                    subject_id: UUID, fields: Sequence[str], purpose: str,
                                    request_id: str | None) -> datetime:

@@ -39,6 +39,7 @@ from services.api.jobs.occupation_inference import ResolvedOccupation, resolve_w
 from services.api.jobs.schemas import Wage
 from services.api.notifications import erasure as notification_erasure
 from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.placements import repository as placements_repository
 from services.api.problems import (
     Conflict,
     FieldError,
@@ -687,7 +688,8 @@ async def update_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Ca
 
 async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID) -> WorkerOut:
     """Right to erasure: personal and profile data leave PostgreSQL now (the profile, stored create responses,
-    the copies in notices and webhook bodies) and the index after commit; a tombstone stays. Allowed with an
+    the copies in notices and webhook bodies, the free text of its read log and placements) and the index after
+    commit; a tombstone stays. Allowed with an
     expired licence (the person's right does not depend on the broker's). Idempotent."""
     if caller.role != "broker":
         raise Forbidden("需要劳务经纪人角色 / requires role broker")
@@ -695,7 +697,9 @@ async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
     if record["status"] != "erased":
         record = await repository.erase(conn, worker_id)
         await repository.forget_idempotent_responses(conn, worker_id)
+        await repository.forget_access_purposes(conn, worker_id)
         await notification_erasure.forget_worker(conn, worker_id)
+        await placements_repository.forget_notes_about_worker(conn, worker_id)
     await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
     return worker_out(record, ctx)
 

@@ -1,0 +1,111 @@
+"""Erasure reaches every table: after a person's profile went through matching, notices, a full-data read and a
+placement with notes, DELETE leaves no trace of what identifies them anywhere in PostgreSQL (issue 4: "erasure
+leaving nothing in PostgreSQL or Meilisearch").
+
+The scan reads every table of the schema as text, so a table added later that copies the person is caught
+without this test knowing about it."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.settings import ApiSettings
+from services.api.worker_profiles.repository import ERASED_PURPOSE
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.placements.support import act, make_job
+from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, worker_body
+from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
+
+# What the broker and the enterprise wrote about the person in free text, each naming them.
+NOTES = {
+    "profile": "腰不好，不做重体力",
+    "purpose": f"给{NAME}打电话确认到岗",
+    "hire": f"{NAME}本人同意，下周可到岗",
+    "accept": f"已约{NAME}面试",
+    "end": f"{NAME}因腰伤未到岗",
+}
+
+
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+@pytest.fixture
+async def enterprise(make_org: MakeOrg) -> OrgKey:
+    return await make_org("enterprise")
+
+
+async def every_table_text(db: asyncpg.Connection) -> dict[str, str]:
+    tables = await db.fetch(
+        """SELECT quote_ident(table_name) AS name FROM information_schema.tables
+           WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'""")
+    assert len(tables) > 20  # the scan really sees the schema
+    dump = {}
+    for table in tables:
+        rows = await db.fetch(f"SELECT t::text AS line FROM {table['name']} t")
+        dump[table["name"]] = "\n".join(r["line"] for r in rows)
+    return dump
+
+
+async def test_erasure_leaves_nothing_that_names_the_person_in_any_table(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, settings: ApiSettings,
+        db: asyncpg.Connection) -> None:
+    created = await client.post("/v1/workers", json=worker_body(external_ref="crm-77", notes=NOTES["profile"]),
+                                headers={**broker.headers, "Idempotency-Key": "everywhere-1"})
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    masked_phone = created.json()["phone"]
+    job = await make_job(client, enterprise)
+    # Matching, its notices (the enterprise's inbox copies the profile) and the index.
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert worker_id in await document_ids(settings, "workers")
+    read = await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": NOTES["purpose"]},
+                            headers=broker.headers)
+    assert read.status_code == 200, read.text
+    proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker_id},
+                                 headers=broker.headers)
+    assert proposed.status_code == 201, proposed.text
+    placement_id = proposed.json()["id"]
+    assert (await act(client, enterprise, placement_id, "accept", {"note": NOTES["accept"]})).status_code == 200
+    assert (await act(client, enterprise, placement_id, "hire", {"note": NOTES["hire"]})).status_code == 200
+    ended = await act(client, enterprise, placement_id, "end", {"reason": "no_show", "note": NOTES["end"]})
+    assert ended.status_code == 200, ended.text
+    await run_worker_burst(settings)
+
+    before = await every_table_text(db)
+    # The scan finds the person before erasure: it would find what erasure missed.
+    assert any(NAME in text for text in before.values())
+    assert any(NOTES["end"] in text for text in before.values())
+
+    erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert erased.status_code == 200, erased.text
+    await run_worker_burst(settings)
+    await settle(settings)
+    assert worker_id not in await document_ids(settings, "workers")
+
+    secrets = [NAME, ID_NUMBER, PHONE, masked_phone, ID_NUMBER[:6] + "********" + ID_NUMBER[-4:], "crm-77",
+               *NOTES.values()]
+    left = {(table, secret) for table, text in (await every_table_text(db)).items() for secret in secrets
+            if secret in text}
+    assert left == set()
+    # What stays is pseudonymous and needed: the placement (figures, credit) still names its tombstone.
+    placement = await db.fetchrow("SELECT worker_id, status, end_reason, end_note FROM placements WHERE id = $1",
+                                  uuid.UUID(placement_id))
+    assert placement is not None
+    assert (str(placement["worker_id"]), placement["status"], placement["end_reason"]) == (
+        worker_id, "ended", "no_show")
+    # The audit log keeps who read what and when; its free-text reason may name the person, so it goes.
+    audit = await db.fetch("SELECT fields, purpose FROM pii_access_log WHERE subject_id = $1",
+                           uuid.UUID(worker_id))
+    assert [(list(a["fields"]), a["purpose"]) for a in audit] == [(["name", "id_number", "phone", "notes"],
+                                                                   ERASED_PURPOSE)]
+    shown = (await client.get(f"/v1/placements/{placement_id}", headers=enterprise.headers)).json()
+    assert shown["end_note"] is None
+    assert [e["detail"] for e in shown["events"]] == [{"transfer": True, "cross_province": False}, {},
+                                                      {"open_headcount_after": 1}, {"reason": "no_show"}]
