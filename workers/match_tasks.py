@@ -193,6 +193,7 @@ async def match_job(resources: WorkerResources, entity_id: str, *, webhooks_inli
     today = now.astimezone(matches.CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_job(conn, UUID(entity_id))
+        unlicensed = await workers_repository.brokers_unlicensed_on(conn, today)
     if record is None or not job_is_indexable(record):
         return
     env = await _env(resources)
@@ -209,7 +210,8 @@ async def match_job(resources: WorkerResources, entity_id: str, *, webhooks_inli
 
     ranked, notices = await _top_notices(
         resources, lambda limit: matches.rank_workers_for_job(env, job_facts(record), today, limit=limit,
-                                                              min_score=settings.match_notify_min_score),
+                                                              min_score=settings.match_notify_min_score,
+                                                              unlicensed_brokers=unlicensed),
         workers_repository.get_many, notice_of)
     created = await _record(resources, notices, JOB_MATCHED_TOPIC, entity_id, now, webhooks_inline=webhooks_inline)
     log.info("matching.job", job_id=entity_id, ranked=ranked, notices=len(notices), created=created)
@@ -224,8 +226,11 @@ async def match_worker(resources: WorkerResources, entity_id: str, *, webhooks_i
     today = now.astimezone(matches.CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_worker(conn, UUID(entity_id))
-    # worker_is_indexable: available, consented to being shown to enterprises, not held for review.
-    if record is None or record["erased_at"] is not None or not worker_is_indexable(record):
+        licensed = record is not None and await workers_repository.broker_licensed_on(
+            conn, record["broker_org_id"], today)
+    # worker_is_indexable: available, consented to being shown to enterprises, not held for review. A broker
+    # whose licence expired may not post (issue 2): its profiles are not offered to enterprises.
+    if record is None or record["erased_at"] is not None or not worker_is_indexable(record) or not licensed:
         return
     env = await _env(resources)
     worker_summary = matches.masked_worker(build_worker_document(record, env.catalogue, env.regions, today),

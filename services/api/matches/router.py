@@ -39,7 +39,8 @@ async def job_matches(job_id: UUID, caller: Annotated[Caller, require_roles("ent
                       env: Env, limit: Limit = 20, min_score: MinScore = 0.0) -> Response:
     """The workers who fit this posting, best first, masked (never a name, ID number or phone), each with
     `score` (0–1), `reasons` (code, Chinese text, weight), `distance_km` and `transfer`. Only workers who
-    consented to being shown to enterprises and are available; a posting that is not open has none.
+    consented to being shown to enterprises and are available, posted by a broker whose HR-service licence is
+    still valid (an expired licence blocks posting); a posting that is not open has none.
     Required and held certificates are compared by the catalogue's official names, so a posting requiring
     焊工证 finds workers holding 特种作业操作证（焊接与热切割作业）."""
     async with resources.pool.acquire() as conn:

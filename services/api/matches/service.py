@@ -174,11 +174,14 @@ def _ranked(candidates: list[_Candidate], env: MatchEnv, limit: int, min_score: 
     return [Ranked(c.document, score_prepared(c.job, c.worker, env.catalogue, env.regions)) for c in kept[:limit]]
 
 
-async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, limit: int,
-                               min_score: float) -> list[Ranked]:
+async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, limit: int, min_score: float,
+                               unlicensed_brokers: Sequence[UUID] = ()) -> list[Ranked]:
+    """`unlicensed_brokers` (`brokers_unlicensed_on`): brokers whose profiles are not offered to enterprises."""
     if job.status != "open":
         return []
     base = worker_candidate_filter(job, env.regions, today)
+    if unlicensed_brokers:
+        base = all_of(base, none_of("broker_org_id", [str(b) for b in unlicensed_brokers]))
     codes = [env.catalogue.resolve(job.occupation_code)] if job.occupation_code else []
     prepared = prepare_job(job, env.catalogue, env.regions, today)  # once for all its candidates
     candidates = []
@@ -316,9 +319,9 @@ async def matches_for_job(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID,
     record = await load_job(conn, job_id)
     if record is None or record["org_id"] != org_id:
         raise _job_not_found()  # another organisation's posting is answered like a missing one
-    moment = now or china_now()
-    ranked = await rank_workers_for_job(env, job_facts(record), moment.astimezone(CHINA_TZ).date(), limit=limit,
-                                        min_score=min_score)
+    today = (now or china_now()).astimezone(CHINA_TZ).date()
+    ranked = await rank_workers_for_job(env, job_facts(record), today, limit=limit, min_score=min_score,
+                                        unlicensed_brokers=await workers_repository.brokers_unlicensed_on(conn, today))
     return {"items": [match_item("worker", r, env) for r in ranked], "next_cursor": None}
 
 

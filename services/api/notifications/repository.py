@@ -144,7 +144,8 @@ async def worker_for_subscriptions(conn: asyncpg.Connection, worker_id: UUID) ->
     return await conn.fetchrow(
         """SELECT id, broker_org_id, status, home_adcode, current_adcode, desired_adcodes, occupation_codes,
                   occupation_terms, skills, certificates, labour_brand, work_types, expected_wage_min,
-                  expected_wage_max, expected_wage_unit, consent_share_with_enterprises
+                  expected_wage_max, expected_wage_unit, consent_share_with_enterprises,
+                  (SELECT licence_valid_until FROM organisations WHERE id = broker_org_id) AS broker_licence_valid_until
              FROM worker_profiles WHERE id = $1 FOR SHARE""", worker_id)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -48,6 +49,7 @@ from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.privacy.cipher import PersonalDataCipher
 
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
 log = structlog.get_logger("bashu.notifications")
 
 DISPATCH_TOPIC = "notification.dispatch"
@@ -324,6 +326,10 @@ async def record_subscription_matches_for_worker(conn: asyncpg.Connection, outbo
                                                  worker_id: UUID, *, now: datetime | None = None) -> list[UUID]:
     worker = await repository.worker_for_subscriptions(conn, worker_id)
     if worker is None:
+        return []
+    # A broker whose licence expired may not post (issue 2): its profiles are not offered to enterprises.
+    licence = worker["broker_licence_valid_until"]
+    if licence is None or licence < (now or datetime.now(UTC)).astimezone(CHINA_TZ).date():
         return []
     hits = [s for s in await repository.active_subscriptions(conn, "workers")
             if worker_matches_query(worker, SubscriptionQuery.model_validate(s["query"]))]

@@ -307,6 +307,25 @@ async def forget_idempotent_responses(conn: asyncpg.Connection, worker_id: UUID)
     await conn.execute("DELETE FROM idempotency_records WHERE response_body->>'id' = $1", str(worker_id))
 
 
+async def brokers_unlicensed_on(conn: asyncpg.Connection, today: date) -> list[UUID]:
+    """Brokers whose HR-service licence has expired by `today` (or who hold none) and who still have available
+    profiles. An expired licence blocks posting (issue 2), so their profiles are not offered to enterprises:
+    matching leaves them out (services/api/matches/service.py). Only brokers with available profiles are
+    named, which keeps the exclusion filter as short as the brokers it is for."""
+    rows = await conn.fetch(
+        """SELECT o.id FROM organisations o
+            WHERE o.type = 'broker' AND (o.licence_valid_until IS NULL OR o.licence_valid_until < $1)
+              AND EXISTS (SELECT 1 FROM worker_profiles w WHERE w.broker_org_id = o.id AND w.status = 'available')
+            ORDER BY o.id""", today)
+    return [r["id"] for r in rows]
+
+
+async def broker_licensed_on(conn: asyncpg.Connection, broker_org_id: UUID, today: date) -> bool:
+    valid_until: date | None = await conn.fetchval(
+        "SELECT licence_valid_until FROM organisations WHERE id = $1", broker_org_id)
+    return valid_until is not None and valid_until >= today
+
+
 # What an erased person's read log says instead of the reader's free-text purpose.
 ERASED_PURPOSE = "已随档案删除 / erased with the profile"
 

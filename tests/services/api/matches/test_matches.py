@@ -289,3 +289,42 @@ async def test_rows_stored_before_canonical_names_match_once_reindexed(
     assert stored.json()["certificates"] == [WELDING_LICENCE]
     posting = await client.get(f"/v1/jobs/{job_id}", headers=enterprise.headers)
     assert posting.json()["required_certificates"] == [WELDING_LICENCE]
+
+
+async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    # An expired licence blocks posting (issue 2): the profiles such a broker posted before are not shown in
+    # matches, matched into notices or sent to subscribers until the licence is renewed.
+    enterprise, licensed, lapsed = await make_org("enterprise"), await make_org("broker"), await make_org("broker")
+    assert (await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+        "kind": "workers", "query": {"q": "氩弧焊"}, "channel": "inbox", "digest": "instant"})).status_code == 201
+    job_id = await post(client, "/v1/jobs", job_body(), enterprise)
+    await run_worker_burst(settings)
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    # Posted while licensed (a lapsed broker cannot post), the licence expired since.
+    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    hidden = await post(client, "/v1/workers", worker_body(132), lapsed)
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    shown = await post(client, "/v1/workers", worker_body(131), licensed)
+    await run_worker_burst(settings)
+    await settle(settings)
+
+    async def matched() -> set[str]:
+        response = await client.get(f"/v1/jobs/{job_id}/matches", headers=enterprise.headers)
+        assert response.status_code == 200, response.text
+        return {item["worker"]["id"] for item in response.json()["items"]}
+
+    assert await matched() == {shown}
+    about = {str(r["worker_id"]): r["events"] for r in await db.fetch(
+        """SELECT worker_id, array_agg(DISTINCT event ORDER BY event) AS events FROM notifications
+            WHERE worker_id IS NOT NULL GROUP BY worker_id""")}
+    assert about == {shown: ["match.created", "subscription.matched"]}
+    # The posting changed (matched again, as after a renewal): still the licensed broker's worker only.
+    changed = await client.patch(f"/v1/jobs/{job_id}", json={"headcount": 6}, headers=enterprise.headers)
+    assert changed.status_code == 200, changed.text
+    await run_worker_burst(settings)
+    assert {str(r["worker_id"]) for r in await db.fetch(
+        "SELECT DISTINCT worker_id FROM notifications WHERE worker_id IS NOT NULL")} == {shown}
+    # Renewed: offered again.
+    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    assert await matched() == {shown, hidden}
