@@ -127,6 +127,14 @@ class OccupationOut(BaseModel):
     inferred: bool = Field(description="True when the code was inferred from free text.")
 
 
+class ProfileWarning(BaseModel):
+    """Something stored as given that makes the profile work less well; the broker may want to fix it."""
+
+    field: str = Field(description="Where, as in the request: occupations[1].")
+    code: Literal["occupation_not_recognised"]
+    message: str
+
+
 class WorkerOut(BaseModel):
     """A stored profile as its broker sees it: ID number and phone masked. An erased profile is a tombstone:
     `status: "erased"` and no personal or profile data."""
@@ -163,6 +171,9 @@ class WorkerOut(BaseModel):
     held_for_review: bool = Field(default=False, description="New profile of a grade-D broker: not searchable "
                                                              "until an authority releases it (issue 9).")
     credit_grade: Grade | None = Field(default=None, description="The broker's integrity credit grade (A–D).")
+    warnings: list[ProfileWarning] = Field(
+        default_factory=list, description="Stored as given but worth fixing: a trade that names no occupation of "
+                                          "the catalogue (`code: null`) is kept, but matching by trade cannot use it.")
     created_at: datetime
     updated_at: datetime
     erased_at: datetime | None

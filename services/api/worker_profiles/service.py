@@ -56,6 +56,7 @@ from services.api.worker_profiles.schemas import (
     Consent,
     OccupationOut,
     PersonalDataOut,
+    ProfileWarning,
     WorkerFields,
     WorkerList,
     WorkerOut,
@@ -323,11 +324,17 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
     id_number = _decrypt(cipher, record, "id_number")
     phone = _decrypt(cipher, record, "phone")
     occupations = []
-    for item in record["occupations"]:
+    warnings = []
+    for position, item in enumerate(record["occupations"]):
         code = item.get("code")
         entry = snapshot.catalogue.by_code(code) if code else None
         name = entry.name if entry else (snapshot.occupations.name_of(code) if code else None)
         occupations.append(OccupationOut(input=item["input"], code=code, name=name, inferred=item["inferred"]))
+        if code is None:
+            warnings.append(ProfileWarning(
+                field=f"occupations[{position}]", code="occupation_not_recognised",
+                message=f"未能识别工种「{item['input'][:20]}」，不参与按工种匹配；请改用目录中的工种名称或代码 / "
+                        "not a trade of the catalogue: kept, but not matched by trade; use a catalogue name or code"))
     consent = None
     if record["consent_given_at"] is not None:
         consent = Consent(share_with_enterprises=record["consent_share_with_enterprises"],
@@ -352,7 +359,8 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
         searchable=record["status"] == "available" and record["consent_share_with_enterprises"]
         and not record["held_for_review"],
         held_for_review=record["held_for_review"], credit_grade=ctx.credit.grade(record["credit_points"]),
-        created_at=record["created_at"], updated_at=record["updated_at"], erased_at=record["erased_at"],
+        warnings=warnings, created_at=record["created_at"], updated_at=record["updated_at"],
+        erased_at=record["erased_at"],
     )
 
 

@@ -85,12 +85,24 @@ async def test_create_masks_and_infers_occupations(client: httpx.AsyncClient, br
     assert set(item["occupation_codes"]) == {"6-18-02-04", "6-30-05-01"}
     assert ID_NUMBER not in response.text
     assert PHONE not in response.text
+    assert item["warnings"] == []
 
 
-async def test_unknown_trade_word_is_kept_as_a_term(client: httpx.AsyncClient, broker: OrgKey) -> None:
-    response = await create(client, broker, occupations=["什么都能干"])
+async def test_unknown_trade_word_is_kept_as_a_term_with_a_warning(client: httpx.AsyncClient,
+                                                                   broker: OrgKey) -> None:
+    response = await create(client, broker, occupations=["焊工", "什么都能干"])
     assert response.status_code == 201, response.text
-    assert response.json()["occupations"] == [{"input": "什么都能干", "code": None, "name": None, "inferred": False}]
+    assert response.json()["occupations"][1] == {"input": "什么都能干", "code": None, "name": None, "inferred": False}
+    # Stored, but the broker is told the word names no trade (and so is not matched by trade).
+    warnings = response.json()["warnings"]
+    assert [(w["field"], w["code"]) for w in warnings] == [("occupations[1]", "occupation_not_recognised")]
+    assert "什么都能干" in warnings[0]["message"]
+    got = await client.get(f"/v1/workers/{response.json()['id']}", headers=broker.headers)
+    assert got.json()["warnings"] == warnings
+    fixed = await client.patch(f"/v1/workers/{response.json()['id']}", json={"occupations": ["焊工", "电工"]},
+                               headers=broker.headers)
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["warnings"] == []
 
 
 async def test_masked_in_get_list_and_patch(client: httpx.AsyncClient, broker: OrgKey) -> None:
