@@ -14,8 +14,11 @@ in the same run, on the same machine.
    (typed phrases: slang, homophone mistakes, districts, pay words) — and each concurrency (1 and 32):
    (a) raw: POST /indexes/<uid>/search straight to Meilisearch with exactly the body the API builds for that
    query (matching/kiosk_search_query.search_body: filters, q, matchingStrategy, facets, attributes);
-   (b) api: GET /v1/kiosk/search. Both with one keep-alive httpx client, `Accept-Encoding: identity`.
-   Prints p50 / p99 / requests per second and the ratios api:raw.
+   (a') raw chain: the same, but a query whose first search finds nothing goes on with the API's fallbacks
+   (`all` → `last` → the understood filters alone), one after the other: what a client of raw Meilisearch
+   needs to send to give the API's answers;
+   (b) api: GET /v1/kiosk/search. All with one keep-alive httpx client, `Accept-Encoding: identity`.
+   Prints p50 / p99 / requests per second and the ratios api:raw, and each target's Δp50 against raw chain.
 
 Loopback only: MEILI_URL and API_URL must point at 127.0.0.1 / localhost.
 """
@@ -47,7 +50,7 @@ from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.documents import job_document, jobs_index_settings
 from matching.facts import JobFacts, Wage
 from matching.job_terms import WorkType
-from matching.kiosk_search_query import KioskParams, build_plan, search_body
+from matching.kiosk_search_query import KioskParams, SearchPlan, build_plan, search_body
 from matching.regions import RegionDirectory, load_regions
 from matching.segmentation import Analyzer
 from services.api.kiosk.service import CHINA_TZ, _build_context
@@ -180,13 +183,25 @@ def query_mix(kind: str, count: int) -> list[dict[str, Any]]:
     return [{"q": rng.choice(FREE_TEXT)} for _ in range(count)]
 
 
-def raw_body(ctx: Any, params: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Exactly the body the API sends for these parameters (first page, first strategy)."""
+def _plan(ctx: Any, params: dict[str, Any]) -> SearchPlan:
     now = datetime.now(CHINA_TZ)
     interpretation = ctx.interpreter.interpret(params.get("q") or "")
-    plan = build_plan(interpretation, KioskParams(adcodes=tuple(filter(None, [params.get("adcode")])),
+    return build_plan(interpretation, KioskParams(adcodes=tuple(filter(None, [params.get("adcode")])),
                                                   work_type=params.get("work_type")), ctx.regions, now, now.date())
+
+
+def raw_body(ctx: Any, params: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Exactly the body the API sends for these parameters (first page, first strategy)."""
+    plan = _plan(ctx, params)
     return search_body(plan, offset=0, limit=limit, strategy=plan.strategy, facets=True)
+
+
+def raw_chain_bodies(ctx: Any, params: dict[str, Any], limit: int) -> list[bytes]:
+    """The bodies of the whole chain the issue asks for: the first strategy, then each fallback while the
+    previous one found nothing (`all` → `last` → the understood filters alone), in the API's order."""
+    plan = _plan(ctx, params)
+    return [orjson.dumps(search_body(plan, offset=0, limit=limit, strategy=step, facets=True))
+            for step in (plan.strategy, *plan.fallbacks())]
 
 
 # ------------------------------------------------------------------------------------------- load
@@ -380,6 +395,18 @@ async def main() -> None:
                                                     headers={"Content-Type": "application/json"})
                         response.raise_for_status()
 
+                    chains = [raw_chain_bodies(ctx, q, args.limit) for q in queries]
+
+                    async def raw_chain(chain: list[bytes]) -> None:
+                        # A client of raw Meilisearch giving the API's answers: the next step only after an
+                        # empty answer (Meilisearch writes an empty result as `"hits":[]`).
+                        for body in chain:
+                            response = await meili.post(f"/indexes/{uid}/search", content=body,
+                                                        headers={"Content-Type": "application/json"})
+                            response.raise_for_status()
+                            if not response.content.startswith(b'{"hits":[]'):
+                                return
+
                     def through(http: httpx.AsyncClient, headers: dict[str, str] | None = None) -> Any:
                         async def send(params: dict[str, Any]) -> None:
                             response = await http.get("/v1/kiosk/search", params={**params, "limit": args.limit},
@@ -389,6 +416,7 @@ async def main() -> None:
 
                     targets: dict[str, tuple[Any, list[Any]]] = {
                         "raw": (raw, bodies),
+                        "raw chain": (raw_chain, chains),
                         "api": (through(client), queries),
                         "api no-cache": (through(client, {"Cache-Control": "no-cache"}), queries),
                     }
@@ -406,6 +434,10 @@ async def main() -> None:
                             print(f"{mix:<5} {concurrency:>4} {name:<16} | {b['p50']:>8.2f} {b['p99']:>8.2f} "
                                   f"{b['rps']:>6.0f} | {b['p50'] - a['p50']:>8.2f} {b['p99'] / a['p99']:>7.2f} "
                                   f"{b['rps'] / a['rps']:>7.2f}")
+                        chain = results["raw chain"]
+                        print("      Δp50 against raw chain: " + ", ".join(
+                            f"{name} {b['p50'] - chain['p50']:+.2f} ms" for name, b in results.items()
+                            if not name.startswith("raw")))
                         print(f"      load average {load_average()}")
             for extra in (baseline, no_memo):
                 if extra is not None:
@@ -415,7 +447,10 @@ async def main() -> None:
                 if process is not None:
                     process.terminate()
                     process.wait(timeout=10)
-    print(f"\ndate {date.today()}; raw = Meilisearch alone with the API's exact body; api = /v1/kiosk/search "
+    print(f"\ndate {date.today()}; raw = Meilisearch alone with the API's exact body (its first search); "
+          "raw chain = Meilisearch alone asked the API's whole chain, one search after the other, the next only "
+          "when the previous found nothing (all → last → filters: what a raw client needs for the same answers); "
+          "api = /v1/kiosk/search "
           "(auth, interpretation, Meilisearch, shaping; repeated searches from its cache, checked against the "
           "index version on every request) in its own process; api no-cache = the same with "
           "`Cache-Control: no-cache` (every search goes to Meilisearch); baseline / base no-cache = the same two "
