@@ -217,7 +217,8 @@ def install_problem_openapi(app: FastAPI) -> None:
                 if "requestBody" in operation:
                     responses.setdefault("400", {"description": "The body could not be parsed"})
                 for status, response in responses.items():
-                    if status.isdigit() and int(status) >= 400:
+                    # An HTML page's own error page (the public posting page, for phones) stays what it is.
+                    if status.isdigit() and int(status) >= 400 and "text/html" not in response.get("content", {}):
                         response["content"] = dict(content)
                         if response.get("description") == "Validation Error":
                             response["description"] = "Invalid input (field errors in `errors`)"

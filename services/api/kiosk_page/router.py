@@ -149,7 +149,10 @@ def render_public_job(job: dict[str, Any]) -> str:
 <p class="warn">求职不收费：凡要求交押金、报名费、扣身份证的，请向当地人社部门举报。</p></main></body></html>"""
 
 
-@page_router.get("/jobs/{job_id}", response_class=HTMLResponse, summary="Public page of an open posting")
+@page_router.get("/jobs/{job_id}", response_class=HTMLResponse, summary="Public page of an open posting",
+                 responses={404: {"description": "No open posting with this id: a page saying so (HTML, for the "
+                                                 "phone that scanned the code, not a problem document).",
+                                  "content": {"text/html": {}}}})
 async def public_job_page(job_id: UUID, resources: ResourcesDep) -> HTMLResponse:
     """Minimal public fields only (what the kiosk shows), for a phone that scanned the kiosk's QR code."""
     async with resources.pool.acquire() as conn:

@@ -42,3 +42,10 @@ async def test_detail_views_show_the_remaining_headcount(client: httpx.AsyncClie
         await hired_placement(client, enterprise, broker, job["id"], (await make_worker(client, broker))["id"])
     assert (await client.get(f"/v1/kiosk/jobs/{job['id']}", headers=kiosk.headers)).status_code == 404
     assert (await client.get(f"/jobs/{job['id']}")).status_code == 404
+
+
+async def test_the_public_pages_404_is_documented_as_html(client: httpx.AsyncClient) -> None:
+    responses = (await client.get("/openapi.json")).json()["paths"]["/jobs/{job_id}"]["get"]["responses"]
+    assert set(responses["404"]["content"]) == {"text/html"}
+    missing = await client.get("/jobs/00000000-0000-4000-8000-000000000000")
+    assert (missing.status_code, missing.headers["content-type"].split(";")[0]) == (404, "text/html")
