@@ -162,6 +162,16 @@ async def expires_at_of(conn: asyncpg.Connection, job_id: UUID) -> datetime | No
     return expires_at
 
 
+async def open_now(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> set[UUID]:
+    """Of these postings, the ones open and unexpired now (`effective_status = 'open'`, what makes a posting
+    indexable), read here because the jobs index lags the row."""
+    rows = await conn.fetch(
+        """SELECT id FROM job_postings
+            WHERE id = ANY($1::uuid[]) AND status = 'open' AND (expires_at IS NULL OR expires_at > now())""",
+        list(job_ids))
+    return {r["id"] for r in rows}
+
+
 async def mark_expired(conn: asyncpg.Connection, *, limit: int) -> list[UUID]:
     """Live postings past their expiry become `expired`; returns their ids (oldest expiry first)."""
     rows = await conn.fetch(

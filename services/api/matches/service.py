@@ -11,7 +11,9 @@ job → workers (the owning enterprise) and worker → jobs (the owning broker):
 3. the candidates' documents back to facts (matching/document_facts.py: no database read per candidate),
    the exact predicate `hard_filter_violations` (geohash cells are a superset), the score
    (`matching.scoring.score_value`, the job's catalogue look-ups done once), sorted by score, then distance,
-   then id; the reasons (`score_prepared`, the same numbers) only for the matches returned.
+   then id; the reasons (`score_prepared`, the same numbers) only for the matches returned;
+4. for the API, the kept candidates checked against their rows (one query): the index lags PostgreSQL, and a
+   withdrawal of consent, an erasure or a closure counts from its commit, not from its indexing.
 
 Workers appear masked to enterprises: the workers index holds no personal data, and `masked_worker` picks
 public fields only from it (trade, skills, certificates, counties, an age band — never a name, ID number,
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -166,16 +168,29 @@ class _Candidate:
     distance_km: float | None
 
 
-def _ranked(candidates: list[_Candidate], env: MatchEnv, limit: int, min_score: float) -> list[Ranked]:
-    """Best first (score, then distance, then id); reasons are worked out only for the ones returned."""
+# Of the candidates' ids, the ones whose row still allows showing them (None: the index is taken as it is).
+StillShown = Callable[[list[UUID]], Awaitable[Collection[UUID]]]
+
+
+async def _ranked(candidates: list[_Candidate], env: MatchEnv, limit: int, min_score: float,
+                  still_shown: StillShown | None = None) -> list[Ranked]:
+    """Best first (score, then distance, then id); reasons are worked out only for the ones returned.
+
+    The indexes follow PostgreSQL through the outbox, seconds (minutes behind an import) later, so a document
+    may still show a person who withdrew consent or was erased, or a posting that was closed: `still_shown`
+    checks the kept candidates against their rows (one query over at most EXACT + GROUP ids) before the cut."""
     kept = [c for c in candidates if c.score >= min_score]
+    if still_shown is not None and kept:
+        live = await still_shown([UUID(str(c.document["id"])) for c in kept])
+        kept = [c for c in kept if UUID(str(c.document["id"])) in live]
     kept.sort(key=lambda c: (-c.score, c.distance_km if c.distance_km is not None else math.inf,
                              str(c.document["id"])))
     return [Ranked(c.document, score_prepared(c.job, c.worker, env.catalogue, env.regions)) for c in kept[:limit]]
 
 
 async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, limit: int, min_score: float,
-                               unlicensed_brokers: Sequence[UUID] = ()) -> list[Ranked]:
+                               unlicensed_brokers: Sequence[UUID] = (),
+                               still_shown: StillShown | None = None) -> list[Ranked]:
     """`unlicensed_brokers` (`brokers_unlicensed_on`): brokers whose profiles are not offered to enterprises."""
     if job.status != "open":
         return []
@@ -192,11 +207,11 @@ async def rank_workers_for_job(env: MatchEnv, job: JobFacts, today: date, *, lim
             continue
         value, distance = score_value(prepared, worker, env.catalogue, env.regions)
         candidates.append(_Candidate(document, prepared, worker, value, distance))
-    return _ranked(candidates, env, limit, min_score)
+    return await _ranked(candidates, env, limit, min_score, still_shown)
 
 
 async def rank_jobs_for_worker(env: MatchEnv, worker: WorkerFacts, today: date, now: datetime, *, limit: int,
-                               min_score: float) -> list[Ranked]:
+                               min_score: float, still_shown: StillShown | None = None) -> list[Ranked]:
     if worker.status != "available":
         return []
     base = all_of(job_candidate_filter(worker, env.regions, today),
@@ -212,7 +227,7 @@ async def rank_jobs_for_worker(env: MatchEnv, worker: WorkerFacts, today: date, 
         prepared = prepare_job(job, env.catalogue, env.regions, today)
         value, distance = score_value(prepared, worker, env.catalogue, env.regions)
         candidates.append(_Candidate(document, prepared, worker, value, distance))
-    return _ranked(candidates, env, limit, min_score)
+    return await _ranked(candidates, env, limit, min_score, still_shown)
 
 
 # ------------------------------------------------------------------------------------------- shaping
@@ -320,8 +335,10 @@ async def matches_for_job(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID,
     if record is None or record["org_id"] != org_id:
         raise _job_not_found()  # another organisation's posting is answered like a missing one
     today = (now or china_now()).astimezone(CHINA_TZ).date()
-    ranked = await rank_workers_for_job(env, job_facts(record), today, limit=limit, min_score=min_score,
-                                        unlicensed_brokers=await workers_repository.brokers_unlicensed_on(conn, today))
+    ranked = await rank_workers_for_job(
+        env, job_facts(record), today, limit=limit, min_score=min_score,
+        unlicensed_brokers=await workers_repository.brokers_unlicensed_on(conn, today),
+        still_shown=lambda ids: workers_repository.shown_to_enterprises(conn, ids))
     return {"items": [match_item("worker", r, env) for r in ranked], "next_cursor": None}
 
 
@@ -333,5 +350,6 @@ async def matches_for_worker(conn: asyncpg.Connection, env: MatchEnv, org_id: UU
     moment = now or china_now()
     today = moment.astimezone(CHINA_TZ).date()
     ranked = await rank_jobs_for_worker(env, worker_facts(record, today), today, moment, limit=limit,
-                                        min_score=min_score)
+                                        min_score=min_score,
+                                        still_shown=lambda ids: jobs_repository.open_now(conn, ids))
     return {"items": [match_item("job", r, env) for r in ranked], "next_cursor": None}

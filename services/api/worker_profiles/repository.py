@@ -307,6 +307,16 @@ async def forget_idempotent_responses(conn: asyncpg.Connection, worker_id: UUID)
     await conn.execute("DELETE FROM idempotency_records WHERE response_body->>'id' = $1", str(worker_id))
 
 
+async def shown_to_enterprises(conn: asyncpg.Connection, worker_ids: Sequence[UUID]) -> set[UUID]:
+    """Of these profiles, the ones an enterprise may be shown now: the row's side of the indexability rule
+    (services/indexing/documents.py::worker_is_indexable), read here because the workers index lags the row."""
+    rows = await conn.fetch(
+        """SELECT id FROM worker_profiles
+            WHERE id = ANY($1::uuid[]) AND status = 'available' AND consent_share_with_enterprises
+              AND NOT held_for_review""", list(worker_ids))
+    return {r["id"] for r in rows}
+
+
 async def brokers_unlicensed_on(conn: asyncpg.Connection, today: date) -> list[UUID]:
     """Brokers whose HR-service licence has expired by `today` (or who hold none) and who still have available
     profiles. An expired licence blocks posting (issue 2), so their profiles are not offered to enterprises:

@@ -182,6 +182,38 @@ async def test_a_posting_past_its_expiry_in_the_index_is_not_matched_before_the_
     assert response.json()["items"] == []
 
 
+async def test_a_withdrawal_erasure_or_closure_counts_before_the_index_catches_up(
+        client: httpx.AsyncClient, world: dict[str, Any], settings: ApiSettings) -> None:
+    # The indexes follow PostgreSQL through the outbox, seconds (minutes behind an import) later. Meanwhile a
+    # person who withdrew consent or was erased is not shown to enterprises from the stale document, and a
+    # closed posting is not offered to brokers. No worker burst after the changes: the index still has them.
+    enterprise, broker, workers = world["enterprise"], world["broker"], world["workers"]
+    path = f"/v1/workers/{workers['no_certificate']}/matches"
+    job_id = await post(client, "/v1/jobs", job_body(title="招聘电焊工 2名", required_certificates=[]), enterprise)
+    await run_worker_burst(settings)
+
+    async def offered() -> list[str]:
+        response = await client.get(path, headers=broker.headers)
+        assert response.status_code == 200, response.text
+        return [i["job"]["id"] for i in response.json()["items"]]
+
+    assert await offered() == [job_id]
+    closed = await client.post(f"/v1/jobs/{job_id}/close", headers=enterprise.headers)
+    assert closed.status_code == 200, closed.text
+    assert await offered() == []
+
+    open_job = world["jobs"]["open"]
+    before = {i["worker"]["id"] for i in (await job_matches(client, enterprise, open_job))["items"]}
+    assert before == {workers["good"], workers["relocates"]}
+    withdrawn = await client.patch(f"/v1/workers/{workers['good']}", headers=broker.headers, json={
+        "consent": {"share_with_enterprises": False, "contact_by_sms": False,
+                    "given_at": "2025-11-20T10:00:00+08:00"}})
+    assert withdrawn.status_code == 200, withdrawn.text
+    erased = await client.delete(f"/v1/workers/{workers['relocates']}", headers=broker.headers)
+    assert erased.status_code == 200, erased.text
+    assert (await job_matches(client, enterprise, open_job))["items"] == []
+
+
 async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, Any]) -> None:
     everything = await job_matches(client, world["enterprise"], world["jobs"]["open"])
     best = everything["items"][0]["score"]
