@@ -17,7 +17,8 @@ class KioskSearchQuery(BaseModel):
     adcode: list[str] | None = Field(default=None, max_length=20, description=(
         "County, city or province code (repeatable; any of them)"))
     near: str | None = Field(default=None, max_length=64, description="lat,lng of the kiosk or the user")
-    radius_km: float | None = Field(default=None, gt=0, le=300, description=(
+    # allow_inf_nan=False: NaN compares false with every bound and would be refused as "≤ 300".
+    radius_km: float | None = Field(default=None, gt=0, le=300, allow_inf_nan=False, description=(
         "Only postings within about this distance of `near`"))
     work_type: Literal["full_time", "seasonal", "gig", "daily"] | None = None
     wage_min: int | None = Field(default=None, ge=0, le=1_000_000, description=(

@@ -20,7 +20,9 @@ router = APIRouter(tags=["matches"], responses=problem_responses(401, 403, 404, 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]  # async: no thread-pool hop per request
 Limit = Annotated[int, Query(ge=1, le=100, description="How many matches (default 20, max 100)")]
-MinScore = Annotated[float, Query(ge=0, le=1, description="Only matches scoring at least this (0–1)")]
+# allow_inf_nan=False: NaN compares false with every bound and would be refused as "≤ 1".
+MinScore = Annotated[float, Query(ge=0, le=1, allow_inf_nan=False,
+                                  description="Only matches scoring at least this (0–1)")]
 
 
 async def _env(resources: ResourcesDep) -> service.MatchEnv:

@@ -189,6 +189,16 @@ async def test_bad_input_is_a_clear_422(client: httpx.AsyncClient, kiosk: OrgKey
     assert problem["errors"]
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+async def test_a_radius_that_is_not_a_number_says_so(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                     corpus: dict[str, dict[str, Any]], value: str) -> None:
+    # Not "should be less than or equal to 300" for NaN, which compares false with everything.
+    response = await client.get("/v1/kiosk/search", params={"near": "29.5,106.5", "radius_km": value},
+                                headers=kiosk.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "query.radius_km", "message": "Input should be a finite number"}]
+
+
 async def test_empty_and_odd_queries_are_sane(client: httpx.AsyncClient, kiosk: OrgKey,
                                               corpus: dict[str, dict[str, Any]]) -> None:
     assert (await search(client, kiosk, q=""))["total"] == 8

@@ -226,6 +226,13 @@ async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, A
     response = await client.get(f"/v1/jobs/{world['jobs']['open']}/matches", params={"min_score": 2},
                                 headers=world["enterprise"].headers)
     assert response.status_code == 422
+    for value in ("nan", "inf"):  # said as such, not as "less than or equal to 1"
+        for path, org in ((f"/v1/jobs/{world['jobs']['open']}/matches", world["enterprise"]),
+                          (f"/v1/workers/{world['workers']['good']}/matches", world["broker"])):
+            response = await client.get(path, params={"min_score": value}, headers=org.headers)
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"] == [{"field": "query.min_score",
+                                                  "message": "Input should be a finite number"}]
 
 
 async def test_only_the_owner_sees_matches(client: httpx.AsyncClient, world: dict[str, Any],
