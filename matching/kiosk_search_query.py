@@ -33,7 +33,7 @@ from typing import Any, Literal
 from matching.catalogue import WageUnit
 from matching.documents import date_int
 from matching.facts import DAYS_PER_MONTH, HOURS_PER_DAY
-from matching.geo import GeoPoint, distance_km, search_cells
+from matching.geo import MAX_SEARCH_CELLS, GeoPoint, distance_km, search_cells
 from matching.job_terms import WorkType
 from matching.kiosk_query import Interpretation
 from matching.regions import RegionDirectory
@@ -142,6 +142,13 @@ def place_filter(adcodes: Sequence[str], regions: RegionDirectory) -> str | None
     ) or None
 
 
+def radius_cells(near: GeoPoint, radius_km: float) -> tuple[str, ...] | None:
+    """The cells a kiosk's `near` + `radius_km` filters on (None: this radius cannot be searched here): the
+    finest indexed precision that covers the circle in MAX_SEARCH_CELLS cells, so hits overshoot the radius
+    by at most about one such cell."""
+    return search_cells(near, radius_km, cover_cells=MAX_SEARCH_CELLS)
+
+
 def build_plan(interpretation: Interpretation, params: KioskParams, regions: RegionDirectory,
                now: datetime, today: date) -> SearchPlan:
     # Places: what the kiosk's district buttons chose and what the phrase named, together (a union: a
@@ -170,7 +177,7 @@ def build_plan(interpretation: Interpretation, params: KioskParams, regions: Reg
 
     near = None
     if params.near is not None and params.radius_km is not None:
-        cells = search_cells(params.near, params.radius_km)
+        cells = radius_cells(params.near, params.radius_km)
         if not cells:  # the API refuses such a radius first (validate); never search without it
             raise ValueError(f"radius {params.radius_km} km around {params.near} cannot be searched by cells")
         near = any_of("geo_cells", cells)

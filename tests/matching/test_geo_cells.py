@@ -88,3 +88,26 @@ def test_a_search_radius_too_big_for_covering_cells_still_gets_coarse_cells(radi
 def test_a_search_radius_near_the_pole_cannot_be_covered() -> None:
     assert search_cells(GeoPoint(90.0, 180.0), 300.0) is None
     assert search_cells(GeoPoint(89.9, 0.0), 50.0) is None
+
+
+@pytest.mark.parametrize(("radius_km", "precision", "reach_km"), [(10.0, 5, 20.0), (50.0, 4, 90.0), (100.0, 4, 140.0)])
+def test_a_kiosk_radius_takes_the_finest_cells_that_fit_and_still_covers_the_circle(
+        radius_km: float, precision: int, reach_km: float) -> None:
+    # A commute area stored per document keeps 16 coarse cells; a kiosk's one-off filter takes up to 64, so a
+    # 10 km search no longer answers postings 47 km away (39 × 19.5 km cells), nor a 50 km one 238 km away.
+    from matching.kiosk_search_query import radius_cells
+
+    cells = radius_cells(JIULONGPO, radius_km)
+    assert cells is not None
+    assert len(cells) <= 64
+    assert {len(c) for c in cells} == {precision}
+    assert len((search_cells(JIULONGPO, radius_km) or ("",))[0]) < precision  # the stored kind: coarser
+    rng = random.Random(5)
+    for _ in range(3000):
+        point = GeoPoint(rng.uniform(27.0, 32.0), rng.uniform(103.5, 109.5))
+        distance = distance_km(JIULONGPO, point)
+        inside = encode(point.lat, point.lng, precision) in cells
+        if distance <= radius_km:
+            assert inside  # never misses a posting within the radius
+        if inside:
+            assert distance <= reach_km  # and overshoots by about a cell at most

@@ -68,8 +68,9 @@ async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     remaining words are searched with `matchingStrategy: all`, falling back to `last` when that finds
     nothing. Places from `adcode` and from the phrase are combined (any of them). With `near`, hits carry
     `distance_km` and, among equally good hits, the nearer comes first; `radius_km` limits the area
-    (geohash cells, coarser for wider radii: a posting outside the radius by up to a cell — ~5 km for a few
-    km, ~150 km for radii over ~200 km — may appear, with its exact distance; a radius no cells can hold,
+    (geohash cells, coarser for wider radii: a posting outside the radius by up to about a cell may appear,
+    with its exact distance — cells of ~5 km up to a radius of ~10 km, of ~20 × 35 km up to ~100 km
+    (e.g. 50 km: hits up to ~85 km away), of ~150 km beyond; a radius no cells can hold,
     near the poles, is a 422).
     Repeated searches may be answered from a cache that is checked against the index's version on every
     request (never staler than the index); `Cache-Control: no-cache` skips it."""

@@ -36,10 +36,19 @@ import orjson
 import structlog
 
 from matching.catalogue import Catalogue, WageUnit
-from matching.geo import GeoPoint, search_cells
+from matching.geo import GeoPoint
 from matching.job_terms import BENEFIT_WORDS, WorkType
 from matching.kiosk_query import Interpretation, KioskQueryInterpreter
-from matching.kiosk_search_query import FACETS, KioskParams, SearchPlan, Strategy, build_plan, order_hits, search_body
+from matching.kiosk_search_query import (
+    FACETS,
+    KioskParams,
+    SearchPlan,
+    Strategy,
+    build_plan,
+    order_hits,
+    radius_cells,
+    search_body,
+)
 from matching.regions import RegionDirectory
 from matching.segmentation import Analyzer
 from matching.typeahead import Suggestion, Typeahead
@@ -170,7 +179,7 @@ def validate(request: KioskSearchRequest, regions: RegionDirectory) -> KioskPara
             errors.extend(exc.errors or [])
     if request.radius_km is not None and request.near is None:
         errors.append(FieldError(field="radius_km", message="需要同时提供 near / radius_km needs near"))
-    elif near is not None and request.radius_km is not None and not search_cells(near, request.radius_km):
+    elif near is not None and request.radius_km is not None and not radius_cells(near, request.radius_km):
         errors.append(FieldError(field="radius_km", message="此处该半径无法检索，请缩小半径 / this radius cannot be "
                                                           "searched around this point; use a smaller one"))
     if request.wage_unit is not None and request.wage_min is None:
