@@ -57,7 +57,6 @@ START_WORDS: dict[str, int] = {
     "马上": 0,
     "立即": 0,
     "马上上班": 0,
-    "急招": 0,
     "明天": 1,
     "明天开工": 1,
     "后天": 2,
@@ -66,7 +65,7 @@ START_WORDS: dict[str, int] = {
 }
 
 # Generic job-market words people type at kiosks; kept whole by the analyzer and the index dictionary.
-GENERAL_JOB_WORDS: tuple[str, ...] = ("普工", "小工", "杂工", "力工", "大工", "学徒", "师傅", "招工", "招聘")
+GENERAL_JOB_WORDS: tuple[str, ...] = ("普工", "小工", "杂工", "力工", "大工", "学徒", "师傅", "招工", "招聘", "急招")
 
 
 def all_job_terms() -> tuple[str, ...]:

@@ -30,6 +30,9 @@ FILLER_WORDS: frozenset[str] = frozenset(
     # 找个活 / 有没有活 / 干活: "a", "work" — left as search words they match no posting and cost the phrase a
     # fallback search (找个工地的活 searched 个 活 before answering with what 工地 means).
     | {"个", "一个", "份", "一份", "活", "活儿", "干活", "找活", "有没有"}
+    # 急招 ("hiring urgently") is the employer's word, in many titles; it says nothing of when the job starts.
+    # Read as "starts today" it hid the posting whose own title was typed (沙坪坝急招二保焊工, starting in 10 days).
+    | {"急招"}
 )
 
 _NUMBER = r"(\d{2,6})"

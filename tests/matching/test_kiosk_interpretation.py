@@ -62,6 +62,15 @@ def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, 
     assert result.remaining_text == ""
 
 
+def test_a_postings_urgent_title_is_not_read_as_a_start_date(interpreter: KioskQueryInterpreter) -> None:
+    # 急招 is in many titles and says nothing of when the job starts: typing a posting's own title must find it.
+    result = interpreter.interpret("沙坪坝急招二保焊工")
+    assert result.adcodes == ("500106",)
+    assert result.start_within_days is None
+    assert "急" not in result.remaining_text
+    assert interpreter.interpret("急招 普工 马上上班").start_within_days == 0
+
+
 def test_cities_start_words_and_leftovers(interpreter: KioskQueryInterpreter) -> None:
     result = interpreter.interpret("成都 明天 保姆 会做川菜")
     assert result.city_adcodes == ("510100",)
