@@ -22,6 +22,7 @@ problem with the details in the log.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -145,10 +146,14 @@ class KioskSearchRequest:
     cursor: str | None = None
 
 
+# Plain decimal degrees only: Python's float() also takes "1_0", "inf", "nan" and full-width digits.
+_DEGREES = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*", re.ASCII)
+
+
 def _parse_near(text: str) -> GeoPoint:
     lat_text, comma, lng_text = text.partition(",")
     try:
-        if not comma:
+        if not comma or not _DEGREES.fullmatch(lat_text) or not _DEGREES.fullmatch(lng_text):
             raise ValueError
         lat, lng = float(lat_text), float(lng_text)
         if lat != lat or lng != lng:  # NaN

@@ -176,6 +176,7 @@ async def test_an_adcode_or_benefit_that_tries_injection_is_refused(client: http
 @pytest.mark.parametrize("params", [
     {"q": "电" * 500}, {"limit": 10000}, {"limit": 0}, {"radius_km": 100000, "near": "29.5,106.5"},
     {"near": "91,106"}, {"near": "29.5,181"}, {"near": "abc"}, {"near": "nan,nan"}, {"near": "29.5"},
+    {"near": "2_9.5,10_6.5"}, {"near": "inf,106"}, {"near": "２９.５,１０６.５"}, {"near": "29.5,106.5,1"},
     {"radius_km": 10}, {"start_within_days": -1}, {"wage_min": -5}, {"cursor": "forged.cursor"},
     {"cursor": "eyJvIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA"}, {"wage_unit": "day"},
     {"near": "90,180", "radius_km": 300},  # no cell filter can hold it: refused, never searched without it
