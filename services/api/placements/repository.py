@@ -67,6 +67,15 @@ async def live_for_pair(conn: asyncpg.Connection, job_id: UUID, worker_id: UUID)
         job_id, worker_id)
 
 
+async def worker_erased(conn: asyncpg.Connection, worker_id: UUID) -> bool:
+    """Whether the person was erased, read under a share lock: an erasure running now (it holds the row for
+    update) is waited for and then seen; one that starts after waits for this transaction, and then strips
+    what it wrote (forget_notes_about_worker)."""
+    erased: bool | None = await conn.fetchval(
+        "SELECT status = 'erased' FROM worker_profiles WHERE id = $1 FOR SHARE", worker_id)
+    return bool(erased)
+
+
 async def lock_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
     """Serialises hires of one worker: a second hire waits here until the first commits, then sees it."""
     await conn.execute("SELECT 1 FROM worker_profiles WHERE id = $1 FOR UPDATE", worker_id)

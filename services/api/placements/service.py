@@ -286,6 +286,16 @@ def _note(note: str | None) -> dict[str, Any]:
     return {"note": note} if note else {}
 
 
+async def _note_kept(conn: asyncpg.Connection, record: asyncpg.Record, note: str | None) -> str | None:
+    """The note to store, or None once the worker was erased: a placement outlives the erasure and its steps
+    go on being recorded, but free text written on it then may name the person, and nothing would strip it
+    later (erasure strips the notes once, in its own transaction). Called after the transition's other checks
+    so that a refused one takes no lock on the worker."""
+    if note and await repository.worker_erased(conn, record["worker_id"]):
+        return None
+    return note
+
+
 async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, note: str | None = None,
                  now: datetime | None = None) -> PlacementOut:
     now = _now(now)
@@ -293,6 +303,7 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     other: Side = "broker" if record["proposed_by"] == "enterprise" else "enterprise"
     _require_side(actor, record, {other}, "accept")
     _from(record, "proposed", "accept")
+    note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
 
 
@@ -315,6 +326,9 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     await repository.lock_worker(conn, record["worker_id"])  # two jobs hiring the same worker: one wins
     if await repository.employment_of_worker(conn, record["worker_id"]) is not None:
         raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
+    # After lock_worker (for update): a share lock taken first would let two hires of one worker each hold it
+    # and wait for the other's.
+    note = await _note_kept(conn, record, note)
     result = await _after(conn, actor, record, action="hire", to_status="hired", now=now,
                           detail={**_note(note), "open_headcount_after": open_headcount - 1})
     # The worker holds a job now: `placed`, out of search and matching until the placement ends.
@@ -333,6 +347,7 @@ async def arrive(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"broker"}, "arrive")
     _from(record, "hired", "arrive")
+    note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="arrive", to_status="arrived", now=now, detail=_note(note))
 
 
@@ -347,6 +362,7 @@ async def retain(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
         raise _refused("too_early", f"到岗未满 {milestone} 天 / retention at {milestone} days can be confirmed from "
                                     f"{due.astimezone(CHINA_TZ).date().isoformat()}",
                        confirmable_from=due.astimezone(CHINA_TZ).date().isoformat())
+    note = await _note_kept(conn, record, note)
     result = await _after(conn, actor, record, action="retain", to_status=RETENTION_STATE[milestone], now=now,
                           detail={**_note(note), "milestone": milestone})
     if milestone == 90:
@@ -374,6 +390,7 @@ async def end(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, rea
             errors=[FieldError(field="reason", message=f"allowed when {status}: "
                                                        f"{', '.join(sorted(END_REASONS[status]))}")],
             extra={"reason": "reason_does_not_fit"})
+    note = await _note_kept(conn, record, note)
     ended = await repository.end(conn, record["id"], reason=reason, note=note, at=now)
     await repository.add_event(conn, placement_id=record["id"], action="end", from_status=status, to_status="ended",
                                org_id=actor.org_id, api_key_id=actor.key_id,

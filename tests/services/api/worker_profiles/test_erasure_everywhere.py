@@ -7,12 +7,16 @@ without this test knowing about it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from services.api.database import PendingWork
+from services.api.placements import service as placements_service
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import ERASED_PURPOSE
 from tests.conftest import MakeOrg, OrgKey
@@ -50,6 +54,15 @@ async def every_table_text(db: asyncpg.Connection) -> dict[str, str]:
         rows = await db.fetch(f"SELECT t::text AS line FROM {table['name']} t")
         dump[table["name"]] = "\n".join(r["line"] for r in rows)
     return dump
+
+
+async def done_or_waiting_for_a_lock(task: asyncio.Future[Any], db: asyncpg.Connection) -> None:
+    """Until `task` is done or another session waits for a lock (this test's open transaction): the condition
+    is polled, no timing is asserted."""
+    while not task.done():
+        if await db.fetchval("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid())"):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_erasure_leaves_nothing_that_names_the_person_in_any_table(
@@ -109,3 +122,59 @@ async def test_erasure_leaves_nothing_that_names_the_person_in_any_table(
     assert shown["end_note"] is None
     assert [e["detail"] for e in shown["events"]] == [{"transfer": True, "cross_province": False}, {},
                                                       {"open_headcount_after": 1}, {"reason": "no_show"}]
+
+
+async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # The placement outlives the erasure and its steps go on; erasure stripped the notes once, so a note
+    # written afterwards would stay for ever.
+    created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    job = await make_job(client, enterprise)
+    proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker_id},
+                                 headers=broker.headers)
+    assert proposed.status_code == 201, proposed.text
+    placement_id = proposed.json()["id"]
+    assert (await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
+    accepted = await act(client, enterprise, placement_id, "accept", {"note": NOTES["accept"]})
+    assert accepted.status_code == 200, accepted.text
+    hired = await act(client, enterprise, placement_id, "hire", {"note": NOTES["hire"]})
+    assert hired.status_code == 200, hired.text
+    ended = await act(client, enterprise, placement_id, "end", {"reason": "no_show", "note": NOTES["end"]})
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["status"], ended.json()["end_note"]) == ("ended", None)
+    left = {(table, secret) for table, text in (await every_table_text(db)).items()
+            for secret in (NAME, NOTES["accept"], NOTES["hire"], NOTES["end"]) if secret in text}
+    assert left == set()
+
+
+async def test_a_note_written_while_the_erasure_runs_is_stripped_by_it(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # A transition still open when the erasure starts: its note must not outlive the erasure (the erasure
+    # waits for it, then strips it).
+    created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    worker_id = created.json()["id"]
+    job = await make_job(client, enterprise)
+    proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker_id},
+                                 headers=broker.headers)
+    assert proposed.status_code == 201, proposed.text
+    placement_id = proposed.json()["id"]
+    actor = placements_service.Actor(org_id=uuid.UUID(enterprise.org_id), key_id=None, role="enterprise")
+    transition = db.transaction()
+    await transition.start()
+    try:
+        await placements_service.end(db, actor, uuid.UUID(placement_id), reason="declined", outbox=PendingWork(),
+                                     note=NOTES["end"])
+        erasure = asyncio.ensure_future(client.delete(f"/v1/workers/{worker_id}", headers=broker.headers))
+        await done_or_waiting_for_a_lock(erasure, db)
+    finally:
+        await transition.commit()
+    assert (await erasure).status_code == 200
+    row = await db.fetchrow("SELECT status, end_note FROM placements WHERE id = $1", uuid.UUID(placement_id))
+    assert row is not None
+    assert (row["status"], row["end_note"]) == ("ended", None)
+    details = [e["detail"] for e in await db.fetch(
+        "SELECT detail FROM placement_events WHERE placement_id = $1 ORDER BY id", uuid.UUID(placement_id))]
+    assert all("note" not in detail for detail in details), details
