@@ -747,8 +747,9 @@ async def list_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
 async def read_personal_data(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, worker_id: UUID, *,
                              purpose: str, request_id: str | None) -> PersonalDataOut:
     """Full values for the owning broker, written to the audit log (who, what, when, why) in the same
-    transaction: no read without its log line."""
-    record = await _owned(conn, caller, worker_id)
+    transaction: no read without its log line. The row is held for update: an erasure under way is waited for
+    (then the profile is erased, 409); one that starts meanwhile waits for this read, then replaces its purpose."""
+    record = await _owned(conn, caller, worker_id, for_update=True)
     ensure_may_read_personal_data(caller, china_today())
     if record["status"] == "erased":
         raise Conflict("档案已删除，无个人信息 / the profile was erased; there is no personal data",

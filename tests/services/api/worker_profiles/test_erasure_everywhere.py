@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from services.api.auth.caller import Caller
 from services.api.database import PendingWork
 from services.api.placements import service as placements_service
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import ERASED_PURPOSE
+from services.api.worker_profiles.service import build_context, read_personal_data
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, make_job
 from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, worker_body
@@ -178,3 +181,28 @@ async def test_a_note_written_while_the_erasure_runs_is_stripped_by_it(
     details = [e["detail"] for e in await db.fetch(
         "SELECT detail FROM placement_events WHERE placement_id = $1 ORDER BY id", uuid.UUID(placement_id))]
     assert all("note" not in detail for detail in details), details
+
+
+async def test_a_read_under_way_when_the_erasure_starts_loses_its_purpose_too(
+        client: httpx.AsyncClient, broker: OrgKey, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    # The read's log line (its purpose names the person) is written in the read's transaction: an erasure that
+    # does not wait for it cannot replace the purpose, and nothing would later.
+    created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    assert created.status_code == 201, created.text
+    worker_id = uuid.UUID(created.json()["id"])
+    key_id = await db.fetchval("SELECT id FROM api_keys WHERE org_id = $1::uuid", broker.org_id)
+    caller = Caller(org_id=uuid.UUID(broker.org_id), role="broker", key_id=key_id, province=None,
+                    licence_valid_until=date(2099, 12, 31), kiosk_adcode=None)
+    ctx = await build_context(settings, {}, PendingWork())
+    read = db.transaction()
+    await read.start()
+    try:
+        shown = await read_personal_data(db, ctx, caller, worker_id, purpose=NOTES["purpose"], request_id=None)
+        assert shown.name == NAME
+        erasure = asyncio.ensure_future(client.delete(f"/v1/workers/{worker_id}", headers=broker.headers))
+        await done_or_waiting_for_a_lock(erasure, db)
+    finally:
+        await read.commit()
+    assert (await erasure).status_code == 200
+    assert [r["purpose"] for r in await db.fetch("SELECT purpose FROM pii_access_log WHERE subject_id = $1",
+                                                 worker_id)] == [ERASED_PURPOSE]
