@@ -34,8 +34,9 @@ async def job_facts(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool 
 
 async def worker_facts(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT id, broker_org_id, status, home_adcode, consent_share_with_enterprises
-             FROM worker_profiles WHERE id = $1""", worker_id)
+        """SELECT w.id, w.broker_org_id, w.status, w.home_adcode, w.consent_share_with_enterprises,
+                  o.licence_valid_until AS broker_licence_valid_until
+             FROM worker_profiles w JOIN organisations o ON o.id = w.broker_org_id WHERE w.id = $1""", worker_id)
 
 
 # ------------------------------------------------------------------------------------------ placements

@@ -7,8 +7,9 @@ Who may do what (the two sides are the job's enterprise and the worker's broker;
 
 | action    | from        | by                                                                                 |
 | --------- | ----------- | ---------------------------------------------------------------------------------- |
-| propose   | –           | the enterprise (own open posting; a worker who consented to sharing) or the broker |
-|           |             | (own worker; any open posting). Posting open with headcount left, worker available |
+| propose   | –           | the enterprise (own open posting; a worker who consented to sharing, whose broker  |
+|           |             | is licensed) or the broker (own worker; any open posting; licensed). Posting open  |
+|           |             | with headcount left, worker available                                              |
 | accept    | proposed    | the side that did not propose                                                      |
 | hire      | accepted    | the enterprise; needs open headcount; the hire of the last one closes the posting  |
 | arrive    | hired       | the broker (reminded from the job's start date)                                    |
@@ -184,6 +185,13 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
             raise NotFound("没有此岗位 / no such job posting")
         if worker is None or worker["status"] == "erased" or not worker["consent_share_with_enterprises"]:
             raise NotFound("没有此求职者 / no such worker")
+        # A lapsed broker may not start placements (nor are its profiles offered in matches); an enterprise's
+        # proposal, which that broker could then accept, would start one all the same.
+        licence = worker["broker_licence_valid_until"]
+        if licence is None or licence < china_today():
+            raise _refused("broker_licence_expired",
+                           "求职者所属经纪人的人力资源服务许可证已过期 / the worker's broker's HR-service licence has "
+                           "expired; no new placement until it is renewed")
         proposed_by: Side = "enterprise"
     else:
         if actor.licence_expired:

@@ -165,6 +165,23 @@ async def test_a_broker_whose_licence_lapsed_proposes_nothing_new(client: httpx.
     assert accepted.status_code == 200, accepted.text
 
 
+async def test_an_enterprise_cannot_start_a_placement_with_a_lapsed_brokers_worker(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # The enterprise knows the worker from matches seen before the lapse; its proposal would let the lapsed
+    # broker start a placement by accepting it.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid",
+                     broker.org_id)
+    refused = await propose(client, enterprise, job["id"], worker["id"])
+    assert (refused.status_code, problem_reason(refused)) == (409, "broker_licence_expired")
+    assert await db.fetchval("SELECT count(*) FROM placements") == 0
+    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid",
+                     broker.org_id)
+    renewed = await propose(client, enterprise, job["id"], worker["id"])
+    assert renewed.status_code == 201, renewed.text
+
+
 async def test_same_county_is_not_a_transfer(client: httpx.AsyncClient, broker: OrgKey,
                                              enterprise: OrgKey) -> None:
     worker = await make_worker(client, broker, home="500107")
