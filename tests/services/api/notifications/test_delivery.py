@@ -706,3 +706,24 @@ async def test_a_subscription_notice_recorded_while_the_person_is_erased_keeps_n
 
     assert await db.fetchval("SELECT count(*) FROM notifications WHERE worker_id = $1 "
                              "AND (payload ? 'skills' OR payload::text LIKE '%500107%')", worker_id) == 0
+
+
+async def test_a_lapsed_brokers_profile_is_not_sent_to_subscribers(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection) -> None:
+    # `worker.matched` may run after the licence lapsed (queued across midnight, or a lapse since match_worker
+    # ran): the subscription notice is then not recorded. The licence's last day is a date in China.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    assert (await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+        "kind": "workers", "query": {"q": "氩弧焊"}, "channel": "inbox", "digest": "instant"})).status_code == 201
+    worker_id = await _shared_worker(client, broker, 223)
+    await db.execute("UPDATE organisations SET licence_valid_until = '2026-03-01' WHERE id = $1::uuid",
+                     broker.org_id)
+
+    def at(moment: datetime) -> Any:
+        async def work(conn: asyncpg.Connection, pending: PendingWork) -> list[UUID]:
+            return await service.record_subscription_matches_for_worker(conn, pending, worker_id, now=moment)
+        return work
+
+    # 2 March 00:30 in China is still 1 March in UTC: lapsed.
+    assert await record(at(datetime(2026, 3, 1, 16, 30, tzinfo=ZoneInfo("UTC")))) == []
+    assert len(await record(at(datetime(2026, 3, 1, 23, 30, tzinfo=CN)))) == 1  # its last day
