@@ -367,3 +367,17 @@ async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
     # Renewed: offered again.
     await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid", lapsed.org_id)
     assert await matched() == {shown, hidden}
+
+
+async def test_a_brokers_available_profiles_are_found_from_an_index(db: asyncpg.Connection) -> None:
+    # brokers_unlicensed_on asks, per lapsed broker, whether it holds an available profile, on every job →
+    # worker match: without an index on exactly that, each broker's other profiles are read from the heap.
+    # The tables are nearly empty here, so sequential scans are switched off to see which index is usable.
+    async with db.transaction():
+        await db.execute("SET LOCAL enable_seqscan = off")
+        plan = await db.fetchval(
+            """EXPLAIN (FORMAT JSON) SELECT 1 FROM worker_profiles w
+                WHERE w.broker_org_id = '00000000-0000-0000-0000-000000000001' AND w.status = 'available'""")
+    node = plan[0]["Plan"]  # the connection decodes json
+    # No Filter: the index's rows are the available profiles, none read only to be dropped.
+    assert (node.get("Index Name"), node.get("Filter")) == ("worker_profiles_available_by_broker", None), node
