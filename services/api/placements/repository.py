@@ -152,7 +152,7 @@ async def add_event(conn: asyncpg.Connection, *, placement_id: UUID, action: str
 async def forget_notes_about_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
     """Erasure: the free text written on the person's placements may name them. The placements and their
     events stay (figures, credit, the audit of who did what when); the notes go (the events' trigger allows
-    exactly this change, migration 0014)."""
+    exactly this change, and only for an erased worker: migrations 0014, 0016)."""
     await conn.execute(
         """UPDATE placement_events SET detail = detail - 'note'
             WHERE placement_id IN (SELECT id FROM placements WHERE worker_id = $1) AND detail ? 'note'""",

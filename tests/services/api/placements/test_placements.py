@@ -119,15 +119,19 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
     assert events[1]["detail"] == {"note": "工人同意"}
     with pytest.raises(asyncpg.PostgresError):
         await db.execute("DELETE FROM placement_events WHERE placement_id = $1", pid)
-    # The one change allowed (erasure): removing a note, nothing else with it, nothing else instead.
+    # The one change allowed (erasure): removing a note, nothing else with it, nothing else instead; and only
+    # once the person is erased (a live person's trail keeps its notes).
     for change in ("detail = detail || '{\"note\": \"改过\"}'", "detail = '{\"other\": 1}'", "at = now()",
-                   "detail = detail - 'note', to_status = 'hired'"):
+                   "detail = detail - 'note', to_status = 'hired'", "detail = detail - 'note'"):
         with pytest.raises(asyncpg.PostgresError):
             await db.execute(f"UPDATE placement_events SET {change} WHERE placement_id = $1 AND action = 'accept'",
                              pid)
-    await db.execute("UPDATE placement_events SET detail = detail - 'note' WHERE placement_id = $1 AND detail ? 'note'",
-                     pid)
+    assert (await client.delete(f"/v1/workers/{worker['id']}", headers=broker.headers)).status_code == 200
     assert (await client.get(f"/v1/placements/{pid}", headers=broker.headers)).json()["events"][1]["detail"] == {}
+    for change in ("detail = detail || '{\"note\": \"改过\"}'", "at = now()"):
+        with pytest.raises(asyncpg.PostgresError):
+            await db.execute(f"UPDATE placement_events SET {change} WHERE placement_id = $1 AND action = 'accept'",
+                             pid)
 
 
 async def test_broker_proposal_is_accepted_by_the_enterprise_and_declined(client: httpx.AsyncClient,
