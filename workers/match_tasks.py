@@ -26,7 +26,9 @@ re-index without a material change records nothing new. Summaries carry public f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -121,6 +123,21 @@ async def _env(resources: WorkerResources) -> matches.MatchEnv:
                             http=resources.search.http_client, prefix=resources.settings.meili_index_prefix)
 
 
+# How long a process reuses its list of lapsed brokers (`brokers_unlicensed_on`): an import of postings matches
+# each one, and a licence that lapses at midnight or is renewed may take this long to count for notices.
+UNLICENSED_BROKERS_SECONDS = 60.0
+_UNLICENSED_KEY = "matching.unlicensed_brokers"
+
+
+async def _unlicensed_brokers(resources: WorkerResources, conn: asyncpg.Connection, today: date) -> list[UUID]:
+    held: tuple[date, float, list[UUID]] | None = resources.extensions.get(_UNLICENSED_KEY)
+    if held is not None and held[0] == today and time.monotonic() - held[1] < UNLICENSED_BROKERS_SECONDS:
+        return held[2]
+    brokers = await workers_repository.brokers_unlicensed_on(conn, today)
+    resources.extensions[_UNLICENSED_KEY] = (today, time.monotonic(), brokers)
+    return brokers
+
+
 def _reasons(ranked: matches.Ranked) -> list[dict[str, Any]]:
     return [{"code": r.code, "text": r.text, "weight": r.weight} for r in ranked.match.reasons]
 
@@ -193,9 +210,9 @@ async def match_job(resources: WorkerResources, entity_id: str, *, webhooks_inli
     today = now.astimezone(matches.CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_job(conn, UUID(entity_id))
-        unlicensed = await workers_repository.brokers_unlicensed_on(conn, today)
-    if record is None or not job_is_indexable(record):
-        return
+        if record is None or not job_is_indexable(record):
+            return
+        unlicensed = await _unlicensed_brokers(resources, conn, today)
     env = await _env(resources)
     job_summary = matches.public_job(build_job_document(record, env.catalogue, env.regions), env.regions)
 
