@@ -339,9 +339,7 @@ async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
         "kind": "workers", "query": {"q": "氩弧焊"}, "channel": "inbox", "digest": "instant"})).status_code == 201
     job_id = await post(client, "/v1/jobs", job_body(), enterprise)
     await run_worker_burst(settings)
-    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", lapsed.org_id)
     # Posted while licensed (a lapsed broker cannot post), the licence expired since.
-    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid", lapsed.org_id)
     hidden = await post(client, "/v1/workers", worker_body(132), lapsed)
     await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", lapsed.org_id)
     shown = await post(client, "/v1/workers", worker_body(131), licensed)
