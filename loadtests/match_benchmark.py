@@ -10,8 +10,9 @@ with the production settings into `bench<size>_workers` (kept between runs; `--r
 for `--jobs` seeded postings, runs the service's matching (services/api/matches: two concurrent searches under
 the hard filters, documents → facts, exact predicate, scoring, ranking) one after another over the same
 Meilisearch client the API uses (services/api/meili_reader.py) and prints the latency percentiles and the
-candidates scored. It measures the matching path; the endpoint adds the API-key check and one primary-key
-read of the posting. Loopback only.
+candidates scored. It measures the matching path; the endpoint adds the API-key check and three short
+PostgreSQL reads (the posting by primary key, the brokers whose licence lapsed, the kept candidates' rows by
+primary key: the index lags them). Loopback only.
 """
 
 from __future__ import annotations
