@@ -31,7 +31,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from matching.regions import RegionDirectory
-from services.api.imports.readers import SourceRow, cell_text, excel_serial_date
+from services.api.imports.readers import (
+    FORMULA_ERROR,
+    FORMULA_UNCALCULATED,
+    SourceRow,
+    cell_text,
+    excel_serial_date,
+)
 
 Kind = Literal["str", "int", "float", "bool", "date", "datetime", "list", "model", "literal", "other"]
 
@@ -133,6 +139,15 @@ IGNORED_HEADERS: frozenset[str] = frozenset({"序号", "编号序号", "no", "no
 _COMMON: dict[str, ColumnTarget] = {
     "外部编号": _t("external_ref"), "外部id": _t("external_ref"), "外部ID": _t("external_ref"),
     "档案号": _t("external_ref"), "人员编号": _t("external_ref"), "岗位编号": _t("external_ref"),
+}
+
+_FORMULA_MESSAGES = {
+    FORMULA_ERROR: "公式结果是错误值（如 #N/A、#DIV/0!、#REF!），请修正公式或填写数值 / the cell's formula results in "
+                   "an error (#N/A, #DIV/0!, #REF! …): fix the formula or type the value",
+    FORMULA_UNCALCULATED: "单元格是公式但文件中没有计算结果（文件未经 Excel/WPS 计算保存），"
+                          "请在 Excel/WPS 中打开并保存，或粘贴为数值 / the cell holds a formula but the file has "
+                          "no calculated result (it was not saved by Excel or WPS): open and save it there, or "
+                          "paste the values",
 }
 
 HEADER_ALIASES: dict[str, dict[str, ColumnTarget]] = {
@@ -507,6 +522,12 @@ class RowMapper:
         for column in self.columns:
             raw = values.get(column.header)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
+                if column.header in row.formula:
+                    # Any column, required or not: the sheet meant a value there, and storing the row
+                    # without it would lose it silently (an external_ref, a desired county …).
+                    errors.append(RowError(row.number, column.target.path,
+                                           _FORMULA_MESSAGES[row.formula[column.header]], column.header))
+                    continue
                 if column.header in row.merged and column.spec.required:
                     errors.append(RowError(
                         row.number, column.target.path,

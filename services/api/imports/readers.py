@@ -68,6 +68,9 @@ class SourceRow:
     error: str | None = None
     # XLSX: header → "B3:B5" for cells left empty because they lie inside a merged range (not its top-left)
     merged: dict[str, str] = field(default_factory=dict)
+    # XLSX: header → FORMULA_ERROR | FORMULA_UNCALCULATED for cells that hold a formula but no usable result
+    # (calamine reads both as empty)
+    formula: dict[str, str] = field(default_factory=dict)
 
 
 def format_of(media_type: str | None, filename: str | None, head: bytes) -> FileFormat | None:
@@ -185,6 +188,7 @@ def _check_headers(headers: list[str]) -> None:
 
 def _tabular(numbered: Iterator[tuple[int, list[Any]]], score: HeaderScore,
              merged_of: Callable[[int, int], str | None] | None = None,
+             formula_of: Callable[[int, int], str | None] | None = None,
              ) -> tuple[int, list[str], Iterator[SourceRow]]:
     """Find the header among the first non-empty rows; the rest become SourceRows keyed by header."""
     leading: list[tuple[int, list[Any]]] = []
@@ -206,14 +210,16 @@ def _tabular(numbered: Iterator[tuple[int, list[Any]]], score: HeaderScore,
                 return None
             values: dict[str, Any] = {}
             merged: dict[str, str] = {}
+            formula: dict[str, str] = {}
             for i, header in columns:
                 value = cells[i] if i < len(cells) else None
                 values[header] = value
-                if merged_of is not None and _blank(value):
-                    where = merged_of(number, i)
-                    if where is not None:
+                if _blank(value):
+                    if merged_of is not None and (where := merged_of(number, i)) is not None:
                         merged[header] = where
-            return SourceRow(number, values, merged=merged)
+                    if formula_of is not None and (problem := formula_of(number, i)) is not None:
+                        formula[header] = problem
+            return SourceRow(number, values, merged=merged, formula=formula)
 
         for number, cells in leading:
             if number > header_row and (row := emit(number, cells)) is not None:
@@ -333,36 +339,91 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _furthest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
-    """The largest row and column numbers the sheet's cell references name (1-based; 0 when none). ~3 s for an
-    80 MB, 100,000-row sheet on this machine's slower CPU (calamine then takes ~4 s to load it): the price of not
-    trusting <dimension>."""
+# A formula cell whose saved result is an error value (#N/A from a failed VLOOKUP, #DIV/0! …), or that has no
+# saved result at all (written by a script such as openpyxl, never recalculated): calamine reads both as an
+# empty cell, which would be "required" for a filled-in column, or silently stored empty for an optional one.
+FORMULA_ERROR = "error"
+FORMULA_UNCALCULATED = "uncalculated"
+# More such cells than this and the whole sheet is refused (it needs recalculating, not row-by-row fixes); the
+# bound also keeps their positions, held in memory, small.
+XLSX_MAX_FORMULA_PROBLEMS = 10_000
+_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.DOTALL)
+_CELL_START = re.compile(rb'<(?:\w+:)?c[\s>/]')
+_HAS_FORMULA = re.compile(rb'<(?:\w+:)?f\b')
+_HAS_RESULT = re.compile(rb'<(?:\w+:)?v>\s*[^<\s]')
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_REF_IN_ATTRIBUTES = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+
+FormulaProblems = dict[tuple[int, int], str]  # (row number, 0-based column) → FORMULA_ERROR | FORMULA_UNCALCULATED
+
+
+def _formula_problems_in(data: bytes, problems: FormulaProblems) -> None:
+    for attributes, inner in _CELL.findall(data):
+        if not inner or not _HAS_FORMULA.search(inner):
+            continue
+        if _ERROR_TYPE.search(attributes):
+            problem = FORMULA_ERROR
+        elif not _HAS_RESULT.search(inner):
+            problem = FORMULA_UNCALCULATED
+        else:
+            continue
+        ref = _REF_IN_ATTRIBUTES.search(attributes)
+        if ref is None:
+            continue
+        problems[(int(ref.group(2)), _column_number(ref.group(1)) - 1)] = problem
+        if len(problems) > XLSX_MAX_FORMULA_PROBLEMS:
+            raise ImportFileError(
+                "xlsx_formulas",
+                f"超过 {XLSX_MAX_FORMULA_PROBLEMS} 个公式单元格没有可用的结果（错误值或未计算）：请在 Excel/WPS 中"
+                f"重新计算并保存，或粘贴为数值 / more than {XLSX_MAX_FORMULA_PROBLEMS} formula cells have no usable "
+                "result (an error, or never calculated): recalculate and save the workbook in Excel or WPS, or "
+                "paste the values")
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[int, int, FormulaProblems]:
+    """The largest row and column numbers the sheet's cell references name (1-based; 0 when none), and its
+    formula cells without a usable result. ~3 s for an 80 MB, 100,000-row sheet on this machine's slower CPU
+    (calamine then takes ~4 s to load it): the price of not trusting <dimension>. Cells are only parsed in
+    chunks that hold a formula, so a sheet without formulas costs what the reference scan alone did."""
     rows = 0
     letters: set[bytes] = set()
+    problems: FormulaProblems = {}
     tail = b""
+
+    def scan(data: bytes) -> None:
+        nonlocal rows
+        found = _CELL_REF.findall(data)
+        if found:
+            columns_seen, rows_seen = zip(*found, strict=True)
+            letters.update(columns_seen)
+            rows = max(rows, *map(int, rows_seen))
+        if b"f>" in data or b"f " in data:
+            _formula_problems_in(data, problems)
+
     with archive.open(member) as part:
         while chunk := part.read(1024 * 1024):
             data = tail + chunk
-            found = _CELL_REF.findall(data)
-            if found:
-                columns_seen, rows_seen = zip(*found, strict=True)
-                letters.update(columns_seen)
-                rows = max(rows, *map(int, rows_seen))
-            tail = data[-32:]  # a reference cut by the chunk boundary is whole in the next scan (a repeat is harmless)
-    return rows, max((_column_number(c) for c in letters), default=0)
+            # Everything before the last cell's start is whole cells; the rest waits for the next chunk.
+            starts = [m.start() for m in _CELL_START.finditer(data, max(0, len(data) - 64 * 1024))]
+            cut = starts[-1] if starts else max(0, len(data) - 32)
+            scan(data[:cut])
+            tail = data[cut:]
+        scan(tail)
+    return rows, max((_column_number(c) for c in letters), default=0), problems
 
 
-def check_xlsx_archive(path: Path | BinaryIO) -> None:
-    """ImportFileError when the workbook would unpack too far (see XLSX_MAX_UNPACKED_BYTES) or its first sheet
-    spans too large a grid (XLSX_MAX_GRID_CELLS). A file that is not a zip is left for calamine to refuse."""
+def check_xlsx_archive(path: Path | BinaryIO) -> FormulaProblems:
+    """ImportFileError when the workbook would unpack too far (see XLSX_MAX_UNPACKED_BYTES), its first sheet
+    spans too large a grid (XLSX_MAX_GRID_CELLS) or has too many formula cells without a usable result. Returns
+    those cells (see FORMULA_ERROR). A file that is not a zip is left for calamine to refuse."""
     try:
         with zipfile.ZipFile(path) as archive:
-            _check_archive(archive)
+            return _check_archive(archive)
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
-        return  # damaged, encrypted or odd: calamine refuses it with its own message
+        return {}  # damaged, encrypted or odd: calamine refuses it with its own message
 
 
-def _check_archive(archive: zipfile.ZipFile) -> None:
+def _check_archive(archive: zipfile.ZipFile) -> FormulaProblems:
     parts = archive.infolist()
     unpacked = sum(p.file_size for p in parts)
     swollen = [p for p in parts if p.file_size > _RATIO_FROM_BYTES
@@ -378,21 +439,24 @@ def _check_archive(archive: zipfile.ZipFile) -> None:
     first = _first_sheet_part(archive)
     sheets = [first] if first in members else sorted(m for m in members if m.startswith("xl/worksheets/")
                                                         and m.endswith(".xml"))
+    problems: FormulaProblems = {}
     for member in sheets:
         assert member is not None
-        rows, columns = _furthest_cell(archive, member)
+        rows, columns, problems = _scan_sheet(archive, member)
         if rows * columns > XLSX_MAX_GRID_CELLS:
             raise ImportFileError(
                 "xlsx_too_large",
                 f"工作表范围过大（{rows} 行 × {columns} 列），请删除远处的单元格或另存为 CSV / the sheet spans "
                 f"{rows} rows × {columns} columns (at most {XLSX_MAX_GRID_CELLS:,} cells): clear far-away cells "
                 "or save it as CSV")
+    # Only when the first sheet was identified: otherwise these belong to whichever sheet was scanned last.
+    return problems if first in members else {}
 
 
 def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
     from python_calamine import CalamineError, load_workbook
 
-    check_xlsx_archive(path)
+    formula_problems = check_xlsx_archive(path)
     try:
         workbook = load_workbook(str(path))
         names = workbook.sheet_names
@@ -418,11 +482,16 @@ def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
 
         merged_of = relative
 
+    formula_of: Callable[[int, int], str | None] | None = None
+    if formula_problems:
+        def formula_of(row_number: int, column: int) -> str | None:
+            return formula_problems.get((row_number, column + first_column))
+
     def numbered() -> Iterator[tuple[int, list[Any]]]:
         # python-calamine yields rows from the sheet's first row (row 1), columns from its first used column.
         yield from enumerate(sheet.iter_rows(), start=1)
 
-    header_row, headers, rows = _tabular(numbered(), score, merged_of)
+    header_row, headers, rows = _tabular(numbered(), score, merged_of, formula_of)
     return OpenedSource("xlsx", None, headers, header_row, rows)
 
 

@@ -176,6 +176,26 @@ def test_xlsx_formulas_dates_and_merged_cells(tmp_path: Path, mapper: RowMapper)
     assert mapper.map_tabular(rows[1]).body["available_from"] == "2030-06-01"  # type: ignore[index]
 
 
+def test_formula_cells_without_a_result_are_found_across_the_sheet(tmp_path: Path) -> None:
+    # The sheet XML is scanned in 1 MiB chunks: a cell cut by a chunk boundary must still be seen whole.
+    path = tmp_path / "f.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet()
+    expected: dict[tuple[int, int], str] = {}
+    for r in range(6000):
+        sheet.write_row(r, 0, list(range(r, r + 10)))
+        if r % 97 == 5:
+            sheet.write_formula(r, 3, "=A1*2", None, "")
+            expected[(r + 1, 3)] = readers.FORMULA_UNCALCULATED
+        elif r % 89 == 7:
+            sheet.write_formula(r, 8, "=VLOOKUP(A1,B:C,2,0)", None, "#N/A")
+            expected[(r + 1, 8)] = readers.FORMULA_ERROR
+        elif r % 83 == 1:
+            sheet.write_formula(r, 2, "=A1+1", None, r + 1)  # a formula with its result is fine
+    workbook.close()
+    assert readers.check_xlsx_archive(path) == expected
+
+
 def test_a_workbook_that_unpacks_too_far_is_refused_before_it_is_read(
         tmp_path: Path, mapper: RowMapper, monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = swollen_workbook(tmp_path / "bomb.xlsx")

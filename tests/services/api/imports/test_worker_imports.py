@@ -172,6 +172,38 @@ async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
     assert (first["home_adcode"], first["day"]) == ("500105", "2030-06-01")
 
 
+async def test_formula_cells_without_a_usable_value_are_row_errors_not_blanks(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Excel saves a formula's result beside it; a failed lookup saves an error (#N/A) and a workbook written by a
+    # script (openpyxl) or never recalculated saves no result at all. calamine reads both as an empty cell, so
+    # without this a required column said "required" about a filled-in cell, and an optional one (外部编号) was
+    # silently stored empty.
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, CHINESE_HEADER)
+    for i, n in enumerate((81, 82, 83), start=1):
+        row = worker_row(n)
+        for j, header in enumerate(CHINESE_HEADER):
+            sheet.write_string(i, j, str(row[header]))
+    sheet.write_formula(1, CHINESE_HEADER.index("外部编号"), "=VLOOKUP(A2,编号!A:B,2,0)", None, "#N/A")
+    sheet.write_formula(2, CHINESE_HEADER.index("手机号"), '="138"&"00000082"', None, "")  # no cached result
+    workbook.close()
+
+    status = await import_and_wait(client, settings, broker, buffer.getvalue(),
+                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert (status["created"], status["rejected"]) == (1, 2), status
+    errors = {(e["row"], e["field"]): e["message"] for e in status["errors"]}
+    assert set(errors) == {(2, "external_ref"), (3, "phone")}
+    assert "#N/A" in errors[(2, "external_ref")]
+    assert "公式" in errors[(2, "external_ref")]
+    assert "formula" in errors[(3, "phone")]
+    assert "必填" not in errors[(3, "phone")]
+    stored = await db.fetch("SELECT external_ref FROM worker_profiles WHERE broker_org_id = $1", broker.org_id)
+    assert [r["external_ref"] for r in stored] == ["EXT-83"]
+
+
 async def test_ndjson_with_a_bad_line(client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey) -> None:
     def body(n: int) -> bytes:
         return orjson.dumps({
