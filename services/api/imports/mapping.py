@@ -528,7 +528,9 @@ class RowMapper:
                     errors.append(RowError(row.number, column.target.path,
                                            _FORMULA_MESSAGES[row.formula[column.header]], column.header))
                     continue
-                if column.header in row.merged and column.spec.required:
+                # Any column: a merged cell shows its value on every row it spans, so the sheet's author meant
+                # it for them all; an optional column stored empty would lose it without a word.
+                if column.header in row.merged:
                     errors.append(RowError(
                         row.number, column.target.path,
                         f"空白：该单元格在合并单元格 {row.merged[column.header]} 内，值只写在合并区域的第一行；"

@@ -271,8 +271,7 @@ def _merged_lookup(ranges: list[Any]) -> Callable[[int, int], str | None]:
     not its top-left cell."""
     spans: list[tuple[int, int, int, int, str]] = []
     for (r0, c0), (r1, c1) in ranges:
-        label = f"{_column_letter(c0)}{r0 + 1}:{_column_letter(c1)}{r1 + 1}"
-        spans.append((r0, c0, r1, c1, label))
+        spans.append((r0, c0, r1, c1, _range_label(r0, c0, r1, c1)))
 
     def lookup(row_number: int, column: int) -> str | None:
         r = row_number - 1
@@ -282,6 +281,10 @@ def _merged_lookup(ranges: list[Any]) -> Callable[[int, int], str | None]:
         return None
 
     return lookup
+
+
+def _range_label(r0: int, c0: int, r1: int, c1: int) -> str:
+    return f"{_column_letter(c0)}{r0 + 1}:{_column_letter(c1)}{r1 + 1}"
 
 
 def _column_letter(index: int) -> str:
@@ -474,11 +477,18 @@ def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
     first_column = start[1]
     merged_ranges = list(sheet.merged_cell_ranges or [])
     merged_of: Callable[[int, int], str | None] | None = None
+    # A merged range whose first cell is empty too is only formatting: its cells are reported only when that
+    # first cell has a value (seen as the rows go by: it comes before every other cell of its range).
+    origins: dict[int, list[tuple[int, str]]] = {}
+    filled: set[str] = set()
     if merged_ranges:
         absolute = _merged_lookup(merged_ranges)
+        for (r0, c0), (r1, c1) in merged_ranges:
+            origins.setdefault(r0 + 1, []).append((c0 - first_column, _range_label(r0, c0, r1, c1)))
 
         def relative(row_number: int, column: int) -> str | None:
-            return absolute(row_number, column + first_column)
+            label = absolute(row_number, column + first_column)
+            return label if label in filled else None
 
         merged_of = relative
 
@@ -489,7 +499,11 @@ def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
         # python-calamine yields rows from the sheet's first row (row 1), columns from its first used column.
-        yield from enumerate(sheet.iter_rows(), start=1)
+        for number, cells in enumerate(sheet.iter_rows(), start=1):
+            for column, label in origins.get(number, ()):
+                if 0 <= column < len(cells) and not _blank(cells[column]):
+                    filled.add(label)
+            yield number, cells
 
     header_row, headers, rows = _tabular(numbered(), score, merged_of, formula_of)
     return OpenedSource("xlsx", None, headers, header_row, rows)

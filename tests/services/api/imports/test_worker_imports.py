@@ -204,6 +204,36 @@ async def test_formula_cells_without_a_usable_value_are_row_errors_not_blanks(
     assert [r["external_ref"] for r in stored] == ["EXT-83"]
 
 
+async def test_a_merged_optional_column_is_a_row_error_too(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # A merged 工种 shows its value on every row it spans, but the file holds it only in the first: the other
+    # rows were stored without their trade, silently (only required columns were reported).
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, CHINESE_HEADER)
+    for i, n in enumerate((91, 92, 93), start=1):
+        row = worker_row(n)
+        for j, header in enumerate(CHINESE_HEADER):
+            if header != "工种":
+                sheet.write_string(i, j, str(row[header]))
+    column = CHINESE_HEADER.index("工种")
+    sheet.merge_range(1, column, 3, column, "电工")
+    # An empty merged range is only formatting: nothing is lost, nothing to report.
+    sheet.merge_range(1, CHINESE_HEADER.index("技能"), 3, CHINESE_HEADER.index("技能"), "")
+    workbook.close()
+
+    status = await import_and_wait(client, settings, broker, buffer.getvalue(),
+                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert (status["created"], status["rejected"]) == (1, 2), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(3, "occupations"), (4, "occupations")]
+    assert all("G2:G4" in e["message"] for e in status["errors"])
+    stored = await db.fetch("SELECT external_ref, occupation_codes FROM worker_profiles WHERE broker_org_id = $1",
+                            broker.org_id)
+    assert [(r["external_ref"], len(r["occupation_codes"])) for r in stored] == [("EXT-91", 1)]
+
+
 async def test_ndjson_with_a_bad_line(client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey) -> None:
     def body(n: int) -> bytes:
         return orjson.dumps({
