@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -723,6 +723,12 @@ class RowMapper:
         """The schema instance, or None with the errors appended to `mapped.errors`."""
         if mapped.body is None or mapped.errors:
             return None
+        unstorable = list(dict.fromkeys(_nul_paths(mapped.body)))
+        if unstorable:
+            # Refused here, per row: at the database it fails the whole batch's transaction, on every retry.
+            mapped.errors.extend(RowError(mapped.number, path, UNSTORABLE_TEXT,
+                                          self.header_for(path) if path else None) for path in unstorable)
+            return None
         try:
             return self.schema.model_validate(mapped.body)
         except ValidationError as exc:
@@ -737,6 +743,26 @@ class RowMapper:
             if column.target.path == path or path.startswith(column.target.path + "."):
                 return column.header
         return None
+
+
+UNSTORABLE_TEXT = "含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored"
+
+
+def _nul_paths(value: Any, path: str = "") -> Iterator[str | None]:
+    """The dotted paths of strings holding U+0000 (PostgreSQL text cannot); None for such a key (the field
+    cannot be named without quoting it). A list is reported as its field."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path or None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                yield None
+            else:
+                yield from _nul_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _nul_paths(item, path)
 
 
 def validation_message(err: Mapping[str, Any]) -> str:

@@ -173,7 +173,8 @@ def _header_text(cell: Any) -> str:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    return str(cell).replace("\ufeff", "").strip()
+    # NUL too: PostgreSQL text cannot hold it, and a header is quoted in the import's status when unknown.
+    return str(cell).replace("\ufeff", "").replace("\x00", "").strip()
 
 
 def _check_headers(headers: list[str]) -> None:

@@ -234,6 +234,30 @@ async def test_a_merged_optional_column_is_a_row_error_too(
     assert [(r["external_ref"], len(r["occupation_codes"])) for r in stored] == [("EXT-91", 1)]
 
 
+async def test_a_nul_character_is_a_row_error_and_the_import_finishes(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # PostgreSQL text cannot hold U+0000: a NUL in a skills cell (or a header) failed the whole batch's
+    # transaction on every retry, so the import stayed `processing` for ever and stored nothing.
+    rows = [worker_row(n) for n in (131, 132, 133)]
+    rows[1]["技能"] = "氩弧\x00焊"
+    text = to_csv(rows).replace("技能", "技\x00能", 1)
+    status = await import_and_wait(client, settings, broker, text.encode())
+    assert status["status"] == "completed", status
+    assert (status["created"], status["rejected"]) == (2, 1)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(3, "skills")]
+    assert "U+0000" in status["errors"][0]["message"]
+
+    # NDJSON: the same in a JSON string, and in a key
+    line = {"external_ref": "NUL-1", "labour_brand": "巴\x00渝", "\x00": 1}
+    status = await import_and_wait(client, settings, broker, orjson.dumps(line) + b"\n", "application/x-ndjson")
+    assert status["status"] == "completed", status
+    assert status["rejected"] == 1
+    assert {e["field"] for e in status["errors"]} == {"labour_brand", None}
+    count = await db.fetchval("SELECT count(*) FROM worker_profiles WHERE broker_org_id = $1", broker.org_id)
+    assert count == 2
+
+
 async def test_ndjson_with_a_bad_line(client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey) -> None:
     def body(n: int) -> bytes:
         return orjson.dumps({
