@@ -135,6 +135,11 @@ def precheck(kind: ImportKind, file_format: FileFormat, upload: SpooledUpload) -
                 if source.headers is None:
                     raise InvalidInput("文件为空 / the file has no rows")
                 raise InvalidInput("文件只有表头，没有数据行 / the file has a header but no data rows")
+            if file_format == "csv":
+                # A CSV syntax error ends the reader: found by the worker, it would fail the import after the
+                # batches before it were stored. Read through here (row by row) so it is refused whole instead.
+                for _ in source.rows:
+                    pass
             return source.encoding
     except ImportFileError as exc:
         raise InvalidInput(exc.message, extra={"code": exc.code}) from None

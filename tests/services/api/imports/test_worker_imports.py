@@ -336,6 +336,22 @@ async def test_empty_or_header_only_upload_is_refused_at_once(
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
+async def test_a_csv_malformed_far_down_is_refused_at_upload(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # The upload's check read only the first rows, so a broken row further down (here a cell past the CSV
+    # reader's field limit) failed the import in the worker after the batches before it were committed: a
+    # half-stored file with status `failed`. The whole file's CSV syntax is now checked before it is accepted.
+    rows = [worker_row(n) for n in range(141, 171)]
+    rows[25]["技能"] = "焊" * 140_000
+    response = await upload(client, broker, to_csv(rows).encode())
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "csv_syntax"
+    assert "27" in response.json()["detail"]  # the spreadsheet row: the header is row 1
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
 async def test_unknown_or_missing_columns_fail_the_import(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey,
 ) -> None:
