@@ -29,6 +29,7 @@ __all__ = [
     "age_on",
     "id_check_character",
     "mask_id_number",
+    "mask_numbers_in_text",
     "mask_phone",
     "normalise_id_number",
     "parse_id_number",
@@ -254,6 +255,25 @@ def mask_phone(value: str) -> str:
     if len(value) != 11:
         return "*" * 11
     return value[:3] + "****" + value[-4:]
+
+
+# An ID number (18 or legacy 15 characters) or a mobile number standing alone in free text such as a URL path.
+# Bounded by non-alphanumerics, so no group of a UUID (8, 4 or 12 hex characters) is ever taken for one.
+_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15}|1[3-9][0-9]{9})(?![0-9A-Za-z])")
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Every ID number or mobile number in ``text`` masked as responses mask them (``138****5678``,
+    ``500107********123X``; a 15-digit one keeps the same ends). For what a client wrote where no personal
+    value belongs (a URL path) before it is logged or echoed in a problem."""
+
+    def mask(match: re.Match[str]) -> str:
+        value = match.group(0)
+        if len(value) == 11:
+            return mask_phone(value)
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+    return _NUMBER_IN_TEXT.sub(mask, text)
 
 
 def age_on(birth_date: date, day: date) -> int:

@@ -8,6 +8,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from matching.identity import mask_numbers_in_text
+
 log = structlog.get_logger("bashu.http")
 
 
@@ -40,7 +42,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("request", method=scope["method"], path=scope["path"], status=status,
+            # A client may put an ID number or phone in the path (a lookup by it): masked, as in responses.
+            log.info("request", method=scope["method"], path=mask_numbers_in_text(scope["path"]), status=status,
                      ms=round((time.perf_counter() - started) * 1000, 2))
             structlog.contextvars.clear_contextvars()
 
@@ -109,7 +112,7 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     body = orjson.dumps({
         "type": "https://bashu-bridge.cn/problems/payload-too-large", "title": "Request body too large",
         "status": 413, "detail": f"请求体超过 {limit} 字节 / body exceeds {limit} bytes",
-        "instance": scope["path"], "request_id": scope.get("state", {}).get("request_id"),
+        "instance": mask_numbers_in_text(scope["path"]), "request_id": scope.get("state", {}).get("request_id"),
     })
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/problem+json"),

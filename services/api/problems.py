@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matching.identity import mask_numbers_in_text
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://bashu-bridge.cn/problems/"
 
@@ -109,7 +111,9 @@ def problem_response(request: Request, *, status: int, slug: str, title: str, de
                      headers: dict[str, str] | None = None) -> JSONResponse:
     body = Problem(
         type=TYPE_BASE + slug, title=title, status=status, detail=detail,
-        instance=request.url.path, request_id=getattr(request.state, "request_id", None), errors=errors,
+        # Masked like the request log: a client may have put an ID number or phone in the path.
+        instance=mask_numbers_in_text(request.url.path), request_id=getattr(request.state, "request_id", None),
+        errors=errors,
     ).model_dump(exclude_none=True)
     # Extension members never replace the standard ones: an extension named `status` once replaced the HTTP
     # status code with a posting's status ("status": "closed"), against RFC 9457 and the Problem schema.

@@ -76,3 +76,38 @@ async def test_no_personal_data_in_any_log_line(client: httpx.AsyncClient, make_
     for secret in secrets:
         for form in {secret, json.dumps(secret)[1:-1]}:
             assert not [line for line in lines if form in line], secret
+
+
+async def test_an_id_number_or_phone_in_the_url_is_masked_in_the_log_and_the_problem(
+    client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A broker's tool that looks a person up by ID number or phone (GET /v1/workers/<ID number>) gets a 422 or
+    # 404, but the request line logged the path as sent, and the problem's `instance` repeated it.
+    broker = await make_org("broker")
+    id_number, id_15 = make_id_number(seq="913"), "500107850307124"
+    paths = [f"/v1/workers/{id_number}", f"/v1/workers/{id_15}/personal-data", f"/v1/workers/{PHONE}",
+             f"/v1/no-such/{id_number.lower()}"]
+    saved = structlog.get_config()
+    configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
+    try:
+        answers = [await client.get(path, headers=broker.headers) for path in paths]
+        captured = capsys.readouterr()
+    finally:
+        structlog.configure(**saved)
+
+    for answer in answers:
+        assert answer.status_code in (404, 422), answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    events = [json.loads(line) for line in (captured.out + captured.err).splitlines() if line.startswith("{")]
+    logged = sorted(e["path"] for e in events if e["event"] == "request")
+    assert logged == sorted([f"/v1/workers/{id_number[:6]}********{id_number[-4:]}",
+                             f"/v1/workers/{id_15[:6]}*****{id_15[-4:]}/personal-data",
+                             f"/v1/workers/{PHONE[:3]}****{PHONE[-4:]}",
+                             f"/v1/no-such/{id_number[:6]}********{id_number[-4:].lower()}"])
+    for secret in (id_number, id_number.lower(), id_15, PHONE):
+        assert secret not in captured.out + captured.err
+        assert not [a for a in answers if secret in a.text]
+    # A UUID is never taken for one (no group of a UUID has 11, 15 or 18 characters).
+    worker_id = "12345678-1234-1234-1234-123456789012"
+    missing = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert missing.json()["instance"] == f"/v1/workers/{worker_id}"
