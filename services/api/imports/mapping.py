@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from matching.regions import RegionDirectory
@@ -723,7 +724,7 @@ class RowMapper:
         """The schema instance, or None with the errors appended to `mapped.errors`."""
         if mapped.body is None or mapped.errors:
             return None
-        unstorable = list(dict.fromkeys(_nul_paths(mapped.body)))
+        unstorable = list(dict.fromkeys(_nul_paths(mapped.body))) if _may_hold_nul(mapped.body) else []
         if unstorable:
             # Refused here, per row: at the database it fails the whole batch's transaction, on every retry.
             mapped.errors.extend(RowError(mapped.number, path, UNSTORABLE_TEXT,
@@ -746,6 +747,15 @@ class RowMapper:
 
 
 UNSTORABLE_TEXT = "含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored"
+
+
+def _may_hold_nul(body: dict[str, Any]) -> bool:
+    """A cheap first look for U+0000 (one C pass, ~2 µs a row against ~11 for the walk below, on the import's
+    per-row path); a hit is confirmed by `_nul_paths` (typed text `\\u0000` also hits)."""
+    try:
+        return b"\\u0000" in orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return True
 
 
 def _nul_paths(value: Any, path: str = "") -> Iterator[str | None]:
