@@ -116,7 +116,7 @@ async def spool(stream: AsyncIterator[bytes]) -> SpooledUpload:
 
 def detect_format(media_type: str | None, filename: str | None, upload: SpooledUpload) -> FileFormat:
     if upload.size == 0:
-        raise InvalidInput("文件为空 / the file is empty")
+        raise InvalidInput("文件为空 / the file is empty", extra={"code": "empty"})
     found = format_of(media_type, filename, upload.head)
     if found is None:
         raise UnsupportedMediaType(
@@ -132,9 +132,11 @@ def precheck(kind: ImportKind, file_format: FileFormat, upload: SpooledUpload) -
         with upload.path.open("rb") as handle, \
                 open_source(upload.path, handle, file_format, mapper.header_score) as source:
             if next(source.rows, None) is None:
+                # The same `code` members as the reader's own file errors, so clients can branch on them.
                 if source.headers is None:
-                    raise InvalidInput("文件为空 / the file has no rows")
-                raise InvalidInput("文件只有表头，没有数据行 / the file has a header but no data rows")
+                    raise InvalidInput("文件为空 / the file has no rows", extra={"code": "empty"})
+                raise InvalidInput("文件只有表头，没有数据行 / the file has a header but no data rows",
+                                   extra={"code": "header_only"})
             if file_format == "csv":
                 # A CSV syntax error ends the reader: found by the worker, it would fail the import after the
                 # batches before it were stored. Read through here (row by row) so it is refused whole instead.

@@ -326,13 +326,15 @@ async def test_a_workbook_that_unpacks_too_far_is_refused_at_once(
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
-@pytest.mark.parametrize("content", [b"", "\ufeff".encode(), (",".join(CHINESE_HEADER) + "\n").encode()])
+@pytest.mark.parametrize(("content", "code"), [(b"", "empty"), ("\ufeff".encode(), "empty"),
+                                               ((",".join(CHINESE_HEADER) + "\n").encode(), "header_only")])
 async def test_empty_or_header_only_upload_is_refused_at_once(
-    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, content: bytes,
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, content: bytes, code: str,
 ) -> None:
     response = await upload(client, broker, content)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == code
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
