@@ -154,7 +154,8 @@ def _validation_message(err: dict[str, Any]) -> str:
         return "未知字段 / unknown field"
     if kind == "missing":
         return "必填 / required"
-    return str(err.get("msg", "invalid"))
+    # pydantic prefixes our validators' own messages ("身份证号校验位错误 / …") with its "Value error, ".
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
