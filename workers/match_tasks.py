@@ -123,8 +123,8 @@ async def _env(resources: WorkerResources) -> matches.MatchEnv:
                             http=resources.search.http_client, prefix=resources.settings.meili_index_prefix)
 
 
-# How long a process reuses its list of lapsed brokers (`brokers_unlicensed_on`): an import of postings matches
-# each one, and a licence that lapses at midnight or is renewed may take this long to count for notices.
+# How long a process reuses its list of lapsed brokers (`brokers_unlicensed_on`): an import matches each of its
+# postings or profiles, and a licence that lapses at midnight or is renewed may take this long to count for notices.
 UNLICENSED_BROKERS_SECONDS = 60.0
 _UNLICENSED_KEY = "matching.unlicensed_brokers"
 
@@ -243,12 +243,11 @@ async def match_worker(resources: WorkerResources, entity_id: str, *, webhooks_i
     today = now.astimezone(matches.CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_worker(conn, UUID(entity_id))
-        licensed = record is not None and await workers_repository.broker_licensed_on(
-            conn, record["broker_org_id"], today)
-    # worker_is_indexable: available, consented to being shown to enterprises, not held for review. A broker
-    # whose licence expired may not post (issue 2): its profiles are not offered to enterprises.
-    if record is None or record["erased_at"] is not None or not worker_is_indexable(record) or not licensed:
-        return
+        # worker_is_indexable: available, consented to being shown to enterprises, not held for review. A
+        # broker whose licence expired may not post (issue 2): its profiles are not offered to enterprises.
+        if (record is None or record["erased_at"] is not None or not worker_is_indexable(record)
+                or record["broker_org_id"] in await _unlicensed_brokers(resources, conn, today)):
+            return
     env = await _env(resources)
     worker_summary = matches.masked_worker(build_worker_document(record, env.catalogue, env.regions, today),
                                            env.catalogue, env.regions)

@@ -35,6 +35,11 @@ _KIOSK_KEYS = "auth.kiosk_key_cache"
 _KIOSK_KEYS_MAX = 10_000
 
 
+def licence_valid_on(valid_until: date | None, day: date) -> bool:
+    """An HR-service licence (valid until the end of `valid_until`) holds on `day`; none never holds."""
+    return valid_until is not None and valid_until >= day
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     org_id: UUID
@@ -45,7 +50,7 @@ class Caller:
     kiosk_adcode: str | None
 
     def licence_valid_on(self, day: date) -> bool:
-        return self.licence_valid_until is not None and self.licence_valid_until >= day
+        return licence_valid_on(self.licence_valid_until, day)
 
 
 def _cached_kiosk_caller(extensions: dict[str, Any], digest: bytes) -> Caller | None:

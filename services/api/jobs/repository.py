@@ -167,7 +167,7 @@ async def open_now(conn: asyncpg.Connection, job_ids: Sequence[UUID]) -> set[UUI
     indexable), read here because the jobs index lags the row."""
     rows = await conn.fetch(
         """SELECT id FROM job_postings
-            WHERE id = ANY($1::uuid[]) AND status = 'open' AND (expires_at IS NULL OR expires_at > now())""",
+            WHERE id = ANY($1::uuid[]) AND status = 'open' AND expires_at > now()""",
         list(job_ids))
     return {r["id"] for r in rows}
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
-from services.api.auth.caller import Caller
+from services.api.auth.caller import Caller, licence_valid_on
 from services.api.notifications import repository
 from services.api.notifications.schemas import (
     DeliveryAttemptOut,
@@ -328,8 +328,8 @@ async def record_subscription_matches_for_worker(conn: asyncpg.Connection, outbo
     if worker is None:
         return []
     # A broker whose licence expired may not post (issue 2): its profiles are not offered to enterprises.
-    licence = worker["broker_licence_valid_until"]
-    if licence is None or licence < (now or datetime.now(UTC)).astimezone(CHINA_TZ).date():
+    if not licence_valid_on(worker["broker_licence_valid_until"],
+                            (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()):
         return []
     hits = [s for s in await repository.active_subscriptions(conn, "workers")
             if worker_matches_query(worker, SubscriptionQuery.model_validate(s["query"]))]

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from matching.regions import load_regions, province_of
-from services.api.auth.caller import Caller
+from services.api.auth.caller import Caller, licence_valid_on
 from services.api.credit.points import SOURCE_POINTS
 from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
@@ -187,8 +187,7 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
             raise NotFound("没有此求职者 / no such worker")
         # A lapsed broker may not start placements (nor are its profiles offered in matches); an enterprise's
         # proposal, which that broker could then accept, would start one all the same.
-        licence = worker["broker_licence_valid_until"]
-        if licence is None or licence < china_today():
+        if not licence_valid_on(worker["broker_licence_valid_until"], china_today()):
             raise _refused("broker_licence_expired",
                            "求职者所属经纪人的人力资源服务许可证已过期 / the worker's broker's HR-service licence has "
                            "expired; no new placement until it is renewed")

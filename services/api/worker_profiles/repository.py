@@ -330,12 +330,6 @@ async def brokers_unlicensed_on(conn: asyncpg.Connection, today: date) -> list[U
     return [r["id"] for r in rows]
 
 
-async def broker_licensed_on(conn: asyncpg.Connection, broker_org_id: UUID, today: date) -> bool:
-    valid_until: date | None = await conn.fetchval(
-        "SELECT licence_valid_until FROM organisations WHERE id = $1", broker_org_id)
-    return valid_until is not None and valid_until >= today
-
-
 # What an erased person's read log says instead of the reader's free-text purpose.
 ERASED_PURPOSE = "已随档案删除 / erased with the profile"
 

@@ -139,18 +139,25 @@ async def test_control_characters_in_the_file_name_are_dropped(client: httpx.Asy
     assert status.json()["filename"] == "名单\u3000表.csv"  # an ideographic space is not a control character
 
 
-async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
-    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
-) -> None:
+def worker_sheet(numbers: tuple[int, ...], leave_out: str | None = None) -> tuple[io.BytesIO, Any, Any]:
+    """An in-memory workbook (buffer, workbook, sheet) with the Chinese header and `worker_row(n)` for each n,
+    every cell as text, the `leave_out` column left empty; the caller adds its cells and closes it."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     sheet = workbook.add_worksheet()
     sheet.write_row(0, 0, CHINESE_HEADER)
-    for i, n in enumerate((1, 2, 3), start=1):
+    for i, n in enumerate(numbers, start=1):
         row = worker_row(n)
         for j, header in enumerate(CHINESE_HEADER):
-            if header != "户籍地":
+            if header != leave_out:
                 sheet.write_string(i, j, str(row[header]))
+    return buffer, workbook, sheet
+
+
+async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    buffer, workbook, sheet = worker_sheet((1, 2, 3), leave_out="户籍地")
     column = CHINESE_HEADER.index("可到岗日期")
     sheet.write_formula(1, column, "=DATE(2030,6,1)", None, 47635)  # cached value, as Excel saves it
     sheet.merge_range(1, CHINESE_HEADER.index("户籍地"), 2, CHINESE_HEADER.index("户籍地"), "江北区")
@@ -179,14 +186,7 @@ async def test_formula_cells_without_a_usable_value_are_row_errors_not_blanks(
     # script (openpyxl) or never recalculated saves no result at all. calamine reads both as an empty cell, so
     # without this a required column said "required" about a filled-in cell, and an optional one (外部编号) was
     # silently stored empty.
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet()
-    sheet.write_row(0, 0, CHINESE_HEADER)
-    for i, n in enumerate((81, 82, 83), start=1):
-        row = worker_row(n)
-        for j, header in enumerate(CHINESE_HEADER):
-            sheet.write_string(i, j, str(row[header]))
+    buffer, workbook, sheet = worker_sheet((81, 82, 83))
     sheet.write_formula(1, CHINESE_HEADER.index("外部编号"), "=VLOOKUP(A2,编号!A:B,2,0)", None, "#N/A")
     sheet.write_formula(2, CHINESE_HEADER.index("手机号"), '="138"&"00000082"', None, "")  # no cached result
     workbook.close()
@@ -209,15 +209,7 @@ async def test_a_merged_optional_column_is_a_row_error_too(
 ) -> None:
     # A merged 工种 shows its value on every row it spans, but the file holds it only in the first: the other
     # rows were stored without their trade, silently (only required columns were reported).
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = workbook.add_worksheet()
-    sheet.write_row(0, 0, CHINESE_HEADER)
-    for i, n in enumerate((91, 92, 93), start=1):
-        row = worker_row(n)
-        for j, header in enumerate(CHINESE_HEADER):
-            if header != "工种":
-                sheet.write_string(i, j, str(row[header]))
+    buffer, workbook, sheet = worker_sheet((91, 92, 93), leave_out="工种")
     column = CHINESE_HEADER.index("工种")
     sheet.merge_range(1, column, 3, column, "电工")
     # An empty merged range is only formatting: nothing is lost, nothing to report.

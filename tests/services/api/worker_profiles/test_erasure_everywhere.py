@@ -127,10 +127,8 @@ async def test_erasure_leaves_nothing_that_names_the_person_in_any_table(
                                                       {"open_headcount_after": 1}, {"reason": "no_show"}]
 
 
-async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
-        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
-    # The placement outlives the erasure and its steps go on; erasure stripped the notes once, so a note
-    # written afterwards would stay for ever.
+async def proposed_placement(client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey) -> tuple[str, str]:
+    """A profile of the broker's proposed for a posting of the enterprise's: (worker id, placement id)."""
     created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
     assert created.status_code == 201, created.text
     worker_id = created.json()["id"]
@@ -139,6 +137,14 @@ async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
                                  headers=broker.headers)
     assert proposed.status_code == 201, proposed.text
     placement_id = proposed.json()["id"]
+    return worker_id, placement_id
+
+
+async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # The placement outlives the erasure and its steps go on; erasure stripped the notes once, so a note
+    # written afterwards would stay for ever.
+    worker_id, placement_id = await proposed_placement(client, broker, enterprise)
     assert (await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
     accepted = await act(client, enterprise, placement_id, "accept", {"note": NOTES["accept"]})
     assert accepted.status_code == 200, accepted.text
@@ -156,14 +162,7 @@ async def test_a_note_written_while_the_erasure_runs_is_stripped_by_it(
         client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
     # A transition still open when the erasure starts: its note must not outlive the erasure (the erasure
     # waits for it, then strips it).
-    created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
-    assert created.status_code == 201, created.text
-    worker_id = created.json()["id"]
-    job = await make_job(client, enterprise)
-    proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker_id},
-                                 headers=broker.headers)
-    assert proposed.status_code == 201, proposed.text
-    placement_id = proposed.json()["id"]
+    worker_id, placement_id = await proposed_placement(client, broker, enterprise)
     actor = placements_service.Actor(org_id=uuid.UUID(enterprise.org_id), key_id=None, role="enterprise")
     transition = db.transaction()
     await transition.start()
