@@ -9,6 +9,7 @@ import asyncpg
 from arq.connections import ArqRedis
 from meilisearch_python_sdk import AsyncClient
 
+from workers.lease import WorkerLease
 from workers.settings import WorkerSettings
 
 
@@ -19,6 +20,9 @@ class WorkerResources:
     redis: ArqRedis
     search: AsyncClient
     extensions: dict[str, Any] = field(default_factory=dict)
+    # The process's lease (workers/lease.py); outbox runs are claimed under it. None in tests that call
+    # handlers directly: their runs are claimed by no one, as before leases existed.
+    lease: WorkerLease | None = None
 
 
 def resources_of(ctx: dict[str, Any]) -> WorkerResources:

@@ -9,11 +9,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import asyncpg
 import structlog
 
 from services.outbox import repository
 from services.outbox.dispatch import enqueue_outbox
 from workers.context import WorkerResources, resources_of
+from workers.lease import expired_leases
 
 log = structlog.get_logger("bashu.worker.outbox")
 
@@ -32,6 +34,9 @@ def outbox_handler(topic: str) -> Callable[[OutboxHandler], OutboxHandler]:
 
 
 POISONED_AFTER_ATTEMPTS = repository.STUCK_AFTER_ATTEMPTS
+# A row whose worker died is handed over at once this many times; after that (a row that kills its worker:
+# an out-of-memory import, say) it waits for the reconciler's growing delay like a failure.
+RESCUED_UP_TO_ATTEMPTS = 3
 
 
 class UnknownTopic(RuntimeError):
@@ -49,7 +54,7 @@ async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
 async def _process(resources: WorkerResources, outbox_id: int,
                    handlers: Mapping[str, OutboxHandler] | None = None) -> str:
     async with resources.pool.acquire() as conn:
-        row = await repository.claim(conn, outbox_id)
+        row = await repository.claim(conn, outbox_id, resources.lease.instance_id if resources.lease else None)
     if row is None:
         return "skipped"  # done (or gone) already
     handler = (handlers or {}).get(row["topic"]) or OUTBOX_HANDLERS.get(row["topic"])
@@ -103,14 +108,37 @@ async def process_now(resources: WorkerResources, outbox_ids: list[int], *, budg
 
 
 async def reconcile_outbox(ctx: dict[str, Any]) -> int:
+    """Re-enqueue what was lost: runs whose worker died (at once), then rows left undone past their delay.
+    Returns how many rows went back to arq."""
     resources = resources_of(ctx)
     async with resources.pool.acquire() as conn:
+        rescued = await rescue_dead_claims(resources, conn)
         ids = await repository.stale(conn, older_than_seconds=resources.settings.outbox_stale_after_seconds,
                                      limit=resources.settings.outbox_reconcile_batch)
         if not ids:
-            return 0
+            return rescued
         sent = await enqueue_outbox(resources.redis, ids)
         if sent:
             await repository.mark_enqueued(conn, sent)
     log.info("outbox.reconciled", re_enqueued=len(sent))
+    return rescued + len(sent)
+
+
+async def rescue_dead_claims(resources: WorkerResources, conn: asyncpg.Connection) -> int:
+    """Hand the rows claimed by worker processes whose lease lapsed to new jobs; the number handed over.
+    arq would run the dead process's job again only after its job timeout (its id stays marked in progress):
+    a killed worker's import, say, would sit for ten minutes."""
+    claimed = await repository.claims(conn, max_attempts=RESCUED_UP_TO_ATTEMPTS,
+                                      limit=resources.settings.outbox_reconcile_batch)
+    if not claimed:
+        return 0
+    dead = await expired_leases(resources.redis, (r["claimed_by"] for r in claimed))
+    released = await repository.release_dead_claims(
+        conn, [(r["id"], r["claimed_by"]) for r in claimed if r["claimed_by"] in dead])
+    if not released:
+        return 0
+    # Released rows that fail to reach Redis here have `enqueued_at` restarted: the stale path retries them.
+    sent = await enqueue_outbox(resources.redis, [r["id"] for r in released],
+                                rescued_attempts={r["id"]: r["attempts"] for r in released})
+    log.warning("outbox.rescued", rows=len(sent), dead_workers=len(dead))
     return len(sent)

@@ -20,6 +20,10 @@ class WorkerSettings(ApiSettings, NotificationSettings):
     # The reconciler re-enqueues outbox rows left undone this long after they were written or last enqueued.
     outbox_stale_after_seconds: float = Field(default=30.0, gt=0)
     outbox_reconcile_batch: int = Field(default=500, ge=1)
+    # A worker process proves it is alive by renewing a lease in Redis (workers/lease.py); a job whose process
+    # died is handed to a new job by the next reconciler round (every 30 s) after the lease lapses, instead of
+    # after arq's job timeout. Shorter means a faster hand-over, and more duplicate runs if Redis stalls longer.
+    worker_lease_seconds: float = Field(default=20.0, ge=0.5)
     # Done outbox rows are kept this long (what was indexed, matched or sent, and when), then deleted hourly.
     outbox_retention_hours: int = Field(default=168, ge=1)
     # Matching → notifications (workers/match_tasks.py): a new or changed open posting / available profile

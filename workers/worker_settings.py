@@ -18,6 +18,7 @@ from services.db.pool import create_serving_pool
 from workers.context import WorkerResources
 from workers.handlers import load_handlers
 from workers.indexing_tasks import expire_postings
+from workers.lease import WorkerLease
 from workers.maintenance_tasks import purge_done_outbox, purge_idempotency_records
 from workers.notification_tasks import close_notifications, notification_cron_jobs, notification_functions
 from workers.outbox import process_outbox, reconcile_outbox
@@ -36,15 +37,17 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
         configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
         pool = await create_serving_pool(str(settings.database_url), min_size=1,
                                          max_size=settings.worker_max_jobs + 2)
+        redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+        lease = WorkerLease(redis, settings.worker_lease_seconds)
+        await lease.start()
         ctx["resources"] = WorkerResources(
-            settings=settings, pool=pool,
-            redis=create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name),
+            settings=settings, pool=pool, redis=redis, lease=lease,
             search=create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value(),
                                         timeout_seconds=settings.meili_timeout_seconds),
         )
         # The published catalogue, its analyzer and typeahead for this process (follows publications).
         await start_runtime(ctx["resources"].pool, ctx["resources"].extensions)
-        log.info("worker.started", queue=settings.arq_queue_name)
+        log.info("worker.started", queue=settings.arq_queue_name, instance=lease.instance_id)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         resources: WorkerResources | None = ctx.get("resources")
@@ -54,6 +57,8 @@ def build_worker_settings(settings: WorkerSettings) -> dict[str, Any]:
             if catalogue_runtime is not None:
                 await catalogue_runtime.close()
             await resources.search.aclose()
+            if resources.lease is not None:
+                await resources.lease.stop()
             await resources.redis.aclose(close_connection_pool=True)
             await resources.pool.close()
 

@@ -22,14 +22,15 @@ async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None
     return await conn.fetchrow("SELECT id, topic, entity_id, attempts, done_at FROM outbox WHERE id = $1", outbox_id)
 
 
-async def claim(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
+async def claim(conn: asyncpg.Connection, outbox_id: int, claimer: str | None = None) -> asyncpg.Record | None:
     """The row, if still undone, with this run counted as an attempt (and `enqueued_at` restarted) before the
     handler runs: a run that never reports back (arq's job timeout, a killed worker) backs off like a failure
-    instead of being re-run by every reconciler round."""
+    instead of being re-run by every reconciler round. `claimer` names the worker process running it (its
+    lease, workers/lease.py), so a run whose process died can be handed over at once (`release_dead_claims`)."""
     return await conn.fetchrow(
-        """UPDATE outbox SET attempts = attempts + 1, enqueued_at = now()
+        """UPDATE outbox SET attempts = attempts + 1, enqueued_at = now(), claimed_by = $2
             WHERE id = $1 AND done_at IS NULL
-        RETURNING id, topic, entity_id, attempts""", outbox_id)
+        RETURNING id, topic, entity_id, attempts""", outbox_id, claimer)
 
 
 async def mark_enqueued(conn: asyncpg.Connection, ids: list[int], *, due_in_seconds: float = 0.0) -> None:
@@ -40,12 +41,35 @@ async def mark_enqueued(conn: asyncpg.Connection, ids: list[int], *, due_in_seco
 
 
 async def mark_done(conn: asyncpg.Connection, outbox_id: int) -> None:
-    await conn.execute("UPDATE outbox SET done_at = now(), last_error = NULL WHERE id = $1", outbox_id)
+    await conn.execute("UPDATE outbox SET done_at = now(), last_error = NULL, claimed_by = NULL WHERE id = $1",
+                       outbox_id)
 
 
 async def mark_failed(conn: asyncpg.Connection, outbox_id: int, error: str) -> None:
     """The attempt was counted by `claim`."""
-    await conn.execute("UPDATE outbox SET last_error = $2 WHERE id = $1", outbox_id, error[:2000])
+    await conn.execute("UPDATE outbox SET last_error = $2, claimed_by = NULL WHERE id = $1", outbox_id, error[:2000])
+
+
+async def claims(conn: asyncpg.Connection, *, max_attempts: int, limit: int) -> list[asyncpg.Record]:
+    """Undone rows a run has claimed and not reported back on (id, claimed_by), tried at most `max_attempts`
+    times: the candidates for a hand-over when their worker is gone."""
+    return list(await conn.fetch(
+        """SELECT id, claimed_by FROM outbox
+            WHERE done_at IS NULL AND claimed_by IS NOT NULL AND attempts <= $1
+            ORDER BY id LIMIT $2""", max_attempts, limit))
+
+
+async def release_dead_claims(conn: asyncpg.Connection, dead: Sequence[tuple[int, str]]) -> list[asyncpg.Record]:
+    """Drop the claims of runs whose worker is gone ((id, claimer) pairs), restarting their `enqueued_at`
+    as the caller enqueues them again; a row claimed anew or finished meanwhile is left alone. Returns
+    (id, attempts) of the rows released."""
+    if not dead:
+        return []
+    return list(await conn.fetch(
+        """UPDATE outbox o SET claimed_by = NULL, enqueued_at = now()
+             FROM unnest($1::bigint[], $2::text[]) AS d(id, claimer)
+            WHERE o.id = d.id AND o.claimed_by = d.claimer AND o.done_at IS NULL
+        RETURNING o.id, o.attempts""", [i for i, _ in dead], [c for _, c in dead]))
 
 
 async def stale(conn: asyncpg.Connection, *, older_than_seconds: float, limit: int) -> list[int]:

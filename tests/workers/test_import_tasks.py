@@ -6,21 +6,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
 import pytest
+from arq.constants import in_progress_key_prefix
 from pydantic import BaseModel
 
 from services.api.auth.caller import Caller
 from services.api.imports import processing
 from services.api.imports import repository as imports_repository
 from services.api.imports.processing import BatchOutbox, ImportBusy, ImportEnv, process_import
+from services.api.imports.service import PROCESS_TOPIC
 from services.api.notifications.service import DISPATCH_TOPIC
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client, index_name
@@ -30,14 +35,17 @@ from services.db.pool import create_pool
 from services.indexing import sync
 from services.outbox.dispatch import outbox_job_id
 from tests.conftest import MakeOrg, OrgKey
-from tests.services.api.imports.rows import to_csv, worker_row
+from tests.services.api.imports.rows import many_worker_rows, to_csv, worker_row
 from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import job_body, worker_body
+from tests.services.api.notifications.conftest import running_worker, wait_until
 from tests.services.indexing.pipeline import document_ids, get_document, settle
 from tests.workers.test_match_notifications import matches_in_inbox
+from tests.workers.worker_process import start_worker
 from workers import import_tasks
 from workers.context import WorkerResources
 from workers.import_tasks import match_import, run_batch_follow_up
+from workers.lease import expired_leases
 from workers.outbox import OUTBOX_HANDLERS
 from workers.settings import WorkerSettings
 
@@ -138,6 +146,66 @@ async def test_killed_mid_import_resumes_without_duplicates(
     assert batches == 2
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'worker.index'") == 0
     assert await db.fetchval("SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id) == 0
+
+
+async def test_a_worker_process_killed_mid_import_is_replaced_well_before_arqs_job_timeout(
+    client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings, tmp_path: Path,
+) -> None:
+    """A real worker process SIGKILLed in the middle of a 15,000-row import. arq keeps the dead run's job marked
+    in progress for its job timeout (600 s); the dead process's lease lapses in a second, and the next
+    reconciler round hands the import to the new worker, which finishes it without duplicates."""
+    broker = await make_org("broker")
+    rows = many_worker_rows(3 * processing.BATCH_ROWS)
+    import_id = await _upload(client, broker, rows)
+    # Matching 15,000 profiles is not what this test is about (and would take minutes).
+    quick = {"worker_lease_seconds": 1.0, "import_matching": False}
+
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log_file:
+        process = start_worker(settings, log_file, **quick)
+    try:
+        async def first_batch_committed() -> bool:
+            return bool(await db.fetchval("SELECT checkpoint_row > 0 FROM imports WHERE id = $1", import_id))
+
+        try:
+            await wait_until(first_batch_committed, within=120)
+        except AssertionError:
+            raise AssertionError(log_path.read_text()[-3000:]) from None
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        await asyncio.to_thread(process.wait)
+
+    died_at = await _state(db, import_id)
+    assert died_at["status"] == "processing"
+    assert 0 < died_at["created"] < len(rows)  # it really died mid-import
+    run = await db.fetchrow("SELECT id, claimed_by FROM outbox WHERE topic = $1 AND entity_id = $2",
+                            PROCESS_TOPIC, str(import_id))
+    assert run["claimed_by"] is not None
+    redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        # What kept a killed import waiting ten minutes: arq still holds the dead run's job as in progress.
+        assert await redis.exists(in_progress_key_prefix + outbox_job_id(run["id"], settings.arq_queue_name))
+
+        async def lease_lapsed() -> bool:
+            return await expired_leases(redis, [run["claimed_by"]]) == {run["claimed_by"]}
+
+        await wait_until(lease_lapsed, within=10)
+    finally:
+        await redis.aclose(close_connection_pool=True)
+
+    # A new worker: its first reconciler round (at start) hands the import over.
+    async with running_worker(settings, **quick):
+        async def completed() -> bool:
+            return bool(await db.fetchval("SELECT status = 'completed' FROM imports WHERE id = $1", import_id))
+
+        await wait_until(completed, within=120)
+
+    final = await _state(db, import_id)
+    assert (final["total"], final["created"], final["rejected"]) == (len(rows), len(rows), 0)
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == len(rows)
+    assert await db.fetchval("SELECT count(DISTINCT external_ref) FROM worker_profiles") == len(rows)
 
 
 async def test_one_processor_per_import(

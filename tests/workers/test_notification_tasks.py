@@ -4,12 +4,9 @@ Redis down when notifications are recorded, and a worker killed with SIGKILL in 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,8 +34,7 @@ from tests.services.api.notifications.conftest import (  # noqa: F401 - fixtures
     wait_until,
 )
 from tests.services.api.notifications.receiver import Receiver, Reply
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.workers.worker_process import start_worker
 
 
 def closed_port() -> int:
@@ -79,20 +75,6 @@ async def test_redis_down_when_recorded_loses_nothing(
     assert await db.fetchval("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 5
 
 
-def _worker_env(settings: ApiSettings, **overrides: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "VIRTUAL_ENV", "TMPDIR"}}
-    values = {**settings.model_dump(), **FAST, **overrides}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, tuple | list | dict):
-            value = json.dumps(value)  # pydantic-settings reads complex values as JSON
-        env[name.upper()] = str(value)
-    return env
-
-
 async def test_a_worker_killed_mid_batch_loses_nothing_and_no_message_is_accepted_twice(
         client: httpx.AsyncClient, make_org: MakeOrg, record: Record, settings: ApiSettings,  # noqa: F811
         receiver: Receiver, db: asyncpg.Connection, make_delivery: MakeDelivery,  # noqa: F811
@@ -107,9 +89,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_no_message_is_accepte
 
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(  # noqa: ASYNC220 - a child worker we kill on purpose
-            [sys.executable, "-m", "workers"], cwd=REPO, env=_worker_env(settings, worker_max_jobs=10),
-            stdout=subprocess.DEVNULL, stderr=log_file)
+        process = start_worker(settings, log_file, **FAST, worker_max_jobs=10)  # killed on purpose below
     try:
         async def mid_batch() -> bool:
             undispatched = await db.fetchval("SELECT count(*) FROM notifications WHERE dispatched_at IS NULL")

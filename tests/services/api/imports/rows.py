@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,17 @@ def worker_row(n: int, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def many_worker_rows(count: int) -> list[dict[str, Any]]:
+    """`count` valid workers, each a different person (`worker_row`'s ID numbers repeat after 499 rows)."""
+    rows = []
+    for n in range(count):
+        birth = date(1980, 1, 1) + timedelta(days=n // 400)
+        rows.append(worker_row(n % 400, 序号=n, 姓名=f"测试{n}号",
+                               身份证号=id_number("500107", birth.strftime("%Y%m%d"), 2 * (n % 400) + 1),
+                               手机号=f"139{n:08d}", 外部编号=f"BULK-{n}"))
+    return rows
 
 
 def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> str:

@@ -1,0 +1,123 @@
+"""Worker leases and the hand-over of runs whose worker died: the reconciler gives a row claimed by a process
+whose lease lapsed to a new job at once, and leaves alone rows whose worker is alive, finished or failed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix, job_key_prefix
+
+from services.api.redis_connection import create_arq_redis
+from services.api.settings import ApiSettings
+from services.outbox import repository
+from services.outbox.dispatch import outbox_job_id, rescue_job_id
+from tests.services.indexing.pipeline import reconcile, run_worker_burst
+from workers.context import WorkerResources
+from workers.lease import WorkerLease, expired_leases, lease_key
+from workers.outbox import OUTBOX_HANDLERS, RESCUED_UP_TO_ATTEMPTS, process_outbox
+from workers.settings import WorkerSettings
+
+
+@pytest.fixture
+async def redis(settings: ApiSettings) -> AsyncIterator[ArqRedis]:
+    client = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        yield client
+    finally:
+        await client.aclose(close_connection_pool=True)
+
+
+@pytest.fixture
+def noted() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    async def note(_resources: WorkerResources, entity_id: str) -> None:
+        seen.append(entity_id)
+
+    OUTBOX_HANDLERS["test.note"] = note
+    yield seen
+    del OUTBOX_HANDLERS["test.note"]
+
+
+async def test_a_lease_lives_while_renewed_and_ends_with_its_process(redis: ArqRedis) -> None:
+    lease = WorkerLease(redis, ttl_seconds=0.6)
+    await lease.start()
+    try:
+        await asyncio.sleep(1.5)  # more than twice the period: only the renewals keep it
+        assert await expired_leases(redis, [lease.instance_id]) == set()
+    finally:
+        await lease.stop()
+    assert await expired_leases(redis, [lease.instance_id]) == {lease.instance_id}
+
+    # A process that dies cannot delete its key: the lease lapses on its own one period after the last renewal.
+    died = WorkerLease(redis, ttl_seconds=0.5)
+    await redis.set(lease_key(died.instance_id), b"1", px=500)
+    assert await expired_leases(redis, [died.instance_id]) == set()
+    await asyncio.sleep(0.7)
+    assert await expired_leases(redis, [died.instance_id]) == {died.instance_id}
+
+
+async def test_a_run_whose_worker_died_is_handed_to_a_new_job_at_once(
+        settings: ApiSettings, db: asyncpg.Connection, redis: ArqRedis, noted: list[str]) -> None:
+    alive = WorkerLease(redis, ttl_seconds=30)
+    await alive.start()
+    try:
+        dead_worker = uuid.uuid4().hex  # claimed a run, then was killed: its lease is gone
+        running, orphaned, finished, worn_out = [await repository.record(db, "test.note", e)
+                                                 for e in ("running", "orphaned", "finished", "worn-out")]
+        await repository.claim(db, running, alive.instance_id)
+        await repository.claim(db, orphaned, dead_worker)
+        await repository.claim(db, finished, dead_worker)
+        await repository.mark_done(db, finished)
+        # A row that has killed its worker time after time waits for the reconciler's growing delay instead.
+        await db.execute("UPDATE outbox SET attempts = $2 WHERE id = $1", worn_out, RESCUED_UP_TO_ATTEMPTS)
+        await repository.claim(db, worn_out, dead_worker)
+        # arq still holds the dead run's job, marked in progress (for a job timeout, shortened here): the
+        # hand-over gets an id of its own.
+        dead_job = outbox_job_id(orphaned, settings.arq_queue_name)
+        await redis.enqueue_job("process_outbox", orphaned, _job_id=dead_job)
+        await redis.set(in_progress_key_prefix + dead_job, b"1", px=3000)
+
+        assert await reconcile(settings) == 1  # just claimed: none is stale by the usual delay yet
+        rows = {r["id"]: r for r in await db.fetch("SELECT id, claimed_by, attempts FROM outbox")}
+        assert rows[orphaned]["claimed_by"] is None
+        assert rows[running]["claimed_by"] == alive.instance_id
+        assert rows[worn_out]["claimed_by"] == dead_worker
+        assert await redis.exists(job_key_prefix + rescue_job_id(orphaned, 1, settings.arq_queue_name))
+
+        # The hand-over runs at once; the dead run's own job once arq lets it go, and finds the row done.
+        await run_worker_burst(settings)
+        assert noted == ["orphaned"]
+        assert await db.fetchval("SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", orphaned)
+        assert await db.fetchval("SELECT done_at IS NULL FROM outbox WHERE id = $1", running)
+        assert await reconcile(settings) == 0  # handed over once, not every round
+    finally:
+        await alive.stop()
+
+
+async def test_a_run_that_reports_back_gives_up_its_claim(settings: ApiSettings, db: asyncpg.Connection,
+                                                          redis: ArqRedis, noted: list[str]) -> None:
+    async def explode(_resources: WorkerResources, entity_id: str) -> None:
+        raise RuntimeError(entity_id)
+
+    OUTBOX_HANDLERS["test.explode"] = explode
+    lease = WorkerLease(redis, ttl_seconds=30)
+    pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=2)
+    try:
+        ok, failing = await repository.record(db, "test.note", "ok"), await repository.record(db, "test.explode", "x")
+        resources = WorkerResources(settings=WorkerSettings(**settings.model_dump()), pool=pool, redis=redis,
+                                    search=None, lease=lease)  # type: ignore[arg-type]  # search unused
+        assert await process_outbox({"resources": resources}, ok) == "done"
+        assert await process_outbox({"resources": resources}, failing) == "failed"
+    finally:
+        del OUTBOX_HANDLERS["test.explode"]
+        await pool.close()
+    # The lease was never taken (as if the process were gone): still nothing to hand over, the runs ended.
+    claims = await db.fetch("SELECT claimed_by FROM outbox WHERE id = ANY($1::bigint[])", [ok, failing])
+    assert [r["claimed_by"] for r in claims] == [None, None]
+    assert await reconcile(settings) == 0
