@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
-import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,7 +39,7 @@ from tests.services.api.matches.test_matches import job_body, worker_body
 from tests.services.api.notifications.conftest import running_worker, wait_until
 from tests.services.indexing.pipeline import document_ids, get_document, settle
 from tests.workers.test_match_notifications import matches_in_inbox
-from tests.workers.worker_process import start_worker
+from tests.workers.worker_process import kill_worker_once
 from workers import import_tasks
 from workers.context import WorkerResources
 from workers.import_tasks import match_import, run_batch_follow_up
@@ -160,22 +158,10 @@ async def test_a_worker_process_killed_mid_import_is_replaced_well_before_arqs_j
     # Matching 15,000 profiles is not what this test is about (and would take minutes).
     quick = {"worker_lease_seconds": 1.0, "import_matching": False}
 
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log_file:
-        process = start_worker(settings, log_file, **quick)
-    try:
-        async def first_batch_committed() -> bool:
-            return bool(await db.fetchval("SELECT checkpoint_row > 0 FROM imports WHERE id = $1", import_id))
+    async def first_batch_committed() -> bool:
+        return bool(await db.fetchval("SELECT checkpoint_row > 0 FROM imports WHERE id = $1", import_id))
 
-        try:
-            await wait_until(first_batch_committed, within=120)
-        except AssertionError:
-            raise AssertionError(log_path.read_text()[-3000:]) from None
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        await asyncio.to_thread(process.wait)
+    await kill_worker_once(settings, tmp_path / "worker.log", first_batch_committed, within=120, **quick)
 
     died_at = await _state(db, import_id)
     assert died_at["status"] == "processing"

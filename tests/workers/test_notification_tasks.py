@@ -3,9 +3,6 @@ Redis down when notifications are recorded, and a worker killed with SIGKILL in 
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import socket
 import uuid
 from pathlib import Path
@@ -34,7 +31,7 @@ from tests.services.api.notifications.conftest import (  # noqa: F401 - fixtures
     wait_until,
 )
 from tests.services.api.notifications.receiver import Receiver, Reply
-from tests.workers.worker_process import start_worker
+from tests.workers.worker_process import kill_worker_once
 
 
 def closed_port() -> int:
@@ -87,23 +84,11 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_no_message_is_accepte
     receiver.behaviour = lambda _r, _nth: Reply(200, delay=0.3)
     await record(matches(uuid_of(enterprise), total))
 
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log_file:
-        process = start_worker(settings, log_file, **FAST, worker_max_jobs=10)  # killed on purpose below
-    try:
-        async def mid_batch() -> bool:
-            undispatched = await db.fetchval("SELECT count(*) FROM notifications WHERE dispatched_at IS NULL")
-            return undispatched == 0 and len(receiver.accepted) >= 5
+    async def mid_batch() -> bool:
+        undispatched = await db.fetchval("SELECT count(*) FROM notifications WHERE dispatched_at IS NULL")
+        return undispatched == 0 and len(receiver.accepted) >= 5
 
-        try:
-            await wait_until(mid_batch, within=60)
-        except AssertionError:
-            raise AssertionError(log_path.read_text()[-3000:]) from None
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        await asyncio.to_thread(process.wait)
+    await kill_worker_once(settings, tmp_path / "worker.log", mid_batch, within=60, **FAST, worker_max_jobs=10)
 
     delivered_before = await db.fetchval("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")
     assert delivered_before < total  # it really died mid-batch

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,3 +33,22 @@ def worker_env(settings: ApiSettings, **overrides: Any) -> dict[str, str]:
 def start_worker(settings: ApiSettings, log_file: IO[bytes], **overrides: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "workers"], cwd=REPO, env=worker_env(settings, **overrides),
                             stdout=subprocess.DEVNULL, stderr=log_file)
+
+
+async def kill_worker_once(settings: ApiSettings, log_path: Path, ready: Callable[[], Awaitable[bool]], *,
+                           within: float, **overrides: Any) -> None:
+    """Start a worker process, wait until `ready()` holds, then SIGKILL it (no graceful shutdown: what a crash,
+    the OOM killer or a lost machine does). Fails with the worker's log tail if `ready` never holds."""
+    with log_path.open("wb") as log_file:
+        process = start_worker(settings, log_file, **overrides)
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while not await ready():
+            if asyncio.get_running_loop().time() > deadline or process.poll() is not None:
+                raise AssertionError((await asyncio.to_thread(log_path.read_text))[-3000:])
+            await asyncio.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        await asyncio.to_thread(process.wait)
