@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.api.organisations import contact
-from services.api.organisations.schemas import OrgCreate
+from services.api.organisations.schemas import Licence, OrgCreate
 
 _COLUMNS = """id, type, name, unified_social_credit_code, province, licence_number, licence_issuer_province,
               licence_valid_until, kiosk_adcode, contact, contact_enc, created_at"""
@@ -70,3 +70,32 @@ async def store_sealed_contact(conn: asyncpg.Connection, org_id: UUID, *, public
 async def count_clear_contacts(conn: asyncpg.Connection) -> int:
     count: int = await conn.fetchval(f"SELECT count(*) FROM organisations WHERE {_CLEAR_PERSONAL}")
     return count
+
+
+async def get_for_update(conn: asyncpg.Connection, org_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_COLUMNS} FROM organisations WHERE id = $1 FOR UPDATE", org_id)
+
+
+async def record_licence(conn: asyncpg.Connection, org_id: UUID, licence: Licence, *,
+                         changed_by: UUID) -> asyncpg.Record:
+    """Store the broker's licence, and the one it replaces in `licence_changes` (the caller holds the row's
+    lock: `get_for_update`). Returns the organisation's row."""
+    await conn.execute(
+        """INSERT INTO licence_changes (org_id, number, issuer_province, valid_until, previous_number,
+                                        previous_issuer_province, previous_valid_until, changed_by)
+           SELECT id, $2, $3, $4, licence_number, licence_issuer_province, licence_valid_until, $5
+             FROM organisations WHERE id = $1""",
+        org_id, licence.number, licence.issuer_province, licence.valid_until, changed_by)
+    row = await conn.fetchrow(
+        f"""UPDATE organisations SET licence_number = $2, licence_issuer_province = $3, licence_valid_until = $4
+             WHERE id = $1 RETURNING {_COLUMNS}""",
+        org_id, licence.number, licence.issuer_province, licence.valid_until)
+    assert row is not None
+    return row
+
+
+async def licence_changes(conn: asyncpg.Connection, org_id: UUID) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        """SELECT number, issuer_province, valid_until, previous_number, previous_issuer_province,
+                  previous_valid_until, changed_by, changed_at
+             FROM licence_changes WHERE org_id = $1 ORDER BY id""", org_id))

@@ -12,7 +12,16 @@ from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.organisations import service
-from services.api.organisations.schemas import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgCreated, OrgOut
+from services.api.organisations.schemas import (
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyOut,
+    Licence,
+    OrgCreate,
+    OrgCreated,
+    OrgOut,
+)
 from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.worker_profiles.service import personal_data_cipher
@@ -51,6 +60,19 @@ async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller,
     """The organisation (admin, or the organisation itself); its contact person's fields masked."""
     return await service.get_org(
         conn, caller, org_id, cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
+
+
+@router.put("/{org_id}/licence", response_model=OrgOut, responses=problem_responses(409))
+async def record_licence(org_id: UUID, body: Licence, conn: Connection,
+                         resources: Annotated[Resources, Depends(get_resources)],
+                         caller: Annotated[Caller, require_roles("admin", "authority")]) -> OrgOut:
+    """Record a broker's HR-service licence: a renewal, a correction, or an earlier `valid_until` that withdraws
+    it. The platform admin records any licence; an HR authority (`authority` key) those its own province issues
+    (403 otherwise). 409 when the organisation is not a broker. The licence it replaces is kept in the
+    authorities' record. From the broker's next request on, posting follows the new date (403
+    `licence_expired` after it); profiles leave or rejoin matching within a minute."""
+    return await service.record_licence(
+        conn, caller, org_id, body, cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
 
 
 @router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated, responses=problem_responses(409))

@@ -94,9 +94,32 @@ async def _managed_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -
 async def get_org(conn: asyncpg.Connection, caller: Caller, org_id: UUID, *,
                   cipher: CipherSource | None = None) -> OrgOut:
     """The organisation with its contact masked (decrypted only to mask it, as worker profiles are)."""
-    row = await _managed_org(conn, caller, org_id)
-    personal = contact.unseal(_cipher(cipher), org_id, row["contact_enc"]) if row["contact_enc"] else {}
+    return _with_masked_contact(await _managed_org(conn, caller, org_id), cipher)
+
+
+def _with_masked_contact(row: asyncpg.Record, cipher: CipherSource | None) -> OrgOut:
+    personal = contact.unseal(_cipher(cipher), row["id"], row["contact_enc"]) if row["contact_enc"] else {}
     return org_out(row, contact.masked(contact.split(row["contact"])[0], personal))
+
+
+async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID, licence: Licence, *,
+                         cipher: CipherSource | None = None) -> OrgOut:
+    """Record a broker's HR-service licence (renewed, corrected, or ending earlier: withdrawn), keeping the one
+    it replaces in `licence_changes`. The platform admin records any; an HR authority those its own province
+    issues (mutual recognition makes either province's licence valid in both, but each side issues its own).
+    The broker's next request is judged by the new date at once; matching follows within
+    `workers.match_tasks.UNLICENSED_BROKERS_SECONDS`."""
+    if caller.role == "authority" and licence.issuer_province != caller.province:
+        raise Forbidden("主管部门只能登记本省核发的许可证 / an authority records only the licences its own "
+                        f"province issues ({caller.province})")
+    async with conn.transaction():
+        row = await repository.get_for_update(conn, org_id)
+        if row is None:
+            raise NotFound("no such organisation")
+        if row["type"] != "broker":
+            raise Conflict("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
+        row = await repository.record_licence(conn, org_id, licence, changed_by=caller.org_id)
+    return _with_masked_contact(row, cipher)
 
 
 def _refuse_kiosk(caller: Caller) -> None:

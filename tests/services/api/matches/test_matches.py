@@ -331,7 +331,8 @@ async def test_rows_stored_before_canonical_names_match_once_reindexed(
 
 
 async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
-        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey, settings: ApiSettings,
+        db: asyncpg.Connection) -> None:
     # An expired licence blocks posting (issue 2): the profiles such a broker posted before are not shown in
     # matches, matched into notices or sent to subscribers until the licence is renewed.
     enterprise, licensed, lapsed = await make_org("enterprise"), await make_org("broker"), await make_org("broker")
@@ -341,7 +342,7 @@ async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
     await run_worker_burst(settings)
     # Posted while licensed (a lapsed broker cannot post), the licence expired since.
     hidden = await post(client, "/v1/workers", worker_body(132), lapsed)
-    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    await record_licence(client, admin, lapsed, "2024-01-01")
     shown = await post(client, "/v1/workers", worker_body(131), licensed)
     await run_worker_burst(settings)
     await settle(settings)
@@ -363,8 +364,14 @@ async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
     assert {str(r["worker_id"]) for r in await db.fetch(
         "SELECT DISTINCT worker_id FROM notifications WHERE worker_id IS NOT NULL")} == {shown}
     # Renewed: offered again.
-    await db.execute("UPDATE organisations SET licence_valid_until = '2099-01-01' WHERE id = $1::uuid", lapsed.org_id)
+    await record_licence(client, admin, lapsed, "2099-01-01")
     assert await matched() == {shown, hidden}
+
+
+async def record_licence(client: httpx.AsyncClient, admin: OrgKey, broker: OrgKey, valid_until: str) -> None:
+    response = await client.put(f"/v1/orgs/{broker.org_id}/licence", headers=admin.headers, json={
+        "number": "渝人服证字〔2024〕第0001号", "issuer_province": "CQ", "valid_until": valid_until})
+    assert response.status_code == 200, response.text
 
 
 async def test_a_brokers_available_profiles_are_found_from_an_index(db: asyncpg.Connection) -> None:

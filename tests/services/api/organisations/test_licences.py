@@ -1,0 +1,86 @@
+"""Recording a broker's HR-service licence after registration: renewal, withdrawal, who may, and the record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.api.worker_profiles.service import china_today
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.matches.test_matches import worker_body
+
+
+def licence(days_left: int, *, province: str = "CQ", number: str = "渝人服证字〔2026〕第0042号") -> dict[str, Any]:
+    return {"number": number, "issuer_province": province,
+            "valid_until": (china_today() + timedelta(days=days_left)).isoformat()}
+
+
+async def put_licence(client: httpx.AsyncClient, by: OrgKey, org_id: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.put(f"/v1/orgs/{org_id}/licence", json=body, headers=by.headers)
+
+
+async def test_a_renewed_licence_lets_a_lapsed_broker_post_again_and_is_kept_on_record(
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey, db: asyncpg.Connection) -> None:
+    broker = await make_org("broker", licence=licence(-1))  # lapsed yesterday
+    refused = await client.post("/v1/workers", json=worker_body(11), headers=broker.headers)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["reason"] == "licence_expired"
+
+    renewed = await put_licence(client, admin, broker.org_id, licence(730))
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["licence"] == licence(730)
+    assert (await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)).json()["licence"] == licence(730)
+    posted = await client.post("/v1/workers", json=worker_body(11), headers=broker.headers)
+    assert posted.status_code == 201, posted.text
+
+    changes = await db.fetch("SELECT * FROM licence_changes WHERE org_id = $1::uuid", broker.org_id)
+    assert [(c["valid_until"], c["previous_valid_until"], str(c["changed_by"])) for c in changes] == [
+        (china_today() + timedelta(days=730), china_today() - timedelta(days=1), admin.org_id)]
+    with pytest.raises(asyncpg.CheckViolationError):  # the record is only ever added to
+        await db.execute("UPDATE licence_changes SET valid_until = '2099-01-01'")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute("DELETE FROM licence_changes")
+
+
+async def test_an_authority_records_and_withdraws_the_licences_its_province_issues(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    broker = await make_org("broker", licence=licence(30, province="SC", number="川人服证字〔2025〕第0007号"))
+    sichuan, chongqing = await make_org("authority", province="SC"), await make_org("authority", province="CQ")
+
+    other_province = await put_licence(client, chongqing, broker.org_id, licence(365, province="SC"))
+    assert other_province.status_code == 403, other_province.text
+    assert other_province.headers["content-type"].startswith("application/problem+json")
+
+    # Withdrawn: an end date of yesterday; the broker cannot post from its next request on.
+    withdrawn = await put_licence(client, sichuan, broker.org_id, licence(-1, province="SC"))
+    assert withdrawn.status_code == 200, withdrawn.text
+    refused = await client.post("/v1/workers", json=worker_body(12), headers=broker.headers)
+    assert (refused.status_code, refused.json().get("reason")) == (403, "licence_expired")
+    # A licence Chongqing issues to the same broker later is Chongqing's to record.
+    assert (await put_licence(client, chongqing, broker.org_id, licence(365))).status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM licence_changes WHERE org_id = $1::uuid", broker.org_id) == 2
+
+
+async def test_licences_are_refused_to_others_and_for_other_organisations(
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey, db: asyncpg.Connection) -> None:
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    own = await put_licence(client, broker, broker.org_id, licence(3650))  # a broker cannot extend its own
+    assert own.status_code == 403, own.text
+    assert (await put_licence(client, enterprise, broker.org_id, licence(365))).status_code == 403
+
+    not_a_broker = await put_licence(client, admin, enterprise.org_id, licence(365))
+    assert not_a_broker.status_code == 409, not_a_broker.text
+    assert not_a_broker.headers["content-type"].startswith("application/problem+json")
+    missing = await put_licence(client, admin, "00000000-0000-0000-0000-000000000001", licence(365))
+    assert missing.status_code == 404, missing.text
+
+    bad = await put_licence(client, admin, broker.org_id, {"issuer_province": "GD", "valid_until": "2027-13-01"})
+    assert bad.status_code == 422, bad.text
+    assert {e["field"] for e in bad.json()["errors"]} >= {"number", "issuer_province", "valid_until"}
+    assert await db.fetchval("SELECT count(*) FROM licence_changes") == 0
+    unchanged = await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)
+    assert unchanged.json()["licence"]["valid_until"] == "2099-12-31"
