@@ -178,10 +178,10 @@ async def main(count: int, rate: float, keep: bool) -> None:
 async def through_matching(count: int, rates: list[float], keep: bool, workers: int, settle_seconds: float,
                            profile_dir: Path | None) -> None:
     """Posting commit → first match.created webhook about it, with `workers` profiles indexed."""
+    from services.api.china_calendar import china_today
     from services.api.jobs import service as jobs_service
     from services.api.search_index import create_search_client
     from services.api.settings import load_api_settings
-    from services.api.worker_profiles.service import china_today
     from services.demo.corpus import Corpus
     from services.demo.loader import DEMO_ORGS, load_demo
     from services.indexing.catalogue_source import current_catalogue

@@ -31,7 +31,7 @@ from services.api.catalogue import repository
 from services.api.catalogue.reference import reference_regions
 from services.api.catalogue.runtime import EXTENSION_KEY, CatalogueRuntime, load_published
 from services.api.catalogue.service import PUBLISHED_TOPIC
-from services.api.worker_profiles.service import china_today
+from services.api.china_calendar import china_today
 from services.indexing.sync import Indexer, Kind, indexer_for
 from workers.context import WorkerResources
 from workers.outbox import outbox_handler

@@ -6,7 +6,7 @@ import importlib
 
 # Domain packages add their `workers.tasks_*` module here when they register handlers.
 HANDLER_MODULES: tuple[str, ...] = ("workers.catalogue_tasks", "workers.import_tasks", "workers.indexing_tasks",
-                                   "workers.match_tasks", "workers.notification_tasks")
+                                   "workers.licence_tasks", "workers.match_tasks", "workers.notification_tasks")
 
 
 def load_handlers() -> None:

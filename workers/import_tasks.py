@@ -103,7 +103,7 @@ def import_env(resources: WorkerResources) -> ImportEnv:
     return env
 
 
-def _time_budget(resources: WorkerResources) -> float:
+def time_budget(resources: WorkerResources) -> float:
     # Hand over to a fresh job well before arq's job timeout cancels this one.
     return max(5.0, resources.settings.job_timeout_seconds * 0.6)
 
@@ -111,7 +111,7 @@ def _time_budget(resources: WorkerResources) -> float:
 @outbox_handler(PROCESS_TOPIC)
 async def run_import(resources: WorkerResources, entity_id: str) -> None:
     outcome = await process_import(import_env(resources), UUID(entity_id),
-                                   time_budget_seconds=_time_budget(resources))
+                                   time_budget_seconds=time_budget(resources))
     log.info("import.run", import_id=entity_id, outcome=outcome)
 
 
@@ -281,7 +281,7 @@ async def _match_import(resources: WorkerResources, entity_id: str, import_id: s
                             error=type(failed[0][2]).__name__)
             done += len(chunk)
             rest = batch_nos[position + 1:]
-            over_budget = asyncio.get_running_loop().time() - started > _time_budget(resources)
+            over_budget = asyncio.get_running_loop().time() - started > time_budget(resources)
             if over_budget and (done < len(records) or rest):
                 return f"{import_id}:{batch_no}:{done}" if done < len(records) else f"{import_id}:{rest[0]}"
     return None
@@ -290,7 +290,7 @@ async def _match_import(resources: WorkerResources, entity_id: str, import_id: s
 @batch_handler("worker.index")
 async def index_workers(resources: WorkerResources, entity_ids: list[str]) -> SyncResult:
     """One read and one Meilisearch write for a whole batch (the per-id handler does one per profile)."""
-    from services.api.worker_profiles.service import china_today
+    from services.api.china_calendar import china_today
     from services.indexing.catalogue_source import current_catalogue
     from services.indexing.sync import indexer_for
 

@@ -17,12 +17,12 @@ from uuid import UUID
 
 import structlog
 
+from services.api.china_calendar import china_today
 from services.api.database import PendingWork
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
 from services.api.jobs.service import record_posting_closed
 from services.api.worker_profiles.service import INDEX_TOPIC as WORKER_INDEX_TOPIC
-from services.api.worker_profiles.service import china_today
 from services.indexing.catalogue_source import current_catalogue
 from services.indexing.sync import Indexer, indexer_for
 from services.outbox import repository as outbox_repository

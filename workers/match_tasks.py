@@ -138,6 +138,11 @@ async def _unlicensed_brokers(resources: WorkerResources, conn: asyncpg.Connecti
     return brokers
 
 
+def forget_unlicensed_brokers(resources: WorkerResources) -> None:
+    """This process reads the lapsed brokers afresh on its next match (a licence was just renewed)."""
+    resources.extensions.pop(_UNLICENSED_KEY, None)
+
+
 def _reasons(ranked: matches.Ranked) -> list[dict[str, Any]]:
     return [{"code": r.code, "text": r.text, "weight": r.weight} for r in ranked.match.reasons]
 

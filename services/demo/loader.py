@@ -28,6 +28,7 @@ from matching.catalogue import load_initial_catalogue
 from services.api.auth import repository as keys_repository
 from services.api.auth.caller import Caller
 from services.api.auth.keys import generate_key
+from services.api.china_calendar import china_today
 from services.api.organisations import repository as orgs_repository
 from services.api.organisations.schemas import OrgCreate
 from services.api.organisations.seal_contacts import seal_clear_contacts
@@ -199,7 +200,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
     started = time.monotonic()
     result = DemoResult()
     extensions: dict[str, Any] = {}
-    today = today or workers_service.china_today()
+    today = today or china_today()
     corpus = Corpus(seed=seed, today=today)
     redis = None
     if enqueue:

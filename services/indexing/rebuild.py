@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import structlog
 
 from services.api.catalogue.runtime import start_runtime
+from services.api.china_calendar import china_today
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
-from services.api.worker_profiles.service import china_today
 from services.db.pool import create_serving_pool
 from services.indexing.catalogue_source import current_catalogue
 from services.indexing.sync import SETTINGS_TIMEOUT_MS, Indexer, Kind

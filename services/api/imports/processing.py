@@ -364,7 +364,7 @@ class DirectIndex:
         return [p for p in batches if not any(row["id"] in changed for row in p.rows or ())]
 
     async def _write(self, conn: asyncpg.Connection, batches: list[_Pending]) -> None:
-        from services.api.worker_profiles.service import china_today
+        from services.api.china_calendar import china_today
         from services.indexing.catalogue_source import current_catalogue
         from services.indexing.documents import worker_is_indexable
         from services.indexing.repository import lock_for_sync

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
-from services.api.database import Connection
+from services.api.database import Connection, PostCommit
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.organisations import service
 from services.api.organisations.schemas import (
@@ -63,16 +63,19 @@ async def get_org(org_id: UUID, conn: Connection, caller: AnyCaller,
 
 
 @router.put("/{org_id}/licence", response_model=OrgOut, responses=problem_responses(409))
-async def record_licence(org_id: UUID, body: Licence, conn: Connection,
+async def record_licence(org_id: UUID, body: Licence, conn: Connection, pending: PostCommit,
                          resources: Annotated[Resources, Depends(get_resources)],
                          caller: Annotated[Caller, require_roles("admin", "authority")]) -> OrgOut:
     """Record a broker's HR-service licence: a renewal, a correction, or an earlier `valid_until` that withdraws
     it. The platform admin records any licence; an HR authority (`authority` key) those its own province issues
     (403 otherwise). 409 when the organisation is not a broker. The licence it replaces is kept in the
     authorities' record. From the broker's next request on, posting follows the new date (403
-    `licence_expired` after it); profiles leave or rejoin matching within a minute."""
+    `licence_expired` after it); profiles leave or rejoin matching within a minute, and after a renewal of a
+    lapsed licence the broker's available profiles are matched again (enterprises are notified as of new
+    profiles)."""
     return await service.record_licence(
-        conn, caller, org_id, body, cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
+        conn, caller, org_id, body, pending=pending,
+        cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
 
 
 @router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated, responses=problem_responses(409))

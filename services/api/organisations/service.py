@@ -8,8 +8,10 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.api.auth import repository as keys_repository
-from services.api.auth.caller import Caller
+from services.api.auth.caller import Caller, licence_valid_on
 from services.api.auth.keys import generate_key
+from services.api.china_calendar import china_today
+from services.api.database import PendingWork
 from services.api.organisations import contact, repository
 from services.api.organisations.schemas import (
     ContactOut,
@@ -102,13 +104,19 @@ def _with_masked_contact(row: asyncpg.Record, cipher: CipherSource | None) -> Or
     return org_out(row, contact.masked(contact.split(row["contact"])[0], personal))
 
 
+# A lapsed broker's licence renewed: its available profiles are matched again (workers/licence_tasks.py), so the
+# enterprises whose postings opened while it was lapsed hear of them as of any new profile.
+RELICENSED_TOPIC = "broker.relicensed"
+
+
 async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID, licence: Licence, *,
-                         cipher: CipherSource | None = None) -> OrgOut:
+                         pending: PendingWork, cipher: CipherSource | None = None) -> OrgOut:
     """Record a broker's HR-service licence (renewed, corrected, or ending earlier: withdrawn), keeping the one
     it replaces in `licence_changes`. The platform admin records any; an HR authority those its own province
     issues (mutual recognition makes either province's licence valid in both, but each side issues its own).
     The broker's next request is judged by the new date at once; matching follows within
-    `workers.match_tasks.UNLICENSED_BROKERS_SECONDS`."""
+    `workers.match_tasks.UNLICENSED_BROKERS_SECONDS`, and a renewal after a lapse matches the broker's available
+    profiles again (`RELICENSED_TOPIC`)."""
     if caller.role == "authority" and licence.issuer_province != caller.province:
         raise Forbidden("主管部门只能登记本省核发的许可证 / an authority records only the licences its own "
                         f"province issues ({caller.province})")
@@ -118,6 +126,9 @@ async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID,
             raise NotFound("no such organisation")
         if row["type"] != "broker":
             raise Conflict("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
+        today = china_today()
+        if not licence_valid_on(row["licence_valid_until"], today) and licence_valid_on(licence.valid_until, today):
+            await pending.record(conn, RELICENSED_TOPIC, str(org_id))
         row = await repository.record_licence(conn, org_id, licence, changed_by=caller.org_id)
     return _with_masked_contact(row, cipher)
 

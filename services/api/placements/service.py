@@ -39,6 +39,7 @@ import asyncpg
 
 from matching.regions import load_regions, province_of
 from services.api.auth.caller import Caller, licence_valid_on
+from services.api.china_calendar import china_today
 from services.api.credit.points import SOURCE_POINTS
 from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
@@ -54,7 +55,7 @@ from services.api.placements.schemas import (
     PlacementOut,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.api.worker_profiles.service import OutboxRecorder, china_today, set_worker_status
+from services.api.worker_profiles.service import OutboxRecorder, set_worker_status
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 LIST_SCOPE = "placements"

@@ -330,6 +330,16 @@ async def brokers_unlicensed_on(conn: asyncpg.Connection, today: date) -> list[U
     return [r["id"] for r in rows]
 
 
+async def available_ids_of_broker(conn: asyncpg.Connection, broker_org_id: UUID, *, after: UUID | None,
+                                  limit: int) -> list[UUID]:
+    """The broker's available profiles, by id, from after `after` on (a job matching them hands over by id)."""
+    rows = await conn.fetch(
+        """SELECT id FROM worker_profiles
+            WHERE broker_org_id = $1 AND status = 'available' AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3""", broker_org_id, after, limit)
+    return [r["id"] for r in rows]
+
+
 # What an erased person's read log says instead of the reader's free-text purpose.
 ERASED_PURPOSE = "已随档案删除 / erased with the profile"
 

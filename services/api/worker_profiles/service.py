@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import ValidationError
@@ -34,6 +33,7 @@ from matching.identity import (
     parse_mobile,
 )
 from services.api.auth.caller import Caller
+from services.api.china_calendar import CHINA_TZ, china_today
 from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_policy, hold_new_profile_if_grade_d
 from services.api.jobs.occupation_inference import ResolvedOccupation, resolve_worker_occupation
 from services.api.jobs.schemas import Wage
@@ -68,7 +68,6 @@ from services.privacy.cipher import PersonalDataCipher, PrivacyError
 INDEX_TOPIC = "worker.index"
 NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"
 LIST_SCOPE = "workers"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 PERSONAL_FIELDS: tuple[str, ...] = ("name", "id_number", "phone", "notes")
 _CIPHER_KEY = "privacy.cipher"
 # Consent recorded a little in the future is clock skew between the broker's tool and us, not fiction.
@@ -107,11 +106,6 @@ class WorkerContext:
 
 
 _OCCUPATION_CACHE_SIZE = 50_000
-
-
-def china_today() -> date:
-    # Licences, ages and availability are dates in China, whatever the server's timezone.
-    return datetime.now(CHINA_TZ).date()
 
 
 def personal_data_cipher(settings: ApiSettings, extensions: dict[str, Any]) -> PersonalDataCipher:

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.api.worker_profiles.service import china_today
+from services.api.china_calendar import china_today
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.matches.test_matches import worker_body
 
