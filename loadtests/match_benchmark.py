@@ -36,7 +36,7 @@ from matching.catalogue import load_initial_catalogue
 from matching.documents import worker_document, workers_index_settings
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.regions import load_regions
-from services.api.kiosk.service import CHINA_TZ
+from services.api.china_calendar import CHINA_TZ
 from services.api.matches.service import MatchEnv, rank_workers_for_job
 from services.api.meili_reader import MeiliReader
 from services.api.search_index import index_name

@@ -53,7 +53,8 @@ from matching.job_terms import WorkType
 from matching.kiosk_search_query import KioskParams, SearchPlan, build_plan, search_body
 from matching.regions import RegionDirectory, load_regions
 from matching.segmentation import Analyzer
-from services.api.kiosk.service import CHINA_TZ, _build_context
+from services.api.china_calendar import CHINA_TZ
+from services.api.kiosk.service import _build_context
 from services.api.search_index import index_name
 
 SEED = 20261125

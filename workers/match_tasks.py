@@ -35,6 +35,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
 from services.api.jobs import repository as jobs_repository
 from services.api.matches import service as matches
@@ -212,7 +213,7 @@ async def match_job(resources: WorkerResources, entity_id: str, *, webhooks_inli
     time must not depend on the recipients' receivers."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
-    today = now.astimezone(matches.CHINA_TZ).date()
+    today = now.astimezone(CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_job(conn, UUID(entity_id))
         if record is None or not job_is_indexable(record):
@@ -245,7 +246,7 @@ async def match_worker(resources: WorkerResources, entity_id: str, *, webhooks_i
     `webhooks_inline` as for `match_job`."""
     settings = resources.settings
     now = clock_of(resources.extensions).now()
-    today = now.astimezone(matches.CHINA_TZ).date()
+    today = now.astimezone(CHINA_TZ).date()
     async with resources.pool.acquire() as conn:
         record = await matches.load_worker(conn, UUID(entity_id))
         # worker_is_indexable: available, consented to being shown to enterprises, not held for review. A

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
 
+from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
 from services.api.notifications.service import OutboxRecorder, record_notification
 from services.api.placements import repository
@@ -27,7 +27,6 @@ from workers.context import resources_of
 
 log = structlog.get_logger("bashu.worker.placements")
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 BATCH = 500
 REMINDER_EVENT = "placement.reminder"
 REMINDER_TEXT = {

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -36,6 +35,7 @@ from matching.credit_grades import (
     score_range,
 )
 from services.api.auth.caller import Caller
+from services.api.china_calendar import CHINA_TZ
 from services.api.credit import repository
 from services.api.credit.points import SOURCE_POINTS, CreditSource
 from services.api.credit.schemas import (
@@ -53,7 +53,6 @@ from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.problems import FieldError, Forbidden, InvalidInput, NotFound
 from services.api.settings import ApiSettings
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 BROKERS_SCOPE = "credit.brokers"
 HELD_SCOPE = "credit.held_profiles"
 WORKER_INDEX_TOPIC = "worker.index"  # services/api/worker_profiles/service.py::INDEX_TOPIC

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import ValidationError
@@ -21,6 +20,7 @@ from matching.certificates import canonical_certificates
 from matching.compliance import ComplianceVerdict, check_posting
 from matching.regions import province_of
 from services.api.auth.caller import Caller
+from services.api.china_calendar import CHINA_TZ
 from services.api.credit.service import (
     DEFAULT_POLICY,
     HOLD_RULE_ID,
@@ -54,7 +54,6 @@ from services.indexing.catalogue_source import CatalogueSnapshot, current_catalo
 INDEX_TOPIC = "job.index"
 NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"
 LIST_SCOPE = "jobs"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import httpx2
@@ -53,6 +52,7 @@ from matching.kiosk_search_query import (
 from matching.regions import RegionDirectory
 from matching.segmentation import Analyzer
 from matching.typeahead import Suggestion, Typeahead
+from services.api.china_calendar import CHINA_TZ
 from services.api.kiosk import cursor as cursors
 from services.api.meili_reader import MeiliReader, MeiliReaderError
 from services.api.problems import FieldError, InvalidInput, ServiceUnavailable
@@ -60,7 +60,6 @@ from services.indexing.catalogue_source import current_catalogue
 
 log = structlog.get_logger("bashu.kiosk")
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 MAX_WINDOW = 1000  # the jobs index's pagination.maxTotalHits: no page starts beyond it
 _CONTEXT_KEY = "kiosk.context"
 _CONTEXT_LOCK_KEY = "kiosk.context_lock"

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -53,6 +52,7 @@ from matching.scoring import (
     worker_candidate_filter,
 )
 from matching.search_filters import all_of, any_of, compare, none_of
+from services.api.china_calendar import CHINA_TZ
 from services.api.jobs import repository as jobs_repository
 from services.api.meili_reader import MeiliReader, MeiliReaderError
 from services.api.problems import NotFound, ServiceUnavailable
@@ -61,7 +61,6 @@ from services.indexing.documents import job_facts, worker_facts
 
 log = structlog.get_logger("bashu.matches")
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 # Candidates fetched per query. Measured at 500k workers (loadtests/README.md): Meilisearch's time grows with
 # the documents it returns and each candidate costs JSON decoding, facts and scoring here, while an answer
 # shows 20 by default (100 at most); 100 of the exact trade + 50 others of its small group (exact trade

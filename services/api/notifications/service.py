@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
 
 from services.api.auth.caller import Caller, licence_valid_on
+from services.api.china_calendar import CHINA_TZ
 from services.api.notifications import repository
 from services.api.notifications.schemas import (
     DeliveryAttemptOut,
@@ -49,7 +49,6 @@ from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.privacy.cipher import PersonalDataCipher
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 log = structlog.get_logger("bashu.notifications")
 
 DISPATCH_TOPIC = "notification.dispatch"

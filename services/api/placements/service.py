@@ -33,13 +33,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from matching.regions import load_regions, province_of
 from services.api.auth.caller import Caller, licence_valid_on
-from services.api.china_calendar import china_today
+from services.api.china_calendar import CHINA_TZ, china_today
 from services.api.credit.points import SOURCE_POINTS
 from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
@@ -57,7 +56,6 @@ from services.api.placements.schemas import (
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.api.worker_profiles.service import OutboxRecorder, set_worker_status
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 LIST_SCOPE = "placements"
 Side = Literal["enterprise", "broker"]
 

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+from services.api.china_calendar import CHINA_TZ
+
 # Years 2000–2999 in ASCII digits: the platform has no figures before 2000, and year 0 (or 1, whose previous
 # period is year 0) is no date at all.
 _PATTERN = re.compile(r"^(?P<year>2\d{3})-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))$", re.ASCII)

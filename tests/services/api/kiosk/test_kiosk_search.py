@@ -15,6 +15,7 @@ import pytest
 
 from matching.facts import Wage
 from matching.kiosk_search_query import SearchPlan
+from services.api.china_calendar import CHINA_TZ
 from services.api.kiosk import service
 from services.api.kiosk.schemas import KioskSearchResponse, KioskSuggestions
 from services.api.search_index import create_search_client, index_name
@@ -374,7 +375,7 @@ async def test_a_revoked_kiosk_key_stops_working_once_its_cached_lookup_expires(
 async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after_the_other(
         settings: ApiSettings, corpus: dict[str, dict[str, Any]]) -> None:
     ctx = await service.kiosk_context({})
-    now = datetime.now(service.CHINA_TZ)
+    now = datetime.now(CHINA_TZ)
     key = settings.meili_master_key.get_secret_value()
     searches: list[str] = []
 
@@ -410,7 +411,7 @@ async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after
 async def test_without_the_memo_each_phrase_is_interpreted_afresh_with_the_same_answer(
         settings: ApiSettings, corpus: dict[str, dict[str, Any]]) -> None:
     ctx = await service.kiosk_context({})
-    now = datetime.now(service.CHINA_TZ)
+    now = datetime.now(CHINA_TZ)
     key = settings.meili_master_key.get_secret_value()
     async with httpx.AsyncClient(base_url=settings.meili_url, headers={"Authorization": f"Bearer {key}"}) as http:
         index = service.SearchIndex(http=http, uid=index_name(settings.meili_index_prefix, "jobs"))

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
+from services.api.china_calendar import CHINA_TZ
 from services.api.stats import repository
-from services.api.stats.periods import CHINA_TZ, month_of
+from services.api.stats.periods import month_of
 from services.api.stats.service import compute_period
 from tests.conftest import MakeOrg
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
