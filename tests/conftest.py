@@ -124,7 +124,9 @@ def settings(database_url: str, index_prefix: str, meili_cleanup: None) -> ApiSe
 @pytest.fixture
 async def app(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application) as manager:
+    # asgi-lifespan's default of 5 s to start: the app opens its pool, Redis, Meilisearch and the catalogue
+    # runtime, which took longer than that once on a machine at load 5 (two suites and a stack at once).
+    async with LifespanManager(application, startup_timeout=30) as manager:
         yield manager.app  # type: ignore[misc]
 
 
