@@ -47,7 +47,8 @@ class WorkerLease:
                 await self._task
             self._task = None
         # A graceful stop gives up the lease at once: whatever this process left claimed is handed over by
-        # the next reconciler round (arq's own shutdown also puts its cancelled jobs back on the queue).
+        # the next reconciler round. (Jobs arq cancelled at shutdown gave up their claims: arq puts them back
+        # on its queue itself, `process_outbox`.)
         with contextlib.suppress(Exception):
             await self._redis.delete(lease_key(self.instance_id))
 

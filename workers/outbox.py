@@ -5,6 +5,8 @@ crash), which is why every handler works from the current state in PostgreSQL, n
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -48,7 +50,20 @@ def _error_label(exc: BaseException) -> str:
 
 
 async def process_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
-    return await _process(resources_of(ctx), outbox_id)
+    resources = resources_of(ctx)
+    try:
+        return await _process(resources, outbox_id)
+    except asyncio.CancelledError:
+        # arq cancelled the job: at shutdown it puts it back on its queue to run again under this same id (past
+        # max_tries, and after arq's timeout, the reconciler's delay retries the row). A claim left behind would
+        # make the reconciler hand the row to a second job as soon as this process gives up its lease at
+        # shutdown, and both would run it at once. (Rows run by `process_now` keep theirs: no arq job of their
+        # own comes back for them.)
+        if resources.lease is not None:
+            with contextlib.suppress(Exception):  # the database gone too: the rescue takes over, as after a kill
+                async with resources.pool.acquire(timeout=5) as conn:
+                    await repository.release_claim(conn, outbox_id, resources.lease.instance_id)
+        raise
 
 
 async def _process(resources: WorkerResources, outbox_id: int,

@@ -50,6 +50,12 @@ async def mark_failed(conn: asyncpg.Connection, outbox_id: int, error: str) -> N
     await conn.execute("UPDATE outbox SET last_error = $2, claimed_by = NULL WHERE id = $1", outbox_id, error[:2000])
 
 
+async def release_claim(conn: asyncpg.Connection, outbox_id: int, claimer: str) -> None:
+    """Give up this claimer's claim on a run that ended without reporting back (cancelled); a claim taken
+    since by another run stays."""
+    await conn.execute("UPDATE outbox SET claimed_by = NULL WHERE id = $1 AND claimed_by = $2", outbox_id, claimer)
+
+
 async def claims(conn: asyncpg.Connection, *, max_attempts: int, limit: int) -> list[asyncpg.Record]:
     """Undone rows a run has claimed and not reported back on (id, claimed_by), tried at most `max_attempts`
     times: the candidates for a hand-over when their worker is gone."""

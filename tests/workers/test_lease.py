@@ -11,16 +11,19 @@ import asyncpg
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.worker import Worker
 
 from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
 from services.outbox import repository
-from services.outbox.dispatch import outbox_job_id, rescue_job_id
+from services.outbox.dispatch import enqueue_outbox, outbox_job_id, rescue_job_id
+from tests.services.api.notifications.conftest import close_worker
 from tests.services.indexing.pipeline import reconcile, run_worker_burst
 from workers.context import WorkerResources
 from workers.lease import WorkerLease, expired_leases, lease_key
 from workers.outbox import OUTBOX_HANDLERS, RESCUED_UP_TO_ATTEMPTS, process_outbox
 from workers.settings import WorkerSettings
+from workers.worker_settings import build_worker_settings
 
 
 @pytest.fixture
@@ -121,3 +124,43 @@ async def test_a_run_that_reports_back_gives_up_its_claim(settings: ApiSettings,
     claims = await db.fetch("SELECT claimed_by FROM outbox WHERE id = ANY($1::bigint[])", [ok, failing])
     assert [r["claimed_by"] for r in claims] == [None, None]
     assert await reconcile(settings) == 0
+
+
+async def test_a_job_arq_cancels_at_shutdown_is_run_again_by_arq_alone(
+        settings: ApiSettings, db: asyncpg.Connection, redis: ArqRedis) -> None:
+    """SIGTERM: arq cancels the jobs in flight and puts them back on its queue under their own ids, then the
+    worker gives up its lease. The reconciler must not also hand those rows to new jobs: both would run the
+    row at the same time (two imports, two parallel matching chains)."""
+    started = asyncio.Event()
+
+    async def long_run(_resources: WorkerResources, _entity_id: str) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    OUTBOX_HANDLERS["test.long"] = long_run
+    try:
+        row = await repository.record(db, "test.long", "import")
+        assert await enqueue_outbox(redis, [row]) == [row]
+        options = build_worker_settings(WorkerSettings(**settings.model_dump()))
+        worker = Worker(**{**options, "handle_signals": False, "poll_delay": 0.05})
+        main = asyncio.create_task(worker.async_run())
+        try:
+            await asyncio.wait_for(started.wait(), 30)
+            claimer = await db.fetchval("SELECT claimed_by FROM outbox WHERE id = $1", row)
+            assert claimer is not None
+            # What arq's SIGTERM handler does to this job: its run is cancelled, arq logs "cancelled, will be run
+            # again" and requeues it. Only this job's coroutine is cancelled here: cancelling all of arq's tasks
+            # may cut a Redis pipeline short (the cron job starting meanwhile) and leak its connection.
+            worker.job_tasks[outbox_job_id(row, settings.arq_queue_name)].cancel()
+            worker.burst, worker.max_burst_jobs = True, 0
+            await asyncio.wait_for(main, 30)
+        finally:
+            await close_worker(worker)  # on_shutdown: the lease is given up
+    finally:
+        del OUTBOX_HANDLERS["test.long"]
+    assert await expired_leases(redis, [claimer]) == {claimer}
+    job_id = outbox_job_id(row, settings.arq_queue_name)
+    assert await redis.zscore(settings.arq_queue_name, job_id) is not None  # arq runs it again itself
+    assert not await redis.exists(in_progress_key_prefix + job_id)  # ... as soon as a worker polls
+    assert await reconcile(settings) == 0  # no second job for the row
+    assert await db.fetchval("SELECT claimed_by FROM outbox WHERE id = $1", row) is None
