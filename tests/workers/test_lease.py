@@ -148,6 +148,9 @@ async def test_a_job_arq_cancels_at_shutdown_is_run_again_by_arq_alone(
             await asyncio.wait_for(started.wait(), 30)
             claimer = await db.fetchval("SELECT claimed_by FROM outbox WHERE id = $1", row)
             assert claimer is not None
+            # While the worker lives, its run is left alone, however long it takes.
+            assert await expired_leases(redis, [claimer]) == set()
+            assert await reconcile(settings) == 0
             # What arq's SIGTERM handler does to this job: its run is cancelled, arq logs "cancelled, will be run
             # again" and requeues it. Only this job's coroutine is cancelled here: cancelling all of arq's tasks
             # may cut a Redis pipeline short (the cron job starting meanwhile) and leak its connection.
