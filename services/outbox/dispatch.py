@@ -21,7 +21,8 @@ def outbox_job_id(outbox_id: int, queue_name: str = "") -> str:
 def rescue_job_id(outbox_id: int, attempts: int, queue_name: str = "") -> str:
     # A row whose worker died mid-run: arq still holds the dead run's job id (queued, marked in progress until
     # its job timeout), so the hand-over needs an id of its own, one per attempt. When the old job runs at
-    # last, it finds the row done and skips it.
+    # last (arq's job timeout + 10 s after the dead run started), it skips the row if the hand-over finished
+    # it; a hand-over still running then (a long import resumed) is run a second time alongside.
     return f"{outbox_job_id(outbox_id, queue_name)}:rescue:{attempts}"
 
 
