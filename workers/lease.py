@@ -2,8 +2,8 @@
 
 Every outbox run records the lease of the process running it (`outbox.claimed_by`). When a worker is killed
 (OOM, SIGKILL, a lost VM) arq keeps that job's id marked in progress until arq's job timeout, 10 minutes; the
-reconciler sees the claim's lease has expired and hands the row to a new job instead, in its first round (every
-30 s) after the lease lapses (workers/outbox.py, `rescue_dead_claims`). Handlers are safe to run twice, so a
+reconciler sees the claim's lease has expired and lets arq run that job again at once instead, in its first round
+(every 30 s) after the lease lapses (workers/outbox.py, `rescue_dead_claims`). Handlers are safe to run twice, so a
 lease lost to a Redis hiccup while the process still runs costs a duplicate run, not a wrong result."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from services.outbox import repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_outbox, release_dead_runs
 from workers.context import WorkerResources, resources_of
 from workers.lease import expired_leases
 
@@ -140,9 +140,9 @@ async def reconcile_outbox(ctx: dict[str, Any]) -> int:
 
 
 async def rescue_dead_claims(resources: WorkerResources, conn: asyncpg.Connection) -> int:
-    """Hand the rows claimed by worker processes whose lease lapsed to new jobs; the number handed over.
-    arq would run the dead process's job again only after its job timeout (its id stays marked in progress):
-    a killed worker's import, say, would sit for ten minutes."""
+    """Run again now the rows claimed by worker processes whose lease lapsed; the number handed over. arq would
+    run the dead process's job again only after its job timeout (its id stays marked in progress): a killed
+    worker's import, say, would sit for ten minutes."""
     claimed = await repository.claims(conn, max_attempts=RESCUED_UP_TO_ATTEMPTS,
                                       limit=resources.settings.outbox_reconcile_batch)
     if not claimed:
@@ -152,8 +152,14 @@ async def rescue_dead_claims(resources: WorkerResources, conn: asyncpg.Connectio
         conn, [(r["id"], r["claimed_by"]) for r in claimed if r["claimed_by"] in dead])
     if not released:
         return 0
-    # Released rows that fail to reach Redis here have `enqueued_at` restarted: the stale path retries them.
-    sent = await enqueue_outbox(resources.redis, [r["id"] for r in released],
-                                rescued_attempts={r["id"]: r["attempts"] for r in released})
+    ids = [r["id"] for r in released]
+    # Released rows that fail to reach Redis here have `enqueued_at` restarted: the stale path retries them
+    # (once arq's in-progress mark has expired, if it could not be removed).
+    try:
+        await release_dead_runs(resources.redis, ids)
+    except Exception as exc:
+        log.warning("outbox.release_failed", rows=len(ids), error=type(exc).__name__)
+        return 0
+    sent = await enqueue_outbox(resources.redis, ids)
     log.warning("outbox.rescued", rows=len(sent), dead_workers=len(dead))
     return len(sent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 
 log = structlog.get_logger("bashu.outbox")
 
@@ -18,25 +19,24 @@ def outbox_job_id(outbox_id: int, queue_name: str = "") -> str:
     return f"{queue_name}:outbox:{outbox_id}" if queue_name else f"outbox:{outbox_id}"
 
 
-def rescue_job_id(outbox_id: int, attempts: int, queue_name: str = "") -> str:
-    # A row whose worker died mid-run: arq still holds the dead run's job id (queued, marked in progress until
-    # its job timeout), so the hand-over needs an id of its own, one per attempt. When the old job runs at
-    # last (arq's job timeout + 10 s after the dead run started), it skips the row if the hand-over finished
-    # it; a hand-over still running then (a long import resumed) is run a second time alongside.
-    return f"{outbox_job_id(outbox_id, queue_name)}:rescue:{attempts}"
+async def release_dead_runs(redis: ArqRedis, outbox_ids: list[int]) -> None:
+    """Let arq run these rows' jobs again now: their runs died with their worker (its lease lapsed), and arq
+    would otherwise hold each job id as in progress until its job timeout. The job itself is still on arq's
+    queue (arq takes a job off only when it ends), so the next poll of any worker starts it: one job per row,
+    never a second id running beside the first when arq lets it go. Rows run inside another job
+    (`process_now`) have no job of their own; `enqueue_outbox` then creates it."""
+    queue = redis.default_queue_name
+    await redis.delete(*(in_progress_key_prefix + outbox_job_id(outbox_id, queue) for outbox_id in outbox_ids))
 
 
-async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int], *, defer_seconds: float | None = None,
-                         rescued_attempts: dict[int, int] | None = None) -> list[int]:
-    """Enqueue each id (to run `defer_seconds` from now when given); return those that reached Redis.
-    `rescued_attempts` (id → attempts) marks rows handed over from a dead worker: they get `rescue_job_id`s."""
+async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int], *, defer_seconds: float | None = None) -> list[int]:
+    """Enqueue each id (to run `defer_seconds` from now when given); return those that reached Redis."""
     sent: list[int] = []
     for outbox_id in outbox_ids:
-        queue = redis.default_queue_name
-        job_id = (outbox_job_id(outbox_id, queue) if rescued_attempts is None
-                  else rescue_job_id(outbox_id, rescued_attempts[outbox_id], queue))
         try:
-            await redis.enqueue_job(PROCESS_OUTBOX, outbox_id, _job_id=job_id, _defer_by=defer_seconds)
+            await redis.enqueue_job(PROCESS_OUTBOX, outbox_id,
+                                    _job_id=outbox_job_id(outbox_id, redis.default_queue_name),
+                                    _defer_by=defer_seconds)
         except Exception as exc:  # Redis down or slow: the reconciler will pick the row up
             log.warning("outbox.enqueue_failed", outbox_id=outbox_id, error=type(exc).__name__)
             continue

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix, job_key_prefix
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
 from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
 from services.outbox import repository
-from services.outbox.dispatch import enqueue_outbox, outbox_job_id, rescue_job_id
+from services.outbox.dispatch import enqueue_outbox, outbox_job_id
 from tests.services.api.notifications.conftest import close_worker
 from tests.services.indexing.pipeline import reconcile, run_worker_burst
 from workers.context import WorkerResources
@@ -65,39 +65,44 @@ async def test_a_lease_lives_while_renewed_and_ends_with_its_process(redis: ArqR
     assert await expired_leases(redis, [died.instance_id]) == {died.instance_id}
 
 
-async def test_a_run_whose_worker_died_is_handed_to_a_new_job_at_once(
+async def test_a_run_whose_worker_died_runs_again_at_once(
         settings: ApiSettings, db: asyncpg.Connection, redis: ArqRedis, noted: list[str]) -> None:
     alive = WorkerLease(redis, ttl_seconds=30)
     await alive.start()
     try:
-        dead_worker = uuid.uuid4().hex  # claimed a run, then was killed: its lease is gone
-        running, orphaned, finished, worn_out = [await repository.record(db, "test.note", e)
-                                                 for e in ("running", "orphaned", "finished", "worn-out")]
+        dead_worker = uuid.uuid4().hex  # claimed runs, then was killed: its lease is gone
+        running, orphaned, inline, finished, worn_out = [
+            await repository.record(db, "test.note", e) for e in ("running", "orphaned", "inline", "finished",
+                                                                 "worn-out")]
         await repository.claim(db, running, alive.instance_id)
         await repository.claim(db, orphaned, dead_worker)
+        await repository.claim(db, inline, dead_worker)  # run inside another job (process_now): no job of its own
         await repository.claim(db, finished, dead_worker)
         await repository.mark_done(db, finished)
         # A row that has killed its worker time after time waits for the reconciler's growing delay instead.
         await db.execute("UPDATE outbox SET attempts = $2 WHERE id = $1", worn_out, RESCUED_UP_TO_ATTEMPTS)
         await repository.claim(db, worn_out, dead_worker)
-        # arq still holds the dead run's job, marked in progress (for a job timeout, shortened here): the
-        # hand-over gets an id of its own.
-        dead_job = outbox_job_id(orphaned, settings.arq_queue_name)
+        # What a killed worker leaves in arq: its job still queued and marked in progress for the job timeout.
+        queue = settings.arq_queue_name
+        dead_job = outbox_job_id(orphaned, queue)
         await redis.enqueue_job("process_outbox", orphaned, _job_id=dead_job)
-        await redis.set(in_progress_key_prefix + dead_job, b"1", px=3000)
+        await redis.set(in_progress_key_prefix + dead_job, b"1", px=600_000)
 
-        assert await reconcile(settings) == 1  # just claimed: none is stale by the usual delay yet
+        assert await reconcile(settings) == 2  # just claimed: none is stale by the usual delay yet
         rows = {r["id"]: r for r in await db.fetch("SELECT id, claimed_by, attempts FROM outbox")}
         assert rows[orphaned]["claimed_by"] is None
+        assert rows[inline]["claimed_by"] is None
         assert rows[running]["claimed_by"] == alive.instance_id
         assert rows[worn_out]["claimed_by"] == dead_worker
-        assert await redis.exists(job_key_prefix + rescue_job_id(orphaned, 1, settings.arq_queue_name))
+        # The same job runs again (no second id beside it), the inline row gets its own.
+        assert not await redis.exists(in_progress_key_prefix + dead_job)
+        assert {job.job_id for job in await redis.queued_jobs(queue_name=queue)} == {
+            dead_job, outbox_job_id(inline, queue)}
 
-        # The hand-over runs at once; the dead run's own job once arq lets it go, and finds the row done.
         await run_worker_burst(settings)
-        assert noted == ["orphaned"]
-        assert await db.fetchval("SELECT done_at IS NOT NULL FROM outbox WHERE id = $1", orphaned)
-        assert await db.fetchval("SELECT done_at IS NULL FROM outbox WHERE id = $1", running)
+        assert sorted(noted) == ["inline", "orphaned"]
+        done = await db.fetch("SELECT id FROM outbox WHERE done_at IS NOT NULL")
+        assert {r["id"] for r in done} == {orphaned, inline, finished}
         assert await reconcile(settings) == 0  # handed over once, not every round
     finally:
         await alive.stop()
