@@ -56,13 +56,20 @@ class WorkerLease:
         await self._redis.set(lease_key(self.instance_id), b"1", px=self._ttl_ms)
 
     async def _keep_renewing(self) -> None:
-        # Three renewals per period: one missed renewal (a slow Redis, a long GC pause) does not lose the lease.
+        # Three renewals per period, on a fixed schedule, each given at most a third of the period: a renewal
+        # that hangs (Redis slow, its client's 5 s timeout) or fails is followed by the next one before the
+        # lease runs out, whatever the period (sleeping a third *after* a slow renewal did not ensure that).
+        period = self._ttl_ms / 3000
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self._ttl_ms / 3000)
+            due += period
+            await asyncio.sleep(max(0.0, due - loop.time()))
             try:
-                await self._renew()
+                await asyncio.wait_for(self._renew(), timeout=period)
             except Exception as exc:  # Redis away: keep trying; the claims may be handed over meanwhile
                 log.warning("worker.lease_renewal_failed", error=type(exc).__name__)
+            due = max(due, loop.time() - period)  # after a long pause of the loop, no burst of catch-up renewals
 
 
 async def expired_leases(redis: ArqRedis, instance_ids: Iterable[str]) -> set[str]:

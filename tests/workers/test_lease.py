@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -172,3 +173,27 @@ async def test_a_job_arq_cancels_at_shutdown_is_run_again_by_arq_alone(
     assert not await redis.exists(in_progress_key_prefix + job_id)  # ... as soon as a worker polls
     assert await reconcile(settings) == 0  # no second job for the row
     assert await db.fetchval("SELECT claimed_by FROM outbox WHERE id = $1", row) is None
+
+
+async def test_a_renewal_that_hangs_does_not_lose_the_lease(redis: ArqRedis,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first renewal after the start hangs (a stalled Redis answers after its client's 5 s timeout); the
+    # next one, a third of a period later, must still come before the lease runs out.
+    real_set, calls = redis.set, 0
+
+    async def stalling_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            await asyncio.sleep(5)
+        return await real_set(*args, **kwargs)
+
+    monkeypatch.setattr(redis, "set", stalling_once)
+    lease = WorkerLease(redis, ttl_seconds=0.9)
+    await lease.start()
+    try:
+        for _ in range(8):  # 1.6 s: past the stalled renewal and the period after it
+            await asyncio.sleep(0.2)
+            assert await expired_leases(redis, [lease.instance_id]) == set()
+    finally:
+        await lease.stop()
