@@ -68,11 +68,11 @@ async def record_licence(org_id: UUID, body: Licence, conn: Connection, pending:
                          caller: Annotated[Caller, require_roles("admin", "authority")]) -> OrgOut:
     """Record a broker's HR-service licence: a renewal, a correction, or an earlier `valid_until` that withdraws
     it. The platform admin records any licence; an HR authority (`authority` key) those its own province issues
-    (403 otherwise). 409 when the organisation is not a broker. The licence it replaces is kept in the
-    authorities' record. From the broker's next request on, posting follows the new date (403
-    `licence_expired` after it); profiles leave or rejoin matching within a minute, and after a renewal of a
-    lapsed licence the broker's available profiles are matched again (enterprises are notified as of new
-    profiles)."""
+    (403 otherwise, and 403 while the broker holds a still-valid licence of the other province). 409 when the
+    organisation is not a broker. The licence it replaces is kept in the authorities' record. From the broker's
+    next request on, posting follows the new date (403 `licence_expired` after it); profiles leave or rejoin
+    matching within a minute, and after a renewal of a lapsed licence the broker's available profiles are matched
+    again (enterprises are notified as of new profiles)."""
     return await service.record_licence(
         conn, caller, org_id, body, pending=pending,
         cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))

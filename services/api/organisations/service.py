@@ -116,7 +116,10 @@ async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID,
     issues (mutual recognition makes either province's licence valid in both, but each side issues its own).
     The broker's next request is judged by the new date at once; matching follows within
     `workers.match_tasks.UNLICENSED_BROKERS_SECONDS`, and a renewal after a lapse matches the broker's available
-    profiles again (`RELICENSED_TOPIC`)."""
+    profiles again (`RELICENSED_TOPIC`). A licence the other province issued and that still holds today is not an
+    authority's to replace: the new licence names the caller's province, so without this an authority could end
+    the other side's licence by recording one of its own dated yesterday. Once it has lapsed, either province may
+    license the broker again."""
     if caller.role == "authority" and licence.issuer_province != caller.province:
         raise Forbidden("主管部门只能登记本省核发的许可证 / an authority records only the licences its own "
                         f"province issues ({caller.province})")
@@ -127,6 +130,12 @@ async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID,
         if row["type"] != "broker":
             raise Conflict("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
         today = china_today()
+        issuer = row["licence_issuer_province"]
+        if (caller.role == "authority" and issuer is not None and issuer != caller.province
+                and licence_valid_on(row["licence_valid_until"], today)):
+            raise Forbidden(f"该经纪人现持 {issuer} 核发且仍有效的许可证，只能由 {issuer} 主管部门或平台管理员变更 / "
+                            f"the broker holds a licence {issuer} issued that is still valid: only {issuer}'s "
+                            "authority or the platform admin may change it")
         if not licence_valid_on(row["licence_valid_until"], today) and licence_valid_on(licence.valid_until, today):
             await pending.record(conn, RELICENSED_TOPIC, str(org_id))
         row = await repository.record_licence(conn, org_id, licence, changed_by=caller.org_id)

@@ -84,3 +84,22 @@ async def test_licences_are_refused_to_others_and_for_other_organisations(
     assert await db.fetchval("SELECT count(*) FROM licence_changes") == 0
     unchanged = await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)
     assert unchanged.json()["licence"]["valid_until"] == "2099-12-31"
+
+
+async def test_an_authority_cannot_replace_a_licence_the_other_province_issued_while_it_is_valid(
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey, db: asyncpg.Connection) -> None:
+    # Declaring its own province as the issuer must not let Chongqing end (or rewrite) a licence Sichuan issued
+    # and that still holds: that is Sichuan's (or the platform admin's) to change.
+    sichuan_licence = licence(365, province="SC", number="川人服证字〔2025〕第0008号")
+    broker = await make_org("broker", licence=sichuan_licence)
+    chongqing = await make_org("authority", province="CQ")
+
+    taken_over = await put_licence(client, chongqing, broker.org_id, licence(-1))
+    assert taken_over.status_code == 403, taken_over.text
+    assert taken_over.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)).json()["licence"] == sichuan_licence
+    assert (await client.post("/v1/workers", json=worker_body(13), headers=broker.headers)).status_code == 201
+    assert await db.fetchval("SELECT count(*) FROM licence_changes WHERE org_id = $1::uuid", broker.org_id) == 0
+
+    # The admin still may (a broker moving to a Chongqing licence goes through the operator).
+    assert (await put_licence(client, admin, broker.org_id, licence(365))).status_code == 200
