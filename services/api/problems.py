@@ -181,6 +181,15 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
     for unstorable in (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         app.add_exception_handler(unstorable, _unstorable_text)
 
+    @app.exception_handler(asyncpg.DataError)
+    async def _unencodable(request: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # A lone surrogate ("\ud800" in the JSON) survives pydantic inside list[str] fields, and asyncpg cannot
+        # encode it as UTF-8: the same bad text as U+0000, refused before it reached PostgreSQL. Any other
+        # DataError is a server fault: re-raised to the 500 handler, as if this one did not exist.
+        if isinstance(exc.__cause__, UnicodeEncodeError):
+            return await _unstorable_text(request, exc)
+        raise exc
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("error", "Error"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -90,6 +91,23 @@ async def test_unexpected_error_is_500_without_internals(settings: ApiSettings) 
         response = await http.get("/boom-for-test")
     problem = _assert_problem(response, 500)
     assert "secret internal detail" not in response.text
+    assert problem["request_id"] == response.headers["x-request-id"]
+
+
+async def test_a_data_error_that_is_not_bad_text_stays_a_500(settings: ApiSettings) -> None:
+    # The handler that answers unencodable text with a 422 must not turn every DataError into the client's fault.
+    application = create_app(settings)
+
+    @application.get("/data-error-for-test")
+    async def data_error() -> None:
+        raise asyncpg.DataError("invalid input for query argument $1: 10**30 (value out of int32 range)")
+
+    async with LifespanManager(application) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
+            base_url="http://testserver") as http:
+        response = await http.get("/data-error-for-test")
+    problem = _assert_problem(response, 500)
+    assert "int32" not in response.text
     assert problem["request_id"] == response.headers["x-request-id"]
 
 

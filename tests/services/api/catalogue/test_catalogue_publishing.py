@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import orjson
 
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.catalogue.conftest import (
@@ -107,6 +108,25 @@ async def test_bad_entries_are_refused_and_leave_the_draft_as_it_was(
     region = await client.put(f"{url}/{WELDER}", headers=cq.headers,
                               json=entry_body(SAMPLE_ENTRIES[0], regions=["999999"]))
     assert region.status_code == 422
+    after = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
+    assert after == before
+
+
+async def test_a_lone_surrogate_in_an_entry_list_is_a_422_problem_not_a_500(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    # JSON may escape half of a surrogate pair ("\ud800"); pydantic refuses it in a `str` field but lets it
+    # through inside `list[str]`, and asyncpg then fails to encode it: the client's bad text, never a 500.
+    draft = await new_draft(client, cq)
+    before = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
+    for field in ("aliases", "skills", "certificates"):
+        body = orjson.dumps(entry_body(SAMPLE_ENTRIES[0], **{field: ["SURROGATE"]})).replace(
+            b"SURROGATE", b"\\ud800")
+        response = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", content=body,
+                                    headers={**cq.headers, "content-type": "application/json"})
+        assert response.status_code == 422, (field, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["type"].endswith("/validation")
     after = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
     assert after == before
 
