@@ -19,7 +19,9 @@ ADCODE_PATTERN = r"^\d{6}$"
 
 
 class Licence(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Stripped here: OrgCreate's str_strip_whitespace does not reach a nested model, and PUT …/licence takes this
+    # model alone, so "   " passed min_length and was recorded as a licence number.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     number: str = Field(min_length=3, max_length=64)
     issuer_province: Province
     valid_until: date

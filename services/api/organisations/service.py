@@ -40,8 +40,11 @@ def _cipher(source: CipherSource | None) -> PersonalDataCipher:
 def org_out(row: asyncpg.Record, contact_out: ContactOut | None = None) -> OrgOut:
     licence = None
     if row["licence_number"] is not None:
-        licence = Licence(number=row["licence_number"], issuer_province=row["licence_issuer_province"],
-                          valid_until=row["licence_valid_until"])
+        # Stored values are answered as they are, not validated again: a number recorded before the input rules
+        # tightened (blank ones were once accepted) must not turn reading the organisation into a 500.
+        licence = Licence.model_construct(number=row["licence_number"],
+                                          issuer_province=row["licence_issuer_province"],
+                                          valid_until=row["licence_valid_until"])
     return OrgOut(id=row["id"], type=row["type"], name=row["name"],
                   unified_social_credit_code=row["unified_social_credit_code"], province=row["province"],
                   licence=licence, kiosk_adcode=row["kiosk_adcode"], contact=contact_out or ContactOut(),

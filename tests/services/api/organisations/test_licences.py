@@ -103,3 +103,26 @@ async def test_an_authority_cannot_replace_a_licence_the_other_province_issued_w
 
     # The admin still may (a broker moving to a Chongqing licence goes through the operator).
     assert (await put_licence(client, admin, broker.org_id, licence(365))).status_code == 200
+
+
+async def test_a_blank_licence_number_is_refused(client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey,
+                                                 db: asyncpg.Connection) -> None:
+    # min_length counted the spaces: "   " was recorded as a licence number (and listed on the credit platform).
+    broker = await make_org("broker")
+    blank = await put_licence(client, admin, broker.org_id, licence(365, number="   "))
+    assert blank.status_code == 422, blank.text
+    assert [e["field"] for e in blank.json()["errors"]] == ["number"]
+    created = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "broker", "name": "空证号经纪", "licence": licence(365, number=" \t ")})
+    assert created.status_code == 422, created.text
+    assert await db.fetchval("SELECT count(*) FROM licence_changes") == 0
+
+    padded = await put_licence(client, admin, broker.org_id, licence(365, number="  渝人服证字〔2026〕第0043号 "))
+    assert padded.status_code == 200, padded.text
+    assert padded.json()["licence"]["number"] == "渝人服证字〔2026〕第0043号"
+
+    # One stored before this rule is still answered (as it is), not a 500.
+    await db.execute("UPDATE organisations SET licence_number = '   ' WHERE id = $1::uuid", broker.org_id)
+    stored = await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["licence"]["number"] == "   "
