@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -201,7 +202,7 @@ class Catalogue:
             seen_codes.add(code)
             if not OCCUPATION_CODE.match(code) or not occupations.exists(code):
                 report(code, "occupation_code", "not a code of the 2022 occupation classification")
-            if not entry.name.strip():
+            if _blank(entry.name):
                 report(code, "name", "empty name")
             elif entry.name in name_owner and name_owner[entry.name] != code:
                 report(code, "name", f"name {entry.name!r} already used by {name_owner[entry.name]}")
@@ -228,7 +229,7 @@ class Catalogue:
         alias_owner: dict[str, str] = {}
         for entry in self.active_entries():
             for alias in entry.aliases:
-                if not alias.strip():
+                if _blank(alias):
                     report(entry.occupation_code, "aliases", "empty alias")
                     continue
                 if alias == entry.name:
@@ -519,3 +520,10 @@ def catalogue_to_csv(catalogue: Catalogue) -> str:
 def load_initial_catalogue(path: Path = INITIAL_CATALOGUE_CSV) -> Catalogue:
     """Version 1, the shipped initial catalogue."""
     return parse_catalogue_csv(path.read_text(encoding="utf-8-sig"), version=1)
+
+
+def _blank(text: str) -> bool:
+    """Nothing visible: whitespace and format characters only (zero-width space and joiners, word joiner, BOM:
+    category Cf). str.strip() keeps those, so a name or alias of one would be published as a word nobody can
+    see or type, yet a query of the same invisible character would be suggested that trade."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)

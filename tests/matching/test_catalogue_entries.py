@@ -45,6 +45,12 @@ def test_validate_reports_each_kind_of_problem(
         dataclasses.replace(weld, occupation_code="6-99-99-99")
     )
     assert ("6-18-02-04", "name") in problems(dataclasses.replace(weld, name=" "))
+    # Invisible characters only (zero-width space, BOM, word joiner): as empty as a space, but str.strip()
+    # keeps them, and such an alias was published and suggested for a query of the same invisible character.
+    assert ("6-18-02-04", "name") in problems(dataclasses.replace(weld, name="\u200b\ufeff"))
+    assert ("6-18-02-04", "aliases") in problems(dataclasses.replace(weld, aliases=("电焊工", "\u200b")))
+    assert ("6-18-02-04", "aliases") in problems(dataclasses.replace(weld, aliases=("\u2060 \u200d",)))
+    assert problems(dataclasses.replace(weld, aliases=("电焊工", "\u200b氩弧焊工"))) == set()  # text around it stays
     assert ("6-18-02-04", "shortage_level") in problems(dataclasses.replace(weld, shortage_level=4))
     assert ("6-18-02-04", "regions") in problems(dataclasses.replace(weld, regions=("999999",)))
     # one alias for two trades: reported, not silently resolved
