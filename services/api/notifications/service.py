@@ -23,6 +23,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ
 from services.api.notifications import repository
@@ -215,14 +216,26 @@ def expiry_subject(expires_at: datetime) -> str:
 # --------------------------------------------------------------------------------------- subscriptions
 
 
+def _area_prefix(code: str) -> str:
+    return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+
+
 def _area_matches(wanted: Sequence[str], adcodes: Iterable[str | None]) -> bool:
     """A county code matches itself; a city (xxxx00) or province (xx0000) code matches every county in it."""
     present = [a for a in adcodes if a]
     for code in wanted:
-        prefix = code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+        prefix = _area_prefix(code)
         if any(a.startswith(prefix) for a in present):
             return True
     return False
+
+
+def _unknown_areas(wanted: Sequence[str]) -> list[str]:
+    """The adcodes in which no county of the circle lies (999999, or six non-ASCII digits, which the pattern's
+    \\d lets through): a subscription to one would never fit anything, silently."""
+    counties = [r.adcode for r in load_regions().counties()]
+    return [code for code in wanted
+            if not code.isascii() or not any(a.startswith(_area_prefix(code)) for a in counties)]
 
 
 def _occupation_matches(wanted: str, codes: Iterable[str | None]) -> bool:
@@ -543,6 +556,13 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
         raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
                            errors=[FieldError(field="channel",
                                               message="机构未登记联系电话 / no contact phone on file")])
+    # Checked here, not in SubscriptionQuery: stored queries are read back through that model, and one refused
+    # there would stop every subscription's fan-out.
+    unknown = _unknown_areas(body.query.adcode)
+    if unknown:
+        raise InvalidInput("未知的区县代码 / unknown adcode(s)", errors=[
+            FieldError(field="query.adcode", message=f"没有区县属于 {code} / no county lies in {code}")
+            for code in unknown])
     if await repository.live_subscription_count(conn, caller.org_id) >= MAX_SUBSCRIPTIONS_PER_ORG:
         raise Conflict(f"订阅已达上限 {MAX_SUBSCRIPTIONS_PER_ORG} 个 / at most {MAX_SUBSCRIPTIONS_PER_ORG} "
                        "subscriptions per organisation: delete one first", extra={"reason": "too_many_subscriptions"})

@@ -182,6 +182,24 @@ async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org:
     assert (await client.get("/v1/subscriptions", headers=broker.headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize("adcode", ["999999", "５００１０７", "٥٠٠١٠٧"])
+async def test_a_subscription_to_an_unknown_county_is_refused(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                              db: asyncpg.Connection, adcode: str) -> None:
+    # Six digits that name no county (or six non-ASCII digits, which the pattern's \d accepts) were stored, and
+    # the subscription then never fitted anything: the broker believed it was watching 九龙坡 and heard nothing.
+    broker = await make_org("broker")
+    refused = await client.post("/v1/subscriptions", headers=broker.headers,
+                                json={"kind": "jobs", "query": {"q": "电焊", "adcode": ["500107", adcode]}})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in refused.json()["errors"]] == ["query.adcode"]
+    assert await db.fetchval("SELECT count(*) FROM notification_subscriptions") == 0
+    # A city or province is an area too, as is any code some county lies in (500100: Chongqing's districts).
+    wider = await client.post("/v1/subscriptions", headers=broker.headers,
+                              json={"kind": "jobs", "query": {"adcode": ["500000", "510100", "500100", "500107"]}})
+    assert wider.status_code == 201, wider.text
+
+
 def test_a_worker_without_consent_never_fits_a_subscription() -> None:
     # An enterprise's standing "workers" subscription is a search by other means: a profile whose worker did not
     # agree to be shown to enterprises must not be announced, however well it fits.
