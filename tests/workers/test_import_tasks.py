@@ -307,7 +307,7 @@ async def test_imported_workers_are_matched_once_per_import(
 
     # The batches' follow-ups handled again, the matching handing over to a new job after each record (as it
     # does before arq's timeout): nothing new.
-    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    monkeypatch.setattr(import_tasks, "time_budget", lambda resources: 0.0)
     await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
     await run_worker(settings)
     assert await _matches(client, enterprise) == told
@@ -393,7 +393,7 @@ async def test_imports_take_turns_at_matching(
     # A running import that hands over (time budget spent) while another import waits in this process queues
     # its next part behind the waiting one's (MATCH_DEFER_SECONDS later), instead of taking the slot again at
     # once for as long as it has records; with nobody waiting it goes on at once.
-    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    monkeypatch.setattr(import_tasks, "time_budget", lambda resources: 0.0)
     _, broker, _ = await _open_posting(client, make_org, settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(121 + 2 * n, external_ref=f"W-{n}")
                                                                   for n in range(3)])
@@ -426,7 +426,7 @@ async def test_matching_hands_over_inside_a_batch(
     welders = [worker_body(121 + 2 * n, external_ref=f"W-{n}") for n in range(3)]
     import_id = await _import_ndjson(client, broker, "workers", welders)
     monkeypatch.setattr(import_tasks, "MATCH_CHUNK", 1)
-    monkeypatch.setattr(import_tasks, "_time_budget", lambda resources: 0.0)
+    monkeypatch.setattr(import_tasks, "time_budget", lambda resources: 0.0)
     assert await process_import(env, import_id) == "completed"
     await run_worker(settings)
 

@@ -150,7 +150,10 @@ async def test_the_demo_s_index_jobs_are_spread_out_so_a_developer_s_next_write_
         assert await enqueue_outbox(redis, [mine]) == [mine]
         score = await redis.zscore(settings.arq_queue_name, outbox_job_id(mine, settings.arq_queue_name))
         assert sum(1 for s in due.values() if s > score) >= 10  # type: ignore[operator]
-        # The reconciler does not take the waiting rows for lost (and enqueue them again) meanwhile.
-        assert await outbox_repository.stale(db, older_than_seconds=0.5, limit=100) == []
+        # The reconciler does not take the waiting rows for lost (and enqueue them again) meanwhile. (Only the
+        # index rows are waiting: the catalogue row enqueued at the start may be older than this on a slow
+        # machine, and the reconciler would rightly take it.)
+        stale = await outbox_repository.stale(db, older_than_seconds=0.5, limit=100)
+        assert set(stale) & set(due) == set()
     finally:
         await redis.aclose(close_connection_pool=True)
