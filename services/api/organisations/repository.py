@@ -94,8 +94,11 @@ async def record_licence(conn: asyncpg.Connection, org_id: UUID, licence: Licenc
     return row
 
 
-async def licence_changes(conn: asyncpg.Connection, org_id: UUID) -> list[asyncpg.Record]:
+async def licence_changes(conn: asyncpg.Connection, org_id: UUID, *, before_id: int | None,
+                          limit: int) -> list[asyncpg.Record]:
+    """The broker's recorded licence changes, newest first, from before `before_id` on."""
     return list(await conn.fetch(
-        """SELECT number, issuer_province, valid_until, previous_number, previous_issuer_province,
+        """SELECT id, number, issuer_province, valid_until, previous_number, previous_issuer_province,
                   previous_valid_until, changed_by, changed_at
-             FROM licence_changes WHERE org_id = $1 ORDER BY id""", org_id))
+             FROM licence_changes WHERE org_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3""", org_id, before_id, limit))

@@ -18,10 +18,12 @@ from services.api.organisations.schemas import (
     KeyList,
     KeyOut,
     Licence,
+    LicenceChangeList,
     OrgCreate,
     OrgCreated,
     OrgOut,
 )
+from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
 from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.worker_profiles.service import personal_data_cipher
@@ -76,6 +78,16 @@ async def record_licence(org_id: UUID, body: Licence, conn: Connection, pending:
     return await service.record_licence(
         conn, caller, org_id, body, pending=pending,
         cipher=lambda: personal_data_cipher(resources.settings, resources.extensions))
+
+
+@router.get("/{org_id}/licence/changes", response_model=LicenceChangeList)
+async def licence_changes(org_id: UUID, conn: Connection, caller: AnyCaller,
+                          resources: Annotated[Resources, Depends(get_resources)],
+                          limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> LicenceChangeList:
+    """Every licence recorded for a broker after its registration, newest first, each with the one it replaced,
+    who recorded it and when (the platform admin, either province's authority, or the broker itself)."""
+    return await service.licence_changes(conn, caller, org_id, limit=limit, cursor=cursor,
+                                         cursor_secret=resources.settings.cursor_secret.get_secret_value())
 
 
 @router.post("/{org_id}/keys", status_code=201, response_model=KeyCreated, responses=problem_responses(409))

@@ -79,6 +79,18 @@ class OrgOut(BaseModel):
     created_at: datetime
 
 
+class LicenceChangeOut(BaseModel):
+    licence: Licence = Field(description="The licence recorded.")
+    previous: Licence = Field(description="The licence it replaced.")
+    changed_by: UUID = Field(description="The organisation that recorded it (the platform admin or an authority).")
+    changed_at: datetime
+
+
+class LicenceChangeList(BaseModel):
+    items: list[LicenceChangeOut]
+    next_cursor: str | None
+
+
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str | None = Field(default=None, max_length=100)

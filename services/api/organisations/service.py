@@ -18,10 +18,13 @@ from services.api.organisations.schemas import (
     KeyCreated,
     KeyOut,
     Licence,
+    LicenceChangeList,
+    LicenceChangeOut,
     OrgCreate,
     OrgCreated,
     OrgOut,
 )
+from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
 from services.api.regions.service import ensure_known_adcodes
 from services.privacy.cipher import PersonalDataCipher
@@ -143,6 +146,33 @@ async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID,
             await pending.record(conn, RELICENSED_TOPIC, str(org_id))
         row = await repository.record_licence(conn, org_id, licence, changed_by=caller.org_id)
     return _with_masked_contact(row, cipher)
+
+
+LICENCE_CHANGES_SCOPE = "licence_changes"
+
+
+async def licence_changes(conn: asyncpg.Connection, caller: Caller, org_id: UUID, *, limit: int,
+                          cursor: str | None, cursor_secret: str) -> LicenceChangeList:
+    """The broker's licence changes, newest first: for the platform admin, either province's authority (each
+    must see what the other recorded: mutual recognition) and the broker itself; others get 404."""
+    if caller.role not in ("admin", "authority") and caller.org_id != org_id:
+        raise NotFound("no such organisation")
+    row = await repository.get(conn, org_id)
+    if row is None or row["type"] != "broker":
+        raise NotFound("no such broker")
+    # The cursor's position is (changed_at, id); the bigint id travels as a UUID's integer.
+    before = decode_cursor(cursor_secret, LICENCE_CHANGES_SCOPE, cursor).id.int if cursor else None
+    rows = await repository.licence_changes(conn, org_id, before_id=before, limit=limit + 1)
+    items = [LicenceChangeOut(
+        # Stored values answered as stored (not validated again), like the organisation's own licence.
+        licence=Licence.model_construct(number=r["number"], issuer_province=r["issuer_province"],
+                                        valid_until=r["valid_until"]),
+        previous=Licence.model_construct(number=r["previous_number"], issuer_province=r["previous_issuer_province"],
+                                         valid_until=r["previous_valid_until"]),
+        changed_by=r["changed_by"], changed_at=r["changed_at"]) for r in rows[:limit]]
+    positions = [Position(created_at=r["changed_at"], id=UUID(int=r["id"])) for r in rows]
+    return LicenceChangeList(items=items,
+                             next_cursor=next_cursor(cursor_secret, LICENCE_CHANGES_SCOPE, positions, limit))
 
 
 def _refuse_kiosk(caller: Caller) -> None:

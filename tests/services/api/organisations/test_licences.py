@@ -126,3 +126,35 @@ async def test_a_blank_licence_number_is_refused(client: httpx.AsyncClient, make
     stored = await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)
     assert stored.status_code == 200, stored.text
     assert stored.json()["licence"]["number"] == "   "
+
+
+async def test_the_licence_record_is_readable_by_authorities_and_the_broker_newest_first(
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey) -> None:
+    broker = await make_org("broker", licence=licence(10))
+    chongqing, sichuan = await make_org("authority", province="CQ"), await make_org("authority", province="SC")
+    other_broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    for days in (400, 800, 1200):
+        assert (await put_licence(client, chongqing, broker.org_id, licence(days))).status_code == 200
+
+    path = f"/v1/orgs/{broker.org_id}/licence/changes"
+    first = await client.get(path, params={"limit": 2}, headers=sichuan.headers)  # the other province reads it too
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [i["licence"]["valid_until"] for i in page["items"]] == [licence(1200)["valid_until"],
+                                                                   licence(800)["valid_until"]]
+    assert page["items"][0]["previous"] == licence(800)
+    assert page["items"][0]["changed_by"] == chongqing.org_id
+    rest = await client.get(path, params={"limit": 2, "cursor": page["next_cursor"]}, headers=broker.headers)
+    assert rest.status_code == 200, rest.text
+    assert [(i["licence"]["valid_until"], i["previous"]["valid_until"]) for i in rest.json()["items"]] == [
+        (licence(400)["valid_until"], licence(10)["valid_until"])]
+    assert rest.json()["next_cursor"] is None
+    assert (await client.get(path, headers=admin.headers)).status_code == 200
+
+    # Another broker or an enterprise: as if it did not exist. A forged cursor: 422.
+    for stranger in (other_broker, enterprise):
+        assert (await client.get(path, headers=stranger.headers)).status_code == 404
+    forged = await client.get(path, params={"cursor": page["next_cursor"][:-2] + "xx"}, headers=broker.headers)
+    assert forged.status_code == 422, forged.text
+    not_a_broker = await client.get(f"/v1/orgs/{enterprise.org_id}/licence/changes", headers=admin.headers)
+    assert not_a_broker.status_code == 404
