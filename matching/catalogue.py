@@ -20,6 +20,7 @@ from matching.index_dictionary import dictionary_for
 from matching.job_terms import all_job_terms
 from matching.occupations import OCCUPATION_CODE, OccupationClassification
 from matching.regions import RegionDirectory
+from matching.spreadsheet_cells import neutralise_formula, restore_formula
 
 Side = Literal["CQ", "SC"]
 WageUnit = Literal["hour", "day", "month", "piece"]
@@ -437,7 +438,8 @@ def parse_catalogue_rows(header: Sequence[str], rows: Iterable[Sequence[str]], v
         if len(values) > len(columns):
             errors.append(RowError(line, "", f"{len(values)} cells for {len(columns)} columns"))
             continue
-        row = dict(zip(columns, [*values, *[""] * (len(columns) - len(values))], strict=True))
+        cells = [restore_formula(v) for v in values]
+        row = dict(zip(columns, [*cells, *[""] * (len(columns) - len(cells))], strict=True))
         entry = _entry_from_row(row, line, errors)
         if entry is None:
             continue
@@ -511,8 +513,12 @@ def catalogue_rows(catalogue: Catalogue) -> list[list[str]]:
 
 
 def catalogue_to_csv(catalogue: Catalogue) -> str:
+    """The CSV people download, edit in a spreadsheet and import again: cells that a spreadsheet would run as
+    formulas are neutralised (and restored by parse_catalogue_rows)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(catalogue_rows(catalogue))
+    rows = catalogue_rows(catalogue)
+    csv.writer(buffer, lineterminator="\n").writerows(
+        [rows[0], *([neutralise_formula(cell) for cell in row] for row in rows[1:])])
     return buffer.getvalue()
 
 

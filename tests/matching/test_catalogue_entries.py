@@ -1,4 +1,6 @@
+import csv
 import dataclasses
+import io
 
 import pytest
 
@@ -99,6 +101,19 @@ def test_csv_round_trip(sample_entries: tuple[CatalogueEntry, ...]) -> None:
     text = catalogue_to_csv(catalogue)
     assert text.splitlines()[0] == HEADER
     assert parse_catalogue_csv(text, version=3) == catalogue
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(sample_entries: tuple[CatalogueEntry, ...]) -> None:
+    # An authority's alias or note opened in Excel/WPS must not run (CSV injection); editing the export and
+    # importing it again gives the same values back.
+    planted = dataclasses.replace(sample_entries[0], aliases=('=HYPERLINK("http://x.example","点我")', "@SUM(1+1)"),
+                                  notes="-见附件", source="+86 热线")
+    catalogue = Catalogue(4, (planted, *sample_entries[1:]))
+    text = catalogue_to_csv(catalogue)
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))]
+    assert "'-见附件" in cells
+    assert parse_catalogue_csv(text, version=4) == catalogue
 
 
 def test_csv_errors_carry_row_numbers_and_nothing_is_half_built() -> None:

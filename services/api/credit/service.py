@@ -34,6 +34,7 @@ from matching.credit_grades import (
     grade_for,
     score_range,
 )
+from matching.spreadsheet_cells import neutralise_formula
 from services.api.auth.caller import Caller
 from services.api.china_calendar import CHINA_TZ
 from services.api.credit import repository
@@ -221,11 +222,6 @@ CSV_HEADER: Final = ("机构名称", "统一社会信用代码", "人力资源�
                      "诚信积分", "诚信等级", "记录条数", "最近记录时间", "导出时间")
 
 
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ (or a tab/CR) is a formula to Excel: neutralise it (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def brokers_csv(items: list[BrokerCredit], now: datetime | None = None) -> bytes:
     """UTF-8 with a byte-order mark (so Excel opens Chinese text correctly), CRLF line ends."""
     exported = (now or datetime.now(CHINA_TZ)).astimezone(CHINA_TZ).isoformat(timespec="seconds")
@@ -234,7 +230,7 @@ def brokers_csv(items: list[BrokerCredit], now: datetime | None = None) -> bytes
     writer.writerow(CSV_HEADER)
     for b in items:
         writer.writerow([
-            _cell(b.name), b.unified_social_credit_code or "", _cell(b.licence.number or ""),
+            neutralise_formula(b.name), b.unified_social_credit_code or "", neutralise_formula(b.licence.number or ""),
             PROVINCE_NAMES.get(b.licence.issuer_province or "", ""),
             b.licence.valid_until.isoformat() if b.licence.valid_until else "",
             PROVINCE_NAMES.get(b.province or "", ""), b.score, b.grade, b.events,
