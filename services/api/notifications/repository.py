@@ -294,8 +294,13 @@ async def delete_endpoint(conn: asyncpg.Connection, org_id: UUID, webhook_id: UU
 
 
 async def enable_endpoint(conn: asyncpg.Connection, org_id: UUID, webhook_id: UUID) -> asyncpg.Record | None:
+    """A disabled endpoint starts afresh; an active one is left as it is: resetting its failure count on every
+    call let a client keep a failing endpoint from ever being disabled by calling this on a timer."""
     return await conn.fetchrow(
-        f"""UPDATE webhook_endpoints SET status = 'active', consecutive_failures = 0, failing_since = NULL,
+        f"""UPDATE webhook_endpoints
+               SET status = 'active',
+                   consecutive_failures = CASE WHEN status = 'disabled' THEN 0 ELSE consecutive_failures END,
+                   failing_since = CASE WHEN status = 'disabled' THEN NULL ELSE failing_since END,
                    disabled_at = NULL, disabled_reason = NULL
              WHERE id = $1 AND org_id = $2 AND status <> 'deleted' RETURNING {_ENDPOINT_COLUMNS}""",
         webhook_id, org_id)

@@ -232,6 +232,29 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_with_a_notice_in_the_i
     assert sum(receiver.accepted.values()) == 1
 
 
+async def test_enabling_an_active_endpoint_does_not_forgive_its_failures(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, run_worker: RunWorker,
+        receiver: Receiver, db: asyncpg.Connection) -> None:
+    # Calling enable on a timer must not keep a failing endpoint from ever being disabled.
+    broker = await make_org("broker")
+    hook = await register_webhook(client, broker, receiver.url)
+    receiver.behaviour = lambda _r, _nth: Reply(503)
+    for _ in range(2):
+        await record(match(broker, direction="job_for_worker"))
+    await run_worker(webhook_disable_min_failures=3, webhook_disable_after_seconds=0, webhook_max_attempts=1)
+    before = await db.fetchrow("SELECT status, consecutive_failures, failing_since FROM webhook_endpoints")
+    assert (before["status"], before["consecutive_failures"]) == ("active", 2)
+
+    enabled = await client.post(f"/v1/webhooks/{hook['id']}/enable", headers=broker.headers)
+    assert enabled.status_code == 200, enabled.text
+    after = await db.fetchrow("SELECT status, consecutive_failures, failing_since FROM webhook_endpoints")
+    assert dict(after) == dict(before)
+    await record(match(broker, direction="job_for_worker"))  # the third failure in a row disables it
+    await run_worker(webhook_disable_min_failures=3, webhook_disable_after_seconds=0, webhook_max_attempts=1)
+    webhook = (await client.get(f"/v1/webhooks/{hook['id']}", headers=broker.headers)).json()
+    assert webhook["status"] == "disabled"
+
+
 async def test_deleting_a_webhook_cancels_its_pending_deliveries(
         client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
         make_delivery: MakeDelivery, receiver: Receiver) -> None:
