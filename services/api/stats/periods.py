@@ -64,8 +64,15 @@ class Period:
         return Period(date(total // 12, total % 12 + 1, 1), self.kind)
 
 
+# The same shape with any year: said apart, so 1999-01 is told its year is out of range, not its format.
+_SHAPE = re.compile(r"^\d{4}-(?:0[1-9]|1[0-2]|Q[1-4])$", re.ASCII)
+
+
 def parse_period(text: str) -> Period:
     match = _PATTERN.match(text.strip())
+    if match is None and _SHAPE.match(text.strip()):
+        raise BadPeriod("年份须在 2000 至 2999 之间（平台自 2000 年起才有数据）/ "
+                        "the year must be between 2000 and 2999 (the platform has no figures before 2000)")
     if match is None:
         raise BadPeriod("期间格式应为 2026-11（月）或 2026-Q4（季度）/ "
                         "a period is a month 2026-11 or a quarter 2026-Q4")

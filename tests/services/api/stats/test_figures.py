@@ -15,7 +15,7 @@ import pytest
 
 from matching.catalogue import load_initial_catalogue
 from services.api.catalogue.service import load_published_version
-from services.api.stats.periods import month_of, parse_period, quarter_of
+from services.api.stats.periods import BadPeriod, month_of, parse_period, quarter_of
 from services.api.stats.service import compute_period, refresh
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
@@ -238,6 +238,13 @@ def test_periods_parse_and_order() -> None:
     assert parse_period("2026-12").next_start.isoformat() == "2027-01-01"
     assert parse_period("2026-01").previous().label == "2025-12"
     assert parse_period("2026-Q1").previous().label == "2025-Q4"
+
+
+@pytest.mark.parametrize(("text", "says"), [("1999-01", "2000 and 2999"), ("9999-Q4", "2000 and 2999"),
+                                            ("2026-13", "a month 2026-11"), ("26-11", "a month 2026-11")])
+def test_a_bad_period_is_told_what_is_wrong_with_it(text: str, says: str) -> None:
+    with pytest.raises(BadPeriod, match=says):
+        parse_period(text)
 
 
 async def test_placements_still_count_after_the_other_side_ends_them(client: httpx.AsyncClient,
