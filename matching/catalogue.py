@@ -51,6 +51,10 @@ LIST_SEPARATORS = (";", "；", "、")
 MAX_ROWS = 20_000
 
 
+# An alias, skill or certificate is a word or a certificate's title (the longest shipped: 27 characters); a
+# paragraph there is a pasting mistake that would be published to every kiosk's typeahead and the index.
+MAX_WORD_CHARS = 100
+
 @dataclass(frozen=True, slots=True)
 class WageBand:
     min: float
@@ -209,6 +213,10 @@ class Catalogue:
                 report(code, "name", f"name {entry.name!r} already used by {name_owner[entry.name]}")
             else:
                 name_owner[entry.name] = code
+            for field_name, words in (("aliases", entry.aliases), ("skills", entry.skills),
+                                      ("certificates", entry.certificates)):
+                if any(len(word) > MAX_WORD_CHARS for word in words):
+                    report(code, field_name, f"{field_name} items are at most {MAX_WORD_CHARS} characters")
             if entry.shortage_level not in (1, 2, 3):
                 report(code, "shortage_level", f"shortage level {entry.shortage_level} is not 1, 2 or 3")
             if entry.side not in ("CQ", "SC"):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from matching.catalogue import CatalogueEntry, WageBand
+from matching.catalogue import MAX_WORD_CHARS, CatalogueEntry, WageBand
 
 VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"]
 
@@ -23,19 +23,22 @@ class WageBandModel(BaseModel):
     unit: Literal["hour", "day", "month", "piece"]
 
 
+Word = Annotated[str, StringConstraints(max_length=MAX_WORD_CHARS)]
+
+
 class EntryFields(BaseModel):
     """The editable fields of an entry (PUT body); the code comes from the path."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=100)
-    aliases: list[str] = Field(default_factory=list, max_length=200)
+    aliases: list[Word] = Field(default_factory=list, max_length=200)
     industry: str = Field(default="", max_length=100)
     shortage_level: int = Field(description="1 = severe, 2 = moderate, 3 = mild")
     regions: list[str] = Field(default_factory=list, max_length=300, description="adcodes; empty = whole circle")
     wage_band: WageBandModel | None = None
-    skills: list[str] = Field(default_factory=list, max_length=200)
-    certificates: list[str] = Field(default_factory=list, max_length=100)
+    skills: list[Word] = Field(default_factory=list, max_length=200)
+    certificates: list[Word] = Field(default_factory=list, max_length=100)
     side: Literal["CQ", "SC"] = Field(description="which province contributed the entry")
     notes: str = Field(default="", max_length=2000)
     source: str = Field(default="", max_length=2000)

@@ -3,10 +3,14 @@ diff between versions, and codes retired with replaced_by (never deleted)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncpg
 import httpx
 import orjson
 
+from matching.catalogue import Catalogue
+from matching.occupations import load_occupations
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.catalogue.conftest import (
     CHEF,
@@ -129,6 +133,22 @@ async def test_a_lone_surrogate_in_an_entry_list_is_a_422_problem_not_a_500(
         assert response.json()["type"].endswith("/validation")
     after = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
     assert after == before
+
+
+async def test_a_paragraph_is_not_an_alias_skill_or_certificate(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    # A pasting mistake (5,000 characters in one alias) would be published to every kiosk's typeahead.
+    draft = await new_draft(client, cq)
+    for field in ("aliases", "skills", "certificates"):
+        response = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", headers=cq.headers,
+                                    json=entry_body(SAMPLE_ENTRIES[0], **{field: ["焊" * 5000]}))
+        assert response.status_code == 422, (field, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == [f"{field}.0"]
+    # The same rule for spreadsheet imports, which build entries without this schema.
+    entry = dataclasses.replace(SAMPLE_ENTRIES[0], skills=("焊" * 101,))
+    problems = Catalogue(9, (entry,)).validate(load_occupations())
+    assert [(p.field, p.message) for p in problems] == [("skills", "skills items are at most 100 characters")]
 
 
 async def test_diff_between_versions(
