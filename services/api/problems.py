@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -144,11 +145,21 @@ def _field_of(err: dict[str, Any]) -> str:
     return _location(err.get("loc", ()))
 
 
-def _validation_message(err: dict[str, Any]) -> str:
+def _json_position(offset: int, document: object) -> str:
+    """` (at character 20: line 2, column 8)`: a multi-line body is read by line and column, not by offset."""
+    where = f" (at character {offset}"
+    if isinstance(document, str) and 0 <= offset <= len(document):
+        line = document.count("\n", 0, offset) + 1
+        column = offset - (document.rfind("\n", 0, offset) + 1) + 1
+        where += f": line {line}, column {column}"
+    return where + ")"
+
+
+def _validation_message(err: dict[str, Any], document: object = None) -> str:
     kind = err.get("type", "")
     if kind == "json_invalid":
         loc = err.get("loc", ())
-        where = f" (at character {loc[-1]})" if loc and isinstance(loc[-1], int) else ""
+        where = _json_position(loc[-1], document) if loc and isinstance(loc[-1], int) else ""
         return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", "")) + where
     if kind == "extra_forbidden":
         return "未知字段 / unknown field"
@@ -156,6 +167,51 @@ def _validation_message(err: dict[str, Any]) -> str:
         return "必填 / required"
     # pydantic prefixes our validators' own messages ("身份证号校验位错误 / …") with its "Value error, ".
     return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+
+
+# `code` members of the problems about a request body as a whole, stable for clients to branch on (the same
+# names as an import file's problems where the failure is the same: `encoding`, `empty`).
+BODY_NOT_UTF8 = "encoding"
+BODY_JSON_SYNTAX = "json_syntax"
+BODY_EMPTY = "empty"
+BODY_NOT_AN_OBJECT = "not_an_object"
+BODY_TOO_DEEP = "json_too_deep"
+
+_NOT_AN_OBJECT_TYPES = frozenset({"model_attributes_type", "dict_type", "model_type"})
+
+
+def _whole_body_problem(errors: Sequence[Any]) -> tuple[str, str] | None:
+    """Detail and code when the one error is about the body itself (unparsable, absent, not an object)."""
+    if len(errors) != 1:
+        return None
+    err = errors[0]
+    kind, loc = err.get("type"), tuple(err.get("loc", ()))
+    if kind == "json_invalid":
+        return "请求体不是合法的 JSON / the body is not valid JSON", BODY_JSON_SYNTAX
+    if loc == ("body",) and kind == "missing":
+        return ("请求体为空，需要一个 JSON 对象 / the body is empty; this request needs a JSON object "
+                "(Content-Type: application/json)"), BODY_EMPTY
+    if loc == ("body",) and kind in _NOT_AN_OBJECT_TYPES:
+        return ("请求体须为 JSON 对象（Content-Type: application/json）/ the body must be a JSON object "
+                "sent as Content-Type: application/json"), BODY_NOT_AN_OBJECT
+    return None
+
+
+def _unparsable_body(exc: StarletteHTTPException) -> tuple[str, str] | None:
+    """FastAPI answers a JSON body it cannot decode with a bare 400 "There was an error parsing the body", raised
+    from the decoder's own exception: that cause says what was wrong. Only looked at for a 400 with a cause."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        # api.md: JSON in UTF-8. A GBK body (common from Windows tools in China) lands here; the offset tells the
+        # client where, without echoing bytes that may be personal data.
+        return (f"请求体须为 UTF-8 编码的 JSON（不接受 GBK 等编码；偏移 {cause.start} 处的字节无效）/ the body "
+                f"must be JSON encoded in UTF-8, not GBK or another encoding (invalid byte at offset {cause.start})"
+                ), BODY_NOT_UTF8
+    if isinstance(cause, RecursionError):
+        return "请求体 JSON 嵌套过深 / the body's JSON is nested too deeply", BODY_TOO_DEEP
+    return None
 
 
 def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
@@ -166,7 +222,15 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [FieldError(field=_field_of(e), message=_validation_message(e)) for e in exc.errors()]
+        raw = exc.errors()
+        errors = [FieldError(field=_field_of(e), message=_validation_message(e, exc.body)) for e in raw]
+        whole = _whole_body_problem(raw)
+        if whole is not None:  # the body as a whole is unusable: say that, with a code to branch on
+            detail, code = whole
+            if code != BODY_JSON_SYNTAX:  # pydantic's "required" / English type message says less than the detail
+                errors = [FieldError(field="body", message=detail)]
+            return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
+                                    detail=detail, errors=errors, extra={"code": code})
         return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
                                 detail=f"{len(errors)} field(s) invalid", errors=errors)
 
@@ -192,6 +256,11 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unparsable = _unparsable_body(exc)
+        if unparsable is not None:
+            detail, code = unparsable
+            return problem_response(request, status=400, slug="bad-request", title="Bad request", detail=detail,
+                                    errors=[FieldError(field="body", message=detail)], extra={"code": code})
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(request, status=exc.status_code, slug=slug, title=title, detail=detail,
@@ -229,7 +298,8 @@ def install_problem_openapi(app: FastAPI) -> None:
                     continue
                 responses = operation["responses"]
                 if "requestBody" in operation:
-                    responses.setdefault("400", {"description": "The body could not be parsed"})
+                    responses.setdefault("400", {"description": "The body could not be decoded: not UTF-8 (`code`: "
+                                                            "`encoding`) or JSON nested too deeply (`json_too_deep`)"})
                 for status, response in responses.items():
                     # An HTML page's own error page (the public posting page, for phones) stays what it is.
                     if status.isdigit() and int(status) >= 400 and "text/html" not in response.get("content", {}):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import asyncpg
 import httpx
@@ -34,6 +35,68 @@ async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient, admin:
     assert error["field"] == "body"  # not the character offset FastAPI locates it with
     assert "JSON" in error["message"]
     assert "at character 18" in error["message"]
+    assert problem["code"] == "json_syntax"
+
+
+async def test_malformed_json_over_several_lines_says_line_and_column(client: httpx.AsyncClient,
+                                                                      admin: OrgKey) -> None:
+    body = '{\n  "type": "broker",\n  "name": 张三\n}'.encode()
+    response = await client.post("/v1/orgs", content=body, headers={**admin.headers,
+                                                                    "content-type": "application/json"})
+    problem = _assert_problem(response, 422)
+    assert problem["code"] == "json_syntax"
+    assert "not valid JSON" in problem["detail"]  # type: ignore[operator]
+    [error] = problem["errors"]  # type: ignore[misc]
+    assert "line 3, column 11" in error["message"], error
+
+
+GBK_NAME = '{"name": "张三"}'.encode("gbk")
+
+
+@pytest.mark.parametrize(("path", "role", "table"), [("/v1/workers", "broker", "worker_profiles"),
+                                                     ("/v1/jobs", "enterprise", "job_postings")])
+async def test_a_body_that_is_not_utf8_says_so(client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection,
+                                               path: str, role: str, table: str) -> None:
+    org = await make_org(role)
+    # A GBK body (as Windows tools in China often send) was FastAPI's bare "There was an error parsing the body".
+    for content_type in ("application/json", "application/json; charset=gbk"):
+        response = await client.post(path, content=GBK_NAME, headers={**org.headers, "content-type": content_type})
+        problem = _assert_problem(response, 400)
+        assert problem["code"] == "encoding"
+        assert "UTF-8" in problem["detail"]  # type: ignore[operator]
+        assert "GBK" in problem["detail"]  # type: ignore[operator]
+        assert problem["errors"] == [{"field": "body", "message": problem["detail"]}]
+        assert "张三".encode("gbk").decode("latin-1") not in response.text  # the bytes are not echoed
+    patched = await client.patch(f"{path}/{uuid.uuid4()}", content=GBK_NAME,
+                                 headers={**org.headers, "content-type": "application/json"})
+    assert _assert_problem(patched, 400)["code"] == "encoding"
+    assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0
+
+
+@pytest.mark.parametrize(("content", "content_type", "code"), [
+    (b"", "application/json", "empty"),
+    (b"", None, "empty"),
+    (b"[]", "application/json", "not_an_object"),
+    (b"null", "application/json", "not_an_object"),
+    (b'{"type": "broker"}', "text/plain", "not_an_object"),  # not read as JSON at all
+])
+async def test_a_missing_or_non_object_body_is_named_as_such(client: httpx.AsyncClient, admin: OrgKey,
+                                                            content: bytes, content_type: str | None,
+                                                            code: str) -> None:
+    headers = {**admin.headers, **({"content-type": content_type} if content_type else {})}
+    problem = _assert_problem(await client.post("/v1/orgs", content=content, headers=headers), 422)
+    assert problem["code"] == code
+    # Bilingual and about the body, not pydantic's English "Input should be a valid dictionary" or a bare "required".
+    assert problem["errors"] == [{"field": "body", "message": problem["detail"]}]
+    assert "JSON" in problem["detail"]  # type: ignore[operator]
+    assert "请求体" in problem["detail"]  # type: ignore[operator]
+
+
+async def test_json_nested_too_deeply_says_so(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000  # within the size limit; Python's decoder gives up (RecursionError)
+    response = await client.post("/v1/orgs", content=deep, headers={**admin.headers,
+                                                                    "content-type": "application/json"})
+    assert _assert_problem(response, 400)["code"] == "json_too_deep"
 
 
 def test_extension_members_never_replace_the_standard_ones() -> None:
