@@ -132,9 +132,13 @@ _HTTP_SLUGS = {
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    # Body fields and query parameters are named bare (`consent.given_at`, `limit`), as api.md names them and as
+    # the services' own checks of the same parameters name them (`adcode`, `cursor`): a query-string error once
+    # said `query.adcode` for 21 codes and `adcode` for an unknown one. No endpoint takes a query parameter and
+    # a body field of the same name. Path, header and cookie keep their prefix.
     parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
-        parts = parts[1:] if parts[0] == "body" else parts
+    if parts and parts[0] in {"body", "query"}:
+        return ".".join(parts[1:]) or parts[0]
     return ".".join(parts) or "body"
 
 

@@ -119,6 +119,20 @@ async def test_wrong_types_are_listed(client: httpx.AsyncClient, admin: OrgKey) 
     assert {e["field"] for e in problem["errors"]} >= {"type", "name"}  # type: ignore[attr-defined]
 
 
+async def test_query_parameters_are_named_as_body_fields_are(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    # Bare, as api.md names them and as the services' own checks name them: a list's bad `limit` was
+    # `query.limit` while its bad `cursor` was `cursor`.
+    broker = await make_org("broker")
+    bad_limit = _assert_problem(await client.get("/v1/workers", params={"limit": 1000}, headers=broker.headers), 422)
+    bad_cursor = _assert_problem(await client.get("/v1/workers", params={"cursor": "x"}, headers=broker.headers), 422)
+    assert [e["field"] for e in bad_limit["errors"]] == ["limit"]  # type: ignore[attr-defined]
+    assert [e["field"] for e in bad_cursor["errors"]] == ["cursor"]  # type: ignore[attr-defined]
+    # A body field named `query` (a subscription's filters) is still told apart from the query string.
+    problem = _assert_problem(await client.post("/v1/subscriptions", headers=broker.headers, json={
+        "kind": "jobs", "query": {"q": 5}, "channel": "inbox", "digest": "instant"}), 422)
+    assert all(e["field"].startswith("query.") for e in problem["errors"]), problem  # type: ignore[attr-defined]
+
+
 async def test_oversize_body_is_413(client: httpx.AsyncClient, admin: OrgKey, settings: object) -> None:
     big = b'{"type": "enterprise", "name": "' + b"x" * 2_000_000 + b'"}'
     response = await client.post("/v1/orgs", content=big,

@@ -231,7 +231,7 @@ async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, A
                           (f"/v1/workers/{world['workers']['good']}/matches", world["broker"])):
             response = await client.get(path, params={"min_score": value}, headers=org.headers)
             assert response.status_code == 422, response.text
-            assert response.json()["errors"] == [{"field": "query.min_score",
+            assert response.json()["errors"] == [{"field": "min_score",
                                                   "message": "Input should be a finite number"}]
 
 
