@@ -121,13 +121,15 @@ def next_minute_epoch(now: datetime) -> int:
 
 
 def place_filter(adcodes: Sequence[str], regions: RegionDirectory) -> str | None:
-    """Counties, cities and provinces as one OR clause (a city or province code covers all its counties)."""
+    """Counties, cities and provinces as one OR clause (a city or province code covers all its counties; a
+    municipality's grouping code, 500100 市辖区 or 500200 县, the counties it groups)."""
     counties: list[str] = []
     cities: list[str] = []
     provinces: list[str] = []
     for code in adcodes:
         region = regions.get(code)
         if region is None:
+            counties.extend(regions.county_group(code))  # looked up only for a code that is no region
             continue
         if region.level == "county":
             counties.append(code)

@@ -68,6 +68,17 @@ class RegionDirectory:
                 if len(word) >= 2:
                     words.setdefault(word, []).append(region.adcode)
         self._by_word: dict[str, tuple[str, ...]] = {w: tuple(codes) for w, codes in words.items()}
+        # GB/T 2260 groups a municipality's counties under two codes that are no region of their own: 500100
+        # 市辖区 (Chongqing's districts, 5001xx) and 500200 县 (its counties, 5002xx). Clients take them from
+        # GB/T 2260 tables as "the city"; they name exactly those counties.
+        groups: dict[str, list[str]] = {}
+        for region in self._regions:
+            parent = self._by_adcode.get(region.parent_adcode or "")
+            if region.level == "county" and parent is not None and parent.level == "province":
+                group = region.adcode[:4] + "00"
+                if group not in self._by_adcode:
+                    groups.setdefault(group, []).append(region.adcode)
+        self._groups: dict[str, tuple[str, ...]] = {g: tuple(codes) for g, codes in groups.items()}
 
     def __len__(self) -> int:
         return len(self._regions)
@@ -86,6 +97,11 @@ class RegionDirectory:
         if region is None:
             raise KeyError(f"unknown adcode {adcode!r}")
         return region
+
+    def county_group(self, adcode: str) -> tuple[str, ...]:
+        """The counties a municipality's grouping code names (500100 → Chongqing's districts, 500200 → its
+        counties); empty for any other code, including every region of the directory."""
+        return self._groups.get(adcode, ())
 
     def counties(self) -> tuple[Region, ...]:
         return tuple(r for r in self._regions if r.level == "county")

@@ -30,3 +30,16 @@ def test_outside_circle_counties_are_flagged(regions: RegionDirectory) -> None:
     chengkou = regions.adcodes_for_word("城口县")
     assert chengkou
     assert not regions.require(chengkou[0]).in_circle
+
+
+def test_chongqings_grouping_codes_name_its_districts_and_its_counties(regions: RegionDirectory) -> None:
+    districts, counties = regions.county_group("500100"), regions.county_group("500200")
+    assert "500107" in districts  # 九龙坡区
+    assert "500235" in counties  # 云阳县
+    chongqing = {r.adcode for r in regions.counties() if r.province == "CQ"}
+    assert set(districts) | set(counties) == chongqing
+    assert not set(districts) & set(counties)
+    assert all(regions.require(a).name.endswith("区") for a in districts)
+    # Codes of the directory's own regions (a real city, a county, the municipality) are no grouping.
+    assert regions.county_group("510100") == regions.county_group("500107") == regions.county_group("500000") == ()
+    assert "500100" not in regions

@@ -15,7 +15,8 @@ class KioskSearchQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200, description=(
         "Free text: any mix of trade, district and pay words (九龙坡 电焊 日结 包住)"))
     adcode: list[str] | None = Field(default=None, max_length=20, description=(
-        "County, city or province code (repeatable; any of them)"))
+        "County, city or province code (repeatable; any of them). Chongqing has no city level: 500000 is all of "
+        "it, and GB/T 2260's 500100 (市辖区) and 500200 (县) are its districts and its counties"))
     near: str | None = Field(default=None, max_length=64, description="lat,lng of the kiosk or the user")
     # allow_inf_nan=False: NaN compares false with every bound and would be refused as "≤ 300".
     radius_km: float | None = Field(default=None, gt=0, le=300, allow_inf_nan=False, description=(

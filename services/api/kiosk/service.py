@@ -166,7 +166,7 @@ def _parse_near(text: str) -> GeoPoint:
 def validate(request: KioskSearchRequest, regions: RegionDirectory) -> KioskParams:
     errors: list[FieldError] = []
     for code in request.adcodes:
-        if code not in regions:
+        if code not in regions and not regions.county_group(code):  # 500100 / 500200: Chongqing's groupings
             errors.append(FieldError(field="adcode", message=f"未知的地区代码 / unknown adcode {code[:12]!r}"))
     benefits: list[str] = []
     for word in request.benefits:

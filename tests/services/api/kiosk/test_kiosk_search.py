@@ -164,6 +164,23 @@ async def test_filter_syntax_in_q_is_only_text(client: httpx.AsyncClient, kiosk:
         assert not ids(data) & {corpus["closed"]["id"], corpus["pending"]["id"]}, q
 
 
+async def test_chongqings_grouping_codes_name_its_districts_or_its_counties(
+        client: httpx.AsyncClient, kiosk: OrgKey, settings: ApiSettings) -> None:
+    # GB/T 2260's 500100 (重庆市市辖区) was refused as "unknown adcode"; 500200 (县) likewise.
+    postings = {"district": job("九龙坡电焊工", JIULONGPO, WELDER), "county": job("云阳县普工", "500235", HELPER),
+                "chengdu": job("成都武侯叉车司机", CHENGDU_WUHOU, FORKLIFT)}
+    docs = dict(zip(postings, await index_jobs(settings, postings.values()), strict=True))
+    found = {name: {docs[n]["id"] for n in names} for name, names in {
+        "500100": ["district"], "500200": ["county"], "500000": ["district", "county"]}.items()}
+    for adcode, expected in found.items():
+        assert ids(await search(client, kiosk, adcode=adcode)) == expected, adcode
+    both = await search(client, kiosk, adcode=["500100", "510100"])  # with a Sichuan city: any of them
+    assert ids(both) == {docs["district"]["id"], docs["chengdu"]["id"]}
+    response = await client.get("/v1/kiosk/search", params={"adcode": "500300"}, headers=kiosk.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "adcode", "message": "未知的地区代码 / unknown adcode '500300'"}]
+
+
 async def test_an_adcode_or_benefit_that_tries_injection_is_refused(client: httpx.AsyncClient, kiosk: OrgKey,
                                                                     corpus: dict[str, dict[str, Any]]) -> None:
     for params in ({"adcode": '500107" OR status = "closed'}, {"adcode": "999999"}, {"adcode": ""},
