@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from services.api.app import create_app
+from services.api.china_calendar import china_today
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings, load_api_settings
 from services.db.migrate import apply_migrations
@@ -32,6 +34,12 @@ SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:543
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 MEILI_URL = os.environ.get("MEILI_URL", "http://127.0.0.1:7700")
 MEILI_MASTER_KEY = os.environ.get("MEILI_MASTER_KEY", "")
+
+
+def start_date_in(days: int) -> str:
+    """A posting's start date `days` from today in China, ISO. Postings made through the API take it rather than a
+    fixed date, which ages into the past: a start is checked against today."""
+    return (china_today() + timedelta(days=days)).isoformat()
 
 
 def _with_database(dsn: str, name: str) -> str:

@@ -14,7 +14,7 @@ from matching.catalogue import Catalogue
 from services.api.catalogue import repository
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures used by name
     CHEF,
     SAMPLE_ENTRIES,
@@ -40,7 +40,7 @@ async def _post_welder_job(client: httpx.AsyncClient, make_org: MakeOrg) -> str:
     posted = await client.post("/v1/jobs", headers=enterprise.headers, json={
         "title": "招聘焊工 3名", "description": "璧山汽配厂，二保焊，包吃包住。", "occupation_code": WELDER,
         "headcount": 3, "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"},
-        "work_type": "full_time", "start_date": "2026-12-01", "benefits": ["包吃", "包住"]})
+        "work_type": "full_time", "start_date": start_date_in(4), "benefits": ["包吃", "包住"]})
     assert posted.status_code == 201, posted.text
     job_id: str = posted.json()["id"]
     return job_id

@@ -11,7 +11,7 @@ from services.api.catalogue.reference import reference_regions
 from services.api.catalogue.runtime import load_published
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
-from tests.conftest import MEILI_MASTER_KEY, MEILI_URL, MakeOrg, OrgKey
+from tests.conftest import MEILI_MASTER_KEY, MEILI_URL, MakeOrg, OrgKey, start_date_in
 from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures used by name
     CHEF,
     FOUNDRY,
@@ -142,7 +142,7 @@ async def test_documents_of_changed_trades_are_reindexed_after_a_publication(
     posted = await client.post("/v1/jobs", headers=enterprise.headers, json={
         "title": "招聘焊工 3名", "description": "璧山汽配厂，二保焊，包吃包住。", "occupation_code": WELDER,
         "headcount": 3, "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"},
-        "work_type": "full_time", "start_date": "2026-12-01", "benefits": ["包吃", "包住"]})
+        "work_type": "full_time", "start_date": start_date_in(4), "benefits": ["包吃", "包住"]})
     assert posted.status_code == 201, posted.text
     job_id = posted.json()["id"]
     await run_worker_burst(settings)

@@ -14,7 +14,7 @@ import pytest
 from services.api.jobs import repository as jobs_repository
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository as workers_repository
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, start_date_in
 from tests.services.api.worker_profiles.test_worker_profiles import worker_body
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.context import WorkerResources
@@ -87,7 +87,7 @@ async def test_an_index_job_that_read_before_an_erasure_does_not_put_the_person_
 
 
 JOB = {"title": "招聘叉车司机", "description": "物流园开叉车的，有叉车证", "headcount": 2, "adcode": "500112",
-       "wage": {"min": 6000, "max": 7500, "unit": "month"}, "work_type": "full_time", "start_date": "2026-12-10"}
+       "wage": {"min": 6000, "max": 7500, "unit": "month"}, "work_type": "full_time", "start_date": start_date_in(13)}
 
 
 async def test_an_index_job_that_read_before_a_close_does_not_reopen_the_posting_in_search(

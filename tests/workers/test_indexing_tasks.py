@@ -8,12 +8,12 @@ from arq.constants import job_key_prefix
 
 from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, start_date_in
 from tests.services.indexing.pipeline import document_ids, reconcile, run_worker_burst, settle
 
 JOB = {
     "title": "招聘叉车司机", "description": "物流园开叉车的，有叉车证", "headcount": 2, "adcode": "500112",
-    "wage": {"min": 6000, "max": 7500, "unit": "month"}, "work_type": "full_time", "start_date": "2026-12-10",
+    "wage": {"min": 6000, "max": 7500, "unit": "month"}, "work_type": "full_time", "start_date": start_date_in(13),
 }
 
 

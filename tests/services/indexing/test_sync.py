@@ -18,13 +18,13 @@ from services.api.settings import ApiSettings
 from services.db.pool import create_pool
 from services.indexing.documents import PersonalDataInDocument, checked
 from services.indexing.sync import Indexer
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, start_date_in
 from tests.services.api.worker_profiles.test_worker_profiles import worker_body
 from tests.services.indexing.pipeline import get_document, run_worker_burst, settle
 
 JOB = {
     "title": "招聘电焊工", "description": "熟练电焊工", "headcount": 3, "adcode": "500107",
-    "wage": {"min": 7000, "max": 9000, "unit": "month"}, "work_type": "full_time", "start_date": "2026-12-10",
+    "wage": {"min": 7000, "max": 9000, "unit": "month"}, "work_type": "full_time", "start_date": start_date_in(13),
 }
 WELDER = "6-18-02-04"
 

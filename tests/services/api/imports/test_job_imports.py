@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from services.api.china_calendar import china_today
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.support import run_worker
@@ -17,6 +19,10 @@ from tests.services.indexing.pipeline import document_ids, run_worker_burst, set
 
 JOB_HEADER = ["岗位编号", "岗位名称", "岗位描述", "招聘人数", "工作地点", "月薪", "用工形式", "开工日期", "福利",
               "证书要求", "联系人", "联系电话"]
+
+
+# Relative to today, as tests.conftest.start_date_in: a start is checked against today.
+START = china_today() + timedelta(days=30)
 
 
 def job_row(n: int, **overrides: Any) -> dict[str, Any]:
@@ -28,7 +34,7 @@ def job_row(n: int, **overrides: Any) -> dict[str, Any]:
         "工作地点": "九龙坡区",
         "月薪": "6500-9000",
         "用工形式": "全职",
-        "开工日期": "2030/3/1",
+        "开工日期": f"{START.year}/{START.month}/{START.day}",  # as people type it: no zero padding
         "福利": "包吃、包住",
         "证书要求": "焊工证",
         "联系人": "李经理",

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from workers.indexing_tasks import expire_postings
 
@@ -25,7 +25,7 @@ def job_body(**overrides: Any) -> dict[str, Any]:
         "adcode": "500107",
         "wage": {"min": 6500, "max": 9000, "unit": "month"},
         "work_type": "full_time",
-        "start_date": "2026-12-01",
+        "start_date": start_date_in(4),
         "benefits": ["包吃", "包住"],
         "required_certificates": ["焊工证"],
         "contact": {"name": "李经理", "phone": "023-68000000"},

@@ -17,7 +17,7 @@ from services.api.matches.schemas import JobMatchList, MaskedWorker, WorkerMatch
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.outbox import repository as outbox
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.indexing.pipeline import reconcile, run_worker_burst, settle
 
 WELDER = "6-18-02-04"
@@ -48,7 +48,7 @@ def job_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": "招聘电焊工 5名", "description": "九龙坡工厂招熟练电焊工，会氩弧焊优先，包吃包住。", "headcount": 5,
         "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"}, "work_type": "full_time",
-        "start_date": "2026-12-10", "benefits": ["包吃", "包住"], "required_certificates": ["焊工证"],
+        "start_date": start_date_in(13), "benefits": ["包吃", "包住"], "required_certificates": ["焊工证"],
         "occupation_code": WELDER, "contact": {"name": "李经理", "phone": "023-68000000"},
     }
     body.update(overrides)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from matching.identity import id_check_character
-from tests.conftest import OrgKey
+from tests.conftest import OrgKey, start_date_in
 
 _sequence = itertools.count(101)
 
@@ -43,11 +43,11 @@ async def make_worker(client: httpx.AsyncClient, broker: OrgKey, *, home: str = 
 
 
 async def make_job(client: httpx.AsyncClient, enterprise: OrgKey, *, adcode: str = "500107", headcount: int = 2,
-                   occupation_code: str = "6-18-02-04", start_date: str = "2026-12-01") -> dict[str, Any]:
+                   occupation_code: str = "6-18-02-04", start_date: str | None = None) -> dict[str, Any]:
     body = {
         "title": "招聘电焊工", "description": "工厂招熟练电焊工，包吃包住。", "occupation_code": occupation_code,
         "headcount": headcount, "adcode": adcode, "wage": {"min": 6500, "max": 9000, "unit": "month"},
-        "work_type": "full_time", "start_date": start_date, "benefits": ["包吃", "包住"],
+        "work_type": "full_time", "start_date": start_date or start_date_in(4), "benefits": ["包吃", "包住"],
         "required_certificates": [], "contact": {"name": "李经理", "phone": "023-68000000"},
     }
     response = await client.post("/v1/jobs", json=body, headers=enterprise.headers)

@@ -13,7 +13,7 @@ import pytest
 
 from services.api.credit.service import record_credit_event
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
 from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
@@ -105,19 +105,20 @@ async def inbox(client: httpx.AsyncClient, org: OrgKey, event: str) -> list[dict
 async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClient, broker: OrgKey,
                                                         enterprise: OrgKey, db: asyncpg.Connection,
                                                         settings: ApiSettings) -> None:
-    job = await make_job(client, enterprise, start_date="2026-12-01")
+    start = date.fromisoformat(start_date_in(4))
+    job = await make_job(client, enterprise, start_date=start.isoformat())
     worker = await make_worker(client, broker)
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
     pid = placement["id"]
 
-    assert await write_due_reminders(db, today=date(2026, 12, 1)) == 1
+    assert await write_due_reminders(db, today=start) == 1
     notices = await inbox(client, broker, "placement.reminder")
     assert len(notices) == 1
     notice = notices[0]
     assert (notice["job_id"], notice["worker_id"], notice["subject_id"]) == (job["id"], worker["id"],
                                                                             f"{pid}:confirm_arrival")
     assert notice["data"]["kind"] == "confirm_arrival"
-    assert notice["data"]["due_on"] == "2026-12-01"
+    assert notice["data"]["due_on"] == start.isoformat()
     assert await inbox(client, enterprise, "placement.reminder") == []
     # The reminder list keeps working.
     listed = (await client.get("/v1/placements/reminders", headers=broker.headers)).json()["items"]
@@ -125,9 +126,9 @@ async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClien
 
     # Once per reminder: another run, and a run that finds the reminder unmarked (a crash between the two
     # writes), record nothing new.
-    assert await write_due_reminders(db, today=date(2026, 12, 2)) == 0
+    assert await write_due_reminders(db, today=start + timedelta(days=1)) == 0
     await db.execute("UPDATE placement_reminders SET notified_at = NULL WHERE placement_id = $1::uuid", pid)
-    await write_due_reminders(db, today=date(2026, 12, 2))
+    await write_due_reminders(db, today=start + timedelta(days=1))
     assert len(await inbox(client, broker, "placement.reminder")) == 1
     # The notice's dispatch row is handled by the notification worker (inbox only: nothing to push).
     await run_worker_burst(settings, outbox_stale_after_seconds=0.01)

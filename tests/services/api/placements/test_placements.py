@@ -3,14 +3,14 @@ close and leaving search, bad input, visibility, audit trail, reminders."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 
 import asyncpg
 import httpx
 import pytest
 
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
@@ -282,7 +282,7 @@ async def test_a_held_posting_is_unknown_to_brokers(client: httpx.AsyncClient, b
     held = await client.post("/v1/jobs", json={
         "title": "招聘电焊工", "description": "工厂招熟练电焊工，限男性，包吃包住。", "occupation_code": "6-18-02-04",
         "headcount": 2, "adcode": "500107", "wage": {"min": 6500, "max": 9000, "unit": "month"},
-        "work_type": "full_time", "start_date": "2026-12-01"}, headers=enterprise.headers)
+        "work_type": "full_time", "start_date": start_date_in(4)}, headers=enterprise.headers)
     assert held.json()["status"] == "pending_review", held.text
     refused = await propose(client, broker, held.json()["id"], worker["id"])
     assert refused.status_code == 404, refused.text
@@ -338,7 +338,8 @@ async def test_lists_show_each_party_its_own_and_authorities_all(client: httpx.A
 async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncClient, broker: OrgKey,
                                                            enterprise: OrgKey, db: asyncpg.Connection,
                                                            settings: ApiSettings) -> None:
-    job = await make_job(client, enterprise, start_date="2026-12-01")
+    start = date.fromisoformat(start_date_in(4))
+    job = await make_job(client, enterprise, start_date=start.isoformat())
     worker = await make_worker(client, broker)
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
     pid = placement["id"]
@@ -348,12 +349,11 @@ async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncCl
         assert response.status_code == 200, response.text
         return [(r["kind"], r["due_on"]) for r in response.json()["items"]]
 
-    day_before_start = datetime(2026, 11, 30, 12, tzinfo=UTC)
-    assert await write_due_reminders(db, today=day_before_start.date()) == 0
+    assert await write_due_reminders(db, today=start - timedelta(days=1)) == 0
     assert await reminders() == []
-    assert await write_due_reminders(db, today=datetime(2026, 12, 1).date()) == 1
-    assert await write_due_reminders(db, today=datetime(2026, 12, 2).date()) == 0  # once only
-    assert await reminders() == [("confirm_arrival", "2026-12-01")]
+    assert await write_due_reminders(db, today=start) == 1
+    assert await write_due_reminders(db, today=start + timedelta(days=1)) == 0  # once only
+    assert await reminders() == [("confirm_arrival", start.isoformat())]
 
     assert (await act(client, broker, pid, "arrive")).status_code == 200
     assert await reminders() == []  # resolved by the arrival

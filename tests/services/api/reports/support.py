@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import OrgKey
+from tests.conftest import OrgKey, start_date_in
 
 
 def job_body(**overrides: Any) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def job_body(**overrides: Any) -> dict[str, Any]:
         "adcode": "500107",
         "wage": {"min": 6500, "max": 9000, "unit": "month"},
         "work_type": "full_time",
-        "start_date": "2026-12-01",
+        "start_date": start_date_in(4),
     }
     body.update(overrides)
     return body
