@@ -38,7 +38,8 @@ MEILI_MASTER_KEY = os.environ.get("MEILI_MASTER_KEY", "")
 
 def start_date_in(days: int) -> str:
     """A posting's start date `days` from today in China, ISO. Postings made through the API take it rather than a
-    fixed date, which ages into the past: a start is checked against today."""
+    fixed date, which ages into the past: a new posting's start may lie at most 90 days back
+    (services/api/plausible_dates.py)."""
     return (china_today() + timedelta(days=days)).isoformat()
 
 

@@ -46,6 +46,14 @@ from services.api.jobs.schemas import (
 )
 from services.api.notifications.service import expiry_subject, record_job_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.plausible_dates import (
+    JOB_END_YEARS_AHEAD,
+    JOB_START_DAYS_BACK,
+    JOB_START_YEARS_AHEAD,
+    earliest_new_job_start,
+    latest_job_end,
+    latest_job_start,
+)
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import OutboxRecorder
@@ -120,15 +128,41 @@ def _finding_key(f: dict[str, Any]) -> tuple[str, str, str]:
     return f["rule_id"], f["field"], f["excerpt"]
 
 
-def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | None = None) -> ValidatedJob:
+def _date_errors(body: JobFields, today: date, stored_start: date | None) -> list[FieldError]:
+    """The start and end dates against today (plausible_dates: the bounds and why). The bound behind today holds
+    for a start given for a new posting or changed, not for the start an older posting keeps."""
+    errors: list[FieldError] = []
+    latest_start = latest_job_start(today)
+    earliest_start = earliest_new_job_start(today)
+    if body.start_date > latest_start:
+        errors.append(FieldError(field="start_date", message=(
+            f"开工日期不能晚于 {latest_start}（今天起 {JOB_START_YEARS_AHEAD} 年内）/ must be at most "
+            f"{JOB_START_YEARS_AHEAD} year(s) from today ({latest_start})")))
+    elif body.start_date < earliest_start and body.start_date != stored_start:
+        errors.append(FieldError(field="start_date", message=(
+            f"开工日期不能早于 {earliest_start}（最多 {JOB_START_DAYS_BACK} 天前）/ must be on or after "
+            f"{earliest_start}: a new or changed start date may be at most {JOB_START_DAYS_BACK} days in the past")))
+    if body.end_date is not None:
+        latest_end = latest_job_end(today)
+        if body.end_date < today:
+            errors.append(FieldError(field="end_date", message="结束日期已过 / end_date is in the past"))
+        elif body.end_date > latest_end:
+            errors.append(FieldError(field="end_date", message=(
+                f"结束日期不能晚于 {latest_end}（今天起 {JOB_END_YEARS_AHEAD} 年内），长期岗位请留空 / must be at most "
+                f"{JOB_END_YEARS_AHEAD} years from today ({latest_end}); leave it empty for an open-ended job")))
+    return errors
+
+
+def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | None = None,
+                 stored_start: date | None = None) -> ValidatedJob:
     """Shape-independent rules, occupation inference and compliance. Raises InvalidInput (422): per-field
-    errors first; then, for a posting that breaks the law, the compliance reasons (`rule_id` in `reasons`)."""
+    errors first; then, for a posting that breaks the law, the compliance reasons (`rule_id` in `reasons`).
+    `stored_start`: the start date of the posting being updated (it may lie further back than a new one's)."""
     errors: list[FieldError] = []
     snapshot = ctx.catalogue
     if body.adcode not in snapshot.regions:
         errors.append(FieldError(field="adcode", message=f"未知的区县代码 / unknown adcode {body.adcode}"))
-    if body.end_date is not None and body.end_date < ctx.today:
-        errors.append(FieldError(field="end_date", message="结束日期已过 / end_date is in the past"))
+    errors.extend(_date_errors(body, ctx.today, stored_start))
     expires_at = body.expires_at or keep_expiry or ctx.now + ctx.default_ttl
     if body.expires_at is not None:
         if body.expires_at <= ctx.now:
@@ -348,7 +382,8 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
         raise Conflict("岗位已关闭，请重新发布 / the posting is closed; post a new one", extra={"reason": "closed"})
     changes = patch.model_dump(exclude_unset=True)
     merged = {**_fields_of(record), **changes}
-    validated = validate_job(parse_fields(merged), ctx, keep_expiry=record["expires_at"])
+    validated = validate_job(parse_fields(merged), ctx, keep_expiry=record["expires_at"],
+                             stored_start=record["start_date"])
     # The credit hold was put on the posting when it was created (issue 9); an edit or a re-import must not
     # lift it. It stays with the posting until an authority approves it, as any held finding does.
     carried = [f for f in record["compliance_findings"] or () if f["rule_id"] == HOLD_RULE_ID]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID, uuid4
 
@@ -40,6 +40,7 @@ from services.api.jobs.schemas import Wage
 from services.api.notifications import erasure as notification_erasure
 from services.api.pagination import Position, decode_cursor, encode_cursor
 from services.api.placements import repository as placements_repository
+from services.api.plausible_dates import AVAILABILITY_YEARS_AHEAD, CONSENT_CLOCK_SKEW, latest_availability
 from services.api.problems import (
     Conflict,
     FieldError,
@@ -70,8 +71,6 @@ NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 
 LIST_SCOPE = "workers"
 PERSONAL_FIELDS: tuple[str, ...] = ("name", "id_number", "phone", "notes")
 _CIPHER_KEY = "privacy.cipher"
-# Consent recorded a little in the future is clock skew between the broker's tool and us, not fiction.
-_CLOCK_SKEW = timedelta(minutes=10)
 
 
 class OutboxRecorder(Protocol):
@@ -228,6 +227,11 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
         if adcode is not None and adcode not in regions:
             errors.append(FieldError(field=field, message=f"未知的区县代码 / unknown adcode {adcode}"))
 
+    latest = latest_availability(ctx.today)  # plausible_dates: the bounds and why
+    years = AVAILABILITY_YEARS_AHEAD
+    if body.available_from > latest:
+        errors.append(FieldError(field="available_from", message=f"不能晚于 {latest}（今天起 {years} 年内）/ must be "
+                                                                 f"at most {years} years from today ({latest})"))
     if body.available_until is not None:
         if body.available_until < body.available_from:
             errors.append(FieldError(field="available_until",
@@ -235,7 +239,11 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
         elif body.available_until < ctx.today:
             errors.append(FieldError(field="available_until",
                                      message="已经过去 / is in the past: the person is no longer available"))
-    if body.consent.given_at > datetime.now(CHINA_TZ) + _CLOCK_SKEW:
+        elif body.available_until > latest:
+            errors.append(FieldError(field="available_until", message=(
+                f"不能晚于 {latest}（今天起 {years} 年内），没有截止日期请留空 / must be at most {years} years from "
+                f"today ({latest}); leave it empty when the person has no end date")))
+    if body.consent.given_at > datetime.now(CHINA_TZ) + CONSENT_CLOCK_SKEW:
         errors.append(FieldError(field="consent.given_at", message="同意时间在未来 / consent given in the future"))
 
     occupations: list[dict[str, Any]] = []

@@ -21,7 +21,7 @@ JOB_HEADER = ["岗位编号", "岗位名称", "岗位描述", "招聘人数", "�
               "证书要求", "联系人", "联系电话"]
 
 
-# Relative to today, as tests.conftest.start_date_in: a start is checked against today.
+# Relative to today: a new posting's start may lie at most a year ahead and 90 days back (plausible_dates).
 START = china_today() + timedelta(days=30)
 
 
@@ -68,6 +68,18 @@ async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who:
     assert status.status_code == 200, status.text
     body: dict[str, Any] = status.json()
     return body
+
+
+async def test_implausible_start_dates_are_row_errors_with_the_apis_message(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # Imports reuse the API's validation: a start decades ahead or behind is refused per row, nothing stored.
+    rows = [job_row(1, **{"开工日期": "2062/3/1"}), job_row(2), job_row(3, **{"开工日期": "1999-03-01"})]
+    status = await import_and_wait(client, settings, enterprise, to_csv(rows))
+    assert (status["total"], status["created"], status["rejected"]) == (3, 1, 2)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "start_date"), (4, "start_date")]
+    assert "at most 1 year(s) from today" in status["errors"][0]["message"]
+    assert "at most 90 days in the past" in status["errors"][1]["message"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM job_postings") == ["JOB-2"]
 
 
 async def test_csv_with_chinese_headers_end_to_end(client: httpx.AsyncClient, settings: ApiSettings,

@@ -289,6 +289,18 @@ async def test_a_consent_dated_year_one_is_a_row_error_and_the_profiles_stay_rea
     assert [w["external_ref"] for w in listing.json()["items"]] == ["Y-2"]
 
 
+async def test_implausible_availability_is_a_row_error_with_the_apis_message(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Imports reuse the API's validation: 9999-12-31 (a spreadsheet's "no end") is refused per row, as by the API.
+    rows = [worker_row(1, **{"可到岗日期": "9999-12-31"}), worker_row(2), worker_row(3, **{"可到岗日期": "2062/3/1"})]
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode(), "text/csv")
+    assert (status["total"], status["created"], status["rejected"]) == (3, 1, 2)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "available_from"), (4, "available_from")]
+    assert all("at most 5 years from today" in e["message"] for e in status["errors"]), status["errors"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
+
+
 async def test_a_consent_dated_just_inside_the_window_by_its_offset_is_a_row_error(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:

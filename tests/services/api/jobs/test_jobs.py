@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from services.api.plausible_dates import years_after
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
@@ -115,6 +116,49 @@ async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, enter
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in {e["field"] for e in response.json()["errors"]}
     assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
+TODAY = YESTERDAY + timedelta(days=1)
+
+
+@pytest.mark.parametrize(("overrides", "field", "words"), [
+    ({"start_date": "2999-01-01"}, "start_date", f"at most 1 year(s) from today ({years_after(TODAY, 1)})"),
+    ({"start_date": (years_after(TODAY, 1) + timedelta(days=1)).isoformat()}, "start_date", "at most 1 year"),
+    ({"start_date": "1990-01-01"}, "start_date", f"on or after {TODAY - timedelta(days=90)}"),
+    ({"start_date": (TODAY - timedelta(days=91)).isoformat()}, "start_date", "at most 90 days in the past"),
+    ({"end_date": "9999-12-31"}, "end_date", f"at most 5 years from today ({years_after(TODAY, 5)})"),
+    ({"end_date": "9999-12-31"}, "end_date", "leave it empty for an open-ended job"),
+])
+async def test_implausible_start_and_end_dates_are_refused(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                           db: asyncpg.Connection, overrides: dict[str, Any],
+                                                           field: str, words: str) -> None:
+    response = await post_job(client, enterprise, **overrides)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert words in error["message"], error
+    assert "开工日期" in error["message"] or "结束日期" in error["message"]  # bilingual
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
+async def test_dates_at_the_bounds_are_fine_and_an_older_postings_start_is_kept(
+        client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    for start, end in ((years_after(TODAY, 1), years_after(TODAY, 5)), (TODAY - timedelta(days=90), None)):
+        response = await post_job(client, enterprise, start_date=start.isoformat(),
+                                  end_date=end.isoformat() if end else None)
+        assert response.status_code == 201, response.text
+    # A posting whose start has since fallen more than 90 days back is edited and renewed as before ...
+    job_id = response.json()["id"]
+    await db.execute("UPDATE job_postings SET start_date = $2 WHERE id = $1::uuid", job_id,
+                     TODAY - timedelta(days=400))
+    renewed = await client.patch(f"/v1/jobs/{job_id}", json={"headcount": 3, "expires_at": (
+        datetime.now(UTC) + timedelta(days=20)).isoformat()}, headers=enterprise.headers)
+    assert renewed.status_code == 200, renewed.text
+    # ... but a start changed to such a date is refused like a new posting's.
+    moved = await client.patch(f"/v1/jobs/{job_id}", json={"start_date": (TODAY - timedelta(days=300)).isoformat()},
+                               headers=enterprise.headers)
+    assert moved.status_code == 422, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["start_date"]
 
 
 async def test_a_posting_that_forbids_deposits_is_fine(client: httpx.AsyncClient, enterprise: OrgKey) -> None:

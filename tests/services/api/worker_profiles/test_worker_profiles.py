@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from matching.identity import id_check_character
+from services.api.china_calendar import china_today
+from services.api.plausible_dates import years_after
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
@@ -281,6 +283,43 @@ async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broke
     assert ID_NUMBER not in response.text
     assert PHONE not in response.text
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+TODAY = china_today()
+FIVE_YEARS_ON = years_after(TODAY, 5)  # plausible_dates.AVAILABILITY_YEARS_AHEAD
+
+
+@pytest.mark.parametrize(("overrides", "field", "words"), [
+    ({"available_from": "9999-12-31"}, "available_from", f"at most 5 years from today ({FIVE_YEARS_ON})"),
+    ({"available_from": (FIVE_YEARS_ON + timedelta(days=1)).isoformat()}, "available_from", "at most 5 years"),
+    # "No end" written as 9999-12-31 (as spreadsheets do) is told to leave the field empty instead.
+    ({"available_until": "9999-12-31"}, "available_until", "leave it empty"),
+    ({"available_until": "2999-12-31"}, "available_until", "leave it empty"),
+])
+async def test_availability_beyond_five_years_is_refused(client: httpx.AsyncClient, broker: OrgKey,
+                                                         db: asyncpg.Connection, overrides: dict[str, Any],
+                                                         field: str, words: str) -> None:
+    response = await create(client, broker, **overrides)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert words in error["message"]
+    assert "年内" in error["message"]  # bilingual
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+async def test_availability_up_to_five_years_ahead_and_since_long_ago_is_fine(client: httpx.AsyncClient,
+                                                                              broker: OrgKey) -> None:
+    response = await create(client, broker, available_from=FIVE_YEARS_ON.isoformat(),
+                            available_until=FIVE_YEARS_ON.isoformat())
+    assert response.status_code == 201, response.text
+    # available_from in the past reads "available since": not bounded (a second person, the first is stored).
+    response = await create(client, broker, id_number=make_id_number(seq="125"), available_from="2010-01-01")
+    assert response.status_code == 201, response.text
+    patched = await client.patch(f"/v1/workers/{response.json()['id']}", json={"available_until": "9999-12-31"},
+                                 headers=broker.headers)
+    assert patched.status_code == 422
+    assert [e["field"] for e in patched.json()["errors"]] == ["available_until"]
 
 
 async def test_expired_licence_blocks_posting_and_full_reads(client: httpx.AsyncClient, make_org: MakeOrg,
