@@ -206,7 +206,8 @@ async def match_import(resources: WorkerResources, entity_id: str) -> None:
         # in it). Turns: while other imports wait in this process, the next part waits its turn like they do.
         last_deferral = resources.extensions.get(_LAST_DEFERRAL_KEY, -math.inf)
         others_waiting = _loop_time() - last_deferral < 2 * MATCH_DEFER_SECONDS
-        await _hand_over(resources, follow, defer_seconds=MATCH_DEFER_SECONDS if others_waiting else None)
+        await hand_over(resources, MATCH_TOPIC, follow,
+                        defer_seconds=MATCH_DEFER_SECONDS if others_waiting else None)
         log.info("import.matching_continued", import_id=import_id, next=follow, after_others=others_waiting)
 
 
@@ -218,14 +219,17 @@ async def _defer_matching(resources: WorkerResources, entity_id: str) -> None:
     """Leave the matching for later without holding an arq slot: the same entity in a new outbox row (this one
     is done), enqueued to run MATCH_DEFER_SECONDS from now; if that enqueue is lost, the reconciler's."""
     resources.extensions[_LAST_DEFERRAL_KEY] = _loop_time()
-    await _hand_over(resources, entity_id, defer_seconds=MATCH_DEFER_SECONDS)
+    await hand_over(resources, MATCH_TOPIC, entity_id, defer_seconds=MATCH_DEFER_SECONDS)
     log.info("import.matching_deferred", entity=entity_id)
 
 
-async def _hand_over(resources: WorkerResources, entity_id: str, *, defer_seconds: float | None) -> None:
+async def hand_over(resources: WorkerResources, topic: str, entity_id: str, *,
+                    defer_seconds: float | None = None) -> None:
+    """Record a new outbox row for the rest of this job's work and enqueue it (from `defer_seconds` on); the
+    reconciler's if the enqueue is lost."""
     pending = PendingWork()
     async with resources.pool.acquire() as conn:
-        await pending.record(conn, MATCH_TOPIC, entity_id)
+        await pending.record(conn, topic, entity_id)
         await flush_outbox(resources.redis, conn, pending, defer_seconds=defer_seconds)
 
 

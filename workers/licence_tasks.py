@@ -13,12 +13,10 @@ from uuid import UUID
 
 import structlog
 
-from services.api.database import PendingWork
-from services.api.notifications.delivery import flush_outbox
 from services.api.organisations.service import RELICENSED_TOPIC
 from services.api.worker_profiles import repository as workers_repository
 from workers.context import WorkerResources
-from workers.import_tasks import MATCHERS, rest_after, time_budget
+from workers.import_tasks import MATCHERS, hand_over, rest_after, time_budget
 from workers.match_tasks import forget_unlicensed_brokers
 from workers.outbox import outbox_handler
 
@@ -50,7 +48,7 @@ async def match_relicensed_broker(resources: WorkerResources, entity_id: str) ->
             except Exception as exc:
                 # Its own single-profile row, retried with the outbox's backoff: one profile that keeps failing
                 # holds up neither the broker's other profiles nor this row.
-                await _record(resources, retry_topic, str(worker_id))
+                await hand_over(resources, retry_topic, str(worker_id))
                 log.warning("licence.rematch_failed", org_id=org_id, worker_id=str(worker_id),
                             error=type(exc).__name__)
             matched += 1
@@ -58,13 +56,7 @@ async def match_relicensed_broker(resources: WorkerResources, entity_id: str) ->
             await asyncio.sleep(rest_after(loop.time() - began, resources.settings.import_match_share))
             last = worker_id == ids[-1] and len(ids) < PAGE
             if not last and loop.time() - started > time_budget(resources):
-                await _record(resources, RELICENSED_TOPIC, f"{org_id}:{after}")
+                await hand_over(resources, RELICENSED_TOPIC, f"{org_id}:{after}")
                 log.info("licence.rematch_continued", org_id=org_id, profiles=matched)
                 return
 
-
-async def _record(resources: WorkerResources, topic: str, entity_id: str) -> None:
-    pending = PendingWork()
-    async with resources.pool.acquire() as conn:
-        await pending.record(conn, topic, entity_id)
-        await flush_outbox(resources.redis, conn, pending)
