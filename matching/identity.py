@@ -65,6 +65,13 @@ _ID18_RE: Final = re.compile(r"[0-9]{17}[0-9X]")
 _ID15_RE: Final = re.compile(r"[0-9]{15}")
 _STRIP_RE: Final = re.compile(r"[\s\-‐‑‒–—―]+")
 _MOBILE_RE: Final = re.compile(r"1[3-9][0-9]{9}")
+# A fixed line: area code then a 7–8 digit number, once separators are gone. Area codes are 010 and 020–029, or
+# four digits 03xx–09xx, so 02368000000 splits as 023 + 68000000 and not 0236 + 8000000. With +86 in front the
+# trunk 0 is usually dropped (+86 23 6800 0000).
+_LANDLINE_RE: Final = re.compile(r"(?:\+86|0086)?0?(10|2\d|[3-9]\d\d)(\d{7,8})")
+# An extension after the number: 转 123, ext. 123, x123, #123, or a last hyphen group of at most 5 digits after a
+# complete number (023-68000000-123).
+_EXTENSION_RE: Final = re.compile(r"(?:\s*(?:转|ext\.?|x|#)\s*|-)(\d{1,6})$", re.IGNORECASE)
 
 Gender = Literal["male", "female"]
 
@@ -238,6 +245,40 @@ def parse_mobile(raw: str) -> str:
             "A mobile number has 11 digits starting with 13–19",
         )
     return s
+
+
+def parse_contact_phone(raw: str) -> str:
+    """Validate an organisation's contact phone, a mobile or a fixed line, and return it normalised: a mobile as
+    its 11 digits (`parse_mobile`), a fixed line as ``023-68000000`` (``-1234`` with an extension).
+
+    Full-width digits and the ideographic space are accepted (NFKC)."""
+    try:
+        return parse_mobile(raw)
+    except InvalidPhone:
+        pass
+    text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
+    extension = None
+    found = _EXTENSION_RE.search(text)
+    if found is not None and _LANDLINE_RE.fullmatch(_without_separators(text[: found.start()])):
+        text, extension = text[: found.start()], found.group(1)
+    match = _LANDLINE_RE.fullmatch(_without_separators(text))
+    if match is None:
+        raise InvalidPhone(
+            "format",
+            "联系电话应为手机号码或带区号的固定电话（如 023-68000000）",
+            "A contact phone is a mobile number or a fixed line with its area code (such as 023-68000000)",
+        )
+    area, number = match.groups()
+    return f"0{area}-{number}" + (f"-{extension}" if extension else "")
+
+
+def _without_separators(text: str) -> str:
+    return _STRIP_RE.sub("", text).replace("(", "").replace(")", "")
+
+
+def is_mobile(value: str) -> bool:
+    """Whether a normalised phone (`parse_mobile`, `parse_contact_phone`) is a mobile, i.e. can take a text."""
+    return _MOBILE_RE.fullmatch(value) is not None
 
 
 def mask_id_number(value: str) -> str:

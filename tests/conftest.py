@@ -168,9 +168,12 @@ async def admin(db: asyncpg.Connection) -> OrgKey:
 
 MakeOrg = Callable[..., Awaitable[OrgKey]]
 
+# A licence in force for the whole session (a licence may run at most 10 years ahead, plausible_dates.py).
+LICENCE_VALID_UNTIL = start_date_in(5 * 365)
+
 DEFAULT_ORG_FIELDS: dict[str, dict[str, Any]] = {
     "broker": {"licence": {"number": "渝人服证字〔2024〕第0001号", "issuer_province": "CQ",
-                           "valid_until": "2099-12-31"}},
+                           "valid_until": LICENCE_VALID_UNTIL}},
     "authority": {"province": "CQ"},
     "kiosk": {"kiosk_adcode": "500107"},
 }

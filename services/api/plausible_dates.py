@@ -11,6 +11,9 @@ A bound ahead of today never makes a stored row invalid later (a date inside it 
 one bound behind today, a posting's start, is checked only when the start is given for a new posting or changed,
 so editing or renewing an older posting is not refused for a start date it was allowed to have.
 
+A broker's licence is bounded ahead only (`LICENCE_YEARS_AHEAD`): one that has ended is a record (a lapsed or
+withdrawn licence), which the licence check then refuses to act on.
+
 What is deliberately not bounded: `available_from` in the past (it reads "available since", i.e. now; a profile
 whose availability has ended is refused by its `available_until`), and a posting's `expires_at`, which has its
 own setting (`JOB_MAX_TTL_DAYS`, 90 days ahead at most).
@@ -38,6 +41,11 @@ JOB_START_DAYS_BACK = 90
 # open-ended job leaves `end_date` empty.
 JOB_END_YEARS_AHEAD = 5
 
+# A broker's HR-service licence at most this many years ahead. Provinces issue them for a few years (or without a
+# term since 2018, where the platform still needs a date to check); 9999-12-31 standing in for "no end" would
+# make the licence check meaningless.
+LICENCE_YEARS_AHEAD = 10
+
 # Consent recorded a little in the future is clock skew between the broker's tool and us, not fiction.
 CONSENT_CLOCK_SKEW = timedelta(minutes=10)
 
@@ -60,6 +68,10 @@ def latest_job_start(today: date) -> date:
 
 def earliest_new_job_start(today: date) -> date:
     return today - timedelta(days=JOB_START_DAYS_BACK)
+
+
+def latest_licence_end(today: date) -> date:
+    return years_after(today, LICENCE_YEARS_AHEAD)
 
 
 def latest_job_end(today: date) -> date:

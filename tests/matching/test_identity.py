@@ -14,9 +14,11 @@ from matching.identity import (
     InvalidPhone,
     age_on,
     id_check_character,
+    is_mobile,
     mask_id_number,
     mask_phone,
     normalise_id_number,
+    parse_contact_phone,
     parse_id_number,
     parse_mobile,
 )
@@ -257,3 +259,34 @@ def test_age_on() -> None:
     assert age_on(leap, date(2025, 2, 28)) == 16
     assert age_on(leap, date(2026, 2, 28)) == 17
     assert age_on(leap, date(2026, 3, 1)) == 18
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("023-68000000", "023-68000000"),
+        ("(023)68000000", "023-68000000"),
+        ("023 6800 0000", "023-68000000"),
+        ("02368000000", "023-68000000"),  # 023 + 8 digits, not 0236 + 7
+        ("0817-1234567", "0817-1234567"),
+        ("010-12345678", "010-12345678"),
+        ("+86 23 6800 0000", "023-68000000"),  # the trunk 0 dropped after the country code
+        ("023-68000000转123", "023-68000000-123"),
+        ("023-68000000-123", "023-68000000-123"),
+        ("0817-1234567 ext. 12", "0817-1234567-12"),
+        ("０２３－６８００００００", "023-68000000"),
+        ("+86 138 1234 5678", "13812345678"),
+    ],
+)
+def test_contact_phones_are_mobiles_or_fixed_lines_with_area_codes(raw: str, expected: str) -> None:
+    assert parse_contact_phone(raw) == expected
+    assert is_mobile(expected) == (len(expected) == 11)
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "63000000", "023-123", "023-6800000012345", "abc", "12812345678"])
+def test_contact_phones_without_an_area_code_or_with_the_wrong_length_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidPhone) as info:
+        parse_contact_phone(raw)
+    assert info.value.reason_code == "format"
+    if raw:
+        assert raw not in info.value.message_en

@@ -28,6 +28,7 @@ import structlog
 from arq.connections import ArqRedis
 from standardwebhooks import Webhook
 
+from matching.identity import is_mobile
 from services.api.database import PendingWork
 from services.api.notifications import repository
 from services.api.notifications.clock import Clock
@@ -500,8 +501,11 @@ async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record)
     """The phone to text, re-checking consent at send time; reading a worker's phone is audited."""
     if sms["worker_id"] is None:  # the organisation's own contact phone (its SMS subscriptions)
         org_phone = await organisations.contact_phone(conn, sms["org_id"], d.cipher)
-        if org_phone is not None:
-            await repository.log_org_contact_phone_read_for_sms(conn, org_id=sms["org_id"])
+        # A fixed line cannot take a text: stored before contact phones were checked, or changed since the
+        # subscription was made. Not sent, nor logged as read for sending, rather than handed to the gateway to fail.
+        if org_phone is None or not is_mobile(org_phone):
+            return None
+        await repository.log_org_contact_phone_read_for_sms(conn, org_id=sms["org_id"])
         return org_phone
     facts = await repository.worker_sms_facts(conn, sms["worker_id"])
     if not (facts and facts["status"] == "available" and facts["consent_contact_by_sms"] and facts["phone_enc"]):

@@ -23,6 +23,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from matching.identity import is_mobile
 from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ
@@ -552,10 +553,17 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
     ensure_may_use_notifications(caller)
     if caller.role not in _SUBSCRIPTION_ROLES[body.kind]:
         raise Forbidden(f"此角色不能订阅 {body.kind} / this role may not subscribe to {body.kind}")
-    if body.channel == "sms" and await organisations.contact_phone(conn, caller.org_id, cipher) is None:
-        raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
-                           errors=[FieldError(field="channel",
-                                              message="机构未登记联系电话 / no contact phone on file")])
+    if body.channel == "sms":
+        phone = await organisations.contact_phone(conn, caller.org_id, cipher)
+        if phone is None:
+            raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
+                               errors=[FieldError(field="channel",
+                                                  message="机构未登记联系电话 / no contact phone on file")])
+        if not is_mobile(phone):
+            raise InvalidInput("短信订阅需要手机号码 / an SMS subscription needs a mobile contact phone",
+                               errors=[FieldError(field="channel",
+                                                  message="机构联系电话是固定电话，收不到短信 / the contact phone on "
+                                                          "file is a fixed line, which cannot take a text")])
     # Checked here, not in SubscriptionQuery: stored queries are read back through that model, and one refused
     # there would stop every subscription's fan-out.
     unknown = _unknown_areas(body.query.adcode)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from stdnum.cn import uscc
 
+from matching.identity import InvalidPhone, parse_contact_phone
 from services.api.sealed_text import SealedText
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
@@ -16,6 +18,25 @@ Province = Literal["CQ", "SC"]
 # 统一社会信用代码 (GB 32100-2015): 18 characters from a 31-symbol alphabet without I, O, S, V, Z.
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 ADCODE_PATTERN = r"^\d{6}$"
+
+
+def _uscc_check_character(value: str | None) -> str | None:
+    # The format is USCC_PATTERN's (which, unlike python-stdnum's own `validate`, allows the letter codes of
+    # registration authorities other than market regulation, e.g. N for rural collective economic
+    # organisations); the check character (GB 32100-2015, 5.3) is python-stdnum's computation.
+    if value is not None and uscc.calc_check_digit(value[:17]) != value[17]:
+        raise ValueError("统一社会信用代码校验位不符，请核对 / the credit code's check character does not match: "
+                         "a character is mistyped")
+    return value
+
+
+def _contact_phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_contact_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(f"{exc.message_zh} / {exc.message_en}") from None
 
 
 class Licence(BaseModel):
@@ -33,7 +54,9 @@ class Contact(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: SealedText | None = Field(default=None, max_length=64, repr=False)
-    phone: SealedText | None = Field(default=None, max_length=32, repr=False)
+    # Normalised (13800138000, 023-68000000): SMS subscriptions text it, so it must be a number a gateway takes.
+    phone: Annotated[SealedText | None, AfterValidator(_contact_phone)] = Field(default=None, max_length=32,
+                                                                                repr=False)
     email: SealedText | None = Field(default=None, max_length=254, repr=False)
     address: str | None = Field(default=None, max_length=200)
 
@@ -49,7 +72,8 @@ class OrgCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: OrgType
     name: str = Field(min_length=1, max_length=200)
-    unified_social_credit_code: str | None = Field(default=None, pattern=USCC_PATTERN)
+    unified_social_credit_code: Annotated[str | None, AfterValidator(_uscc_check_character)] = Field(
+        default=None, pattern=USCC_PATTERN)
     province: Province | None = None
     licence: Licence | None = None
     contact: Contact = Field(default_factory=Contact)
@@ -60,6 +84,8 @@ class OrgCreate(BaseModel):
     def _rules_per_type(self) -> OrgCreate:
         if self.type == "broker" and self.licence is None:
             raise ValueError("劳务经纪人须提供人力资源服务许可证 / a broker needs an HR-service licence")
+        if self.type != "broker" and self.licence is not None:
+            raise ValueError("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
         if self.type == "authority" and self.province is None:
             raise ValueError("主管部门须注明省份 CQ 或 SC / an authority needs province CQ or SC")
         if self.type != "kiosk" and self.kiosk_adcode is not None:

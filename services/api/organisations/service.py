@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -25,7 +26,8 @@ from services.api.organisations.schemas import (
     OrgOut,
 )
 from services.api.pagination import Position, decode_cursor, next_cursor
-from services.api.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
+from services.api.plausible_dates import LICENCE_YEARS_AHEAD, latest_licence_end
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from services.api.regions.service import ensure_known_adcodes
 from services.privacy.cipher import PersonalDataCipher
 
@@ -65,6 +67,8 @@ async def register_org(conn: asyncpg.Connection, body: OrgCreate, *,
     contact."""
     if body.kiosk_adcode is not None:
         ensure_known_adcodes([body.kiosk_adcode], field="kiosk_adcode")
+    if body.licence is not None:
+        ensure_plausible_licence(body.licence, china_today(), field="licence.valid_until")
     org_id = uuid4()
     public, personal = contact.split(body.contact)
     sealed = contact.seal(_cipher(cipher), org_id, personal) if personal else None
@@ -115,6 +119,13 @@ def _with_masked_contact(row: asyncpg.Record, cipher: CipherSource | None) -> Or
 RELICENSED_TOPIC = "broker.relicensed"
 
 
+def ensure_plausible_licence(licence: Licence, today: date, *, field: str) -> None:
+    if licence.valid_until > latest_licence_end(today):
+        raise InvalidInput("许可证有效期不合理 / implausible licence end", errors=[FieldError(
+            field=field, message=f"有效期至多到今后 {LICENCE_YEARS_AHEAD} 年（{latest_licence_end(today)}）/ a licence "
+                                 f"runs at most {LICENCE_YEARS_AHEAD} years ahead ({latest_licence_end(today)})")])
+
+
 async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID, licence: Licence, *,
                          pending: PendingWork, cipher: CipherSource | None = None) -> OrgOut:
     """Record a broker's HR-service licence (renewed, corrected, or ending earlier: withdrawn), keeping the one
@@ -136,6 +147,7 @@ async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID,
         if row["type"] != "broker":
             raise Conflict("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
         today = china_today()
+        ensure_plausible_licence(licence, today, field="valid_until")
         issuer = row["licence_issuer_province"]
         if (caller.role == "authority" and issuer is not None and issuer != caller.province
                 and licence_valid_on(row["licence_valid_until"], today)):

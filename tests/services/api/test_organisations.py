@@ -10,6 +10,9 @@ import httpx
 
 from services.api.auth.caller import Caller
 from services.api.auth.keys import hash_key
+from services.api.organisations.service import contact_phone
+from services.api.settings import ApiSettings
+from services.api.worker_profiles.service import personal_data_cipher
 from tests.conftest import MakeOrg, OrgKey
 
 
@@ -17,7 +20,7 @@ async def test_create_org_returns_key_once_and_stores_only_its_hash(
     client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection,
 ) -> None:
     response = await client.post("/v1/orgs", headers=admin.headers, json={
-        "type": "enterprise", "name": "重庆长安汽车股份有限公司", "unified_social_credit_code": "9150000020282257XN",
+        "type": "enterprise", "name": "重庆长安汽车股份有限公司", "unified_social_credit_code": "9150000020282257X8",
     })
     assert response.status_code == 201, response.text
     body = response.json()
@@ -108,6 +111,49 @@ async def test_unknown_role_and_bad_fields_are_listed_per_field(client: httpx.As
     assert response.headers["content-type"].startswith("application/problem+json")
     fields = {e["field"] for e in problem["errors"]}
     assert {"type", "name", "surprise", "unified_social_credit_code"} <= fields
+
+
+async def test_a_credit_code_with_a_wrong_check_character_is_refused(client: httpx.AsyncClient,
+                                                                      admin: OrgKey) -> None:
+    # 长安汽车's code with its last character changed; then a rural collective's code (registration authority N,
+    # which python-stdnum's own format check would refuse) with its right check character.
+    wrong = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "校验位错误", "unified_social_credit_code": "9150000020282257XN"})
+    assert wrong.status_code == 422, wrong.text
+    assert [e["field"] for e in wrong.json()["errors"]] == ["unified_social_credit_code"]
+    assert "check character" in wrong.json()["errors"][0]["message"]
+    collective = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "村集体经济组织", "unified_social_credit_code": "N2500107MA6000001A"})
+    assert collective.status_code == 201, collective.text
+
+
+async def test_contact_phones_are_checked_and_stored_normalised(client: httpx.AsyncClient, admin: OrgKey,
+                                                                 db: asyncpg.Connection, settings: ApiSettings) -> None:
+    bad = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "电话不对", "contact": {"phone": "6800-00"}})
+    assert bad.status_code == 422, bad.text
+    assert [e["field"] for e in bad.json()["errors"]] == ["contact.phone"]
+    assert "6800-00" not in bad.text
+    for raw, masked in (("（023）6800 0000", "*******0000"), ("+86 138-0013-8000", "*******8000")):
+        ok = await client.post("/v1/orgs", headers=admin.headers, json={
+            "type": "enterprise", "name": f"电话 {raw}", "contact": {"phone": raw}})
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["org"]["contact"]["phone"] == masked
+    org_id = uuid.UUID(ok.json()["org"]["id"])
+    assert await contact_phone(db, org_id, personal_data_cipher(settings, {})) == "13800138000"
+
+
+async def test_only_brokers_hold_a_licence_and_it_runs_at_most_ten_years(client: httpx.AsyncClient,
+                                                                          admin: OrgKey) -> None:
+    licence = {"number": "渝人服证字〔2026〕第0001号", "issuer_province": "CQ", "valid_until": "2030-01-01"}
+    enterprise = await client.post("/v1/orgs", headers=admin.headers,
+                                   json={"type": "enterprise", "name": "持证企业", "licence": licence})
+    assert enterprise.status_code == 422, enterprise.text
+    assert "only brokers" in enterprise.text
+    forever = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "broker", "name": "永久许可", "licence": {**licence, "valid_until": "9999-12-31"}})
+    assert forever.status_code == 422, forever.text
+    assert [e["field"] for e in forever.json()["errors"]] == ["licence.valid_until"]
 
 
 async def test_kiosk_adcode_must_exist(client: httpx.AsyncClient, admin: OrgKey) -> None:

@@ -17,7 +17,7 @@ from services.api.matches.schemas import JobMatchList, MaskedWorker, WorkerMatch
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
 from services.outbox import repository as outbox
-from tests.conftest import MakeOrg, OrgKey, start_date_in
+from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
 from tests.services.indexing.pipeline import reconcile, run_worker_burst, settle
 
 WELDER = "6-18-02-04"
@@ -364,7 +364,7 @@ async def test_a_lapsed_brokers_profiles_are_not_offered_to_enterprises(
     assert {str(r["worker_id"]) for r in await db.fetch(
         "SELECT DISTINCT worker_id FROM notifications WHERE worker_id IS NOT NULL")} == {shown}
     # Renewed: offered again.
-    await record_licence(client, admin, lapsed, "2099-01-01")
+    await record_licence(client, admin, lapsed, LICENCE_VALID_UNTIL)
     assert await matched() == {shown, hidden}
 
 

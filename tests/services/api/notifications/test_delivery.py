@@ -535,6 +535,7 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
         make_org: MakeOrg, record: Record, db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
     enterprise = await make_org("enterprise", contact={"name": "冉经理", "phone": "13800138000"})
     phoneless = await make_org("enterprise")
+    office = await make_org("enterprise", contact={"phone": "023-68000000"})  # a fixed line cannot take a text
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=CN))
     sms = FakeSms()
     d = await make_delivery(clock=clock, sms=sms)
@@ -548,16 +549,19 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
 
     await record(subscription_hit(enterprise))
     await record(subscription_hit(phoneless))
+    await record(subscription_hit(office))
     await _dispatch_all(d, db)
     rows = {r["org_id"]: r["id"] for r in await db.fetch("SELECT id, org_id FROM sms_messages")}
-    assert set(rows) == {uuid_of(enterprise), uuid_of(phoneless)}
+    assert set(rows) == {uuid_of(enterprise), uuid_of(phoneless), uuid_of(office)}
     assert await delivery.send_sms(d, rows[uuid_of(enterprise)]) == "sent"
     assert [phone for phone, _text, _id in sms.sent] == ["13800138000"]  # decrypted from contact_enc
     assert await db.fetchval(  # and that read is audited
         "SELECT count(*) FROM pii_access_log WHERE subject_kind = 'organisation_contact' AND subject_id = $1 "
         "AND purpose = 'sms_notification'", uuid_of(enterprise)) == 1
     assert await delivery.send_sms(d, rows[uuid_of(phoneless)]) == "cancelled"  # no phone on file: nothing to text
+    assert await delivery.send_sms(d, rows[uuid_of(office)]) == "cancelled"
     assert len(sms.sent) == 1
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log WHERE subject_id = $1", uuid_of(office)) == 0
 
 
 async def _shared_worker(client: httpx.AsyncClient, broker: OrgKey, n: int) -> UUID:

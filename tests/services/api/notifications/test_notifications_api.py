@@ -167,9 +167,14 @@ async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org:
     workers = await client.post("/v1/subscriptions", headers=enterprise.headers,
                                 json={"kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
     assert workers.status_code == 201, workers.text
-    # SMS needs a contact phone.
+    # SMS needs a contact phone, and one that can take a text.
     no_phone = await client.post("/v1/subscriptions", headers=broker.headers, json={**body, "channel": "sms"})
     assert no_phone.status_code == 422
+    office = await make_org("enterprise", contact={"phone": "023-68000000"})
+    landline = await client.post("/v1/subscriptions", headers=office.headers,
+                                 json={"kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
+    assert landline.status_code == 422, landline.text
+    assert "fixed line" in landline.json()["errors"][0]["message"]
     bad = await client.post("/v1/subscriptions", headers=broker.headers,
                             json={**body, "query": {"adcode": ["5001"]}})
     assert bad.status_code == 422

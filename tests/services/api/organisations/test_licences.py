@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.china_calendar import china_today
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey
 from tests.services.api.matches.test_matches import worker_body
 
 
@@ -81,9 +81,12 @@ async def test_licences_are_refused_to_others_and_for_other_organisations(
     bad = await put_licence(client, admin, broker.org_id, {"issuer_province": "GD", "valid_until": "2027-13-01"})
     assert bad.status_code == 422, bad.text
     assert {e["field"] for e in bad.json()["errors"]} >= {"number", "issuer_province", "valid_until"}
+    forever = await put_licence(client, admin, broker.org_id, licence(11 * 366))  # "no end" is not a date
+    assert forever.status_code == 422, forever.text
+    assert [e["field"] for e in forever.json()["errors"]] == ["valid_until"]
     assert await db.fetchval("SELECT count(*) FROM licence_changes") == 0
     unchanged = await client.get(f"/v1/orgs/{broker.org_id}", headers=broker.headers)
-    assert unchanged.json()["licence"]["valid_until"] == "2099-12-31"
+    assert unchanged.json()["licence"]["valid_until"] == LICENCE_VALID_UNTIL
 
 
 async def test_an_authority_cannot_replace_a_licence_the_other_province_issued_while_it_is_valid(
