@@ -29,6 +29,7 @@ from arq.connections import ArqRedis
 from standardwebhooks import Webhook
 
 from matching.identity import is_mobile
+from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
 from services.api.notifications import repository
 from services.api.notifications.clock import Clock
@@ -245,8 +246,10 @@ async def dispatch(d: Delivery, notification_id: UUID, *, deliver_now: bool = Fa
                 return "missing"
             outcome = "again"
             if n["dispatched_at"] is None:
-                if n["worker_id"] is not None and await repository.worker_gone_for(conn, notification_id):
-                    # Erased, or no longer shared, since it was recorded: inbox only, no push.
+                if n["worker_id"] is not None and await repository.worker_gone_for(
+                        conn, notification_id, today=d.clock.now().astimezone(CHINA_TZ).date()):
+                    # Erased, no longer shared, or its broker's licence lapsed since it was recorded: inbox only,
+                    # no push.
                     log.info("notifications.push_skipped", notification_id=str(notification_id), reason="worker")
                 else:
                     await _fan_out(d, conn, n)
@@ -330,7 +333,7 @@ async def build_due_digests(d: Delivery) -> int:
             async with conn.transaction():
                 await repository.lock_digest_group(conn, g["channel"], g["recipient"], g["period"])
                 await repository.drop_unshareable_holds(conn, channel=g["channel"], recipient=g["recipient"],
-                                                        period=g["period"])
+                                                        period=g["period"], today=now.astimezone(CHINA_TZ).date())
                 await repository.insert_digest(conn, digest_id=digest_id, channel=g["channel"],
                                                recipient=g["recipient"], org_id=g["org_id"], period=g["period"],
                                                items=0, now=now)

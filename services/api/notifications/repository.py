@@ -561,13 +561,18 @@ async def due_hold_groups(conn: asyncpg.Connection, *, hourly_before: datetime,
 
 # A notice about a person is not pushed once the person is erased, nor to anyone but their own broker once they
 # stopped being shareable (consent withdrawn, placed, inactive, held): the rule of worker_is_indexable
-# (services/indexing/documents.py), re-checked at push time because notices wait (digests, the daily cap).
+# (services/indexing/documents.py), re-checked at push time because notices wait (digests, the daily cap). Nor
+# once their broker's licence has lapsed: such a broker's profiles are not offered to enterprises (issue 2), and
+# a notice recorded before the lapse would otherwise still offer one. `{today}` is the day in China.
 _WORKER_GONE = """w.status = 'erased'
     OR (n.recipient_org_id <> w.broker_org_id
-        AND NOT (w.status = 'available' AND w.consent_share_with_enterprises AND NOT w.held_for_review))"""
+        AND NOT (w.status = 'available' AND w.consent_share_with_enterprises AND NOT w.held_for_review
+                 AND EXISTS (SELECT 1 FROM organisations b
+                              WHERE b.id = w.broker_org_id AND b.licence_valid_until >= {today})))"""
 
 
-async def drop_unshareable_holds(conn: asyncpg.Connection, *, channel: str, recipient: str, period: str) -> int:
+async def drop_unshareable_holds(conn: asyncpg.Connection, *, channel: str, recipient: str, period: str,
+                                 today: date) -> int:
     """Delete the group's waiting holds of notices whose person may no longer be pushed (see _WORKER_GONE); the
     notices stay in the inbox they were recorded in. Returns how many were dropped."""
     status = await conn.execute(
@@ -575,15 +580,15 @@ async def drop_unshareable_holds(conn: asyncpg.Connection, *, channel: str, reci
              USING notifications n JOIN worker_profiles w ON w.id = n.worker_id
              WHERE h.notification_id = n.id AND h.digest_id IS NULL
                AND h.channel = $1 AND h.recipient = $2 AND h.period = $3
-               AND ({_WORKER_GONE})""", channel, recipient, period)
+               AND ({_WORKER_GONE.format(today="$4")})""", channel, recipient, period, today)
     return int(status.split()[-1])
 
 
-async def worker_gone_for(conn: asyncpg.Connection, notification_id: UUID) -> bool:
+async def worker_gone_for(conn: asyncpg.Connection, notification_id: UUID, *, today: date) -> bool:
     """The notice is about a person who may no longer be pushed to its recipient (see _WORKER_GONE)."""
     gone: bool | None = await conn.fetchval(
-        f"""SELECT {_WORKER_GONE} FROM notifications n JOIN worker_profiles w ON w.id = n.worker_id
-             WHERE n.id = $1""", notification_id)
+        f"""SELECT {_WORKER_GONE.format(today="$2")} FROM notifications n JOIN worker_profiles w ON w.id = n.worker_id
+             WHERE n.id = $1""", notification_id, today)
     return bool(gone)
 
 

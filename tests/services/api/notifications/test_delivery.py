@@ -611,6 +611,37 @@ async def test_notices_about_a_person_erased_or_withdrawn_meanwhile_are_not_push
     assert len(receiver.requests) == 1  # the digest only
 
 
+async def test_notices_recorded_before_the_broker_s_licence_lapsed_are_not_pushed_after_it(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    # A lapsed broker's profiles are not offered to enterprises; notices about them that wait for a digest (or
+    # for their dispatch) are judged on the day they are pushed, in China. The broker's own notices still go.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
+    receiver.secret = hook["secret"]
+    assert (await client.put("/v1/notifications/preferences", headers=enterprise.headers,
+                             json={"digest": "hourly"})).status_code == 200
+    held, instant = await _shared_worker(client, broker, 231), await _shared_worker(client, broker, 232)
+    await db.execute("UPDATE organisations SET licence_valid_until = '2026-03-02' WHERE id = $1::uuid",
+                     broker.org_id)
+    clock = ManualClock(datetime(2026, 3, 2, 23, 10, tzinfo=CN))  # the licence's last day
+    d = await make_delivery(clock=clock)
+    await record(match(enterprise, worker_id=held, now=clock.now()))
+    await _dispatch_all(d, db)
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE digest_id IS NULL") == 1
+
+    clock.set(datetime(2026, 3, 3, 0, 0, 5, tzinfo=CN))  # lapsed: the digest is due, its only notice dropped
+    await delivery.build_due_digests(d)
+    await client.put("/v1/notifications/preferences", headers=enterprise.headers, json={"digest": "instant"})
+    await record(match(enterprise, worker_id=instant, now=datetime(2026, 3, 2, 23, 50, tzinfo=CN)))
+    await _dispatch_all(d, db)  # recorded on the last day, dispatched after it
+    await _deliver_all(d, db)
+    assert receiver.requests == []
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE recipient_org_id = $1::uuid",
+                             enterprise.org_id) == 2  # both stay in the inbox they were recorded in
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE digest_id IS NULL") == 0
+
+
 async def test_erasure_strips_the_person_from_notices_webhook_bodies_and_digests(
         client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
         make_delivery: MakeDelivery, receiver: Receiver) -> None:
