@@ -82,7 +82,9 @@ class Actor:
     key_id: UUID | None
     role: str
     # A broker whose HR-service licence has expired (policy clause 21): it may not start new placements, as it may
-    # not post profiles; placements already under way still record their steps (the worker is on the job).
+    # not post profiles, neither by proposing one nor by accepting an enterprise's proposal; placements already
+    # under way still record their steps (the worker is on the job), and an enterprise may still accept the
+    # broker's own proposal made while it was licensed.
     licence_expired: bool = False
 
     @classmethod
@@ -124,13 +126,15 @@ def side_of(actor: Actor, record: asyncpg.Record) -> Side | None:
     return None
 
 
-def next_actions(record: asyncpg.Record, side: Side | None, now: datetime) -> list[str]:
-    """What `side` may do now (an empty list for authorities and for ended placements)."""
+def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
+                 licence_expired: bool = False) -> list[str]:
+    """What `side` may do now (an empty list for authorities and for ended placements); `licence_expired`: the
+    caller is a broker whose licence has lapsed (no accepting)."""
     status = record["status"]
     if side is None or status == "ended":
         return []
     actions: list[str] = []
-    if status == "proposed" and side != record["proposed_by"]:
+    if status == "proposed" and side != record["proposed_by"] and not (side == "broker" and licence_expired):
         actions.append("accept")
     if status == "accepted" and side == "enterprise":
         actions.append("hire")
@@ -155,7 +159,8 @@ def placement_out(record: asyncpg.Record, actor: Actor, now: datetime,
         proposed_at=record["proposed_at"], accepted_at=record["accepted_at"], hired_at=record["hired_at"],
         arrived_at=record["arrived_at"], retained_30_at=record["retained_30_at"],
         retained_90_at=record["retained_90_at"], ended_at=record["ended_at"], end_reason=record["end_reason"],
-        end_note=record["end_note"], next_actions=next_actions(record, side_of(actor, record), now),
+        end_note=record["end_note"], next_actions=next_actions(record, side_of(actor, record), now,
+                                                                licence_expired=actor.licence_expired),
         events=None if events is None else [
             PlacementEvent(action=e["action"], from_status=e["from_status"], to_status=e["to_status"],
                            by=e["org_type"] if e["org_type"] in ("enterprise", "broker") else None,
@@ -309,6 +314,9 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     other: Side = "broker" if record["proposed_by"] == "enterprise" else "enterprise"
     _require_side(actor, record, {other}, "accept")
     _from(record, "proposed", "accept")
+    if actor.licence_expired:
+        raise Forbidden("人力资源服务许可证已过期，不能开始新的就业 / the broker's HR-service licence has expired; "
+                        "renew it before accepting placements", extra={"reason": "licence_expired"})
     note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey, start_date_in
+from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
@@ -167,6 +167,26 @@ async def test_a_broker_whose_licence_lapsed_proposes_nothing_new(client: httpx.
     # The placement already under way still records its steps: the worker is not left without a record.
     accepted = await act(client, enterprise, under_way.json()["id"], "accept")
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_broker_whose_licence_lapsed_cannot_accept_an_enterprise_s_proposal(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # Proposed while the broker was licensed; accepting it after the lapse would start a placement all the same.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    proposal = await propose(client, enterprise, job["id"], worker["id"])
+    assert proposal.status_code == 201, proposal.text
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid",
+                     broker.org_id)
+    seen = await client.get(f"/v1/placements/{proposal.json()['id']}", headers=broker.headers)
+    assert "accept" not in seen.json()["next_actions"]
+    refused = await act(client, broker, proposal.json()["id"], "accept")
+    assert (refused.status_code, problem_reason(refused)) == (403, "licence_expired")
+    assert await db.fetchval("SELECT status FROM placements WHERE id = $1::uuid", proposal.json()["id"]) == "proposed"
+    await db.execute("UPDATE organisations SET licence_valid_until = $2 WHERE id = $1::uuid",
+                     broker.org_id, date.fromisoformat(LICENCE_VALID_UNTIL))
+    renewed = await act(client, broker, proposal.json()["id"], "accept")
+    assert renewed.status_code == 200, renewed.text
 
 
 async def test_an_enterprise_cannot_start_a_placement_with_a_lapsed_brokers_worker(
