@@ -572,16 +572,23 @@ async def _shared_worker(client: httpx.AsyncClient, broker: OrgKey, n: int) -> U
     return UUID(created.json()["id"])
 
 
-async def test_notices_about_a_person_erased_or_withdrawn_meanwhile_are_not_pushed(
-        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
-        make_delivery: MakeDelivery, receiver: Receiver) -> None:
-    # Notices wait (an hourly digest here; the daily cap does the same): by the time they are pushed, the person
-    # may have been erased or have withdrawn consent to being shown to enterprises.
+async def _enterprise_on_hourly_digests(client: httpx.AsyncClient, make_org: MakeOrg,
+                                        receiver: Receiver) -> tuple[OrgKey, OrgKey]:
+    """(an enterprise whose match notices wait for an hourly digest to `receiver`'s webhook, a broker)."""
     enterprise, broker = await make_org("enterprise"), await make_org("broker")
     hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
     receiver.secret = hook["secret"]
     assert (await client.put("/v1/notifications/preferences", headers=enterprise.headers,
                              json={"digest": "hourly"})).status_code == 200
+    return enterprise, broker
+
+
+async def test_notices_about_a_person_erased_or_withdrawn_meanwhile_are_not_pushed(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery, receiver: Receiver) -> None:
+    # Notices wait (an hourly digest here; the daily cap does the same): by the time they are pushed, the person
+    # may have been erased or have withdrawn consent to being shown to enterprises.
+    enterprise, broker = await _enterprise_on_hourly_digests(client, make_org, receiver)
     erased, withdrawn, kept = [await _shared_worker(client, broker, n) for n in (201, 202, 203)]
     clock = ManualClock(datetime(2026, 3, 2, 14, 10, tzinfo=CN))
     d = await make_delivery(clock=clock)
@@ -616,11 +623,7 @@ async def test_notices_recorded_before_the_broker_s_licence_lapsed_are_not_pushe
         make_delivery: MakeDelivery, receiver: Receiver) -> None:
     # A lapsed broker's profiles are not offered to enterprises; notices about them that wait for a digest (or
     # for their dispatch) are judged on the day they are pushed, in China. The broker's own notices still go.
-    enterprise, broker = await make_org("enterprise"), await make_org("broker")
-    hook = await register_webhook(client, enterprise, receiver.url, ["match.created"])
-    receiver.secret = hook["secret"]
-    assert (await client.put("/v1/notifications/preferences", headers=enterprise.headers,
-                             json={"digest": "hourly"})).status_code == 200
+    enterprise, broker = await _enterprise_on_hourly_digests(client, make_org, receiver)
     held, instant = await _shared_worker(client, broker, 231), await _shared_worker(client, broker, 232)
     await db.execute("UPDATE organisations SET licence_valid_until = '2026-03-02' WHERE id = $1::uuid",
                      broker.org_id)
