@@ -196,6 +196,7 @@ class Stack:
         return env
 
     async def start(self) -> None:
+        from services.api.china_calendar import china_today
         from services.api.organisations.schemas import OrgCreate
         from services.api.organisations.service import create_org
         from services.db.migrate import apply_migrations
@@ -215,7 +216,7 @@ class Stack:
                     created = await create_org(conn, OrgCreate.model_validate({
                         "type": "broker", "name": name,
                         "licence": {"number": f"渝人服证字〔2026〕第{licence}号", "issuer_province": "CQ",
-                                    "valid_until": "2099-12-31"}}))
+                                    "valid_until": (china_today() + datetime.timedelta(days=365)).isoformat()}}))
                 keys.append(created.api_key)
             self.api_key, self.warm_up_key = keys
         finally:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
 from tests.services.api.matches.test_matches import job_body, post, record_licence, worker_body
 from tests.services.indexing.pipeline import run_worker_burst, settle
 from workers import licence_tasks
@@ -34,12 +34,12 @@ async def test_enterprises_hear_of_a_renewed_brokers_profiles(
 
     # A renewal of a licence that is still valid changes nothing for matching.
     other = await make_org("broker")
-    await record_licence(client, admin, other, "2099-06-30")
+    await record_licence(client, admin, other, start_date_in(3 * 365))
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'broker.relicensed'") == 0
 
     # Each job matches one profile, then hands the rest over by id (as before arq's job timeout).
     monkeypatch.setattr(licence_tasks, "time_budget", lambda _resources: 0.0)
-    await record_licence(client, admin, broker, "2099-01-01")
+    await record_licence(client, admin, broker, LICENCE_VALID_UNTIL)
     await run_worker_burst(settings)
     assert await notified_about(db, enterprise) == profiles
     rows = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'broker.relicensed' ORDER BY id")
@@ -48,7 +48,7 @@ async def test_enterprises_hear_of_a_renewed_brokers_profiles(
 
     # Run again (arq may): nothing new.
     await record_licence(client, admin, broker, "2024-01-01")
-    await record_licence(client, admin, broker, "2099-01-01")
+    await record_licence(client, admin, broker, LICENCE_VALID_UNTIL)
     await run_worker_burst(settings)
     assert await db.fetchval("""SELECT count(*) FROM notifications WHERE recipient_org_id = $1::uuid
                                    AND event = 'match.created'""", enterprise.org_id) == 3
