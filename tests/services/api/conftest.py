@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import uvicorn
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, async_playwright, expect
 
 from services.api.app import create_app
 from services.api.http_server import uvicorn_config
@@ -46,8 +46,14 @@ async def live_server(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIte
         await task
 
 
+# How long a browser test's `expect(...)` waits, as long as its pages' actions (`set_default_timeout`): Playwright's
+# own 5 s assertion default failed a typeahead check on a loaded machine where the first suggestion took 6 s.
+BROWSER_ASSERTION_TIMEOUT_MS = 20_000
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    expect.set_options(timeout=BROWSER_ASSERTION_TIMEOUT_MS)
     async with async_playwright() as p:
         chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
