@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,6 +20,7 @@ from matching.job_terms import all_job_terms
 from matching.occupations import OCCUPATION_CODE, OccupationClassification
 from matching.regions import RegionDirectory
 from matching.spreadsheet_cells import neutralise_formula, restore_formula
+from matching.visible_text import is_blank
 
 Side = Literal["CQ", "SC"]
 WageUnit = Literal["hour", "day", "month", "piece"]
@@ -207,7 +207,7 @@ class Catalogue:
             seen_codes.add(code)
             if not OCCUPATION_CODE.match(code) or not occupations.exists(code):
                 report(code, "occupation_code", "not a code of the 2022 occupation classification")
-            if _blank(entry.name):
+            if is_blank(entry.name):
                 report(code, "name", "empty name")
             elif entry.name in name_owner and name_owner[entry.name] != code:
                 report(code, "name", f"name {entry.name!r} already used by {name_owner[entry.name]}")
@@ -238,7 +238,9 @@ class Catalogue:
         alias_owner: dict[str, str] = {}
         for entry in self.active_entries():
             for alias in entry.aliases:
-                if _blank(alias):
+                # An invisible alias would be published as a word nobody can see or type, yet offered by the
+                # typeahead for a query of that same invisible character.
+                if is_blank(alias):
                     report(entry.occupation_code, "aliases", "empty alias")
                     continue
                 if alias == entry.name:
@@ -534,10 +536,3 @@ def catalogue_to_csv(catalogue: Catalogue) -> str:
 def load_initial_catalogue(path: Path = INITIAL_CATALOGUE_CSV) -> Catalogue:
     """Version 1, the shipped initial catalogue."""
     return parse_catalogue_csv(path.read_text(encoding="utf-8-sig"), version=1)
-
-
-def _blank(text: str) -> bool:
-    """Nothing visible: whitespace and format characters only (zero-width space and joiners, word joiner, BOM:
-    category Cf). str.strip() keeps those, so a name or alias of one would be published as a word nobody can
-    see or type, yet a query of the same invisible character would be suggested that trade."""
-    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)

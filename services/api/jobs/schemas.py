@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
+from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDateTime
 
 WageUnit = Literal["hour", "day", "month", "piece"]
@@ -77,6 +78,14 @@ class JobFields(BaseModel):
     expires_at: CalendarDateTime | None = Field(
         default=None, description="When the posting leaves search; default now + job_default_ttl_days.")
 
+    @field_validator("title")
+    @classmethod
+    def _visible_title(cls, title: str) -> str:
+        # min_length counts a zero-width space as a character: such a posting reached every kiosk untitled.
+        if is_blank(title):
+            raise ValueError("标题不能只含空白或不可见字符 / the title must have visible characters")
+        return title
+
     @model_validator(mode="after")
     def _consistent(self) -> JobFields:
         if self.end_date is not None and self.end_date < self.start_date:
@@ -87,7 +96,7 @@ class JobFields(BaseModel):
             raise ValueError("expires_at 需带时区 / expires_at needs a UTC offset")
         for name in ("benefits", "required_certificates"):
             items: list[str] = getattr(self, name)
-            if any(not item.strip() or len(item) > 40 for item in items):
+            if any(is_blank(item) or len(item) > 40 for item in items):
                 raise ValueError(f"{name}: 每项 1–40 字 / each item 1–40 characters")
         # The catalogue's official names (焊工证 → 特种作业操作证（焊接与热切割作业）) here rather than when the row is
         # built: every write goes through these fields (a create, a PATCH merged with the stored posting, an import

@@ -115,8 +115,9 @@ def parse_fields(data: dict[str, Any]) -> JobFields:
     try:
         return JobFields.model_validate(data)
     except ValidationError as exc:
-        raise _invalid([FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"])
-                        for e in exc.errors()]) from None
+        # Our own validators' messages lose pydantic's "Value error, " prefix, as they do in a request body's.
+        raise _invalid([FieldError(field=".".join(str(p) for p in e["loc"]) or "body",
+                                   message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()]) from None
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:

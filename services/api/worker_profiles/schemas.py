@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
+from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.sealed_text import SealedText
@@ -71,11 +72,19 @@ class WorkerFields(BaseModel):
     notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
     consent: Consent
 
+    @field_validator("name")
+    @classmethod
+    def _visible_name(cls, name: str) -> str:
+        # min_length counts a zero-width space as a character: such a profile had a name nobody could read.
+        if is_blank(name):
+            raise ValueError("姓名不能只含空白或不可见字符 / the name must have visible characters")
+        return name
+
     @model_validator(mode="after")
     def _lists(self) -> WorkerFields:
         for name in ("occupations", "skills", "certificates"):
             items: list[str] = getattr(self, name)
-            if any(not item.strip() or len(item) > _LIST_ITEM_MAX for item in items):
+            if any(is_blank(item) or len(item) > _LIST_ITEM_MAX for item in items):
                 raise ValueError(f"{name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
         if any(len(a) != 6 or not a.isdigit() for a in self.desired_adcodes):
             raise ValueError("desired_adcodes: 区县代码为6位数字 / adcodes have 6 digits")

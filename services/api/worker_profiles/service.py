@@ -188,8 +188,10 @@ class ValidatedWorker:
 
 
 def _field_errors(exc: ValidationError) -> list[FieldError]:
-    # Pydantic messages name the rule, not the input value, so personal data does not reach the response.
-    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=e["msg"]) for e in exc.errors()]
+    # Pydantic messages name the rule, not the input value, so personal data does not reach the response. Our own
+    # validators' messages lose pydantic's "Value error, " prefix, as they do when the request body is validated.
+    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body",
+                       message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
 
 
 def parse_fields(data: dict[str, Any]) -> WorkerFields:

@@ -454,3 +454,20 @@ async def test_required_certificates_are_stored_indexed_and_returned_by_their_of
     await run_worker_burst(settings)
     await settle(settings)
     assert (await get_document(settings, "jobs", job["id"]))["required_certificates"] == [welding]
+
+
+async def test_a_title_or_list_item_of_invisible_characters_is_refused(client: httpx.AsyncClient,
+                                                                     enterprise: OrgKey,
+                                                                     db: asyncpg.Connection) -> None:
+    # min_length and str.strip() let a zero-width space through: a posting titled "\u200b" reached the kiosks.
+    for overrides, field in (({"title": "\u200b"}, "title"), ({"title": "\u3000\ufeff"}, "title"),
+                             ({"benefits": ["包吃", "\u2060"]}, "body")):
+        refused = await post_job(client, enterprise, **overrides)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+    job_id = (await post_job(client, enterprise)).json()["id"]
+    refused = await client.patch(f"/v1/jobs/{job_id}", json={"title": "\u200b"}, headers=enterprise.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "title", "message": "标题不能只含空白或不可见字符 / the title must "
+                                                                      "have visible characters"}]

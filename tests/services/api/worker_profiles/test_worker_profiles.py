@@ -178,6 +178,25 @@ async def test_full_read_is_audited(client: httpx.AsyncClient, broker: OrgKey, d
     assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 1
 
 
+
+async def test_a_name_or_list_item_of_invisible_characters_is_refused(client: httpx.AsyncClient,
+                                                                    broker: OrgKey) -> None:
+    # min_length and str.strip() let a zero-width space through: a profile named "\u200b" was stored and shown.
+    for overrides, field in (({"name": "\u200b"}, "name"), ({"name": " \ufeff "}, "name"),
+                             ({"skills": ["\u200b"]}, "body")):
+        refused = await create(client, broker, **overrides)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
+    worker_id = (await create(client, broker)).json()["id"]
+    for patch, field in (({"name": "\u2060"}, "name"), ({"skills": ["氩弧焊", "\u200b"]}, "body")):
+        refused = await client.patch(f"/v1/workers/{worker_id}", json=patch, headers=broker.headers)
+        assert refused.status_code == 422, refused.text
+        errors = refused.json()["errors"]
+        assert [e["field"] for e in errors] == [field], refused.text
+        # the service's own validation of the merged profile says it as the request schema does
+        assert not errors[0]["message"].startswith("Value error"), errors
+    assert (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()["name"] == NAME
+
 async def test_the_audit_lists_only_the_fields_that_were_read(client: httpx.AsyncClient, broker: OrgKey,
                                                               db: asyncpg.Connection) -> None:
     # The log says what was disclosed: a profile without notes disclosed no notes, and an audit claiming it did
