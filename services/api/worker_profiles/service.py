@@ -32,6 +32,7 @@ from matching.identity import (
     parse_id_number,
     parse_mobile,
 )
+from matching.visible_text import visible_length
 from services.api.auth.caller import Caller
 from services.api.china_calendar import CHINA_TZ, china_today
 from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_policy, hold_new_profile_if_grade_d
@@ -70,6 +71,7 @@ INDEX_TOPIC = "worker.index"
 NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"
 LIST_SCOPE = "workers"
 PERSONAL_FIELDS: tuple[str, ...] = ("name", "id_number", "phone", "notes")
+MIN_PURPOSE_CHARACTERS = 2  # what the audit log must say at least about why full values were read
 _CIPHER_KEY = "privacy.cipher"
 
 
@@ -753,6 +755,11 @@ async def read_personal_data(conn: asyncpg.Connection, ctx: WorkerContext, calle
     """Full values for the owning broker, written to the audit log (who, what, when, why) in the same
     transaction: no read without its log line. The row is held for update: an erasure under way is waited for
     (then the profile is erased, 409); one that starts meanwhile waits for this read, then replaces its purpose."""
+    # The query's min_length counts spaces and zero-width characters: "  " was logged as an empty purpose.
+    if visible_length(purpose) < MIN_PURPOSE_CHARACTERS:
+        message = (f"请写明查看用途（至少 {MIN_PURPOSE_CHARACTERS} 个可见字符）/ say why the full values are needed "
+                   f"(at least {MIN_PURPOSE_CHARACTERS} visible characters)")
+        raise InvalidInput(message, errors=[FieldError(field="purpose", message=message)])
     record = await _owned(conn, caller, worker_id, for_update=True)
     ensure_may_read_personal_data(caller, china_today())
     if record["status"] == "erased":

@@ -179,6 +179,24 @@ async def test_full_read_is_audited(client: httpx.AsyncClient, broker: OrgKey, d
 
 
 
+async def test_a_purpose_of_spaces_or_invisible_characters_reads_nothing(client: httpx.AsyncClient, broker: OrgKey,
+                                                                       db: asyncpg.Connection) -> None:
+    # The query's min_length counted them: "  " was answered with the full values and logged with purpose "".
+    worker_id = (await create(client, broker)).json()["id"]
+    for purpose in ("  ", "\u200b\u200b", " a ", "\ufeffa"):
+        refused = await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": purpose},
+                                   headers=broker.headers)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["purpose"]
+        assert "可见字符" in refused.json()["detail"]
+        assert "visible characters" in refused.json()["detail"]
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 0
+    read = await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": " 签约 "},
+                            headers=broker.headers)
+    assert read.status_code == 200, read.text
+    assert await db.fetchval("SELECT purpose FROM pii_access_log") == "签约"
+
+
 async def test_a_name_or_list_item_of_invisible_characters_is_refused(client: httpx.AsyncClient,
                                                                     broker: OrgKey) -> None:
     # min_length and str.strip() let a zero-width space through: a profile named "\u200b" was stored and shown.
