@@ -53,6 +53,15 @@ class JobContact(BaseModel):
     phone: str | None = Field(default=None, max_length=32)
     note: str | None = Field(default=None, max_length=200)
 
+    @field_validator("name", "phone", "note")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        # The contact is stored as jsonb, which cannot hold U+0000. Left to PostgreSQL, the refusal was a 422 all
+        # the same, but the server's error log quoted the JSON before it: the recruiter's name and phone.
+        if value is not None and "\x00" in value:
+            raise ValueError("含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored")
+        return value
+
 
 class JobFields(BaseModel):
     """Everything a posting says; POST requires the required ones, PATCH merges onto the stored posting."""

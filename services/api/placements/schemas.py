@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PlacementStatus = Literal["proposed", "accepted", "hired", "arrived", "retained_30", "retained_90", "ended"]
 Side = Literal["enterprise", "broker"]
@@ -29,19 +29,22 @@ class TransitionNote(BaseModel):
 
     note: str | None = Field(default=None, max_length=500)
 
+    @field_validator("note")
+    @classmethod
+    def _storable(cls, note: str | None) -> str | None:
+        # The note goes into the event's jsonb detail, which cannot hold U+0000. Left to PostgreSQL, the refusal was
+        # a 422 all the same, but the server's error log quoted the JSON before it: a note about a person.
+        if note is not None and "\x00" in note:
+            raise ValueError("含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored")
+        return note
 
-class RetainBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class RetainBody(TransitionNote):
     milestone: Literal[30, 90] = Field(description="Days since arrival the worker is still employed: 30, then 90.")
-    note: str | None = Field(default=None, max_length=500)
 
 
-class EndBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EndBody(TransitionNote):
     reason: EndReason
-    note: str | None = Field(default=None, max_length=500)
 
 
 class County(BaseModel):

@@ -471,3 +471,17 @@ async def test_a_title_or_list_item_of_invisible_characters_is_refused(client: h
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"] == [{"field": "title", "message": "标题不能只含空白或不可见字符 / the title must "
                                                                       "have visible characters"}]
+
+
+async def test_a_contact_with_u0000_is_refused_before_it_reaches_postgresql(client: httpx.AsyncClient,
+                                                                           enterprise: OrgKey) -> None:
+    # The contact is jsonb, which cannot hold U+0000; PostgreSQL's refusal quoted the JSON before it (the
+    # recruiter's name and phone) in the server's error log. Refused by the schema now, naming the field.
+    refused = await post_job(client, enterprise, contact={"name": "李经理", "phone": "13800000000", "note": "\u0000"})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["contact.note"]
+    job_id = (await post_job(client, enterprise)).json()["id"]
+    patched = await client.patch(f"/v1/jobs/{job_id}", json={"contact": {"name": "李\u0000"}},
+                                 headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == ["contact.name"]

@@ -383,3 +383,19 @@ async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncCl
     assert [k for k, _ in await reminders()] == ["confirm_retention_30"]
     # Enterprises have no reminder list.
     assert (await client.get("/v1/placements/reminders", headers=enterprise.headers)).status_code == 403
+
+
+async def test_a_note_with_u0000_is_refused_before_it_reaches_postgresql(client: httpx.AsyncClient, broker: OrgKey,
+                                                                        enterprise: OrgKey) -> None:
+    # The note goes into jsonb, which cannot hold U+0000; PostgreSQL's refusal quoted the JSON before it (here a
+    # name and a phone) in the server's error log. Refused by the schema now, naming the field.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    pid = (await propose(client, enterprise, job["id"], worker["id"])).json()["id"]
+    for action, body in (("accept", {"note": "张德旺 13912345678\u0000"}),
+                         ("end", {"reason": "declined", "note": "\u0000"})):
+        refused = await act(client, broker, pid, action, body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["note"], refused.text
+    accepted = await act(client, broker, pid, "accept", {"note": "已联系"})
+    assert accepted.status_code == 200, accepted.text
