@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.api.idempotency import repository
-from services.api.problems import Conflict, InvalidInput
+from services.api.problems import Conflict, FieldError, InvalidInput
 from services.privacy.cipher import PersonalDataCipher
 
 _SEALED = "sealed"
@@ -139,7 +139,8 @@ async def run_idempotent(
         raise ValueError("sealed_fields need a cipher")
     if key is not None:
         if not key.strip():
-            raise InvalidInput("Idempotency-Key must not be blank")
+            message = "Idempotency-Key 不能为空 / Idempotency-Key must not be blank"
+            raise InvalidInput(message, errors=[FieldError(field="header.Idempotency-Key", message=message)])
         previous = await repository.find(conn, org_id=org_id, key=key, ttl_hours=ttl_hours)
         if previous is not None:
             if previous["request_hash"] != fingerprint or previous["path"] != path:

@@ -485,3 +485,12 @@ async def test_a_contact_with_u0000_is_refused_before_it_reaches_postgresql(clie
                                  headers=enterprise.headers)
     assert patched.status_code == 422, patched.text
     assert [e["field"] for e in patched.json()["errors"]] == ["contact.name"]
+
+
+async def test_a_blank_idempotency_key_is_a_bilingual_problem_naming_the_header(client: httpx.AsyncClient,
+                                                                              enterprise: OrgKey) -> None:
+    refused = await client.post("/v1/jobs", json=job_body(), headers={**enterprise.headers, "Idempotency-Key": ""})
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["detail"] == "Idempotency-Key 不能为空 / Idempotency-Key must not be blank"
+    assert [e["field"] for e in problem["errors"]] == ["header.Idempotency-Key"]
