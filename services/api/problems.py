@@ -236,7 +236,7 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
             return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
                                     detail=detail, errors=errors, extra={"code": code})
         return problem_response(request, status=422, slug=InvalidInput.slug, title=InvalidInput.title,
-                                detail=f"{len(errors)} field(s) invalid", errors=errors)
+                                detail=f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
 
     async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
         # PostgreSQL text and jsonb cannot hold U+0000 (and jsonb refuses some escapes): the client sent text we

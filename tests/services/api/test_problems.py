@@ -227,3 +227,12 @@ async def test_unstorable_text_in_jsonb_is_a_422_problem(client: httpx.AsyncClie
     response = await client.post("/v1/subscriptions", headers=broker.headers, json={
         "kind": "jobs", "query": {"q": "焊工\x00"}, "channel": "inbox", "digest": "instant"})
     _assert_problem(response, 422)
+
+
+async def test_a_request_that_does_not_validate_is_told_so_in_chinese_too(client: httpx.AsyncClient,
+                                                                         admin: OrgKey) -> None:
+    # The services' own checks said "1 个字段无效 / 1 field(s) invalid"; the request schema said it in English only.
+    response = await client.post("/v1/orgs", json={"type": "nope", "name": "某劳务公司"}, headers=admin.headers)
+    problem = _assert_problem(response, 422)
+    count = len(problem["errors"])  # type: ignore[arg-type]
+    assert problem["detail"] == f"{count} 个字段无效 / {count} field(s) invalid"
