@@ -304,12 +304,22 @@ def _as_date(value: Any) -> str:
     return text  # ISO already, or let the schema say what is wrong
 
 
+# A date and a clock time as people type them in a sheet ("2026/1/15 9:30", "2026-01-15 09:30:00"), no offset.
+_LOCAL_DATETIME_RE = re.compile(r"(?P<day>[^\sT]+)(?:\s+|T)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?")
+
+
 def _as_datetime(value: Any) -> str:
-    """A datetime cell as is; a bare date (cell, serial number or text) as midnight China time."""
+    """A datetime cell as is; a bare date (cell, serial number or text) as midnight China time; a date and time
+    written as text without an offset in China time too, as the same value in a datetime cell is read."""
     if isinstance(value, datetime):
         return value.isoformat() if value.tzinfo else value.isoformat() + "+08:00"
     if isinstance(value, str) and ("T" in value or ":" in value):
-        return value.strip()
+        text = value.strip()
+        local = _LOCAL_DATETIME_RE.fullmatch(text)
+        if local is None:  # an offset is given (or it is no time at all): the schema reads it or says what is wrong
+            return text
+        return (f"{_as_date(local['day'])}T{int(local['hour']):02d}:{local['minute']}:{local['second'] or '00'}"
+                "+08:00")
     day = _as_date(value)
     return f"{day}T00:00:00+08:00" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else day
 

@@ -303,3 +303,23 @@ def test_repeated_cells_are_converted_once_but_every_row_gets_its_own_values_and
     assert mapper.map_tabular(read[1]).body["skills"] == ["氩弧焊", "二保焊"]  # type: ignore[index]
     assert [(e.row, e.field) for e in bad1.errors + bad2.errors] == [(4, "home_adcode"), (5, "home_adcode")]
     assert bad1.errors[0].message == bad2.errors[0].message
+
+
+@pytest.mark.parametrize(("cell", "given_at"), [
+    ("2026/1/15 9:30", "2026-01-15T09:30:00+08:00"),
+    ("2026-01-15 09:30:05", "2026-01-15T09:30:05+08:00"),
+    ("2026-01-15T09:30", "2026-01-15T09:30:00+08:00"),
+    ("2026年1月15日 9:30", "2026-01-15T09:30:00+08:00"),
+    ("2026-01-15T09:30:00+00:00", "2026-01-15T09:30:00+00:00"),  # an offset given is kept
+    ("2026-01-15T09:30:00Z", "2026-01-15T09:30:00+00:00"),
+])
+def test_a_date_and_time_written_without_an_offset_is_china_time(mapper: RowMapper, cell: str,
+                                                                 given_at: str) -> None:
+    # Every row of a CSV whose 同意时间 said "2026/1/15 9:30" was refused ("given_at needs a UTC offset"), while
+    # the same value in a datetime cell, or a bare date, was read as China time.
+    assert mapper.plan(CHINESE_HEADER) == []
+    mapped = mapper.map_tabular(SourceRow(2, {k: str(v) for k, v in worker_row(1, 同意时间=cell).items()}))
+    model = mapper.validate(mapped)
+    assert model is not None, mapped.errors
+    assert isinstance(model, WorkerFields)
+    assert model.consent.given_at == datetime.datetime.fromisoformat(given_at)
