@@ -14,11 +14,12 @@ _COLUMNS = """id, org_id, kind, format, filename, byte_size, encoding, status, d
 
 
 async def insert_import(conn: asyncpg.Connection, *, import_id: UUID, org_id: UUID, api_key_id: UUID | None,
-                        kind: str, file_format: str, filename: str | None, byte_size: int, sha256: bytes) -> None:
+                        kind: str, file_format: str, filename: str | None, encoding: str | None, byte_size: int,
+                        sha256: bytes) -> None:
     await conn.execute(
-        """INSERT INTO imports (id, org_id, api_key_id, kind, format, filename, byte_size, sha256)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        import_id, org_id, api_key_id, kind, file_format, filename, byte_size, sha256)
+        """INSERT INTO imports (id, org_id, api_key_id, kind, format, filename, encoding, byte_size, sha256)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        import_id, org_id, api_key_id, kind, file_format, filename, encoding, byte_size, sha256)
 
 
 async def insert_chunks(conn: asyncpg.Connection, import_id: UUID, chunks: Sequence[tuple[int, bytes]]) -> None:

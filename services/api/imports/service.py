@@ -154,9 +154,11 @@ async def create_import(conn: asyncpg.Connection, pending: PendingWork, *, calle
                         file_format: FileFormat, filename: str | None, encoding: str | None,
                         upload: SpooledUpload, cipher: PersonalDataCipher) -> ImportAccepted:
     import_id = uuid.uuid4()
+    # The encoding the precheck found is stored now: the status said null until the worker started (and for good
+    # when the import then failed on its columns), after the 202 had named it.
     await repository.insert_import(conn, import_id=import_id, org_id=caller.org_id, api_key_id=caller.key_id,
                                    kind=kind, file_format=file_format, filename=_safe_filename(filename),
-                                   byte_size=upload.size, sha256=upload.sha256)
+                                   encoding=encoding, byte_size=upload.size, sha256=upload.sha256)
     seq = 0
     with upload.path.open("rb") as handle:
         while True:

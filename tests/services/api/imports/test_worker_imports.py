@@ -127,6 +127,22 @@ async def test_gbk_csv(client: httpx.AsyncClient, settings: ApiSettings, broker:
     assert status["created"] == 2
 
 
+
+async def test_the_status_names_the_encoding_from_the_upload_on(client: httpx.AsyncClient, settings: ApiSettings,
+                                                               broker: OrgKey) -> None:
+    # The 202 named the encoding; the status said null until the worker started, and for good when the import
+    # then failed on its columns.
+    accepted = await upload(client, broker, to_csv([worker_row(1)]).encode("gbk"))
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["encoding"] == "gb18030"
+    queued = await client.get(f"/v1/workers/imports/{accepted.json()['import_id']}", headers=broker.headers)
+    assert (queued.json()["status"], queued.json()["encoding"]) == ("queued", "gb18030")
+    failed = await upload(client, broker, "血型,姓名\nO,张三\n".encode("utf-16"))
+    assert failed.status_code == 202, failed.text
+    await run_worker(settings)
+    status = (await client.get(f"/v1/workers/imports/{failed.json()['import_id']}", headers=broker.headers)).json()
+    assert (status["status"], status["encoding"]) == ("failed", "utf-16")
+
 async def test_control_characters_in_the_file_name_are_dropped(client: httpx.AsyncClient, broker: OrgKey) -> None:
     # Written by hand: httpx would percent-encode them, curl and browsers send them as they are.
     name = "名\x00单\x07\u3000表.csv".encode()
@@ -382,7 +398,7 @@ async def test_status_is_private_to_the_organisation(
     assert (await client.get(f"/v1/jobs/imports/{import_id}", headers=enterprise.headers)).status_code == 404
     mine = await client.get(f"/v1/workers/imports/{import_id}", headers=broker.headers)
     assert mine.json()["status"] == "queued"
-    assert mine.json()["encoding"] is None  # read by the worker
+    assert mine.json()["encoding"] == "utf-8-sig"  # found at upload, as the 202 said
 
 
 async def test_idempotency_key_returns_the_same_import(
