@@ -21,3 +21,8 @@ def _printable(value: str) -> str:
 
 
 SealedText = Annotated[str, AfterValidator(_printable)]
+
+# The same check for a field with length bounds, written after them: Annotated[str, Field(max_length=50), PRINTABLE].
+# Bounds given outside (`SealedText = Field(max_length=50)`) come after the check, and pydantic can then only
+# count them generically: a long name was told "Value should have at most 50 items after validation, not 51".
+PRINTABLE = AfterValidator(_printable)

@@ -8,7 +8,7 @@ come only from the personal-data endpoint, which is audited.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,7 +18,7 @@ from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
-from services.api.sealed_text import SealedText
+from services.api.sealed_text import PRINTABLE
 
 Gender = Literal["male", "female"]
 WorkerStatus = Literal["available", "placed", "inactive"]
@@ -48,7 +48,7 @@ class WorkerFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    name: SealedText = Field(min_length=1, max_length=50, repr=False)
+    name: Annotated[str, Field(min_length=1, max_length=50), PRINTABLE] = Field(repr=False)
     id_number: str = Field(min_length=1, max_length=40, repr=False)
     phone: str = Field(min_length=1, max_length=40, repr=False)
     gender: Gender | None = None
@@ -69,7 +69,7 @@ class WorkerFields(BaseModel):
     available_from: date
     available_until: date | None = None
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
-    notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
+    notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent
 
     @field_validator("name")
@@ -105,7 +105,7 @@ class WorkerPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    name: SealedText | None = Field(default=None, min_length=1, max_length=50, repr=False)
+    name: Annotated[str, Field(min_length=1, max_length=50), PRINTABLE] | None = Field(default=None, repr=False)
     id_number: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
     phone: str | None = Field(default=None, min_length=1, max_length=40, repr=False)
     gender: Gender | None = None
@@ -124,7 +124,7 @@ class WorkerPatch(BaseModel):
     available_from: date | None = None
     available_until: date | None = None
     work_types: list[WorkType] | None = Field(default=None, max_length=4)
-    notes: SealedText | None = Field(default=None, max_length=1000, repr=False)
+    notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent | None = None
     status: WorkerStatus | None = Field(default=None, description="available | placed | inactive")
 

@@ -686,3 +686,17 @@ async def test_certificates_are_stored_and_returned_by_their_official_names(
                                  headers=broker.headers)
     assert patched.status_code == 200, patched.text
     assert patched.json()["certificates"] == ["特种作业操作证（高处作业）", "健康证"]
+
+
+async def test_a_name_or_notes_too_long_is_told_in_characters(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    # The control-character check ran before the length bounds, which pydantic then counted generically: "Value
+    # should have at most 50 items after validation, not 51" for a name.
+    refused = await create(client, broker, name="张" * 51)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "name", "message": "String should have at most 50 characters"}]
+    worker_id = (await create(client, broker)).json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"notes": "腰" * 1001}, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["errors"] == [{"field": "notes", "message": "String should have at most 1000 characters"}]
+    assert (await client.patch(f"/v1/workers/{worker_id}", json={"name": " 张德旺 ", "notes": None},
+                               headers=broker.headers)).json()["name"] == NAME
