@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from stdnum.cn import uscc
 
 from matching.identity import InvalidPhone, parse_contact_phone
-from services.api.sealed_text import SealedText
+from services.api.sealed_text import PRINTABLE
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 Province = Literal["CQ", "SC"]
@@ -30,9 +30,7 @@ def _uscc_check_character(value: str | None) -> str | None:
     return value
 
 
-def _contact_phone(value: str | None) -> str | None:
-    if value is None:
-        return None
+def _contact_phone(value: str) -> str:
     try:
         return parse_contact_phone(value)
     except InvalidPhone as exc:
@@ -53,11 +51,12 @@ class Contact(BaseModel):
     at rest, answered masked; see organisations/contact.py); `address` is the organisation's office."""
 
     model_config = ConfigDict(extra="forbid")
-    name: SealedText | None = Field(default=None, max_length=64, repr=False)
+    # Bounds before the control-character check (sealed_text.PRINTABLE), so a long value is told in characters.
+    name: Annotated[str, Field(max_length=64), PRINTABLE] | None = Field(default=None, repr=False)
     # Normalised (13800138000, 023-68000000): SMS subscriptions text it, so it must be a number a gateway takes.
-    phone: Annotated[SealedText | None, AfterValidator(_contact_phone)] = Field(default=None, max_length=32,
-                                                                                repr=False)
-    email: SealedText | None = Field(default=None, max_length=254, repr=False)
+    phone: Annotated[str, Field(max_length=32), PRINTABLE, AfterValidator(_contact_phone)] | None = Field(
+        default=None, repr=False)
+    email: Annotated[str, Field(max_length=254), PRINTABLE] | None = Field(default=None, repr=False)
     address: str | None = Field(default=None, max_length=200)
 
 

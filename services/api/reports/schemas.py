@@ -9,13 +9,13 @@ reporter nor the contact nor the authority's note.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.credit.points import ReportReason
-from services.api.sealed_text import SealedText
+from services.api.sealed_text import PRINTABLE
 
 TargetKind = Literal["job", "broker", "enterprise"]
 ReportStatus = Literal["open", "upheld", "dismissed"]
@@ -33,9 +33,9 @@ class ReportCreate(BaseModel):
     reason: ReportReason = Field(description="fake (虚假岗位) | fees (收费) | holds_id (扣证) | filled (已招满) | "
                                              "unpaid (欠薪) | other")
     text: str | None = Field(default=None, max_length=2000)
-    contact: SealedText | None = Field(default=None, min_length=1, max_length=200, repr=False,
-                                description="How the authority can reach the person reporting (personal data: "
-                                            "stored encrypted, shown only to authorities).")
+    contact: Annotated[str, Field(min_length=1, max_length=200), PRINTABLE] | None = Field(
+        default=None, repr=False, description="How the authority can reach the person reporting (personal data: "
+                                              "stored encrypted, shown only to authorities).")
 
 
 class ReportOut(BaseModel):

@@ -143,6 +143,15 @@ async def test_contact_phones_are_checked_and_stored_normalised(client: httpx.As
     assert await contact_phone(db, org_id, personal_data_cipher(settings, {})) == "13800138000"
 
 
+async def test_a_contact_field_too_long_is_told_in_characters(client: httpx.AsyncClient, admin: OrgKey) -> None:
+    refused = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "联系人过长", "contact": {"name": "向" * 65, "email": "x" * 255}})
+    assert refused.status_code == 422, refused.text
+    assert sorted((e["field"], e["message"]) for e in refused.json()["errors"]) == [
+        ("contact.email", "String should have at most 254 characters"),
+        ("contact.name", "String should have at most 64 characters")]
+
+
 async def test_only_brokers_hold_a_licence_and_it_runs_at_most_ten_years(client: httpx.AsyncClient,
                                                                           admin: OrgKey) -> None:
     licence = {"number": "渝人服证字〔2026〕第0001号", "issuer_province": "CQ", "valid_until": "2030-01-01"}
