@@ -696,6 +696,13 @@ async def update_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Ca
     merged = {**_fields_of(record, ctx.cipher), **changes}
     validated = validate_worker(parse_fields(merged), ctx)
     status = patch.status if patch.status is not None else record["status"]
+    # A person holding a job through a placement is back on the market when the placement ends (its `end` makes
+    # them available), not by a PATCH that leaves the placement `hired`: they would be matched and offered while
+    # employed. Under the profile's row lock, which a hire also takes, so a hire cannot slip in between.
+    if (status == "available" and record["status"] != "available"
+            and await placements_repository.employment_of_worker(conn, worker_id) is not None):
+        raise Conflict("求职者正通过安置在岗，请先结束该安置 / the person holds a job through a placement: end the "
+                       "placement to make them available", extra={"reason": "placement_open"})
     record = await _write(conn, caller, validated, ctx, worker_id=worker_id, status=status, insert=False)
     return worker_out(record, ctx)
 

@@ -355,6 +355,24 @@ async def test_lists_show_each_party_its_own_and_authorities_all(client: httpx.A
     assert (await client.get("/v1/placements?from_adcode=12", headers=authority.headers)).status_code == 422
 
 
+async def test_a_hired_person_is_made_available_by_ending_the_placement_not_by_a_patch(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey) -> None:
+    job = await make_job(client, enterprise, headcount=2)
+    worker = await make_worker(client, broker)
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    back = await client.patch(f"/v1/workers/{worker['id']}", json={"status": "available"}, headers=broker.headers)
+    assert (back.status_code, problem_reason(back)) == (409, "placement_open")
+    profile = (await client.get(f"/v1/workers/{worker['id']}", headers=broker.headers)).json()
+    assert (profile["status"], profile["searchable"]) == ("placed", False)
+    # Other edits (and marking the person inactive) still go through.
+    assert (await client.patch(f"/v1/workers/{worker['id']}", json={"skills": ["氩弧焊"]},
+                               headers=broker.headers)).status_code == 200
+    ended = await act(client, broker, placement["id"], "end", {"reason": "no_show"})
+    assert ended.status_code == 200, ended.text
+    profile = (await client.get(f"/v1/workers/{worker['id']}", headers=broker.headers)).json()
+    assert profile["status"] == "available"
+
+
 async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncClient, broker: OrgKey,
                                                            enterprise: OrgKey, db: asyncpg.Connection,
                                                            settings: ApiSettings) -> None:
