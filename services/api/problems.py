@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matching.identity import mask_numbers_in_text
@@ -159,18 +159,39 @@ def _json_position(offset: int, document: object) -> str:
     return where + ")"
 
 
-def _validation_message(err: dict[str, Any], document: object = None) -> str:
+# pydantic prefixes our validators' own messages ("身份证号校验位错误 / …") with its "Value error, " (a ValueError)
+# or "Assertion failed, " (an assert): the client reads ours as we wrote them.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def validation_message(err: Mapping[str, Any]) -> str:
+    """The message for one pydantic error, the same for a request body (POST), a merged PATCH and an import row."""
     kind = err.get("type", "")
-    if kind == "json_invalid":
-        loc = err.get("loc", ())
-        where = _json_position(loc[-1], document) if loc and isinstance(loc[-1], int) else ""
-        return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", "")) + where
     if kind == "extra_forbidden":
         return "未知字段 / unknown field"
     if kind == "missing":
         return "必填 / required"
-    # pydantic prefixes our validators' own messages ("身份证号校验位错误 / …") with its "Value error, ".
-    return str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    message = str(err.get("msg", "invalid"))
+    for prefix in _PYDANTIC_PREFIXES:
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Per-field errors of a model validated from a dict (a PATCH merged with the stored object, an import row):
+    located as a request body's fields are, with the same messages. Pydantic's messages name the rule, not the
+    value (`include_input=False`), so personal data does not reach the response."""
+    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=validation_message(e))
+            for e in exc.errors(include_url=False, include_input=False)]
+
+
+def _validation_message(err: dict[str, Any], document: object = None) -> str:
+    if err.get("type") == "json_invalid":
+        loc = err.get("loc", ())
+        where = _json_position(loc[-1], document) if loc and isinstance(loc[-1], int) else ""
+        return "请求体不是合法的 JSON / body is not valid JSON: " + str(err.get("ctx", {}).get("error", "")) + where
+    return validation_message(err)
 
 
 # `code` members of the problems about a request body as a whole, stable for clients to branch on (the same

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from services.api.imports.readers import (
     cell_text,
     excel_serial_date,
 )
+from services.api.problems import validation_message
 
 Kind = Literal["str", "int", "float", "bool", "date", "datetime", "list", "model", "literal", "other"]
 
@@ -785,11 +786,3 @@ def _nul_paths(value: Any, path: str = "") -> Iterator[str | None]:
             yield from _nul_paths(item, path)
 
 
-def validation_message(err: Mapping[str, Any]) -> str:
-    kind = err.get("type", "")
-    if kind == "missing":
-        return "必填 / required"
-    if kind == "extra_forbidden":
-        return "未知字段 / unknown field"
-    message = str(err.get("msg", "invalid"))
-    return message.removeprefix("Value error, ")

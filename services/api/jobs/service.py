@@ -54,7 +54,7 @@ from services.api.plausible_dates import (
     latest_job_end,
     latest_job_start,
 )
-from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError
+from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import OutboxRecorder
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
@@ -115,9 +115,7 @@ def parse_fields(data: dict[str, Any]) -> JobFields:
     try:
         return JobFields.model_validate(data)
     except ValidationError as exc:
-        # Our own validators' messages lose pydantic's "Value error, " prefix, as they do in a request body's.
-        raise _invalid([FieldError(field=".".join(str(p) for p in e["loc"]) or "body",
-                                   message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()]) from None
+        raise _invalid(field_errors(exc)) from None
 
 
 def _finding_dict(f: Any) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from services.api.problems import (
     NotFound,
     ProblemError,
     ServiceUnavailable,
+    field_errors,
 )
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository
@@ -189,19 +190,12 @@ class ValidatedWorker:
         return [o["input"] for o in self.occupations if o["code"] is None]
 
 
-def _field_errors(exc: ValidationError) -> list[FieldError]:
-    # Pydantic messages name the rule, not the input value, so personal data does not reach the response. Our own
-    # validators' messages lose pydantic's "Value error, " prefix, as they do when the request body is validated.
-    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body",
-                       message=e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
-
-
 def parse_fields(data: dict[str, Any]) -> WorkerFields:
     """A dict (merged PATCH, an import row) → WorkerFields, or InvalidInput with one error per field."""
     try:
         return WorkerFields.model_validate(data)
     except ValidationError as exc:
-        errors = _field_errors(exc)
+        errors = field_errors(exc)
         raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors) from None
 
 

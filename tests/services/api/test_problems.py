@@ -113,6 +113,31 @@ def test_extension_members_never_replace_the_standard_ones() -> None:
     assert (body["status"], body["title"], body["reason"]) == (409, Conflict.title, "why")
 
 
+def test_field_errors_carry_our_messages_without_pydantics_prefixes() -> None:
+    from pydantic import BaseModel, ValidationError, model_validator
+
+    from services.api.problems import FieldError, field_errors
+
+    class Shape(BaseModel):
+        low: int
+        high: int
+
+        @model_validator(mode="after")
+        def _ordered(self) -> Shape:
+            if self.low > self.high:  # pydantic reads an AssertionError as an assert's ("Assertion failed, …")
+                raise AssertionError("下限高于上限 / low above high")
+            if self.low < 0:
+                raise ValueError("不能为负 / must not be negative")
+            return self
+
+    for data, field, message in (({"low": 2, "high": 1}, "body", "下限高于上限 / low above high"),
+                                 ({"low": -1, "high": 1}, "body", "不能为负 / must not be negative"),
+                                 ({"low": 1}, "high", "必填 / required")):
+        with pytest.raises(ValidationError) as caught:
+            Shape.model_validate(data)
+        assert field_errors(caught.value) == [FieldError(field=field, message=message)]
+
+
 async def test_wrong_types_are_listed(client: httpx.AsyncClient, admin: OrgKey) -> None:
     response = await client.post("/v1/orgs", headers=admin.headers, json={"type": 5, "name": ["x"]})
     problem = _assert_problem(response, 422)

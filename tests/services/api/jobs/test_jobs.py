@@ -307,6 +307,21 @@ async def test_patch_to_an_unknown_adcode_is_422_and_changes_nothing(client: htt
     assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json() == job
 
 
+async def test_model_level_errors_read_the_same_on_post_and_patch(client: httpx.AsyncClient,
+                                                                  enterprise: OrgKey) -> None:
+    # The merged posting's own validator (a ValueError): pydantic's "Value error, " prefix was left on PATCH.
+    start = start_date_in(4)
+    before = (datetime.fromisoformat(start) - timedelta(days=1)).date().isoformat()
+    posted = await post_job(client, enterprise, start_date=start, end_date=before)
+    assert posted.status_code == 422, posted.text
+    job = (await post_job(client, enterprise, start_date=start)).json()
+    patched = await client.patch(f"/v1/jobs/{job['id']}", json={"end_date": before}, headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["errors"] == posted.json()["errors"]
+    [error] = patched.json()["errors"]
+    assert error["message"] == "结束日期早于开始日期 / end_date is before start_date", error
+
+
 async def test_patch_rechecks_compliance_and_inference(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
     job = (await post_job(client, enterprise)).json()
     bad = await client.patch(f"/v1/jobs/{job['id']}", json={"description": "需交体检费100元"},

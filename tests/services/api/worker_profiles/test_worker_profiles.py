@@ -322,6 +322,23 @@ async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broke
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
 
 
+@pytest.mark.parametrize("overrides", [
+    {"desired_adcodes": ["12345"]},  # the merged model's own validator (a ValueError)
+    {"skills": ["氩弧焊", "x" * 41]},
+])
+async def test_model_level_errors_read_the_same_on_post_and_patch(client: httpx.AsyncClient, broker: OrgKey,
+                                                                  overrides: dict[str, Any]) -> None:
+    posted = await create(client, broker, **overrides)
+    assert posted.status_code == 422, posted.text
+    worker_id = (await create(client, broker)).json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json=overrides, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["errors"] == posted.json()["errors"]
+    for error in patched.json()["errors"]:
+        assert not error["message"].startswith(("Value error", "Assertion failed")), error
+        assert " / " in error["message"], error  # ours, bilingual
+
+
 TODAY = china_today()
 FIVE_YEARS_ON = years_after(TODAY, 5)  # plausible_dates.AVAILABILITY_YEARS_AHEAD
 
