@@ -98,6 +98,11 @@ class RegionDirectory:
             raise KeyError(f"unknown adcode {adcode!r}")
         return region
 
+    def is_county(self, adcode: str) -> bool:
+        """A district, county or county-level city of the directory (not a city, province or grouping code)."""
+        region = self._by_adcode.get(adcode)
+        return region is not None and region.level == "county"
+
     def county_group(self, adcode: str) -> tuple[str, ...]:
         """The counties a municipality's grouping code names (500100 → Chongqing's districts, 500200 → its
         counties); empty for any other code, including every region of the directory."""

@@ -43,3 +43,11 @@ def test_chongqings_grouping_codes_name_its_districts_and_its_counties(regions: 
     # Codes of the directory's own regions (a real city, a county, the municipality) are no grouping.
     assert regions.county_group("510100") == regions.county_group("500107") == regions.county_group("500000") == ()
     assert "500100" not in regions
+
+
+def test_only_districts_counties_and_county_level_cities_are_counties(regions: RegionDirectory) -> None:
+    assert regions.is_county("500107")  # 九龙坡区
+    assert regions.is_county("500235")  # 云阳县
+    assert regions.is_county("510181")  # 都江堰市, a county-level city
+    for code in ("500000", "510000", "510100", "500100", "500200", "999999"):
+        assert not regions.is_county(code), code

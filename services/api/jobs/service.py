@@ -55,6 +55,7 @@ from services.api.plausible_dates import (
     latest_job_start,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError, field_errors
+from services.api.regions.service import county_errors
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import OutboxRecorder
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
@@ -159,8 +160,7 @@ def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | No
     `stored_start`: the start date of the posting being updated (it may lie further back than a new one's)."""
     errors: list[FieldError] = []
     snapshot = ctx.catalogue
-    if body.adcode not in snapshot.regions:
-        errors.append(FieldError(field="adcode", message=f"未知的区县代码 / unknown adcode {body.adcode}"))
+    errors.extend(county_errors([("adcode", body.adcode)], snapshot.regions))
     errors.extend(_date_errors(body, ctx.today, stored_start))
     expires_at = body.expires_at or keep_expiry or ctx.now + ctx.default_ttl
     if body.expires_at is not None:

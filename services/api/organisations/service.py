@@ -28,7 +28,7 @@ from services.api.organisations.schemas import (
 from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.plausible_dates import LICENCE_YEARS_AHEAD, latest_licence_end
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from services.api.regions.service import ensure_known_adcodes
+from services.api.regions.service import ensure_counties
 from services.privacy.cipher import PersonalDataCipher
 
 # The process's personal-data cipher, asked for only when a contact person's fields are written or read, so
@@ -65,8 +65,7 @@ async def register_org(conn: asyncpg.Connection, body: OrgCreate, *,
                        cipher: CipherSource | None = None) -> tuple[asyncpg.Record, ContactOut]:
     """Store a new organisation (no key); the contact person's fields sealed. Returns the row and its masked
     contact."""
-    if body.kiosk_adcode is not None:
-        ensure_known_adcodes([body.kiosk_adcode], field="kiosk_adcode")
+    ensure_counties([("kiosk_adcode", body.kiosk_adcode)])
     if body.licence is not None:
         ensure_plausible_licence(body.licence, china_today(), field="licence.valid_until")
     org_id = uuid4()

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from matching.regions import Region, load_regions
+from matching.regions import Region, RegionDirectory, load_regions
 from services.api.problems import FieldError, InvalidInput
 
+_LEVEL_WORDS = {"city": ("市级", "a city"), "province": ("省级", "a province")}
 
-def ensure_known_adcodes(adcodes: Iterable[str], *, field: str) -> None:
-    directory = load_regions()
-    unknown = [a for a in adcodes if a not in directory]
-    if unknown:
-        raise InvalidInput(
-            "未知的区县代码 / unknown adcode(s)",
-            errors=[FieldError(field=field, message=f"未知的区县代码 / unknown adcode {a}") for a in unknown],
-        )
+
+def county_errors(places: Iterable[tuple[str, str | None]], regions: RegionDirectory) -> list[FieldError]:
+    """Errors for the (field, adcode) pairs whose field is documented as a county (api.md: counties by adcode).
+
+    A city or province code was once stored there as given (a posting in 510100, a person from 500000), and
+    then counted, matched and reported as if it were a county: refused, naming the county level it needs."""
+    errors: list[FieldError] = []
+    for field, adcode in places:
+        if adcode is None or regions.is_county(adcode):
+            continue
+        region = regions.get(adcode)
+        if region is not None:
+            zh, en = _LEVEL_WORDS.get(region.level, ("", region.level))
+            what_zh, what_en = f"{region.name}（{zh}）", f"{region.name}, {en}"
+        elif regions.county_group(adcode):  # 500100 / 500200: GB/T 2260's groups of Chongqing's counties
+            what_zh, what_en = "多个区县的汇总代码", "a code grouping several counties"
+        else:
+            errors.append(FieldError(field=field, message=f"未知的区县代码 / unknown adcode {adcode}"))
+            continue
+        errors.append(FieldError(field=field, message=(
+            f"须为区县级代码（区、县、县级市），{adcode} 是{what_zh} / a county code is needed (a district, county or "
+            f"county-level city): {adcode} is {what_en}")))
+    return errors
+
+
+def ensure_counties(places: Iterable[tuple[str, str | None]]) -> None:
+    errors = county_errors(places, load_regions())
+    if errors:
+        raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
 
 
 def search_regions(q: str | None, *, level: str | None, limit: int) -> list[Region]:

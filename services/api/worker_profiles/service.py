@@ -52,6 +52,7 @@ from services.api.problems import (
     ServiceUnavailable,
     field_errors,
 )
+from services.api.regions.service import county_errors
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository
 from services.api.worker_profiles.repository import WorkerRow
@@ -219,11 +220,13 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
         errors.append(FieldError(field="gender", message="性别与身份证号不符 / gender does not match the ID number"))
 
     regions = ctx.catalogue.regions
-    places = [("home_adcode", body.home_adcode), ("current_adcode", body.current_adcode)]
-    places += [(f"desired_adcodes[{i}]", a) for i, a in enumerate(body.desired_adcodes)]
-    for field, adcode in places:
-        if adcode is not None and adcode not in regions:
-            errors.append(FieldError(field=field, message=f"未知的区县代码 / unknown adcode {adcode}"))
+    errors += county_errors([("home_adcode", body.home_adcode), ("current_adcode", body.current_adcode)], regions)
+    # Desired places are areas: a city or province there means anywhere in it (matching compares the job's
+    # county and its city with them), so any known code is fine.
+    for i, adcode in enumerate(body.desired_adcodes):
+        if adcode not in regions:
+            errors.append(FieldError(field=f"desired_adcodes[{i}]",
+                                     message=f"未知的区县代码 / unknown adcode {adcode}"))
 
     latest = latest_availability(ctx.today)  # plausible_dates: the bounds and why
     years = AVAILABILITY_YEARS_AHEAD

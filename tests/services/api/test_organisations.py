@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import asyncpg
 import httpx
+import pytest
 
 from services.api.auth.caller import Caller
 from services.api.auth.keys import hash_key
@@ -165,11 +166,15 @@ async def test_only_brokers_hold_a_licence_and_it_runs_at_most_ten_years(client:
     assert [e["field"] for e in forever.json()["errors"]] == ["licence.valid_until"]
 
 
-async def test_kiosk_adcode_must_exist(client: httpx.AsyncClient, admin: OrgKey) -> None:
+@pytest.mark.parametrize("adcode", ["999999", "510100", "500000"])
+async def test_kiosk_adcode_must_be_a_county(client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection,
+                                             adcode: str) -> None:
+    # The county the terminal stands in (a city or province is no place to measure distances from).
     bad = await client.post("/v1/orgs", headers=admin.headers,
-                            json={"type": "kiosk", "name": "kiosk", "kiosk_adcode": "999999"})
+                            json={"type": "kiosk", "name": "kiosk", "kiosk_adcode": adcode})
     assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "kiosk_adcode"
+    assert [e["field"] for e in bad.json()["errors"]] == ["kiosk_adcode"]
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE kiosk_adcode = $1", adcode) == 0
 
 
 async def test_idempotency_key_replays_the_first_response(

@@ -70,6 +70,17 @@ async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who:
     return body
 
 
+async def test_a_city_or_province_as_the_place_is_a_row_error(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # A posting is in a county (api.md): 成都 (成都市, 510100) and 500000 (重庆市) were stored as given.
+    rows = [job_row(1, 工作地点="成都"), job_row(2), job_row(3, 工作地点="500000")]
+    status = await import_and_wait(client, settings, enterprise, to_csv(rows))
+    assert (status["total"], status["created"], status["rejected"]) == (3, 1, 2)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "adcode"), (4, "adcode")]
+    assert all("a county code is needed" in e["message"] for e in status["errors"]), status["errors"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM job_postings") == ["JOB-2"]
+
+
 async def test_implausible_start_dates_are_row_errors_with_the_apis_message(
         client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
     # Imports reuse the API's validation: a start decades ahead or behind is refused per row, nothing stored.

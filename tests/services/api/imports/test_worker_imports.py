@@ -317,6 +317,18 @@ async def test_implausible_availability_is_a_row_error_with_the_apis_message(
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
 
 
+async def test_a_city_or_province_as_home_is_a_row_error_with_the_apis_message(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # A person's home is a county (api.md): 成都 (成都市, 510100) and 510000 (四川省) were stored as given.
+    rows = [worker_row(1, 户籍地="成都"), worker_row(2), worker_row(3, 户籍地="510000")]
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode(), "text/csv")
+    assert (status["total"], status["created"], status["rejected"]) == (3, 1, 2)
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "home_adcode"), (4, "home_adcode")]
+    assert all("a county code is needed" in e["message"] for e in status["errors"]), status["errors"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
+
+
 async def test_a_consent_dated_just_inside_the_window_by_its_offset_is_a_row_error(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:

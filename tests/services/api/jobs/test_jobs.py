@@ -307,6 +307,42 @@ async def test_patch_to_an_unknown_adcode_is_422_and_changes_nothing(client: htt
     assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json() == job
 
 
+# A city (成都市 510100), a province (重庆市 500000, 四川省 510000) or GB/T 2260's grouping of Chongqing's districts
+# (500100) is no county: postings were stored there and counted, matched and shown as if it were one.
+@pytest.mark.parametrize("adcode", ["500100", "510100", "500000", "510000"])
+async def test_a_posting_must_be_in_a_county(client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection,
+                                             adcode: str) -> None:
+    response = await post_job(client, enterprise, adcode=adcode)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    [error] = response.json()["errors"]
+    assert error["field"] == "adcode"
+    assert "须为区县级代码" in error["message"], error  # bilingual
+    assert f"a county code is needed (a district, county or county-level city): {adcode} is" in error["message"]
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+    job = (await post_job(client, enterprise)).json()
+    patched = await client.patch(f"/v1/jobs/{job['id']}", json={"adcode": adcode}, headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == ["adcode"]
+    assert (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json() == job
+
+
+async def test_a_stored_city_posting_is_readable_and_its_next_patch_asks_for_a_county(
+        client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    job_id = (await post_job(client, enterprise)).json()["id"]
+    await db.execute("UPDATE job_postings SET adcode = '500000' WHERE id = $1::uuid", job_id)
+    read = await client.get(f"/v1/jobs/{job_id}", headers=enterprise.headers)
+    assert read.status_code == 200, read.text
+    assert read.json()["adcode"] == "500000"
+    patched = await client.patch(f"/v1/jobs/{job_id}", json={"headcount": 3}, headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == ["adcode"]
+    fixed = await client.patch(f"/v1/jobs/{job_id}", json={"headcount": 3, "adcode": "500107"},
+                               headers=enterprise.headers)
+    assert fixed.status_code == 200, fixed.text
+    assert (fixed.json()["adcode"], fixed.json()["headcount"]) == ("500107", 3)
+
+
 async def test_model_level_errors_read_the_same_on_post_and_patch(client: httpx.AsyncClient,
                                                                   enterprise: OrgKey) -> None:
     # The merged posting's own validator (a ValueError): pydantic's "Value error, " prefix was left on PATCH.

@@ -322,6 +322,57 @@ async def test_invalid_fields_are_422_per_field(client: httpx.AsyncClient, broke
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
 
 
+# A city (成都市 510100), a province (重庆市 500000, 四川省 510000) or GB/T 2260's grouping of Chongqing's districts
+# (500100) is no county: these were stored as a person's home or current county and counted as one.
+NOT_COUNTIES = ["500100", "510100", "500000", "510000"]
+
+
+@pytest.mark.parametrize("adcode", NOT_COUNTIES)
+@pytest.mark.parametrize("field", ["home_adcode", "current_adcode"])
+async def test_a_city_or_province_is_no_home_or_current_county(client: httpx.AsyncClient, broker: OrgKey,
+                                                               db: asyncpg.Connection, field: str,
+                                                               adcode: str) -> None:
+    response = await create(client, broker, **{field: adcode})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert "须为区县级代码" in error["message"], error  # bilingual
+    assert f"a county code is needed (a district, county or county-level city): {adcode} is" in error["message"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+    # PATCH merges and validates the same rule.
+    worker_id = (await create(client, broker)).json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={field: adcode}, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]
+    assert await db.fetchval(f"SELECT count(*) FROM worker_profiles WHERE {field} = $1", adcode) == 0
+
+
+async def test_desired_places_may_be_cities_and_provinces(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    # api.md: desired_adcodes are areas (a city or Chongqing means anywhere in it, as matching reads them).
+    response = await create(client, broker, desired_adcodes=["510100", "500000", "500107"])
+    assert response.status_code == 201, response.text
+    assert response.json()["desired_adcodes"] == ["510100", "500000", "500107"]
+
+
+async def test_a_stored_city_home_is_readable_and_its_next_patch_asks_for_a_county(
+        client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
+    worker_id = (await create(client, broker)).json()["id"]
+    await db.execute("UPDATE worker_profiles SET home_adcode = '510100' WHERE id = $1::uuid", worker_id)
+    read = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert read.status_code == 200, read.text
+    assert read.json()["home_adcode"] == "510100"
+    # The merged profile is validated as a whole: the change is refused, naming the field to correct ...
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"skills": []}, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == ["home_adcode"]
+    # ... which the same PATCH can do.
+    fixed = await client.patch(f"/v1/workers/{worker_id}", json={"skills": [], "home_adcode": "510104"},
+                               headers=broker.headers)
+    assert fixed.status_code == 200, fixed.text
+    assert (fixed.json()["home_adcode"], fixed.json()["skills"]) == ("510104", [])
+
+
 @pytest.mark.parametrize("overrides", [
     {"desired_adcodes": ["12345"]},  # the merged model's own validator (a ValueError)
     {"skills": ["氩弧焊", "x" * 41]},
