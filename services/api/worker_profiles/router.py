@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import Caller, require_roles
+from services.api.china_calendar import china_today
 from services.api.database import Connection, PostCommit
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
@@ -23,6 +24,16 @@ router = APIRouter(prefix="/v1/workers", tags=["worker profiles"], responses=pro
 Broker = Annotated[Caller, require_roles("broker")]
 
 
+async def _licensed_broker(caller: Broker) -> Caller:
+    # A dependency, so FastAPI answers it before it validates the body: a lapsed broker is told of its licence,
+    # not of the fields of a profile it may not post anyway. The service checks again (imports do not come here).
+    service.ensure_may_post(caller, china_today())
+    return caller
+
+
+LicensedBroker = Annotated[Caller, Depends(_licensed_broker)]
+
+
 async def _worker_context(resources: Annotated[Resources, Depends(get_resources)],
                           pending: PostCommit) -> WorkerContext:
     return await service.build_context(resources.settings, resources.extensions, pending)
@@ -33,7 +44,7 @@ Context = Annotated[WorkerContext, Depends(_worker_context)]
 
 @router.post("", status_code=201, response_model=WorkerOut, responses=problem_responses(409))
 async def create_worker(body: WorkerCreate, request: Request, conn: Connection, ctx: Context,
-                        idempotency_key: IdempotencyKey, caller: Broker,
+                        idempotency_key: IdempotencyKey, caller: LicensedBroker,
                         resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
     """Register a worker (consent required to be shown to enterprises). ID number and phone are validated,
     stored encrypted and answered masked. The same person registered already → 409 `conflict`
@@ -68,7 +79,7 @@ async def get_worker(worker_id: UUID, conn: Connection, ctx: Context, caller: Br
 
 @router.patch("/{worker_id}", response_model=WorkerOut, responses=problem_responses(409))
 async def update_worker(worker_id: UUID, body: WorkerPatch, conn: Connection, ctx: Context,
-                        caller: Broker) -> WorkerOut:
+                        caller: LicensedBroker) -> WorkerOut:
     """Change fields (absent: kept, null: cleared). The merged profile is validated as a whole; `certificates`
     become the catalogue's official names, as on POST."""
     return await service.update_worker(conn, ctx, caller, worker_id, body)

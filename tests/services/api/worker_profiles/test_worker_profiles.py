@@ -457,6 +457,23 @@ async def test_expired_licence_blocks_posting_and_full_reads(client: httpx.Async
     assert (await client.delete(f"/v1/workers/{worker_id}", headers=lapsed.headers)).status_code == 200
 
 
+async def test_a_lapsed_licence_is_answered_before_the_body_is_validated(client: httpx.AsyncClient,
+                                                                          make_org: MakeOrg,
+                                                                          db: asyncpg.Connection) -> None:
+    lapsed = await make_org("broker", licence={"number": "川人服证字〔2020〕第0003号", "issuer_province": "SC",
+                                               "valid_until": "2024-01-01"})
+    # The broker may not post at all: telling it which fields are wrong first sends it fixing the wrong thing.
+    for body in ({"name": "张三"}, worker_body(home_adcode="12", consent={})):
+        response = await client.post("/v1/workers", json=body, headers=lapsed.headers)
+        assert response.status_code == 403, response.text
+        assert response.json()["reason"] == "licence_expired"
+    patched = await client.patch(f"/v1/workers/{uuid.uuid4()}", json={"home_adcode": "12", "nonsense": 1},
+                                 headers=lapsed.headers)
+    assert patched.status_code == 403, patched.text
+    assert patched.json()["reason"] == "licence_expired"
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
 async def test_list_pages_with_signed_cursors(client: httpx.AsyncClient, broker: OrgKey) -> None:
     for seq in ("101", "103", "105"):
         response = await create(client, broker, id_number=make_id_number(seq=seq), external_ref=f"ref-{seq}")
