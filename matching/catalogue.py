@@ -248,6 +248,13 @@ class Catalogue:
                 owner = name_owner.get(alias)
                 if owner is not None and owner != entry.occupation_code:
                     report(entry.occupation_code, "aliases", f"alias {alias!r} is the name of {owner}")
+                # Codes are looked up like words (typeahead, the index's synonyms): another trade's code as an
+                # alias would offer this trade to whoever types that code.
+                coded = self._by_code.get(alias)
+                if coded is not None and alias != entry.occupation_code:
+                    report(entry.occupation_code, "aliases",
+                           f"别名 {alias} 是另一条目（{coded.name}）的职业代码 / "
+                           f"alias {alias!r} is the occupation code of another entry ({coded.name})")
                 previous = alias_owner.get(alias)
                 if previous is not None and previous != entry.occupation_code:
                     report(entry.occupation_code, "aliases", f"alias {alias!r} also belongs to {previous}")

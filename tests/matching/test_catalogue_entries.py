@@ -60,6 +60,9 @@ def test_validate_reports_each_kind_of_problem(
     assert ("4-03-02-01", "aliases") in problems(weld, shared)
     # an alias that is another entry's name
     assert ("4-03-02-01", "aliases") in problems(weld, dataclasses.replace(chef, aliases=("焊工",)))
+    # an alias that is another entry's occupation code (its own code names the same trade)
+    assert ("4-03-02-01", "aliases") in problems(weld, dataclasses.replace(chef, aliases=("6-18-02-04",)))
+    assert problems(weld, dataclasses.replace(chef, aliases=("4-03-02-01",))) == set()
     # replaced_by must point at an entry of the version
     dangling = dataclasses.replace(sample_entries[1], replaced_by="6-18-02-06")
     assert ("6-18-02-01", "replaced_by") in problems(weld, dangling)

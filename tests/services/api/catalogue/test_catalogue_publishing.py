@@ -116,6 +116,47 @@ async def test_bad_entries_are_refused_and_leave_the_draft_as_it_was(
     assert after == before
 
 
+async def test_an_alias_may_not_be_another_entrys_occupation_code(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    # Codes are looked up like names and aliases (typeahead, the index's synonyms): 6-18-02-04 as an alias of
+    # 中式烹调师 would offer the cooks to whoever types the welders' code.
+    draft = await new_draft(client, cq)
+    url = f"/v1/catalogue/drafts/{draft}/entries"
+    before = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
+    refused = await client.put(f"{url}/{CHEF}", headers=cq.headers,
+                               json=entry_body(SAMPLE_ENTRIES[2], aliases=["厨师", f" {WELDER} "]))
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    errors = refused.json()["errors"]
+    assert [e["field"] for e in errors] == [f"entries[{CHEF}].aliases"]
+    assert WELDER in errors[0]["message"]
+    assert "职业代码" in errors[0]["message"]
+    assert "occupation code" in errors[0]["message"]
+    after = (await client.get(f"/v1/catalogue/versions/{draft}", headers=cq.headers)).json()["entries"]
+    assert after == before
+    # The other way round: a new entry whose code is already another entry's alias (a code of no entry is
+    # only a word).
+    aliased = await client.put(f"{url}/{CHEF}", headers=cq.headers,
+                               json=entry_body(SAMPLE_ENTRIES[2], aliases=["厨师", SOLDERER]))
+    assert aliased.status_code == 200, aliased.text
+    added = await client.put(f"{url}/{SOLDERER}", headers=cq.headers, json={
+        "name": "钎焊工", "aliases": [], "industry": "制造业", "shortage_level": 3, "side": "SC"})
+    assert added.status_code == 422, added.text
+    assert [e["field"] for e in added.json()["errors"]] == [f"entries[{CHEF}].aliases"]
+    # An entry's own code as its alias names the same trade: nothing to refuse.
+    own = await client.put(f"{url}/{CHEF}", headers=cq.headers,
+                           json=entry_body(SAMPLE_ENTRIES[2], aliases=["厨师", CHEF]))
+    assert own.status_code == 200, own.text
+    # A spreadsheet import is held to the same rule, with the row named.
+    csv_text = (await client.get(f"/v1/catalogue/versions/{sample_version}/export", headers=cq.headers)).text
+    csv_text = csv_text.lstrip("\ufeff").replace("厨师;炒菜师傅", f"厨师;炒菜师傅;{WELDER}")
+    imported = await client.post(f"/v1/catalogue/drafts/{draft}/import", headers=cq.headers,
+                                 files={"file": ("catalogue.csv", csv_text.encode(), "text/csv")})
+    assert imported.status_code == 422, imported.text
+    assert [e["field"] for e in imported.json()["errors"]] == ["row 4: aliases"]
+
+
 async def test_a_lone_surrogate_in_an_entry_list_is_a_422_problem_not_a_500(
     sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
 ) -> None:
