@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,7 +26,13 @@ from matching.catalogue import (
     decode_spreadsheet_bytes,
     parse_catalogue_rows,
 )
-from services.api.imports.readers import ImportFileError, check_xlsx_archive
+from services.api.imports.readers import (
+    FORMULA_ERROR,
+    FORMULA_UNCALCULATED,
+    FormulaProblems,
+    ImportFileError,
+    check_xlsx_archive,
+)
 
 SpreadsheetFormat = Literal["csv", "xlsx"]
 
@@ -59,9 +66,11 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _xlsx_rows(data: bytes) -> tuple[list[list[str]], FormulaProblems]:
+    """The first sheet's cells from A1, and its formula cells without a usable result (see _formula_errors)."""
     try:
-        check_xlsx_archive(io.BytesIO(data))  # the importers' limits: calamine loads the whole first sheet
+        # The importers' limits (calamine loads the whole first sheet) and their scan for formula cells.
+        formulas = check_xlsx_archive(io.BytesIO(data))
     except ImportFileError as exc:
         raise CatalogueImportError([RowError(1, "file", exc.message)]) from None
     try:
@@ -69,7 +78,7 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
         if not workbook.sheet_names:
             raise CatalogueImportError([RowError(1, "file", "the workbook has no sheet")])
         sheet = workbook.get_sheet_by_index(0)
-        return [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+        return [[_cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)], formulas
     except CatalogueImportError:
         raise
     except Exception as exc:  # calamine raises its own error types for corrupt or encrypted files
@@ -78,12 +87,41 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
         ) from None
 
 
+_FORMULA_MESSAGES = {
+    FORMULA_ERROR: "{column} 单元格是公式，结果为错误值（如 #N/A、#REF!）；目录需要数值而不是公式，请填写或粘贴为数值"
+                   " / the {column} cell holds a formula whose result is an error (#N/A, #REF! …): the catalogue "
+                   "takes values, not formulas; type or paste the value",
+    FORMULA_UNCALCULATED: "{column} 单元格是公式，文件中没有计算结果（未经 Excel/WPS 计算保存）；目录需要数值而不是"
+                          "公式，请粘贴为数值 / the {column} cell holds a formula and the file has no calculated "
+                          "result (it was not saved by Excel or WPS): the catalogue takes values, not formulas; "
+                          "paste the value",
+}
+
+
+def _formula_errors(header: Sequence[str], formulas: FormulaProblems) -> list[RowError]:
+    """A formula cell whose saved result is an error, or that has none, reads as empty (calamine): said as
+    such, instead of "empty name" for a filled-in cell or an alias list dropped without a word. A formula with
+    a saved result is read as that value, as the profile and posting importers read it."""
+    columns = [c.strip().lstrip("\ufeff") for c in header]
+    errors: list[RowError] = []
+    for (row, column), problem in sorted(formulas.items()):
+        if row == 1:
+            field = "header"
+        elif column < len(columns) and columns[column]:
+            field = columns[column]
+        else:
+            continue  # outside the header's columns: nothing is read from it
+        errors.append(RowError(row, field, _FORMULA_MESSAGES[problem].format(column=field)))
+    return errors
+
+
 def parse_spreadsheet(data: bytes, version: int) -> ParsedSpreadsheet:
     """Bytes of a CSV or XLSX upload → a Catalogue, or CatalogueImportError listing every row problem."""
     fmt = sniff_format(data)
     encoding: str | None = None
+    formulas: FormulaProblems = {}
     if fmt == "xlsx":
-        rows = _xlsx_rows(data)
+        rows, formulas = _xlsx_rows(data)
     else:
         try:
             text = decode_spreadsheet_bytes(data)
@@ -104,7 +142,18 @@ def parse_spreadsheet(data: bytes, version: int) -> ParsedSpreadsheet:
     if not rows:
         raise CatalogueImportError([RowError(1, "header", "空文件 / empty file")])
     header, body = rows[0], rows[1:]
-    catalogue = parse_catalogue_rows(header, body, version)
+    formula_errors = _formula_errors(header, formulas)
+    try:
+        catalogue = parse_catalogue_rows(header, body, version)
+    except CatalogueImportError as exc:
+        if not formula_errors:
+            raise
+        # The formula is the cause: the same cell's "empty" complaint would only mislead.
+        explained = {(e.row, e.field) for e in formula_errors}
+        rest = [e for e in exc.errors if (e.row, e.field) not in explained]
+        raise CatalogueImportError(sorted([*formula_errors, *rest], key=lambda e: e.row)) from None
+    if formula_errors:
+        raise CatalogueImportError(formula_errors)
     columns = [c.strip().lstrip("\ufeff") for c in header]
     code_column = columns.index("occupation_code")
     row_of_code: dict[str, int] = {}

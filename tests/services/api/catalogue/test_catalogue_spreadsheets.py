@@ -7,12 +7,20 @@ from pathlib import Path
 
 import httpx
 import pytest
+import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from matching.catalogue import CSV_COLUMNS, load_initial_catalogue
+from matching.catalogue import CSV_COLUMNS, catalogue_rows, load_initial_catalogue
 from services.api.catalogue.spreadsheets import XLSX_MEDIA_TYPE
 from tests.conftest import OrgKey
-from tests.services.api.catalogue.conftest import CHEF, SAMPLE_ENTRIES, WELDER, entry_body, new_draft
+from tests.services.api.catalogue.conftest import (
+    CHEF,
+    SAMPLE_ENTRIES,
+    WELDER,
+    entry_body,
+    new_draft,
+    sample_catalogue,
+)
 from tests.services.api.imports.rows import swollen_workbook
 
 
@@ -178,3 +186,49 @@ async def test_a_workbook_that_unpacks_too_far_is_refused(client: httpx.AsyncCli
                                 headers={**cq.headers, "Content-Type": XLSX_MEDIA_TYPE})
     assert refused.status_code == 422, refused.text
     assert "CSV" in refused.json()["errors"][0]["message"]
+
+
+
+def _workbook_with_formulas(formulas: dict[tuple[int, str], tuple[str, str]]) -> bytes:
+    """The sample catalogue as XLSX text cells, with (row index, column) → (formula, saved result) written over
+    it (an empty result: none saved, as a script writes it)."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    for r, row in enumerate(catalogue_rows(sample_catalogue())):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    for (r, column), (formula, result) in formulas.items():
+        sheet.write_formula(r, CSV_COLUMNS.index(column), formula, None, result)
+    workbook.close()
+    return buffer.getvalue()
+
+
+async def test_a_formula_cell_without_a_usable_result_is_named_as_a_formula(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
+) -> None:
+    # calamine reads a formula whose saved result is an error (#N/A of a failed lookup), or that has no saved
+    # result (written by a script, never recalculated), as an empty cell: a filled-in name was refused as
+    # "empty name", and aliases were dropped without a word.
+    draft = await new_draft(client, cq)
+    before = await _entries(client, draft, cq)
+    data = _workbook_with_formulas({
+        (1, "name"): ('="焊"&"工"', ""),  # row 2: no saved result
+        (3, "aliases"): ("=VLOOKUP(A4,别名!A:B,2,0)", "#N/A"),  # row 4: an error
+        (4, "industry"): ('="物"&"流"', "物流"),  # row 5: a result, as Excel saves it
+    })
+    refused = await _import(client, draft, cq, data, "catalogue.xlsx", XLSX_MEDIA_TYPE)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    errors = refused.json()["errors"]
+    assert [e["field"] for e in errors] == ["row 2: name", "row 4: aliases"]
+    for error in errors:
+        assert "公式" in error["message"]
+        assert "values, not formulas" in error["message"]
+    assert "#N/A" in errors[1]["message"]
+    assert await _entries(client, draft, cq) == before
+    # A formula's saved result is its value, as the profile and posting importers read it.
+    data = _workbook_with_formulas({(4, "industry"): ('="仓储"&"物流"', "仓储物流")})
+    imported = await _import(client, draft, cq, data, "catalogue.xlsx", XLSX_MEDIA_TYPE)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["changed"] == [SAMPLE_ENTRIES[3].occupation_code]
