@@ -30,7 +30,9 @@ from services.api.resources import Resources, get_resources
 
 router = APIRouter(prefix="/v1/placements", tags=["placements"], responses=problem_responses(401, 403, 404, 422))
 
-AdcodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", description="A county, city or province adcode.")]
+AdcodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", description=(
+    "A county, city or province adcode; Chongqing's 500100 (市辖区) and 500200 (县) are its districts and its "
+    "counties. A code no county lies in is a 422."))]
 
 
 @router.post("", status_code=201, response_model=PlacementOut, responses=problem_responses(409))

@@ -426,18 +426,29 @@ async def get(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *,
     return placement_out(record, actor, _now(now), await repository.events_of(conn, placement_id))
 
 
-def _adcode_pattern(adcode: str | None, field: str) -> str | None:
-    """A county matches itself; a city (xxyy00) or province (xx0000) adcode matches its counties."""
-    if adcode is None:
+# Digits typed with a Chinese input method come full width (５００１０７): the same code.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _area_pattern(adcode: str, field: str, errors: list[FieldError]) -> str | None:
+    """A county matches itself; a city (xxyy00), a province (xx0000) or one of Chongqing's GB/T 2260 groupings
+    (500100 its districts, 500200 its counties, as kiosk search takes them) matches its counties. A code no
+    county lies in is an error, as for a subscription: it would match nothing, silently."""
+    code = adcode.translate(_FULL_WIDTH_DIGITS)
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
+        errors.append(FieldError(field=field, message="须为 6 位数字 / must be 6 digits"))
         return None
-    if len(adcode) != 6 or not adcode.isdigit():
-        raise InvalidInput("adcode 须为 6 位数字 / adcode must be 6 digits",
-                           errors=[FieldError(field=field, message="6 位数字 / 6 digits")])
-    if adcode.endswith("0000"):
-        return adcode[:2] + "%"
-    if adcode.endswith("00") and not adcode.startswith("50"):
-        return adcode[:4] + "%"
-    return adcode
+    regions = load_regions()
+    if code.endswith("0000"):
+        prefix = code[:2]
+    elif code.endswith("00") and (not code.startswith("50") or regions.county_group(code)):
+        prefix = code[:4]
+    else:
+        prefix = code
+    if not any(county.adcode.startswith(prefix) for county in regions.counties()):
+        errors.append(FieldError(field=field, message=f"没有区县属于 {code} / no county lies in {code}"))
+        return None
+    return prefix + "%" if prefix != code else code
 
 
 async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str | None, from_adcode: str | None,
@@ -446,12 +457,16 @@ async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str
     """Each side its own placements; authorities every placement."""
     if actor.role not in ("enterprise", "broker", "authority"):
         raise Forbidden("需要用人单位、经纪人或主管部门角色 / requires role enterprise, broker or authority")
+    errors: list[FieldError] = []
+    origin = _area_pattern(from_adcode, "from_adcode", errors) if from_adcode is not None else None
+    destination = _area_pattern(to_adcode, "to_adcode", errors) if to_adcode is not None else None
+    if errors:
+        raise InvalidInput("未知的区县代码 / unknown adcode(s)", errors=errors)
     after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
     rows = await repository.list_page(
         conn, enterprise_org_id=actor.org_id if actor.role == "enterprise" else None,
         broker_org_id=actor.org_id if actor.role == "broker" else None, status=status,
-        from_adcode=_adcode_pattern(from_adcode, "from_adcode"), to_adcode=_adcode_pattern(to_adcode, "to_adcode"),
-        after=after, limit=limit)
+        from_adcode=origin, to_adcode=destination, after=after, limit=limit)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

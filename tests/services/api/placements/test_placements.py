@@ -373,6 +373,39 @@ async def test_a_hired_person_is_made_available_by_ending_the_placement_not_by_a
     assert profile["status"] == "available"
 
 
+async def test_area_filters_take_full_width_digits_and_groupings_and_refuse_empty_areas(
+    client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, make_org: MakeOrg,
+) -> None:
+    # ５００２３５ (typed with a Chinese input method) and GB/T 2260's 500100 / 500200 (Chongqing's districts /
+    # counties, which the kiosk and subscriptions take) matched nothing, as did codes no county lies in: an
+    # authority read "no placements" where there were some, or where it had mistyped.
+    other_broker = await make_org("broker")
+    authority = await make_org("authority")
+    job = await make_job(client, enterprise, adcode="500107", headcount=5)  # 九龙坡区, a district
+    county = await make_worker(client, broker, home="500235")  # 云阳县, a county
+    sichuan = await make_worker(client, other_broker, home="511322")
+    p1 = (await propose(client, broker, job["id"], county["id"])).json()
+    p2 = (await propose(client, other_broker, job["id"], sichuan["id"])).json()
+
+    async def ids(query: str) -> set[str]:
+        response = await client.get(f"/v1/placements?{query}", headers=authority.headers)
+        assert response.status_code == 200, (query, response.text)
+        return {item["id"] for item in response.json()["items"]}
+
+    assert await ids("from_adcode=５００２３５") == {p1["id"]}
+    assert await ids("from_adcode=500200") == {p1["id"]}
+    assert await ids("from_adcode=500100") == set()
+    assert await ids("to_adcode=500100") == {p1["id"], p2["id"]}
+    assert await ids("to_adcode=５００１００&from_adcode=５１１３００") == {p2["id"]}
+    for query, fields in (("from_adcode=999999", ["from_adcode"]), ("to_adcode=500300", ["to_adcode"]),
+                          ("from_adcode=٥٠٠٢٣٥&to_adcode=510199", ["from_adcode", "to_adcode"])):
+        refused = await client.get(f"/v1/placements?{query}", headers=authority.headers)
+        assert refused.status_code == 422, (query, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == fields
+        assert "/" in refused.json()["errors"][0]["message"]  # 中文 / English
+
+
 async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncClient, broker: OrgKey,
                                                            enterprise: OrgKey, db: asyncpg.Connection,
                                                            settings: ApiSettings) -> None:
