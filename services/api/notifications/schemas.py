@@ -125,6 +125,12 @@ class SubscriptionQuery(BaseModel):
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,
                                         description="A code, or a group prefix (6-18, 6-18-02).")
 
+    @field_validator("q")
+    @classmethod
+    def _blank_q(cls, value: str | None) -> str | None:
+        # Kiosk search reads a blank q as no words; so does a subscription, stored without one.
+        return value or None
+
     @field_validator("adcode")
     @classmethod
     def _adcodes(cls, values: list[str]) -> list[str]:

@@ -205,6 +205,23 @@ async def test_a_subscription_to_an_unknown_county_is_refused(client: httpx.Asyn
     assert wider.status_code == 201, wider.text
 
 
+async def test_a_blank_q_is_stored_as_no_q(client: httpx.AsyncClient, make_org: MakeOrg,
+                                            db: asyncpg.Connection) -> None:
+    # Kiosk search, whose filters a jobs subscription repeats, reads a blank q as no words; "  " was stored as
+    # q = "" and shown back as a filter of nothing.
+    broker = await make_org("broker")
+    for blank in ("  ", "\u3000", ""):
+        created = await client.post("/v1/subscriptions", headers=broker.headers,
+                                    json={"kind": "jobs", "query": {"q": blank, "adcode": ["500107"]}})
+        assert created.status_code == 201, created.text
+        assert created.json()["query"]["q"] is None
+        stored = await db.fetchval("SELECT query FROM notification_subscriptions WHERE id = $1",
+                                   uuid.UUID(created.json()["id"]))
+        assert stored == {"adcode": ["500107"]}
+    # A query stored so before is read back the same way.
+    assert SubscriptionQuery.model_validate({"q": ""}).q is None
+
+
 def test_a_worker_without_consent_never_fits_a_subscription() -> None:
     # An enterprise's standing "workers" subscription is a search by other means: a profile whose worker did not
     # agree to be shown to enterprises must not be announced, however well it fits.
