@@ -354,7 +354,9 @@ async def record_subscription_matches_for_worker(conn: asyncpg.Connection, outbo
 # =============================================================================================== the API
 
 NOTIFY_ROLES = ("broker", "enterprise", "authority", "admin")
-_SUBSCRIPTION_ROLES = {"jobs": {"broker", "authority", "admin"}, "workers": {"enterprise", "authority", "admin"}}
+# New postings are announced to the brokers who have workers for them (product.md); authorities review postings
+# through GET /v1/jobs and have no use for a standing feed of them.
+_SUBSCRIPTION_ROLES = {"jobs": {"broker", "admin"}, "workers": {"enterprise", "authority", "admin"}}
 
 
 def ensure_may_use_notifications(caller: Caller) -> None:

@@ -222,6 +222,18 @@ async def test_a_blank_q_is_stored_as_no_q(client: httpx.AsyncClient, make_org: 
     assert SubscriptionQuery.model_validate({"q": ""}).q is None
 
 
+async def test_authorities_do_not_subscribe_to_jobs(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                    db: asyncpg.Connection) -> None:
+    # Postings are announced to the brokers who have workers for them (product.md); an authority maintains the
+    # catalogue, reads figures and manages licences and credit, and reviews held postings through GET /v1/jobs.
+    authority = await make_org("authority", province="CQ")
+    refused = await client.post("/v1/subscriptions", headers=authority.headers,
+                                json={"kind": "jobs", "query": {"q": "电焊"}})
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert await db.fetchval("SELECT count(*) FROM notification_subscriptions") == 0
+
+
 def test_a_worker_without_consent_never_fits_a_subscription() -> None:
     # An enterprise's standing "workers" subscription is a search by other means: a profile whose worker did not
     # agree to be shown to enterprises must not be announced, however well it fits.
