@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
@@ -21,6 +22,24 @@ async def insert_event(conn: asyncpg.Connection, *, org_id: UUID, points: int, r
             ON CONFLICT (org_id, source, ref_id) WHERE ref_id IS NOT NULL DO NOTHING
             RETURNING {_EVENT_COLUMNS}""",
         org_id, points, reason, source, ref_id, actor_org_id)
+
+
+# Two-key advisory lock (namespace, org): one hand-written entry in an organisation's ledger at a time, so two
+# identical entries sent at once cannot both find the other missing.
+_MANUAL_LOCK_NAMESPACE = 7_236_122
+
+
+async def has_recent_manual_event(conn: asyncpg.Connection, *, org_id: UUID, points: int, reason: str,
+                                  source: str, actor_org_id: UUID, within: timedelta) -> bool:
+    """Whether `actor_org_id` wrote this very entry (no ref_id) in the last `within`; the lock is held until the
+    transaction ends, so the answer stays true for the insert that follows."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _MANUAL_LOCK_NAMESPACE, str(org_id))
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM credit_events
+                           WHERE org_id = $1 AND source = $2 AND points = $3 AND reason = $4 AND ref_id IS NULL
+                             AND actor_org_id = $5 AND at > now() - $6::interval)""",
+        org_id, source, points, reason, actor_org_id, within)
+    return found
 
 
 async def points_of(conn: asyncpg.Connection, org_id: UUID) -> int:

@@ -84,7 +84,9 @@ async def adjust(org_id: UUID, body: AdjustmentCreate, request: Request, conn: C
                  policy: Policy, idempotency_key: IdempotencyKey,
                  resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
     """An authority's ledger entry with a written reason: a ± adjustment, or a finding (duplicate or fake
-    profiles, consent problems, a verified profile) at its published points. Never edits past events."""
+    profiles, consent problems, a verified profile) at its published points. Never edits past events. The same
+    finding twice (one `ref_id`), or an entry without `ref_id` identical to one this authority wrote in the last
+    10 minutes, is a 422 instead of a second count."""
     return await run_idempotent(
         conn, org_id=caller.org_id, key=idempotency_key, method="POST", path=request.url.path,
         fingerprint=request_fingerprint("POST", request.url.path, body),

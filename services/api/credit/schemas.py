@@ -41,7 +41,9 @@ class AdjustmentCreate(BaseModel):
     source: ManualSource = "authority_adjustment"
     ref_id: str | None = Field(default=None, min_length=1, max_length=100,
                                description="What the finding is about (e.g. a worker profile id); one event per "
-                                           "organisation, source and ref_id.")
+                                           "organisation, source and ref_id. Without one, an entry identical "
+                                           "(source, points, reason) to one the same authority wrote in the last "
+                                           "10 minutes is refused as sent twice.")
 
     @model_validator(mode="after")
     def _points(self) -> AdjustmentCreate:

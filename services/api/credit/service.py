@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
 
@@ -58,6 +58,11 @@ BROKERS_SCOPE = "credit.brokers"
 HELD_SCOPE = "credit.held_profiles"
 WORKER_INDEX_TOPIC = "worker.index"  # services/api/worker_profiles/service.py::INDEX_TOPIC
 RATED_TYPES: Final = ("broker", "enterprise")
+# An authority's entry without ref_id identical to one it wrote this recently (source, points, reason) is taken
+# as the same entry sent again (a double click, a retry without Idempotency-Key) and not recorded: the ledger is
+# append-only, so a double count could only be undone by a visible compensating entry. A ref_id tells a
+# separate finding apart; Idempotency-Key covers retries later than this.
+MANUAL_REPEAT_WINDOW: Final = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,15 @@ async def adjust(conn: asyncpg.Connection, caller: Caller, org_id: UUID, body: A
         raise Forbidden("需要主管部门角色 / requires role authority")
     await _rated_org(conn, org_id)
     points = body.points if body.points is not None else SOURCE_POINTS[body.source]
+    if body.ref_id is None and await repository.has_recent_manual_event(
+            conn, org_id=org_id, points=points, reason=body.reason, source=body.source, actor_org_id=caller.org_id,
+            within=MANUAL_REPEAT_WINDOW):
+        minutes = int(MANUAL_REPEAT_WINDOW.total_seconds() // 60)
+        raise InvalidInput("此事项刚刚已记录 / this entry was just recorded", errors=[FieldError(
+            field="ref_id",
+            message=f"{minutes} 分钟内已记录来源、分值和理由都相同的一条；如确为另一事项，请用 ref_id 区分 / the same "
+                    f"source, points and reason were recorded in the last {minutes} minutes; if this is another "
+                    "finding, tell it apart with a ref_id")])
     entry = await record_credit_event(conn, org_id, points, body.reason, body.source, body.ref_id,
                                       actor_org_id=caller.org_id)
     if entry is None:

@@ -3,6 +3,7 @@ list and its CSV export, thresholds that must order, the ranking nudge."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -14,9 +15,13 @@ import pytest
 from pydantic import ValidationError
 
 from matching.credit_grades import GRADE_RANKING_NUDGE, apply_grade_nudge, grade_for, score_range
-from services.api.credit.schemas import BrokerCredit, LicenceOut
+from services.api.auth.caller import Caller
+from services.api.credit import service as credit_service
+from services.api.credit.schemas import AdjustmentCreate, BrokerCredit, LicenceOut
 from services.api.credit.service import DEFAULT_POLICY, brokers_csv, grade_of, record_credit_event
+from services.api.problems import InvalidInput
 from services.api.settings import ApiSettings, load_api_settings
+from services.db.pool import connect
 from tests.conftest import MakeOrg, OrgKey
 
 
@@ -83,6 +88,69 @@ async def test_score_and_grade_are_derived_from_the_ledger(client: httpx.AsyncCl
     await adjust(client, authority, broker.org_id, points=30, reason="复核撤销此前扣分")
     credit = (await client.get(f"/v1/credit/{broker.org_id}", headers=broker.headers)).json()
     assert (credit["score"], credit["grade"], len(credit["ledger"])) == (91, "A", 4)
+
+
+async def test_the_same_entry_without_ref_id_sent_again_is_not_recorded_twice(
+        client: httpx.AsyncClient, broker: OrgKey, authority: OrgKey, make_org: MakeOrg,
+        db: asyncpg.Connection) -> None:
+    # A finding without ref_id, sent again (a double click, a retry without Idempotency-Key), cost the broker
+    # its points twice in a ledger where nothing is ever removed: fake_profiles twice took it from A to C.
+    finding = {"source": "fake_profiles", "reason": "抽查发现虚构求职者档案 3 份"}
+    first = await adjust(client, authority, broker.org_id, **finding)
+    assert first.status_code == 201, first.text
+    again = await adjust(client, authority, broker.org_id, **finding)
+    assert again.status_code == 422, again.text
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in again.json()["errors"]] == ["ref_id"]
+    assert "ref_id" in again.json()["errors"][0]["message"]
+    # A plain adjustment too.
+    adjustment = {"points": -5, "reason": "未按时报送经营情况"}
+    assert (await adjust(client, authority, broker.org_id, **adjustment)).status_code == 201
+    assert (await adjust(client, authority, broker.org_id, **adjustment)).status_code == 422
+    credit = (await client.get(f"/v1/credit/{broker.org_id}", headers=authority.headers)).json()
+    assert credit["score"] == 100 - 20 - 5
+    # Another finding is told apart by its ref_id (or its reason); another authority's is its own.
+    assert (await adjust(client, authority, broker.org_id, **finding, ref_id="抽查-2026-11")).status_code == 201
+    assert (await adjust(client, authority, broker.org_id, source="fake_profiles",
+                         reason="复查又发现虚构档案 1 份")).status_code == 201
+    other = await make_org("authority", province="CQ")
+    assert (await adjust(client, other, broker.org_id, **finding)).status_code == 201
+    # The same content after the window is a new entry (Idempotency-Key covers later retries).
+    await db.execute("INSERT INTO credit_events (org_id, points, reason, source, actor_org_id, at) "
+                     "VALUES ($1, 1, '档案经核验', 'profile_verified', $2, now() - interval '11 minutes')",
+                     uuid.UUID(broker.org_id), uuid.UUID(authority.org_id))
+    later = await adjust(client, authority, broker.org_id, source="profile_verified", reason="档案经核验")
+    assert later.status_code == 201, later.text
+    assert await db.fetchval("SELECT count(*) FROM credit_events WHERE org_id = $1",
+                             uuid.UUID(broker.org_id)) == 7
+
+
+async def test_two_identical_entries_sent_at_once_are_recorded_once(
+        broker: OrgKey, authority: OrgKey, database_url: str, db: asyncpg.Connection) -> None:
+    # The second request waits for the first one's transaction, then finds its entry.
+    caller = Caller(org_id=uuid.UUID(authority.org_id), role="authority", key_id=uuid.uuid4(), province="SC",
+                    licence_valid_until=None, kiosk_adcode=None)
+    body = AdjustmentCreate(points=-5, reason="未按时报送经营情况")
+    org_id = uuid.UUID(broker.org_id)
+
+    async def in_transaction(conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await credit_service.adjust(conn, caller, org_id, body, DEFAULT_POLICY)
+
+    other = await connect(database_url)
+    try:
+        first = db.transaction()
+        await first.start()
+        await credit_service.adjust(db, caller, org_id, body, DEFAULT_POLICY)
+        second = asyncio.ensure_future(in_transaction(other))
+        await asyncio.sleep(0.3)
+        assert not second.done()
+        await first.commit()
+        with pytest.raises(InvalidInput):
+            await second
+    finally:
+        await other.close()
+    assert await db.fetchval("SELECT count(*) FROM credit_events") == 1
 
 
 async def test_adjustment_needs_a_written_reason_and_an_authority(client: httpx.AsyncClient, broker: OrgKey,
