@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +12,7 @@ from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDateTime
+from services.api.jsonb_text import STORABLE_IN_JSONB
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -49,18 +50,10 @@ class JobContact(BaseModel):
     """The enterprise's recruiting contact. Returned to the posting's readers, never put in the search index."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(default=None, max_length=50)
-    phone: str | None = Field(default=None, max_length=32)
-    note: str | None = Field(default=None, max_length=200)
-
-    @field_validator("name", "phone", "note")
-    @classmethod
-    def _storable(cls, value: str | None) -> str | None:
-        # The contact is stored as jsonb, which cannot hold U+0000. Left to PostgreSQL, the refusal was a 422 all
-        # the same, but the server's error log quoted the JSON before it: the recruiter's name and phone.
-        if value is not None and "\x00" in value:
-            raise ValueError("含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored")
-        return value
+    # Stored as jsonb (services/api/jsonb_text.py).
+    name: Annotated[str, Field(max_length=50), STORABLE_IN_JSONB] | None = None
+    phone: Annotated[str, Field(max_length=32), STORABLE_IN_JSONB] | None = None
+    note: Annotated[str, Field(max_length=200), STORABLE_IN_JSONB] | None = None
 
 
 class JobFields(BaseModel):

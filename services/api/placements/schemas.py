@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.api.jsonb_text import STORABLE_IN_JSONB
 
 PlacementStatus = Literal["proposed", "accepted", "hired", "arrived", "retained_30", "retained_90", "ended"]
 Side = Literal["enterprise", "broker"]
@@ -27,16 +29,8 @@ class TransitionNote(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=500)
-
-    @field_validator("note")
-    @classmethod
-    def _storable(cls, note: str | None) -> str | None:
-        # The note goes into the event's jsonb detail, which cannot hold U+0000. Left to PostgreSQL, the refusal was
-        # a 422 all the same, but the server's error log quoted the JSON before it: a note about a person.
-        if note is not None and "\x00" in note:
-            raise ValueError("含有无法保存的字符 U+0000 / contains the character U+0000, which cannot be stored")
-        return note
+    # Stored in the event's jsonb detail (services/api/jsonb_text.py).
+    note: Annotated[str, Field(max_length=500), STORABLE_IN_JSONB] | None = None
 
 
 class RetainBody(TransitionNote):
