@@ -6,6 +6,7 @@ import base64
 import json
 import secrets
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
@@ -59,7 +60,8 @@ async def _outbox_rows(database_url: str) -> dict[str, int]:
 
 
 async def test_outbox_stuck_lists_rows_failing_for_hours_and_retry_restarts_them(
-        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        database_url: str, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `db` for its cleanup: the rows written here would otherwise stay for the session's later tests.
     import asyncio
 
     from services.db.pool import connect
