@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from matching.certificates import canonical_certificates
 from matching.compliance import ComplianceVerdict, check_posting
+from matching.geo import GeoPoint
 from matching.regions import province_of
 from services.api.auth.caller import Caller
 from services.api.china_calendar import CHINA_TZ
@@ -55,7 +56,7 @@ from services.api.plausible_dates import (
     latest_job_start,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError, field_errors
-from services.api.regions.service import county_errors
+from services.api.regions.service import county_errors, location_errors
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.service import OutboxRecorder
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
@@ -161,6 +162,8 @@ def validate_job(body: JobFields, ctx: JobContext, *, keep_expiry: datetime | No
     errors: list[FieldError] = []
     snapshot = ctx.catalogue
     errors.extend(county_errors([("adcode", body.adcode)], snapshot.regions))
+    if body.location is not None:
+        errors.extend(location_errors(body.adcode, GeoPoint(body.location.lat, body.location.lng), snapshot.regions))
     errors.extend(_date_errors(body, ctx.today, stored_start))
     expires_at = body.expires_at or keep_expiry or ctx.now + ctx.default_ttl
     if body.expires_at is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from matching.geo import GeoPoint, distance_km
 from matching.regions import Region, RegionDirectory, load_regions
 from services.api.problems import FieldError, InvalidInput
 
@@ -32,6 +33,27 @@ def county_errors(places: Iterable[tuple[str, str | None]], regions: RegionDirec
             f"须为区县级代码（区、县、县级市），{adcode} 是{what_zh} / a county code is needed (a district, county or "
             f"county-level city): {adcode} is {what_en}")))
     return errors
+
+
+# How far a posting's map point may lie from its county's reference point (regions.csv). The largest counties of
+# the circle (石渠, 木里) reach ~180–190 km from their seat at their far corners; Chengdu to Chongqing is ~270 km.
+# A point further out is the wrong county, a swapped or rounded coordinate, or {0, 0}, and would skew every
+# distance the kiosk and matching compute from it.
+LOCATION_MAX_KM_FROM_COUNTY = 200.0
+
+
+def location_errors(adcode: str, location: GeoPoint | None, regions: RegionDirectory, *,
+                    field: str = "location") -> list[FieldError]:
+    """An error when `location` lies implausibly far from county `adcode` (unknown codes are county_errors')."""
+    region = regions.get(adcode)
+    if location is None or region is None:
+        return []
+    km = distance_km(location, GeoPoint(region.lat, region.lng))
+    if km <= LOCATION_MAX_KM_FROM_COUNTY:
+        return []
+    return [FieldError(field=field, message=(
+        f"位置距{region.name}约 {km:.0f} 公里，不在该区县：请核对经纬度或区县代码 / the location lies about "
+        f"{km:.0f} km from {region.name}, outside that county: check the latitude/longitude or the adcode"))]
 
 
 def ensure_counties(places: Iterable[tuple[str, str | None]]) -> None:

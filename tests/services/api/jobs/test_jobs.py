@@ -545,3 +545,20 @@ async def test_a_blank_idempotency_key_is_a_bilingual_problem_naming_the_header(
     problem = refused.json()
     assert problem["detail"] == "Idempotency-Key 不能为空 / Idempotency-Key must not be blank"
     assert [e["field"] for e in problem["errors"]] == ["header.Idempotency-Key"]
+
+
+async def test_a_location_far_from_the_posting_s_county_is_refused(client: httpx.AsyncClient,
+                                                                  enterprise: OrgKey) -> None:
+    # 成都市锦江区 with a point in 重庆 (~270 km away), and the {0, 0} a form sends when nobody set the map pin: every
+    # distance the kiosk and matching compute from it would be wrong.
+    for location in ({"lat": 29.56, "lng": 106.55}, {"lat": 0, "lng": 0}):
+        refused = await post_job(client, enterprise, adcode="510104", location=location)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["location"]
+        assert "锦江区" in refused.json()["errors"][0]["message"]
+    near = await post_job(client, enterprise, adcode="510104", location={"lat": 30.65, "lng": 104.09})
+    assert near.status_code == 201, near.text
+    moved = await client.patch(f"/v1/jobs/{near.json()['id']}", json={"adcode": "500107"},
+                               headers=enterprise.headers)  # the pin stays in 成都: the county or the pin is wrong
+    assert moved.status_code == 422, moved.text
+    assert [e["field"] for e in moved.json()["errors"]] == ["location"]
