@@ -66,12 +66,13 @@ _ID15_RE: Final = re.compile(r"[0-9]{15}")
 _STRIP_RE: Final = re.compile(r"[\s\-‐‑‒–—―]+")
 _MOBILE_RE: Final = re.compile(r"1[3-9][0-9]{9}")
 # A fixed line: area code then a 7–8 digit number, once separators are gone. Area codes are 010 and 020–029, or
-# four digits 03xx–09xx, so 02368000000 splits as 023 + 68000000 and not 0236 + 8000000. With +86 in front the
-# trunk 0 is usually dropped (+86 23 6800 0000).
-_LANDLINE_RE: Final = re.compile(r"(?:\+86|0086)?0?(10|2\d|[3-9]\d\d)(\d{7,8})")
-# An extension after the number: 转 123, ext. 123, x123, #123, or a last hyphen group of at most 5 digits after a
+# four digits 03xx–09xx, so 02368000000 splits as 023 + 68000000 and not 0236 + 8000000. The trunk 0 may be
+# dropped only after +86 (+86 23 6800 0000): without it, 400 820 8820 (a service number, not a fixed line) was
+# stored as 0400-8208820. ASCII digits only: NFKC folds full-width digits, not other scripts' (٦٨), which \d took.
+_LANDLINE_RE: Final = re.compile(r"(?:(?:\+86|0086)0?|0)(10|2[0-9]|[3-9][0-9]{2})([0-9]{7,8})")
+# An extension after the number: 转 123, ext. 123, x123, #123, or a last hyphen group, at most 6 digits, after a
 # complete number (023-68000000-123).
-_EXTENSION_RE: Final = re.compile(r"(?:\s*(?:转|ext\.?|x|#)\s*|-)(\d{1,6})$", re.IGNORECASE)
+_EXTENSION_RE: Final = re.compile(r"(?:\s*(?:转|ext\.?|x|#)\s*|-)([0-9]{1,6})$", re.IGNORECASE)
 
 Gender = Literal["male", "female"]
 

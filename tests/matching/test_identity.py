@@ -283,7 +283,13 @@ def test_contact_phones_are_mobiles_or_fixed_lines_with_area_codes(raw: str, exp
     assert is_mobile(expected) == (len(expected) == 11)
 
 
-@pytest.mark.parametrize("raw", ["", "12345", "63000000", "023-123", "023-6800000012345", "abc", "12812345678"])
+@pytest.mark.parametrize("raw", [
+    "", "12345", "63000000", "023-123", "023-6800000012345", "abc", "12812345678",
+    # No trunk 0 and no +86: a service number (400 / 800) or a number missing its 0, not 0400-… or 010-….
+    "400-820-8820", "800 820 8820", "1068000000", "2368000000",
+    # Digits of another script, which NFKC leaves as they are: a gateway cannot dial them.
+    "023-\u0666\u0668\u0660\u0660\u0660\u0660\u0660\u0660", "023-68000000-\u0661\u0662",
+])
 def test_contact_phones_without_an_area_code_or_with_the_wrong_length_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhone) as info:
         parse_contact_phone(raw)
