@@ -125,6 +125,14 @@ async def reseal_replays(conn: asyncpg.Connection, cipher: PersonalDataCipher, *
         after = (rows[-1]["org_id"], rows[-1]["key"])
 
 
+async def is_answered(conn: asyncpg.Connection, *, org_id: UUID, key: str | None, ttl_hours: int) -> bool:
+    """Whether `run_idempotent` would answer this key from its stored record (a replay, or a 409 for another
+    request) without calling `create`: checks made ahead of it (route dependencies) let such a request through."""
+    if key is None or not key.strip():
+        return False
+    return await repository.find(conn, org_id=org_id, key=key, ttl_hours=ttl_hours) is not None
+
+
 async def run_idempotent(
     conn: asyncpg.Connection, *, org_id: UUID, key: str | None, method: str, path: str,
     fingerprint: bytes, ttl_hours: int, status_code: int,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from services.api.auth.caller import Caller, require_roles
 from services.api.china_calendar import china_today
 from services.api.database import Connection, PostCommit
+from services.api.idempotency import service as idempotency
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
 from services.api.problems import problem_responses
@@ -34,6 +35,20 @@ async def _licensed_broker(caller: Broker) -> Caller:
 LicensedBroker = Annotated[Caller, Depends(_licensed_broker)]
 
 
+async def _licensed_or_replayed(caller: Broker, conn: Connection, idempotency_key: IdempotencyKey,
+                                resources: Annotated[Resources, Depends(get_resources)]) -> Caller:
+    # As _licensed_broker, except for a key already answered: a retry of a POST made before the licence lapsed
+    # gets its first response (api.md), not a 403. run_idempotent then replays it or refuses another body (409);
+    # it creates nothing, and anything that would be created meets the service's own check.
+    if not await idempotency.is_answered(conn, org_id=caller.org_id, key=idempotency_key,
+                                         ttl_hours=resources.settings.idempotency_ttl_hours):
+        service.ensure_may_post(caller, china_today())
+    return caller
+
+
+LicensedPoster = Annotated[Caller, Depends(_licensed_or_replayed)]
+
+
 async def _worker_context(resources: Annotated[Resources, Depends(get_resources)],
                           pending: PostCommit) -> WorkerContext:
     return await service.build_context(resources.settings, resources.extensions, pending)
@@ -44,7 +59,7 @@ Context = Annotated[WorkerContext, Depends(_worker_context)]
 
 @router.post("", status_code=201, response_model=WorkerOut, responses=problem_responses(409))
 async def create_worker(body: WorkerCreate, request: Request, conn: Connection, ctx: Context,
-                        idempotency_key: IdempotencyKey, caller: LicensedBroker,
+                        idempotency_key: IdempotencyKey, caller: LicensedPoster,
                         resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
     """Register a worker (consent required to be shown to enterprises). ID number and phone are validated,
     stored encrypted and answered masked. The same person registered already → 409 `conflict`

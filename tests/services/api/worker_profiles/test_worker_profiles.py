@@ -474,6 +474,29 @@ async def test_a_lapsed_licence_is_answered_before_the_body_is_validated(client:
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
 
 
+async def test_a_retry_of_a_post_answered_before_the_licence_lapsed_replays_that_answer(
+        client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
+    # api.md: the same Idempotency-Key and body within 24 h returns the first response. The licence check ahead
+    # of body validation must not turn a client's retry of a POST that succeeded into a 403.
+    headers = {**broker.headers, "Idempotency-Key": "before-the-lapse"}
+    first = await client.post("/v1/workers", json=worker_body(), headers=headers)
+    assert first.status_code == 201, first.text
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1",
+                     uuid.UUID(broker.org_id))
+    again = await client.post("/v1/workers", json=worker_body(), headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    # Anything new is refused on the licence, before its body is read.
+    fresh = await client.post("/v1/workers", json={"name": "张三"},
+                              headers={**broker.headers, "Idempotency-Key": "after-the-lapse"})
+    assert fresh.status_code == 403, fresh.text
+    assert fresh.json()["reason"] == "licence_expired"
+    other_body = await client.post("/v1/workers", json=worker_body(external_ref="另一个"), headers=headers)
+    assert other_body.status_code == 409, other_body.text  # the key was used for another body
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 1
+
+
 async def test_list_pages_with_signed_cursors(client: httpx.AsyncClient, broker: OrgKey) -> None:
     for seq in ("101", "103", "105"):
         response = await create(client, broker, id_number=make_id_number(seq=seq), external_ref=f"ref-{seq}")
