@@ -81,6 +81,19 @@ async def test_a_city_or_province_as_the_place_is_a_row_error(
     assert await db.fetchval("SELECT array_agg(external_ref) FROM job_postings") == ["JOB-2"]
 
 
+async def test_a_row_can_mend_a_stored_posting_that_no_longer_passes_the_rules(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # A title of invisible characters was accepted before it was refused (fbdc260). A row giving the posting a
+    # readable title was refused about the stored one ("the title must have visible characters"): the check
+    # for an unchanged row validated the stored posting alone. Only a PATCH could mend it.
+    first = await import_and_wait(client, settings, enterprise, to_csv([job_row(1)]))
+    assert first["created"] == 1, first
+    await db.execute("UPDATE job_postings SET title = '\u200b' WHERE external_ref = 'JOB-1'")
+    mended = await import_and_wait(client, settings, enterprise, to_csv([job_row(1, 岗位名称="招聘电焊工")]))
+    assert (mended["updated"], mended["rejected"]) == (1, 0), mended["errors"]
+    assert await db.fetchval("SELECT title FROM job_postings WHERE external_ref = 'JOB-1'") == "招聘电焊工"
+
+
 async def test_implausible_start_dates_are_row_errors_with_the_apis_message(
         client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
     # Imports reuse the API's validation: a start decades ahead or behind is refused per row, nothing stored.
