@@ -16,7 +16,9 @@ OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
 Province = Literal["CQ", "SC"]
 
 # 统一社会信用代码 (GB 32100-2015): 18 characters from a 31-symbol alphabet without I, O, S, V, Z.
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+# ASCII digits: the pattern's regex engine reads \d as any script's digit (a full-width ５ passed, and its code was
+# stored beside the ASCII one, which the unique index tells apart).
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 ADCODE_PATTERN = r"^\d{6}$"
 
 

@@ -128,6 +128,24 @@ async def test_a_credit_code_with_a_wrong_check_character_is_refused(client: htt
     assert collective.status_code == 201, collective.text
 
 
+async def test_a_credit_code_is_written_in_ascii(client: httpx.AsyncClient, admin: OrgKey,
+                                                db: asyncpg.Connection) -> None:
+    # The pattern's \d took any script's digits: 长安汽车's code with a full-width ５ passed the check character
+    # (python-stdnum folds it) and was stored as typed, beside the ASCII one, since the unique index compares
+    # text; with an Arabic-Indic ٥ the answer was python-stdnum's "substring not found".
+    code = "9150000020282257X8"
+    first = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "enterprise", "name": "长安", "unified_social_credit_code": code})
+    assert first.status_code == 201, first.text
+    for digit in ("\uff15", "\u0665"):
+        twin = await client.post("/v1/orgs", headers=admin.headers, json={
+            "type": "enterprise", "name": "长安（又一次）", "unified_social_credit_code": code.replace("5", digit, 1)})
+        assert twin.status_code == 422, twin.text
+        assert [e["field"] for e in twin.json()["errors"]] == ["unified_social_credit_code"]
+        assert "substring" not in twin.text
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE name LIKE '长安%'") == 1
+
+
 async def test_contact_phones_are_checked_and_stored_normalised(client: httpx.AsyncClient, admin: OrgKey,
                                                                  db: asyncpg.Connection, settings: ApiSettings) -> None:
     bad = await client.post("/v1/orgs", headers=admin.headers, json={
