@@ -282,6 +282,16 @@ def is_mobile(value: str) -> bool:
     return _MOBILE_RE.fullmatch(value) is not None
 
 
+def mobile_number(value: str) -> str | None:
+    """The 11 digits of a stored contact phone that is a mobile, written any way `parse_mobile` reads it; None for
+    a fixed line or anything else. Contact phones stored before they were normalised on registration are kept
+    as typed (138-0013-8000, +86 138 0013 8000), sealed where no migration can rewrite them."""
+    try:
+        return parse_mobile(value)
+    except InvalidPhone:
+        return None
+
+
 def mask_id_number(value: str) -> str:
     """``500107199001011234`` → ``500107********1234``: first 6, eight stars, last 4.
 

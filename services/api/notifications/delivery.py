@@ -28,7 +28,7 @@ import structlog
 from arq.connections import ArqRedis
 from standardwebhooks import Webhook
 
-from matching.identity import is_mobile
+from matching.identity import mobile_number
 from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
 from services.api.notifications import repository
@@ -506,10 +506,12 @@ async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record)
         org_phone = await organisations.contact_phone(conn, sms["org_id"], d.cipher)
         # A fixed line cannot take a text: stored before contact phones were checked, or changed since the
         # subscription was made. Not sent, nor logged as read for sending, rather than handed to the gateway to fail.
-        if org_phone is None or not is_mobile(org_phone):
+        # A mobile stored before they were normalised (138-0013-8000) is texted at its 11 digits.
+        mobile = mobile_number(org_phone) if org_phone is not None else None
+        if mobile is None:
             return None
         await repository.log_org_contact_phone_read_for_sms(conn, org_id=sms["org_id"])
-        return org_phone
+        return mobile
     facts = await repository.worker_sms_facts(conn, sms["worker_id"])
     if not (facts and facts["status"] == "available" and facts["consent_contact_by_sms"] and facts["phone_enc"]):
         return None

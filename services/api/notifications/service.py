@@ -23,7 +23,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from matching.identity import is_mobile
+from matching.identity import mobile_number
 from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ
@@ -561,7 +561,7 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
             raise InvalidInput("短信订阅需要机构联系电话 / an SMS subscription needs the organisation's contact phone",
                                errors=[FieldError(field="channel",
                                                   message="机构未登记联系电话 / no contact phone on file")])
-        if not is_mobile(phone):
+        if mobile_number(phone) is None:  # stored as typed before registration normalised it: 138-0013-8000
             raise InvalidInput("短信订阅需要手机号码 / an SMS subscription needs a mobile contact phone",
                                errors=[FieldError(field="channel",
                                                   message="机构联系电话是固定电话，收不到短信 / the contact phone on "

@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 
 from services.api.database import PendingWork
 from services.api.notifications import delivery, service
+from services.api.organisations import contact
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.notifications.conftest import (
     FakeSms,
@@ -562,6 +563,34 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
     assert await delivery.send_sms(d, rows[uuid_of(office)]) == "cancelled"
     assert len(sms.sent) == 1
     assert await db.fetchval("SELECT count(*) FROM pii_access_log WHERE subject_id = $1", uuid_of(office)) == 0
+
+
+async def test_a_mobile_stored_before_contact_phones_were_normalised_still_gets_its_texts(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    # Registration stores contact phones normalised since 1ba7692; one stored before is sealed as typed
+    # (138-0013-8000) and no migration can rewrite it. It is a mobile all the same: its SMS subscription went
+    # on being texted before, and was cancelled as if the phone were a fixed line.
+    legacy = await make_org("enterprise", contact={"phone": "13800138001"})
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms)
+    await db.execute("UPDATE organisations SET contact_enc = $2 WHERE id = $1", uuid_of(legacy),
+                     contact.seal(d.cipher, uuid_of(legacy), {"phone": "+86 138-0013-8001"}))
+    subscribed = await client.post("/v1/subscriptions", headers=legacy.headers, json={
+        "kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
+    assert subscribed.status_code == 201, subscribed.text  # not "a fixed line, which cannot take a text"
+
+    async def subscription_hit(conn: asyncpg.Connection, pending: PendingWork) -> UUID | None:
+        return await service.record_notification(
+            conn, pending, recipient_org_id=uuid_of(legacy), event="subscription.match", job_id=uuid.uuid4(),
+            payload={"title": "电焊工"}, channels=("sms",), sms_to_org=True, now=clock.now())
+
+    await record(subscription_hit)
+    await _dispatch_all(d, db)
+    sms_id = await db.fetchval("SELECT id FROM sms_messages WHERE org_id = $1", uuid_of(legacy))
+    assert await delivery.send_sms(d, sms_id) == "sent"
+    assert [phone for phone, _text, _id in sms.sent] == ["13800138001"]
 
 
 async def _shared_worker(client: httpx.AsyncClient, broker: OrgKey, n: int) -> UUID:
