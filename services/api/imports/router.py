@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from services.api.auth.caller import Caller, require_roles
+from services.api.china_calendar import china_today
 from services.api.database import Connection, PendingWork
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
 from services.api.imports import service
@@ -24,6 +25,7 @@ from services.api.imports.readers import XLSX_MEDIA_TYPE
 from services.api.imports.schemas import ImportAccepted, ImportKind, ImportOut
 from services.api.problems import InvalidInput, problem_responses
 from services.api.resources import Resources, get_resources
+from services.api.worker_profiles.service import ensure_may_post
 from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_outbox
 
@@ -110,6 +112,9 @@ async def import_workers(
     so uploading the same file again changes nothing. An update changes only what the row gives, as a PATCH
     does: columns the sheet lacks, empty cells and keys an NDJSON line leaves out keep their stored values (an
     NDJSON `null` clears an optional field)."""
+    # Before the upload is read: a broker whose licence has lapsed may not post profiles (403, as POST /v1/workers
+    # answers), so its file would only be stored to fail in the worker.
+    ensure_may_post(caller, china_today())
     return await _accept("workers", request, idempotency_key, resources, caller)
 
 

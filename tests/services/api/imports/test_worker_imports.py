@@ -465,3 +465,13 @@ async def test_a_sheet_with_fewer_columns_updates_only_what_it_gives(
     # The same partial sheet again changes nothing.
     third = await import_and_wait(client, settings, broker, to_csv([partial], header).encode())
     assert (third["updated"], third["unchanged"]) == (0, 1), third
+
+
+async def test_a_broker_whose_licence_lapsed_cannot_upload(client: httpx.AsyncClient, broker: OrgKey,
+                                                           db: asyncpg.Connection) -> None:
+    # Refused at upload, as POST /v1/workers is: nothing stored to fail later in the worker.
+    await db.execute("UPDATE organisations SET licence_valid_until = '2024-01-01' WHERE id = $1::uuid", broker.org_id)
+    refused = await upload(client, broker, to_csv([worker_row(1)]).encode())
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["reason"] == "licence_expired"
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
