@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from matching.visible_text import is_blank
+
 Digest = Literal["instant", "hourly", "daily"]
 Channel = Literal["inbox", "webhook", "sms"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -128,8 +130,9 @@ class SubscriptionQuery(BaseModel):
     @field_validator("q")
     @classmethod
     def _blank_q(cls, value: str | None) -> str | None:
-        # Kiosk search reads a blank q as no words; so does a subscription, stored without one.
-        return value or None
+        # Kiosk search reads a blank q as no words; so does a subscription, stored without one. Blank includes
+        # zero-width characters (matching/visible_text.py), which strip() keeps.
+        return None if value is None or is_blank(value) else value
 
     @field_validator("adcode")
     @classmethod

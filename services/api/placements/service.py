@@ -82,9 +82,9 @@ class Actor:
     key_id: UUID | None
     role: str
     # A broker whose HR-service licence has expired (policy clause 21): it may not start new placements, as it may
-    # not post profiles, neither by proposing one nor by accepting an enterprise's proposal; placements already
-    # under way still record their steps (the worker is on the job), and an enterprise may still accept the
-    # broker's own proposal made while it was licensed.
+    # not post profiles, neither by proposing one nor by accepting an enterprise's proposal (nor may an enterprise
+    # accept the broker's proposal made before the lapse); placements already accepted still record their steps
+    # (the worker is on the job or about to be).
     licence_expired: bool = False
 
     @classmethod
@@ -317,6 +317,14 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     if actor.licence_expired:
         raise Forbidden("人力资源服务许可证已过期，不能开始新的就业 / the broker's HR-service licence has expired; "
                         "renew it before accepting placements", extra={"reason": "licence_expired"})
+    if actor.role == "enterprise":
+        # The broker's proposal, made while it was licensed: accepting it after the lapse would start a placement
+        # with a broker that may not start one (as an enterprise's own proposal to that broker's worker is refused).
+        worker = await repository.worker_facts(conn, record["worker_id"])
+        if worker is not None and not licence_valid_on(worker["broker_licence_valid_until"], china_today()):
+            raise _refused("broker_licence_expired",
+                           "求职者所属经纪人的人力资源服务许可证已过期 / the worker's broker's HR-service licence has "
+                           "expired; no new placement until it is renewed")
     note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
 

@@ -210,7 +210,7 @@ async def test_a_blank_q_is_stored_as_no_q(client: httpx.AsyncClient, make_org: 
     # Kiosk search, whose filters a jobs subscription repeats, reads a blank q as no words; "  " was stored as
     # q = "" and shown back as a filter of nothing.
     broker = await make_org("broker")
-    for blank in ("  ", "\u3000", ""):
+    for blank in ("  ", "\u3000", "", "\u200b"):
         created = await client.post("/v1/subscriptions", headers=broker.headers,
                                     json={"kind": "jobs", "query": {"q": blank, "adcode": ["500107"]}})
         assert created.status_code == 201, created.text

@@ -164,9 +164,10 @@ async def test_a_broker_whose_licence_lapsed_proposes_nothing_new(client: httpx.
     refused = await propose(client, broker, other_job["id"], worker["id"])
     assert refused.status_code == 403
     assert problem_reason(refused) == "licence_expired"
-    # The placement already under way still records its steps: the worker is not left without a record.
+    # Nor may the enterprise accept the proposal made before the lapse: that would start a placement all the same.
     accepted = await act(client, enterprise, under_way.json()["id"], "accept")
-    assert accepted.status_code == 200, accepted.text
+    assert (accepted.status_code, problem_reason(accepted)) == (409, "broker_licence_expired")
+    assert await db.fetchval("SELECT status FROM placements WHERE id = $1::uuid", under_way.json()["id"]) == "proposed"
 
 
 async def test_a_broker_whose_licence_lapsed_cannot_accept_an_enterprise_s_proposal(
@@ -364,7 +365,7 @@ async def test_a_hired_person_is_made_available_by_ending_the_placement_not_by_a
     assert (back.status_code, problem_reason(back)) == (409, "placement_open")
     profile = (await client.get(f"/v1/workers/{worker['id']}", headers=broker.headers)).json()
     assert (profile["status"], profile["searchable"]) == ("placed", False)
-    # Other edits (and marking the person inactive) still go through.
+    # Other edits still go through.
     assert (await client.patch(f"/v1/workers/{worker['id']}", json={"skills": ["氩弧焊"]},
                                headers=broker.headers)).status_code == 200
     ended = await act(client, broker, placement["id"], "end", {"reason": "no_show"})
