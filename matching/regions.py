@@ -111,6 +111,18 @@ class RegionDirectory:
     def counties(self) -> tuple[Region, ...]:
         return tuple(r for r in self._regions if r.level == "county")
 
+    def area_prefix(self, adcode: str) -> str | None:
+        """The adcode prefix shared by the counties an area filter names: a county itself, a city (xxyy00 →
+        xxyy), a province (xx0000 → xx), Chongqing's groupings (500100 → 5001, its districts; 500200 → 5002, its
+        counties); None when no county of the directory lies in it (999999), so the filter would match nothing."""
+        if adcode.endswith("0000"):
+            prefix = adcode[:2]
+        elif adcode.endswith("00"):
+            prefix = adcode[:4]
+        else:
+            prefix = adcode
+        return prefix if any(r.adcode.startswith(prefix) for r in self.counties()) else None
+
     def adcodes_for_word(self, word: str) -> tuple[str, ...]:
         """Adcodes whose official or short name is exactly `word` (several for 市中区); empty if none."""
         return self._by_word.get(word, ())

@@ -51,3 +51,13 @@ def test_only_districts_counties_and_county_level_cities_are_counties(regions: R
     assert regions.is_county("510181")  # 都江堰市, a county-level city
     for code in ("500000", "510000", "510100", "500100", "500200", "999999"):
         assert not regions.is_county(code), code
+
+
+def test_area_prefix_names_the_counties_an_area_filter_covers(regions: RegionDirectory) -> None:
+    assert regions.area_prefix("500107") == "500107"  # a county
+    assert regions.area_prefix("510100") == "5101"  # 成都市: its counties
+    assert regions.area_prefix("510000") == "51"  # 四川省
+    assert (regions.area_prefix("500100"), regions.area_prefix("500200")) == ("5001", "5002")  # Chongqing's groups
+    assert all(c.startswith("5001") for c in regions.county_group("500100"))
+    for nowhere in ("999999", "500300", "110000"):  # no county of the circle lies there
+        assert regions.area_prefix(nowhere) is None

@@ -217,16 +217,14 @@ def expiry_subject(expires_at: datetime) -> str:
 # --------------------------------------------------------------------------------------- subscriptions
 
 
-def _area_prefix(code: str) -> str:
-    return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
-
-
 def _area_matches(wanted: Sequence[str], adcodes: Iterable[str | None]) -> bool:
-    """A county code matches itself; a city (xxxx00) or province (xx0000) code matches every county in it."""
+    """A county code matches itself; a city, province or grouping code every county in it
+    (`RegionDirectory.area_prefix`)."""
     present = [a for a in adcodes if a]
+    regions = load_regions()
     for code in wanted:
-        prefix = _area_prefix(code)
-        if any(a.startswith(prefix) for a in present):
+        prefix = regions.area_prefix(code)
+        if prefix is not None and any(a.startswith(prefix) for a in present):
             return True
     return False
 
@@ -234,9 +232,8 @@ def _area_matches(wanted: Sequence[str], adcodes: Iterable[str | None]) -> bool:
 def _unknown_areas(wanted: Sequence[str]) -> list[str]:
     """The adcodes in which no county of the circle lies (999999, or six non-ASCII digits, which the pattern's
     \\d lets through): a subscription to one would never fit anything, silently."""
-    counties = [r.adcode for r in load_regions().counties()]
-    return [code for code in wanted
-            if not code.isascii() or not any(a.startswith(_area_prefix(code)) for a in counties)]
+    regions = load_regions()
+    return [code for code in wanted if not code.isascii() or regions.area_prefix(code) is None]
 
 
 def _occupation_matches(wanted: str, codes: Iterable[str | None]) -> bool:

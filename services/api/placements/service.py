@@ -446,14 +446,8 @@ def _area_pattern(adcode: str, field: str, errors: list[FieldError]) -> str | No
     if len(code) != 6 or not code.isascii() or not code.isdigit():
         errors.append(FieldError(field=field, message="须为 6 位数字 / must be 6 digits"))
         return None
-    regions = load_regions()
-    if code.endswith("0000"):
-        prefix = code[:2]
-    elif code.endswith("00") and (not code.startswith("50") or regions.county_group(code)):
-        prefix = code[:4]
-    else:
-        prefix = code
-    if not any(county.adcode.startswith(prefix) for county in regions.counties()):
+    prefix = load_regions().area_prefix(code)
+    if prefix is None:
         errors.append(FieldError(field=field, message=f"没有区县属于 {code} / no county lies in {code}"))
         return None
     return prefix + "%" if prefix != code else code
