@@ -9,7 +9,7 @@ import os
 import secrets
 
 from services.devstack.envfile import read_env_file, write_env_file
-from services.devstack.paths import state_dir
+from services.devstack.paths import checkout_tag, state_dir
 
 SECRET_NAMES = ("PII_KEYRING", "PII_ACTIVE_KEY_ID", "PII_BLIND_INDEX_KEY", "CURSOR_SECRET")
 
@@ -26,6 +26,9 @@ def local_secrets() -> dict[str, str]:
     path = state_dir() / "secrets.env"
     stored = read_env_file(path) if path.exists() else {}
     if any(name not in stored for name in SECRET_NAMES):
+        # The checkout's names are settled before its first keys are written: new keys with a new database
+        # (paths.checkout_tag), never with one whose personal data other keys encrypted.
+        checkout_tag()
         stored = {**_generate(), **stored}
         write_env_file(path, stored)
     return {name: os.environ.get(name) or stored[name] for name in SECRET_NAMES}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
 from services.devstack import postgres, redis, stack
+from services.devstack.secrets import local_secrets
 
 
 def names() -> tuple[str, str, str]:
@@ -37,3 +40,35 @@ def test_the_stack_env_names_the_checkouts_queue(monkeypatch: pytest.MonkeyPatch
     assert backing.env()["ARQ_QUEUE_NAME"] == redis.queue_name()
     monkeypatch.setenv("ARQ_QUEUE_NAME", "configured:queue")
     assert backing.env()["ARQ_QUEUE_NAME"] == "configured:queue"
+
+
+def test_a_checkout_cloned_again_at_the_same_path_gets_a_new_database(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its new encryption keys cannot read the old database's personal data: it must not reuse it.
+    state = tmp_path / "repo" / ".devstack"
+    monkeypatch.setenv("DEVSTACK_DIR", str(state))
+    local_secrets()
+    first = names()
+    shutil.rmtree(state)
+    assert names() != first
+    # Also when the new keys are made before anything asks for the names, and when the old checkout's state
+    # directory predates the kept tag (named by its path).
+    shutil.rmtree(state)
+    state.mkdir(parents=True)
+    (state / "secrets.env").write_text("PII_ACTIVE_KEY_ID=k1\n")
+    legacy = names()
+    shutil.rmtree(state)
+    local_secrets()
+    assert names() != legacy
+    assert names() == names()
+
+
+def test_a_stack_that_has_its_keys_from_before_keeps_its_database(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A state directory made before the tag was kept: named by its path as it was, so its data stays readable.
+    state = tmp_path / "repo" / ".devstack"
+    state.mkdir(parents=True)
+    (state / "secrets.env").write_text("PII_ACTIVE_KEY_ID=k1\n")
+    monkeypatch.setenv("DEVSTACK_DIR", str(state))
+    legacy = "bashu_" + hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:8]
+    assert names()[0] == legacy
