@@ -277,11 +277,6 @@ def _without_separators(text: str) -> str:
     return _STRIP_RE.sub("", text).replace("(", "").replace(")", "")
 
 
-def is_mobile(value: str) -> bool:
-    """Whether a normalised phone (`parse_mobile`, `parse_contact_phone`) is a mobile, i.e. can take a text."""
-    return _MOBILE_RE.fullmatch(value) is not None
-
-
 def mobile_number(value: str) -> str | None:
     """The 11 digits of a stored contact phone that is a mobile, written any way `parse_mobile` reads it; None for
     a fixed line or anything else. Contact phones stored before they were normalised on registration are kept

@@ -14,9 +14,9 @@ from matching.identity import (
     InvalidPhone,
     age_on,
     id_check_character,
-    is_mobile,
     mask_id_number,
     mask_phone,
+    mobile_number,
     normalise_id_number,
     parse_contact_phone,
     parse_id_number,
@@ -280,7 +280,7 @@ def test_age_on() -> None:
 )
 def test_contact_phones_are_mobiles_or_fixed_lines_with_area_codes(raw: str, expected: str) -> None:
     assert parse_contact_phone(raw) == expected
-    assert is_mobile(expected) == (len(expected) == 11)
+    assert (mobile_number(expected) is not None) == (len(expected) == 11)  # texts go to mobiles only
 
 
 @pytest.mark.parametrize("raw", [
