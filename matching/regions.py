@@ -79,6 +79,10 @@ class RegionDirectory:
                 if group not in self._by_adcode:
                     groups.setdefault(group, []).append(region.adcode)
         self._groups: dict[str, tuple[str, ...]] = {g: tuple(codes) for g, codes in groups.items()}
+        # Every prefix an area filter can stand for (province xx, city or grouping xxyy, county): area_prefix is
+        # asked per subscription and posting when notices fan out, so it must not scan the counties.
+        self._county_prefixes: frozenset[str] = frozenset(
+            p for r in self._regions if r.level == "county" for p in (r.adcode[:2], r.adcode[:4], r.adcode))
 
     def __len__(self) -> int:
         return len(self._regions)
@@ -121,7 +125,7 @@ class RegionDirectory:
             prefix = adcode[:4]
         else:
             prefix = adcode
-        return prefix if any(r.adcode.startswith(prefix) for r in self.counties()) else None
+        return prefix if prefix in self._county_prefixes else None
 
     def adcodes_for_word(self, word: str) -> tuple[str, ...]:
         """Adcodes whose official or short name is exactly `word` (several for 市中区); empty if none."""
