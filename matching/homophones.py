@@ -4,8 +4,9 @@ Kiosk users type pinyin and pick the wrong character with the right sound (电�
 the sound is their own: Southwestern Mandarin merges zh/ch/sh with z/c/s (师机 for 司机), n with l,
 f with hu (湖 ~ 福) and -ng with -n. Meilisearch cannot help (no typo tolerance on Chinese words of
 1–4 characters), so a phrase is corrected here before it is searched. A substring is replaced only
-when it is not itself a vocabulary word or a real dictionary word and its fuzzy pinyin equals exactly
-one vocabulary word's.
+when it is not itself a vocabulary word or a real dictionary word, its fuzzy pinyin equals exactly
+one vocabulary word's (or one such word shares the most characters with it), and that word keeps at least
+half of the characters typed.
 """
 
 from __future__ import annotations
@@ -95,11 +96,14 @@ class HomophoneCorrector:
         return self._choose(word, candidates)
 
     def _choose(self, word: str, candidates: set[str]) -> str | None:
-        if len(candidates) == 1:
-            return next(iter(candidates))
-        # several homophones: the one sharing the most characters with what was typed, if unique
+        # The one sharing the most characters with what was typed, if unique (several homophones), and only if
+        # it keeps at least half of them: a pinyin slip picks a wrong character, not a wrong word, while a span
+        # sounding like a trade or county in none or few of its own characters is another word typed right
+        # that no dictionary here knows (按月 ~ 安岳, 满勤奖's 勤奖 ~ 綦江, 目检 ~ 木匠, 招石工 ~ 缫丝工).
         scored = sorted(((sum(a == b for a, b in zip(c, word, strict=True)), c) for c in candidates), reverse=True)
-        if len(scored) > 1 and scored[0][0] > scored[1][0] and scored[0][0] > 0:
+        if not scored or 2 * scored[0][0] < len(word):
+            return None
+        if len(scored) == 1 or scored[0][0] > scored[1][0]:
             return scored[0][1]
         return None
 

@@ -82,3 +82,15 @@ def test_a_span_that_cuts_a_right_word_is_never_corrected(regions: RegionDirecto
     assert corrector.correct_phrase("个人护理")[1] == ()
     # A mistake next to right words is still corrected.
     assert corrector.correct_phrase("九龙破 电悍工 兼职")[0] == "九龙坡 电焊工 兼职"
+
+
+def test_a_right_word_sounding_like_another_in_few_of_its_characters_stays(regions: RegionDirectory) -> None:
+    # Words no dictionary here knows, typed right: each sounds like a county or trade of the shipped vocabulary
+    # but shares fewer than half of its characters with it, so it is another word, not a slip of one character.
+    shipped = load_initial_catalogue()
+    corrector = corrector_for(shipped, regions, Analyzer.build(shipped, regions))
+    for phrase in ("按月结", "满勤奖", "目检", "收台", "醒发", "串焊"):  # ~ 安岳, 綦江, 木匠, 兽医, 成华, 广汉
+        assert corrector.correct_phrase(phrase) == (phrase, ()), phrase
+    assert HomophoneCorrector(["石工", "缫丝工"]).correct_phrase("招石工") == ("招石工", ())
+    # Slips of one character in two, or two in three, are still corrected.
+    assert corrector.correct_phrase("宝姆 沙平坝 钢筋公")[0] == "保姆 沙坪坝 钢筋工"
