@@ -35,7 +35,8 @@ FILLER_WORDS: frozenset[str] = frozenset(
     | {"急招"}
 )
 
-_NUMBER = r"(\d{2,6})"
+# A whole number only: the tail of a longer run of digits is no wage (12345678以上 is not 345678).
+_NUMBER = r"(?<![\d.])(\d{2,6})(?![\d.])"
 _YUAN = r"\s*(?:元|块钱|块)?\s*"
 _WAGE_PATTERNS: tuple[tuple[re.Pattern[str], WageUnit | None], ...] = (
     (re.compile(r"(?:日薪|日工资|每天|一天)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "day"),

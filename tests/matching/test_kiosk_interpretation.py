@@ -62,6 +62,10 @@ def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, 
     assert result.remaining_text == ""
 
 
+def test_the_tail_of_a_longer_number_is_no_wage(interpreter: KioskQueryInterpreter) -> None:
+    assert interpreter.interpret("12345678以上").wage_min is None
+
+
 def test_a_postings_urgent_title_is_not_read_as_a_start_date(interpreter: KioskQueryInterpreter) -> None:
     # 急招 is in many titles and says nothing of when the job starts: typing a posting's own title must find it.
     result = interpreter.interpret("沙坪坝急招二保焊工")
