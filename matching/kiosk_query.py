@@ -37,6 +37,12 @@ FILLER_WORDS: frozenset[str] = frozenset(
 
 # A whole number only: the tail of a longer run of digits is no wage (12345678以上 is not 345678).
 _NUMBER = r"(?<![\d.])(\d{2,6})(?![\d.])"
+# Amounts as people type them (5千, 8k, 1.2万, 1w, 六千, 两百, 三千五, 一万二), spelt out in digits before the wage
+# patterns read them: 普工 5千以上 is a monthly 5000, not three words to search for.
+_SCALES = {"百": 100, "千": 1000, "k": 1000, "K": 1000, "万": 10_000, "w": 10_000, "W": 10_000}
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_SCALED_DIGITS = re.compile(r"(?<![\d.])(\d{1,4}(?:\.\d{1,2})?)\s*([百千kK万wW])(?![A-Za-z])")
+_SCALED_CHINESE = re.compile(r"([一二两三四五六七八九])([百千万])([一二三四五六七八九](?![百千万十]))?")
 _YUAN = r"\s*(?:元|块钱|块)?\s*"
 _WAGE_PATTERNS: tuple[tuple[re.Pattern[str], WageUnit | None], ...] = (
     (re.compile(r"(?:日薪|日工资|每天|一天)" + _YUAN + _NUMBER + _YUAN + r"(?:以上|起)?"), "day"),
@@ -195,14 +201,30 @@ def head_words(trade_words: list[str], is_word: Callable[[str], bool],
     return sorted(tail for tail, n in counts.items() if n >= min_trades and is_word(tail))
 
 
+def _spelt_out(text: str) -> str:
+    """`text` with scaled amounts in plain digits: 5千 → 5000, 1.2万 → 12000, 两百 → 200, 三千五 → 3500."""
+
+    def digits(match: re.Match[str]) -> str:
+        return str(round(float(match.group(1)) * _SCALES[match.group(2)]))
+
+    def chinese(match: re.Match[str]) -> str:
+        scale = _SCALES[match.group(2)]
+        tail = _CHINESE_DIGITS[match.group(3)] * scale // 10 if match.group(3) else 0
+        return str(_CHINESE_DIGITS[match.group(1)] * scale + tail)
+
+    return _SCALED_CHINESE.sub(chinese, _SCALED_DIGITS.sub(digits, text))
+
+
 def _extract_wage(text: str) -> tuple[str, int | None, WageUnit | None]:
+    spelt = _spelt_out(text)
     for pattern, unit in _WAGE_PATTERNS:
-        match = pattern.search(text)
+        match = pattern.search(spelt)
         if match is None:
             continue
         amount = int(match.group(1))
         resolved: WageUnit = unit if unit is not None else ("month" if amount >= 1000 else "day")
-        return text[: match.start()] + " " + text[match.end() :], amount, resolved
+        return spelt[: match.start()] + " " + spelt[match.end() :], amount, resolved
+    # No wage: the words stay as typed (a place or trade name holding 万 or 千 is not an amount).
     return text, None, None
 
 

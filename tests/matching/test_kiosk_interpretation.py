@@ -53,6 +53,13 @@ def test_homophone_mistake_is_corrected_and_reported(interpreter: KioskQueryInte
         ("钟点工 时薪25", 25, "hour"),
         ("厨师 一个月5000", 5000, "month"),
         ("保姆 每月4500以上", 4500, "month"),
+        # amounts as people type them
+        ("保姆 5千以上", 5000, "month"),
+        ("厨师 月薪8k", 8000, "month"),
+        ("司机 1.2万以上", 12000, "month"),
+        ("厨师 月薪六千", 6000, "month"),
+        ("保姆 三千五以上", 3500, "month"),
+        ("搬运工 一天两百", 200, "day"),
     ],
 )
 def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, unit: str) -> None:
@@ -63,7 +70,10 @@ def test_wage_phrases(interpreter: KioskQueryInterpreter, text: str, wage: int, 
 
 
 def test_the_tail_of_a_longer_number_is_no_wage(interpreter: KioskQueryInterpreter) -> None:
-    assert interpreter.interpret("12345678以上").wage_min is None
+    result = interpreter.interpret("12345678以上")
+    assert result.wage_min is None
+    # words holding 万 or 千 that are no amount stay as typed
+    assert interpreter.interpret("万州 厨师").adcodes == ("500101",)
 
 
 def test_a_postings_urgent_title_is_not_read_as_a_start_date(interpreter: KioskQueryInterpreter) -> None:
