@@ -29,8 +29,9 @@ WORK_TYPE_WORDS: dict[str, WorkType] = {
     "季节性": "seasonal",
 }
 
-# The canonical benefit names stored on postings, and the words that ask for them.
-BENEFITS: tuple[str, ...] = ("包吃", "包住", "社保", "交通补贴", "五险一金", "加班费")
+# The canonical benefit names stored on postings, and the words that ask for them. Postings' benefits are free
+# text; these are the ones enterprises write (the demo's too): a kiosk may ask for any benefit a hit shows.
+BENEFITS: tuple[str, ...] = ("包吃", "包住", "社保", "交通补贴", "五险一金", "加班费", "满勤奖", "年终奖", "工作餐")
 BENEFIT_WORDS: dict[str, tuple[str, ...]] = {
     "包吃": ("包吃",),
     "包饭": ("包吃",),
@@ -47,6 +48,10 @@ BENEFIT_WORDS: dict[str, tuple[str, ...]] = {
     "交通补贴": ("交通补贴",),
     "车补": ("交通补贴",),
     "加班费": ("加班费",),
+    "满勤奖": ("满勤奖",),
+    "全勤奖": ("满勤奖",),
+    "年终奖": ("年终奖",),
+    "工作餐": ("工作餐",),
 }
 
 # Words that mean "start within N days".

@@ -313,6 +313,20 @@ async def test_start_within_days_and_explicit_filters(client: httpx.AsyncClient,
     assert data["hits"] == []
 
 
+async def test_every_benefit_postings_carry_can_be_asked_for(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                             settings: ApiSettings) -> None:
+    # A hit shows its benefits; asking for one of them is no "unknown benefit", typed or tapped.
+    await index_jobs(settings, [
+        job("渝北电子厂普工 满勤奖", YUBEI, HELPER, benefits=("满勤奖", "工作餐")),
+        job("渝北电子厂普工 年终奖", YUBEI, HELPER, benefits=("年终奖",)),
+    ])
+    data = await search(client, kiosk, benefits=["满勤奖", "工作餐"])
+    assert [h["title"] for h in data["hits"]] == ["渝北电子厂普工 满勤奖"]
+    typed = await search(client, kiosk, q="普工 有年终奖")
+    assert typed["query"]["interpreted"]["benefits"] == ["年终奖"]
+    assert [h["title"] for h in typed["hits"]] == ["渝北电子厂普工 年终奖"]
+
+
 async def test_no_index_yet_is_an_empty_answer(client: httpx.AsyncClient, kiosk: OrgKey) -> None:
     data = await search(client, kiosk, q="电焊")
     assert data["hits"] == []
