@@ -4,7 +4,8 @@ Every key is precomputed when the index is built (once per catalogue version): t
 full pinyin (`hangong`) and its initials (`hg`). A query is an exact lookup plus a prefix range found
 with bisect in one sorted key list; only when those give too few answers are the Chinese keys
 scanned for a substring.
-Ranking: exact > prefix > contains, then name > alias > code > pinyin, then the more severe shortage.
+Ranking: exact > prefix > contains, then name > alias > code > pinyin, then the more severe shortage. Chinese
+characters that match nothing are looked up by their sound (电悍 → dian han → 电焊工), a pinyin-input slip.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from typing import Literal
 from pypinyin import Style, lazy_pinyin
 
 from matching.catalogue import Catalogue
+from matching.homophones import fuzzy_keys
 from matching.regions import RegionDirectory
 
 SuggestionKind = Literal["occupation", "region"]
 MAX_QUERY_CHARS = 40
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN_ONLY = re.compile(r"[\u3400-\u9fff]+")
 
 # field ranks: lower is better
 _NAME, _ALIAS, _CODE, _PINYIN, _INITIALS = 0, 1, 2, 3, 4
-_EXACT, _PREFIX, _CONTAINS = 0, 1, 2
+_EXACT, _PREFIX, _CONTAINS, _SOUND = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +73,11 @@ class Typeahead:
             if key and keys.get((key, item), 99) > field:
                 keys[(key, item)] = field
 
+        sound_words: list[tuple[str, int]] = []
+
         def add_word(word: str, item: int, field: int) -> None:
             add(word, item, field)
+            sound_words.append((word, item))
             pinyin = _pinyin_keys(word)
             if pinyin is not None:
                 add(pinyin[0], item, _PINYIN)
@@ -96,6 +102,10 @@ class Typeahead:
                 add(region.adcode, index, _CODE)
                 add_word(region.name, index, _NAME)
                 add_word(region.short_name, index, _NAME)
+        # (fuzzy syllables of a Chinese name or alias, item, the word) for look-ups by sound.
+        self._sounds: list[tuple[str, int, str]] = sorted(
+            {(key, index, word) for word, index in sound_words if _HAN_ONLY.fullmatch(word)
+             for key in fuzzy_keys(word)})
         ordered = sorted(keys.items())
         self._keys: list[str] = [key for (key, _), _ in ordered]
         self._entries: list[tuple[int, int]] = [(item, field) for (_, item), field in ordered]
@@ -133,6 +143,20 @@ class Typeahead:
             for key, item, field in self._contains_keys:
                 if query in key and not key.startswith(query):
                     consider(item, _CONTAINS, field, key)
+
+        if not best and len(query) >= 2 and _HAN_ONLY.fullmatch(query):
+            # Characters that match nothing may be a pinyin-input slip (电悍 for 电焊, 保母 for 保姆, 师机 for 司机
+            # in the region's accent): the words starting with the same syllables, one per character typed, with
+            # the Southwestern merges the search's correction uses (matching.homophones.fuzzy_keys: 师机 and 司机
+            # are both `si ji`). The search corrects such a phrase; the
+            # typeahead should offer the word before the phrase is sent.
+            for sound in fuzzy_keys(query):
+                start = bisect.bisect_left(self._sounds, (sound,))
+                for position in range(start, len(self._sounds)):
+                    key, item, word = self._sounds[position]
+                    if key != sound and not key.startswith(sound + " "):
+                        break
+                    consider(item, _SOUND, _PINYIN, word)
 
         def order(item: int) -> tuple[int, int, int, int, str]:
             match, field, _ = best[item]

@@ -73,3 +73,15 @@ def test_two_thousand_entries_answer_correctly() -> None:
     assert _codes(typeahead, "gongzhong1999") == []
     assert _codes(typeahead, "gongzhong1989") == ["9-19-89-01"]
     assert len(typeahead.suggest("gz", limit=10)) == 10
+
+
+def test_characters_typed_with_a_pinyin_slip_are_suggested_by_their_sound(typeahead: Typeahead) -> None:
+    first = typeahead.suggest("电悍")[0]  # 悍 for 焊: same pinyin, nothing is written so
+    assert (first.code, first.matched) == ("6-18-02-04", "电焊工")
+    assert _codes(typeahead, "师机")[0] == "4-02-02-02"  # shi ~ si in the region's accent: 司机
+    assert _codes(typeahead, "保母")[0] == "4-10-01-06"
+    assert _codes(typeahead, "九龙破")[0] == "500107"
+    assert _codes(typeahead, "不存在的词") == []  # sounds like nothing either
+    # whole syllables only: 石匠 (shi jiang) does not start with the sound of 师机 (si ji)
+    assert "石匠" not in [s.matched for s in Typeahead(Catalogue(1, (CatalogueEntry(
+        "6-29-01-02", "石工", ("石匠",), "建筑", 3, (), None, (), (), "CQ"),))).suggest("师机")]
