@@ -98,7 +98,7 @@ def format_of(media_type: str | None, filename: str | None, head: bytes) -> File
 def detect_text_encoding(handle: BinaryIO) -> str:
     """`utf-8-sig` (BOM), `utf-16` (BOM), `utf-8`, else `gb18030` (a superset of GBK and GB2312, what Excel
     on Chinese Windows writes as "CSV"). Reads the whole file once, in chunks; raises ImportFileError if no
-    candidate decodes it."""
+    candidate decodes it, or if the file is UTF-8 with some lines in another encoding (`mixed_encoding`)."""
     handle.seek(0)
     head = handle.read(4)
     handle.seek(0)
@@ -116,11 +116,53 @@ def detect_text_encoding(handle: BinaryIO) -> str:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
+            if encoding.startswith("utf-8"):
+                _refuse_mixed_utf8(handle, declared=encoding == "utf-8-sig")
             continue
         handle.seek(0)
         return encoding
     raise ImportFileError("encoding", "无法识别文件编码（请另存为 UTF-8 或 GBK 的 CSV） / "
                                       "the file is neither UTF-8 nor GBK/GB18030 text")
+
+
+# Line numbers named when a file mixes encodings (the first ones; the count says how many in all).
+_LISTED_LINES = 10
+
+
+def _refuse_mixed_utf8(handle: BinaryIO, *, declared: bool) -> None:
+    """ImportFileError `mixed_encoding` when a file that is not all UTF-8 is mostly UTF-8: most lines with
+    non-ASCII text decode as UTF-8 (or a BOM says UTF-8) and some do not, typically rows pasted in from a GBK
+    export. GB18030 decodes almost any bytes, so read as GBK such a file was stored with every UTF-8 row
+    garbled, without a word; read as UTF-8, its GBK rows would be, and some GBK text happens to be valid UTF-8,
+    so not even those rows can be told apart reliably: the file is refused, naming the lines to fix. A GBK file
+    (most of its non-ASCII lines are not UTF-8; a few may be by chance) returns, to be read as GBK."""
+    handle.seek(0)
+    utf8_lines = 0
+    bad: list[int] = []
+    bad_count = 0
+    for number, line in enumerate(handle, start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad_count += 1
+            if len(bad) < _LISTED_LINES:
+                bad.append(number)
+            continue
+        utf8_lines += 1
+    handle.seek(0)
+    if not bad or (utf8_lines <= bad_count and not declared) or utf8_lines == 0:
+        return
+    listed = "、".join(map(str, bad))
+    listed_en = ", ".join(map(str, bad))
+    more_zh = f" 等 {bad_count} 行" if bad_count > len(bad) else ""
+    more_en = f" ({bad_count} lines in all)" if bad_count > len(bad) else ""
+    raise ImportFileError(
+        "mixed_encoding",
+        f"文件编码混杂：第 {listed} 行{more_zh}不是 UTF-8（可能是 GBK），其余是 UTF-8，读入会有乱码；请把整个文件另存为"
+        f" UTF-8 后重新上传 / the file mixes encodings: line(s) {listed_en}{more_en} are not UTF-8 (GBK?) while the "
+        "rest is, and would be garbled: save the whole file as UTF-8 and upload it again")
 
 
 # ------------------------------------------------------------------------------------------------ sources

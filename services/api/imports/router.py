@@ -38,7 +38,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                        "are the JSON field names of the single-record endpoint (nested ones with dots, e.g. "
                        "`consent.share_with_enterprises`) or the usual Chinese headers (姓名, 身份证号, 手机号, "
                        "户籍地 …); lists separated by `;` or `、`. CSV may be UTF-8 (with or without BOM) or "
-                       "GBK/GB18030.",
+                       "GBK/GB18030, one encoding for the whole file (a UTF-8 file with some GBK lines is refused: "
+                       "`mixed_encoding`).",
         "content": {
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                                "properties": {"file": {"type": "string", "format": "binary"}}}},

@@ -63,6 +63,41 @@ def test_gbk_csv_is_detected(tmp_path: Path, mapper: RowMapper) -> None:
     assert rows[0].values["姓名"] == "测试1号"
 
 
+def _mixed_csv(gbk_rows: set[int], bom: bytes = b"") -> bytes:
+    """A UTF-8 CSV of five workers whose data rows numbered in `gbk_rows` (spreadsheet rows: header = 1) are GBK."""
+    lines = to_csv([worker_row(n) for n in range(1, 6)]).splitlines(keepends=True)
+    return bom + b"".join(line.encode("gbk" if number in gbk_rows else "utf-8")
+                          for number, line in enumerate(lines, start=1))
+
+
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
+def test_a_utf8_csv_with_some_gbk_rows_is_refused_naming_the_lines(tmp_path: Path, mapper: RowMapper,
+                                                                   bom: bytes) -> None:
+    # Read as GB18030 (which decodes almost any bytes), such a file was imported with every UTF-8 row garbled.
+    path = tmp_path / "w.csv"
+    path.write_bytes(_mixed_csv({3, 5}, bom))
+    with pytest.raises(ImportFileError) as caught:
+        _open(path, "csv", mapper)
+    assert caught.value.code == "mixed_encoding"
+    assert "3、5" in caught.value.message
+    assert "3, 5" in caught.value.message
+    assert "测试" not in caught.value.message  # no cell values
+
+
+def test_a_gbk_csv_with_a_row_that_happens_to_be_valid_utf8_is_read_as_gbk(tmp_path: Path, mapper: RowMapper) -> None:
+    # 卢茂 in GBK is also valid UTF-8: a GBK file is told from a mixed one by most of its lines, not by any one.
+    path = tmp_path / "w.csv"
+    rows = [worker_row(n) for n in range(1, 4)]
+    rows[1] = {**rows[1], "姓名": "卢茂", "性别": "", "户籍地": "500107", "工种": "6-18-02-04", "技能": "",
+               "期望薪资": "", "愿意异地": "1", "同意共享": "1"}
+    content = to_csv(rows).encode("gbk")
+    assert content.splitlines()[2].decode("utf-8")  # the premise
+    path.write_bytes(content)
+    source, read = _open(path, "csv", mapper)
+    assert source.encoding == "gb18030"
+    assert [r.values["姓名"] for r in read if r.values is not None] == ["测试1号", "卢茂", "测试3号"]
+
+
 def test_title_row_above_the_header_is_skipped(tmp_path: Path, mapper: RowMapper) -> None:
     path = tmp_path / "w.csv"
     path.write_text("2026年春季劳务输出人员名单,,,\n" + to_csv([worker_row(1)]), encoding="utf-8")

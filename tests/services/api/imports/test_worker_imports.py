@@ -128,6 +128,20 @@ async def test_gbk_csv(client: httpx.AsyncClient, settings: ApiSettings, broker:
 
 
 
+async def test_a_utf8_csv_with_some_gbk_rows_is_refused_at_upload(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # It was accepted and read as GB18030, which decodes almost anything: every UTF-8 row stored garbled, silently.
+    lines = to_csv([worker_row(n) for n in range(1, 6)]).splitlines(keepends=True)
+    content = b"".join(line.encode("gbk" if number == 4 else "utf-8") for number, line in enumerate(lines, start=1))
+    response = await upload(client, broker, content)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "mixed_encoding"
+    assert "4" in response.json()["detail"]
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
 async def test_the_status_names_the_encoding_from_the_upload_on(client: httpx.AsyncClient, settings: ApiSettings,
                                                                broker: OrgKey) -> None:
     # The 202 named the encoding; the status said null until the worker started, and for good when the import
