@@ -27,6 +27,8 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 
+from matching.identity import mask_numbers_in_text
+
 FileFormat = Literal["csv", "xlsx", "ndjson"]
 FORMATS: tuple[FileFormat, ...] = ("csv", "xlsx", "ndjson")
 
@@ -220,6 +222,11 @@ def _header_text(cell: Any) -> str:
 
 
 def _check_headers(headers: list[str]) -> None:
+    # A sheet without a header row (or an NDJSON file sent as CSV) has its first person's row taken for the
+    # header: its name, ID number and phone were then quoted as unknown (or repeated) columns in the import's
+    # status and in the import-finished notice and webhook, which outlive the upload and any erasure.
+    if any(mask_numbers_in_text(text) != text for text in headers):
+        raise ImportFileError("header_is_data", HEADER_IS_DATA)
     seen: set[str] = set()
     for text in headers:
         if not text:
@@ -227,6 +234,11 @@ def _check_headers(headers: list[str]) -> None:
         if text in seen:
             raise ImportFileError("duplicate_column", f"列名重复：{text} / duplicate column: {text}")
         seen.add(text)
+
+
+HEADER_IS_DATA = ("表头行含有身份证号或手机号，看起来是数据而不是列名：请在数据上方加一行列名（姓名、身份证号、"
+                  "手机号 …）/ the header row holds ID or phone numbers: it looks like data, not column names; "
+                  "add a row of column names (姓名, 身份证号, 手机号 …) above the data")
 
 
 def _tabular(numbered: Iterator[tuple[int, list[Any]]], score: HeaderScore,

@@ -412,6 +412,22 @@ async def test_unknown_or_missing_columns_fail_the_import(
     assert status["created"] == 0
 
 
+async def test_a_sheet_without_a_header_row_is_refused_without_quoting_the_person(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Its first row was taken for the header and listed as "unknown columns": a name, an ID number and a phone in
+    # the import's status and in its import-finished notice (unencrypted, kept after the upload is deleted).
+    person = worker_row(3, 愿意异地="否")
+    headerless = "".join(to_csv([person, worker_row(4)]).splitlines(keepends=True)[1:])
+    response = await upload(client, broker, headerless.encode())
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "header_is_data"
+    for value in (person["姓名"], person["身份证号"], person["手机号"]):
+        assert value not in response.text
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
 async def test_status_is_private_to_the_organisation(
     client: httpx.AsyncClient, broker: OrgKey, make_org: MakeOrg,
 ) -> None:
