@@ -75,8 +75,24 @@ class SourceRow:
     formula: dict[str, str] = field(default_factory=dict)
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # XLSX is a zip file
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Excel 97–2003 .xls (and .doc …)
+
+
+class LegacyWorkbook(ValueError):
+    """An Excel 97–2003 (.xls) workbook: not read (no size checks like check_xlsx_archive's exist for it)."""
+
+
 def format_of(media_type: str | None, filename: str | None, head: bytes) -> FileFormat | None:
-    """The upload's format from its media type, its file name, then its first bytes."""
+    """The upload's format from its media type, its file name, then its first bytes. A workbook is known by its
+    first bytes whatever it is labelled: browsers send `application/vnd.ms-excel` (a CSV's type here, as Windows
+    labels .csv files) for workbooks too, and a tool may label anything text/csv; read as text, a workbook was
+    refused as "neither UTF-8 nor GBK", or sent as NDJSON stored as one "not valid JSON" error per line. Raises
+    LegacyWorkbook for an .xls file."""
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(OLE_MAGIC):
+        raise LegacyWorkbook
     media = (media_type or "").split(";")[0].strip().lower()
     if media in MEDIA_TYPES:
         return MEDIA_TYPES[media]
@@ -84,8 +100,6 @@ def format_of(media_type: str | None, filename: str | None, head: bytes) -> File
         suffix = Path(filename).suffix.lower()
         if suffix in SUFFIXES:
             return SUFFIXES[suffix]
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{"):
         return "ndjson"

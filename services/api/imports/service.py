@@ -25,7 +25,13 @@ from services.api.auth.caller import Caller
 from services.api.database import PendingWork
 from services.api.imports import repository
 from services.api.imports.mapping import RowMapper
-from services.api.imports.readers import FileFormat, ImportFileError, format_of, open_source
+from services.api.imports.readers import (
+    FileFormat,
+    ImportFileError,
+    LegacyWorkbook,
+    format_of,
+    open_source,
+)
 from services.api.imports.schemas import ImportAccepted, ImportKind, ImportOut, ImportRowError
 from services.api.problems import InvalidInput, NotFound, UnsupportedMediaType
 from services.api.settings import ApiSettings
@@ -117,7 +123,12 @@ async def spool(stream: AsyncIterator[bytes]) -> SpooledUpload:
 def detect_format(media_type: str | None, filename: str | None, upload: SpooledUpload) -> FileFormat:
     if upload.size == 0:
         raise InvalidInput("文件为空 / the file is empty", extra={"code": "empty"})
-    found = format_of(media_type, filename, upload.head)
+    try:
+        found = format_of(media_type, filename, upload.head)
+    except LegacyWorkbook:
+        raise UnsupportedMediaType(
+            "不支持 Excel 97-2003 工作簿（.xls），请另存为 .xlsx 或 CSV / Excel 97-2003 workbooks (.xls) are not "
+            "accepted: save it as .xlsx or CSV", extra={"code": "xls"}) from None
     if found is None:
         raise UnsupportedMediaType(
             "请上传 CSV、XLSX 或 NDJSON 文件 / upload CSV (text/csv), XLSX or NDJSON (application/x-ndjson)")

@@ -338,6 +338,16 @@ def test_format_detection() -> None:
     assert format_of("image/png", None, b"\x89PNG") is None
 
 
+@pytest.mark.parametrize(("media_type", "filename"), [
+    ("text/csv", None), ("application/vnd.ms-excel", "名单.xlsx"), ("application/x-ndjson", None),
+    ("application/octet-stream", "a.csv")])
+def test_a_workbook_is_known_by_its_bytes_whatever_it_is_labelled(media_type: str, filename: str | None) -> None:
+    # Labelled text it was read as text: "neither UTF-8 nor GBK", or as NDJSON one "not valid JSON" per line.
+    assert format_of(media_type, filename, b"PK\x03\x04\x14\x00") == "xlsx"
+    with pytest.raises(readers.LegacyWorkbook):
+        format_of("application/vnd.ms-excel", "名单.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00")
+
+
 def test_repeated_cells_are_converted_once_but_every_row_gets_its_own_values_and_errors(
         tmp_path: Path, mapper: RowMapper) -> None:
     # Each distinct cell of a repeating column (places, trades, wages …) is converted once per import: the rows

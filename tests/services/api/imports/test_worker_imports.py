@@ -466,6 +466,20 @@ async def test_too_large_and_unsupported_uploads(
     assert png.status_code == 415
 
 
+async def test_a_workbook_labelled_as_text_is_read_as_a_workbook(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey,
+) -> None:
+    book, workbook, _ = worker_sheet((1, 2))
+    workbook.close()
+    # What a browser sends for a workbook on some Windows set-ups; and a tool that labels every upload NDJSON.
+    for content_type in ("application/vnd.ms-excel", "application/x-ndjson"):
+        status = await import_and_wait(client, settings, broker, book.getvalue(), content_type)
+        assert (status["format"], status["status"], status["rejected"]) == ("xlsx", "completed", 0), status
+    legacy = await upload(client, broker, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "application/vnd.ms-excel")
+    assert legacy.status_code == 415, legacy.text
+    assert legacy.json()["code"] == "xls"
+
+
 async def test_only_brokers_import_workers(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     enterprise = await make_org("enterprise")
     response = await upload(client, enterprise, to_csv([worker_row(1)]).encode())
