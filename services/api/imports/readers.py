@@ -592,7 +592,7 @@ def open_ndjson(handle: BinaryIO) -> OpenedSource:
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError:
-                yield SourceRow(number, None, error="不是合法的 JSON / not valid JSON")
+                yield SourceRow(number, None, error=_json_line_error(line))
                 continue
             if not isinstance(value, dict):
                 yield SourceRow(number, None, error="每行须是一个 JSON 对象 / each line must be a JSON object")
@@ -610,6 +610,14 @@ def open_ndjson(handle: BinaryIO) -> OpenedSource:
         yield from iterator
 
     return OpenedSource("ndjson", "utf-8", None, 0, chained())
+
+
+def _json_line_error(line: bytes) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return "不是 UTF-8 编码（NDJSON 须为 UTF-8，GBK 等编码请转换）/ not UTF-8 text (NDJSON must be UTF-8, not GBK)"
+    return "不是合法的 JSON / not valid JSON"
 
 
 def open_source(path: Path, handle: BinaryIO, file_format: FileFormat, score: HeaderScore) -> OpenedSource:

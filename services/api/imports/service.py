@@ -10,7 +10,7 @@ import os
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from services.api.imports.readers import (
     FileFormat,
     ImportFileError,
     LegacyWorkbook,
+    SourceRow,
     format_of,
     open_source,
 )
@@ -142,7 +143,8 @@ def precheck(kind: ImportKind, file_format: FileFormat, upload: SpooledUpload) -
     try:
         with upload.path.open("rb") as handle, \
                 open_source(upload.path, handle, file_format, mapper.header_score) as source:
-            if next(source.rows, None) is None:
+            first = next(source.rows, None)
+            if first is None:
                 # The same `code` members as the reader's own file errors, so clients can branch on them.
                 if source.headers is None:
                     raise InvalidInput("文件为空 / the file has no rows", extra={"code": "empty"})
@@ -153,9 +155,22 @@ def precheck(kind: ImportKind, file_format: FileFormat, upload: SpooledUpload) -
                 # batches before it were stored. Read through here (row by row) so it is refused whole instead.
                 for _ in source.rows:
                     pass
+            elif file_format == "ndjson":
+                _ensure_some_json_object(first, source.rows)
             return source.encoding
     except ImportFileError as exc:
         raise InvalidInput(exc.message, extra={"code": exc.code}) from None
+
+
+def _ensure_some_json_object(first: SourceRow, rest: Iterator[SourceRow]) -> None:
+    """InvalidInput `not_ndjson` when no line is a JSON object: not NDJSON at all (a CSV or a JSON array sent
+    as NDJSON, a GBK file), which was accepted and "completed" with every line a row error."""
+    if first.values is not None or any(row.values is not None for row in rest):
+        return
+    raise InvalidInput(
+        f"没有一行是 JSON 对象（第 {first.number} 行：{first.error}）；NDJSON 须每行一个 JSON 对象，CSV 请用 "
+        f"text/csv / no line is a JSON object (line {first.number}: {first.error}); NDJSON has one "
+        "JSON object per line (send CSV as text/csv)", extra={"code": "not_ndjson"})
 
 
 # ------------------------------------------------------------------------------------------------ storing

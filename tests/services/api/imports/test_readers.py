@@ -348,6 +348,15 @@ def test_a_workbook_is_known_by_its_bytes_whatever_it_is_labelled(media_type: st
         format_of("application/vnd.ms-excel", "名单.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00")
 
 
+def test_an_ndjson_line_in_another_encoding_says_so(tmp_path: Path, mapper: RowMapper) -> None:
+    path = tmp_path / "w.ndjson"
+    path.write_bytes(b'{"name": "a"}\n' + '{"name": "张三"}\n'.encode("gbk") + b"{oops\n")
+    _, rows = _open(path, "ndjson", mapper)
+    assert [r.error for r in rows][1:] == [
+        "不是 UTF-8 编码（NDJSON 须为 UTF-8，GBK 等编码请转换）/ not UTF-8 text (NDJSON must be UTF-8, not GBK)",
+        "不是合法的 JSON / not valid JSON"]
+
+
 def test_repeated_cells_are_converted_once_but_every_row_gets_its_own_values_and_errors(
         tmp_path: Path, mapper: RowMapper) -> None:
     # Each distinct cell of a repeating column (places, trades, wages …) is converted once per import: the rows

@@ -480,6 +480,21 @@ async def test_a_workbook_labelled_as_text_is_read_as_a_workbook(
     assert legacy.json()["code"] == "xls"
 
 
+@pytest.mark.parametrize("content", [to_csv([worker_row(1), worker_row(2)]).encode(),
+                                     b'[{"name": "a"}, {"name": "b"}]\n',
+                                     '{"name": "张三"}\n{"name": "李四"}\n'.encode("gbk")])
+async def test_a_file_without_one_json_object_is_refused_as_ndjson(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, content: bytes,
+) -> None:
+    # A CSV, a JSON array or a GBK file sent as NDJSON was accepted and "completed" with every line a row error.
+    response = await upload(client, broker, content, "application/x-ndjson")
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "not_ndjson"
+    assert "张三" not in response.text
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
 async def test_only_brokers_import_workers(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     enterprise = await make_org("enterprise")
     response = await upload(client, enterprise, to_csv([worker_row(1)]).encode())
