@@ -257,6 +257,8 @@ CHOICE_WORDS: dict[str, str] = {
 
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# Excel serial day numbers of 1927-05-18 (10000) to 2173-10-14 (99999), optionally with the time as a fraction.
+_SERIAL_TEXT_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
 _NUMBER_RE = re.compile(r"^[+-]?\d+(?:\.\d+)?")
 _WAGE_UNIT_RE = [("hour", re.compile(r"小时|时|/h", re.I)), ("day", re.compile(r"天|日|/d", re.I)),
                  ("piece", re.compile(r"件")), ("month", re.compile(r"月|/m", re.I))]
@@ -296,6 +298,13 @@ def _as_date(value: Any) -> str:
             raise CellError("不是日期 / not a date")
         return day.isoformat()
     text = str(value).strip()
+    if _SERIAL_TEXT_RE.match(text):
+        # An Excel serial day number as text (a CSV saved from a sheet whose date column has no date format).
+        # Left to the schema, pydantic read it as seconds since 1970: a consent time stored as 1970-01-01, an
+        # availability refused for "should have zero time".
+        day = excel_serial_date(float(text))
+        assert day is not None  # five digits lie inside the serial range
+        return day.isoformat()
     match = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
     if match:
         try:

@@ -398,3 +398,21 @@ def test_a_date_and_time_written_without_an_offset_is_china_time(mapper: RowMapp
     assert model is not None, mapped.errors
     assert isinstance(model, WorkerFields)
     assert model.consent.given_at == datetime.datetime.fromisoformat(given_at)
+
+
+@pytest.mark.parametrize(("cell", "available_from", "given_at"), [
+    ("46357", "2026-12-01", "2026-12-01T00:00:00+08:00"),
+    ("46357.75", "2026-12-01", "2026-12-01T00:00:00+08:00"),
+])
+def test_an_excel_serial_number_written_as_text_is_a_date(mapper: RowMapper, cell: str, available_from: str,
+                                                          given_at: str) -> None:
+    # A CSV saved from a sheet whose date columns had no date format holds serial day numbers: pydantic read
+    # them as seconds since 1970 (consent stored as given on 1970-01-01; availability "should have zero time").
+    assert mapper.plan(CHINESE_HEADER) == []
+    row = {k: str(v) for k, v in worker_row(1, 可到岗日期=cell, 同意时间=cell).items()}
+    mapped = mapper.map_tabular(SourceRow(2, row))
+    model = mapper.validate(mapped)
+    assert model is not None, mapped.errors
+    assert isinstance(model, WorkerFields)
+    assert model.available_from == datetime.date.fromisoformat(available_from)
+    assert model.consent.given_at == datetime.datetime.fromisoformat(given_at)
