@@ -1,5 +1,6 @@
 """Reading an uploaded file row by row: CSV (UTF-8 with or without BOM, GB18030/GBK, UTF-16 from Excel's
-"Unicode text"), XLSX (first sheet, via python-calamine) and NDJSON.
+"Unicode text"), XLSX (first sheet, via python-calamine; refused when another sheet holds rows with our columns) and
+NDJSON.
 
 Readers work on a file on disk and yield one `SourceRow` at a time, so a 100,000-row upload is never held as
 Python rows. (calamine keeps the first sheet's cell grid in Rust memory while it is read: tens of MB for
@@ -404,6 +405,26 @@ def _first_sheet_part(archive: zipfile.ZipFile) -> str | None:
     return name.lstrip("/") if name.startswith("/") else "xl/" + name
 
 
+def _sheet_parts(archive: zipfile.ZipFile) -> list[str | None]:
+    """The zip member of each sheet in workbook order (calamine's sheet indexes); None where unclear."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return []
+    parts: list[str | None] = []
+    for rel_id in _SHEET_REF.findall(workbook):
+        target = (re.search(rb'<Relationship\b[^>]*?\bId="' + re.escape(rel_id) + rb'"[^>]*?\bTarget="([^"]+)"', rels)
+                  or re.search(rb'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="' + re.escape(rel_id) + rb'"',
+                               rels))
+        if target is None:
+            parts.append(None)
+            continue
+        name = target.group(1).decode("utf-8", "replace")
+        parts.append(name.lstrip("/") if name.startswith("/") else "xl/" + name)
+    return parts
+
+
 def _column_number(letters: bytes) -> int:
     number = 0
     for letter in letters:
@@ -525,6 +546,69 @@ def _check_archive(archive: zipfile.ZipFile) -> FormulaProblems:
     return problems if first in members else {}
 
 
+def _leading_score(sheet: Any, score: HeaderScore) -> int:
+    """The best header score among a sheet's leading non-empty rows (where _tabular looks for the header)."""
+    best = 0
+    seen = 0
+    for cells in sheet.iter_rows():
+        if all(_blank(c) for c in cells):
+            continue
+        best = max(best, score([_header_text(c) for c in cells]))
+        seen += 1
+        if seen >= _HEADER_SEARCH_ROWS:
+            break
+    return best
+
+
+def _check_other_sheets(path: Path, workbook: Any, first: Any, score: HeaderScore) -> None:
+    """ImportFileError `xlsx_sheets` when a sheet after the first has a header of this import's columns: only the
+    first sheet is read, so the rows of the others were left out without a word (a list split over two sheets),
+    or, with an instructions sheet first, the import failed on "unknown columns" of the instructions. Each other
+    sheet is looked at only within the grid bound the first sheet is held to (XLSX_MAX_GRID_CELLS)."""
+    from python_calamine import CalamineError
+
+    names: list[str] = list(workbook.sheet_names)
+    if len(names) < 2:
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = _sheet_parts(archive)
+            members = set(archive.namelist())
+            readable = []
+            for index in range(1, min(len(names), len(parts))):
+                member = parts[index]
+                if member is None or member not in members:
+                    continue
+                rows, columns, _ = _scan_sheet(archive, member)
+                if rows * columns <= XLSX_MAX_GRID_CELLS:
+                    readable.append(index)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return
+    holding: list[int] = []
+    for index in readable:
+        try:
+            other = workbook.get_sheet_by_index(index)
+        except (CalamineError, ValueError, OSError):
+            continue  # a chart sheet, or one calamine cannot read: it holds no rows for us
+        if _leading_score(other, score) >= 2:
+            holding.append(index)
+    if not holding:
+        return
+    listed = "、".join(f"{i + 1}（{mask_numbers_in_text(names[i])[:40]}）" for i in holding)
+    listed_en = ", ".join(f"{i + 1} ({mask_numbers_in_text(names[i])[:40]})" for i in holding)
+    if _leading_score(first, score) >= 2:
+        raise ImportFileError(
+            "xlsx_sheets",
+            f"第 {listed} 个工作表也有数据行，但每次只导入第一个工作表：请把所有行放到第一个工作表，或分开上传"
+            f" / sheet(s) {listed_en} hold rows too, but only the first sheet is imported: put all rows on the "
+            "first sheet or upload each sheet on its own")
+    raise ImportFileError(
+        "xlsx_sheets",
+        f"第一个工作表没有可识别的表头，数据似乎在第 {listed} 个工作表：只导入第一个工作表，请把它移到最前"
+        f"或删除其他工作表 / the first sheet has no recognisable header; the rows seem to be on sheet(s) "
+        f"{listed_en}, and only the first sheet is imported: move that sheet to the front or delete the others")
+
+
 def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
     from python_calamine import CalamineError, load_workbook
 
@@ -535,6 +619,7 @@ def open_xlsx(path: Path, score: HeaderScore) -> OpenedSource:
         if not names:
             raise ImportFileError("empty", "工作簿没有工作表 / the workbook has no sheet")
         sheet = workbook.get_sheet_by_index(0)
+        _check_other_sheets(path, workbook, sheet, score)
     except ImportFileError:
         raise
     except (CalamineError, ValueError, OSError) as exc:

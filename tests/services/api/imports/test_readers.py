@@ -416,3 +416,37 @@ def test_an_excel_serial_number_written_as_text_is_a_date(mapper: RowMapper, cel
     assert isinstance(model, WorkerFields)
     assert model.available_from == datetime.date.fromisoformat(available_from)
     assert model.consent.given_at == datetime.datetime.fromisoformat(given_at)
+
+
+def _workbook(path: Path, sheets: list[tuple[str, list[list[str]]]]) -> Path:
+    with xlsxwriter.Workbook(str(path)) as book:
+        for name, rows in sheets:
+            sheet = book.add_worksheet(name)
+            for r, cells in enumerate(rows):
+                sheet.write_row(r, 0, cells)
+    return path
+
+
+def _sheet_rows(*numbers: int) -> list[list[str]]:
+    return [CHINESE_HEADER] + [[str(worker_row(n)[h]) for h in CHINESE_HEADER] for n in numbers]
+
+
+def test_rows_on_a_sheet_that_is_not_read_refuse_the_workbook(tmp_path: Path, mapper: RowMapper) -> None:
+    # Only the first sheet is read: the rows of a list split over two sheets were left out without a word.
+    split = _workbook(tmp_path / "split.xlsx", [("一组", _sheet_rows(1, 2)), ("二组", _sheet_rows(3))])
+    with pytest.raises(ImportFileError) as caught:
+        _open(split, "xlsx", mapper)
+    assert caught.value.code == "xlsx_sheets"
+    assert "2（二组）" in caught.value.message
+    # Instructions first and the rows behind them: the failure named the instructions as unknown columns.
+    behind = _workbook(tmp_path / "behind.xlsx", [("填写说明", [["说明"], ["请在第二页填写"]]),
+                                                  ("名单", _sheet_rows(1))])
+    with pytest.raises(ImportFileError) as caught:
+        _open(behind, "xlsx", mapper)
+    assert caught.value.code == "xlsx_sheets"
+    assert "move that sheet to the front" in caught.value.message
+    # Other sheets without such a header (instructions, a list of counties for a drop-down) are no rows of ours.
+    fine = _workbook(tmp_path / "fine.xlsx", [("名单", _sheet_rows(1, 2)), ("说明", [["说明"], ["必填：姓名"]]),
+                                              ("区县", [["区县", "代码"], ["九龙坡区", "500107"]])])
+    _, rows = _open(fine, "xlsx", mapper)
+    assert [r.number for r in rows] == [2, 3]

@@ -14,6 +14,7 @@ import orjson
 import pytest
 import xlsxwriter
 
+from services.api.imports.readers import XLSX_MEDIA_TYPE as XLSX
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import COPY_THRESHOLD
 from tests.conftest import MakeOrg, OrgKey
@@ -492,6 +493,23 @@ async def test_a_file_without_one_json_object_is_refused_as_ndjson(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_ndjson"
     assert "张三" not in response.text
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
+async def test_a_workbook_with_rows_on_two_sheets_is_refused_at_upload(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Only the first sheet is read: the second sheet's people were left out of a "completed" import.
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as workbook:
+        for name, numbers in (("一组", (1, 2)), ("二组", (3,))):
+            sheet = workbook.add_worksheet(name)
+            sheet.write_row(0, 0, CHINESE_HEADER)
+            for i, n in enumerate(numbers, start=1):
+                sheet.write_row(i, 0, [str(worker_row(n)[h]) for h in CHINESE_HEADER])
+    response = await upload(client, broker, buffer.getvalue(), XLSX)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "xlsx_sheets"
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
