@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
@@ -88,18 +88,41 @@ class JobFields(BaseModel):
             raise ValueError("标题不能只含空白或不可见字符 / the title must have visible characters")
         return title
 
+    # Field validators, not one model validator: an error is then located at its field (`end_date`), where a
+    # model's error was answered as field "body" and reported by an import without a field at all. Each sees the
+    # fields declared before it (`info.data`) only when those passed their own checks.
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, end_date: date | None, info: ValidationInfo) -> date | None:
+        start_date = info.data.get("start_date")
+        if end_date is not None and start_date is not None and end_date < start_date:
+            raise ValueError("结束日期早于开始日期 / end_date is before start_date")
+        return end_date
+
+    @field_validator("age_max")
+    @classmethod
+    def _ages_ordered(cls, age_max: int | None, info: ValidationInfo) -> int | None:
+        age_min = info.data.get("age_min")
+        if age_min is not None and age_max is not None and age_min > age_max:
+            raise ValueError("年龄下限高于上限 / age_min exceeds age_max")
+        return age_max
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_aware(cls, expires_at: datetime | None) -> datetime | None:
+        if expires_at is not None and expires_at.tzinfo is None:
+            raise ValueError("expires_at 需带时区 / expires_at needs a UTC offset")
+        return expires_at
+
+    @field_validator("benefits", "required_certificates")
+    @classmethod
+    def _list_items(cls, items: list[str], info: ValidationInfo) -> list[str]:
+        if any(is_blank(item) or len(item) > 40 for item in items):
+            raise ValueError(f"{info.field_name}: 每项 1–40 字 / each item 1–40 characters")
+        return items
+
     @model_validator(mode="after")
     def _consistent(self) -> JobFields:
-        if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("结束日期早于开始日期 / end_date is before start_date")
-        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
-            raise ValueError("年龄下限高于上限 / age_min exceeds age_max")
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at 需带时区 / expires_at needs a UTC offset")
-        for name in ("benefits", "required_certificates"):
-            items: list[str] = getattr(self, name)
-            if any(is_blank(item) or len(item) > 40 for item in items):
-                raise ValueError(f"{name}: 每项 1–40 字 / each item 1–40 characters")
         # The catalogue's official names (焊工证 → 特种作业操作证（焊接与热切割作业）) here rather than when the row is
         # built: every write goes through these fields (a create, a PATCH merged with the stored posting, an import
         # row), and so does the comparison that finds a re-imported row unchanged.

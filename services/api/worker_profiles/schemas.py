@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
@@ -36,11 +36,13 @@ class Consent(BaseModel):
     contact_by_sms: bool = False
     given_at: CalendarDateTime
 
-    @model_validator(mode="after")
-    def _aware(self) -> Consent:
-        if self.given_at.tzinfo is None:
+    @field_validator("given_at")
+    @classmethod
+    def _aware(cls, given_at: datetime) -> datetime:
+        # On the field, not the model: the error is then located at consent.given_at, not at consent.
+        if given_at.tzinfo is None:
             raise ValueError("given_at 需带时区 / given_at needs a UTC offset")
-        return self
+        return given_at
 
 
 class WorkerFields(BaseModel):
@@ -80,14 +82,24 @@ class WorkerFields(BaseModel):
             raise ValueError("姓名不能只含空白或不可见字符 / the name must have visible characters")
         return name
 
+    # Field validators, not one model validator: an error is then located at its field (`skills`), where a
+    # model's error was answered as field "body" and reported by an import without a field at all.
+    @field_validator("occupations", "skills", "certificates")
+    @classmethod
+    def _list_items(cls, items: list[str], info: ValidationInfo) -> list[str]:
+        if any(is_blank(item) or len(item) > _LIST_ITEM_MAX for item in items):
+            raise ValueError(f"{info.field_name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
+        return items
+
+    @field_validator("desired_adcodes")
+    @classmethod
+    def _six_digits(cls, adcodes: list[str]) -> list[str]:
+        if any(len(a) != 6 or not a.isdigit() for a in adcodes):
+            raise ValueError("desired_adcodes: 区县代码为6位数字 / adcodes have 6 digits")
+        return adcodes
+
     @model_validator(mode="after")
     def _lists(self) -> WorkerFields:
-        for name in ("occupations", "skills", "certificates"):
-            items: list[str] = getattr(self, name)
-            if any(is_blank(item) or len(item) > _LIST_ITEM_MAX for item in items):
-                raise ValueError(f"{name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
-        if any(len(a) != 6 or not a.isdigit() for a in self.desired_adcodes):
-            raise ValueError("desired_adcodes: 区县代码为6位数字 / adcodes have 6 digits")
         # The catalogue's official names here rather than when the row is built: creates, PATCHes merged with the
         # stored profile and import rows all pass through these fields, and so does the re-import comparison.
         canonical = canonical_certificates(self.certificates)

@@ -450,3 +450,18 @@ def test_rows_on_a_sheet_that_is_not_read_refuse_the_workbook(tmp_path: Path, ma
                                               ("区县", [["区县", "代码"], ["九龙坡区", "500107"]])])
     _, rows = _open(fine, "xlsx", mapper)
     assert [r.number for r in rows] == [2, 3]
+
+
+def test_a_rule_across_fields_names_its_field_in_a_row_error(mapper: RowMapper) -> None:
+    # The schemas' cross-field checks were one model validator: an import reported them without a field.
+    assert mapper.plan(CHINESE_HEADER) == []
+    mapped = mapper.map_tabular(SourceRow(2, {k: str(v) for k, v in worker_row(1, 技能="焊" * 41).items()}))
+    assert mapper.validate(mapped) is None
+    assert [e.field for e in mapped.errors] == ["skills"]
+    jobs = RowMapper("jobs", JobCreate, load_regions())
+    header = ["岗位名称", "招聘人数", "工作地点", "月薪", "用工形式", "开工日期", "结束日期", "年龄下限", "年龄上限"]
+    assert jobs.plan(header) == []
+    cells = ["焊工", "2", "500107", "6000-8000", "全职", "2026-12-10", "2026-12-01", "40", "30"]
+    mapped = jobs.map_tabular(SourceRow(2, dict(zip(header, cells, strict=True))))
+    assert jobs.validate(mapped) is None
+    assert sorted(e.field or "" for e in mapped.errors) == ["age_max", "end_date"]

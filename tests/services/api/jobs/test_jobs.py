@@ -356,6 +356,14 @@ async def test_model_level_errors_read_the_same_on_post_and_patch(client: httpx.
     assert patched.json()["errors"] == posted.json()["errors"]
     [error] = patched.json()["errors"]
     assert error["message"] == "结束日期早于开始日期 / end_date is before start_date", error
+    # Located at the field (it was "body", and an import row reported it without a field).
+    assert error["field"] == "end_date"
+    for body, field in (({"age_min": 40, "age_max": 30}, "age_max"),
+                        ({"expires_at": "2026-12-20T00:00:00"}, "expires_at"),
+                        ({"required_certificates": ["证" * 41]}, "required_certificates")):
+        refused = await post_job(client, enterprise, start_date=start, **body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
 
 
 async def test_patch_rechecks_compliance_and_inference(client: httpx.AsyncClient, enterprise: OrgKey) -> None:
@@ -512,7 +520,7 @@ async def test_a_title_or_list_item_of_invisible_characters_is_refused(client: h
                                                                      db: asyncpg.Connection) -> None:
     # min_length and str.strip() let a zero-width space through: a posting titled "\u200b" reached the kiosks.
     for overrides, field in (({"title": "\u200b"}, "title"), ({"title": "\u3000\ufeff"}, "title"),
-                             ({"benefits": ["包吃", "\u2060"]}, "body")):
+                             ({"benefits": ["包吃", "\u2060"]}, "benefits")):
         refused = await post_job(client, enterprise, **overrides)
         assert refused.status_code == 422, refused.text
         assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text

@@ -201,12 +201,14 @@ async def test_a_name_or_list_item_of_invisible_characters_is_refused(client: ht
                                                                     broker: OrgKey) -> None:
     # min_length and str.strip() let a zero-width space through: a profile named "\u200b" was stored and shown.
     for overrides, field in (({"name": "\u200b"}, "name"), ({"name": " \ufeff "}, "name"),
-                             ({"skills": ["\u200b"]}, "body")):
+                             ({"skills": ["\u200b"]}, "skills")):
         refused = await create(client, broker, **overrides)
         assert refused.status_code == 422, refused.text
         assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
     worker_id = (await create(client, broker)).json()["id"]
-    for patch, field in (({"name": "\u2060"}, "name"), ({"skills": ["氩弧焊", "\u200b"]}, "body")):
+    for patch, field in (({"name": "\u2060"}, "name"), ({"skills": ["氩弧焊", "\u200b"]}, "skills"),
+                         ({"consent": {"share_with_enterprises": True, "given_at": "2026-01-15T09:30:00"}},
+                          "consent.given_at")):
         refused = await client.patch(f"/v1/workers/{worker_id}", json=patch, headers=broker.headers)
         assert refused.status_code == 422, refused.text
         errors = refused.json()["errors"]
