@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import os
 import tempfile
 import threading
@@ -44,6 +45,7 @@ from arq.connections import ArqRedis
 from meilisearch_python_sdk import AsyncClient
 from pydantic import BaseModel
 
+from matching.identity import InvalidIdNumber, normalise_id_number
 from services.api.auth.caller import Caller
 from services.api.imports import repository
 from services.api.imports.mapping import MappedRow, RowError, RowMapper
@@ -250,15 +252,63 @@ class _Batch:
         return [(mapped, model) for mapped, model in self.rows if model is not None]
 
 
+class _SeenInFile:
+    """The external_refs and (workers) people of the file's rows so far, each with the first row that named it.
+
+    A later row naming one again is a row error. Saved in order, the second row updated what the first had just
+    written (another external_ref for the same person, another description for the same posting), so uploading
+    the same file again changed it twice more: back to the first row, then to the second (`updated`, reindexed
+    and rematched each time), where the same file must change nothing. People are kept as digests of their
+    normalised ID numbers, not the numbers."""
+
+    def __init__(self, kind: str) -> None:
+        self.people = kind == "workers"
+        self.first: dict[tuple[str, str | bytes], int] = {}
+
+    def _keys(self, model: BaseModel) -> list[tuple[str, str | bytes]]:
+        keys: list[tuple[str, str | bytes]] = []
+        ref = getattr(model, "external_ref", None)
+        if ref is not None:
+            keys.append(("external_ref", ref))
+        if self.people:
+            try:
+                person = normalise_id_number(getattr(model, "id_number", ""))
+            except InvalidIdNumber:
+                return keys  # the row is refused for its ID number anyway
+            keys.append(("id_number", hashlib.blake2b(person.encode(), digest_size=16).digest()))
+        return keys
+
+    def errors(self, number: int, model: BaseModel) -> list[RowError]:
+        """The row's errors for keys an earlier row named; records the keys it names first."""
+        errors: list[RowError] = []
+        for key in self._keys(model):
+            earlier = self.first.setdefault(key, number)
+            if earlier == number:
+                continue
+            if key[0] == "external_ref":
+                message = (f"与第 {earlier} 行的外部编号相同：每个外部编号在一个文件中只能出现一次 / the same "
+                           f"external_ref as row {earlier}: each may appear once in a file")
+            else:
+                message = (f"与第 {earlier} 行是同一人（身份证号相同）：每人在一个文件中只能出现一次 / the same "
+                           f"person (ID number) as row {earlier}: each person may appear once in a file")
+            errors.append(RowError(number, key[0], message))
+        return errors
+
+
 def _batches(source: OpenedSource, mapper: RowMapper, *, after_row: int, size: int) -> Iterator[_Batch]:
-    """Mapped and schema-validated rows after the checkpoint, `size` at a time."""
+    """Mapped and schema-validated rows after the checkpoint, `size` at a time (the rows before it are read for
+    their external_refs and people only, so a resumed import refuses the same repeats, _SeenInFile)."""
     batch = _Batch()
     tabular = source.headers is not None
+    seen = _SeenInFile(mapper.kind)
     for row in source.rows:
-        if row.number <= after_row:
-            continue
         mapped = mapper.map_tabular(row) if tabular else mapper.map_json(row)
         model = mapper.validate(mapped)
+        if model is not None and (repeats := seen.errors(row.number, model)):
+            mapped.errors.extend(repeats)
+            model = None
+        if row.number <= after_row:
+            continue
         batch.rows.append((mapped, model))
         batch.last_row = row.number
         if len(batch.rows) >= size:

@@ -202,3 +202,18 @@ async def test_imported_certificates_are_official_names_and_a_re_upload_is_uncha
     again = await import_and_wait(client, settings, enterprise, sheet)
     assert (again["updated"], again["unchanged"]) == (0, 1), again
     assert await db.fetchrow("SELECT updated_at, required_certificates FROM job_postings") == stored
+
+
+async def test_a_reference_repeated_in_one_file_is_a_row_error_and_a_reupload_changes_nothing(
+        client: httpx.AsyncClient, settings: ApiSettings, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # The second row updated the posting the first had just created: every upload of the same file then updated
+    # it twice more (back and forth, reindexed and rematched), where the same file must change nothing.
+    content = to_csv([job_row(1), job_row(2), job_row(1, 岗位描述="九龙坡工厂招电焊工，包住。")])
+    status = await import_and_wait(client, settings, enterprise, content)
+    assert (status["created"], status["updated"], status["rejected"]) == (2, 0, 1), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(4, "external_ref")]
+    assert "row 2" in status["errors"][0]["message"]
+    before = await db.fetch("SELECT id, description, updated_at FROM job_postings ORDER BY id")
+    again = await import_and_wait(client, settings, enterprise, content)
+    assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 2, 1), again
+    assert await db.fetch("SELECT id, description, updated_at FROM job_postings ORDER BY id") == before

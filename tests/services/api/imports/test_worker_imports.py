@@ -93,6 +93,28 @@ async def test_reupload_changes_nothing(
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == n_rows
 
 
+async def test_a_person_or_reference_repeated_in_one_file_is_a_row_error_and_a_reupload_changes_nothing(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Saved in order, a later row updated what an earlier one had just written (the person's reference moved,
+    # another person took the reference): every upload of the same file then rewrote those profiles again.
+    first, second = worker_row(1), worker_row(2)
+    rows = [first, second,
+            {**first, "外部编号": "EXT-moved"},                     # row 4: the person of row 2
+            {**worker_row(3), "外部编号": second["外部编号"]}]      # row 5: the reference of row 3
+    content = to_csv(rows).encode()
+    status = await import_and_wait(client, settings, broker, content)
+    assert (status["created"], status["updated"], status["rejected"]) == (2, 0, 2), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(4, "id_number"), (5, "external_ref")]
+    assert "row 2" in status["errors"][0]["message"]
+    assert "row 3" in status["errors"][1]["message"]
+    assert first["身份证号"] not in str(status)
+    before = await db.fetch("SELECT id, external_ref, updated_at FROM worker_profiles ORDER BY id")
+    again = await import_and_wait(client, settings, broker, content)
+    assert (again["created"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 2, 2), again
+    assert await db.fetch("SELECT id, external_ref, updated_at FROM worker_profiles ORDER BY id") == before
+
+
 async def test_imported_certificates_are_official_names_and_a_re_upload_is_unchanged(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:
