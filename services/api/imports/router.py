@@ -110,7 +110,8 @@ async def import_workers(
 ) -> JSONResponse:
     """Upload worker profiles (CSV, XLSX or NDJSON); processed in the background → 202 `{import_id}`.
     Rows matching a stored profile (same `external_ref`, or the same person) update it instead of adding one,
-    so uploading the same file again changes nothing. An update changes only what the row gives, as a PATCH
+    so uploading the same file again changes nothing; a row repeating the `external_ref` or the person of an
+    earlier row of the same file is a row error. An update changes only what the row gives, as a PATCH
     does: columns the sheet lacks, empty cells and keys an NDJSON line leaves out keep their stored values (an
     NDJSON `null` clears an optional field)."""
     # Before the upload is read: a broker whose licence has lapsed may not post profiles (403, as POST /v1/workers
@@ -128,7 +129,7 @@ async def import_jobs(
 ) -> JSONResponse:
     """Upload job postings (CSV, XLSX or NDJSON); processed in the background → 202 `{import_id}`. Rows with
     the `external_ref` of a stored posting update what they give (columns a sheet lacks and empty cells keep
-    their stored values)."""
+    their stored values); a row repeating the `external_ref` of an earlier row of the same file is a row error."""
     return await _accept("jobs", request, idempotency_key, resources, caller)
 
 
