@@ -594,17 +594,17 @@ def _check_other_sheets(path: Path, workbook: Any, first: Any, score: HeaderScor
             holding.append(index)
     if not holding:
         return
-    listed = "、".join(f"{i + 1}（{mask_numbers_in_text(names[i])[:40]}）" for i in holding)
+    listed = "、".join(f"第 {i + 1} 个工作表（{mask_numbers_in_text(names[i])[:40]}）" for i in holding)
     listed_en = ", ".join(f"{i + 1} ({mask_numbers_in_text(names[i])[:40]})" for i in holding)
     if _leading_score(first, score) >= 2:
         raise ImportFileError(
             "xlsx_sheets",
-            f"第 {listed} 个工作表也有数据行，但每次只导入第一个工作表：请把所有行放到第一个工作表，或分开上传"
+            f"{listed}也有数据行，但每次只导入第一个工作表：请把所有行放到第一个工作表，或分开上传"
             f" / sheet(s) {listed_en} hold rows too, but only the first sheet is imported: put all rows on the "
             "first sheet or upload each sheet on its own")
     raise ImportFileError(
         "xlsx_sheets",
-        f"第一个工作表没有可识别的表头，数据似乎在第 {listed} 个工作表：只导入第一个工作表，请把它移到最前"
+        f"第一个工作表没有可识别的表头，数据似乎在{listed}：只导入第一个工作表，请把它移到最前"
         f"或删除其他工作表 / the first sheet has no recognisable header; the rows seem to be on sheet(s) "
         f"{listed_en}, and only the first sheet is imported: move that sheet to the front or delete the others")
 

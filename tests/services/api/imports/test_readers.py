@@ -437,7 +437,7 @@ def test_rows_on_a_sheet_that_is_not_read_refuse_the_workbook(tmp_path: Path, ma
     with pytest.raises(ImportFileError) as caught:
         _open(split, "xlsx", mapper)
     assert caught.value.code == "xlsx_sheets"
-    assert "2（二组）" in caught.value.message
+    assert "第 2 个工作表（二组）" in caught.value.message
     # Instructions first and the rows behind them: the failure named the instructions as unknown columns.
     behind = _workbook(tmp_path / "behind.xlsx", [("填写说明", [["说明"], ["请在第二页填写"]]),
                                                   ("名单", _sheet_rows(1))])
