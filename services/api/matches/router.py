@@ -53,7 +53,8 @@ async def job_matches(job_id: UUID, caller: Annotated[Caller, require_roles("ent
 @router.get("/v1/workers/{worker_id}/matches", response_model=JobMatchList)
 async def worker_matches(worker_id: UUID, caller: Annotated[Caller, require_roles("broker")], resources: ResourcesDep,
                          env: Env, limit: Limit = 20, min_score: MinScore = 0.0) -> Response:
-    """Open postings that fit this worker, best first, with the same scores and reasons."""
+    """Open postings that fit this worker, best first, with the same scores and reasons. A profile that is not
+    available has none, an erased one (its tombstone) included."""
     async with resources.pool.acquire() as conn:
         data = await service.matches_for_worker(conn, env, caller.org_id, worker_id, limit=limit,
                                                 min_score=min_score)

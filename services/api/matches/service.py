@@ -344,8 +344,13 @@ async def matches_for_job(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID,
 async def matches_for_worker(conn: asyncpg.Connection, env: MatchEnv, org_id: UUID, worker_id: UUID, *, limit: int,
                              min_score: float, now: datetime | None = None) -> dict[str, Any]:
     record = await load_worker(conn, worker_id)
-    if record is None or record["broker_org_id"] != org_id or record["erased_at"] is not None:
+    if record is None or record["broker_org_id"] != org_id:
         raise _worker_not_found()
+    if record["erased_at"] is not None:
+        # The tombstone is still the broker's profile (`GET /v1/workers/{id}` answers it, status "erased"), so its
+        # matches are an empty list like those of any profile that is not available, not a 404 that would tell
+        # the client the id is wrong; nothing is matched from what is left of the person.
+        return {"items": [], "next_cursor": None}
     moment = now or china_now()
     today = moment.astimezone(CHINA_TZ).date()
     ranked = await rank_jobs_for_worker(env, worker_facts(record, today), today, moment, limit=limit,

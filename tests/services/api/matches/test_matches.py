@@ -253,8 +253,9 @@ async def test_only_the_owner_sees_matches(client: httpx.AsyncClient, world: dic
 
 
 async def test_an_erased_profile_has_no_matches(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
-    # After erasure only a tombstone remains: its owner gets the same 404 as for an unknown profile, never jobs
-    # matched from what was left of the erased person.
+    # After erasure only a tombstone remains. `GET /v1/workers/{id}` answers it (200, status "erased"), so its
+    # matches answer too, as for any profile that is not available: an empty list, never jobs matched from what
+    # was left of the erased person, and not the 404 of an unknown or another broker's profile.
     broker = await make_org("broker")
     created = await client.post("/v1/workers", json=worker_body(121), headers=broker.headers)
     assert created.status_code == 201, created.text
@@ -263,8 +264,13 @@ async def test_an_erased_profile_has_no_matches(client: httpx.AsyncClient, make_
     erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
     assert erased.status_code == 200, erased.text
     assert erased.json()["status"] == "erased"
+    assert (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
     after = await client.get(f"/v1/workers/{worker_id}/matches", headers=broker.headers)
-    assert after.status_code == 404, after.text
+    assert after.status_code == 200, after.text
+    assert after.json() == {"items": [], "next_cursor": None}
+    # Another broker still cannot tell the tombstone from an unknown profile.
+    other = await make_org("broker")
+    assert (await client.get(f"/v1/workers/{worker_id}/matches", headers=other.headers)).status_code == 404
 
 
 WELDING_LICENCE = "特种作业操作证（焊接与热切割作业）"  # the catalogue's official name of the 焊工证
