@@ -318,13 +318,19 @@ def install_problem_openapi(app: FastAPI) -> None:
         components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
         content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+            for method, operation in path_item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 responses = operation["responses"]
                 if "requestBody" in operation:
                     responses.setdefault("400", {"description": "The body could not be decoded: not UTF-8 (`code`: "
                                                             "`encoding`) or JSON nested too deeply (`json_too_deep`)"})
+                # BodySizeLimitMiddleware answers any POST/PUT/PATCH, whatever its route, before the route runs.
+                if method in ("post", "put", "patch"):
+                    responses.setdefault("413", {"description": "Request body too large (MAX_JSON_BODY_BYTES, or "
+                                                            "MAX_UPLOAD_BYTES for uploads)"})
+                # Any route may fail unexpectedly; the answer is still a problem (api.md: never a bare 500).
+                responses.setdefault("500", {"description": "Unexpected error; quote `request_id` when reporting it"})
                 for status, response in responses.items():
                     # An HTML page's own error page (the public posting page, for phones) stays what it is.
                     if status.isdigit() and int(status) >= 400 and "text/html" not in response.get("content", {}):
