@@ -64,6 +64,12 @@ class Unauthenticated(ProblemError):
     slug = "unauthenticated"
     title = "Missing or invalid API key"
 
+    def __init__(self, detail: str | None = None, *, invalid_token: bool = False) -> None:
+        # RFC 9110 §15.5.2: a 401 carries the challenge; RFC 6750 §3: `error="invalid_token"` when a key was sent
+        # but is unknown or revoked, so a client can tell "send a key" from "this key no longer works".
+        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
 
 class Forbidden(ProblemError):
     status = 403

@@ -79,7 +79,7 @@ async def caller_for_credentials(request: Request, resources: Resources,
         raise Unauthenticated("缺少 API 密钥 / send `Authorization: Bearer <api key>`")
     token = credentials.credentials
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
-        raise Unauthenticated("API 密钥无效 / invalid API key")
+        raise Unauthenticated("API 密钥无效 / invalid API key", invalid_token=True)
     digest = hash_key(token)
     caller = _cached_kiosk_caller(resources.extensions, digest)
     if caller is None:
@@ -89,7 +89,7 @@ async def caller_for_credentials(request: Request, resources: Resources,
             async with resources.pool.acquire() as conn:
                 row = await repository.find_active_key(conn, digest)
         if row is None:
-            raise Unauthenticated("API 密钥无效或已吊销 / invalid or revoked API key")
+            raise Unauthenticated("API 密钥无效或已吊销 / invalid or revoked API key", invalid_token=True)
         caller = Caller(org_id=row["org_id"], role=row["type"], key_id=row["key_id"], province=row["province"],
                         licence_valid_until=row["licence_valid_until"], kiosk_adcode=row["kiosk_adcode"])
         if caller.role == "kiosk":

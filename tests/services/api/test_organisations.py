@@ -51,6 +51,7 @@ async def test_revoked_key_is_refused(client: httpx.AsyncClient, make_org: MakeO
     refused = await client.get(f"/v1/orgs/{org.org_id}", headers={"Authorization": f"Bearer {new_key}"})
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     # The first key still works.
     assert (await client.get(f"/v1/orgs/{org.org_id}", headers=org.headers)).status_code == 200
 
@@ -61,6 +62,9 @@ async def test_missing_and_malformed_keys_are_401(client: httpx.AsyncClient) -> 
         response = await client.get("/v1/regions", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["type"].endswith("/unauthenticated")
+        # RFC 9110: a 401 names its scheme; a key that was sent but does not work is an invalid token (RFC 6750).
+        sent_a_key = headers.get("Authorization", "").startswith("Bearer")
+        assert response.headers["www-authenticate"] == ('Bearer error="invalid_token"' if sent_a_key else "Bearer")
 
 
 async def test_wrong_role_is_403_and_other_orgs_objects_are_404(
