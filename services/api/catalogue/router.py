@@ -28,7 +28,7 @@ from services.api.catalogue.schemas import (
 )
 from services.api.catalogue.spreadsheets import XLSX_MEDIA_TYPE, to_csv_bytes, to_xlsx_bytes
 from services.api.database import Connection, PostCommit
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.problems import FieldError, InvalidInput, PayloadTooLarge, problem_responses
 from services.api.resources import Resources, get_resources
 
@@ -102,7 +102,8 @@ async def list_changes(
     return await service.list_changes(conn, caller, version, limit=limit, cursor=cursor, secret=_secret(resources))
 
 
-@router.post("/drafts", status_code=201, response_model=VersionSummary, responses=problem_responses(409))
+@router.post("/drafts", status_code=201, response_model=VersionSummary,
+             responses={**located(201), **problem_responses(409)})
 async def create_draft(request: Request, conn: Connection, caller: Authority, resources: ResourcesDep,
                        idempotency_key: IdempotencyKey, body: DraftCreate | None = None) -> JSONResponse:
     """A new draft holding the current published version's entries (authorities)."""
@@ -112,6 +113,7 @@ async def create_draft(request: Request, conn: Connection, caller: Authority, re
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
         create=lambda: service.create_draft(conn, caller, note=body.note, required=_required(resources)),
+        location=lambda created: f"/v1/catalogue/versions/{created['version']}",
     )
 
 

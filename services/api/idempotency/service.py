@@ -41,6 +41,12 @@ def _idempotency_key(
 IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
 
 
+def located(status: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry for a create answered with `Location` (`run_idempotent(location=...)`)."""
+    what = "the created resource" if status == 201 else "where the outcome can be read"
+    return {status: {"headers": {"Location": {"description": f"Path of {what}", "schema": {"type": "string"}}}}}
+
+
 def request_fingerprint(method: str, path: str, body: BaseModel | bytes | None) -> bytes:
     if isinstance(body, BaseModel):
         payload = orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
@@ -138,11 +144,13 @@ async def run_idempotent(
     fingerprint: bytes, ttl_hours: int, status_code: int,
     create: Callable[[], Awaitable[BaseModel | tuple[BaseModel, int]]],
     sealed_fields: tuple[str, ...] = (), cipher: Callable[[], PersonalDataCipher] | None = None,
+    location: Callable[[dict[str, Any]], str] | None = None,
 ) -> JSONResponse:
     """`create` returns the response model (answered with `status_code`), or `(model, status)` when the status
     depends on what it did (e.g. 200 for an existing object, 201 for a new one); the status is stored with the
     body, so a replay answers with it. `sealed_fields` (top-level response fields) are stored encrypted with
-    `cipher()`, which is called only when an Idempotency-Key is given."""
+    `cipher()`, which is called only when an Idempotency-Key is given. `location(body)`: the created resource's
+    path, sent as `Location` with a 201 (or the status resource's with a 202), the first time and on replays."""
     if sealed_fields and cipher is None:
         raise ValueError("sealed_fields need a cipher")
     if key is not None:
@@ -156,7 +164,8 @@ async def run_idempotent(
             replay: Any = previous["response_body"]
             if sealed_fields and cipher is not None:
                 replay = _unseal(replay, sealed_fields, cipher(), org_id=org_id, key=key)
-            return JSONResponse(replay, status_code=previous["status_code"], headers={"Idempotent-Replayed": "true"})
+            headers = {"Idempotent-Replayed": "true", **_location_header(location, replay, previous["status_code"])}
+            return JSONResponse(replay, status_code=previous["status_code"], headers=headers)
     created = await create()
     if isinstance(created, tuple):
         result, status_code = created
@@ -175,4 +184,12 @@ async def run_idempotent(
             raise Conflict(
                 "同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry"
             ) from None
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(body, status_code=status_code, headers=_location_header(location, body, status_code))
+
+
+def _location_header(location: Callable[[dict[str, Any]], str] | None, body: Any, status_code: int) -> dict[str, str]:
+    # RFC 9110 §15.3.2: without Location a 201's new resource is taken to be the request's target (the
+    # collection); a 202 points at where the outcome will be. A 200 (an existing object answered) has none.
+    if location is None or status_code not in (201, 202) or not isinstance(body, dict):
+        return {}
+    return {"Location": location(body)}

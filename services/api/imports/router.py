@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from services.api.auth.caller import Caller, require_roles
 from services.api.china_calendar import china_today
 from services.api.database import Connection, PendingWork
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.imports import service
 from services.api.imports.readers import XLSX_MEDIA_TYPE
 from services.api.imports.schemas import ImportAccepted, ImportKind, ImportOut
@@ -91,6 +91,7 @@ async def _accept(kind: ImportKind, request: Request, idempotency_key: str | Non
                     create=lambda: service.create_import(conn, pending, caller=caller, kind=kind,
                                                          file_format=file_format, filename=filename,
                                                          encoding=encoding, upload=upload, cipher=cipher),
+                    location=lambda accepted: f"{path}/{accepted['import_id']}",
                 )
             if pending.outbox_ids:
                 sent = await enqueue_outbox(resources.redis, pending.outbox_ids)
@@ -102,7 +103,7 @@ async def _accept(kind: ImportKind, request: Request, idempotency_key: str | Non
 
 
 @router.post("/v1/workers/imports", status_code=202, response_model=ImportAccepted, openapi_extra=_UPLOAD_BODY,
-             responses=problem_responses(409, 413, 415))
+             responses={**located(202), **problem_responses(409, 413, 415)})
 async def import_workers(
     request: Request, idempotency_key: IdempotencyKey,
     resources: Annotated[Resources, Depends(get_resources)],
@@ -121,7 +122,7 @@ async def import_workers(
 
 
 @router.post("/v1/jobs/imports", status_code=202, response_model=ImportAccepted, openapi_extra=_UPLOAD_BODY,
-             responses=problem_responses(409, 413, 415))
+             responses={**located(202), **problem_responses(409, 413, 415)})
 async def import_jobs(
     request: Request, idempotency_key: IdempotencyKey,
     resources: Annotated[Resources, Depends(get_resources)],

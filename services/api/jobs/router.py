@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection, PostCommit
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.jobs import service
 from services.api.jobs.schemas import JobCreate, JobList, JobOut, JobPatch, ReviewDecision
 from services.api.jobs.service import JobContext
@@ -30,7 +30,7 @@ async def _job_context(resources: Annotated[Resources, Depends(get_resources)], 
 Context = Annotated[JobContext, Depends(_job_context)]
 
 
-@router.post("", status_code=201, response_model=JobOut, responses=problem_responses(409))
+@router.post("", status_code=201, response_model=JobOut, responses={**located(201), **problem_responses(409)})
 async def create_job(body: JobCreate, request: Request, conn: Connection, ctx: Context,
                      idempotency_key: IdempotencyKey, caller: Enterprise,
                      resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
@@ -47,6 +47,7 @@ async def create_job(body: JobCreate, request: Request, conn: Connection, ctx: C
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
         create=lambda: service.create_job(conn, ctx, caller, body),
+        location=lambda created: f"/v1/jobs/{created['id']}",
     )
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller
 from services.api.database import Connection, PostCommit
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.notifications import service
 from services.api.notifications.clock import clock_of
 from services.api.notifications.schemas import (
@@ -50,7 +50,8 @@ def _cursor_secret(resources: Resources) -> str:
 # ---------------------------------------------------------------------------------------------- webhooks
 
 
-@webhooks_router.post("", status_code=201, response_model=WebhookCreated, responses=problem_responses(409))
+@webhooks_router.post("", status_code=201, response_model=WebhookCreated,
+                      responses={**located(201), **problem_responses(409)})
 async def create_webhook(body: WebhookCreate, request: Request, conn: Connection, caller: AnyCaller,
                          idempotency_key: IdempotencyKey, resources: Res) -> JSONResponse:
     """Register an endpoint for the listed events. Deliveries are signed per the Standard Webhooks spec
@@ -69,6 +70,7 @@ async def create_webhook(body: WebhookCreate, request: Request, conn: Connection
                                               now=clock_of(resources.extensions).now()),
         # The signing secret is shown only once: the stored response holds it encrypted, the replay decrypts it.
         sealed_fields=("secret",), cipher=lambda: cipher,
+        location=lambda created: f"/v1/webhooks/{created['id']}",
     )
 
 
@@ -149,7 +151,8 @@ async def mark_read(notification_id: UUID, conn: Connection, caller: AnyCaller, 
 # ----------------------------------------------------------------------------------------- subscriptions
 
 
-@subscriptions_router.post("", status_code=201, response_model=SubscriptionOut, responses=problem_responses(409))
+@subscriptions_router.post("", status_code=201, response_model=SubscriptionOut,
+                           responses={**located(201), **problem_responses(409)})
 async def create_subscription(body: SubscriptionCreate, request: Request, conn: Connection, caller: AnyCaller,
                               idempotency_key: IdempotencyKey, resources: Res) -> JSONResponse:
     """A standing search: `jobs` (brokers) with the kiosk filters, or `workers` (enterprises). Each new or
@@ -163,6 +166,7 @@ async def create_subscription(body: SubscriptionCreate, request: Request, conn: 
         create=lambda: service.create_subscription(
             conn, caller, body, clock_of(resources.extensions).now(),
             cipher=personal_data_cipher(resources.settings, resources.extensions)),
+        location=lambda created: f"/v1/subscriptions/{created['id']}",
     )
 
 

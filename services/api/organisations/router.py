@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection, PostCommit
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.organisations import service
 from services.api.organisations.schemas import (
     KeyCreate,
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/orgs", tags=["organisations"],
                    responses=problem_responses(401, 403, 404, 422))
 
 
-@router.post("", status_code=201, response_model=OrgCreated, responses=problem_responses(409, 413))
+@router.post("", status_code=201, response_model=OrgCreated, responses={**located(201), **problem_responses(409, 413)})
 async def create_org(
     body: OrgCreate, request: Request, conn: Connection, idempotency_key: IdempotencyKey,
     resources: Annotated[Resources, Depends(get_resources)],
@@ -53,6 +53,7 @@ async def create_org(
         # The new key must not sit in clear in the idempotency table: stored encrypted, decrypted on replay.
         sealed_fields=("api_key",),
         cipher=cipher,
+        location=lambda created: f"/v1/orgs/{created['org']['id']}",
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection, PostCommit
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
 from services.api.placements import repository, service
 from services.api.placements.schemas import (
@@ -35,7 +35,8 @@ AdcodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$", description=(
     "counties. A code no county lies in is a 422."))]
 
 
-@router.post("", status_code=201, response_model=PlacementOut, responses=problem_responses(409))
+@router.post("", status_code=201, response_model=PlacementOut,
+             responses={**located(201), **problem_responses(409)})
 async def propose_placement(
     body: PlacementCreate, request: Request, conn: Connection, idempotency_key: IdempotencyKey, caller: AnyCaller,
     resources: Annotated[Resources, Depends(get_resources)],
@@ -48,6 +49,7 @@ async def propose_placement(
         fingerprint=request_fingerprint("POST", request.url.path, body),
         ttl_hours=resources.settings.idempotency_ttl_hours, status_code=201,
         create=lambda: service.propose(conn, Actor.of(caller), body),
+        location=lambda created: f"/v1/placements/{created['id']}",
     )
 
 

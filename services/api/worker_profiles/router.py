@@ -12,7 +12,7 @@ from services.api.auth.caller import Caller, require_roles
 from services.api.china_calendar import china_today
 from services.api.database import Connection, PostCommit
 from services.api.idempotency import service as idempotency
-from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
+from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
 from services.api.problems import problem_responses
 from services.api.resources import Resources, get_resources
@@ -57,7 +57,7 @@ async def _worker_context(resources: Annotated[Resources, Depends(get_resources)
 Context = Annotated[WorkerContext, Depends(_worker_context)]
 
 
-@router.post("", status_code=201, response_model=WorkerOut, responses=problem_responses(409))
+@router.post("", status_code=201, response_model=WorkerOut, responses={**located(201), **problem_responses(409)})
 async def create_worker(body: WorkerCreate, request: Request, conn: Connection, ctx: Context,
                         idempotency_key: IdempotencyKey, caller: LicensedPoster,
                         resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
@@ -75,6 +75,7 @@ async def create_worker(body: WorkerCreate, request: Request, conn: Connection, 
         # The answer shows the name and notes (which may say something about health): the copy kept for
         # replays holds them encrypted, as the profile itself does.
         sealed_fields=("name", "notes"), cipher=lambda: ctx.cipher,
+        location=lambda created: f"/v1/workers/{created['id']}",
     )
 
 
