@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from matching.identity import mask_numbers_in_text
 
@@ -245,6 +246,18 @@ def _unparsable_body(exc: StarletteHTTPException) -> tuple[str, str] | None:
     return None
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first route matching the path,
+    and FastAPI makes one route per method: `PUT /v1/workers` was told `Allow: POST` though GET is served too.
+    Included routers are not flattened, so each method is tried against the app's routes as a request would be."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in _METHODS
+                     if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes))
+
+
 def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -294,8 +307,11 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
                                     errors=[FieldError(field="body", message=detail)], extra={"code": code})
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem_response(request, status=exc.status_code, slug=slug, title=title, detail=detail,
-                                headers=getattr(exc, "headers", None))
+                                headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

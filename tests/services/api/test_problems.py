@@ -180,6 +180,16 @@ async def test_unknown_path_and_method(client: httpx.AsyncClient) -> None:
     _assert_problem(await client.put("/healthz"), 405)
 
 
+async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
+    # One route per method: the answer names all of the path's routes, not the first one matched.
+    for path, allowed in (("/v1/workers", {"GET", "POST"}),
+                          ("/v1/workers/00000000-0000-4000-8000-000000000000", {"GET", "PATCH", "DELETE"}),
+                          ("/healthz", {"GET"})):
+        response = await client.put(path)
+        _assert_problem(response, 405)
+        assert set(response.headers["allow"].split(", ")) == allowed, path
+
+
 async def test_unexpected_error_is_500_without_internals(settings: ApiSettings) -> None:
     application = create_app(settings)
 
