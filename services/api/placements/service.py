@@ -266,8 +266,10 @@ def _require_side(actor: Actor, record: asyncpg.Record, allowed: set[Side], acti
     if side not in allowed:
         who = " or ".join(sorted(allowed))
         who_zh = "或".join(_SIDE_ZH[s] for s in sorted(allowed))
-        raise _refused("wrong_party", f"{action}: 须由{who_zh}操作 / only the {who} may {action} this placement",
-                       allowed=sorted(allowed))
+        # A permission, not a state: 403 as for a wrong role (api.md), since no change of the placement's state
+        # lets this party take the step; `reason` as the refusals of the state's 409s.
+        raise Forbidden(f"{action}: 须由{who_zh}操作 / only the {who} may {action} this placement",
+                        extra={"reason": "wrong_party", "allowed": sorted(allowed)})
     return side
 
 

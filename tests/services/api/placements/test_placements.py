@@ -52,8 +52,9 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
 
     # The proposer may not accept; the other side may.
     refused = await act(client, enterprise, pid, "accept")
-    assert refused.status_code == 409
+    assert refused.status_code == 403  # who may take a step is a permission (api.md: 403), not a state (409)
     assert problem_reason(refused) == "wrong_party"
+    assert refused.json()["allowed"] == ["broker"]
     # Hiring before acceptance is an impossible transition.
     early = await act(client, enterprise, pid, "hire")
     assert (early.status_code, problem_reason(early)) == (409, "invalid_transition")
@@ -64,7 +65,7 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
 
     # Only the enterprise hires.
     by_broker = await act(client, broker, pid, "hire")
-    assert (by_broker.status_code, problem_reason(by_broker)) == (409, "wrong_party")
+    assert (by_broker.status_code, problem_reason(by_broker)) == (403, "wrong_party")
     hired = await act(client, enterprise, pid, "hire")
     assert hired.status_code == 200, hired.text
     assert hired.json()["status"] == "hired"
@@ -72,7 +73,7 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
 
     # Only the broker confirms arrival.
     by_enterprise = await act(client, enterprise, pid, "arrive")
-    assert (by_enterprise.status_code, problem_reason(by_enterprise)) == (409, "wrong_party")
+    assert (by_enterprise.status_code, problem_reason(by_enterprise)) == (403, "wrong_party")
     arrived = await act(client, broker, pid, "arrive")
     assert arrived.status_code == 200, arrived.text
     assert arrived.json()["status"] == "arrived"
@@ -144,7 +145,7 @@ async def test_broker_proposal_is_accepted_by_the_enterprise_and_declined(client
     placement = created.json()
     assert (placement["proposed_by"], placement["transfer"], placement["cross_province"]) == ("broker", True, True)
     broker_self_accept = await act(client, broker, placement["id"], "accept")
-    assert problem_reason(broker_self_accept) == "wrong_party"
+    assert (broker_self_accept.status_code, problem_reason(broker_self_accept)) == (403, "wrong_party")
     declined = await act(client, enterprise, placement["id"], "end", {"reason": "declined"})
     assert declined.status_code == 200
     # After an ended placement the pair may be proposed again.
