@@ -132,8 +132,8 @@ async def log_org_contact_phone_read_for_sms(conn: asyncpg.Connection, *, org_id
 
 async def open_job(conn: asyncpg.Connection, job_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT id, org_id, status, title, description, occupation_code, adcode, wage_min, wage_max, wage_unit,
-                  work_type, start_date, benefits, headcount, expires_at
+        """SELECT id, org_id, status, title, description, occupation_code, adcode, lat, lng, wage_min, wage_max,
+                  wage_unit, work_type, start_date, benefits, headcount, expires_at
              FROM job_postings WHERE id = $1""", job_id)
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from matching.geo import GeoPoint
 from matching.visible_text import is_blank
 
 Digest = Literal["instant", "hourly", "daily"]
@@ -112,6 +113,18 @@ class NotificationList(BaseModel):
     next_cursor: str | None
 
 
+def parse_point(text: str) -> GeoPoint | None:
+    """`lat,lng` as kiosk search reads `near`, or None when it is not one."""
+    lat_text, comma, lng_text = text.partition(",")
+    try:
+        lat, lng = float(lat_text), float(lng_text)
+        if not comma or lat != lat or lng != lng:  # NaN
+            return None
+        return GeoPoint(lat, lng)
+    except ValueError:
+        return None
+
+
 class SubscriptionQuery(BaseModel):
     """The kiosk search filters (a `jobs` subscription), or their counterparts over worker profiles."""
 
@@ -126,6 +139,26 @@ class SubscriptionQuery(BaseModel):
     benefits: list[str] = Field(default_factory=list, max_length=20)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,
                                         description="A code, or a group prefix (6-18, 6-18-02).")
+    # Kiosk search's place and date filters, for `jobs` subscriptions (api.md: the same filters as search). The
+    # bounds are kiosk search's; that `near` comes with `radius_km` and both only for jobs is checked at creation.
+    near: str | None = Field(default=None, max_length=64,
+                             description="`lat,lng` (jobs, with `radius_km`): postings within that distance of it.")
+    radius_km: float | None = Field(default=None, gt=0, le=300, allow_inf_nan=False)
+    start_within_days: int | None = Field(default=None, ge=0, le=365,
+                                          description="Jobs starting within this many days of the notice.")
+
+    @field_validator("near")
+    @classmethod
+    def _near(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        point = parse_point(value)
+        if point is None:
+            raise ValueError("应为 纬度,经度，例如 29.50,106.45 / expected lat,lng within ±90,±180")
+        return f"{point.lat},{point.lng}"
+
+    def near_point(self) -> GeoPoint | None:
+        return parse_point(self.near) if self.near is not None else None
 
     @field_validator("q")
     @classmethod

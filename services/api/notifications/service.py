@@ -16,13 +16,14 @@ import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import asyncpg
 import structlog
 
+from matching.geo import GeoPoint, distance_km
 from matching.identity import mobile_number
 from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
@@ -244,11 +245,29 @@ def _terms(q: str | None) -> list[str]:
     return [t for t in re.split(r"\s+", q or "") if t]
 
 
-def job_matches_query(job: Mapping[str, Any], query: SubscriptionQuery) -> bool:
+def _job_point(job: Mapping[str, Any]) -> GeoPoint | None:
+    # As the posting's search document places it: its own coordinates, else its county's.
+    if job["lat"] is not None and job["lng"] is not None:
+        return GeoPoint(float(job["lat"]), float(job["lng"]))
+    region = load_regions().get(job["adcode"])
+    return GeoPoint(region.lat, region.lng) if region else None
+
+
+def job_matches_query(job: Mapping[str, Any], query: SubscriptionQuery, *, today: date | None = None) -> bool:
     """The kiosk filters over one posting (open postings only). `q`: every word must appear in the title or
-    description (the kiosk's interpretation of free text lives in search; a subscription is a standing filter)."""
+    description (the kiosk's interpretation of free text lives in search; a subscription is a standing filter).
+    `start_within_days` counts from `today` (China's date when the posting is matched, as kiosk search counts)."""
     if job["status"] != "open":
         return False
+    near = query.near_point()
+    if near is not None and query.radius_km is not None:
+        point = _job_point(job)
+        if point is None or distance_km(near, point) > query.radius_km:
+            return False
+    if query.start_within_days is not None:
+        day = today or datetime.now(CHINA_TZ).date()
+        if job["start_date"] > day + timedelta(days=query.start_within_days):
+            return False
     if query.adcode and not _area_matches(query.adcode, [job["adcode"]]):
         return False
     if query.work_type and job["work_type"] != query.work_type:
@@ -325,8 +344,9 @@ async def record_subscription_matches_for_job(conn: asyncpg.Connection, outbox: 
     job = await repository.open_job(conn, job_id)
     if job is None or job["status"] != "open":
         return []
+    today = (now or datetime.now(UTC)).astimezone(CHINA_TZ).date()
     hits = [s for s in await repository.active_subscriptions(conn, "jobs")
-            if job_matches_query(job, SubscriptionQuery.model_validate(s["query"]))]
+            if job_matches_query(job, SubscriptionQuery.model_validate(s["query"]), today=today)]
     return await _record_subscription_hits(
         conn, outbox, hits, job_id=job_id, worker_id=None, owner_org_id=job["org_id"], now=now,
         payload={"kind": "jobs", "job_id": str(job_id), **_job_summary(job)})
@@ -547,6 +567,21 @@ def _subscription_out(row: asyncpg.Record) -> SubscriptionOut:
                            channel=row["channel"], digest=row["digest"], created_at=row["created_at"])
 
 
+def _check_place_and_date(body: SubscriptionCreate) -> None:
+    """Kiosk search's `near`/`radius_km`/`start_within_days` filter postings; a profile has no such place or date.
+    A standing filter has no order, so `near` (which in search also sorts) needs `radius_km`, and the reverse."""
+    query, errors = body.query, []
+    if body.kind == "workers":
+        errors = [FieldError(field=f"query.{name}", message="仅用于岗位订阅 / only for job subscriptions")
+                  for name in ("near", "radius_km", "start_within_days") if getattr(query, name) is not None]
+    elif (query.near is None) != (query.radius_km is None):
+        missing = "radius_km" if query.radius_km is None else "near"
+        errors = [FieldError(field=f"query.{missing}", message="near 与 radius_km 须同时提供 / a subscription's near "
+                                                              "and radius_km go together")]
+    if errors:
+        raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
+
+
 async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: SubscriptionCreate,
                               now: datetime, *, cipher: PersonalDataCipher) -> SubscriptionOut:
     ensure_may_use_notifications(caller)
@@ -570,6 +605,7 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
         raise InvalidInput("未知的区县代码 / unknown adcode(s)", errors=[
             FieldError(field="query.adcode", message=f"没有区县属于 {code} / no county lies in {code}")
             for code in unknown])
+    _check_place_and_date(body)
     if await repository.live_subscription_count(conn, caller.org_id) >= MAX_SUBSCRIPTIONS_PER_ORG:
         raise Conflict(f"订阅已达上限 {MAX_SUBSCRIPTIONS_PER_ORG} 个 / at most {MAX_SUBSCRIPTIONS_PER_ORG} "
                        "subscriptions per organisation: delete one first", extra={"reason": "too_many_subscriptions"})

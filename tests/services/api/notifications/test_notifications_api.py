@@ -246,6 +246,56 @@ def test_a_worker_without_consent_never_fits_a_subscription() -> None:
     assert not service.worker_matches_query({**worker, "consent_share_with_enterprises": False}, query)
 
 
+async def test_a_jobs_subscription_takes_kiosk_searchs_place_and_date_filters(client: httpx.AsyncClient,
+                                                                              make_org: MakeOrg) -> None:
+    # api.md: a subscription's query has the same filters as search; near/radius_km/start_within_days were
+    # refused as unknown fields, so a kiosk query could not be kept as a standing one.
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    query = {"q": "电焊", "near": "29.5,106.45", "radius_km": 15, "start_within_days": 3}
+    created = await client.post("/v1/subscriptions", headers=broker.headers, json={"kind": "jobs", "query": query})
+    assert created.status_code == 201, created.text
+    assert {k: created.json()["query"][k] for k in query} == query
+    for body, field in (
+            ({"kind": "jobs", "query": {"near": "29.5,106.45"}}, "query.radius_km"),  # no order to keep: a filter
+            ({"kind": "jobs", "query": {"radius_km": 15}}, "query.near"),
+            ({"kind": "jobs", "query": {"near": "north", "radius_km": 15}}, "query.near"),
+            ({"kind": "jobs", "query": {"start_within_days": 400}}, "query.start_within_days")):
+        refused = await client.post("/v1/subscriptions", headers=broker.headers, json=body)
+        assert refused.status_code == 422, body
+        assert [e["field"] for e in refused.json()["errors"]] == [field], refused.text
+    # A profile has no place or start date of that kind: said so, not ignored.
+    refused = await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+        "kind": "workers", "query": {"near": "29.5,106.45", "radius_km": 15}})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["query.near", "query.radius_km"]
+
+
+def test_place_and_date_filters_over_a_posting() -> None:
+    from datetime import date
+
+    from matching.regions import load_regions
+
+    jiulongpo = load_regions().get("500107")
+    assert jiulongpo is not None
+    job = {"status": "open", "adcode": "500107", "lat": None, "lng": None, "work_type": "daily",
+           "wage_min": 200, "wage_max": 300, "wage_unit": "day", "benefits": [], "occupation_code": "6-30-05-01",
+           "title": "招聘电焊工", "description": "", "start_date": date(2026, 3, 5)}
+    here = f"{jiulongpo.lat},{jiulongpo.lng}"
+
+    def fits(posting: dict[str, object] = job, today: date = date(2026, 3, 1), **filters: object) -> bool:
+        return service.job_matches_query(posting, SubscriptionQuery.model_validate(filters), today=today)
+
+    assert fits(near=here, radius_km=5)  # placed at its county's centre, as its search document is
+    assert not fits(near="30.66,104.06", radius_km=50)  # Chengdu, ~270 km away
+    in_chengdu = {**job, "lat": 30.66, "lng": 104.06}  # its own coordinates win over its county's
+    assert not fits(in_chengdu, near=here, radius_km=5)
+    assert fits(in_chengdu, near="30.66,104.06", radius_km=5)
+    assert fits(start_within_days=4)
+    assert fits(start_within_days=7)
+    assert not fits(start_within_days=3)
+    assert fits(today=date(2026, 3, 2), start_within_days=3)
+
+
 async def test_preferences(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     broker, enterprise = await make_org("broker"), await make_org("enterprise")
     assert (await client.get("/v1/notifications/preferences", headers=broker.headers)).json() == {
