@@ -200,8 +200,14 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
         if actor.licence_expired:
             raise Forbidden("人力资源服务许可证已过期，不能推荐新的就业 / the broker's HR-service licence has expired; "
                             "renew it before proposing placements", extra={"reason": "licence_expired"})
-        if worker is None or worker["broker_org_id"] != actor.org_id or worker["status"] == "erased":
+        if worker is None or worker["broker_org_id"] != actor.org_id:
             raise NotFound("没有此求职者 / no such worker")
+        if worker["status"] == "erased":
+            # Its own tombstone, which GET /v1/workers/{id} answers: refused for its state, as PATCH (409 erased)
+            # and an unavailable worker are, not told it does not exist. Before the consent check, which an
+            # erased profile (consent cleared) would otherwise fail.
+            raise _refused("worker_not_available", "求职者档案已删除 / the worker's profile was erased",
+                           worker_status="erased")
         if job is None or job["status"] == "pending_review":
             raise NotFound("没有此岗位 / no such job posting")  # a held posting is not public
         if not worker["consent_share_with_enterprises"]:

@@ -312,6 +312,23 @@ async def test_a_held_posting_is_unknown_to_brokers(client: httpx.AsyncClient, b
     assert await db.fetchval("SELECT count(*) FROM placements") == 0
 
 
+async def test_an_erased_worker_is_refused_for_its_state_to_its_broker_and_unknown_to_others(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, make_org: MakeOrg,
+        db: asyncpg.Connection) -> None:
+    # Its broker still reads the tombstone (GET 200, PATCH 409 `erased`), so a proposal with it is refused for
+    # the profile's state, as for any worker who is not available, not with the 404 of an unknown profile.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    assert (await client.delete(f"/v1/workers/{worker['id']}", headers=broker.headers)).status_code == 200
+    refused = await propose(client, broker, job["id"], worker["id"])
+    assert (refused.status_code, problem_reason(refused)) == (409, "worker_not_available")
+    assert refused.json()["worker_status"] == "erased"
+    # Anyone else cannot tell it from a profile that never existed.
+    assert (await propose(client, enterprise, job["id"], worker["id"])).status_code == 404
+    assert (await propose(client, await make_org("broker"), job["id"], worker["id"])).status_code == 404
+    assert await db.fetchval("SELECT count(*) FROM placements") == 0
+
+
 async def test_idempotency_key_replays_the_proposal(client: httpx.AsyncClient, broker: OrgKey,
                                                    enterprise: OrgKey, db: asyncpg.Connection) -> None:
     worker = await make_worker(client, broker)
