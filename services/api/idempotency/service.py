@@ -160,7 +160,10 @@ async def run_idempotent(
         previous = await repository.find(conn, org_id=org_id, key=key, ttl_hours=ttl_hours)
         if previous is not None:
             if previous["request_hash"] != fingerprint or previous["path"] != path:
-                raise Conflict("此 Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request")
+                # `reason`: every create can answer this 409, and a client must tell it from the create's own
+                # (a duplicate person, a cap reached) without parsing the detail.
+                raise Conflict("此 Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request",
+                               extra={"reason": "idempotency_key_reused"})
             replay: Any = previous["response_body"]
             if sealed_fields and cipher is not None:
                 replay = _unseal(replay, sealed_fields, cipher(), org_id=org_id, key=key)
@@ -182,7 +185,8 @@ async def run_idempotent(
                                         request_hash=fingerprint, status_code=status_code, response_body=stored)
         except asyncpg.UniqueViolationError:
             raise Conflict(
-                "同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry"
+                "同一 Idempotency-Key 的请求正在处理 / a request with this key was just processed; retry",
+                extra={"reason": "idempotency_key_in_use"},
             ) from None
     return JSONResponse(body, status_code=status_code, headers=_location_header(location, body, status_code))
 

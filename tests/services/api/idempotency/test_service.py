@@ -1,0 +1,29 @@
+"""An Idempotency-Key reused for another request is a 409 a client can tell from the create's own 409s."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import MakeOrg
+from tests.services.api.worker_profiles.test_worker_profiles import worker_body
+
+
+async def test_a_key_reused_for_another_body_or_path_says_so_in_reason(client: httpx.AsyncClient,
+                                                                      make_org: MakeOrg) -> None:
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    headers = {**broker.headers, "Idempotency-Key": "crm-sync-7"}
+    assert (await client.post("/v1/workers", json=worker_body(), headers=headers)).status_code == 201
+    other_body = await client.post("/v1/workers", json=worker_body(skills=["电焊"]), headers=headers)
+    other_path = await client.post("/v1/subscriptions", json={"kind": "jobs"}, headers=headers)
+    for refused in (other_body, other_path):
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["reason"] == "idempotency_key_reused"
+    # The create's own conflict (the same person again, without a key) reads differently.
+    duplicate = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+    assert duplicate.status_code == 409, duplicate.text
+    assert duplicate.json().get("reason") != "idempotency_key_reused"
+    # Keys are per organisation: another one's same key creates.
+    reused_elsewhere = await client.post("/v1/subscriptions", json={"kind": "workers"},
+                                         headers={**enterprise.headers, "Idempotency-Key": "crm-sync-7"})
+    assert reused_elsewhere.status_code == 201, reused_elsewhere.text
