@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 
 EARTH_RADIUS_KM = 6371.0088
@@ -31,6 +32,21 @@ class GeoPoint:
     def __post_init__(self) -> None:
         if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lng <= 180.0):
             raise ValueError(f"point out of range: {self.lat}, {self.lng}")
+
+
+# Plain decimal degrees only: Python's float() also takes "1_0", "inf", "nan" and full-width digits.
+_DEGREES = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*", re.ASCII)
+
+
+def parse_lat_lng(text: str) -> GeoPoint | None:
+    """`lat,lng` in plain decimal degrees (kiosk search's `near`, a subscription's), or None when it is not one."""
+    lat_text, comma, lng_text = text.partition(",")
+    if not comma or not _DEGREES.fullmatch(lat_text) or not _DEGREES.fullmatch(lng_text):
+        return None
+    try:
+        return GeoPoint(float(lat_text), float(lng_text))
+    except ValueError:  # out of range
+        return None
 
 
 def distance_km(a: GeoPoint, b: GeoPoint) -> float:

@@ -10,6 +10,7 @@ from matching.geo import (
     decode_bounds,
     distance_km,
     encode,
+    parse_lat_lng,
     point_cells,
     search_cells,
 )
@@ -111,3 +112,21 @@ def test_a_kiosk_radius_takes_the_finest_cells_that_fit_and_still_covers_the_cir
             assert inside  # never misses a posting within the radius
         if inside:
             assert distance <= reach_km  # and overshoots by about a cell at most
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("29.5,106.45", GeoPoint(29.5, 106.45)),
+    (" -29.5 , +106 ", GeoPoint(-29.5, 106.0)),
+    (".5,106.", GeoPoint(0.5, 106.0)),
+])
+def test_parse_lat_lng_reads_plain_decimal_degrees(text: str, expected: GeoPoint) -> None:
+    assert parse_lat_lng(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "29.5", "29.5;106.45", "91,106", "29.5,181", "nan,106", "inf,106", "1_0,106", "２９.５,106.45", "29.5,106,1", "",
+])
+def test_parse_lat_lng_refuses_what_is_not_a_point(text: str) -> None:
+    # float() alone takes nan, inf, 1_0 and full-width digits; a subscription's `near` took them until it shared
+    # kiosk search's parser.
+    assert parse_lat_lng(text) is None

@@ -22,7 +22,6 @@ problem with the details in the log.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,7 +35,7 @@ import orjson
 import structlog
 
 from matching.catalogue import Catalogue, WageUnit
-from matching.geo import GeoPoint
+from matching.geo import GeoPoint, parse_lat_lng
 from matching.job_terms import BENEFIT_WORDS, WorkType
 from matching.kiosk_query import Interpretation, KioskQueryInterpreter
 from matching.kiosk_search_query import (
@@ -145,22 +144,12 @@ class KioskSearchRequest:
     cursor: str | None = None
 
 
-# Plain decimal degrees only: Python's float() also takes "1_0", "inf", "nan" and full-width digits.
-_DEGREES = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*", re.ASCII)
-
-
 def _parse_near(text: str) -> GeoPoint:
-    lat_text, comma, lng_text = text.partition(",")
-    try:
-        if not comma or not _DEGREES.fullmatch(lat_text) or not _DEGREES.fullmatch(lng_text):
-            raise ValueError
-        lat, lng = float(lat_text), float(lng_text)
-        if lat != lat or lng != lng:  # NaN
-            raise ValueError
-        return GeoPoint(lat, lng)
-    except ValueError:
+    point = parse_lat_lng(text)
+    if point is None:
         raise InvalidInput("near 无效 / invalid near", errors=[FieldError(
-            field="near", message="应为 纬度,经度，例如 29.50,106.45 / expected lat,lng within ±90,±180")]) from None
+            field="near", message="应为 纬度,经度，例如 29.50,106.45 / expected lat,lng within ±90,±180")])
+    return point
 
 
 def validate(request: KioskSearchRequest, regions: RegionDirectory) -> KioskParams:

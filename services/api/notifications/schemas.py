@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from matching.geo import GeoPoint
+from matching.geo import GeoPoint, parse_lat_lng
 from matching.visible_text import is_blank
 
 Digest = Literal["instant", "hourly", "daily"]
@@ -113,18 +113,6 @@ class NotificationList(BaseModel):
     next_cursor: str | None
 
 
-def parse_point(text: str) -> GeoPoint | None:
-    """`lat,lng` as kiosk search reads `near`, or None when it is not one."""
-    lat_text, comma, lng_text = text.partition(",")
-    try:
-        lat, lng = float(lat_text), float(lng_text)
-        if not comma or lat != lat or lng != lng:  # NaN
-            return None
-        return GeoPoint(lat, lng)
-    except ValueError:
-        return None
-
-
 class SubscriptionQuery(BaseModel):
     """The kiosk search filters (a `jobs` subscription), or their counterparts over worker profiles."""
 
@@ -152,13 +140,13 @@ class SubscriptionQuery(BaseModel):
     def _near(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        point = parse_point(value)
+        point = parse_lat_lng(value)
         if point is None:
             raise ValueError("应为 纬度,经度，例如 29.50,106.45 / expected lat,lng within ±90,±180")
         return f"{point.lat},{point.lng}"
 
     def near_point(self) -> GeoPoint | None:
-        return parse_point(self.near) if self.near is not None else None
+        return parse_lat_lng(self.near) if self.near is not None else None
 
     @field_validator("q")
     @classmethod
