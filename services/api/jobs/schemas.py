@@ -12,6 +12,7 @@ from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDateTime
+from services.api.contact_phone import CONTACT_PHONE
 from services.api.jsonb_text import STORABLE_IN_JSONB
 
 WageUnit = Literal["hour", "day", "month", "piece"]
@@ -52,7 +53,8 @@ class JobContact(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     # Stored as jsonb (services/api/jsonb_text.py).
     name: Annotated[str, Field(max_length=50), STORABLE_IN_JSONB] | None = None
-    phone: Annotated[str, Field(max_length=32), STORABLE_IN_JSONB] | None = None
+    # A number readers can call (the posting page shows it): "123" was stored and shown.
+    phone: Annotated[str, Field(max_length=32), STORABLE_IN_JSONB, CONTACT_PHONE] | None = None
     note: Annotated[str, Field(max_length=200), STORABLE_IN_JSONB] | None = None
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from stdnum.cn import uscc
 
-from matching.identity import InvalidPhone, parse_contact_phone
+from services.api.contact_phone import CONTACT_PHONE
 from services.api.sealed_text import PRINTABLE
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
@@ -32,13 +32,6 @@ def _uscc_check_character(value: str | None) -> str | None:
     return value
 
 
-def _contact_phone(value: str) -> str:
-    try:
-        return parse_contact_phone(value)
-    except InvalidPhone as exc:
-        raise ValueError(f"{exc.message_zh} / {exc.message_en}") from None
-
-
 class Licence(BaseModel):
     # Stripped here: OrgCreate's str_strip_whitespace does not reach a nested model, and PUT …/licence takes this
     # model alone, so "   " passed min_length and was recorded as a licence number.
@@ -56,7 +49,7 @@ class Contact(BaseModel):
     # Bounds before the control-character check (sealed_text.PRINTABLE), so a long value is told in characters.
     name: Annotated[str, Field(max_length=64), PRINTABLE] | None = Field(default=None, repr=False)
     # Normalised (13800138000, 023-68000000): SMS subscriptions text it, so it must be a number a gateway takes.
-    phone: Annotated[str, Field(max_length=32), PRINTABLE, AfterValidator(_contact_phone)] | None = Field(
+    phone: Annotated[str, Field(max_length=32), PRINTABLE, CONTACT_PHONE] | None = Field(
         default=None, repr=False)
     email: Annotated[str, Field(max_length=254), PRINTABLE] | None = Field(default=None, repr=False)
     address: str | None = Field(default=None, max_length=200)

@@ -546,6 +546,21 @@ async def test_a_contact_with_u0000_is_refused_before_it_reaches_postgresql(clie
     assert [e["field"] for e in patched.json()["errors"]] == ["contact.name"]
 
 
+async def test_a_contact_phone_is_a_number_readers_can_dial_stored_normalised(client: httpx.AsyncClient,
+                                                                              enterprise: OrgKey) -> None:
+    # The posting page shows the contact's phone to job seekers: "123" was stored and shown as it was typed.
+    refused = await post_job(client, enterprise, contact={"name": "李经理", "phone": "123"})
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["contact.phone"]
+    created = await post_job(client, enterprise, contact={"name": "李经理", "phone": "(023) 6800 0000"})
+    assert created.status_code == 201, created.text
+    assert created.json()["contact"]["phone"] == "023-68000000"
+    patched = await client.patch(f"/v1/jobs/{created.json()['id']}", json={"contact": {"phone": "6800"}},
+                                 headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == ["contact.phone"]
+
+
 async def test_a_blank_idempotency_key_is_a_bilingual_problem_naming_the_header(client: httpx.AsyncClient,
                                                                               enterprise: OrgKey) -> None:
     refused = await client.post("/v1/jobs", json=job_body(), headers={**enterprise.headers, "Idempotency-Key": ""})
