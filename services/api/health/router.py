@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.api.health import repository
+from services.api.problems import ServiceUnavailable, problem_responses
 from services.api.resources import Resources, get_resources
 
 router = APIRouter(tags=["health"])
@@ -36,7 +37,7 @@ async def _check_meilisearch(resources: Resources) -> None:
         raise RuntimeError(health.status)
 
 
-@router.get("/readyz", responses={503: {"description": "A backing service is unreachable"}})
+@router.get("/readyz", responses=problem_responses(503))
 async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> JSONResponse:
     checks = {"postgresql": _check_postgres, "redis": _check_redis, "meilisearch": _check_meilisearch}
 
@@ -48,9 +49,9 @@ async def readyz(resources: Annotated[Resources, Depends(get_resources)]) -> JSO
         return "ok"
 
     results = dict(zip(checks, await asyncio.gather(*(run(c) for c in checks.values())), strict=True))
-    ready = all(v == "ok" for v in results.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": results}
-    if ready:
-        return JSONResponse(body)
-    return JSONResponse({"type": "https://bashu-bridge.cn/problems/unavailable", "title": "Not ready",
-                         "status": 503, **body}, status_code=503, media_type="application/problem+json")
+    if any(v != "ok" for v in results.values()):
+        # Through the problem handler: a hand-built body let `"status": "unavailable"` replace the problem's
+        # `"status": 503` (RFC 9457) and had no request_id to quote.
+        raise ServiceUnavailable("not ready: " + ", ".join(k for k, v in results.items() if v != "ok"),
+                                 extra={"checks": results})
+    return JSONResponse({"status": "ready", "checks": results})

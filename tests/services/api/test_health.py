@@ -37,6 +37,11 @@ async def test_not_ready_when_a_service_is_down(client_with_a_dead_service: tupl
     response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
-    checks = response.json()["checks"]
+    problem = response.json()
+    # RFC 9457: `status` is the HTTP status code, whatever else the body says.
+    assert problem["status"] == 503
+    assert problem["type"].endswith("/unavailable")
+    assert problem["request_id"] == response.headers["x-request-id"]
+    checks = problem["checks"]
     assert checks[service].startswith("unavailable")
     assert checks["postgresql"] == "ok"
