@@ -23,10 +23,15 @@ def test_missing_binary_is_refused(tmp_path: Path) -> None:
         verify_binary(tmp_path / "absent")
 
 
-def test_expected_hash_is_accepted(tmp_path: Path) -> None:
+def test_expected_hash_is_accepted_and_rechecked(tmp_path: Path) -> None:
     blob = tmp_path / "blob"
     blob.write_bytes(b"payload")
-    verify_binary(blob, hashlib.sha256(b"payload").hexdigest())
+    expected = hashlib.sha256(b"payload").hexdigest()
+    verify_binary(blob, expected)
+    # Accepting it left nothing that vouches for it later: the same check refuses the file once changed.
+    blob.write_bytes(b"changed")
+    with pytest.raises(BinaryError, match="refusing"):
+        verify_binary(blob, expected)
 
 
 def test_installed_binary_is_the_pinned_one(meili_bin: Path) -> None:
