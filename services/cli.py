@@ -115,8 +115,7 @@ def catalogue_load_initial(
     async def work(conn: asyncpg.Connection) -> int | None:
         from services.api.database import PendingWork
         from services.api.redis_connection import create_arq_redis
-        from services.outbox import repository as outbox_repository
-        from services.outbox.dispatch import enqueue_outbox
+        from services.outbox.dispatch import enqueue_committed
 
         pending = PendingWork()
         async with conn.transaction():
@@ -126,11 +125,9 @@ def catalogue_load_initial(
             # Best effort: a running worker applies it to Meilisearch now; otherwise the reconciler will.
             redis = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
             try:
-                sent = await enqueue_outbox(redis, pending.outbox_ids)
+                await enqueue_committed(redis, conn, pending.outbox_ids)
             finally:
                 await redis.aclose(close_connection_pool=True)
-            if sent:
-                await outbox_repository.mark_enqueued(conn, sent)
         return version
 
     try:

@@ -37,9 +37,9 @@ from services.api.database import PendingWork
 from services.api.imports import repository
 from services.api.imports.processing import ImportEnv, IndexedNote, indexed_note, process_import, relaxed_gc
 from services.api.imports.service import BATCH_TOPIC, FINISHED_TOPIC, MATCH_TOPIC, PROCESS_TOPIC
-from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import record_import_finished
 from services.indexing.sync import SyncResult
+from services.outbox.dispatch import enqueue_committed
 from workers.context import WorkerResources
 from workers.match_tasks import JOB_MATCH_TOPIC, WORKER_MATCH_TOPIC, IndexTaskFailed, match_job, match_worker
 from workers.outbox import OUTBOX_HANDLERS, outbox_handler
@@ -230,7 +230,7 @@ async def hand_over(resources: WorkerResources, topic: str, entity_id: str, *,
     pending = PendingWork()
     async with resources.pool.acquire() as conn:
         await pending.record(conn, topic, entity_id)
-        await flush_outbox(resources.redis, conn, pending, defer_seconds=defer_seconds)
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids, defer_seconds=defer_seconds)
 
 
 async def _match_import(resources: WorkerResources, entity_id: str, import_id: str, first: int,
@@ -280,7 +280,7 @@ async def _match_import(resources: WorkerResources, entity_id: str, import_id: s
                     async with conn.transaction():
                         for retry_topic, entity, _ in failed:
                             await retries.record(conn, retry_topic, entity)
-                    await flush_outbox(resources.redis, conn, retries)
+                    await enqueue_committed(resources.redis, conn, retries.outbox_ids)
                 log.warning("import.matching_failed", import_id=import_id, batch=batch_no, failed=len(failed),
                             error=type(failed[0][2]).__name__)
             done += len(chunk)
@@ -333,5 +333,5 @@ async def import_finished(resources: WorkerResources, entity_id: str) -> None:
             summary["finished_at"] = record["finished_at"].isoformat() if record["finished_at"] else None
             notification_id = await record_import_finished(conn, pending, org_id=record["org_id"],
                                                            import_id=record["id"], summary=summary)
-        await flush_outbox(resources.redis, conn, pending)
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids)
     log.info("import.finished_event", import_id=entity_id, notified=notification_id is not None)

@@ -25,8 +25,7 @@ from services.api.jobs.service import record_posting_closed
 from services.api.worker_profiles.service import INDEX_TOPIC as WORKER_INDEX_TOPIC
 from services.indexing.catalogue_source import current_catalogue
 from services.indexing.sync import Indexer, indexer_for
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 from workers.context import WorkerResources, resources_of
 from workers.match_tasks import match_job, match_when_visible, match_worker
 from workers.outbox import outbox_handler
@@ -68,11 +67,7 @@ async def expire_postings(ctx: dict[str, Any]) -> int:
                 ids = await jobs_repository.mark_expired(conn, limit=EXPIRY_BATCH)
                 for job_id in ids:
                     await record_posting_closed(conn, pending, job_id, reason="expired")
-            outbox_ids = pending.outbox_ids
-            if outbox_ids:
-                sent = await enqueue_outbox(resources.redis, outbox_ids)
-                if sent:
-                    await outbox_repository.mark_enqueued(conn, sent)
+            await enqueue_committed(resources.redis, conn, pending.outbox_ids)
         expired += len(ids)
         if len(ids) < EXPIRY_BATCH:
             break

@@ -40,7 +40,6 @@ from services.api.database import PendingWork
 from services.api.jobs import repository as jobs_repository
 from services.api.matches import service as matches
 from services.api.notifications.clock import clock_of
-from services.api.notifications.delivery import flush_outbox
 from services.api.notifications.service import MatchNotice, record_match_notifications
 from services.api.worker_profiles import repository as workers_repository
 from services.indexing.catalogue_source import current_catalogue
@@ -53,6 +52,7 @@ from services.indexing.documents import (
     worker_is_indexable,
 )
 from services.indexing.sync import Kind, SyncResult, indexer_for
+from services.outbox.dispatch import enqueue_committed
 from workers.context import WorkerResources
 from workers.notification_tasks import FAN_OUT_ONLY, JOB_MATCHED_TOPIC, WORKER_MATCHED_TOPIC
 from workers.outbox import OutboxHandler, outbox_handler, process_now
@@ -95,7 +95,7 @@ async def request_matching(resources: WorkerResources, topic: str, entity_id: st
     async with resources.pool.acquire() as conn:
         async with conn.transaction():
             await pending.record(conn, topic, entity_id)
-        await flush_outbox(resources.redis, conn, pending)
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids)
 
 
 async def match_when_visible(resources: WorkerResources, matcher: OutboxHandler, entity_id: str,
@@ -167,7 +167,7 @@ async def _record(resources: WorkerResources, notices: list[MatchNotice], matche
             created = await record_match_notifications(conn, dispatches, notices, now=now)
             await matched.record(conn, matched_topic, entity_id)
         # Subscriptions (`job.matched`) in a job of their own, in parallel with this one.
-        await flush_outbox(resources.redis, conn, matched)
+        await enqueue_committed(resources.redis, conn, matched.outbox_ids)
     # The notifications' dispatch here, after their commit: one arq hop less, and no flood of one-notice jobs
     # ahead of interactive work in the queue when an import is matched. With `webhooks_inline` the first
     # webhook attempts are made here too; without, only the fan-out (PostgreSQL work) is, and the attempts

@@ -32,6 +32,7 @@ from services.api.notifications.service import (
     record_subscription_matches_for_worker,
 )
 from services.api.worker_profiles.service import personal_data_cipher
+from services.outbox.dispatch import enqueue_committed
 from services.sms.provider import sms_provider_from_settings
 from workers.context import WorkerResources, resources_of
 from workers.outbox import OutboxHandler, outbox_handler
@@ -99,7 +100,7 @@ async def _subscriptions(resources: WorkerResources, entity_id: str, *, kind: st
                 await record_subscription_matches_for_job(conn, pending, UUID(entity_id), now=now)
             else:
                 await record_subscription_matches_for_worker(conn, pending, UUID(entity_id), now=now)
-        await delivery.flush_outbox(resources.redis, conn, pending)
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids)
 
 
 @outbox_handler(JOB_MATCHED_TOPIC)

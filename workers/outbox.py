@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from services.outbox import repository
-from services.outbox.dispatch import enqueue_outbox, release_dead_runs
+from services.outbox.dispatch import enqueue_committed, enqueue_outbox, release_dead_runs
 from workers.context import WorkerResources, resources_of
 from workers.lease import expired_leases
 
@@ -132,9 +132,7 @@ async def reconcile_outbox(ctx: dict[str, Any]) -> int:
                                      limit=resources.settings.outbox_reconcile_batch)
         if not ids:
             return rescued
-        sent = await enqueue_outbox(resources.redis, ids)
-        if sent:
-            await repository.mark_enqueued(conn, sent)
+        sent = await enqueue_committed(resources.redis, conn, ids)
     log.info("outbox.reconciled", re_enqueued=len(sent))
     return rescued + len(sent)
 

@@ -21,8 +21,7 @@ from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
 from services.api.notifications.service import OutboxRecorder, record_notification
 from services.api.placements import repository
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 from workers.context import resources_of
 
 log = structlog.get_logger("bashu.worker.placements")
@@ -81,10 +80,8 @@ async def placement_reminders(ctx: dict[str, Any]) -> int:
     pending = PendingWork()
     async with resources.pool.acquire() as conn:
         written = await write_due_reminders(conn, today=datetime.now(CHINA_TZ).date(), outbox=pending)
-        if pending.outbox_ids:  # committed: hand the inbox notices to the notification worker now
-            sent = await enqueue_outbox(resources.redis, pending.outbox_ids)
-            if sent:
-                await outbox_repository.mark_enqueued(conn, sent)
+        # Committed: hand the inbox notices to the notification worker now.
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids)
     if written:
         log.info("placements.reminders_written", count=written)
     return written

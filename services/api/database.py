@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from services.api.resources import Resources, get_resources
 from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 
 _STATE_KEY = "db_connection"
 
@@ -57,10 +57,7 @@ async def _transaction(
                 yield conn
             finally:
                 setattr(request.state, _STATE_KEY, None)  # released with the transaction
-        if pending.outbox_ids:
-            sent = await enqueue_outbox(resources.redis, pending.outbox_ids)
-            if sent:
-                await outbox_repository.mark_enqueued(conn, sent)
+        await enqueue_committed(resources.redis, conn, pending.outbox_ids)
 
 
 Connection = Annotated[asyncpg.Connection, Depends(_transaction, scope="function")]

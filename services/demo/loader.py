@@ -40,7 +40,7 @@ from services.db.pool import connect
 from services.demo import repository as demo_repository
 from services.demo.corpus import Corpus
 from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 from services.privacy.cipher import PersonalDataCipher
 
 log = structlog.get_logger("bashu.demo")
@@ -167,9 +167,7 @@ class _Pace:
 async def _flush(conn: asyncpg.Connection, redis: Any, outbox: _Outbox, pace: _Pace | None = None) -> None:
     if outbox.ids and redis is not None:
         defer = pace.next_defer(len(outbox.ids)) if pace is not None else 0.0
-        sent = await enqueue_outbox(redis, outbox.ids, defer_seconds=defer or None)
-        if sent:
-            await outbox_repository.mark_enqueued(conn, sent, due_in_seconds=defer)
+        await enqueue_committed(redis, conn, outbox.ids, defer_seconds=defer or None)
     outbox.ids.clear()
 
 

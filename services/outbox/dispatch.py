@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
 import structlog
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
+
+from services.outbox import repository
 
 log = structlog.get_logger("bashu.outbox")
 
@@ -41,4 +44,17 @@ async def enqueue_outbox(redis: ArqRedis, outbox_ids: list[int], *, defer_second
             log.warning("outbox.enqueue_failed", outbox_id=outbox_id, error=type(exc).__name__)
             continue
         sent.append(outbox_id)
+    return sent
+
+
+async def enqueue_committed(redis: ArqRedis, conn: asyncpg.Connection, outbox_ids: list[int], *,
+                            defer_seconds: float | None = None) -> list[int]:
+    """Enqueue rows whose transaction has committed and record which reached arq; the others stay for the
+    reconciler. A deferred row counts as enqueued from when it is due, so the reconciler does not take its wait
+    for a lost job. Returns the ids that reached Redis."""
+    if not outbox_ids:
+        return []
+    sent = await enqueue_outbox(redis, outbox_ids, defer_seconds=defer_seconds)
+    if sent:
+        await repository.mark_enqueued(conn, sent, due_in_seconds=defer_seconds or 0.0)
     return sent

@@ -386,6 +386,16 @@ async def _scheduled_in(resources: WorkerResources, outbox_id: int) -> float:
     return score / 1000 - time.time()
 
 
+async def test_a_deferred_hand_over_is_not_taken_for_lost_while_it_waits(settings: ApiSettings,
+                                                                          db: asyncpg.Connection) -> None:
+    # The reconciler's clock for a deferred row starts when the row is due: from the enqueue, it would count the
+    # wait as lateness and send the row to arq again before its job had even started.
+    async with _worker_resources(settings) as resources:
+        await import_tasks.hand_over(resources, import_tasks.MATCH_TOPIC, "deferred:1:1", defer_seconds=600)
+    assert await db.fetchval("SELECT enqueued_at > now() + interval '590 seconds' FROM outbox "
+                             "WHERE entity_id = 'deferred:1:1'")
+
+
 async def test_imports_take_turns_at_matching(
     client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection, settings: ApiSettings,
     monkeypatch: pytest.MonkeyPatch,

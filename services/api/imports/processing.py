@@ -63,7 +63,7 @@ from services.api.imports.service import (
 from services.api.problems import Forbidden, ProblemError
 from services.api.settings import ApiSettings
 from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 
 log = structlog.get_logger("bashu.imports")
 
@@ -227,10 +227,7 @@ async def _materialise(conn: asyncpg.Connection, env: ImportEnv, import_id: UUID
 
 
 async def _enqueue(env: ImportEnv, conn: asyncpg.Connection, outbox_ids: list[int]) -> None:
-    if outbox_ids:
-        sent = await enqueue_outbox(env.redis, outbox_ids)
-        if sent:
-            await outbox_repository.mark_enqueued(conn, sent)
+    await enqueue_committed(env.redis, conn, outbox_ids)
 
 
 def _errors_of(row_number: int, exc: ProblemError) -> list[RowError]:

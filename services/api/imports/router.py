@@ -26,8 +26,7 @@ from services.api.imports.schemas import ImportAccepted, ImportKind, ImportOut
 from services.api.problems import InvalidInput, problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.worker_profiles.service import ensure_may_post
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 
 router = APIRouter(tags=["imports"], responses=problem_responses(401, 403, 404, 422))
 
@@ -93,10 +92,7 @@ async def _accept(kind: ImportKind, request: Request, idempotency_key: str | Non
                                                          encoding=encoding, upload=upload, cipher=cipher),
                     location=lambda accepted: f"{path}/{accepted['import_id']}",
                 )
-            if pending.outbox_ids:
-                sent = await enqueue_outbox(resources.redis, pending.outbox_ids)
-                if sent:
-                    await outbox_repository.mark_enqueued(conn, sent)
+            await enqueue_committed(resources.redis, conn, pending.outbox_ids)
         return response
     finally:
         upload.remove()

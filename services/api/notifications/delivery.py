@@ -38,8 +38,7 @@ from services.api.notifications.service import CAPPED_EVENTS, record_notificatio
 from services.api.notifications.settings import NotificationSettings
 from services.api.notifications.urls import UnsafeUrl, checked_target
 from services.api.organisations import service as organisations
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 from services.privacy.cipher import PersonalDataCipher
 from services.sms.provider import SmsError, SmsProvider
 
@@ -166,16 +165,6 @@ async def enqueue_sms(d: Delivery, conn: asyncpg.Connection, rows: Sequence[Mapp
     if sent:
         await repository.mark_sms_enqueued(conn, sent, now)
     return len(sent)
-
-
-async def flush_outbox(redis: ArqRedis, conn: asyncpg.Connection, pending: PendingWork, *,
-                       defer_seconds: float | None = None) -> None:
-    """Enqueue outbox rows written in a transaction that has committed (the reconciler covers failures), to run
-    `defer_seconds` from now when given."""
-    if pending.outbox_ids:
-        sent = await enqueue_outbox(redis, pending.outbox_ids, defer_seconds=defer_seconds)
-        if sent:
-            await outbox_repository.mark_enqueued(conn, sent)
 
 
 # ============================================================================================== bodies
@@ -469,7 +458,7 @@ async def _record_attempt(d: Delivery, row: asyncpg.Record, endpoint: asyncpg.Re
                 await _count_failure(d, conn, pending, endpoint["id"], now)
         if status == "pending":
             await enqueue_deliveries(d, conn, [finished])
-        await flush_outbox(d.redis, conn, pending)
+        await enqueue_committed(d.redis, conn, pending.outbox_ids)
     log.info("webhook.attempt", delivery_id=str(delivery_id), status=status, code=outcome.status_code,
              error=outcome.error, attempts=row["attempts"])
     return status
@@ -598,5 +587,5 @@ async def announce_expiring_postings(d: Delivery) -> int:
                     payload={"job_id": str(job["id"]), "title": job["title"], "adcode": job["adcode"],
                              "expires_at": _iso(job["expires_at"]),
                              "renew": f"PATCH /v1/jobs/{job['id']} with a later expires_at"}, now=now)
-        await flush_outbox(d.redis, conn, pending)
+        await enqueue_committed(d.redis, conn, pending.outbox_ids)
     return len(rows)

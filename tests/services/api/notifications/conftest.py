@@ -21,8 +21,7 @@ from services.api.database import PendingWork
 from services.api.notifications.clock import CLOCK_KEY
 from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
-from services.outbox import repository as outbox_repository
-from services.outbox.dispatch import enqueue_outbox
+from services.outbox.dispatch import enqueue_committed
 from services.sms.provider import SmsError, SmsSent
 from tests.conftest import OrgKey
 from tests.services.api.notifications.receiver import Receiver
@@ -165,9 +164,7 @@ def record(db: asyncpg.Connection, settings: ApiSettings) -> Record:
             result = await work(db, pending)
         redis = create_arq_redis(redis_url or str(settings.redis_url), queue_name=settings.arq_queue_name)
         try:
-            sent = await enqueue_outbox(redis, pending.outbox_ids)
-            if sent:
-                await outbox_repository.mark_enqueued(db, sent)
+            await enqueue_committed(redis, db, pending.outbox_ids)
         finally:
             await redis.aclose(close_connection_pool=True)
         return result
