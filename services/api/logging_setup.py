@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from typing import Any
 
 import orjson
@@ -24,22 +25,46 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
             # hold decrypted names, ID numbers and phones in the request that failed.
             processors=[*shared, structlog.dev.ConsoleRenderer(colors=False,
                                                                exception_formatter=structlog.dev.plain_traceback)],
-            wrapper_class=wrapper_class, logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-            cache_logger_on_first_use=False,
+            wrapper_class=wrapper_class, logger_factory=_stderr_logger, cache_logger_on_first_use=False,
         )
         return
     # orjson straight into stderr's byte stream: structlog's fast path for JSON (an access line per request).
-    # A stderr replaced by a text-only stream (some test runners) gets the same JSON as text.
-    byte_stream = getattr(sys.stderr, "buffer", None)
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(serializer=_orjson_bytes if byte_stream is not None
-                                                      else _orjson_text)],
-        wrapper_class=wrapper_class,
-        logger_factory=(structlog.BytesLoggerFactory(byte_stream) if byte_stream is not None
-                        else structlog.PrintLoggerFactory(sys.stderr)),
-        cache_logger_on_first_use=False,
+                    structlog.processors.JSONRenderer(serializer=_orjson_bytes)],
+        wrapper_class=wrapper_class, logger_factory=_stderr_logger, cache_logger_on_first_use=False,
     )
+
+
+class StderrLogger:
+    """Writes each line to `sys.stderr` as it is when the line is written, not as it was when logging was
+    configured: a stream swapped in and closed since (a test runner's capture, a CLI runner) made every later
+    log call of the process raise. Bytes go to the stream's buffer; a text-only stream gets them as text."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def msg(self, message: str | bytes) -> None:
+        stream = sys.stderr
+        with self._lock:
+            if isinstance(message, bytes):
+                buffer = getattr(stream, "buffer", None)
+                if buffer is not None:
+                    buffer.write(message + b"\n")
+                    buffer.flush()
+                    return
+                message = message.decode("utf-8", "backslashreplace")
+            stream.write(message + "\n")
+            stream.flush()
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = failure = err = msg
+
+
+_STDERR_LOGGER = StderrLogger()
+
+
+def _stderr_logger(*_args: Any) -> StderrLogger:
+    return _STDERR_LOGGER
 
 
 # Dataclasses go to structlog's fallback (repr), as with the standard library: orjson would otherwise write
@@ -55,5 +80,3 @@ def _orjson_bytes(value: object, **kwargs: Any) -> bytes:
         return json.dumps(value, default=repr, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
-def _orjson_text(value: object, **kwargs: Any) -> str:
-    return _orjson_bytes(value, **kwargs).decode("utf-8", "backslashreplace")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -58,3 +60,17 @@ def test_json_log_lines_never_raise_and_keep_dataclass_reprs(capsys: pytest.Capt
     data = json.loads(capsys.readouterr().err)
     assert data["by_id"] == {"1": "a"}
     assert "13900139000" not in data["contact"]
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_logs_go_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch, json_lines: bool) -> None:
+    # A CLI test's runner (or any capture) swaps stderr, configures logging through the command, and closes its
+    # stream: logging bound to that stream made every later log call in the process raise.
+    swapped = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", swapped)
+    configure_logging(json_lines=json_lines)
+    swapped.close()
+    current = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    monkeypatch.setattr(sys, "stderr", current)
+    structlog.get_logger("test").warning("after.swap")
+    assert "after.swap" in current.buffer.getvalue().decode()  # type: ignore[attr-defined]
