@@ -19,9 +19,10 @@ import structlog
 
 from services.api.china_calendar import CHINA_TZ
 from services.api.database import PendingWork
-from services.api.notifications.service import OutboxRecorder, record_notification
+from services.api.notifications.service import record_notification
 from services.api.placements import repository
 from services.outbox.dispatch import enqueue_committed
+from services.outbox.recorder import OutboxRecorder
 from workers.context import resources_of
 
 log = structlog.get_logger("bashu.worker.placements")

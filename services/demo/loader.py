@@ -29,6 +29,7 @@ from services.api.auth import repository as keys_repository
 from services.api.auth.caller import Caller
 from services.api.auth.keys import generate_key
 from services.api.china_calendar import china_today
+from services.api.database import PendingWork
 from services.api.organisations import repository as orgs_repository
 from services.api.organisations.schemas import OrgCreate
 from services.api.organisations.seal_contacts import seal_clear_contacts
@@ -39,7 +40,6 @@ from services.api.worker_profiles import repository as workers_repository
 from services.db.pool import connect
 from services.demo import repository as demo_repository
 from services.demo.corpus import Corpus
-from services.outbox import repository as outbox_repository
 from services.outbox.dispatch import enqueue_committed
 from services.privacy.cipher import PersonalDataCipher
 
@@ -102,18 +102,6 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
 
 
-class _Outbox:
-    """Collects the outbox rows written in the current batch, to enqueue once the batch has committed."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-
-    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
-        outbox_id = await outbox_repository.record(conn, topic, entity_id)
-        self.ids.append(outbox_id)
-        return outbox_id
-
-
 def default_keys_path() -> Path:
     override = os.environ.get("DEVSTACK_DIR")
     base = Path(override).resolve() if override else Path(__file__).resolve().parents[2] / ".devstack"
@@ -164,18 +152,18 @@ class _Pace:
         return defer
 
 
-async def _flush(conn: asyncpg.Connection, redis: Any, outbox: _Outbox, pace: _Pace | None = None) -> None:
-    if outbox.ids and redis is not None:
-        defer = pace.next_defer(len(outbox.ids)) if pace is not None else 0.0
-        await enqueue_committed(redis, conn, outbox.ids, defer_seconds=defer or None)
-    outbox.ids.clear()
+async def _flush(conn: asyncpg.Connection, redis: Any, outbox: PendingWork, pace: _Pace | None = None) -> None:
+    if outbox.outbox_ids and redis is not None:
+        defer = pace.next_defer(len(outbox.outbox_ids)) if pace is not None else 0.0
+        await enqueue_committed(redis, conn, outbox.outbox_ids, defer_seconds=defer or None)
+    outbox.outbox_ids.clear()
 
 
 async def _load_rows(conn: asyncpg.Connection, redis: Any, items: list[tuple[Caller, dict[str, Any]]],
-                     create: Callable[[Caller, dict[str, Any], _Outbox], Any], counts: Counter[str],
+                     create: Callable[[Caller, dict[str, Any], PendingWork], Any], counts: Counter[str],
                      pace: _Pace) -> None:
     """Create rows in batches of BATCH, each row in a savepoint (a refused row does not undo its batch)."""
-    outbox = _Outbox()
+    outbox = PendingWork()
     for start in range(0, len(items), BATCH):
         async with conn.transaction():
             for caller, body in items[start:start + BATCH]:
@@ -208,7 +196,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
     conn = await connect(str(settings.database_url))
     try:
         await demo_repository.lock_demo_load(conn)
-        outbox = _Outbox()
+        outbox = PendingWork()
         async with conn.transaction():
             result.catalogue_version = await load_published_version(
                 conn, load_initial_catalogue(), note="initial catalogue (demo load)", outbox=outbox)
@@ -227,7 +215,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
         # outbox rows in order, so the kiosk shows postings soon after start-up instead of after all profiles
         # are indexed (each profile's own matching then finds the postings).
         if jobs > 0:
-            job_ctx = await jobs_service.build_context(settings, extensions, _Outbox())
+            job_ctx = await jobs_service.build_context(settings, extensions, PendingWork())
             enterprise_names = [n for n, f in DEMO_ORGS.items() if f["type"] == "enterprise"]
             existing_jobs = {n: await demo_repository.job_refs(conn, callers[n].org_id) for n in enterprise_names}
             pending_jobs: list[tuple[Caller, dict[str, Any]]] = []
@@ -239,7 +227,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                 else:
                     pending_jobs.append((callers[name], body))
 
-            async def create_job(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+            async def create_job(caller: Caller, body: dict[str, Any], outbox: PendingWork) -> str:
                 ctx = replace(job_ctx, outbox=outbox)
                 created = await jobs_service.create_job(conn, ctx, caller, jobs_service.parse_fields(body))
                 return f"created ({created.status})"
@@ -257,7 +245,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                     conn, callers[n].org_id, ref_prefix=JOB_REF_PREFIX, expiring_before=renew_by)]
             renewal = JobPatch(expires_at=job_ctx.now + job_ctx.default_ttl)
 
-            async def renew_job(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+            async def renew_job(caller: Caller, body: dict[str, Any], outbox: PendingWork) -> str:
                 await jobs_service.update_job(conn, replace(job_ctx, outbox=outbox), caller, body["id"], renewal)
                 return "renewed"
 
@@ -265,7 +253,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
 
         # ---- workers: CQ-born people registered by the Chongqing broker, the others by the Sichuan one
         try:
-            worker_ctx = await workers_service.build_context(settings, extensions, _Outbox(), today=today)
+            worker_ctx = await workers_service.build_context(settings, extensions, PendingWork(), today=today)
         except ProblemError as exc:
             worker_ctx = None
             result.notes.append(f"workers skipped: {exc.detail} (set PII_KEYRING and PII_BLIND_INDEX_KEY)")
@@ -282,7 +270,7 @@ async def load_demo(settings: ApiSettings, *, workers: int = 3000, jobs: int = 2
                 else:
                     pending.append((callers[name], body))
 
-            async def create_worker(caller: Caller, body: dict[str, Any], outbox: _Outbox) -> str:
+            async def create_worker(caller: Caller, body: dict[str, Any], outbox: PendingWork) -> str:
                 ctx = workers_service.WorkerContext(cipher=worker_ctx.cipher, catalogue=worker_ctx.catalogue,
                                                     outbox=outbox, today=today)
                 fields = WorkerFields.model_validate(body)

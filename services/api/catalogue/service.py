@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, is_dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -47,7 +47,7 @@ from services.api.catalogue.schemas import (
 )
 from services.api.catalogue.spreadsheets import parse_spreadsheet
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.outbox import repository as outbox_repository
+from services.outbox.recorder import OutboxRecorder, UnqueuedOutbox
 
 PUBLISHED_TOPIC = "catalogue.published"
 EDITOR_ROLES = frozenset({"authority"})
@@ -67,13 +67,6 @@ class Actor:
     @classmethod
     def of(cls, caller: Caller) -> Actor:
         return cls(org_id=caller.org_id, api_key_id=caller.key_id, province=caller.province)
-
-
-class OutboxRecorder:
-    """Anything with `await record(conn, topic, entity_id)`: the request's PendingWork, or the bare outbox."""
-
-    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
-        return await outbox_repository.record(conn, topic, entity_id)
 
 
 # ----- validation -----
@@ -444,7 +437,7 @@ async def _check_publishable(conn: asyncpg.Connection, row: asyncpg.Record, cata
 
 
 async def publish(conn: asyncpg.Connection, caller: Caller, version: int, required: Sequence[str],
-                  outbox: Any) -> VersionSummary:
+                  outbox: OutboxRecorder) -> VersionSummary:
     """Publish a fully approved, valid draft; the previous version is retired. `outbox.record(...)` gets the
     `catalogue.published` row in this same transaction (search follows it in the worker)."""
     await repository.lock_publishing(conn)
@@ -454,8 +447,8 @@ async def publish(conn: asyncpg.Connection, caller: Caller, version: int, requir
     return await _publish(conn, actor, version, outbox, required, action="publish")
 
 
-async def _publish(conn: asyncpg.Connection, actor: Actor, version: int, outbox: Any, required: Sequence[str],
-                   *, action: Literal["publish", "load_initial"]) -> VersionSummary:
+async def _publish(conn: asyncpg.Connection, actor: Actor, version: int, outbox: OutboxRecorder,
+                   required: Sequence[str], *, action: Literal["publish", "load_initial"]) -> VersionSummary:
     previous = await repository.published_version(conn)
     published = await repository.publish(conn, version, by=actor.org_id)
     if previous is not None:
@@ -471,7 +464,7 @@ async def _publish(conn: asyncpg.Connection, actor: Actor, version: int, outbox:
 
 
 async def load_published_version(conn: asyncpg.Connection, catalogue: Catalogue, *, note: str,
-                                 outbox: Any | None = None, only_if_none: bool = True) -> int | None:
+                                 outbox: OutboxRecorder | None = None, only_if_none: bool = True) -> int | None:
     """Operators and tests: store `catalogue` as a new published version without the approval workflow.
 
     With only_if_none (the `load-initial` case) nothing happens when any version was ever published; the
@@ -492,5 +485,5 @@ async def load_published_version(conn: asyncpg.Connection, catalogue: Catalogue,
             raise InvalidInput("codes are never deleted", errors=_dropped_errors(dropped, based_on))
     version = await repository.insert_version(conn, based_on=based_on, created_by=None, note=note)
     await repository.insert_entries(conn, version, catalogue.entries, by=None)
-    await _publish(conn, Actor(), version, outbox or OutboxRecorder(), (), action="load_initial")
+    await _publish(conn, Actor(), version, outbox or UnqueuedOutbox(), (), action="load_initial")
     return version

@@ -58,8 +58,8 @@ from services.api.plausible_dates import (
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 from services.api.regions.service import county_errors, location_errors
 from services.api.settings import ApiSettings
-from services.api.worker_profiles.service import OutboxRecorder
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
+from services.outbox.recorder import OutboxRecorder
 
 INDEX_TOPIC = "job.index"
 NOT_A_CODE = "不是职业分类大典的代码 / not an occupation code of the 2022 classification"

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -50,6 +50,7 @@ from services.api.notifications.urls import UnsafeUrl, checked_target
 from services.api.organisations import service as organisations
 from services.api.pagination import Position, decode_cursor, next_cursor
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from services.outbox.recorder import OutboxRecorder
 from services.privacy.cipher import PersonalDataCipher
 
 log = structlog.get_logger("bashu.notifications")
@@ -63,13 +64,6 @@ SUBSCRIPTION_EVENT = "subscription.matched"
 CAPPED_EVENTS = frozenset({MATCH_EVENT, SUBSCRIPTION_EVENT})
 DIGEST_ORDER = {"instant": 0, "hourly": 1, "daily": 2}
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks secret prefix, not a secret
-
-
-class OutboxRecorder(Protocol):
-    """`services.api.database.PendingWork` in a request or a worker: writes an outbox row in `conn` and
-    remembers its id, to be enqueued after commit."""
-
-    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int: ...
 
 
 def _now(now: datetime | None) -> datetime:

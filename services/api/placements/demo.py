@@ -22,21 +22,13 @@ from services.api.placements.schemas import PlacementCreate
 from services.api.placements.service import Actor
 from services.api.problems import ProblemError
 from services.api.stats.service import write_demo_history
-from services.outbox import repository as outbox_repository
+from services.outbox.recorder import UnqueuedOutbox
 
 # Final state → (share of the demo placements, days ago the lifecycle started)
 _PLAN: list[tuple[str, float, int]] = [
     ("proposed", 0.15, 1), ("accepted", 0.10, 3), ("hired", 0.25, 6), ("arrived", 0.20, 20),
     ("retained_30", 0.12, 45), ("retained_90", 0.08, 110), ("ended", 0.10, 30),
 ]
-
-
-class _Outbox:
-    """Outbox rows for postings closed by hires and workers placed or available again; the worker's reconciler
-    enqueues them."""
-
-    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int:
-        return await outbox_repository.record(conn, topic, entity_id)
 
 
 async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *, enterprise: Actor, broker: Actor,
@@ -49,7 +41,7 @@ async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *,
         await service.accept(conn, enterprise, placement_id, now=when)
     if steps >= 2:
         when += timedelta(days=1)
-        await service.hire(conn, enterprise, placement_id, outbox=_Outbox(), now=when)
+        await service.hire(conn, enterprise, placement_id, outbox=UnqueuedOutbox(), now=when)
     if steps >= 3:
         when += timedelta(days=2)
         await service.arrive(conn, broker, placement_id, now=when)
@@ -59,7 +51,7 @@ async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *,
     if steps >= 5:
         await service.retain(conn, broker, placement_id, milestone=90, now=arrived + timedelta(days=91))
     if target == "ended":
-        await service.end(conn, enterprise, placement_id, reason="left", outbox=_Outbox(), note="演示：工人返乡",
+        await service.end(conn, enterprise, placement_id, reason="left", outbox=UnqueuedOutbox(), note="演示：工人返乡",
                           now=arrived + timedelta(days=12))
 
 

@@ -54,7 +54,8 @@ from services.api.placements.schemas import (
     PlacementOut,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from services.api.worker_profiles.service import OutboxRecorder, set_worker_status
+from services.api.worker_profiles.service import set_worker_status
+from services.outbox.recorder import OutboxRecorder
 
 LIST_SCOPE = "placements"
 Side = Literal["enterprise", "broker"]

@@ -34,7 +34,7 @@ from services.api.reports.schemas import (
     ReportReviewList,
     ReportTarget,
 )
-from services.api.worker_profiles.service import OutboxRecorder
+from services.outbox.recorder import OutboxRecorder
 from services.privacy.cipher import PersonalDataCipher
 
 LIST_SCOPE: Final = "reports"

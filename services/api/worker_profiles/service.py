@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -67,6 +67,7 @@ from services.api.worker_profiles.schemas import (
     WorkerPatch,
 )
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
+from services.outbox.recorder import OutboxRecorder
 from services.privacy.cipher import PersonalDataCipher, PrivacyError
 
 INDEX_TOPIC = "worker.index"
@@ -75,12 +76,6 @@ LIST_SCOPE = "workers"
 PERSONAL_FIELDS: tuple[str, ...] = ("name", "id_number", "phone", "notes")
 MIN_PURPOSE_CHARACTERS = 2  # what the audit log must say at least about why full values were read
 _CIPHER_KEY = "privacy.cipher"
-
-
-class OutboxRecorder(Protocol):
-    """`services.api.database.PendingWork` in a request; anything that writes an outbox row in `conn` elsewhere."""
-
-    async def record(self, conn: asyncpg.Connection, topic: str, entity_id: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
