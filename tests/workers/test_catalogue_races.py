@@ -24,12 +24,11 @@ from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures use
     entry_body,
     new_draft,
     publish_catalogue,
-    run_worker_burst,
     sample_catalogue,
     sample_version,
     sc,
 )
-from tests.services.indexing.pipeline import get_document, settle
+from tests.services.indexing.pipeline import get_document, run_worker_burst, settle
 from workers import catalogue_tasks
 from workers.catalogue_tasks import apply_published_catalogue
 from workers.context import WorkerResources

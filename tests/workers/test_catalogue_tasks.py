@@ -21,12 +21,11 @@ from tests.services.api.catalogue.conftest import (  # noqa: F401 - fixtures use
     cq,
     entry_body,
     new_draft,
-    run_worker_burst,
     sample_catalogue,
     sample_version,
     sc,
 )
-from tests.services.indexing.pipeline import get_document, settle
+from tests.services.indexing.pipeline import get_document, run_worker_burst, settle
 from workers.catalogue_tasks import affected_codes
 
 WELDER_POSTINGS = [

@@ -17,8 +17,8 @@ from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
 from services.db.pool import create_pool
 from tests.conftest import MakeOrg
-from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import worker_body
+from tests.services.indexing.pipeline import run_worker_burst
 from tests.workers.test_import_tasks import _import_ndjson, _matches, _open_posting, _rerun_follow_ups
 from workers.context import WorkerResources
 from workers.import_tasks import match_import, rest_after
@@ -38,7 +38,7 @@ async def test_imports_are_not_matched_while_the_switch_is_off(
     off = _switched_off(settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(151, external_ref="W-1"),
                                                                   worker_body(153, external_ref="W-2")])
-    await run_worker(off)  # WorkerSettings are ApiSettings: the switch is kept
+    await run_worker_burst(off)  # WorkerSettings are ApiSettings: the switch is kept
 
     # The import itself is untouched: stored and indexed; its matching row is done, nothing was matched.
     assert await db.fetchval("SELECT status FROM imports WHERE id = $1", import_id) == "completed"
@@ -69,7 +69,7 @@ async def test_imports_are_not_matched_while_the_switch_is_off(
 
     # The same row handled with the default setting (the worker restarted without the switch): matched.
     await _rerun_follow_ups(settings, import_id, [])
-    await run_worker(settings)
+    await run_worker_burst(settings)
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job") for worker_id in ids]
 
 

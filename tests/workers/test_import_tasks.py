@@ -34,10 +34,9 @@ from services.indexing import sync
 from services.outbox.dispatch import outbox_job_id
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import many_worker_rows, to_csv, worker_row
-from tests.services.api.imports.support import run_worker
 from tests.services.api.matches.test_matches import job_body, worker_body
 from tests.services.api.notifications.conftest import running_worker, wait_until
-from tests.services.indexing.pipeline import document_ids, get_document, settle
+from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from tests.workers.test_match_notifications import matches_in_inbox
 from tests.workers.worker_process import kill_worker_once
 from workers import import_tasks
@@ -130,7 +129,7 @@ async def test_killed_mid_import_resumes_without_duplicates(
     monkeypatch.setitem(processing.SAVERS, "workers", real_saver)
 
     # The outbox row of the import is still undone: the real worker picks the import up and finishes it.
-    await run_worker(settings)
+    await run_worker_burst(settings)
     final = await _state(db, import_id)
     assert final["status"] == "completed"
     assert (final["total"], final["created"], final["rejected"], final["unchanged"]) == (8, 7, 1, 0)
@@ -217,7 +216,7 @@ async def test_long_import_hands_over_to_a_new_job(
     assert (await _state(db, import_id))["total"] == 2
     process_rows = await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'import.process'")
     assert process_rows == 2  # the upload's, and the hand-over
-    await run_worker(settings)
+    await run_worker_burst(settings)
     final = await _state(db, import_id)
     assert (final["status"], final["total"], final["created"]) == ("completed", 5, 5)
 
@@ -274,7 +273,7 @@ async def _open_posting(client: httpx.AsyncClient, make_org: MakeOrg,
     broker = await make_org("broker")
     response = await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)
     assert response.status_code == 201, response.text
-    await run_worker(settings)
+    await run_worker_burst(settings)
     return enterprise, broker, str(response.json()["id"])
 
 
@@ -291,7 +290,7 @@ async def test_imported_workers_are_matched_once_per_import(
                worker_body(127, external_ref="W-4", occupations=["保姆"], certificates=[], skills=[])]
     import_id = await _import_ndjson(client, broker, "workers", welders)
     assert await process_import(env, import_id, batch_rows=2) == "completed"  # two batches
-    await run_worker(settings)
+    await run_worker_burst(settings)
 
     ids = {r["external_ref"]: str(r["id"]) for r in await db.fetch(
         "SELECT id, external_ref FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id))}
@@ -309,7 +308,7 @@ async def test_imported_workers_are_matched_once_per_import(
     # does before arq's timeout): nothing new.
     monkeypatch.setattr(import_tasks, "time_budget", lambda resources: 0.0)
     await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
-    await run_worker(settings)
+    await run_worker_burst(settings)
     assert await _matches(client, enterprise) == told
     handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
     assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:1:1", f"{import_id}:2",
@@ -336,7 +335,7 @@ async def test_the_import_matching_job_fans_its_notifications_out_itself(
     welders = [worker_body(121 + 2 * n, external_ref=f"W-{n}") for n in range(3)]
     import_id = await _import_ndjson(client, broker, "workers", welders)
     assert await process_import(env, import_id) == "completed"
-    await run_worker(settings)
+    await run_worker_burst(settings)
 
     ids = sorted(str(r["id"]) for r in await db.fetch(
         "SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
@@ -358,7 +357,7 @@ async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_bac
     monkeypatch.setattr(import_tasks, "MATCH_DEFER_SECONDS", 1.0)
     enterprise, broker, job_id = await _open_posting(client, make_org, settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(121, external_ref="W-1")])
-    await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
+    await run_worker_burst(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
     assert await _matches(client, enterprise) == []
 
     async with _worker_resources(settings) as resources:
@@ -372,7 +371,7 @@ async def test_an_import_waiting_for_its_matching_turn_gives_its_worker_slot_bac
     assert handed_over[-1]["enqueued_at"] is not None
     assert handed_over[-1]["done_at"] is None
 
-    await run_worker(settings)  # the handed-over row, MATCH_DEFER_SECONDS later, in a worker with no other import
+    await run_worker_burst(settings)  # the handed-over row, MATCH_DEFER_SECONDS later, in a worker with no other import
     worker_id = str(await db.fetchval("SELECT id FROM worker_profiles WHERE broker_org_id = $1", UUID(broker.org_id)))
     assert await _matches(client, enterprise) == [(job_id, worker_id, "worker_for_job")]
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
@@ -407,7 +406,7 @@ async def test_imports_take_turns_at_matching(
     _, broker, _ = await _open_posting(client, make_org, settings)
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(121 + 2 * n, external_ref=f"W-{n}")
                                                                   for n in range(3)])
-    await run_worker(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
+    await run_worker_burst(WorkerSettings(**{**settings.model_dump(), "import_matching": False}))  # stored, not matched
 
     async with _worker_resources(settings) as resources:
         await match_import(resources, f"{import_id}:1")  # nobody waiting: the next part at once
@@ -438,7 +437,7 @@ async def test_matching_hands_over_inside_a_batch(
     monkeypatch.setattr(import_tasks, "MATCH_CHUNK", 1)
     monkeypatch.setattr(import_tasks, "time_budget", lambda resources: 0.0)
     assert await process_import(env, import_id) == "completed"
-    await run_worker(settings)
+    await run_worker_burst(settings)
 
     handed_over = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'import.match' ORDER BY id")
     assert [r["entity_id"] for r in handed_over] == [f"{import_id}:1", f"{import_id}:1:1", f"{import_id}:1:2"]
@@ -456,17 +455,17 @@ async def test_imported_postings_are_matched(
     response = await client.post("/v1/workers", json=worker_body(131), headers=broker.headers)
     assert response.status_code == 201, response.text
     worker_id = response.json()["id"]
-    await run_worker(settings)
+    await run_worker_burst(settings)
 
     import_id = await _import_ndjson(client, enterprise, "jobs", [job_body(external_ref="J-1")])
-    await run_worker(settings)
+    await run_worker_burst(settings)
     job_id = str(await db.fetchval("SELECT id FROM job_postings WHERE org_id = $1", UUID(enterprise.org_id)))
     told = await _matches(client, broker)
     assert told == [(job_id, worker_id, "job_for_worker")]
     assert await _matches(client, enterprise) == []
 
     await _rerun_follow_ups(settings, import_id, await _batch_ids(db, import_id))
-    await run_worker(settings)
+    await run_worker_burst(settings)
     assert await _matches(client, broker) == told
 
 
@@ -492,7 +491,7 @@ async def test_a_profile_that_fails_to_match_is_retried_alone(
     import_id = await _import_ndjson(client, broker, "workers", [worker_body(141, external_ref="W-1"),
                                                                   worker_body(143, external_ref="W-2")])
     assert await process_import(env, import_id, batch_rows=2) == "completed"
-    await run_worker(settings)  # the import's matching, then the failed id's own row (the real handler)
+    await run_worker_burst(settings)  # the import's matching, then the failed id's own row (the real handler)
 
     [failed_id] = failing
     retries = await db.fetch("SELECT entity_id, done_at FROM outbox WHERE topic = 'worker.match'")
@@ -540,7 +539,7 @@ async def test_batches_indexed_from_memory_get_the_documents_a_read_back_gives(
     for import_id, batches in ((first, 3), (second, 1)):
         notes = [await processing.indexed_note(search_env.redis, str(import_id), n) for n in range(1, batches + 1)]
         assert all(note is not None and note.topic == "worker.index" for note in notes)
-    await run_worker(settings)  # the batches' jobs: the writes are applied, nothing is read back
+    await run_worker_burst(settings)  # the batches' jobs: the writes are applied, nothing is read back
     await settle(settings)
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 
@@ -576,7 +575,7 @@ async def test_a_failed_direct_index_write_leaves_the_batches_to_their_jobs(
     finally:
         await unreachable.aclose()
     assert await processing.indexed_note(env.redis, str(import_id), 1) is None
-    await run_worker(settings)  # the batches' jobs read their rows back and index them
+    await run_worker_burst(settings)  # the batches' jobs read their rows back and index them
     await settle(settings)
     ids = [str(r["id"]) for r in await db.fetch("SELECT id FROM worker_profiles WHERE broker_org_id = $1",
                                                 UUID(broker.org_id))]
@@ -668,7 +667,7 @@ async def test_a_profile_erased_after_its_batch_committed_stays_out_of_the_index
     for batch_no in (1, 2):  # the other batch(es) indexed from memory
         note = await processing.indexed_note(search_env.redis, str(import_id), batch_no)
         assert (note is None) is (batch_no == changed_batch)
-    await run_worker(settings)  # the batches' jobs (and the queued erasure job: already done, skipped)
+    await run_worker_burst(settings)  # the batches' jobs (and the queued erasure job: already done, skipped)
     await settle(settings)
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
 

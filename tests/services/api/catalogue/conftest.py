@@ -7,20 +7,15 @@ for `initial_version` / `sample_version` *before* `client`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import asyncpg
 import httpx
 import pytest
-from arq.worker import Worker
 
 from matching.catalogue import Catalogue, CatalogueEntry, WageBand, load_initial_catalogue
 from services.api.catalogue.service import load_published_version
-from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
-from workers.settings import load_worker_settings
-from workers.worker_settings import build_worker_settings
 
 WELDER = "6-18-02-04"
 FOUNDRY = "6-18-02-01"
@@ -103,19 +98,3 @@ async def approve_and_publish(client: httpx.AsyncClient, version: int, *authorit
         approved = await client.post(f"/v1/catalogue/drafts/{version}/approve", headers=authority.headers)
         assert approved.status_code == 200, approved.text
     return await client.post(f"/v1/catalogue/drafts/{version}/publish", headers=authorities[0].headers)
-
-
-async def run_worker_burst(settings: ApiSettings) -> None:
-    """Run the real arq worker (outbox processor and handlers) until its queue is empty."""
-    worker_settings = load_worker_settings(
-        **{name: getattr(settings, name) for name in type(settings).model_fields})
-    options = build_worker_settings(worker_settings)
-    options.update(burst=True, handle_signals=False, poll_delay=0.05)
-    worker = Worker(**options)
-    try:
-        await worker.main()
-    finally:
-        with warnings.catch_warnings():
-            # arq 0.26's Worker.close calls redis-py's deprecated close(); not ours to fix.
-            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
-            await worker.close()

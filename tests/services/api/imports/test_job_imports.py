@@ -14,7 +14,6 @@ import pytest
 from services.api.china_calendar import china_today
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
-from tests.services.api.imports.support import run_worker
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 
 JOB_HEADER = ["岗位编号", "岗位名称", "岗位描述", "招聘人数", "工作地点", "月薪", "用工形式", "开工日期", "福利",
@@ -63,7 +62,7 @@ async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who:
     response = await client.post("/v1/jobs/imports", content=content,
                                  headers={**who.headers, "Content-Type": "text/csv"})
     assert response.status_code == 202, response.text
-    await run_worker(settings)
+    await run_worker_burst(settings)
     status = await client.get(f"/v1/jobs/imports/{response.json()['import_id']}", headers=who.headers)
     assert status.status_code == 200, status.text
     body: dict[str, Any] = status.json()

@@ -19,7 +19,7 @@ from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import COPY_THRESHOLD
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.imports.rows import CHINESE_HEADER, id_number, swollen_workbook, to_csv, worker_row
-from tests.services.api.imports.support import run_worker
+from tests.services.indexing.pipeline import run_worker_burst
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who:
     response = await upload(client, who, content, content_type)
     assert response.status_code == 202, response.text
     import_id = response.json()["import_id"]
-    await run_worker(settings)
+    await run_worker_burst(settings)
     status = await client.get(f"/v1/workers/imports/{import_id}", headers=who.headers)
     assert status.status_code == 200, status.text
     body: dict[str, Any] = status.json()
@@ -176,7 +176,7 @@ async def test_the_status_names_the_encoding_from_the_upload_on(client: httpx.As
     assert (queued.json()["status"], queued.json()["encoding"]) == ("queued", "gb18030")
     failed = await upload(client, broker, "血型,姓名\nO,张三\n".encode("utf-16"))
     assert failed.status_code == 202, failed.text
-    await run_worker(settings)
+    await run_worker_burst(settings)
     status = (await client.get(f"/v1/workers/imports/{failed.json()['import_id']}", headers=broker.headers)).json()
     assert (status["status"], status["encoding"]) == ("failed", "utf-16")
 
@@ -220,7 +220,7 @@ async def test_xlsx_multipart_upload_with_formula_and_merged_cells(
                                  files={"file": ("名单.xlsx", buffer.getvalue(), "application/octet-stream")})
     assert response.status_code == 202, response.text
     assert response.json()["format"] == "xlsx"
-    await run_worker(settings)
+    await run_worker_burst(settings)
     status = (await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)).json()
     assert (status["created"], status["rejected"]) == (2, 1)
     assert status["errors"][0]["row"] == 3

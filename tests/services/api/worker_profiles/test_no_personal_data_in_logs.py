@@ -14,8 +14,8 @@ from services.api.logging_setup import configure_logging
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg
 from tests.services.api.imports.rows import to_csv, worker_row
-from tests.services.api.imports.support import run_worker
 from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, make_id_number, worker_body
+from tests.services.indexing.pipeline import run_worker_burst
 
 
 @pytest.fixture
@@ -54,12 +54,12 @@ async def test_no_personal_data_in_any_log_line(client: httpx.AsyncClient, make_
         upload = await client.post("/v1/workers/imports", content=to_csv(rows).encode(),
                                    headers={**broker.headers, "Content-Type": "text/csv"})
         assert upload.status_code == 202, upload.text
-        await run_worker(settings)
+        await run_worker_burst(settings)
         status = await client.get(f"/v1/workers/imports/{upload.json()['import_id']}", headers=broker.headers)
         assert (status.json()["status"], status.json()["created"], status.json()["rejected"]) == ("completed", 2, 2)
         erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
         assert erased.status_code == 200, erased.text
-        await run_worker(settings)
+        await run_worker_burst(settings)
         captured = capsys.readouterr()
     finally:
         structlog.configure(**saved)
