@@ -16,7 +16,7 @@ from services.api.logging_setup import configure_logging
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    # The test points structlog at capsys's stream, which is closed afterwards: later tests must not log into it.
+    # configure_logging is process-wide: later tests keep the format and level they had.
     saved = structlog.get_config()
     yield
     structlog.configure(**saved)
