@@ -45,7 +45,9 @@ async def job_matches(job_id: UUID, caller: Annotated[Caller, require_roles("ent
     still valid (an expired licence blocks posting); a posting that is not open has none.
     Required and held certificates are compared by the catalogue's official names, so a posting requiring
     焊工证 finds workers holding 特种作业操作证（焊接与热切割作业）."""
-    async with resources.pool.acquire() as conn:
+    # One read-only snapshot for the request's reads around the Meilisearch query (the posting, the brokers whose
+    # licence lapsed, which candidates are still shown), as every other request runs in one transaction.
+    async with resources.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         data = await service.matches_for_job(conn, env, caller.org_id, job_id, limit=limit, min_score=min_score)
     return Response(orjson.dumps(data), media_type="application/json")
 
@@ -55,7 +57,7 @@ async def worker_matches(worker_id: UUID, caller: Annotated[Caller, require_role
                          env: Env, limit: Limit = 20, min_score: MinScore = 0.0) -> Response:
     """Open postings that fit this worker, best first, with the same scores and reasons. A profile that is not
     available has none, an erased one (its tombstone) included."""
-    async with resources.pool.acquire() as conn:
+    async with resources.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         data = await service.matches_for_worker(conn, env, caller.org_id, worker_id, limit=limit,
                                                 min_score=min_score)
     return Response(orjson.dumps(data), media_type="application/json")
