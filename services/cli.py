@@ -219,12 +219,11 @@ def ensure_demo_admin(as_json: Annotated[bool, typer.Option("--json")] = False) 
 def kiosk_link(
     org: Annotated[str | None, typer.Option("--org", help="id of the kiosk organisation")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="the demo hall's terminal (from `bashu demo load`)")] = False,
-    base_url: Annotated[str | None, typer.Option(help="the API as the device reaches it (default: $API_URL)")] = None,
+    base_url: Annotated[str | None, typer.Option(envvar="API_URL", help="the API as the device reaches it")] = None,
     ttl_minutes: Annotated[int, typer.Option(min=1, max=24 * 60)] = 15,
 ) -> None:
     """Print a one-time provisioning URL for a kiosk device: opening it on the device stores a fresh kiosk key
     there (never in any page source) and opens /kiosk. The link works once and expires after --ttl-minutes."""
-    import os
     from uuid import UUID
 
     from redis.asyncio import Redis
@@ -264,7 +263,7 @@ def kiosk_link(
     except ProvisioningError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from None
-    base = (base_url or os.environ.get("API_URL") or f"http://{settings.host}:{settings.port}").rstrip("/")
+    base = (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     # The token goes in the fragment: browsers never send it to the server, so no access log or proxy sees it.
     typer.echo(f"{base}/kiosk/provision#token={token}")
 

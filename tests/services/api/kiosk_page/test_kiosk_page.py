@@ -300,6 +300,9 @@ def test_kiosk_link_command(settings: ApiSettings, monkeypatch: pytest.MonkeyPat
                                       "--base-url", "http://127.0.0.1:9"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("http://127.0.0.1:9/kiosk/provision#token=")
+    monkeypatch.setenv("API_URL", "http://kiosk.example:8000/")  # what `bashu devstack up` prints
+    from_env = CliRunner().invoke(app, ["admin", "kiosk-link", "--org", seeded_kiosk_id])
+    assert from_env.output.startswith("http://kiosk.example:8000/kiosk/provision#token="), from_env.output
     refused = CliRunner().invoke(app, ["admin", "kiosk-link", "--org", str(uuid.uuid4())])
     assert refused.exit_code == 2
     for neither_or_both in ([], ["--demo", "--org", seeded_kiosk_id]):
