@@ -16,7 +16,7 @@ from matching.facts import JobFacts, WorkerFacts
 from matching.geo import GeoPoint, distance_km, point_cells, search_cells
 from matching.occupations import middle_group_code, small_group_code
 from matching.regions import RegionDirectory
-from matching.search_filters import all_of, all_present, any_of, compare, eq, missing, one_of
+from matching.search_filters import all_of, all_present, any_of, compare, eq, missing, none_of, one_of
 
 # Score = Σ weight × factor, every factor in [0, 1], weights summing to 1. Occupation dominates: a close
 # place or a good wage never makes the wrong trade a good match. Distance and wage come next because they
@@ -304,8 +304,17 @@ def _within_commute(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory
     return distance is not None and distance <= limit
 
 
+# Work types for which "willing to relocate" does not make any place fit: nobody moves cities for one day's pay,
+# so a daily (日结) posting needs the worker to be there already, within commute, or wanting that region.
+NO_RELOCATION_WORK_TYPES: tuple[str, ...] = ("daily",)
+
+
+def _relocation_counts(job: JobFacts, worker: WorkerFacts) -> bool:
+    return worker.willing_to_relocate and job.work_type not in NO_RELOCATION_WORK_TYPES
+
+
 def _place_ok(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> bool:
-    if job.adcode in (worker.home_adcode, worker.location_adcode) or worker.willing_to_relocate:
+    if job.adcode in (worker.home_adcode, worker.location_adcode) or _relocation_counts(job, worker):
         return True
     city = regions.city_of(job.adcode)
     if worker.desired_adcodes:
@@ -362,7 +371,7 @@ def worker_candidate_filter(
     place = one_of(
         any_of("home_adcode", [job.adcode]),
         any_of("current_adcode", [job.adcode]),
-        eq("willing_to_relocate", True),
+        eq("willing_to_relocate", True) if job.work_type not in NO_RELOCATION_WORK_TYPES else None,
         any_of("desired_adcodes", [job.adcode, *([city] if city else [])]),
         eq("desired_anywhere", True) if region is not None and region.in_circle else None,
         any_of("commute_cells", point_cells(point)) if point is not None else None,
@@ -400,17 +409,19 @@ def job_candidate_filter(
     until = date_int(worker.available_until)
     where = worker.location_adcode
     places: list[str | None] = [any_of("adcode", list(dict.fromkeys([worker.home_adcode, where])))]
-    if not worker.willing_to_relocate:
-        if worker.desired_adcodes:
-            places.append(any_of("adcode", worker.desired_adcodes))
-            places.append(any_of("city_adcode", worker.desired_adcodes))
-        else:
-            places.append(eq("in_circle", True))
-        point = _point(where, regions)
-        if worker.max_commute_km and point is not None:
-            cells = search_cells(point, min(worker.max_commute_km, 300.0))  # as the worker's document
-            places.append(any_of("geo_cells", cells) if cells else None)
-    place = None if worker.willing_to_relocate else one_of(*places)
+    if worker.willing_to_relocate:
+        # relocating makes any place fit, except for the work types nobody relocates for
+        places.append(none_of("work_type", NO_RELOCATION_WORK_TYPES))
+    if worker.desired_adcodes:
+        places.append(any_of("adcode", worker.desired_adcodes))
+        places.append(any_of("city_adcode", worker.desired_adcodes))
+    else:
+        places.append(eq("in_circle", True))
+    point = _point(where, regions)
+    if worker.max_commute_km and point is not None:
+        cells = search_cells(point, min(worker.max_commute_km, 300.0))  # as the worker's document
+        places.append(any_of("geo_cells", cells) if cells else None)
+    place = one_of(*places)
     age = None
     if worker.age is not None:
         age = all_of(compare("age_min", "<=", worker.age), compare("age_max", ">=", worker.age))

@@ -110,6 +110,11 @@ def test_hard_filters(catalogue: Catalogue, regions: RegionDirectory) -> None:
     assert may_match(JOB, desired, regions, TODAY)
     anywhere = dataclasses.replace(cases["place"], desired_adcodes=())  # empty: anywhere in the circle
     assert may_match(JOB, anywhere, regions, TODAY)
+    # Nobody moves cities for one day's pay: for daily work relocating does not make the place fit.
+    daily = dataclasses.replace(JOB, work_type="daily")
+    assert "place" in hard_filter_violations(daily, dataclasses.replace(relocating, work_types=()), regions, TODAY)
+    assert may_match(daily, dataclasses.replace(desired, work_types=()), regions, TODAY)
+    assert may_match(daily, dataclasses.replace(WORKER, willing_to_relocate=True), regions, TODAY)  # same county
 
 
 def test_age_limits_are_inclusive_like_the_candidate_filter(regions: RegionDirectory) -> None:
@@ -162,7 +167,9 @@ def test_candidate_filters_express_the_hard_filters(regions: RegionDirectory) ->
     ):
         assert part in jobs, part
     relocating = job_candidate_filter(dataclasses.replace(WORKER, willing_to_relocate=True), regions, TODAY)
-    assert "adcode" not in relocating
+    assert 'work_type NOT IN ["daily"]' in relocating  # relocating fits any place, except for day labour
+    assert 'willing_to_relocate = true' not in worker_candidate_filter(
+        dataclasses.replace(JOB, work_type="daily"), regions, TODAY)
     # A long commute keeps its area (coarse cells) instead of losing it past ~250 km.
     far = job_candidate_filter(dataclasses.replace(WORKER, desired_adcodes=("500107",), max_commute_km=280),
                                regions, TODAY)

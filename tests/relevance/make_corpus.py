@@ -174,9 +174,11 @@ def fits(job: dict[str, Any], worker: dict[str, Any]) -> int:
     local = job["adcode"] in (worker["home_adcode"], worker["current_adcode"])
     wanted = (not worker["desired_adcodes"] or job["adcode"] in worker["desired_adcodes"]
               or CITY[job["adcode"]] in worker["desired_adcodes"])
+    # nobody moves cities for one day's pay: for daily work, willing to relocate does not make a place fit
+    relocates = worker["willing_to_relocate"] and job["work_type"] != "daily"
     if local:
         return 2
-    return 1 if wanted or worker["willing_to_relocate"] else 0
+    return 1 if wanted or relocates else 0
 
 
 def match_cases(job_list: list[dict[str, Any]], worker_list: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -309,6 +309,35 @@ async def test_a_common_certificate_name_matches_the_official_one_both_ways(
     assert response.json()["items"] == []
 
 
+async def test_day_labour_is_not_offered_to_relocating_workers_across_the_map(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings) -> None:
+    # Nobody moves from Chengdu to 九龙坡 for one day's pay: for a 日结 posting "willing to relocate" does not make
+    # the place fit, while being there, commuting or wanting that region still does; full-time work is unchanged.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    daily = {"work_types": ["daily", "full_time"], "certificates": ["焊工证"]}
+    local = await post(client, "/v1/workers", worker_body(141, **daily), broker)
+    relocates = await post(client, "/v1/workers", worker_body(
+        143, home_adcode="510107", desired_adcodes=["510107"], willing_to_relocate=True, **daily), broker)
+    wants_there = await post(client, "/v1/workers", worker_body(
+        145, home_adcode="510107", desired_adcodes=["500107"], willing_to_relocate=True, **daily), broker)
+    day_job = await post(client, "/v1/jobs", job_body(
+        title="电焊工 日结", work_type="daily", start_date=start_date_in(1),
+        wage={"min": 300, "max": 380, "unit": "day"}), enterprise)
+    full_time = await post(client, "/v1/jobs", job_body(), enterprise)
+    await run_worker_burst(settings)
+    await settle(settings)
+    data = await job_matches(client, enterprise, day_job, limit=100)
+    assert {item["worker"]["id"] for item in data["items"]} == {local, wants_there}
+    data = await job_matches(client, enterprise, full_time, limit=100)
+    assert {item["worker"]["id"] for item in data["items"]} == {local, relocates, wants_there}
+    for worker_id, expected in ((relocates, {full_time}), (wants_there, {day_job, full_time}),
+                                (local, {day_job, full_time})):
+        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100},
+                                    headers=broker.headers)
+        assert response.status_code == 200, response.text
+        assert {item["job"]["id"] for item in response.json()["items"]} == expected
+
+
 async def test_rows_stored_before_canonical_names_match_once_reindexed(
         client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
     # Rows written before names were canonicalised keep what was typed; indexing and the matches endpoint read
