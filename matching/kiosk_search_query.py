@@ -10,8 +10,8 @@ Choices (measured on this machine, see /work/shared/docs/meilisearch-notes.md):
   are sent as `q`. Trade words therefore never compete with title words in ranking: 电焊 is the occupation
   filter 6-18-02-04, not a text match that also finds a 钢筋工 posting saying "会电焊优先".
 - `matchingStrategy: "all"` whenever q has two or more words (九龙坡 普工 日结 precision 0.07 → 0.93 with
-  `all`), falling back to `last` when `all` finds nothing. The strategy that answered travels in the cursor
-  so later pages use the same one.
+  `all`), falling back to `last` (its words of two or more characters) when `all` finds nothing. The strategy
+  that answered travels in the cursor so later pages use the same one.
 - Near-me never uses `_geo` (a filterable `_geo` rebuilds the R-tree on every write): a radius is a
   `geo_cells IN [...]` filter over coarse geohash cells (a superset), and the exact distance is computed here.
 - Only open, unexpired postings: `status = "open"` and `expires_at` after the next whole minute (rounding up
@@ -51,6 +51,7 @@ HIT_ATTRIBUTES: tuple[str, ...] = (
 )
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "\ue000", "\ue001"  # private-use marks, turned into <em> after escaping
 MAX_QUERY_WORDS = 10
+MIN_FALLBACK_WORD_CHARS = 2  # shorter words are not searched alone when `all` found nothing (SearchPlan.fallback_q)
 _MONTHLY_FACTOR: dict[str, float] = {"month": 1.0, "day": DAYS_PER_MONTH, "hour": DAYS_PER_MONTH * HOURS_PER_DAY}
 # A word worth sending to Meilisearch: has a letter, a digit or a Han character (emoji and symbols are not).
 _WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
@@ -81,9 +82,25 @@ class SearchPlan:
     def strategy(self) -> Strategy:
         return "all" if self.words >= 2 else "last"
 
+    @property
+    def fallback_q(self) -> str:
+        """The words the `last` fallback searches: q without its one-character words. Meilisearch's `last`
+        drops words from the end down to the first one, and a lone character is no meaning of its own: 带 小孩
+        (not in the catalogue) ended as 带 and answered hundreds of postings with 带 somewhere (带班, 带薪)."""
+        return " ".join(word for word in self.q.split() if len(word) >= MIN_FALLBACK_WORD_CHARS)
+
+    def text_for(self, strategy: Strategy) -> str:
+        """The q sent with `strategy`: a phrase's own single word under `last` is what was asked, as typed;
+        `last` as the fallback of `all` searches only `fallback_q`."""
+        if strategy == "filters":
+            return ""
+        if strategy == "last" and self.strategy == "all":
+            return self.fallback_q
+        return self.q
+
     def fallbacks(self) -> tuple[Strategy, ...]:
         """What to try, in order, after the first strategy found nothing."""
-        steps: list[Strategy] = ["last"] if self.strategy == "all" else []
+        steps: list[Strategy] = ["last"] if self.strategy == "all" and self.fallback_q else []
         if self.q and self.has_filters:
             steps.append("filters")
         return tuple(steps)
@@ -200,7 +217,7 @@ def build_plan(interpretation: Interpretation, params: KioskParams, regions: Reg
 
 def search_body(plan: SearchPlan, *, offset: int, limit: int, strategy: Strategy, facets: bool) -> dict[str, Any]:
     """The JSON body of `POST /indexes/<jobs>/search` (the benchmark sends the same one to Meilisearch)."""
-    q = "" if strategy == "filters" else plan.q
+    q = plan.text_for(strategy)
     body: dict[str, Any] = {
         "q": q,
         "filter": plan.filter,

@@ -66,8 +66,9 @@ SEARCH_PATH = "/v1/kiosk/search"
 async def kiosk_search(kiosk: Kiosk, request: Request) -> Response:
     """Open, unexpired postings, public fields only. The phrase is interpreted (districts, trades, pay and
     benefit words become filters, homophone mistakes are corrected and reported in `query.corrected`); the
-    remaining words are searched with `matchingStrategy: all`, falling back to `last` when that finds
-    nothing. Places from `adcode` and from the phrase are combined (any of them). With `near`, hits carry
+    remaining words are searched with `matchingStrategy: all`, falling back to `last` over the words of two or
+    more characters when that finds nothing (a lone character such as 带 is never searched as a fallback).
+    Places from `adcode` and from the phrase are combined (any of them). With `near`, hits carry
     `distance_km` and, among equally good hits, the nearer comes first; `radius_km` limits the area
     (geohash cells, coarser for wider radii: a posting outside the radius by up to about a cell may appear,
     with its exact distance — cells of ~5 km up to a radius of ~10 km, of ~20 × 35 km up to ~100 km

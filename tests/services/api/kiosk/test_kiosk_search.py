@@ -273,6 +273,39 @@ async def test_unknown_extra_words_fall_back_to_the_understood_filters(
     assert (await search(client, kiosk, q="学徒"))["hits"] == []  # nothing understood: nothing to fall back on
 
 
+async def test_the_fallback_never_searches_a_lone_character(client: httpx.AsyncClient, kiosk: OrgKey,
+                                                             settings: ApiSettings) -> None:
+    # 带小孩 is not in the catalogue: `last` used to drop 小孩 and answer every posting with a 带 somewhere
+    # (新手可以带, 带电作业: 334 of the demo's postings); the fallback searches only the words that mean something
+    # on their own, or answers nothing.
+    jobs = {
+        "carpenter": job("木工 日结", JIULONGPO, "6-06-03-01", work_type="daily",
+                         description="要求：有经验优先，新手可以带。"),
+        "lineman": job("线路工 包吃住", JIANGBEI, "6-31-01-03", description="工作内容：带电作业配合、巡线。"),
+        "childcare": job("育儿嫂 住家", JIANGBEI, NANNY, description="照顾小孩，做饭，住家"),
+    }
+    documents = dict(zip(jobs, await index_jobs(settings, jobs.values()), strict=True))
+    data = await search(client, kiosk, q="带小孩")
+    assert data["query"]["text"] == "带 小孩"
+    assert ids(data) == {documents["childcare"]["id"]}
+    assert data["query"]["matching_strategy"] == "last"
+    assert data["total"] == 1
+    for q in ("带 娃", "带 小"):  # nothing but single characters left once 带 and 娃 find nothing together
+        data = await search(client, kiosk, q=q)
+        assert data["hits"] == [], q
+        assert data["total"] == 0, q
+
+
+def test_the_last_fallback_searches_only_words_of_two_characters_or_more() -> None:
+    plan = SearchPlan(q="带 小孩", filter="", words=2)
+    assert plan.fallbacks() == ("last",)
+    assert plan.text_for("all") == "带 小孩"
+    assert plan.text_for("last") == "小孩"
+    assert SearchPlan(q="带 娃", filter="", words=2).fallbacks() == ()
+    assert SearchPlan(q="带 娃", filter="x", words=2, has_filters=True).fallbacks() == ("filters",)
+    assert SearchPlan(q="带", filter="", words=1).text_for("last") == "带"  # what was typed, as typed
+
+
 async def test_near_me_orders_equally_good_hits_by_distance(client: httpx.AsyncClient, kiosk: OrgKey,
                                                             settings: ApiSettings) -> None:
     here = point(29.50, 106.50)
@@ -438,7 +471,8 @@ async def test_a_fallback_chain_sent_at_once_answers_exactly_as_one_search_after
     # only when `last` finds something.
     assert sent["九龙坡 不存在 词语"] == sent["江北 不存在 词语"] == 2
     assert sent["九龙坡 熟练 学徒"] == sent["武侯区 火锅店 鲜の屋"] == 3
-    assert sent["电焊 学徒"] == sent["鲜の屋"] == 2
+    assert sent["电焊 学徒"] == sent["火锅店 不存在的词"] == 2
+    assert sent["鲜の屋"] == 1  # 鲜 の 屋: one-character words only, no `last` fallback (a lone 鲜 means nothing)
 
 
 async def test_without_the_memo_each_phrase_is_interpreted_afresh_with_the_same_answer(
