@@ -15,7 +15,7 @@ from typing import TypeVar
 from matching.catalogue import Catalogue, WageUnit
 from matching.homophones import Correction, HomophoneCorrector
 from matching.job_terms import BENEFIT_WORDS, START_WORDS, WORK_TYPE_WORDS, WorkType
-from matching.regions import Province, RegionDirectory
+from matching.regions import Province, RegionDirectory, load_localities
 from matching.segmentation import Analyzer
 
 _T = TypeVar("_T")
@@ -93,7 +93,9 @@ class KioskQueryInterpreter:
         self.catalogue = catalogue
         self.regions = regions
         self.analyzer = analyzer
-        place_words = list(regions.place_words())
+        # Places people name instead of their district (杨家坪 → 九龙坡): read as that county.
+        self.localities = load_localities(regions)
+        place_words = [*regions.place_words(), *self.localities]
         trade_words = list(catalogue.alias_map())
         self.corrector = HomophoneCorrector(
             [*trade_words, *place_words, *head_words(trade_words, analyzer.is_dictionary_word),
@@ -131,7 +133,8 @@ class KioskQueryInterpreter:
         for token in self.analyzer.cut(rest):
             if token in FILLER_WORDS:
                 continue
-            places = self.regions.adcodes_for_word(token)
+            locality = self.localities.get(token)
+            places = (locality,) if locality else self.regions.adcodes_for_word(token)
             if places:
                 for adcode in places:
                     region = self.regions.require(adcode)

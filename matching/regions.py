@@ -19,6 +19,7 @@ RegionLevel = Literal["province", "city", "county"]
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 REGIONS_CSV = REFERENCE_DIR / "regions.csv"
+LOCALITIES_CSV = REFERENCE_DIR / "localities.csv"
 
 CHONGQING_ADCODE = "500000"
 SICHUAN_ADCODE = "510000"
@@ -189,3 +190,19 @@ def load_regions(path: Path = REGIONS_CSV) -> RegionDirectory:
     """The region directory from the shipped reference CSV, read once per process."""
     with path.open(encoding="utf-8", newline="") as handle:
         return parse_region_rows(csv.DictReader(handle))
+
+
+def load_localities(regions: RegionDirectory, path: Path = LOCALITIES_CSV) -> dict[str, str]:
+    """Well-known places below county level (杨家坪, 解放碑, 春熙路) → the one county each lies in, from the
+    curated reference table (its `#` lines say where it comes from). A row naming no county of `regions`, or a
+    name that is already a region's, is refused: a locality never overrides or guesses a county."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    places: dict[str, str] = {}
+    for row in rows:
+        name, adcode = row["name"].strip(), row["adcode"].strip()
+        region = regions.get(adcode)
+        if region is None or region.level != "county" or regions.adcodes_for_word(name) or name in places:
+            raise ValueError(f"localities: bad row {name!r} → {adcode!r}")
+        places[name] = adcode
+    return places

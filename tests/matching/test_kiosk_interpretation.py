@@ -1,9 +1,11 @@
+from pathlib import Path
+
 import pytest
 
 from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.homophones import Correction
 from matching.kiosk_query import KioskQueryInterpreter
-from matching.regions import RegionDirectory
+from matching.regions import RegionDirectory, load_localities
 from matching.segmentation import Analyzer
 
 
@@ -136,3 +138,28 @@ def test_asking_for_work_leaves_only_what_was_asked(regions: RegionDirectory) ->
     assert site.occupation_codes  # 工地: the construction trades
     assert site.remaining_text == ""  # 找 个 的 活: nothing left to search for
 
+
+
+def test_well_known_places_below_county_level_are_read_as_their_county(regions: RegionDirectory) -> None:
+    # People at a 九龙坡 kiosk say 杨家坪, not 九龙坡: the curated localities table reads such a name as the one
+    # county it lies in, the same way a county name is read, typed apart or run together.
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    for text, county in (("杨家坪 服务员", "500107"), ("杨家坪服务员", "500107"), ("解放碑 服务员", "500103"),
+                         ("观音桥 服务员", "500105"), ("南坪 服务员", "500108"), ("春熙路 服务员", "510104")):
+        result = interpreter.interpret(text)
+        assert result.adcodes == (county,), text
+        assert result.occupation_codes == ("4-03-02-05",), text
+        assert result.remaining_text == "", text
+    # 大学城 names no one county (Chongqing's and Chengdu's lie in different ones): left as words to search.
+    assert interpreter.interpret("大学城 服务员").adcodes == ()
+    localities = load_localities(regions)
+    assert all(regions.require(code).level == "county" for code in localities.values())
+    assert not any(regions.adcodes_for_word(name) for name in localities)  # never a second meaning of a county
+
+
+def test_a_locality_naming_no_county_is_refused(tmp_path: Path, regions: RegionDirectory) -> None:
+    table = tmp_path / "localities.csv"
+    table.write_text("# a comment\nname,adcode,county\n杨家坪,500100,重庆市辖区\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="杨家坪"):
+        load_localities(regions, table)
