@@ -243,6 +243,9 @@ _COMMON_SETTINGS: dict[str, Any] = {
     "faceting": {"maxValuesPerFacet": 300, "sortFacetValuesBy": {"*": "count"}},
     # Kiosk answers must be quick; a runaway query is cut rather than allowed to queue others.
     "searchCutoffMs": 150,
+    # Facet counts (the kiosk's buttons) do not need it; only the /facet-search endpoint would, and nothing
+    # calls it. Every write would otherwise keep its structures up to date.
+    "facetSearch": False,
 }
 
 JOBS_INDEX_SETTINGS: dict[str, Any] = {
@@ -260,6 +263,8 @@ JOBS_INDEX_SETTINGS: dict[str, Any] = {
         "benefits",
         "description",
     ],
+    # The kiosk's last word is often half typed (电 → 电工): prefixes are indexed.
+    "prefixSearch": "indexingTime",
     # Exactly the whitelist search_filters accepts: county/city/province, trade, work type, wage, dates,
     # benefits, certificates, status, coarse geohash cells, …
     "filterableAttributes": list(JOB_FILTER_ATTRIBUTES),
@@ -286,16 +291,13 @@ JOBS_INDEX_SETTINGS: dict[str, Any] = {
 
 WORKERS_INDEX_SETTINGS: dict[str, Any] = {
     **_COMMON_SETTINGS,
-    # Worker search is mostly filters (job → workers); text covers the trade words, skills, certificates and
-    # the labour brand (云阳面工, 巴渝大嫂), nothing personal.
-    "searchableAttributes": [
-        "occupation_names",
-        "occupation_aliases",
-        "labour_brand",
-        "skills",
-        "certificates",
-        "county_name",
-    ],
+    # Nothing searches workers by text: matches ask with an empty `q` and hard filters
+    # (services/api/matches), subscriptions are matched in Python. Indexing the trade words, skills and
+    # labour brands for text search was half of Meilisearch's work on every worker write (100,000 profiles:
+    # 20 CPU s against 10.6 without; loadtests/README.md), for nothing. The documents still carry those fields
+    # for scoring and display.
+    "searchableAttributes": [],
+    "prefixSearch": "disabled",
     "filterableAttributes": list(WORKER_FILTER_ATTRIBUTES),
     "sortableAttributes": ["updated_at", "experience_years", "expected_wage_monthly", "available_from"],
     "rankingRules": [

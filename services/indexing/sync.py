@@ -55,7 +55,7 @@ SETTINGS_TIMEOUT_MS = 60_000
 # Settings the catalogue does not own: when an index carries other values (e.g. it was created bare by
 # another process), they are set again. Synonyms and dictionary belong to the catalogue publication.
 _STRUCTURAL_KEYS = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "rankingRules",
-                    "localizedAttributes")
+                    "localizedAttributes", "facetSearch", "prefixSearch")
 _BASE_SETTINGS: dict[Kind, dict[str, Any]] = {"jobs": JOBS_INDEX_SETTINGS, "workers": WORKERS_INDEX_SETTINGS}
 _INDEXER_KEY = "indexing.indexer"
 # Documents built on the event loop at most (a single record's job); more are built in a thread.

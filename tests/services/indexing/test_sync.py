@@ -9,9 +9,10 @@ from typing import Any, cast
 import asyncpg
 import httpx
 import pytest
+from meilisearch_python_sdk.models.settings import MeilisearchSettings
 
 from matching.catalogue import Catalogue, load_initial_catalogue
-from matching.documents import JOBS_INDEX_SETTINGS
+from matching.documents import JOBS_INDEX_SETTINGS, WORKERS_INDEX_SETTINGS
 from matching.regions import load_regions
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
@@ -106,5 +107,27 @@ async def test_bare_index_gets_its_settings_back(settings: ApiSettings, db: asyn
         current = await client.index(uid).get_settings()
         assert set(current.filterable_attributes or []) == set(JOBS_INDEX_SETTINGS["filterableAttributes"])
         assert current.searchable_attributes == JOBS_INDEX_SETTINGS["searchableAttributes"]
+    finally:
+        await client.aclose()
+
+
+async def test_a_workers_index_searchable_by_text_is_made_filter_only(settings: ApiSettings,
+                                                                      db: asyncpg.Connection) -> None:
+    # Indexes deployed before workers stopped being searchable by text carry the old searchable fields and
+    # prefixes; the first worker start puts them right (Meilisearch then re-indexes them once, cheaper).
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    uid = index_name(settings.meili_index_prefix, "workers")
+    try:
+        await client.create_index(uid, primary_key="id", wait=True)
+        old = {**WORKERS_INDEX_SETTINGS, "searchableAttributes": ["occupation_names", "skills"],
+               "prefixSearch": "indexingTime", "facetSearch": True}
+        task = await client.index(uid).update_settings(MeilisearchSettings.model_validate(old))
+        await client.wait_for_task(task.task_uid)
+        await Indexer(client, settings.meili_index_prefix).ensure_index("workers", load_initial_catalogue(),
+                                                                        load_regions())
+        current = await client.index(uid).get_settings()
+        assert current.searchable_attributes == []
+        assert (current.prefix_search, current.facet_search) == ("disabled", False)
+        assert set(current.filterable_attributes or []) == set(WORKERS_INDEX_SETTINGS["filterableAttributes"])
     finally:
         await client.aclose()
