@@ -307,6 +307,11 @@ def _within_commute(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory
 # Work types for which "willing to relocate" does not make any place fit: nobody moves cities for one day's pay,
 # so a daily (日结) posting needs the worker to be there already, within commute, or wanting that region.
 NO_RELOCATION_WORK_TYPES: tuple[str, ...] = ("daily",)
+# For those work types, a worker who left desired regions empty ("anywhere in the circle") fits only places within
+# a day's round trip of where they are (gig markets serve the people nearby, product.md); anywhere else in a
+# circle 500 km wide is not a place they can work today. A place they named, or their own commute limit, still
+# counts at any distance.
+DAILY_ANYWHERE_KM = 50.0
 
 
 def _relocation_counts(job: JobFacts, worker: WorkerFacts) -> bool:
@@ -322,8 +327,12 @@ def _place_ok(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> b
             return True
     else:
         region = regions.get(job.adcode)
-        if region is not None and region.in_circle:
-            return True  # empty desired regions: anywhere in the circle
+        if region is not None and region.in_circle:  # empty desired regions: anywhere in the circle
+            if job.work_type not in NO_RELOCATION_WORK_TYPES:
+                return True
+            distance = pair_distance_km(job, worker, regions)
+            if distance is not None and distance <= DAILY_ANYWHERE_KM:
+                return True
     return _within_commute(job, worker, regions)
 
 
@@ -368,12 +377,19 @@ def worker_candidate_filter(
     city = regions.city_of(job.adcode)
     region = regions.get(job.adcode)
     point = _job_point(job, regions)
+    anywhere = None
+    if region is not None and region.in_circle:
+        anywhere = eq("desired_anywhere", True)
+        if job.work_type in NO_RELOCATION_WORK_TYPES:
+            # only workers within a day's reach (coarse cells here, the exact distance in _place_ok)
+            nearby = search_cells(point, DAILY_ANYWHERE_KM) if point is not None else None
+            anywhere = all_of(anywhere, any_of("geo_cells", nearby)) if nearby else None
     place = one_of(
         any_of("home_adcode", [job.adcode]),
         any_of("current_adcode", [job.adcode]),
         eq("willing_to_relocate", True) if job.work_type not in NO_RELOCATION_WORK_TYPES else None,
         any_of("desired_adcodes", [job.adcode, *([city] if city else [])]),
-        eq("desired_anywhere", True) if region is not None and region.in_circle else None,
+        anywhere,
         any_of("commute_cells", point_cells(point)) if point is not None else None,
     )
     age = None
@@ -415,9 +431,12 @@ def job_candidate_filter(
     if worker.desired_adcodes:
         places.append(any_of("adcode", worker.desired_adcodes))
         places.append(any_of("city_adcode", worker.desired_adcodes))
-    else:
-        places.append(eq("in_circle", True))
     point = _point(where, regions)
+    if not worker.desired_adcodes:
+        # anywhere in the circle; for daily work only within a day's reach (exact distance in _place_ok)
+        nearby = search_cells(point, DAILY_ANYWHERE_KM) if point is not None else None
+        places.append(all_of(eq("in_circle", True), none_of("work_type", NO_RELOCATION_WORK_TYPES)))
+        places.append(all_of(eq("in_circle", True), any_of("geo_cells", nearby)) if nearby else None)
     if worker.max_commute_km and point is not None:
         cells = search_cells(point, min(worker.max_commute_km, 300.0))  # as the worker's document
         places.append(any_of("geo_cells", cells) if cells else None)

@@ -115,6 +115,10 @@ def test_hard_filters(catalogue: Catalogue, regions: RegionDirectory) -> None:
     assert "place" in hard_filter_violations(daily, dataclasses.replace(relocating, work_types=()), regions, TODAY)
     assert may_match(daily, dataclasses.replace(desired, work_types=()), regions, TODAY)
     assert may_match(daily, dataclasses.replace(WORKER, willing_to_relocate=True), regions, TODAY)  # same county
+    # "Anywhere in the circle" reaches daily work only within a day's trip: 城口 is ~260 km from 九龙坡, 沙坪坝 ~10.
+    assert "place" in hard_filter_violations(daily, dataclasses.replace(anywhere, work_types=()), regions, TODAY)
+    next_door = dataclasses.replace(anywhere, home_adcode="500106", work_types=())
+    assert may_match(daily, next_door, regions, TODAY)
 
 
 def test_age_limits_are_inclusive_like_the_candidate_filter(regions: RegionDirectory) -> None:

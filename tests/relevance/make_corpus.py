@@ -10,7 +10,9 @@ labour-exporting counties), consent, certificates, mobility.
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,23 @@ def workers(rng: random.Random) -> list[dict[str, object]]:
 
 # Cities of the corpus's counties (Chongqing's districts belong to the municipality itself).
 CITY = {code: ("500000" if code.startswith("50") else code[:4] + "00") for code in COUNTIES}
+DAILY_REACH_KM = 50.0
+
+
+def _county_points() -> dict[str, tuple[float, float]]:
+    # The shipped reference coordinates (data, not matching/'s code): county seats.
+    with (HERE.parents[1] / "matching" / "reference" / "regions.csv").open(encoding="utf-8") as fh:
+        return {row["adcode"]: (float(row["lat"]), float(row["lng"])) for row in csv.DictReader(fh)}
+
+
+POINTS = _county_points()
+
+
+def _km(a: str, b: str) -> float:
+    (lat1, lng1), (lat2, lng2) = POINTS[a], POINTS[b]
+    h = (math.sin(math.radians(lat2 - lat1) / 2) ** 2
+         + math.cos(math.radians(lat1)) * math.cos(math.radians(lat2)) * math.sin(math.radians(lng2 - lng1) / 2) ** 2)
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def fits(job: dict[str, Any], worker: dict[str, Any]) -> int:
@@ -172,8 +191,11 @@ def fits(job: dict[str, Any], worker: dict[str, Any]) -> int:
     if until is not None and until < start:
         return 0
     local = job["adcode"] in (worker["home_adcode"], worker["current_adcode"])
-    wanted = (not worker["desired_adcodes"] or job["adcode"] in worker["desired_adcodes"]
-              or CITY[job["adcode"]] in worker["desired_adcodes"])
+    wanted = (job["adcode"] in worker["desired_adcodes"] or CITY[job["adcode"]] in worker["desired_adcodes"]
+              # no desired regions: anywhere in the circle, but one day's pay is only worth a day's round trip
+              or (not worker["desired_adcodes"]
+                  and (job["work_type"] != "daily" or _km(worker["current_adcode"] or worker["home_adcode"],
+                                                          job["adcode"]) <= DAILY_REACH_KM)))
     # nobody moves cities for one day's pay: for daily work, willing to relocate does not make a place fit
     relocates = worker["willing_to_relocate"] and job["work_type"] != "daily"
     if local:

@@ -338,6 +338,34 @@ async def test_day_labour_is_not_offered_to_relocating_workers_across_the_map(
         assert {item["job"]["id"] for item in response.json()["items"]} == expected
 
 
+async def test_day_labour_reaches_anywhere_workers_only_within_a_days_trip(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings) -> None:
+    # Empty desired regions mean "anywhere in the circle", but a 日结 posting in 九龙坡 is no work for someone in
+    # 万州 (~230 km) today; 沙坪坝 next door (~10 km) still fits. Full-time work keeps the whole circle. Both
+    # directions, so both Meilisearch candidate filters and the exact distance agree.
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    anywhere = {"work_types": ["daily", "full_time"], "desired_adcodes": [], "willing_to_relocate": False}
+    next_door = await post(client, "/v1/workers", worker_body(151, home_adcode="500106", **anywhere), broker)
+    far = await post(client, "/v1/workers", worker_body(153, home_adcode="500101", **anywhere), broker)
+    named = await post(client, "/v1/workers", worker_body(
+        155, home_adcode="500101", **{**anywhere, "desired_adcodes": ["500107"]}), broker)
+    day_job = await post(client, "/v1/jobs", job_body(
+        title="电焊工 日结", work_type="daily", start_date=start_date_in(1),
+        wage={"min": 300, "max": 380, "unit": "day"}), enterprise)
+    full_time = await post(client, "/v1/jobs", job_body(), enterprise)
+    await run_worker_burst(settings)
+    await settle(settings)
+    data = await job_matches(client, enterprise, day_job, limit=100)
+    assert {item["worker"]["id"] for item in data["items"]} == {next_door, named}
+    data = await job_matches(client, enterprise, full_time, limit=100)
+    assert {item["worker"]["id"] for item in data["items"]} == {next_door, far, named}
+    for worker_id, expected in ((far, {full_time}), (next_door, {day_job, full_time}), (named, {day_job, full_time})):
+        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100},
+                                    headers=broker.headers)
+        assert response.status_code == 200, response.text
+        assert {item["job"]["id"] for item in response.json()["items"]} == expected
+
+
 async def test_rows_stored_before_canonical_names_match_once_reindexed(
         client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
     # Rows written before names were canonicalised keep what was typed; indexing and the matches endpoint read
