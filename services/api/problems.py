@@ -171,6 +171,39 @@ def _json_position(offset: int, document: object) -> str:
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
+# Chinese for pydantic's own messages (brokers read import errors in Chinese; pydantic speaks English only),
+# put before its English text. Templates take the error's `ctx` (limits, allowed values, never the input).
+_CHINESE: dict[str, str] = {
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float", "int_parsing_size"), "须为整数"),
+    **dict.fromkeys(("float_parsing", "float_type", "decimal_parsing", "decimal_type"), "须为数字"),
+    "finite_number": "须为有限的数字",
+    **dict.fromkeys(("bool_parsing", "bool_type"), "须为是或否（true / false）"),
+    **dict.fromkeys(("string_type", "string_sub_type"), "须为文本"),
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    **dict.fromkeys(("literal_error", "enum"), "须为以下之一：{expected}"),
+    **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact"),
+                    "须为日期（如 2026-03-01）"),
+    **dict.fromkeys(("datetime_parsing", "datetime_type", "datetime_from_date_parsing", "datetime_object_invalid"),
+                    "须为时间（如 2026-03-01T08:00:00+08:00）"),
+    "timezone_aware": "须带时区（如 +08:00）",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "须不小于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "须不大于 {le}",
+    "list_type": "须为列表",
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "须为对象"),
+    **dict.fromkeys(("url_parsing", "url_type", "url_scheme", "url_syntax_violation"), "须为网址"),
+}
+# pydantic's text for these quotes part of the input ("found `n` at 0"): a fixed text instead.
+_ENGLISH_WITHOUT_INPUT: dict[str, str] = dict.fromkeys(("uuid_parsing", "uuid_type", "uuid_version"),
+                                                        "must be a UUID")
+_CHINESE.update(dict.fromkeys(_ENGLISH_WITHOUT_INPUT, "须为 UUID"))
+
+
 def validation_message(err: Mapping[str, Any]) -> str:
     """The message for one pydantic error, the same for a request body (POST), a merged PATCH and an import row."""
     kind = err.get("type", "")
@@ -181,8 +214,15 @@ def validation_message(err: Mapping[str, Any]) -> str:
     message = str(err.get("msg", "invalid"))
     for prefix in _PYDANTIC_PREFIXES:
         if message.startswith(prefix):
-            return message[len(prefix):]
-    return message
+            return message[len(prefix):]  # our own validators' messages, bilingual already
+    chinese = _CHINESE.get(kind)
+    if chinese is None:
+        return message
+    try:
+        chinese = chinese.format(**(err.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        chinese = chinese.split("{")[0].rstrip("：") or chinese
+    return f"{chinese} / {_ENGLISH_WITHOUT_INPUT.get(kind, message)}"
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:

@@ -232,7 +232,7 @@ async def test_min_score_and_limit(client: httpx.AsyncClient, world: dict[str, A
             response = await client.get(path, params={"min_score": value}, headers=org.headers)
             assert response.status_code == 422, response.text
             assert response.json()["errors"] == [{"field": "min_score",
-                                                  "message": "Input should be a finite number"}]
+                                                  "message": "须为有限的数字 / Input should be a finite number"}]
 
 
 async def test_only_the_owner_sees_matches(client: httpx.AsyncClient, world: dict[str, Any],

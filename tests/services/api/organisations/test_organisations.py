@@ -171,8 +171,8 @@ async def test_a_contact_field_too_long_is_told_in_characters(client: httpx.Asyn
         "type": "enterprise", "name": "联系人过长", "contact": {"name": "向" * 65, "email": "x" * 255}})
     assert refused.status_code == 422, refused.text
     assert sorted((e["field"], e["message"]) for e in refused.json()["errors"]) == [
-        ("contact.email", "String should have at most 254 characters"),
-        ("contact.name", "String should have at most 64 characters")]
+        ("contact.email", "最多 254 个字符 / String should have at most 254 characters"),
+        ("contact.name", "最多 64 个字符 / String should have at most 64 characters")]
 
 
 async def test_only_brokers_hold_a_licence_and_it_runs_at_most_ten_years(client: httpx.AsyncClient,

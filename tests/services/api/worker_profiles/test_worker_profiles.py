@@ -803,10 +803,28 @@ async def test_a_name_or_notes_too_long_is_told_in_characters(client: httpx.Asyn
     # should have at most 50 items after validation, not 51" for a name.
     refused = await create(client, broker, name="张" * 51)
     assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"] == [{"field": "name", "message": "String should have at most 50 characters"}]
+    assert refused.json()["errors"] == [{"field": "name", "message": "最多 50 个字符 / String should have at most 50 characters"}]
     worker_id = (await create(client, broker)).json()["id"]
     patched = await client.patch(f"/v1/workers/{worker_id}", json={"notes": "腰" * 1001}, headers=broker.headers)
     assert patched.status_code == 422, patched.text
-    assert patched.json()["errors"] == [{"field": "notes", "message": "String should have at most 1000 characters"}]
+    assert patched.json()["errors"] == [{"field": "notes", "message": "最多 1000 个字符 / String should have at most 1000 characters"}]
     assert (await client.patch(f"/v1/workers/{worker_id}", json={"name": " 张德旺 ", "notes": None},
                                headers=broker.headers)).json()["name"] == NAME
+
+
+@pytest.mark.parametrize(("overrides", "field", "chinese"), [
+    ({"experience_years": "三年"}, "experience_years", "须为整数"),
+    ({"willing_to_relocate": "也许"}, "willing_to_relocate", "须为是或否"),
+    ({"work_types": ["daily", "weekly"]}, "work_types.1", "须为以下之一"),
+    ({"available_from": "2026-13-01"}, "available_from", "须为日期"),
+    ({"experience_years": -1}, "experience_years", "须不小于 0"),
+    ({"labour_brand": "巴" * 200}, "labour_brand", "最多"),
+])
+async def test_pydantics_own_messages_are_bilingual(client: httpx.AsyncClient, broker: OrgKey,
+                                                   overrides: dict[str, Any], field: str, chinese: str) -> None:
+    # Brokers read these in import reports and their tools' error boxes: Chinese first, pydantic's English kept.
+    response = await create(client, broker, **overrides)
+    assert response.status_code == 422, response.text
+    messages = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert messages[field].startswith(chinese), messages
+    assert " / " in messages[field]
