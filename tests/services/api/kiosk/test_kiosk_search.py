@@ -215,7 +215,8 @@ async def test_a_radius_that_is_not_a_number_says_so(client: httpx.AsyncClient, 
     response = await client.get("/v1/kiosk/search", params={"near": "29.5,106.5", "radius_km": value},
                                 headers=kiosk.headers)
     assert response.status_code == 422, response.text
-    assert response.json()["errors"] == [{"field": "radius_km", "message": "须为有限的数字 / Input should be a finite number"}]
+    assert response.json()["errors"] == [{"field": "radius_km",
+                                          "message": "须为有限的数字 / Input should be a finite number"}]
 
 
 async def test_empty_and_odd_queries_are_sane(client: httpx.AsyncClient, kiosk: OrgKey,

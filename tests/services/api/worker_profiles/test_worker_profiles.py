@@ -803,11 +803,13 @@ async def test_a_name_or_notes_too_long_is_told_in_characters(client: httpx.Asyn
     # should have at most 50 items after validation, not 51" for a name.
     refused = await create(client, broker, name="张" * 51)
     assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"] == [{"field": "name", "message": "最多 50 个字符 / String should have at most 50 characters"}]
+    assert refused.json()["errors"] == [{"field": "name",
+                                         "message": "最多 50 个字符 / String should have at most 50 characters"}]
     worker_id = (await create(client, broker)).json()["id"]
     patched = await client.patch(f"/v1/workers/{worker_id}", json={"notes": "腰" * 1001}, headers=broker.headers)
     assert patched.status_code == 422, patched.text
-    assert patched.json()["errors"] == [{"field": "notes", "message": "最多 1000 个字符 / String should have at most 1000 characters"}]
+    assert patched.json()["errors"] == [{"field": "notes",
+                                         "message": "最多 1000 个字符 / String should have at most 1000 characters"}]
     assert (await client.patch(f"/v1/workers/{worker_id}", json={"name": " 张德旺 ", "notes": None},
                                headers=broker.headers)).json()["name"] == NAME
 
