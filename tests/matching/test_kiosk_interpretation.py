@@ -1,10 +1,11 @@
+import random
 from pathlib import Path
 
 import pytest
 
 from matching.catalogue import Catalogue, load_initial_catalogue
-from matching.homophones import Correction
-from matching.kiosk_query import KioskQueryInterpreter
+from matching.homophones import MAX_SCANNED_CHARS, Correction, char_syllables
+from matching.kiosk_query import MAX_QUERY_CHARS, KioskQueryInterpreter
 from matching.regions import RegionDirectory, load_localities
 from matching.segmentation import Analyzer
 
@@ -108,6 +109,28 @@ def test_hostile_input_is_harmless(interpreter: KioskQueryInterpreter) -> None:
         result = interpreter.interpret(text)
         assert len(result.remaining_text) <= 200
     assert interpreter.interpret("").as_dict()["occupation_codes"] == []
+
+
+def test_a_phrase_of_the_longest_accepted_length_costs_bounded_work(regions: RegionDirectory) -> None:
+    # The public endpoint accepts 200 characters. Homophone correction looks up every character's readings and
+    # scans spans from each one: over 200 characters of noise that was ~2 ms of CPU per search warm and ~7 ms with
+    # characters not seen before. It now looks at the first MAX_SCANNED_CHARS Chinese characters only; counted in
+    # reading look-ups (one per character scanned), not time.
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    rng = random.Random(2026)
+    han = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_QUERY_CHARS))
+    mixed = "".join(rng.choice((chr(rng.randint(0x4E00, 0x9FA5)), rng.choice("abcxyz0123456789 ")))
+                    for _ in range(MAX_QUERY_CHARS))
+    for noise in (han, mixed):
+        char_syllables.cache_clear()
+        interpreter.interpret(noise)
+        looked_up = char_syllables.cache_info()
+        assert looked_up.hits + looked_up.misses <= MAX_SCANNED_CHARS, noise
+    # A kiosk phrase is far shorter than the budget: a slip anywhere in it is still corrected, and a slip at the
+    # start of a long text too.
+    assert interpreter.interpret("九龙坡 普工 日结 包吃住 电悍工").corrected == "九龙坡 普工 日结 包吃住 电焊工"
+    assert interpreter.interpret("电悍工" + han).corrections == (Correction("电悍工", "电焊工"),)
 
 
 def test_shipped_catalogue_understands_the_kiosk_example(regions: RegionDirectory) -> None:
