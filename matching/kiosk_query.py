@@ -95,6 +95,9 @@ class KioskQueryInterpreter:
         self.analyzer = analyzer
         # Places people name instead of their district (杨家坪 → 九龙坡): read as that county.
         self.localities = load_localities(regions)
+        # Every proper beginning of a locality's name, so pieces the segmenter cut it into are joined back
+        # (_join_localities) without trying joins at words that begin none.
+        self._locality_heads = frozenset(name[:n] for name in self.localities for n in range(1, len(name)))
         place_words = [*regions.place_words(), *self.localities]
         trade_words = list(catalogue.alias_map())
         self.corrector = HomophoneCorrector(
@@ -130,7 +133,7 @@ class KioskQueryInterpreter:
         work_type: WorkType | None = None
         start: int | None = None
         remaining: list[str] = []
-        for token in self.analyzer.cut(rest):
+        for token in self._join_localities(self.analyzer.cut(rest)):
             if token in FILLER_WORDS:
                 continue
             locality = self.localities.get(token)
@@ -178,6 +181,27 @@ class KioskQueryInterpreter:
             corrected=corrected_text if corrections else None,
             corrections=corrections,
         )
+
+    def _join_localities(self, tokens: list[str]) -> list[str]:
+        """`tokens` with runs of adjacent pieces that spell a locality joined into it, longest first.
+
+        The segmenter cuts names its dictionary does not hold (磁器口 → 磁器 口, 洪崖洞 → 洪 崖洞, 宽窄巷子 → 宽窄
+        巷子) and the analyzer is shared with indexing, so the names are not added there: a join here finds such a
+        place only where the pieces end exactly at its edges, never inside a longer word."""
+        joined: list[str] = []
+        i = 0
+        while i < len(tokens):
+            found = 1
+            text = tokens[i]
+            j = i + 1
+            while text in self._locality_heads and j < len(tokens):
+                text += tokens[j]
+                j += 1
+                if text in self.localities:
+                    found = j - i
+            joined.append("".join(tokens[i : i + found]))
+            i += found
+        return joined
 
     def _partial_codes(self, token: str) -> tuple[str, ...]:
         """Codes of trades whose name or an alias contains `token` (two characters or more)."""

@@ -174,6 +174,18 @@ def test_well_known_places_below_county_level_are_read_as_their_county(regions: 
         assert result.adcodes == (county,), text
         assert result.occupation_codes == ("4-03-02-05",), text
         assert result.remaining_text == "", text
+    # Names the segmenter cuts into pieces (磁器 口, 三峡 广场, 宽窄 巷子, 洪 崖洞) are joined back before the look-up.
+    for text, county in (("磁器口 服务员", "500106"), ("磁器口服务员", "500106"), ("三峡广场 服务员", "500106"),
+                         ("宽窄巷子服务员", "510105"), ("洪崖洞 服务员", "500103"), ("在洪崖洞服务员", "500103")):
+        assert not set(interpreter.analyzer.cut(text)) & set(interpreter.localities), text  # cut: the join matters
+        result = interpreter.interpret(text)
+        assert result.adcodes == (county,), text
+        assert result.occupation_codes == ("4-03-02-05",), text
+        assert result.remaining_text == "", text
+    # 瓷器口 is how many people write it: the same sound, corrected like a county's name.
+    assert interpreter.interpret("瓷器口 服务员").adcodes == ("500106",)
+    # Pieces are joined only when they end exactly at the name's edges, never out of a longer word.
+    assert interpreter.interpret("磁器口罩").adcodes == ()
     # 大学城 names no one county (Chongqing's and Chengdu's lie in different ones): left as words to search.
     assert interpreter.interpret("大学城 服务员").adcodes == ()
     localities = load_localities(regions)
