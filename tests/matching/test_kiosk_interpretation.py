@@ -163,6 +163,20 @@ def test_asking_for_work_leaves_only_what_was_asked(regions: RegionDirectory) ->
 
 
 
+def test_market_slang_for_trades_is_understood(regions: RegionDirectory) -> None:
+    # Catalogue aliases (matching/reference/build_catalogue.py): 泥瓦工 / 泥瓦匠 / 瓦工 lay bricks (砌筑工), 搬砖 is the
+    # site labourer's own word for his work (建筑小工, an alias of the same entry), and 滴滴 / 网约车 drivers drive
+    # passengers (客运车辆驾驶员; the classification has no ride-hailing occupation of its own).
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    for text, code in (("泥瓦工", "6-29-01-01"), ("泥瓦匠 日结", "6-29-01-01"), ("瓦工", "6-29-01-01"),
+                       ("搬砖", "6-29-01-01"), ("九龙坡搬砖", "6-29-01-01"), ("滴滴司机", "4-02-02-01"),
+                       ("网约车司机 包吃住", "4-02-02-01"), ("网约车", "4-02-02-01")):
+        result = interpreter.interpret(text)
+        assert result.occupation_codes == (code,), text
+        assert result.remaining_text == "", text
+
+
 def test_well_known_places_below_county_level_are_read_as_their_county(regions: RegionDirectory) -> None:
     # People at a 九龙坡 kiosk say 杨家坪, not 九龙坡: the curated localities table reads such a name as the one
     # county it lies in, the same way a county name is read, typed apart or run together.
