@@ -115,7 +115,7 @@ def format_of(media_type: str | None, filename: str | None, head: bytes) -> File
 def detect_text_encoding(handle: BinaryIO) -> str:
     """`utf-8-sig` (BOM), `utf-16` (BOM), `utf-8`, else `gb18030` (a superset of GBK and GB2312, what Excel
     on Chinese Windows writes as "CSV"). Reads the whole file once, in chunks; raises ImportFileError if no
-    candidate decodes it, or if the file is UTF-8 with some lines in another encoding (`mixed_encoding`)."""
+    candidate decodes it, or if the file mixes UTF-8 and GBK lines (`mixed_encoding`)."""
     handle.seek(0)
     head = handle.read(4)
     handle.seek(0)
@@ -147,39 +147,69 @@ _LISTED_LINES = 10
 
 
 def _refuse_mixed_utf8(handle: BinaryIO, *, declared: bool) -> None:
-    """ImportFileError `mixed_encoding` when a file that is not all UTF-8 is mostly UTF-8: most lines with
-    non-ASCII text decode as UTF-8 (or a BOM says UTF-8) and some do not, typically rows pasted in from a GBK
-    export. GB18030 decodes almost any bytes, so read as GBK such a file was stored with every UTF-8 row
-    garbled, without a word; read as UTF-8, its GBK rows would be, and some GBK text happens to be valid UTF-8,
-    so not even those rows can be told apart reliably: the file is refused, naming the lines to fix. A GBK file
-    (most of its non-ASCII lines are not UTF-8; a few may be by chance) returns, to be read as GBK."""
+    """ImportFileError `mixed_encoding` when a file that is not all UTF-8 mixes encodings line by line:
+
+    - mostly UTF-8: most lines with non-ASCII text decode as UTF-8 (or a BOM says UTF-8) and some do not,
+      typically rows pasted in from a GBK export. GB18030 decodes almost any bytes, so read as GBK such a file was
+      stored with every UTF-8 row garbled, without a word; read as UTF-8, its GBK rows would be, and some GBK text
+      happens to be valid UTF-8, so not even those rows can be told apart reliably: the file is refused, naming
+      the lines to fix.
+    - mostly GBK with some UTF-8 lines (rows pasted in from a UTF-8 export or a web page): read as GB18030 those
+      lines were stored garbled, without a word. A GBK line may be valid UTF-8 by chance (卢茂 is), but then it
+      reads as Latin or other two-byte characters (¬ï), almost never as Chinese only: a line is taken for UTF-8
+      when it decodes as UTF-8 to Chinese characters and no character between U+0080 and U+07FF. Such lines
+      refuse the file, named.
+
+    A GBK file (most of its non-ASCII lines are not UTF-8; a few may be by chance) returns, to be read as GBK."""
     handle.seek(0)
     utf8_lines = 0
     bad: list[int] = []
     bad_count = 0
+    chinese: list[int] = []
+    chinese_count = 0
     for number, line in enumerate(handle, start=1):
         if line.isascii():
             continue
         try:
-            line.decode("utf-8")
+            text = line.decode("utf-8")
         except UnicodeDecodeError:
             bad_count += 1
             if len(bad) < _LISTED_LINES:
                 bad.append(number)
             continue
         utf8_lines += 1
+        if _reads_as_utf8_chinese(text):
+            chinese_count += 1
+            if len(chinese) < _LISTED_LINES:
+                chinese.append(number)
     handle.seek(0)
-    if not bad or (utf8_lines <= bad_count and not declared) or utf8_lines == 0:
+    if not bad or utf8_lines == 0:
         return
-    listed = "、".join(map(str, bad))
-    listed_en = ", ".join(map(str, bad))
-    more_zh = f" 等 {bad_count} 行" if bad_count > len(bad) else ""
-    more_en = f" ({bad_count} lines in all)" if bad_count > len(bad) else ""
+    if utf8_lines <= bad_count and not declared:
+        if chinese:
+            _mixed(chinese, chinese_count, zh="是 UTF-8，其余是 GBK", en="are UTF-8 while the rest is GBK")
+        return
+    _mixed(bad, bad_count, zh="不是 UTF-8（可能是 GBK），其余是 UTF-8", en="are not UTF-8 (GBK?) while the rest is")
+
+
+_TWO_BYTE_UTF8 = re.compile("[\u0080-\u07ff]")
+_CJK = re.compile("[\u3400-\u9fff]")
+
+
+def _reads_as_utf8_chinese(text: str) -> bool:
+    return _CJK.search(text) is not None and _TWO_BYTE_UTF8.search(text) is None
+
+
+def _mixed(lines: list[int], count: int, *, zh: str, en: str) -> None:
+    listed = "、".join(map(str, lines))
+    listed_en = ", ".join(map(str, lines))
+    more_zh = f" 等 {count} 行" if count > len(lines) else ""
+    more_en = f" ({count} lines in all)" if count > len(lines) else ""
     raise ImportFileError(
         "mixed_encoding",
-        f"文件编码混杂：第 {listed} 行{more_zh}不是 UTF-8（可能是 GBK），其余是 UTF-8，读入会有乱码；请把整个文件另存为"
-        f" UTF-8 后重新上传 / the file mixes encodings: line(s) {listed_en}{more_en} are not UTF-8 (GBK?) while the "
-        "rest is, and would be garbled: save the whole file as UTF-8 and upload it again")
+        f"文件编码混杂：第 {listed} 行{more_zh}{zh}，读入会有乱码；请把整个文件另存为 UTF-8 后重新上传 / the file "
+        f"mixes encodings: line(s) {listed_en}{more_en} {en}, and would be garbled: save the whole file as UTF-8 "
+        "and upload it again")
 
 
 # ------------------------------------------------------------------------------------------------ sources

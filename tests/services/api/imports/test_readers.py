@@ -84,6 +84,21 @@ def test_a_utf8_csv_with_some_gbk_rows_is_refused_naming_the_lines(tmp_path: Pat
     assert "测试" not in caught.value.message  # no cell values
 
 
+def test_a_gbk_csv_with_some_utf8_rows_is_refused_naming_the_lines(tmp_path: Path, mapper: RowMapper) -> None:
+    # Read as GB18030 (which decodes UTF-8 bytes too), such a file was imported with its UTF-8 rows garbled.
+    path = tmp_path / "w.csv"
+    lines = to_csv([worker_row(n) for n in range(1, 8)]).splitlines(keepends=True)
+    path.write_bytes(b"".join(line.encode("utf-8" if number in {4, 6} else "gbk")
+                              for number, line in enumerate(lines, start=1)))
+    with pytest.raises(ImportFileError) as caught:
+        _open(path, "csv", mapper)
+    assert caught.value.code == "mixed_encoding"
+    assert "4、6" in caught.value.message
+    assert "4, 6" in caught.value.message
+    assert "GBK" in caught.value.message
+    assert "测试" not in caught.value.message  # no cell values
+
+
 def test_a_gbk_csv_with_a_row_that_happens_to_be_valid_utf8_is_read_as_gbk(tmp_path: Path, mapper: RowMapper) -> None:
     # 卢茂 in GBK is also valid UTF-8: a GBK file is told from a mixed one by most of its lines, not by any one.
     path = tmp_path / "w.csv"
