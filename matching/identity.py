@@ -20,6 +20,8 @@ from datetime import date
 from operator import mul
 from typing import Final, Literal
 
+from matching.spreadsheet_cells import EXCEL_NUMBER_EN, EXCEL_NUMBER_ZH, is_scientific_number
+
 __all__ = [
     "DEFAULT_MAX_WORKING_AGE",
     "DEFAULT_MIN_WORKING_AGE",
@@ -81,7 +83,8 @@ class InvalidIdNumber(ValueError):
     """A resident ID number failed validation.
 
     ``reason_code`` is stable and machine-readable (``length``, ``characters``, ``region``,
-    ``check_character``, ``birth_date``, ``birth_date_future``, ``under_age``, ``over_age``);
+    ``check_character``, ``birth_date``, ``birth_date_future``, ``under_age``, ``over_age``, and
+    ``excel_number`` for a number a spreadsheet mangled: 5.00107E+17, or 15 digits then zeros);
     the messages are for people and never contain the number.
     """
 
@@ -93,7 +96,8 @@ class InvalidIdNumber(ValueError):
 
 
 class InvalidPhone(ValueError):
-    """A mobile number failed validation (``reason_code``: ``format``). Messages never contain the number."""
+    """A mobile number failed validation (``reason_code``: ``format``, or ``excel_number`` for a number a
+    spreadsheet turned into 1.38001E+10). Messages never contain the number."""
 
     def __init__(self, reason_code: str, message_zh: str, message_en: str) -> None:
         super().__init__(message_en)
@@ -144,7 +148,13 @@ def normalise_id_number(raw: str) -> str:
     Raises :class:`InvalidIdNumber` for a wrong length or characters; does not check the check
     character, the date or the age (:func:`parse_id_number` does).
     """
+    _refuse_excel_number_id(raw)
     return _normalise_cleaned(_clean(raw))
+
+
+def _refuse_excel_number_id(raw: str) -> None:
+    if is_scientific_number(raw if raw.isascii() else unicodedata.normalize("NFKC", raw)):
+        raise InvalidIdNumber("excel_number", EXCEL_NUMBER_ZH, EXCEL_NUMBER_EN)
 
 
 def _normalise_cleaned(cleaned: str) -> str:
@@ -184,6 +194,7 @@ def parse_id_number(
     only; a converted 15-digit number gets a computed one), a real calendar birth date, not in the
     future, and ``min_age <= age <= max_age``.
     """
+    _refuse_excel_number_id(raw)
     cleaned = _clean(raw)
     was_legacy = len(cleaned) == 15
     value = _normalise_cleaned(cleaned)
@@ -192,6 +203,10 @@ def parse_id_number(
             "region", "身份证号码的地区码无效", "The region code of the ID number is not a valid province"
         )
     if not was_legacy and id_check_character(value[:17]) != value[17]:
+        if value.endswith("000"):
+            # Excel keeps 15 significant digits of a number cell and saves the rest as zeros (a column of the
+            # Number format with 0 decimals): a typo is rarely three zeros at the end.
+            raise InvalidIdNumber("excel_number", EXCEL_NUMBER_ZH, EXCEL_NUMBER_EN)
         raise InvalidIdNumber(
             "check_character",
             "身份证号码校验位错误，请核对是否输错",
@@ -232,6 +247,8 @@ def parse_mobile(raw: str) -> str:
     Accepts ``+86``, ``0086`` and ``86`` country prefixes (the bare ``86`` only when 11 digits follow),
     spaces, hyphens and full-width digits.
     """
+    if is_scientific_number(raw if raw.isascii() else unicodedata.normalize("NFKC", raw)):
+        raise InvalidPhone("excel_number", EXCEL_NUMBER_ZH, EXCEL_NUMBER_EN)
     s = _clean(raw).replace("(", "").replace(")", "")
     if s.startswith("+86"):
         s = s[3:]
@@ -255,8 +272,9 @@ def parse_contact_phone(raw: str) -> str:
     Full-width digits and the ideographic space are accepted (NFKC)."""
     try:
         return parse_mobile(raw)
-    except InvalidPhone:
-        pass
+    except InvalidPhone as exc:
+        if exc.reason_code == "excel_number":
+            raise
     text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
     extension = None
     found = _EXTENSION_RE.search(text)

@@ -296,3 +296,26 @@ def test_contact_phones_without_an_area_code_or_with_the_wrong_length_are_refuse
     assert info.value.reason_code == "format"
     if raw:
         assert raw not in info.value.message_en
+
+
+@pytest.mark.parametrize("raw", ["5.00107E+17", "5.00107e+17", "5E+17", " 5.001072E+17 ", "５．００１０７Ｅ＋１７",
+                                 "500107198501011000"])
+def test_an_id_number_excel_turned_into_a_number_says_so(raw: str) -> None:
+    # Scientific notation, or 15 significant digits and zeros (a Number cell): a spreadsheet's doing, not a typo.
+    with pytest.raises(InvalidIdNumber) as info:
+        parse_id_number(raw, today=TODAY)
+    assert info.value.reason_code == "excel_number"
+    assert "文本" in info.value.message_zh
+    assert "dropped digits" in info.value.message_en
+    if "E" in raw:
+        with pytest.raises(InvalidIdNumber):
+            normalise_id_number(raw)
+
+
+@pytest.mark.parametrize("raw", ["1.38001E+10", "1.38E+10"])
+def test_a_phone_excel_turned_into_a_number_says_so(raw: str) -> None:
+    for parse in (parse_mobile, parse_contact_phone):
+        with pytest.raises(InvalidPhone) as info:
+            parse(raw)
+        assert info.value.reason_code == "excel_number"
+        assert "dropped digits" in info.value.message_en

@@ -32,6 +32,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from matching.regions import RegionDirectory
+from matching.spreadsheet_cells import EXCEL_NUMBER_EN, EXCEL_NUMBER_ZH
 from services.api.imports.readers import (
     FORMULA_ERROR,
     FORMULA_UNCALCULATED,
@@ -369,8 +370,8 @@ def _as_text(value: Any) -> str | None:
         return value.strip() or None
     if isinstance(value, float) and abs(value) >= 1e15:
         # An 18-digit ID number typed into a number cell: Excel kept only 15 significant digits.
-        raise CellError("该单元格被存成了数字，超过 15 位的数字已被 Excel 截断；请把该列设为文本后重新填写 / "
-                        "stored as a number: Excel keeps only 15 digits; format the column as text")
+        raise CellError(f"{EXCEL_NUMBER_ZH}（Excel 只保留 15 位有效数字）/ {EXCEL_NUMBER_EN} (Excel keeps only 15 "
+                        "significant digits)")
     return cell_text(value)
 
 

@@ -354,6 +354,23 @@ async def test_implausible_availability_is_a_row_error_with_the_apis_message(
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
 
 
+async def test_numbers_excel_mangled_are_row_errors_that_say_so(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # A column of ID numbers or phones without the Text format: Excel shows and saves 5.00107E+17 (or keeps 15
+    # digits and zeros), which was told "an ID number has 18 characters", as if the broker had typed it wrong.
+    mangled = worker_row(2)["身份证号"][:15] + "000"
+    rows = [worker_row(1, 身份证号="5.00107E+17"), worker_row(2, 身份证号=mangled), worker_row(3),
+            worker_row(4, 手机号="1.38E+10")]
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode(), "text/csv")
+    assert (status["total"], status["created"], status["rejected"]) == (4, 1, 3), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "id_number"), (3, "id_number"), (5, "phone")]
+    for error in status["errors"]:
+        assert "将该列设为“文本”格式后重新填写" in error["message"], error
+        assert "dropped digits" in error["message"], error
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-3"]
+
+
 async def test_a_city_or_province_as_home_is_a_row_error_with_the_apis_message(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:
