@@ -1,4 +1,4 @@
-"""Times the API accepts: 1900-01-01 to 2999-12-31.
+"""Times the API accepts: 1900-01-01 to 2999-12-31, written as dates and times, not as numbers.
 
 asyncpg writes Python's extreme datetimes (year 1, year 9999, or any time that falls outside them in UTC) as
 PostgreSQL's `-infinity`/`infinity`, and reads `-infinity` back as a naive `datetime.min`: a consent dated
@@ -9,10 +9,11 @@ reads `infinity` back as `date.max`, and 9999-12-31 is how "open-ended" is commo
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -37,4 +38,27 @@ def _in_window(value: datetime) -> datetime:
     return value
 
 
-CalendarDateTime = Annotated[datetime, AfterValidator(_in_window)]
+# pydantic reads a number, or text of digits only, as seconds since 1970 (or milliseconds, past 2e10): an
+# available_from of "1700000000" was stored as 2023-11-14, and "20260301" (a compact date) as 1970-08-23. A date
+# here is written as a date (ISO 8601, as api.md says; imports turn 2026/3/1, 2026年3月1日, 20260301 and Excel
+# serial numbers into that before), so a bare number is refused naming its field.
+_NUMBER = re.compile(r"\s*[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?\s*")
+_DATE_NOT_NUMBER = ("须为日期，如 2026-03-01（不接受数字或 Unix 时间戳）/ must be a date such as 2026-03-01, not a "
+                    "number or a Unix timestamp")
+_TIME_NOT_NUMBER = ("须为带时区的时间，如 2026-03-01T09:00:00+08:00（不接受数字或 Unix 时间戳）/ must be a time "
+                    "with its UTC offset such as 2026-03-01T09:00:00+08:00, not a number or a Unix timestamp")
+
+
+def _refuse_number(message: str) -> Any:
+    def refuse(value: Any) -> Any:
+        if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+                isinstance(value, str) and _NUMBER.fullmatch(value)):
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(refuse)
+
+
+CalendarDateTime = Annotated[datetime, _refuse_number(_TIME_NOT_NUMBER), AfterValidator(_in_window)]
+CalendarDate = Annotated[date, _refuse_number(_DATE_NOT_NUMBER)]
+"""A date a client gives (availability, a posting's start and end): ISO 8601, never a number."""

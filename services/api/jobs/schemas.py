@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from matching.visible_text import is_blank
-from services.api.calendar_window import CalendarDateTime
+from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.jsonb_text import STORABLE_IN_JSONB
 
@@ -72,8 +72,8 @@ class JobFields(BaseModel):
     location: Location | None = None
     wage: Wage
     work_type: WorkType
-    start_date: date
-    end_date: date | None = None
+    start_date: CalendarDate
+    end_date: CalendarDate | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     required_certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
     age_min: int | None = Field(default=None, ge=0, le=100)
@@ -152,8 +152,8 @@ class JobPatch(BaseModel):
     location: Location | None = None
     wage: Wage | None = None
     work_type: WorkType | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: CalendarDate | None = None
+    end_date: CalendarDate | None = None
     benefits: list[str] | None = Field(default=None, max_length=20)
     required_certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
     age_min: int | None = Field(default=None, ge=0, le=100)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from matching.visible_text import is_blank
-from services.api.calendar_window import CalendarDateTime
+from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.sealed_text import PRINTABLE
 
@@ -68,8 +68,8 @@ class WorkerFields(BaseModel):
     willing_to_relocate: bool = False
     max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     expected_wage: Wage | None = None
-    available_from: date
-    available_until: date | None = None
+    available_from: CalendarDate
+    available_until: CalendarDate | None = None
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
     notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent
@@ -133,8 +133,8 @@ class WorkerPatch(BaseModel):
     willing_to_relocate: bool | None = None
     max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     expected_wage: Wage | None = None
-    available_from: date | None = None
-    available_until: date | None = None
+    available_from: CalendarDate | None = None
+    available_until: CalendarDate | None = None
     work_types: list[WorkType] | None = Field(default=None, max_length=4)
     notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent | None = None

@@ -371,6 +371,18 @@ async def test_numbers_excel_mangled_are_row_errors_that_say_so(
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-3"]
 
 
+async def test_a_unix_timestamp_is_no_date_in_an_import_row(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Left to pydantic, ten digits were read as seconds since 1970: an availability stored as 2023-11-14.
+    rows = [worker_row(1, 可到岗日期="1700000000"), worker_row(2), worker_row(3, 同意时间="1700000000")]
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode(), "text/csv")
+    assert (status["total"], status["created"], status["rejected"]) == (3, 1, 2), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(2, "available_from"), (4, "consent.given_at")]
+    assert all("Unix timestamp" in e["message"] for e in status["errors"]), status["errors"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
+
+
 async def test_a_city_or_province_as_home_is_a_row_error_with_the_apis_message(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:

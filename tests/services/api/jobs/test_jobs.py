@@ -585,3 +585,23 @@ async def test_a_location_far_from_the_posting_s_county_is_refused(client: httpx
                                headers=enterprise.headers)  # the pin stays in 成都: the county or the pin is wrong
     assert moved.status_code == 422, moved.text
     assert [e["field"] for e in moved.json()["errors"]] == ["location"]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("start_date", "1800000000"), ("start_date", 1800000000), ("end_date", "1900000000"),
+    ("expires_at", 1800000000),
+])
+async def test_a_number_is_no_date(client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection,
+                                   field: str, value: Any) -> None:
+    # pydantic reads a number (or digits) as a Unix timestamp: "1800000000" was stored as 2027-01-15.
+    response = await post_job(client, enterprise, **{field: value})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "Unix timestamp" in response.json()["errors"][0]["message"]
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+    job = (await post_job(client, enterprise)).json()
+    patched = await client.patch(f"/v1/jobs/{job['id']}", json={field: value}, headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]
+    stored = (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json()
+    assert stored[field] == job[field]

@@ -830,3 +830,32 @@ async def test_pydantics_own_messages_are_bilingual(client: httpx.AsyncClient, b
     messages = {e["field"]: e["message"] for e in response.json()["errors"]}
     assert messages[field].startswith(chinese), messages
     assert " / " in messages[field]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("available_from", "1700000000"), ("available_from", 1700000000), ("available_until", "1900000000"),
+    ("available_from", "20260301"), ("available_from", 1.7e9),
+])
+async def test_a_number_is_no_date(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+                                   field: str, value: Any) -> None:
+    # pydantic reads a number (or digits) as a Unix timestamp: "1700000000" was stored as 2023-11-14.
+    response = await create(client, broker, **{field: value})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "Unix timestamp" in response.json()["errors"][0]["message"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+    worker_id = (await create(client, broker)).json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={field: value}, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]
+    stored = (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()
+    assert (stored["available_from"], stored["available_until"]) == ("2026-01-01", None)
+
+
+async def test_a_number_is_no_consent_time(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
+    consent = {"share_with_enterprises": True, "given_at": "1700000000"}
+    response = await create(client, broker, consent=consent)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["consent.given_at"]
+    assert "Unix timestamp" in response.json()["errors"][0]["message"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
