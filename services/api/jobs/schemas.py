@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -13,7 +13,7 @@ from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.contact_phone import CONTACT_PHONE
-from services.api.jsonb_text import STORABLE_IN_JSONB
+from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -81,6 +81,12 @@ class JobFields(BaseModel):
     contact: JobContact | None = None
     expires_at: CalendarDateTime | None = Field(
         default=None, description="When the posting leaves search; default now + job_default_ttl_days.")
+
+    # Text columns cannot hold U+0000 (services/api/jsonb_text.py): refused naming the field.
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_text(value)
 
     @field_validator("title")
     @classmethod
@@ -160,6 +166,12 @@ class JobPatch(BaseModel):
     age_max: int | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
     expires_at: CalendarDateTime | None = None
+
+    # Text columns cannot hold U+0000 (services/api/jsonb_text.py): refused naming the field.
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_text(value)
 
 
 class Finding(BaseModel):

@@ -8,7 +8,7 @@ come only from the personal-data endpoint, which is audited.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -18,6 +18,7 @@ from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
+from services.api.jsonb_text import storable_text
 from services.api.sealed_text import PRINTABLE
 
 Gender = Literal["male", "female"]
@@ -73,6 +74,12 @@ class WorkerFields(BaseModel):
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
     notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent
+
+    # Text columns cannot hold U+0000 (services/api/jsonb_text.py): refused naming the field.
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_text(value)
 
     @field_validator("name")
     @classmethod
@@ -139,6 +146,12 @@ class WorkerPatch(BaseModel):
     notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
     consent: Consent | None = None
     status: WorkerStatus | None = Field(default=None, description="available | placed | inactive")
+
+    # Text columns cannot hold U+0000 (services/api/jsonb_text.py): refused naming the field.
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_text(value)
 
 
 class OccupationOut(BaseModel):

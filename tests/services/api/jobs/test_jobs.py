@@ -605,3 +605,23 @@ async def test_a_number_is_no_date(client: httpx.AsyncClient, enterprise: OrgKey
     assert [e["field"] for e in patched.json()["errors"]] == [field]
     stored = (await client.get(f"/v1/jobs/{job['id']}", headers=enterprise.headers)).json()
     assert stored[field] == job[field]
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"description": "包吃包住\u0000"}, "description"), ({"title": "电焊工\u0000"}, "title"),
+    ({"address": "\u0000"}, "address"), ({"benefits": ["包吃", "包\u0000住"]}, "benefits"),
+    ({"external_ref": "J-\u0000"}, "external_ref"),
+])
+async def test_u0000_in_a_text_column_is_refused_naming_the_field(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                                  db: asyncpg.Connection, overrides: dict[str, Any],
+                                                                  field: str) -> None:
+    # PostgreSQL's refusal was answered as a 422 without `errors`: the client could not tell which field held it.
+    response = await post_job(client, enterprise, **overrides)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "U+0000" in response.json()["errors"][0]["message"]
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+    job = (await post_job(client, enterprise)).json()
+    patched = await client.patch(f"/v1/jobs/{job['id']}", json=overrides, headers=enterprise.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]

@@ -859,3 +859,22 @@ async def test_a_number_is_no_consent_time(client: httpx.AsyncClient, broker: Or
     assert [e["field"] for e in response.json()["errors"]] == ["consent.given_at"]
     assert "Unix timestamp" in response.json()["errors"][0]["message"]
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"skills": ["氩弧\u0000焊"]}, "skills"), ({"labour_brand": "云阳\u0000面工"}, "labour_brand"),
+    ({"external_ref": "W-\u0000"}, "external_ref"), ({"occupations": ["焊工\u0000"]}, "occupations"),
+])
+async def test_u0000_in_a_text_column_is_refused_naming_the_field(client: httpx.AsyncClient, broker: OrgKey,
+                                                                  db: asyncpg.Connection, overrides: dict[str, Any],
+                                                                  field: str) -> None:
+    # PostgreSQL's refusal was answered as a 422 without `errors`: the client could not tell which field held it.
+    response = await create(client, broker, **overrides)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert "U+0000" in response.json()["errors"][0]["message"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+    worker_id = (await create(client, broker)).json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json=overrides, headers=broker.headers)
+    assert patched.status_code == 422, patched.text
+    assert [e["field"] for e in patched.json()["errors"]] == [field]
