@@ -72,6 +72,9 @@ _MOBILE_RE: Final = re.compile(r"1[3-9][0-9]{9}")
 # dropped only after +86 (+86 23 6800 0000): without it, 400 820 8820 (a service number, not a fixed line) was
 # stored as 0400-8208820. ASCII digits only: NFKC folds full-width digits, not other scripts' (٦٨), which \d took.
 _LANDLINE_RE: Final = re.compile(r"(?:(?:\+86|0086)0?|0)(10|2[0-9]|[3-9][0-9]{2})([0-9]{7,8})")
+# A nationwide service number (400 and 800 numbers, 10 digits), which many enterprises publish as their hiring line.
+# No trunk 0 (0400-… is no number); +86 may precede it.
+_SERVICE_RE: Final = re.compile(r"(?:\+86|0086)?([48]00)([0-9]{3})([0-9]{4})")
 # An extension after the number: 转 123, ext. 123, x123, #123, or a last hyphen group, at most 6 digits, after a
 # complete number (023-68000000-123).
 _EXTENSION_RE: Final = re.compile(r"(?:\s*(?:转|ext\.?|x|#)\s*|-)([0-9]{1,6})$", re.IGNORECASE)
@@ -266,8 +269,9 @@ def parse_mobile(raw: str) -> str:
 
 
 def parse_contact_phone(raw: str) -> str:
-    """Validate an organisation's contact phone, a mobile or a fixed line, and return it normalised: a mobile as
-    its 11 digits (`parse_mobile`), a fixed line as ``023-68000000`` (``-1234`` with an extension).
+    """Validate an organisation's contact phone, a mobile, a fixed line or a 400/800 service number, and return it
+    normalised: a mobile as its 11 digits (`parse_mobile`), a fixed line as ``023-68000000``, a service number as
+    ``400-820-8820`` (``-1234`` after either with an extension). A worker's phone stays a mobile (`parse_mobile`).
 
     Full-width digits and the ideographic space are accepted (NFKC)."""
     try:
@@ -278,17 +282,24 @@ def parse_contact_phone(raw: str) -> str:
     text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
     extension = None
     found = _EXTENSION_RE.search(text)
-    if found is not None and _LANDLINE_RE.fullmatch(_without_separators(text[: found.start()])):
-        text, extension = text[: found.start()], found.group(1)
+    if found is not None:
+        head = _without_separators(text[: found.start()])
+        if _LANDLINE_RE.fullmatch(head) or _SERVICE_RE.fullmatch(head):
+            text, extension = text[: found.start()], found.group(1)
+    suffix = f"-{extension}" if extension else ""
+    service = _SERVICE_RE.fullmatch(_without_separators(text))
+    if service is not None:
+        return "-".join(service.groups()) + suffix
     match = _LANDLINE_RE.fullmatch(_without_separators(text))
     if match is None:
         raise InvalidPhone(
             "format",
-            "联系电话应为手机号码或带区号的固定电话（如 023-68000000）",
-            "A contact phone is a mobile number or a fixed line with its area code (such as 023-68000000)",
+            "联系电话应为手机号码、带区号的固定电话（如 023-68000000）或 400/800 电话",
+            "A contact phone is a mobile number, a fixed line with its area code (such as 023-68000000) or a 400 "
+            "or 800 service number",
         )
     area, number = match.groups()
-    return f"0{area}-{number}" + (f"-{extension}" if extension else "")
+    return f"0{area}-{number}" + suffix
 
 
 def _without_separators(text: str) -> str:

@@ -276,6 +276,14 @@ def test_age_on() -> None:
         ("0817-1234567 ext. 12", "0817-1234567-12"),
         ("０２３－６８００００００", "023-68000000"),
         ("+86 138 1234 5678", "13812345678"),
+        # 400 / 800 service numbers: many enterprises publish one as their hiring line.
+        ("400-820-8820", "400-820-8820"),
+        ("400 820 8820", "400-820-8820"),
+        ("4008208820", "400-820-8820"),
+        ("800-820-8820", "800-820-8820"),
+        ("400-820-8820转1", "400-820-8820-1"),
+        ("+86 400 820 8820", "400-820-8820"),
+        ("４００－８２０－８８２０", "400-820-8820"),
     ],
 )
 def test_contact_phones_are_mobiles_or_fixed_lines_with_area_codes(raw: str, expected: str) -> None:
@@ -285,8 +293,8 @@ def test_contact_phones_are_mobiles_or_fixed_lines_with_area_codes(raw: str, exp
 
 @pytest.mark.parametrize("raw", [
     "", "12345", "63000000", "023-123", "023-6800000012345", "abc", "12812345678",
-    # No trunk 0 and no +86: a service number (400 / 800) or a number missing its 0, not 0400-… or 010-….
-    "400-820-8820", "800 820 8820", "1068000000", "2368000000",
+    # No trunk 0 and no +86: a number missing its 0, not 010-…; a service number is 10 digits, 400 or 800, no 0.
+    "1068000000", "2368000000", "400-820-882", "400-820-88201", "500-820-8820",
     # Digits of another script, which NFKC leaves as they are: a gateway cannot dial them.
     "023-\u0666\u0668\u0660\u0660\u0660\u0660\u0660\u0660", "023-68000000-\u0661\u0662",
 ])

@@ -625,3 +625,24 @@ async def test_u0000_in_a_text_column_is_refused_naming_the_field(client: httpx.
     patched = await client.patch(f"/v1/jobs/{job['id']}", json=overrides, headers=enterprise.headers)
     assert patched.status_code == 422, patched.text
     assert [e["field"] for e in patched.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    ("400-820-8820", "400-820-8820"), ("400 820 8820", "400-820-8820"), ("8008208820", "800-820-8820"),
+    ("400-820-8820转3", "400-820-8820-3"),
+    # Full-width digits from a Chinese input method, as a worker's ID number and phone are read.
+    ("４００－８２０－８８２０", "400-820-8820"), ("０２３－６８００００００", "023-68000000"),
+    ("１３８００１３８０００", "13800138000"),
+])
+async def test_a_400_or_800_hiring_line_is_a_contact_phone_stored_normalised(
+    client: httpx.AsyncClient, enterprise: OrgKey, raw: str, stored: str,
+) -> None:
+    # Many enterprises publish a 400/800 service number as their hiring line: it was refused as no fixed line.
+    created = await post_job(client, enterprise, contact={"name": "招聘热线", "phone": raw})
+    assert created.status_code == 201, created.text
+    assert created.json()["contact"]["phone"] == stored
+    job_id = created.json()["id"]
+    patched = await client.patch(f"/v1/jobs/{job_id}", json={"contact": {"name": "招聘热线", "phone": raw}},
+                                 headers=enterprise.headers)
+    assert patched.status_code == 200, patched.text
+    assert (await client.get(f"/v1/jobs/{job_id}", headers=enterprise.headers)).json()["contact"]["phone"] == stored

@@ -157,7 +157,8 @@ async def test_contact_phones_are_checked_and_stored_normalised(client: httpx.As
     assert bad.status_code == 422, bad.text
     assert [e["field"] for e in bad.json()["errors"]] == ["contact.phone"]
     assert "6800-00" not in bad.text
-    for raw, masked in (("（023）6800 0000", "*******0000"), ("+86 138-0013-8000", "*******8000")):
+    for raw, masked in (("（023）6800 0000", "*******0000"), ("400-820-8820", "*******8820"),
+                        ("+86 138-0013-8000", "*******8000")):
         ok = await client.post("/v1/orgs", headers=admin.headers, json={
             "type": "enterprise", "name": f"电话 {raw}", "contact": {"phone": raw}})
         assert ok.status_code == 201, ok.text

@@ -878,3 +878,13 @@ async def test_u0000_in_a_text_column_is_refused_naming_the_field(client: httpx.
     patched = await client.patch(f"/v1/workers/{worker_id}", json=overrides, headers=broker.headers)
     assert patched.status_code == 422, patched.text
     assert [e["field"] for e in patched.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize("phone", ["400-820-8820", "023-68000000"])
+async def test_a_workers_phone_is_a_mobile_only(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+                                                phone: str) -> None:
+    # Postings and organisations may give a service number or a fixed line; a person is texted on a mobile.
+    response = await create(client, broker, phone=phone)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["phone"]
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
