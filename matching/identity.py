@@ -334,8 +334,12 @@ def mask_phone(value: str) -> str:
 
 
 # An ID number (18 or legacy 15 characters) or a mobile number standing alone in free text such as a URL path.
-# Bounded by non-alphanumerics, so no group of a UUID (8, 4 or 12 hex characters) is ever taken for one.
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15}|1[3-9][0-9]{9})(?![0-9A-Za-z])")
+# Bounded by non-alphanumerics, so no group of a UUID (8, 4 or 12 hex characters) is ever taken for one. Full-width
+# digits (５００１０７…, what a Chinese input method's full-width mode types) are the same number: `parse_id_number`
+# reads them, so a header row of them is a person's, and a path holding them is masked too.
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])(?:[0-9０-９]{17}[0-9０-９XxＸｘ]|[0-9０-９]{15}|[1１][3-9３-９][0-9０-９]{9})"
+    r"(?![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])")
 
 
 def mask_numbers_in_text(text: str) -> str:

@@ -15,6 +15,7 @@ from matching.identity import (
     age_on,
     id_check_character,
     mask_id_number,
+    mask_numbers_in_text,
     mask_phone,
     mobile_number,
     normalise_id_number,
@@ -327,3 +328,11 @@ def test_a_phone_excel_turned_into_a_number_says_so(raw: str) -> None:
             parse(raw)
         assert info.value.reason_code == "excel_number"
         assert "dropped digits" in info.value.message_en
+
+
+def test_numbers_in_text_are_masked_in_full_width_too() -> None:
+    # A header row or a path of ５００１０７… is the same person's number, which parse_id_number reads.
+    wide = {ord(c): ord(c) + 0xFEE0 for c in "0123456789X"}
+    assert mask_numbers_in_text(f"/v1/x/{CQ_X.translate(wide)}") == "/v1/x/５００１０７********１２３Ｘ"
+    assert mask_numbers_in_text("电话１３８１２３４５６７８") == "电话１３８****５６７８"
+    assert mask_numbers_in_text("编号１２３４５") == "编号１２３４５"

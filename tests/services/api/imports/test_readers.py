@@ -164,6 +164,20 @@ def test_a_data_row_taken_for_the_header_is_refused_without_quoting_it(tmp_path:
         assert value not in caught.value.message
 
 
+def test_a_data_row_of_full_width_numbers_taken_for_the_header_is_refused_too(tmp_path: Path,
+                                                                            mapper: RowMapper) -> None:
+    # ５００１０７… typed in a Chinese input method's full-width mode is the same ID number: as a header it was not
+    # recognised as one, and the sheet's first person was quoted as "unknown columns".
+    wide = {ord(c): ord(c) + 0xFEE0 for c in "0123456789X"}
+    person = {**worker_row(7), "序号": "", "手机号": ""}
+    person["身份证号"] = person["身份证号"].translate(wide)
+    path = tmp_path / "w.csv"
+    path.write_text("".join(to_csv([person, worker_row(8)]).splitlines(keepends=True)[1:]), encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        _open(path, "csv", mapper)
+    assert caught.value.code == "header_is_data"
+
+
 def test_a_sheet_with_thousands_of_stray_columns_gets_a_short_report() -> None:
     # The report is stored with the import and copied into its notification and webhook body.
     required = ["姓名", "身份证号", "手机号", "户籍地", "可到岗日期", "同意共享", "同意时间"]
