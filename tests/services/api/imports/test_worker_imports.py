@@ -383,6 +383,24 @@ async def test_a_unix_timestamp_is_no_date_in_an_import_row(
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-2"]
 
 
+async def test_full_width_id_numbers_and_phones_are_imported_as_ascii(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    wide = {ord(c): ord(c) + 0xFEE0 for c in "0123456789X"}
+    rows = [worker_row(1), worker_row(2)]
+    ascii_rows = [dict(r) for r in rows]
+    for row in rows:
+        row["身份证号"] = row["身份证号"].translate(wide)
+        row["手机号"] = row["手机号"].translate(wide)
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode(), "text/csv")
+    assert (status["created"], status["rejected"]) == (2, 0), status
+    # The same people in ASCII are the same profiles, unchanged.
+    again = await import_and_wait(client, settings, broker, to_csv(ascii_rows).encode(), "text/csv")
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2), again
+    listed = (await client.get("/v1/workers", headers=broker.headers)).json()["items"]
+    assert sorted(w["phone"] for w in listed) == sorted(r["手机号"][:3] + "****" + r["手机号"][-4:] for r in ascii_rows)
+
+
 async def test_a_city_or_province_as_home_is_a_row_error_with_the_apis_message(
     client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
 ) -> None:

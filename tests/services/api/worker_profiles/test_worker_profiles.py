@@ -888,3 +888,26 @@ async def test_a_workers_phone_is_a_mobile_only(client: httpx.AsyncClient, broke
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["phone"]
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+def full_width(text: str) -> str:
+    """Digits and X as a Chinese input method's full-width mode types them (５００１０７…, １３８…)."""
+    return text.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789X+-"})
+
+
+async def test_full_width_id_numbers_and_phones_are_stored_as_ascii(client: httpx.AsyncClient, broker: OrgKey,
+                                                                   make_org: MakeOrg) -> None:
+    created = await create(client, broker, id_number=full_width(ID_NUMBER), phone=full_width("+86 " + PHONE))
+    assert created.status_code == 201, created.text
+    assert_masked(created.json())
+    worker_id = created.json()["id"]
+    patched = await client.patch(f"/v1/workers/{worker_id}", json={"phone": full_width("13912345678")},
+                                 headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+    assert_masked(patched.json(), phone="13912345678")
+    data = (await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": "核对"},
+                             headers=broker.headers)).json()
+    assert (data["id_number"], data["phone"]) == (ID_NUMBER, "13912345678")
+    # The same person typed either way: the blind index is of the normalised number.
+    again = await create(client, await make_org("broker"), id_number=ID_NUMBER, phone="13700001111")
+    assert again.status_code == 409, again.text
