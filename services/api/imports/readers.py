@@ -84,13 +84,30 @@ class LegacyWorkbook(ValueError):
     """An Excel 97–2003 (.xls) workbook: not read (no size checks like check_xlsx_archive's exist for it)."""
 
 
+class OpenDocumentSpreadsheet(ValueError):
+    """An OpenDocument spreadsheet (.ods, from WPS, LibreOffice …): not read. It is a zip like XLSX, and calamine
+    reads it when the file's name does not say XLSX (the upload precheck's does not), but none of
+    check_xlsx_archive's bounds hold for it: a 1 KB .ods of repeated cells (table:number-columns-repeated,
+    -rows-repeated) takes calamine's grid to hundreds of MB, a few more bytes to gigabytes. The worker, reading it
+    as .xlsx, then failed the import with "cannot read the XLSX file"."""
+
+
+# An OpenDocument package stores its `mimetype` member first and uncompressed, so its media type is in the first
+# bytes: the local file header (30 bytes), the name "mimetype", then the content.
+_ODF_MIMETYPE = re.compile(rb"^PK\x03\x04.{26}mimetype(?:application/vnd\.oasis\.opendocument\.)", re.DOTALL)
+
+
 def format_of(media_type: str | None, filename: str | None, head: bytes) -> FileFormat | None:
     """The upload's format from its media type, its file name, then its first bytes. A workbook is known by its
     first bytes whatever it is labelled: browsers send `application/vnd.ms-excel` (a CSV's type here, as Windows
     labels .csv files) for workbooks too, and a tool may label anything text/csv; read as text, a workbook was
     refused as "neither UTF-8 nor GBK", or sent as NDJSON stored as one "not valid JSON" error per line. Raises
-    LegacyWorkbook for an .xls file."""
+    LegacyWorkbook for an .xls file, OpenDocumentSpreadsheet for an .ods one."""
     if head.startswith(ZIP_MAGIC):
+        media = (media_type or "").split(";")[0].strip().lower()
+        if (_ODF_MIMETYPE.match(head) or media.startswith("application/vnd.oasis.opendocument.")
+                or (filename or "").lower().endswith((".ods", ".fods"))):
+            raise OpenDocumentSpreadsheet
         return "xlsx"
     if head.startswith(OLE_MAGIC):
         raise LegacyWorkbook
@@ -535,10 +552,16 @@ def _scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[int, int, Formul
     return rows, max((_column_number(c) for c in letters), default=0), problems
 
 
+NOT_XLSX_CODE = "xlsx_unreadable"
+NOT_XLSX = ("不是 XLSX 工作簿（ODS、XLSB 等格式不支持），请另存为 .xlsx 或 CSV / not an XLSX workbook (ODS, XLSB and "
+            "other formats are not accepted): save it as .xlsx or CSV")
+
+
 def check_xlsx_archive(path: Path | BinaryIO) -> FormulaProblems:
-    """ImportFileError when the workbook would unpack too far (see XLSX_MAX_UNPACKED_BYTES), its first sheet
-    spans too large a grid (XLSX_MAX_GRID_CELLS) or has too many formula cells without a usable result. Returns
-    those cells (see FORMULA_ERROR). A file that is not a zip is left for calamine to refuse."""
+    """ImportFileError when the zip is no XLSX workbook (no xl/workbook.xml), would unpack too far (see
+    XLSX_MAX_UNPACKED_BYTES), its first sheet spans too large a grid (XLSX_MAX_GRID_CELLS) or has too many formula
+    cells without a usable result. Returns those cells (see FORMULA_ERROR). A file that is not a zip is left for
+    calamine to refuse."""
     try:
         with zipfile.ZipFile(path) as archive:
             return _check_archive(archive)
@@ -559,6 +582,11 @@ def _check_archive(archive: zipfile.ZipFile) -> FormulaProblems:
             f"({unpacked // (1024 * 1024)} MB; at most {XLSX_MAX_UNPACKED_BYTES // (1024 * 1024)} MB and "
             f"{XLSX_MAX_RATIO}:1 per part): split it or save it as CSV")
     members = {p.filename for p in parts}
+    if "xl/workbook.xml" not in members:
+        # Not an XLSX workbook (an .ods not known by its first bytes, an .xlsb, any other zip): calamine may still
+        # read it when the file's name does not say XLSX, past every bound here, and the worker (which names it
+        # .xlsx) could not. calamine reads an XLSX's workbook from exactly this part.
+        raise ImportFileError(NOT_XLSX_CODE, NOT_XLSX)
     first = _first_sheet_part(archive)
     sheets = [first] if first in members else sorted(m for m in members if m.startswith("xl/worksheets/")
                                                         and m.endswith(".xml"))

@@ -29,6 +29,7 @@ from services.api.imports.readers import (
     FileFormat,
     ImportFileError,
     LegacyWorkbook,
+    OpenDocumentSpreadsheet,
     SourceRow,
     format_of,
     open_source,
@@ -130,6 +131,10 @@ def detect_format(media_type: str | None, filename: str | None, upload: SpooledU
         raise UnsupportedMediaType(
             "不支持 Excel 97-2003 工作簿（.xls），请另存为 .xlsx 或 CSV / Excel 97-2003 workbooks (.xls) are not "
             "accepted: save it as .xlsx or CSV", extra={"code": "xls"}) from None
+    except OpenDocumentSpreadsheet:
+        raise UnsupportedMediaType(
+            "不支持 OpenDocument 表格（.ods），请另存为 .xlsx 或 CSV / OpenDocument spreadsheets (.ods) are not "
+            "accepted: save it as .xlsx or CSV", extra={"code": "ods"}) from None
     if found is None:
         raise UnsupportedMediaType(
             "请上传 CSV、XLSX 或 NDJSON 文件 / upload CSV (text/csv), XLSX or NDJSON (application/x-ndjson)")

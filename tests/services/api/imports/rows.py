@@ -72,3 +72,33 @@ def swollen_workbook(path: Path, megabytes: int = 4) -> Path:
         archive.writestr("xl/worksheets/sheet1.xml",
                          b"<worksheet><sheetData><row>" + cells + b"</row></sheetData></worksheet>")
     return path
+
+
+def ods_bytes(rows: list[list[str]], *, repeated: tuple[int, int] | None = None, mimetype_first: bool = True) -> bytes:
+    """An OpenDocument spreadsheet (.ods) of string cells; `repeated` = (rows, columns) adds one cell repeated
+    that many times each way, as table:number-*-repeated lets a tiny file describe a huge grid."""
+    def cell(text: str, columns: int = 1) -> str:
+        repeat = f' table:number-columns-repeated="{columns}"' if columns > 1 else ""
+        return f'<table:table-cell{repeat} office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(c) for c in row) + "</table:table-row>" for row in rows)
+    if repeated is not None:
+        body += (f'<table:table-row table:number-rows-repeated="{repeated[0]}">{cell("x", repeated[1])}'
+                 "</table:table-row>")
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="Sheet1">{body}</table:table></office:spreadsheet>'
+               "</office:body></office:document-content>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        mimetype = ("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        if mimetype_first:
+            archive.writestr(*mimetype)
+        archive.writestr("META-INF/manifest.xml", '<?xml version="1.0"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>')
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        if not mimetype_first:
+            archive.writestr(*mimetype)
+    return out.getvalue()

@@ -15,7 +15,7 @@ from services.api.imports.mapping import RowMapper, normalise_header, parse_wage
 from services.api.imports.readers import ImportFileError, OpenedSource, SourceRow, format_of, open_source
 from services.api.jobs.schemas import JobCreate
 from services.api.worker_profiles.schemas import WorkerCreate, WorkerFields
-from tests.services.api.imports.rows import CHINESE_HEADER, swollen_workbook, to_csv, worker_row
+from tests.services.api.imports.rows import CHINESE_HEADER, ods_bytes, swollen_workbook, to_csv, worker_row
 
 
 @pytest.fixture
@@ -375,6 +375,31 @@ def test_a_workbook_is_known_by_its_bytes_whatever_it_is_labelled(media_type: st
     assert format_of(media_type, filename, b"PK\x03\x04\x14\x00") == "xlsx"
     with pytest.raises(readers.LegacyWorkbook):
         format_of("application/vnd.ms-excel", "名单.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00")
+
+
+def test_an_ods_spreadsheet_is_known_by_its_bytes_and_refused() -> None:
+    content = ods_bytes([CHINESE_HEADER])
+    for media_type, filename in (("application/octet-stream", None), ("application/vnd.ms-excel", "名单.xlsx"),
+                                 ("application/vnd.oasis.opendocument.spreadsheet", None),
+                                 ("application/octet-stream", "名单.ods")):
+        with pytest.raises(readers.OpenDocumentSpreadsheet):
+            format_of(media_type, filename, content[:8192])
+
+
+@pytest.mark.parametrize("mimetype_first", [True, False])
+def test_a_zip_that_is_no_xlsx_is_refused_before_calamine_reads_it(tmp_path: Path, mapper: RowMapper,
+                                                                   mimetype_first: bool) -> None:
+    # calamine reads an .ods (named anything but .xlsx, as the upload precheck's file is) and expands its repeated
+    # cells into its grid: this 1 KB file of 3,000 × 1,000 cells took the API ~370 MB; 100 times as many rows, a
+    # few bytes more, are gigabytes. None of the XLSX bounds (unpacked size, grid) saw it.
+    path = tmp_path / "w.upload"
+    path.write_bytes(ods_bytes([CHINESE_HEADER, [str(worker_row(1)[h]) for h in CHINESE_HEADER]],
+                               repeated=(3_000, 1_000), mimetype_first=mimetype_first))
+    assert path.stat().st_size < 2048
+    with pytest.raises(ImportFileError) as caught:
+        _open(path, "xlsx", mapper)
+    assert caught.value.code == "xlsx_unreadable"
+    assert "ODS" in caught.value.message
 
 
 def test_an_ndjson_line_in_another_encoding_says_so(tmp_path: Path, mapper: RowMapper) -> None:

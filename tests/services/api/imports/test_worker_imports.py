@@ -18,7 +18,14 @@ from services.api.imports.readers import XLSX_MEDIA_TYPE as XLSX
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import COPY_THRESHOLD
 from tests.conftest import MakeOrg, OrgKey
-from tests.services.api.imports.rows import CHINESE_HEADER, id_number, swollen_workbook, to_csv, worker_row
+from tests.services.api.imports.rows import (
+    CHINESE_HEADER,
+    id_number,
+    ods_bytes,
+    swollen_workbook,
+    to_csv,
+    worker_row,
+)
 from tests.services.indexing.pipeline import run_worker_burst
 
 
@@ -163,6 +170,20 @@ async def test_a_utf8_csv_with_some_gbk_rows_is_refused_at_upload(
     assert response.json()["code"] == "mixed_encoding"
     assert "4" in response.json()["detail"]
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
+async def test_a_gbk_csv_with_some_utf8_rows_is_refused_at_upload(
+    client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # Read as GB18030, its UTF-8 rows (pasted in from a web page or a UTF-8 export) were stored garbled, silently.
+    lines = to_csv([worker_row(n) for n in range(1, 6)]).splitlines(keepends=True)
+    content = b"".join(line.encode("utf-8" if number == 4 else "gbk") for number, line in enumerate(lines, start=1))
+    response = await upload(client, broker, content)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "mixed_encoding"
+    assert "4" in response.json()["detail"]
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
 
 
 async def test_the_status_names_the_encoding_from_the_upload_on(client: httpx.AsyncClient, settings: ApiSettings,
@@ -548,6 +569,22 @@ async def test_a_workbook_labelled_as_text_is_read_as_a_workbook(
     legacy = await upload(client, broker, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "application/vnd.ms-excel")
     assert legacy.status_code == 415, legacy.text
     assert legacy.json()["code"] == "xls"
+
+
+async def test_an_ods_spreadsheet_is_refused_at_upload(client: httpx.AsyncClient, broker: OrgKey,
+                                                       db: asyncpg.Connection) -> None:
+    # It was accepted (the precheck's calamine read it), past the XLSX bounds, then failed in the worker as "cannot
+    # read the XLSX file"; a tiny one of repeated cells took the API's memory to gigabytes.
+    rows = [CHINESE_HEADER, [str(worker_row(1)[h]) for h in CHINESE_HEADER]]
+    ods = await upload(client, broker, ods_bytes(rows, repeated=(3_000, 1_000)),
+                       "application/vnd.oasis.opendocument.spreadsheet")
+    assert ods.status_code == 415, ods.text
+    assert ods.json()["code"] == "ods"
+    # Known by its structure when its first bytes do not say OpenDocument (and it is labelled XLSX).
+    hidden = await upload(client, broker, ods_bytes(rows, repeated=(3_000, 1_000), mimetype_first=False), XLSX)
+    assert hidden.status_code == 422, hidden.text
+    assert hidden.json()["code"] == "xlsx_unreadable"
+    assert await db.fetchval("SELECT count(*) FROM imports") == 0
 
 
 @pytest.mark.parametrize("content", [to_csv([worker_row(1), worker_row(2)]).encode(),
