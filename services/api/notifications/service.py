@@ -590,8 +590,9 @@ async def create_subscription(conn: asyncpg.Connection, caller: Caller, body: Su
         if mobile_number(phone) is None:  # stored as typed before registration normalised it: 138-0013-8000
             raise InvalidInput("短信订阅需要手机号码 / an SMS subscription needs a mobile contact phone",
                                errors=[FieldError(field="channel",
-                                                  message="机构联系电话是固定电话，收不到短信 / the contact phone on "
-                                                          "file is a fixed line, which cannot take a text")])
+                                                  message="机构联系电话是固定电话或 400/800 电话，收不到短信 / the "
+                                                          "contact phone on file is a fixed line or a 400/800 "
+                                                          "number, which cannot take a text")])
     # Checked here, not in SubscriptionQuery: stored queries are read back through that model, and one refused
     # there would stop every subscription's fan-out.
     unknown = _unknown_areas(body.query.adcode)

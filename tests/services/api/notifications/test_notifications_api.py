@@ -175,6 +175,11 @@ async def test_subscriptions_crud_and_roles(client: httpx.AsyncClient, make_org:
                                  json={"kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
     assert landline.status_code == 422, landline.text
     assert "fixed line" in landline.json()["errors"][0]["message"]
+    hotline = await make_org("enterprise", contact={"phone": "400-820-8820"})
+    service = await client.post("/v1/subscriptions", headers=hotline.headers,
+                                json={"kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms"})
+    assert service.status_code == 422, service.text
+    assert "400/800" in service.json()["errors"][0]["message"]  # not told it is a fixed line
     bad = await client.post("/v1/subscriptions", headers=broker.headers,
                             json={**body, "query": {"adcode": ["5001"]}})
     assert bad.status_code == 422
