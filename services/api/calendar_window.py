@@ -40,8 +40,8 @@ def _in_window(value: datetime) -> datetime:
 
 # pydantic reads a number, or text of digits only, as seconds since 1970 (or milliseconds, past 2e10): an
 # available_from of "1700000000" was stored as 2023-11-14, and "20260301" (a compact date) as 1970-08-23. A date
-# here is written as a date (ISO 8601, as api.md says; imports turn 2026/3/1, 2026年3月1日, 20260301 and Excel
-# serial numbers into that before), so a bare number is refused naming its field.
+# here is written as a date (ISO 8601, as api.md says, its basic form 20260301 included; imports turn 2026/3/1,
+# 2026年3月1日 and Excel serial numbers into that before), so any other bare number is refused naming its field.
 _NUMBER = re.compile(r"\s*[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?\s*")
 _DATE_NOT_NUMBER = ("须为日期，如 2026-03-01（不接受数字或 Unix 时间戳）/ must be a date such as 2026-03-01, not a "
                     "number or a Unix timestamp")
@@ -49,8 +49,17 @@ _TIME_NOT_NUMBER = ("须为带时区的时间，如 2026-03-01T09:00:00+08:00（
                     "with its UTC offset such as 2026-03-01T09:00:00+08:00, not a number or a Unix timestamp")
 
 
-def _refuse_number(message: str) -> Any:
+# ISO 8601's basic form of a calendar date, as many HR systems export it.
+_BASIC_DATE = re.compile(r"\s*([0-9]{4})([0-9]{2})([0-9]{2})\s*")
+
+
+def _refuse_number(message: str, *, basic_dates: bool = False) -> Any:
     def refuse(value: Any) -> Any:
+        if basic_dates and isinstance(value, str) and (basic := _BASIC_DATE.fullmatch(value)):
+            try:
+                return date(*map(int, basic.groups()))
+            except ValueError:
+                raise ValueError(message) from None
         if (isinstance(value, int | float) and not isinstance(value, bool)) or (
                 isinstance(value, str) and _NUMBER.fullmatch(value)):
             raise ValueError(message)
@@ -60,5 +69,6 @@ def _refuse_number(message: str) -> Any:
 
 
 CalendarDateTime = Annotated[datetime, _refuse_number(_TIME_NOT_NUMBER), AfterValidator(_in_window)]
-CalendarDate = Annotated[date, _refuse_number(_DATE_NOT_NUMBER)]
-"""A date a client gives (availability, a posting's start and end): ISO 8601, never a number."""
+CalendarDate = Annotated[date, _refuse_number(_DATE_NOT_NUMBER, basic_dates=True)]
+"""A date a client gives (availability, a posting's start and end): ISO 8601 (2026-03-01, or its basic form
+20260301 as text), never a number."""

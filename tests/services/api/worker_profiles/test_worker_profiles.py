@@ -834,7 +834,7 @@ async def test_pydantics_own_messages_are_bilingual(client: httpx.AsyncClient, b
 
 @pytest.mark.parametrize(("field", "value"), [
     ("available_from", "1700000000"), ("available_from", 1700000000), ("available_until", "1900000000"),
-    ("available_from", "20260301"), ("available_from", 1.7e9),
+    ("available_from", 20260301), ("available_from", "20261301"), ("available_from", 1.7e9),
 ])
 async def test_a_number_is_no_date(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection,
                                    field: str, value: Any) -> None:
@@ -850,6 +850,13 @@ async def test_a_number_is_no_date(client: httpx.AsyncClient, broker: OrgKey, db
     assert [e["field"] for e in patched.json()["errors"]] == [field]
     stored = (await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)).json()
     assert (stored["available_from"], stored["available_until"]) == ("2026-01-01", None)
+
+
+async def test_a_date_in_iso_basic_form_is_a_date(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    # ISO 8601's basic form, as HR systems export it: pydantic read "20260301" as 1970-08-23 (seconds since 1970).
+    response = await create(client, broker, available_from="20300301")
+    assert response.status_code == 201, response.text
+    assert response.json()["available_from"] == "2030-03-01"
 
 
 async def test_a_number_is_no_consent_time(client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection) -> None:
