@@ -143,7 +143,9 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     # the services' own checks of the same parameters name them (`adcode`, `cursor`): a query-string error once
     # said `query.adcode` for 21 codes and `adcode` for an unknown one. No endpoint takes a query parameter and
     # a body field of the same name. Path, header and cookie keep their prefix.
-    parts = [str(p) for p in loc]
+    # A key is client text too: a body keyed by a person's ID number or phone ({"500107…": …}) must not have it
+    # echoed as the field (nor stored as an import row's error), so such numbers are masked.
+    parts = [mask_numbers_in_text(str(p)) for p in loc]
     if parts and parts[0] in {"body", "query"}:
         return ".".join(parts[1:]) or parts[0]
     return ".".join(parts) or "body"
@@ -229,7 +231,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     """Per-field errors of a model validated from a dict (a PATCH merged with the stored object, an import row):
     located as a request body's fields are, with the same messages. Pydantic's messages name the rule, not the
     value (`include_input=False`), so personal data does not reach the response."""
-    return [FieldError(field=".".join(str(p) for p in e["loc"]) or "body", message=validation_message(e))
+    return [FieldError(field=mask_numbers_in_text(".".join(str(p) for p in e["loc"])) or "body",
+                       message=validation_message(e))
             for e in exc.errors(include_url=False, include_input=False)]
 
 

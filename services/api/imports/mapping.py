@@ -31,6 +31,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from matching.identity import mask_numbers_in_text
 from matching.regions import RegionDirectory
 from matching.spreadsheet_cells import EXCEL_NUMBER_EN, EXCEL_NUMBER_ZH
 from services.api.imports.readers import (
@@ -756,8 +757,9 @@ class RowMapper:
         except ValidationError as exc:
             for err in exc.errors(include_input=False, include_url=False):
                 path = ".".join(str(p) for p in err.get("loc", ()))
-                mapped.errors.append(RowError(mapped.number, path or None, validation_message(err),
-                                              self.header_for(path)))
+                # An NDJSON key is the row's own text: one that is an ID number or phone is stored and shown masked.
+                mapped.errors.append(RowError(mapped.number, mask_numbers_in_text(path) or None,
+                                              validation_message(err), self.header_for(path)))
             return None
 
     def header_for(self, path: str) -> str | None:

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matching.geo import GeoPoint, parse_lat_lng
+from matching.identity import mask_numbers_in_text
 from matching.visible_text import is_blank
 
 Digest = Literal["instant", "hourly", "daily"]
@@ -162,7 +163,9 @@ class SubscriptionQuery(BaseModel):
 
         bad = [v for v in values if not re.fullmatch(ADCODE_PATTERN, v)]
         if bad:
-            raise ValueError(f"adcode 须为 6 位数字 / adcodes must be 6 digits: {bad}")
+            # Quoted masked: a mistyped value may be an ID number or phone pasted into the wrong box.
+            shown = [mask_numbers_in_text(v) for v in bad]
+            raise ValueError(f"adcode 须为 6 位数字 / adcodes must be 6 digits: {shown}")
         return list(dict.fromkeys(values))
 
 

@@ -14,6 +14,8 @@ from asgi_lifespan import LifespanManager
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.imports.rows import id_number
+from tests.services.indexing.pipeline import run_worker_burst
 
 
 def _assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -279,3 +281,29 @@ async def test_a_request_that_does_not_validate_is_told_so_in_chinese_too(client
     problem = _assert_problem(response, 422)
     count = len(problem["errors"])  # type: ignore[arg-type]
     assert problem["detail"] == f"{count} 个字段无效 / {count} field(s) invalid"
+
+
+async def test_a_personal_number_given_where_a_key_or_code_belongs_is_not_echoed(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings) -> None:
+    # A body keyed by the person ({"<ID number>": "<phone>"}: a tool that sent its lookup table) was refused
+    # with the key as the error's `field`, and a subscription's adcode list quoted what was wrong with it: a
+    # problem echoed the ID number or phone as typed (api.md: never in error messages).
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    person, phone = id_number("500107", "19900101", 123), "13812345678"
+    keyed = await client.post("/v1/workers", json={"name": "张德旺", person: phone, phone: person},
+                              headers=broker.headers)
+    subscribed = await client.post("/v1/subscriptions", headers=enterprise.headers,
+                                   json={"kind": "workers", "query": {"adcode": [person, phone]}})
+    uploaded = await client.post("/v1/workers/imports", content=orjson.dumps({"name": "张德旺", person: 1}) + b"\n",
+                                 headers={**broker.headers, "Content-Type": "application/x-ndjson"})
+    assert uploaded.status_code == 202, uploaded.text
+    await run_worker_burst(settings)
+    imported = await client.get(f"/v1/workers/imports/{uploaded.json()['import_id']}", headers=broker.headers)
+    assert (keyed.status_code, subscribed.status_code, imported.status_code) == (422, 422, 200)
+    assert imported.json()["rejected"] == 1, imported.text
+    fields = {e["field"] for e in keyed.json()["errors"]}
+    # The keys are still named, masked as responses mask the numbers.
+    assert {person[:6] + "********" + person[-4:], "138****5678"} <= fields, fields
+    for answer in (keyed, subscribed, imported):
+        assert person not in answer.text, answer.text
+        assert phone not in answer.text, answer.text
