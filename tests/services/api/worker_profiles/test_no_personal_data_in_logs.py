@@ -14,6 +14,8 @@ from services.api.logging_setup import configure_logging
 from services.api.settings import ApiSettings
 from tests.conftest import MakeOrg
 from tests.services.api.imports.rows import to_csv, worker_row
+from tests.services.api.notifications.conftest import FAST
+from tests.services.api.placements.support import act, make_job
 from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, make_id_number, worker_body
 from tests.services.indexing.pipeline import run_worker_burst
 
@@ -112,3 +114,71 @@ async def test_an_id_number_or_phone_in_the_url_is_masked_in_the_log_and_the_pro
     worker_id = "12345678-1234-1234-1234-123456789012"
     missing = await client.get(f"/v1/workers/{worker_id}", headers=broker.headers)
     assert missing.json()["instance"] == f"/v1/workers/{worker_id}"
+
+
+async def test_no_personal_data_in_the_logs_of_the_other_flows(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The flows the first test does not walk: a duplicate person, PATCHes (refused and accepted), a match notice
+    # whose webhook cannot be reached and whose text goes to the worker, a placement with notes naming the
+    # person, a report quoting them, a credit read and an import file refused as a whole for its header.
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    new_phone, wrong_id = "15923456780", make_id_number(seq="777")[:-1] + "0"
+    notes = {"accept": f"已约{NAME}面试", "hire": f"{NAME}本人同意", "end": f"{NAME}因腰伤未到岗"}
+    report_text, report_contact = f"{NAME}说被收了押金，电话{PHONE}", "13600001111"
+    secrets = [NAME, ID_NUMBER, PHONE, new_phone, wrong_id, worker_body()["notes"], *notes.values(), report_text,
+               report_contact]
+
+    saved = structlog.get_config()
+    configure_logging(json_lines=settings.logs_as_json, level=settings.log_level)
+    caplog.set_level(logging.DEBUG)
+    try:
+        hook = await client.post("/v1/webhooks", headers=enterprise.headers,
+                                 json={"url": "http://127.0.0.1:9/h", "events": ["match.created"]})
+        assert hook.status_code == 201, hook.text
+        job = await make_job(client, enterprise)
+        created = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+        assert created.status_code == 201, created.text
+        worker_id = created.json()["id"]
+        again = await client.post("/v1/workers", json=worker_body(), headers=broker.headers)
+        assert again.status_code == 409, again.text
+        refused = await client.patch(f"/v1/workers/{worker_id}", json={"id_number": wrong_id, "phone": "1"},
+                                     headers=broker.headers)
+        assert refused.status_code == 422, refused.text
+        patched = await client.patch(f"/v1/workers/{worker_id}", json={"phone": new_phone}, headers=broker.headers)
+        assert patched.status_code == 200, patched.text
+        await run_worker_burst(settings, **FAST)
+        proposed = await client.post("/v1/placements", json={"job_id": job["id"], "worker_id": worker_id},
+                                     headers=broker.headers)
+        assert proposed.status_code == 201, proposed.text
+        placement_id = proposed.json()["id"]
+        for action in ("accept", "hire"):
+            acted = await act(client, enterprise, placement_id, action, {"note": notes[action]})
+            assert acted.status_code == 200, acted.text
+        ended = await act(client, enterprise, placement_id, "end", {"reason": "no_show", "note": notes["end"]})
+        assert ended.status_code == 200, ended.text
+        reported = await client.post("/v1/reports", headers=broker.headers, json={
+            "target": {"kind": "job", "id": job["id"]}, "reason": "fees", "text": report_text,
+            "contact": report_contact})
+        assert reported.status_code == 201, reported.text
+        credit = await client.get(f"/v1/credit/{broker.org_id}", headers=broker.headers)
+        assert credit.status_code == 200, credit.text
+        header_refused = await client.post(
+            "/v1/workers/imports", content=f"姓名,{PHONE}\n{NAME},{ID_NUMBER}\n".encode(),
+            headers={**broker.headers, "Content-Type": "text/csv"})
+        if header_refused.status_code == 202:
+            await run_worker_burst(settings, **FAST)
+        await run_worker_burst(settings, **FAST)
+        captured = capsys.readouterr()
+    finally:
+        structlog.configure(**saved)
+
+    lines = (captured.out + captured.err).splitlines() + [r.getMessage() for r in caplog.records]
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    assert {"webhook.attempt", "matching.worker"} <= {e["event"] for e in events}
+    for secret in secrets:
+        for form in {secret, json.dumps(secret)[1:-1]}:
+            assert not [line for line in lines if form in line], secret
+    for answer in (again, refused, header_refused):
+        for secret in (ID_NUMBER, PHONE, wrong_id):
+            assert secret not in answer.text, answer.text
