@@ -23,6 +23,8 @@ from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import ERASED_PURPOSE
 from services.api.worker_profiles.service import build_context, read_personal_data
 from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.imports.rows import to_csv, worker_row
+from tests.services.api.notifications.conftest import FAST
 from tests.services.api.placements.support import act, make_job
 from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, worker_body
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
@@ -205,3 +207,50 @@ async def test_a_read_under_way_when_the_erasure_starts_loses_its_purpose_too(
     assert (await erasure).status_code == 200
     assert [r["purpose"] for r in await db.fetch("SELECT purpose FROM pii_access_log WHERE subject_id = $1",
                                                  worker_id)] == [ERASED_PURPOSE]
+
+
+async def test_erasure_of_an_imported_person_with_webhooks_subscriptions_and_texts(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, settings: ApiSettings,
+        db: asyncpg.Connection) -> None:
+    # The paths the first test does not take: the person came in through two imports (the second merged into the
+    # profile), the enterprise has a webhook and a "workers" subscription, the broker texts its workers.
+    person = worker_row(41, 姓名="钟小燕", 技能="氩弧焊;二保焊", 同意时间="2026/1/15")
+    person["工种"] = "焊工"
+    preferences = await client.put("/v1/notifications/preferences", headers=broker.headers,
+                                   json={"digest": "instant", "sms_to_workers": True})
+    assert preferences.status_code == 200, preferences.text
+    hook = await client.post("/v1/webhooks", headers=enterprise.headers,
+                             json={"url": "http://127.0.0.1:9/h", "events": ["match.created", "subscription.matched"]})
+    assert hook.status_code == 201, hook.text
+    subscribed = await client.post("/v1/subscriptions", headers=enterprise.headers,
+                                   json={"kind": "workers", "query": {"occupation_code": "6-18-02"}})
+    assert subscribed.status_code == 201, subscribed.text
+    await make_job(client, enterprise)
+    for sheet in ({**person}, {**person, "技能": "氩弧焊;二保焊;气割"}):
+        upload = await client.post("/v1/workers/imports", content=to_csv([sheet]).encode(),
+                                   headers={**broker.headers, "Content-Type": "text/csv"})
+        assert upload.status_code == 202, upload.text
+        await run_worker_burst(settings, **FAST)
+    await settle(settings)
+    worker_id = await db.fetchval("SELECT id::text FROM worker_profiles WHERE broker_org_id = $1::uuid",
+                                  broker.org_id)
+    assert worker_id is not None
+    consent = await client.patch(f"/v1/workers/{worker_id}", headers=broker.headers,
+                                 json={"consent": {"share_with_enterprises": True, "contact_by_sms": True,
+                                                   "given_at": "2026-01-15T10:00:00+08:00"}})
+    assert consent.status_code == 200, consent.text
+    await run_worker_burst(settings, **FAST)
+    events = {r["event"] for r in await db.fetch(
+        "SELECT event FROM notifications WHERE recipient_org_id = $1::uuid", enterprise.org_id)}
+    assert events == {"match.created", "subscription.matched"}, events
+    assert await db.fetchval("SELECT count(*) FROM webhook_deliveries") > 0
+    secrets = [person["姓名"], person["身份证号"], person["手机号"], "EXT-41"]
+    # The scan sees the person before erasure (the external reference is stored as given).
+    assert any("EXT-41" in text for text in (await every_table_text(db)).values())
+
+    erased = await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert erased.status_code == 200, erased.text
+    await run_worker_burst(settings, **FAST)
+    left = {(table, secret) for table, text in (await every_table_text(db)).items() for secret in secrets
+            if secret in text}
+    assert left == set()
