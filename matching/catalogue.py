@@ -222,8 +222,14 @@ class Catalogue:
             if entry.side not in ("CQ", "SC"):
                 report(code, "side", f"side {entry.side!r} is not CQ or SC")
             band = entry.wage_band
-            if band is not None and (band.min < 0 or band.max < band.min or band.unit not in WAGE_UNITS):
-                report(code, "wage_band", "wage band needs 0 <= min <= max and a known unit")
+            # Each bound named (a client reads which to correct), not the band as a whole.
+            if band is not None and band.min < 0:
+                report(code, "wage_band.min", "wage band needs 0 <= min <= max")
+            if band is not None and band.max < band.min:
+                report(code, "wage_band.min", "wage band min exceeds max")
+                report(code, "wage_band.max", "wage band min exceeds max")
+            if band is not None and band.unit not in WAGE_UNITS:
+                report(code, "wage_band.unit", "wage band needs a known unit")
             if regions is not None:
                 for adcode in entry.regions:
                     if adcode not in regions:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -151,11 +152,37 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def _field_of(err: dict[str, Any]) -> str:
+# The error type of a rule about several fields of one model (wage min above max, a broker without a licence):
+# pydantic locates a model validator's error at the model itself, which a client read as field "body" (or as the
+# nested model, `wage`), naming neither field to correct. The error carries the fields it is about instead.
+FIELDS_CONFLICT = "fields_conflict"
+
+
+def fields_conflict(message: str, *fields: str) -> PydanticCustomError:
+    """The error a validator raises for a rule about several fields: answered as one error per field named.
+
+    `fields` are names (or dotted paths) within the model whose validator raises it. From a field validator, the
+    field it validates is one of them, and the others are its siblings."""
+    # The message is pydantic's template, but only `{fields}` would be filled in: other braces stay as written.
+    return PydanticCustomError(FIELDS_CONFLICT, message, {"fields": list(fields)})
+
+
+def error_locations(err: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Where one pydantic error points: its `loc`, or for a `fields_conflict` the location of every field named."""
+    loc = tuple(err.get("loc", ()))
+    fields = (err.get("ctx") or {}).get("fields") if err.get("type") == FIELDS_CONFLICT else None
+    if not fields:
+        return [loc]
+    # Raised by a field validator, the location ends at that field, which is itself among the fields named.
+    model = loc[:-1] if loc and loc[-1] in fields else loc
+    return [model + tuple(str(name).split(".")) for name in fields]
+
+
+def _fields_of(err: dict[str, Any]) -> list[str]:
     # Invalid JSON is located by FastAPI as ("body", <character offset>): an offset is not a field.
     if err.get("type") == "json_invalid":
-        return "body"
-    return _location(err.get("loc", ()))
+        return ["body"]
+    return [_location(loc) for loc in error_locations(err)]
 
 
 def _json_position(offset: int, document: object) -> str:
@@ -231,9 +258,9 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     """Per-field errors of a model validated from a dict (a PATCH merged with the stored object, an import row):
     located as a request body's fields are, with the same messages. Pydantic's messages name the rule, not the
     value (`include_input=False`), so personal data does not reach the response."""
-    return [FieldError(field=mask_numbers_in_text(".".join(str(p) for p in e["loc"])) or "body",
+    return [FieldError(field=mask_numbers_in_text(".".join(str(p) for p in loc)) or "body",
                        message=validation_message(e))
-            for e in exc.errors(include_url=False, include_input=False)]
+            for e in exc.errors(include_url=False, include_input=False) for loc in error_locations(e)]
 
 
 def _validation_message(err: dict[str, Any], document: object = None) -> str:
@@ -310,7 +337,8 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         raw = exc.errors()
-        errors = [FieldError(field=_field_of(e), message=_validation_message(e, exc.body)) for e in raw]
+        errors = [FieldError(field=field, message=_validation_message(e, exc.body))
+                  for e in raw for field in _fields_of(e)]
         whole = _whole_body_problem(raw)
         if whole is not None:  # the body as a whole is unusable: say that, with a code to branch on
             detail, code = whole

@@ -210,3 +210,22 @@ def test_shipped_initial_catalogue_is_valid_and_drives_synonyms(
     chef_words = set(shipped.by_code("4-03-02-01").words)  # type: ignore[union-attr]
     assert not chef_words & set(synonyms["焊工"])
     assert parse_catalogue_csv(catalogue_to_csv(shipped), version=1) == shipped
+
+
+def test_a_wage_band_problem_names_the_bound_at_fault(
+    sample_entries: tuple[CatalogueEntry, ...],
+    occupations: OccupationClassification,
+    regions: RegionDirectory,
+) -> None:
+    # It was the whole `wage_band` for any of three mistakes; an upside-down band names both bounds.
+    weld = sample_entries[0]
+    band = weld.wage_band
+    assert band is not None
+
+    def fields(**changes: object) -> list[str]:
+        entry = dataclasses.replace(weld, wage_band=dataclasses.replace(band, **changes))
+        return [p.field for p in Catalogue(1, (entry,)).validate(occupations, regions)]
+
+    assert fields(min=band.max + 1) == ["wage_band.min", "wage_band.max"]
+    assert fields(min=-1) == ["wage_band.min"]
+    assert fields(unit="year") == ["wage_band.unit"]

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from matching.catalogue import MAX_WORD_CHARS, CatalogueEntry, WageBand
+from services.api.problems import fields_conflict
 
 VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"]
 
@@ -21,6 +22,13 @@ class WageBandModel(BaseModel):
     min: float = Field(ge=0, allow_inf_nan=False)
     max: float = Field(ge=0, allow_inf_nan=False)
     unit: Literal["hour", "day", "month", "piece"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WageBandModel:
+        # Refused at the body, naming both bounds, rather than later as a problem of the whole `wage_band`.
+        if self.min > self.max:
+            raise fields_conflict("工资下限不能高于上限 / wage min must not exceed max", "min", "max")
+        return self
 
 
 Word = Annotated[str, StringConstraints(max_length=MAX_WORD_CHARS)]

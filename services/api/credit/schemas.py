@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matching.credit_grades import Grade
 from services.api.credit.points import MAX_ADJUSTMENT, CreditSource, ManualSource, positive_source
+from services.api.problems import fields_conflict
 
 
 class LedgerEntry(BaseModel):
@@ -48,12 +49,13 @@ class AdjustmentCreate(BaseModel):
     @model_validator(mode="after")
     def _points(self) -> AdjustmentCreate:
         if self.points == 0:
-            raise ValueError("points 不能为 0 / points must not be 0")
+            raise fields_conflict("points 不能为 0 / points must not be 0", "points")
         if self.source == "authority_adjustment" and self.points is None:
-            raise ValueError("调整须写明分值 / an adjustment needs points")
+            raise fields_conflict("调整须写明分值 / an adjustment needs points", "source", "points")
         if (self.points is not None and self.source != "authority_adjustment"
                 and positive_source(self.source) != (self.points > 0)):
-            raise ValueError(f"{self.source} 的分值符号不对 / points of {self.source} have the wrong sign")
+            raise fields_conflict(f"{self.source} 的分值符号不对 / points of {self.source} have the wrong sign",
+                                  "source", "points")
         return self
 
 

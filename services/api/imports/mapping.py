@@ -41,7 +41,7 @@ from services.api.imports.readers import (
     cell_text,
     excel_serial_date,
 )
-from services.api.problems import validation_message
+from services.api.problems import error_locations, validation_message
 
 Kind = Literal["str", "int", "float", "bool", "date", "datetime", "list", "model", "literal", "other"]
 
@@ -756,10 +756,12 @@ class RowMapper:
             return self.schema.model_validate(mapped.body)
         except ValidationError as exc:
             for err in exc.errors(include_input=False, include_url=False):
-                path = ".".join(str(p) for p in err.get("loc", ()))
-                # An NDJSON key is the row's own text: one that is an ID number or phone is stored and shown masked.
-                mapped.errors.append(RowError(mapped.number, mask_numbers_in_text(path) or None,
-                                              validation_message(err), self.header_for(path)))
+                for loc in error_locations(err):
+                    path = ".".join(str(p) for p in loc)
+                    # An NDJSON key is the row's own text: one that is an ID number or phone is stored and shown
+                    # masked.
+                    mapped.errors.append(RowError(mapped.number, mask_numbers_in_text(path) or None,
+                                                  validation_message(err), self.header_for(path)))
             return None
 
     def header_for(self, path: str) -> str | None:

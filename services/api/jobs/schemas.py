@@ -14,6 +14,7 @@ from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
+from services.api.problems import fields_conflict
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -37,7 +38,7 @@ class Wage(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Wage:
         if self.min > self.max:
-            raise ValueError("工资下限不能高于上限 / wage min must not exceed max")
+            raise fields_conflict("工资下限不能高于上限 / wage min must not exceed max", "min", "max")
         return self
 
 
@@ -104,7 +105,7 @@ class JobFields(BaseModel):
     def _ends_after_start(cls, end_date: date | None, info: ValidationInfo) -> date | None:
         start_date = info.data.get("start_date")
         if end_date is not None and start_date is not None and end_date < start_date:
-            raise ValueError("结束日期早于开始日期 / end_date is before start_date")
+            raise fields_conflict("结束日期早于开始日期 / end_date is before start_date", "start_date", "end_date")
         return end_date
 
     @field_validator("age_max")
@@ -112,7 +113,7 @@ class JobFields(BaseModel):
     def _ages_ordered(cls, age_max: int | None, info: ValidationInfo) -> int | None:
         age_min = info.data.get("age_min")
         if age_min is not None and age_max is not None and age_min > age_max:
-            raise ValueError("年龄下限高于上限 / age_min exceeds age_max")
+            raise fields_conflict("年龄下限高于上限 / age_min exceeds age_max", "age_min", "age_max")
         return age_max
 
     @field_validator("expires_at")

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from stdnum.cn import uscc
 
 from services.api.contact_phone import CONTACT_PHONE
+from services.api.problems import fields_conflict
 from services.api.sealed_text import PRINTABLE
 
 OrgType = Literal["broker", "enterprise", "kiosk", "authority", "admin"]
@@ -76,14 +77,18 @@ class OrgCreate(BaseModel):
 
     @model_validator(mode="after")
     def _rules_per_type(self) -> OrgCreate:
+        # Each rule is about the type and one other field: both are named, since either may be the mistake.
         if self.type == "broker" and self.licence is None:
-            raise ValueError("劳务经纪人须提供人力资源服务许可证 / a broker needs an HR-service licence")
+            raise fields_conflict("劳务经纪人须提供人力资源服务许可证 / a broker needs an HR-service licence",
+                                  "type", "licence")
         if self.type != "broker" and self.licence is not None:
-            raise ValueError("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence")
+            raise fields_conflict("只有劳务经纪人持有人力资源服务许可证 / only brokers hold an HR-service licence",
+                                  "type", "licence")
         if self.type == "authority" and self.province is None:
-            raise ValueError("主管部门须注明省份 CQ 或 SC / an authority needs province CQ or SC")
+            raise fields_conflict("主管部门须注明省份 CQ 或 SC / an authority needs province CQ or SC",
+                                  "type", "province")
         if self.type != "kiosk" and self.kiosk_adcode is not None:
-            raise ValueError("kiosk_adcode is only for kiosks")
+            raise fields_conflict("只有自助终端登记所在区县 / kiosk_adcode is only for kiosks", "type", "kiosk_adcode")
         return self
 
 

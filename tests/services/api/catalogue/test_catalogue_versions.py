@@ -252,3 +252,13 @@ async def test_a_published_version_cannot_be_discarded(
         == "published"
     missing = await client.delete("/v1/catalogue/drafts/99999", headers=cq.headers)
     assert missing.status_code == 404
+
+
+async def test_an_upside_down_wage_band_names_both_bounds(sample_version: int, client: httpx.AsyncClient,
+                                                          cq: OrgKey) -> None:
+    draft = await new_draft(client, cq)
+    body = entry_body(SAMPLE_ENTRIES[0])
+    body["wage_band"] = {"min": 9000, "max": 6000, "unit": "month"}
+    put = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", json=body, headers=cq.headers)
+    assert put.status_code == 422, put.text
+    assert [e["field"] for e in put.json()["errors"]] == ["wage_band.min", "wage_band.max"], put.text
