@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from services.api.catalogue.router import occupations_router
@@ -29,6 +29,7 @@ from services.api.meili_reader import MeiliReader
 from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
+from services.api.pagination import refuse_undeclared_paging
 from services.api.placements.router import router as placements_router
 from services.api.problems import install_problem_handlers, install_problem_openapi
 from services.api.redis_connection import create_arq_redis
@@ -101,7 +102,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                    imports_router, worker_profiles_router, jobs_router, matches_router,
                    webhooks_router, notifications_router, subscriptions_router, placements_router,
                    stats_router, dashboard_router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(refuse_undeclared_paging)])
     for router in (reports_router, credit_router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(refuse_undeclared_paging)])
     return app

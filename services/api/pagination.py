@@ -16,7 +16,10 @@ from typing import Annotated
 from uuid import UUID
 
 import orjson
-from fastapi import Query
+from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from services.api.problems import FieldError, InvalidInput
 
@@ -94,3 +97,47 @@ def next_cursor(secret: str, scope: str, rows: list[Position], limit: int) -> st
     if len(rows) <= limit:
         return None
     return encode_cursor(secret, scope, rows[limit - 1])
+
+
+# ------------------------------------------------------------------------------ paging parameters not declared
+
+PAGING_PARAMETERS = ("limit", "cursor")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names: set[str] = set()
+    for param in dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            # A model of query parameters (kiosk search's): its fields are the parameters, as OpenAPI lists them.
+            names |= {field.alias or name for name, field in model.model_fields.items()}
+        else:
+            names.add(param.alias)
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def refuse_undeclared_paging(request: Request) -> None:
+    """A `limit` or `cursor` sent to an endpoint that does not take it is refused (422 naming it), not ignored.
+
+    FastAPI ignores unknown query parameters: `?limit=5` on a report answered the whole report and `?cursor=…` on
+    a list without pages answered its first page again, so a client paging through it looped or silently read
+    less than it asked for. Installed on every router (app.py), so an endpoint added later cannot forget it."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    sent = [name for name in PAGING_PARAMETERS if name in request.query_params]
+    if not sent:
+        return
+    # Read only when one was sent (rare on an endpoint without it): a walk over a few parameters, not cached.
+    # A route that reads its query string itself (kiosk search) declares its parameters in its OpenAPI instead.
+    documented = (route.openapi_extra or {}).get("parameters", [])
+    declared = _query_names(route.dependant) | {p["name"] for p in documented if p.get("in") == "query"}
+    undeclared = [name for name in sent if name not in declared]
+    if undeclared:
+        raise InvalidInput(
+            f"此接口不接受 {', '.join(undeclared)} / this endpoint does not take {', '.join(undeclared)}",
+            errors=[FieldError(field=name, message=f"此接口不分页，不接受 {name} / this endpoint is not paged "
+                                                   f"by {name}; it answers everything it has in one response")
+                    for name in undeclared])
