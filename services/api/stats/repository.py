@@ -130,8 +130,14 @@ async def get_period(conn: asyncpg.Connection, period: str) -> asyncpg.Record | 
     return await conn.fetchrow("SELECT * FROM stats_periods WHERE period = $1", period)
 
 
-async def list_periods(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return list(await conn.fetch("SELECT * FROM stats_periods WHERE computations > 0 ORDER BY kind, starts_on"))
+async def list_periods(conn: asyncpg.Connection, *, after: tuple[str, date] | None,
+                       limit: int) -> list[asyncpg.Record]:
+    """Periods with figures, by kind then oldest first, from after `after` (kind, starts_on) on."""
+    return list(await conn.fetch(
+        """SELECT * FROM stats_periods
+            WHERE computations > 0 AND ($1::text IS NULL OR (kind, starts_on) > ($1, $2::date))
+            ORDER BY kind, starts_on LIMIT $3""",
+        after[0] if after else None, after[1] if after else None, limit))
 
 
 async def unfrozen_ended_periods(conn: asyncpg.Connection, before: date) -> list[asyncpg.Record]:
@@ -145,12 +151,16 @@ async def all_supply_demand_rows(conn: asyncpg.Connection, period: str) -> list[
 
 
 async def supply_demand_rows(conn: asyncpg.Connection, *, period: str, level: str, adcode: str | None,
-                             occupation_code: str | None) -> list[asyncpg.Record]:
+                             occupation_code: str | None, limit: int | None = None,
+                             offset: int = 0) -> list[asyncpg.Record]:
+    """The period's rows of a level, `limit` of them (all: None) from `offset` on. An offset is exact here: a
+    snapshot's rows change only when it is computed again, which a page's cursor notices (service)."""
     return list(await conn.fetch(
         """SELECT * FROM stats_supply_demand
             WHERE period = $1 AND level = $2 AND ($3::text IS NULL OR adcode = $3)
               AND ($4::text IS NULL OR occupation_code = $4)
-            ORDER BY adcode, occupation_code""", period, level, adcode, occupation_code))
+            ORDER BY adcode, occupation_code LIMIT $5 OFFSET $6""",
+        period, level, adcode, occupation_code, limit, offset))
 
 
 async def trend_rows(conn: asyncpg.Connection, *, kind: str, level: str, adcode: str,
@@ -162,10 +172,22 @@ async def trend_rows(conn: asyncpg.Connection, *, kind: str, level: str, adcode:
             ORDER BY p.starts_on""", kind, level, adcode, occupation_code))
 
 
-async def flow_rows(conn: asyncpg.Connection, period: str) -> list[asyncpg.Record]:
+async def flow_rows(conn: asyncpg.Connection, period: str, *, limit: int | None = None,
+                    offset: int = 0) -> list[asyncpg.Record]:
+    """The period's flows, most placements first, `limit` of them (all: None) from `offset` on."""
     return list(await conn.fetch(
         "SELECT * FROM stats_transfer_flows WHERE period = $1 ORDER BY placements DESC, origin_adcode, "
-        "destination_adcode", period))
+        "destination_adcode LIMIT $2 OFFSET $3", period, limit, offset))
+
+
+async def flow_totals(conn: asyncpg.Connection, period: str) -> asyncpg.Record:
+    """Placements over every flow of the period, and over those between the provinces."""
+    record = await conn.fetchrow(
+        """SELECT coalesce(sum(placements), 0)::int AS total,
+                  coalesce(sum(placements) FILTER (WHERE cross_province), 0)::int AS cross_province
+             FROM stats_transfer_flows WHERE period = $1""", period)
+    assert record is not None
+    return record
 
 
 async def insert_period_rows(conn: asyncpg.Connection, period: str, rows: Sequence[tuple[Any, ...]],

@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import asyncpg
+import orjson
 import structlog
 
 from matching.occupations import load_occupations
 from matching.regions import load_regions, province_of
+from services.api.pagination import invalid_cursor, sign_payload, signed_payload
 from services.api.problems import FieldError, InvalidInput, NotFound
 from services.api.stats import figures, repository
 from services.api.stats.periods import BadPeriod, Period, month_of, parse_period, quarter_of
@@ -167,14 +169,84 @@ def _meta(snapshot: asyncpg.Record) -> dict[str, Any]:
             "source": snapshot["source"], "catalogue_version": snapshot["catalogue_version"]}
 
 
+# --------------------------------------------------------------------------------------- pages of a snapshot
+#
+# The rows of one computation of a period are paged by offset: they never change until the period is computed
+# again, so an offset is exact. A cursor names the computation (`computed_at`) and the query it belongs to (its
+# scope), so pages are never mixed from two computations: after a recomputation (an open period's, every few
+# minutes) it is refused, and the client reads again from the first page.
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """`limit` rows (None: every row, for a CSV) from `offset` on, and the cursor's scope."""
+
+    scope: str
+    limit: int | None = None
+    cursor: str | None = None
+    cursor_secret: str = ""
+
+
+_RECOMPUTED = ("统计已重新计算，请从第一页重新读取 / the figures were computed again after this cursor was given: "
+               "read them again from the first page")
+
+
+def _cursor_position(page: Page) -> tuple[str, int] | None:
+    """The computation and offset a cursor names; checked before the snapshot is read (a forged one is a 422)."""
+    if page.cursor is None:
+        return None
+    payload = signed_payload(page.cursor_secret, page.scope, page.cursor)
+    try:
+        computed_at, offset = orjson.loads(payload)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise invalid_cursor() from None
+    if not isinstance(computed_at, str) or not isinstance(offset, int) or offset < 0:
+        raise invalid_cursor()
+    return computed_at, offset
+
+
+def _offset(snapshot: asyncpg.Record, position: tuple[str, int] | None) -> int:
+    if position is None:
+        return 0
+    computed_at, offset = position
+    if computed_at != snapshot["computed_at"].isoformat():
+        raise invalid_cursor(_RECOMPUTED)
+    return offset
+
+
+def _next_cursor(page: Page, snapshot: asyncpg.Record, offset: int, fetched: int) -> str | None:
+    """Rows are fetched one past the limit: a further page exists when that one came back."""
+    if page.limit is None or fetched <= page.limit:
+        return None
+    return sign_payload(page.cursor_secret, page.scope,
+                        orjson.dumps([snapshot["computed_at"].isoformat(), offset + page.limit]))
+
+
+def supply_demand_scope(period: str, level: str, adcode: str | None, occupation_code: str | None) -> str:
+    # The query is part of the scope: a cursor of another period, level or filter is refused, not misread.
+    return f"stats:supply-demand:{period}:{level}:{adcode or ''}:{occupation_code or ''}"
+
+
+def transfers_scope(period: str) -> str:
+    return f"stats:transfers:{period}"
+
+
 async def supply_demand(conn: asyncpg.Connection, *, period_text: str, level: Level, adcode: str | None,
-                        occupation_code: str | None, now: datetime | None = None) -> dict[str, Any]:
+                        occupation_code: str | None, now: datetime | None = None,
+                        page: Page | None = None) -> dict[str, Any]:
+    """The period's rows with the snapshot's facts; `page` None: every row (the CSV)."""
     period = check_period(period_text, now=now)
     adcode = check_area(level, adcode)
+    page = page or Page(scope="")
+    position = _cursor_position(page)
     snapshot = await _snapshot(conn, period)
-    rows = await repository.supply_demand_rows(conn, period=period.label, level=level, adcode=adcode,
-                                               occupation_code=occupation_code)
-    return {**_meta(snapshot), "level": level, "items": [row_out(period.label, r) for r in rows]}
+    offset = _offset(snapshot, position)
+    rows = await repository.supply_demand_rows(
+        conn, period=period.label, level=level, adcode=adcode, occupation_code=occupation_code,
+        limit=None if page.limit is None else page.limit + 1, offset=offset)
+    return {**_meta(snapshot), "level": level,
+            "items": [row_out(period.label, r) for r in rows[:page.limit]],
+            "next_cursor": _next_cursor(page, snapshot, offset, len(rows))}
 
 
 def _county(adcode: str) -> dict[str, Any]:
@@ -183,19 +255,40 @@ def _county(adcode: str) -> dict[str, Any]:
             "province": region.province if region else province_of(adcode)}
 
 
-async def transfers(conn: asyncpg.Connection, *, period_text: str, now: datetime | None = None) -> dict[str, Any]:
+async def transfers(conn: asyncpg.Connection, *, period_text: str, now: datetime | None = None,
+                    page: Page | None = None) -> dict[str, Any]:
+    """The period's flows; `total` and `cross_province` count every flow, whichever page is answered."""
     period = check_period(period_text, now=now)
+    page = page or Page(scope="")
+    position = _cursor_position(page)
     snapshot = await _snapshot(conn, period)
-    rows = await repository.flow_rows(conn, period.label)
+    offset = _offset(snapshot, position)
+    rows = await repository.flow_rows(conn, period.label, limit=None if page.limit is None else page.limit + 1,
+                                      offset=offset)
+    totals = await repository.flow_totals(conn, period.label)
     items = [{"origin": _county(r["origin_adcode"]), "destination": _county(r["destination_adcode"]),
-              "placements": r["placements"], "cross_province": r["cross_province"]} for r in rows]
-    return {**_meta(snapshot), "items": items,
-            "total": sum(i["placements"] for i in items),
-            "cross_province": sum(i["placements"] for i in items if i["cross_province"])}
+              "placements": r["placements"], "cross_province": r["cross_province"]} for r in rows[:page.limit]]
+    return {**_meta(snapshot), "items": items, "next_cursor": _next_cursor(page, snapshot, offset, len(rows)),
+            "total": totals["total"], "cross_province": totals["cross_province"]}
 
 
-async def periods(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    return [_meta(r) for r in await repository.list_periods(conn)]
+PERIODS_SCOPE = "stats:periods"
+
+
+async def periods(conn: asyncpg.Connection, *, limit: int, cursor: str | None,
+                  cursor_secret: str) -> dict[str, Any]:
+    """Periods with figures by kind, oldest first; the cursor names the last period answered (its label)."""
+    after = None
+    if cursor is not None:
+        try:
+            last = parse_period(signed_payload(cursor_secret, PERIODS_SCOPE, cursor).decode())
+        except (BadPeriod, UnicodeDecodeError):
+            raise invalid_cursor() from None
+        after = (last.kind, last.starts_on)
+    rows = await repository.list_periods(conn, after=after, limit=limit + 1)
+    following = (sign_payload(cursor_secret, PERIODS_SCOPE, rows[limit - 1]["period"].encode())
+                 if len(rows) > limit else None)
+    return {"items": [_meta(r) for r in rows[:limit]], "next_cursor": following}
 
 
 async def trend(conn: asyncpg.Connection, *, kind: Literal["month", "quarter"], level: Level, adcode: str | None,

@@ -38,6 +38,20 @@
 
   async function json(path) { return (await api(path)).json(); }
 
+  // Every page of a paged list (api.md: `limit`, `cursor`, `next_cursor`): the first page's other fields with
+  // all the items. The charts need all the rows: the county map drew only the first page's 20 counties.
+  async function allPages(path) {
+    const base = path + (path.includes("?") ? "&" : "?") + "limit=100";
+    const first = await json(base);
+    let page = first;
+    while (page.next_cursor) {
+      page = await json(base + "&cursor=" + encodeURIComponent(page.next_cursor));
+      first.items = first.items.concat(page.items);
+    }
+    first.next_cursor = null;
+    return first;
+  }
+
   function el(id) { return document.getElementById(id); }
 
   function show(which) {
@@ -253,9 +267,9 @@
     const q = encodeURIComponent(period);
     try {
       const [circle, county, flows, trend] = await Promise.all([
-        json(`/v1/stats/supply-demand?period=${q}&level=circle`),
-        json(`/v1/stats/supply-demand?period=${q}&level=county`),
-        json(`/v1/stats/transfers?period=${q}`),
+        allPages(`/v1/stats/supply-demand?period=${q}&level=circle`),
+        allPages(`/v1/stats/supply-demand?period=${q}&level=county`),
+        allPages(`/v1/stats/transfers?period=${q}`),
         json("/v1/stats/trend?kind=month&level=circle"),
       ]);
       summary(circle.items.find((r) => !r.occupation_code), flows, circle);
@@ -274,7 +288,7 @@
   async function start() {
     let periods;
     try {
-      periods = (await json("/v1/stats/periods")).items;
+      periods = (await allPages("/v1/stats/periods")).items;
     } catch (error) {
       sessionStorage.removeItem(STORE);
       show("login");

@@ -18,6 +18,7 @@ from services.api.placements.demo import seed_demo_placements
 from services.api.stats.periods import month_of
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import make_job, make_worker
+from tests.services.api.stats.test_paging import COUNTIES, store_snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -125,5 +126,22 @@ async def test_dashboard_renders_in_chromium(live_server: str, browser: Browser,
         await expect(page.locator("#period-meta")).to_contain_text("已冻结")
         await expect(page.locator("#period-meta")).to_contain_text("演示数据")
         assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_the_dashboard_reads_every_page_of_the_figures(live_server: str, browser: Browser, make_org: MakeOrg,
+                                                             db: asyncpg.Connection) -> None:
+    # The figures' lists are paged (20 by default): the flows table showed the first 20 of 25 flows.
+    period = month_of(datetime.now(UTC))
+    await store_snapshot(db, period, computed_at=datetime.now(UTC))
+    authority: OrgKey = await make_org("authority")
+    context = await browser.new_context(viewport=LANDSCAPE, locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    try:
+        await page.goto(f"{live_server}/dashboard#key={authority.api_key}")
+        await expect(page.locator("body")).to_have_attribute("data-state", "ready")
+        await expect(page.locator("#flows-table tbody tr")).to_have_count(len(COUNTIES))
     finally:
         await context.close()
