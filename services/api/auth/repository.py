@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -27,10 +28,14 @@ async def insert_key(conn: asyncpg.Connection, *, org_id: UUID, prefix: str, dig
     return row
 
 
-async def list_keys(conn: asyncpg.Connection, org_id: UUID) -> list[asyncpg.Record]:
+async def list_keys(conn: asyncpg.Connection, org_id: UUID, *, after: tuple[datetime, UUID] | None,
+                    limit: int) -> list[asyncpg.Record]:
+    """The organisation's keys, oldest first, from after `after` (created_at, id) on."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT id, org_id, prefix, label, created_at, revoked_at FROM api_keys WHERE org_id = $1 ORDER BY created_at",
-        org_id,
+        """SELECT id, org_id, prefix, label, created_at, revoked_at FROM api_keys
+            WHERE org_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+            ORDER BY created_at, id LIMIT $4""",
+        org_id, after[0] if after else None, after[1] if after else None, limit,
     )
     return rows
 

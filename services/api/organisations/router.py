@@ -108,8 +108,12 @@ async def create_key(org_id: UUID, request: Request, conn: Connection, caller: A
 
 
 @router.get("/{org_id}/keys", response_model=KeyList)
-async def list_keys(org_id: UUID, conn: Connection, caller: AnyCaller) -> KeyList:
-    return KeyList(items=await service.list_keys(conn, caller, org_id))
+async def list_keys(org_id: UUID, conn: Connection, caller: AnyCaller,
+                    resources: Annotated[Resources, Depends(get_resources)],
+                    limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> KeyList:
+    """The organisation's keys, revoked ones included, oldest first (admin, or the organisation itself)."""
+    return await service.list_keys(conn, caller, org_id, limit=limit, cursor=cursor,
+                                   cursor_secret=resources.settings.cursor_secret.get_secret_value())
 
 
 @router.delete("/{org_id}/keys/{key_id}", response_model=KeyOut)

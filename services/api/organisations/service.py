@@ -17,6 +17,7 @@ from services.api.organisations import contact, repository
 from services.api.organisations.schemas import (
     ContactOut,
     KeyCreated,
+    KeyList,
     KeyOut,
     Licence,
     LicenceChangeList,
@@ -202,10 +203,19 @@ async def create_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, lab
     return KeyCreated(key=key_out(row), api_key=key.plaintext)
 
 
-async def list_keys(conn: asyncpg.Connection, caller: Caller, org_id: UUID) -> list[KeyOut]:
+async def list_keys(conn: asyncpg.Connection, caller: Caller, org_id: UUID, *, limit: int, cursor: str | None,
+                    cursor_secret: str) -> KeyList:
+    """The organisation's keys (revoked ones too), oldest first, a page at a time."""
     _refuse_kiosk(caller)
     await _managed_org(conn, caller, org_id)
-    return [key_out(r) for r in await keys_repository.list_keys(conn, org_id)]
+    # One organisation's pages: a cursor of another organisation's keys is refused like a forged one.
+    scope = f"keys:{org_id}"
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
+    rows = await keys_repository.list_keys(conn, org_id, after=(after.created_at, after.id) if after else None,
+                                           limit=limit + 1)
+    positions = [Position(created_at=r["created_at"], id=r["id"]) for r in rows]
+    return KeyList(items=[key_out(r) for r in rows[:limit]],
+                   next_cursor=next_cursor(cursor_secret, scope, positions, limit))
 
 
 async def revoke_key(conn: asyncpg.Connection, caller: Caller, org_id: UUID, key_id: UUID) -> KeyOut:

@@ -270,3 +270,30 @@ async def test_a_kiosk_key_cannot_mint_list_or_revoke_keys(client: httpx.AsyncCl
     assert still.status_code == 200, still.text
     by_operator = await client.get(f"/v1/orgs/{kiosk.org_id}/keys", headers=admin.headers)
     assert len(by_operator.json()["items"]) == 2
+
+
+async def test_keys_are_paged_and_a_cursor_is_one_organisations(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                                 admin: OrgKey) -> None:
+    # `limit` and `cursor` were accepted and ignored: every key came back, and next_cursor was always null.
+    org = await make_org("enterprise")
+    for n in range(4):
+        created = await client.post(f"/v1/orgs/{org.org_id}/keys", headers=org.headers, json={"label": f"k{n}"})
+        assert created.status_code == 201, created.text
+    seen: list[str | None] = []
+    cursor = None
+    while True:
+        page = await client.get(f"/v1/orgs/{org.org_id}/keys", headers=org.headers,
+                                params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) <= 2
+        seen += [k["label"] for k in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["initial", "k0", "k1", "k2", "k3"]  # oldest first, each once
+    first = (await client.get(f"/v1/orgs/{org.org_id}/keys", headers=org.headers, params={"limit": 1})).json()
+    other = await make_org("enterprise")
+    replayed = await client.get(f"/v1/orgs/{other.org_id}/keys", headers=admin.headers,
+                                params={"cursor": first["next_cursor"]})
+    assert replayed.status_code == 422, replayed.text
+    assert [e["field"] for e in replayed.json()["errors"]] == ["cursor"]
