@@ -172,8 +172,10 @@ async def licence_changes(conn: asyncpg.Connection, caller: Caller, org_id: UUID
     row = await repository.get(conn, org_id)
     if row is None or row["type"] != "broker":
         raise NotFound("no such broker")
-    # The cursor's position is (changed_at, id); the bigint id travels as a UUID's integer.
-    before = decode_cursor(cursor_secret, LICENCE_CHANGES_SCOPE, cursor).id.int if cursor else None
+    # The cursor's position is (changed_at, id); the bigint id travels as a UUID's integer. Scoped to the broker:
+    # one broker's cursor read another's changes from that id on.
+    scope = f"{LICENCE_CHANGES_SCOPE}:{org_id}"
+    before = decode_cursor(cursor_secret, scope, cursor).id.int if cursor else None
     rows = await repository.licence_changes(conn, org_id, before_id=before, limit=limit + 1)
     items = [LicenceChangeOut(
         # Stored values answered as stored (not validated again), like the organisation's own licence.
@@ -184,7 +186,7 @@ async def licence_changes(conn: asyncpg.Connection, caller: Caller, org_id: UUID
         changed_by=r["changed_by"], changed_at=r["changed_at"]) for r in rows[:limit]]
     positions = [Position(created_at=r["changed_at"], id=UUID(int=r["id"])) for r in rows]
     return LicenceChangeList(items=items,
-                             next_cursor=next_cursor(cursor_secret, LICENCE_CHANGES_SCOPE, positions, limit))
+                             next_cursor=next_cursor(cursor_secret, scope, positions, limit))
 
 
 def _refuse_kiosk(caller: Caller) -> None:

@@ -161,3 +161,10 @@ async def test_the_licence_record_is_readable_by_authorities_and_the_broker_newe
     assert forged.status_code == 422, forged.text
     not_a_broker = await client.get(f"/v1/orgs/{enterprise.org_id}/licence/changes", headers=admin.headers)
     assert not_a_broker.status_code == 404
+    # One broker's cursor is not another's: it read the other broker's changes from that position on.
+    for days in (400, 800):
+        assert (await put_licence(client, chongqing, other_broker.org_id, licence(days))).status_code == 200
+    replayed = await client.get(f"/v1/orgs/{other_broker.org_id}/licence/changes",
+                                params={"cursor": page["next_cursor"]}, headers=admin.headers)
+    assert replayed.status_code == 422, replayed.text
+    assert [e["field"] for e in replayed.json()["errors"]] == ["cursor"]
