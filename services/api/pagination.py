@@ -125,7 +125,8 @@ async def refuse_undeclared_paging(request: Request) -> None:
     a list without pages answered its first page again, so a client paging through it looped or silently read
     less than it asked for. Installed on every router (app.py), so an endpoint added later cannot forget it."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    # The API only (api.md's lists): a page for people (/kiosk, /dashboard, a posting's page) keeps its link working.
+    if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
         return
     sent = [name for name in PAGING_PARAMETERS if name in request.query_params]
     if not sent:

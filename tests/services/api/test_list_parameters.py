@@ -178,3 +178,8 @@ async def test_an_endpoint_refuses_the_paging_parameters_it_does_not_take(op: Op
         if name in op.query:
             continue
         _assert_refused(await client.get(url, params={name: value}), name, f"{op.path}?{name}=")
+
+
+async def test_a_page_for_people_keeps_its_link_whatever_the_query(client: httpx.AsyncClient) -> None:
+    # Only the API's endpoints refuse `limit`/`cursor`: a shared link to the kiosk page still opens it.
+    assert (await client.get("/kiosk", params={"cursor": "abc", "limit": "5"})).status_code == 200
