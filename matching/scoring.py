@@ -68,9 +68,15 @@ def _job_point(job: JobFacts, regions: RegionDirectory) -> GeoPoint | None:
     return job.location or _point(job.adcode, regions)
 
 
-def pair_distance_km(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> float | None:
+def _exact_distance_km(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> float | None:
     a, b = _job_point(job, regions), _point(worker.location_adcode, regions)
-    return None if a is None or b is None else round(distance_km(a, b), 1)
+    return None if a is None or b is None else distance_km(a, b)
+
+
+def pair_distance_km(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> float | None:
+    """The distance shown with a match, to 0.1 km. Hard filters compare the exact one (`_exact_distance_km`)."""
+    distance = _exact_distance_km(job, worker, regions)
+    return None if distance is None else round(distance, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +305,9 @@ def _job_end(job: JobFacts) -> date:
 
 
 def _within_commute(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> bool:
-    distance = pair_distance_km(job, worker, regions)
+    # Exact, not rounded to 0.1 km: the candidate filters' cells cover the radius itself, so a pair at 50.04 km
+    # for a 50 km limit would be kept here and never found by the search.
+    distance = _exact_distance_km(job, worker, regions)
     limit = worker.max_commute_km or DEFAULT_MAX_COMMUTE_KM
     return distance is not None and distance <= limit
 
@@ -330,7 +338,7 @@ def _place_ok(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory) -> b
         if region is not None and region.in_circle:  # empty desired regions: anywhere in the circle
             if job.work_type not in NO_RELOCATION_WORK_TYPES:
                 return True
-            distance = pair_distance_km(job, worker, regions)
+            distance = _exact_distance_km(job, worker, regions)  # exact, as in _within_commute
             if distance is not None and distance <= DAILY_ANYWHERE_KM:
                 return True
     return _within_commute(job, worker, regions)

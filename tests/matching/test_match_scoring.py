@@ -3,9 +3,12 @@ import math
 from datetime import UTC, date, datetime
 
 from matching.catalogue import Catalogue
+from matching.documents import worker_document
 from matching.facts import JobFacts, Wage, WorkerFacts
+from matching.geo import KM_PER_DEGREE_LAT, GeoPoint, distance_km, search_cells
 from matching.regions import RegionDirectory
 from matching.scoring import (
+    DAILY_ANYWHERE_KM,
     WEIGHTS,
     hard_filter_violations,
     job_candidate_filter,
@@ -119,6 +122,25 @@ def test_hard_filters(catalogue: Catalogue, regions: RegionDirectory) -> None:
     assert "place" in hard_filter_violations(daily, dataclasses.replace(anywhere, work_types=()), regions, TODAY)
     next_door = dataclasses.replace(anywhere, home_adcode="500106", work_types=())
     assert may_match(daily, next_door, regions, TODAY)
+
+
+def test_the_50_km_reach_is_the_exact_distance_like_the_candidate_filters(
+        catalogue: Catalogue, regions: RegionDirectory) -> None:
+    # 青羊区's seat lies 8 m west of a geohash cell edge (lng 104.0625). A daily posting placed 50.03 km due east
+    # is beyond the 50 km reach, and the candidate filters' cells say so (the seat's cell is 50.02 km away);
+    # the hard filter must not keep it because the distance shown rounds to 50.0.
+    seat = regions.require("510105")
+    east = 50.03 / (KM_PER_DEGREE_LAT * math.cos(math.radians(seat.lat)))
+    location = GeoPoint(seat.lat, seat.lng + east)
+    assert 50.0 < distance_km(GeoPoint(seat.lat, seat.lng), location) < 50.05
+    job = dataclasses.replace(JOB, adcode="510121", location=location, work_type="daily", required_certificates=())
+    worker = dataclasses.replace(WORKER, home_adcode="510105", work_types=(), max_commute_km=None)
+    cells = set(worker_document(worker, catalogue, regions)["geo_cells"])
+    assert not cells & set(search_cells(location, DAILY_ANYWHERE_KM) or ())  # the search never finds the pair
+    assert "place" in hard_filter_violations(job, worker, regions, TODAY)
+    # The same for a worker's own commute limit.
+    commuter = dataclasses.replace(worker, desired_adcodes=("500107",), max_commute_km=50.0)
+    assert "place" in hard_filter_violations(dataclasses.replace(job, work_type="full_time"), commuter, regions, TODAY)
 
 
 def test_age_limits_are_inclusive_like_the_candidate_filter(regions: RegionDirectory) -> None:
