@@ -22,6 +22,10 @@ from matching.regions import RegionDirectory
 from matching.search_filters import JOB_FILTER_ATTRIBUTES, WORKER_FILTER_ATTRIBUTES
 
 OPEN_END = 99991231
+# A worker's commute area in their document (and the jobs filter's) stops here: cells beyond would be more than a
+# search filter takes. The hard filter caps the commute limit the same way (matching/scoring.py), or it would keep
+# pairs no search returns.
+MAX_COMMUTE_CELLS_KM = 300.0
 NOT_IN_CATALOGUE = 4  # shortage_level of a trade the catalogue does not list (ranks after mild shortage)
 
 Document = dict[str, Any]
@@ -96,7 +100,8 @@ def _commute_cells(adcode: str, place: Document, km: float, regions: RegionDirec
             known.clear()
         # search_cells, not covering_cells: past ~250 km the latter gives up, and the worker's commute area was
         # then empty (a longer commute matched fewer jobs than a 200 km one).
-        cells = known[(adcode, km)] = list(search_cells(GeoPoint(place["lat"], place["lng"]), min(km, 300.0)) or ())
+        reach = min(km, MAX_COMMUTE_CELLS_KM)
+        cells = known[(adcode, km)] = list(search_cells(GeoPoint(place["lat"], place["lng"]), reach) or ())
     return cells
 
 

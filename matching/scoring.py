@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from matching.catalogue import Catalogue
-from matching.documents import date_int
+from matching.documents import MAX_COMMUTE_CELLS_KM, date_int
 from matching.facts import JobFacts, WorkerFacts
 from matching.geo import GeoPoint, distance_km, point_cells, search_cells
 from matching.occupations import middle_group_code, small_group_code
@@ -308,7 +308,9 @@ def _within_commute(job: JobFacts, worker: WorkerFacts, regions: RegionDirectory
     # Exact, not rounded to 0.1 km: the candidate filters' cells cover the radius itself, so a pair at 50.04 km
     # for a 50 km limit would be kept here and never found by the search.
     distance = _exact_distance_km(job, worker, regions)
-    limit = worker.max_commute_km or DEFAULT_MAX_COMMUTE_KM
+    # Profiles may say up to 1000 km, but the documents' commute cells reach 300: past that, a commute limit
+    # found nothing by search, and only the predicate (subscriptions, checks of one pair) kept such pairs.
+    limit = min(worker.max_commute_km or DEFAULT_MAX_COMMUTE_KM, MAX_COMMUTE_CELLS_KM)
     return distance is not None and distance <= limit
 
 
@@ -446,7 +448,7 @@ def job_candidate_filter(
         places.append(all_of(eq("in_circle", True), none_of("work_type", NO_RELOCATION_WORK_TYPES)))
         places.append(all_of(eq("in_circle", True), any_of("geo_cells", nearby)) if nearby else None)
     if worker.max_commute_km and point is not None:
-        cells = search_cells(point, min(worker.max_commute_km, 300.0))  # as the worker's document
+        cells = search_cells(point, min(worker.max_commute_km, MAX_COMMUTE_CELLS_KM))  # as the worker's document
         places.append(any_of("geo_cells", cells) if cells else None)
     place = one_of(*places)
     age = None

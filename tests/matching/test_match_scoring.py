@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from matching.catalogue import Catalogue
 from matching.documents import worker_document
 from matching.facts import JobFacts, Wage, WorkerFacts
-from matching.geo import KM_PER_DEGREE_LAT, GeoPoint, distance_km, search_cells
+from matching.geo import KM_PER_DEGREE_LAT, GeoPoint, distance_km, point_cells, search_cells
 from matching.regions import RegionDirectory
 from matching.scoring import (
     DAILY_ANYWHERE_KM,
@@ -141,6 +141,22 @@ def test_the_50_km_reach_is_the_exact_distance_like_the_candidate_filters(
     # The same for a worker's own commute limit.
     commuter = dataclasses.replace(worker, desired_adcodes=("500107",), max_commute_km=50.0)
     assert "place" in hard_filter_violations(dataclasses.replace(job, work_type="full_time"), commuter, regions, TODAY)
+
+
+def test_a_commute_limit_past_the_documents_cells_counts_as_their_reach(
+        catalogue: Catalogue, regions: RegionDirectory) -> None:
+    # A profile may say 400 km, but its document's commute cells (and the jobs filter's) reach 300 km: 万州 →
+    # 九龙坡 (~233 km) is found by search, 巫山 → 九龙坡 (~368 km) never is, so the hard filter must not keep it.
+    def seat(adcode: str) -> GeoPoint:
+        region = regions.require(adcode)
+        return GeoPoint(region.lat, region.lng)
+
+    worker = dataclasses.replace(WORKER, home_adcode="500237", desired_adcodes=("510104",), max_commute_km=400.0)
+    assert 300 < distance_km(seat("500237"), seat(JOB.adcode)) <= 400
+    cells = set(worker_document(worker, catalogue, regions)["commute_cells"])
+    assert not cells & set(point_cells(seat(JOB.adcode)))  # the search never finds the pair
+    assert "place" in hard_filter_violations(JOB, worker, regions, TODAY)
+    assert may_match(JOB, dataclasses.replace(worker, home_adcode="500101"), regions, TODAY)
 
 
 def test_age_limits_are_inclusive_like_the_candidate_filter(regions: RegionDirectory) -> None:
