@@ -16,7 +16,7 @@ from typing import Any
 from matching.catalogue import Catalogue
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.geo import GeoPoint, point_cells, search_cells
-from matching.identity import mask_numbers_in_text
+from matching.identity import mask_numbers_in_free_text
 from matching.occupations import small_group_code
 from matching.regions import RegionDirectory
 from matching.search_filters import JOB_FILTER_ATTRIBUTES, WORKER_FILTER_ATTRIBUTES
@@ -177,11 +177,13 @@ def worker_document(worker: WorkerFacts, catalogue: Catalogue, regions: RegionDi
         "occupation_names": list(trades["occupation_names"]),
         "occupation_aliases": list(trades["occupation_aliases"]),
         "shortage_level": trades["shortage_level"],
-        # Free text a broker typed: a phone or ID number written into it (联系13812345678) is masked, since the
-        # document is searchable and enterprises' matches and notices show these fields as they are here.
-        "skills": [mask_numbers_in_text(s) for s in worker.skills],
-        "certificates": [mask_numbers_in_text(c) for c in worker.certificates],
-        "labour_brand": mask_numbers_in_text(worker.labour_brand) if worker.labour_brand else worker.labour_brand,
+        # Free text a broker typed: a phone or ID number written into it (联系13812345678, +86 138 1234 5678) is
+        # masked, since enterprises' matches and notices show these fields as they are here (api.md: personal
+        # data never in Meilisearch).
+        "skills": [mask_numbers_in_free_text(s) for s in worker.skills],
+        "certificates": [mask_numbers_in_free_text(c) for c in worker.certificates],
+        "labour_brand": (mask_numbers_in_free_text(worker.labour_brand) if worker.labour_brand
+                         else worker.labour_brand),
         "experience_years": worker.experience_years,
         "home_adcode": worker.home_adcode,
         "current_adcode": where,

@@ -31,6 +31,7 @@ __all__ = [
     "age_on",
     "id_check_character",
     "mask_id_number",
+    "mask_numbers_in_free_text",
     "mask_numbers_in_text",
     "mask_phone",
     "normalise_id_number",
@@ -354,6 +355,27 @@ def mask_numbers_in_text(text: str) -> str:
         return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
     return _NUMBER_IN_TEXT.sub(mask, text)
+
+
+# A mobile number as people write one in prose: after +86 / 0086 / 86, in groups of 3-4-4 split by a space or a
+# hyphen, or run into latin letters (tel13812345678, wx13812345678). Only digits bound it: in a profile's skills or
+# labour brand there is no UUID to protect, as there is in a path (mask_numbers_in_text), and a hyphenated UUID
+# group (…e138-1234-5678-…) would match here, so this pattern is for free text only.
+_SEP = r"[ \-－\u3000]?"
+_MOBILE_IN_PROSE = re.compile(
+    r"(?<![0-9０-９])((?:[+＋]|00|００)?[8８][6６]" + _SEP + r")?([1１][3-9３-９][0-9０-９])" + _SEP
+    + r"([0-9０-９]{4})" + _SEP + r"([0-9０-９]{4})(?![0-9０-９])")
+
+
+def mask_numbers_in_free_text(text: str) -> str:
+    """`mask_numbers_in_text`, and mobile numbers written as people write them in prose (+8613812345678,
+    138 1234 5678, 138-1234-5678, tel13812345678), masked to ``138****5678``. For free text a broker typed into
+    a profile (skills, certificates, labour brand) before anyone else sees it."""
+
+    def mask(match: re.Match[str]) -> str:
+        return (match.group(1) or "") + match.group(2) + "****" + match.group(4)
+
+    return _MOBILE_IN_PROSE.sub(mask, mask_numbers_in_text(text))
 
 
 def age_on(birth_date: date, day: date) -> int:

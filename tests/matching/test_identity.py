@@ -15,6 +15,7 @@ from matching.identity import (
     age_on,
     id_check_character,
     mask_id_number,
+    mask_numbers_in_free_text,
     mask_numbers_in_text,
     mask_phone,
     mobile_number,
@@ -336,3 +337,24 @@ def test_numbers_in_text_are_masked_in_full_width_too() -> None:
     assert mask_numbers_in_text(f"/v1/x/{CQ_X.translate(wide)}") == "/v1/x/５００１０７********１２３Ｘ"
     assert mask_numbers_in_text("电话１３８１２３４５６７８") == "电话１３８****５６７８"
     assert mask_numbers_in_text("编号１２３４５") == "编号１２３４５"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("有事打+8613812345678", "有事打+86138****5678"),
+    ("电话8613812345678", "电话86138****5678"),
+    ("＋８６ １３８１２３４５６７８", "＋８６ １３８****５６７８"),
+    ("联系 138 1234 5678 王", "联系 138****5678 王"),
+    ("138-1234-5678", "138****5678"),
+    ("tel13812345678、wx13812345678", "tel138****5678、wx138****5678"),
+    ("身份证50010719900101123X号", "身份证500107********123X号"),
+    # Not a mobile: too many digits in a row, a wage, a year.
+    ("编号138123456789", "编号138123456789"), ("月薪 8000-12000 元", "月薪 8000-12000 元"), ("2026年", "2026年"),
+])
+def test_numbers_in_free_text_are_masked_as_people_write_them(text: str, expected: str) -> None:
+    assert mask_numbers_in_free_text(text) == expected
+
+
+def test_a_uuid_in_a_path_is_never_taken_for_a_phone() -> None:
+    # Why paths keep mask_numbers_in_text: a hyphenated UUID group can look like 138-1234-5678 in prose.
+    path = "/v1/workers/0e9ab138-1234-5678-9abc-def012345678"
+    assert mask_numbers_in_text(path) == path

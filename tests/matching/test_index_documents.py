@@ -135,3 +135,17 @@ def test_worker_document_follows_the_catalogue_version_it_is_given(catalogue: Ca
     assert after["shortage_level"] == 3
     assert worker_document(WORKER, catalogue, regions)["occupation_names"] == ["焊工"]
 
+
+
+def test_phones_written_as_people_write_them_are_masked_in_a_worker_document(catalogue: Catalogue,
+                                                                               regions: RegionDirectory) -> None:
+    # A broker writes a phone into the free text with its country code or in groups (有事打+8613923456781,
+    # 联系 139 2345 6781): enterprises see these fields as the document has them, so they must be masked too.
+    worker = replace(WORKER, skills=("氩弧焊", "有事打+8613923456781", "tel13923456781"),
+                     certificates=("焊工证 联系139-2345-6781",), labour_brand="云阳面工 139 2345 6781")
+    doc = worker_document(worker, catalogue, regions)
+    text = repr([doc["skills"], doc["certificates"], doc["labour_brand"]])
+    assert "2345" not in text, text
+    assert doc["skills"] == ["氩弧焊", "有事打+86139****6781", "tel139****6781"]
+    assert doc["certificates"] == ["焊工证 联系139****6781"]
+    assert doc["labour_brand"] == "云阳面工 139****6781"

@@ -24,7 +24,7 @@ import asyncpg
 import structlog
 
 from matching.geo import GeoPoint, distance_km
-from matching.identity import mask_numbers_in_text, mobile_number
+from matching.identity import mask_numbers_in_free_text, mobile_number
 from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ
@@ -308,8 +308,8 @@ def _worker_summary(worker: Mapping[str, Any]) -> dict[str, Any]:
     brand = worker["labour_brand"]
     return {"occupation_codes": list(worker["occupation_codes"] or ()), "home_adcode": worker["home_adcode"],
             "current_adcode": worker["current_adcode"], "work_types": list(worker["work_types"] or ()),
-            "skills": [mask_numbers_in_text(s) for s in worker["skills"] or ()],
-            "labour_brand": mask_numbers_in_text(brand) if brand else brand}
+            "skills": [mask_numbers_in_free_text(s) for s in worker["skills"] or ()],
+            "labour_brand": mask_numbers_in_free_text(brand) if brand else brand}
 
 
 async def _record_subscription_hits(conn: asyncpg.Connection, outbox: OutboxRecorder,

@@ -29,7 +29,7 @@ async def test_numbers_typed_into_free_text_are_masked_for_the_index_and_enterpr
     body = {
         "name": "刘春梅", "id_number": fresh_id_number(), "phone": fresh_phone(), "home_adcode": "500235",
         "occupations": ["6-18-02-04"], "skills": ["氩弧焊", f"有事打{PHONE_IN_SKILLS}"],
-        "certificates": [f"焊工证 身份证{ID_IN_CERTIFICATES}"], "labour_brand": f"云阳面工 {PHONE_IN_BRAND}",
+        "certificates": [f"焊工证 身份证{ID_IN_CERTIFICATES}"], "labour_brand": f"云阳面工 +86{PHONE_IN_BRAND}",
         "desired_adcodes": [], "willing_to_relocate": True, "available_from": "2026-01-01",
         "work_types": ["full_time"],
         "consent": {"share_with_enterprises": True, "contact_by_sms": False,
@@ -55,3 +55,4 @@ async def test_numbers_typed_into_free_text_are_masked_for_the_index_and_enterpr
             assert number not in text, (where, number)
         # The rest of the free text is kept: the skill is still there, its number masked.
         assert "有事打139****6781" in text, where
+        assert "云阳面工 +86158****4321" in text, where  # a country code does not hide a phone from the mask
