@@ -335,4 +335,6 @@ def jobs_index_settings(catalogue: Catalogue, regions: RegionDirectory) -> dict[
 
 
 def workers_index_settings(catalogue: Catalogue, regions: RegionDirectory) -> dict[str, Any]:
-    return _with_catalogue(WORKERS_INDEX_SETTINGS, catalogue, regions)
+    # No synonyms or dictionary: nothing of the workers index is searched by text.
+    del catalogue, regions
+    return copy.deepcopy(WORKERS_INDEX_SETTINGS)

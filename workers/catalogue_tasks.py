@@ -152,7 +152,9 @@ async def _apply_published(resources: WorkerResources, conn: asyncpg.Connection,
     for kind in INDEX_KINDS:
         # Creates a missing index (primary key `id`) with the structural settings of services/indexing.
         await indexer.ensure_index(kind, catalogue, regions)
-        await apply_search_settings(resources.search, indexer.uid(kind), synonyms=synonyms, dictionary=dictionary)
+    # The jobs index only: the workers index is not searched by text (matching/documents.py), and a new dictionary
+    # makes Meilisearch re-index every document of an index it is set on, for nothing there.
+    await apply_search_settings(resources.search, indexer.uid("jobs"), synonyms=synonyms, dictionary=dictionary)
     codes = changed_codes(run, complete=complete)
     queued = await reindex_occupations(resources, catalogue, codes)
     await repository.set_search_applied_version(conn, version)
