@@ -209,7 +209,9 @@ def _refuse_mixed_utf8(handle: BinaryIO, *, declared: bool) -> None:
     _mixed(bad, bad_count, zh="不是 UTF-8（可能是 GBK），其余是 UTF-8", en="are not UTF-8 (GBK?) while the rest is")
 
 
-_TWO_BYTE_UTF8 = re.compile("[\u0080-\u07ff]")
+# GBK bytes that happen to decode as UTF-8 give characters of this range; Chinese text written in UTF-8 has few,
+# except the middle dot of transliterated names (阿卜杜·热合曼), × and °, which do not count against it.
+_TWO_BYTE_UTF8 = re.compile("[\u0080-\u00af\u00b1-\u00b6\u00b8-\u00d6\u00d8-\u07ff]")
 _CJK = re.compile("[\u3400-\u9fff]")
 
 

@@ -99,6 +99,21 @@ def test_a_gbk_csv_with_some_utf8_rows_is_refused_naming_the_lines(tmp_path: Pat
     assert "测试" not in caught.value.message  # no cell values
 
 
+def test_a_utf8_row_with_a_middle_dot_in_a_gbk_csv_is_found_too(tmp_path: Path, mapper: RowMapper) -> None:
+    # Uyghur and Yi names are written with a middle dot (U+00B7), as are × and ° in skills: such a UTF-8 row
+    # was taken for GBK decoding by chance and imported garbled.
+    path = tmp_path / "w.csv"
+    rows = [worker_row(n) for n in range(1, 6)]
+    rows[2] = {**rows[2], "姓名": "阿卜杜·热合曼", "技能": "焊接×2年;高温40°"}
+    lines = to_csv(rows).splitlines(keepends=True)
+    path.write_bytes(b"".join(line.encode("utf-8" if number == 4 else "gbk")
+                              for number, line in enumerate(lines, start=1)))
+    with pytest.raises(ImportFileError) as caught:
+        _open(path, "csv", mapper)
+    assert caught.value.code == "mixed_encoding"
+    assert "第 4 行" in caught.value.message
+
+
 def test_a_gbk_csv_with_a_row_that_happens_to_be_valid_utf8_is_read_as_gbk(tmp_path: Path, mapper: RowMapper) -> None:
     # 卢茂 in GBK is also valid UTF-8: a GBK file is told from a mixed one by most of its lines, not by any one.
     path = tmp_path / "w.csv"
