@@ -32,6 +32,9 @@ ADCODE_PATTERN = r"^\d{6}$"
 OCCUPATION_PATTERN = r"^\d-\d{2}(-\d{2}){0,2}$"
 
 
+_SHOWN_CHARS = 40
+
+
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     url: str = Field(min_length=8, max_length=2048,
@@ -45,7 +48,9 @@ class WebhookCreate(BaseModel):
     def _known_events(cls, events: list[str]) -> list[str]:
         unknown = [e for e in events if e not in WEBHOOK_EVENTS]
         if unknown:
-            raise ValueError(f"未知事件 / unknown events {unknown}; known: {list(WEBHOOK_EVENTS)}")
+            # Named so the client finds its mistake, but not echoed whole: an event name is the client's own text.
+            shown = [mask_numbers_in_text(e[:_SHOWN_CHARS]) + ("…" if len(e) > _SHOWN_CHARS else "") for e in unknown]
+            raise ValueError(f"未知事件 / unknown events {shown}; known: {list(WEBHOOK_EVENTS)}")
         return list(dict.fromkeys(events))
 
 

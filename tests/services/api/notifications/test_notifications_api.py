@@ -62,6 +62,19 @@ async def test_a_given_secret_is_kept_and_a_malformed_one_refused(client: httpx.
     assert bad.json()["errors"][0]["field"] == "secret"
 
 
+async def test_an_unknown_event_is_named_but_not_echoed_whole(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    broker = await make_org("broker")
+    events = ["match.create", "x" * 5000, "打13912345678"]
+    bad = await client.post("/v1/webhooks", headers=broker.headers, json={"url": "http://127.0.0.1:9/h",
+                                                                          "events": events})
+    assert bad.status_code == 422, bad.text
+    [error] = bad.json()["errors"]
+    assert error["field"] == "events"
+    assert "match.create" in error["message"]
+    assert "x" * 41 not in bad.text
+    assert "13912345678" not in bad.text
+
+
 @pytest.mark.parametrize("url", [
     "http://10.1.2.3/hook",               # http to anything but loopback
     "https://10.1.2.3/hook",              # private
