@@ -65,9 +65,11 @@ class WorkerFields(BaseModel):
     experience_years: int | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
     desired_adcodes: list[Adcode] = Field(default_factory=list, max_length=60,
-                                          description="Empty: anywhere in the circle.")
+                                          description="Empty: anywhere in the circle (for daily work, 日结: "
+                                                      "within 50 km of where the worker is).")
     willing_to_relocate: bool = False
-    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False,
+                                         description="Matching counts at most 300 km.")
     expected_wage: Wage | None = None
     available_from: CalendarDate
     available_until: CalendarDate | None = None
