@@ -96,6 +96,19 @@ async def job_matches(client: httpx.AsyncClient, org: OrgKey, job_id: str, **par
     return data
 
 
+async def assert_matched_both_ways(client: httpx.AsyncClient, enterprise: OrgKey, broker: OrgKey, *,
+                                   workers_of: dict[str, set[str]], jobs_of: dict[str, set[str]]) -> None:
+    """Each posting's matched workers and each profile's matched postings are exactly those given."""
+    for job_id, expected in workers_of.items():
+        data = await job_matches(client, enterprise, job_id, limit=100)
+        assert {item["worker"]["id"] for item in data["items"]} == expected, job_id
+    for worker_id, expected in jobs_of.items():
+        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100},
+                                    headers=broker.headers)
+        assert response.status_code == 200, response.text
+        assert {item["job"]["id"] for item in response.json()["items"]} == expected, worker_id
+
+
 async def test_a_job_gets_its_fitting_workers_ranked_with_reasons(client: httpx.AsyncClient,
                                                                   world: dict[str, Any]) -> None:
     data = await job_matches(client, world["enterprise"], world["jobs"]["open"])
@@ -326,16 +339,10 @@ async def test_day_labour_is_not_offered_to_relocating_workers_across_the_map(
     full_time = await post(client, "/v1/jobs", job_body(), enterprise)
     await run_worker_burst(settings)
     await settle(settings)
-    data = await job_matches(client, enterprise, day_job, limit=100)
-    assert {item["worker"]["id"] for item in data["items"]} == {local, wants_there}
-    data = await job_matches(client, enterprise, full_time, limit=100)
-    assert {item["worker"]["id"] for item in data["items"]} == {local, relocates, wants_there}
-    for worker_id, expected in ((relocates, {full_time}), (wants_there, {day_job, full_time}),
-                                (local, {day_job, full_time})):
-        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100},
-                                    headers=broker.headers)
-        assert response.status_code == 200, response.text
-        assert {item["job"]["id"] for item in response.json()["items"]} == expected
+    await assert_matched_both_ways(
+        client, enterprise, broker,
+        workers_of={day_job: {local, wants_there}, full_time: {local, relocates, wants_there}},
+        jobs_of={relocates: {full_time}, wants_there: {day_job, full_time}, local: {day_job, full_time}})
 
 
 async def test_day_labour_reaches_anywhere_workers_only_within_a_days_trip(
@@ -355,15 +362,10 @@ async def test_day_labour_reaches_anywhere_workers_only_within_a_days_trip(
     full_time = await post(client, "/v1/jobs", job_body(), enterprise)
     await run_worker_burst(settings)
     await settle(settings)
-    data = await job_matches(client, enterprise, day_job, limit=100)
-    assert {item["worker"]["id"] for item in data["items"]} == {next_door, named}
-    data = await job_matches(client, enterprise, full_time, limit=100)
-    assert {item["worker"]["id"] for item in data["items"]} == {next_door, far, named}
-    for worker_id, expected in ((far, {full_time}), (next_door, {day_job, full_time}), (named, {day_job, full_time})):
-        response = await client.get(f"/v1/workers/{worker_id}/matches", params={"limit": 100},
-                                    headers=broker.headers)
-        assert response.status_code == 200, response.text
-        assert {item["job"]["id"] for item in response.json()["items"]} == expected
+    await assert_matched_both_ways(
+        client, enterprise, broker,
+        workers_of={day_job: {next_door, named}, full_time: {next_door, far, named}},
+        jobs_of={far: {full_time}, next_door: {day_job, full_time}, named: {day_job, full_time}})
 
 
 async def test_rows_stored_before_canonical_names_match_once_reindexed(
