@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from stdnum.cn import uscc
 
+from services.api.calendar_window import CalendarDate
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.problems import fields_conflict
 from services.api.sealed_text import PRINTABLE
@@ -39,7 +40,7 @@ class Licence(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     number: str = Field(min_length=3, max_length=64)
     issuer_province: Province
-    valid_until: date
+    valid_until: CalendarDate
 
 
 class Contact(BaseModel):

@@ -81,6 +81,10 @@ async def test_licences_are_refused_to_others_and_for_other_organisations(
     bad = await put_licence(client, admin, broker.org_id, {"issuer_province": "GD", "valid_until": "2027-13-01"})
     assert bad.status_code == 422, bad.text
     assert {e["field"] for e in bad.json()["errors"]} >= {"number", "issuer_province", "valid_until"}
+    body = {"number": "渝人服证字〔2026〕001号", "issuer_province": "CQ", "valid_until": 1893456000}
+    as_seconds = await put_licence(client, admin, broker.org_id, body)  # midnight UTC, read by pydantic as 2030-01-01
+    assert as_seconds.status_code == 422, as_seconds.text
+    assert [e["field"] for e in as_seconds.json()["errors"]] == ["valid_until"], as_seconds.text
     forever = await put_licence(client, admin, broker.org_id, licence(11 * 366))  # "no end" is not a date
     assert forever.status_code == 422, forever.text
     assert [e["field"] for e in forever.json()["errors"]] == ["valid_until"]
