@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.api.auth.caller import Caller, require_roles
 from services.api.database import Connection
-from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
+from services.api.pagination import DEFAULT_LIMIT, PAGING_PARAMETERS, CursorParam, Limit
 from services.api.problems import FieldError, InvalidInput, problem_responses
 from services.api.resources import Resources, get_resources
 from services.api.stats import service
@@ -31,7 +31,7 @@ def _page(request: Request, resources: Resources, output: str, scope: str, limit
     if output != "csv":
         return service.Page(scope=scope, limit=limit, cursor=cursor,
                             cursor_secret=resources.settings.cursor_secret.get_secret_value())
-    sent = [name for name in ("limit", "cursor") if name in request.query_params]
+    sent = [name for name in PAGING_PARAMETERS if name in request.query_params]
     if sent:
         raise InvalidInput("CSV 是完整报表，不分页 / a CSV is the whole report and is not paged", errors=[
             FieldError(field=name, message=f"format=csv 不接受 {name} / format=csv takes no {name}") for name in sent])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -63,10 +64,12 @@ def test_gbk_csv_is_detected(tmp_path: Path, mapper: RowMapper) -> None:
     assert rows[0].values["姓名"] == "测试1号"
 
 
-def _mixed_csv(gbk_rows: set[int], bom: bytes = b"") -> bytes:
-    """A UTF-8 CSV of five workers whose data rows numbered in `gbk_rows` (spreadsheet rows: header = 1) are GBK."""
-    lines = to_csv([worker_row(n) for n in range(1, 6)]).splitlines(keepends=True)
-    return bom + b"".join(line.encode("gbk" if number in gbk_rows else "utf-8")
+def _mixed_csv(odd_rows: set[int], *, odd: str, rest: str, rows: list[dict[str, Any]] | None = None,
+               bom: bytes = b"") -> bytes:
+    """A CSV of `rows` (five workers by default) in `rest`, but for the rows numbered in `odd_rows` (spreadsheet
+    rows: header = 1), which are in `odd`."""
+    lines = to_csv(rows or [worker_row(n) for n in range(1, 6)]).splitlines(keepends=True)
+    return bom + b"".join(line.encode(odd if number in odd_rows else rest)
                           for number, line in enumerate(lines, start=1))
 
 
@@ -75,7 +78,7 @@ def test_a_utf8_csv_with_some_gbk_rows_is_refused_naming_the_lines(tmp_path: Pat
                                                                    bom: bytes) -> None:
     # Read as GB18030 (which decodes almost any bytes), such a file was imported with every UTF-8 row garbled.
     path = tmp_path / "w.csv"
-    path.write_bytes(_mixed_csv({3, 5}, bom))
+    path.write_bytes(_mixed_csv({3, 5}, odd="gbk", rest="utf-8", bom=bom))
     with pytest.raises(ImportFileError) as caught:
         _open(path, "csv", mapper)
     assert caught.value.code == "mixed_encoding"
@@ -87,9 +90,7 @@ def test_a_utf8_csv_with_some_gbk_rows_is_refused_naming_the_lines(tmp_path: Pat
 def test_a_gbk_csv_with_some_utf8_rows_is_refused_naming_the_lines(tmp_path: Path, mapper: RowMapper) -> None:
     # Read as GB18030 (which decodes UTF-8 bytes too), such a file was imported with its UTF-8 rows garbled.
     path = tmp_path / "w.csv"
-    lines = to_csv([worker_row(n) for n in range(1, 8)]).splitlines(keepends=True)
-    path.write_bytes(b"".join(line.encode("utf-8" if number in {4, 6} else "gbk")
-                              for number, line in enumerate(lines, start=1)))
+    path.write_bytes(_mixed_csv({4, 6}, odd="utf-8", rest="gbk", rows=[worker_row(n) for n in range(1, 8)]))
     with pytest.raises(ImportFileError) as caught:
         _open(path, "csv", mapper)
     assert caught.value.code == "mixed_encoding"
@@ -105,9 +106,7 @@ def test_a_utf8_row_with_a_middle_dot_in_a_gbk_csv_is_found_too(tmp_path: Path, 
     path = tmp_path / "w.csv"
     rows = [worker_row(n) for n in range(1, 6)]
     rows[2] = {**rows[2], "姓名": "阿卜杜·热合曼", "技能": "焊接×2年;高温40°"}
-    lines = to_csv(rows).splitlines(keepends=True)
-    path.write_bytes(b"".join(line.encode("utf-8" if number == 4 else "gbk")
-                              for number, line in enumerate(lines, start=1)))
+    path.write_bytes(_mixed_csv({4}, odd="utf-8", rest="gbk", rows=rows))
     with pytest.raises(ImportFileError) as caught:
         _open(path, "csv", mapper)
     assert caught.value.code == "mixed_encoding"

@@ -96,6 +96,19 @@ async def job_matches(client: httpx.AsyncClient, org: OrgKey, job_id: str, **par
     return data
 
 
+async def day_and_full_time_jobs_indexed(client: httpx.AsyncClient, enterprise: OrgKey,
+                                         settings: ApiSettings) -> tuple[str, str]:
+    """A 日结 welding posting starting tomorrow and the default full-time one, both in 九龙坡; everything posted so
+    far indexed."""
+    day_job = await post(client, "/v1/jobs", job_body(
+        title="电焊工 日结", work_type="daily", start_date=start_date_in(1),
+        wage={"min": 300, "max": 380, "unit": "day"}), enterprise)
+    full_time = await post(client, "/v1/jobs", job_body(), enterprise)
+    await run_worker_burst(settings)
+    await settle(settings)
+    return day_job, full_time
+
+
 async def assert_matched_both_ways(client: httpx.AsyncClient, enterprise: OrgKey, broker: OrgKey, *,
                                    workers_of: dict[str, set[str]], jobs_of: dict[str, set[str]]) -> None:
     """Each posting's matched workers and each profile's matched postings are exactly those given."""
@@ -333,12 +346,7 @@ async def test_day_labour_is_not_offered_to_relocating_workers_across_the_map(
         143, home_adcode="510107", desired_adcodes=["510107"], willing_to_relocate=True, **daily), broker)
     wants_there = await post(client, "/v1/workers", worker_body(
         145, home_adcode="510107", desired_adcodes=["500107"], willing_to_relocate=True, **daily), broker)
-    day_job = await post(client, "/v1/jobs", job_body(
-        title="电焊工 日结", work_type="daily", start_date=start_date_in(1),
-        wage={"min": 300, "max": 380, "unit": "day"}), enterprise)
-    full_time = await post(client, "/v1/jobs", job_body(), enterprise)
-    await run_worker_burst(settings)
-    await settle(settings)
+    day_job, full_time = await day_and_full_time_jobs_indexed(client, enterprise, settings)
     await assert_matched_both_ways(
         client, enterprise, broker,
         workers_of={day_job: {local, wants_there}, full_time: {local, relocates, wants_there}},
@@ -356,12 +364,7 @@ async def test_day_labour_reaches_anywhere_workers_only_within_a_days_trip(
     far = await post(client, "/v1/workers", worker_body(153, home_adcode="500101", **anywhere), broker)
     named = await post(client, "/v1/workers", worker_body(
         155, home_adcode="500101", **{**anywhere, "desired_adcodes": ["500107"]}), broker)
-    day_job = await post(client, "/v1/jobs", job_body(
-        title="电焊工 日结", work_type="daily", start_date=start_date_in(1),
-        wage={"min": 300, "max": 380, "unit": "day"}), enterprise)
-    full_time = await post(client, "/v1/jobs", job_body(), enterprise)
-    await run_worker_burst(settings)
-    await settle(settings)
+    day_job, full_time = await day_and_full_time_jobs_indexed(client, enterprise, settings)
     await assert_matched_both_ways(
         client, enterprise, broker,
         workers_of={day_job: {next_door, named}, full_time: {next_door, far, named}},
