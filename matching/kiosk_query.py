@@ -17,6 +17,7 @@ from matching.homophones import Correction, HomophoneCorrector
 from matching.job_terms import BENEFIT_WORDS, START_WORDS, WORK_TYPE_WORDS, WorkType
 from matching.regions import Province, RegionDirectory, load_localities
 from matching.segmentation import Analyzer
+from matching.work_phrases import load_work_phrases
 
 _T = TypeVar("_T")
 MAX_QUERY_CHARS = 200
@@ -95,9 +96,15 @@ class KioskQueryInterpreter:
         self.analyzer = analyzer
         # Places people name instead of their district (杨家坪 → 九龙坡): read as that county.
         self.localities = load_localities(regions)
-        # Every proper beginning of a locality's name, so pieces the segmenter cut it into are joined back
-        # (_join_localities) without trying joins at words that begin none.
-        self._locality_heads = frozenset(name[:n] for name in self.localities for n in range(1, len(name)))
+        # Tasks people name instead of the trade (带小孩 → 家政服务员), for the trades this catalogue offers.
+        # A phrase follows its trade's replacement and is dropped with a retired trade, as aliases are.
+        offered = {entry.occupation_code for entry in catalogue.active_entries()}
+        self.work_phrases = {phrase: catalogue.resolve(code) for phrase, code in load_work_phrases().items()
+                             if catalogue.resolve(code) in offered}
+        # Every proper beginning of a locality's name or a phrase, so pieces the segmenter cut it into are joined
+        # back (_join_known) without trying joins at words that begin none.
+        self._joinable = self.localities.keys() | self.work_phrases.keys()
+        self._joinable_heads = frozenset(name[:n] for name in self._joinable for n in range(1, len(name)))
         place_words = [*regions.place_words(), *self.localities]
         trade_words = list(catalogue.alias_map())
         self.corrector = HomophoneCorrector(
@@ -133,7 +140,11 @@ class KioskQueryInterpreter:
         work_type: WorkType | None = None
         start: int | None = None
         remaining: list[str] = []
-        for token in self._join_localities(self.analyzer.cut(rest)):
+        # Work phrases (position among the leftovers, phrase, trade): their trade only when the phrase names no
+        # trade itself — in 保姆 会做川菜 the trade is 保姆 and 做川菜 words to search for, not a cook; in 保姆 带小孩
+        # the phrase says the trade again and is understood.
+        tasks: list[tuple[int, str, str]] = []
+        for token in self._join_known(self.analyzer.cut(rest)):
             if token in FILLER_WORDS:
                 continue
             locality = self.localities.get(token)
@@ -162,11 +173,21 @@ class KioskQueryInterpreter:
             if code is not None:
                 codes.append(code)
                 continue
+            task = self.work_phrases.get(token)
+            if task is not None:
+                tasks.append((len(remaining), token, task))
+                continue
             partial = self._partial_codes(token)
             if partial:
                 codes.extend(partial)
                 continue
             remaining.append(token)
+        if codes:
+            for position, phrase, task in reversed(tasks):
+                if task not in codes:
+                    remaining[position:position] = self.analyzer.cut(phrase)
+        else:
+            codes = [task for _, _, task in tasks]
         return Interpretation(
             adcodes=_unique(adcodes),
             city_adcodes=_unique(cities),
@@ -182,22 +203,24 @@ class KioskQueryInterpreter:
             corrections=corrections,
         )
 
-    def _join_localities(self, tokens: list[str]) -> list[str]:
-        """`tokens` with runs of adjacent pieces that spell a locality joined into it, longest first.
+    def _join_known(self, tokens: list[str]) -> list[str]:
+        """`tokens` with runs of adjacent pieces that spell a locality or a work phrase joined into it, longest
+        first.
 
         The segmenter cuts names its dictionary does not hold (磁器口 → 磁器 口, 洪崖洞 → 洪 崖洞, 宽窄巷子 → 宽窄
-        巷子) and the analyzer is shared with indexing, so the names are not added there: a join here finds such a
-        place only where the pieces end exactly at its edges, never inside a longer word."""
+        巷子, 带小孩 → 带 小孩) and the analyzer is shared with indexing, so the names are not added there: a join
+        here finds such a name only where the pieces end exactly at its edges, never inside a longer word.
+        Spaces between the pieces do not count (带 小孩 is 带小孩)."""
         joined: list[str] = []
         i = 0
         while i < len(tokens):
             found = 1
             text = tokens[i]
             j = i + 1
-            while text in self._locality_heads and j < len(tokens):
+            while text in self._joinable_heads and j < len(tokens):
                 text += tokens[j]
                 j += 1
-                if text in self.localities:
+                if text in self._joinable:
                     found = j - i
             joined.append("".join(tokens[i : i + found]))
             i += found

@@ -1,3 +1,4 @@
+import dataclasses
 import random
 from pathlib import Path
 
@@ -175,6 +176,56 @@ def test_market_slang_for_trades_is_understood(regions: RegionDirectory) -> None
         result = interpreter.interpret(text)
         assert result.occupation_codes == (code,), text
         assert result.remaining_text == "", text
+
+
+def test_tasks_people_name_instead_of_the_trade_are_read_as_the_trade(regions: RegionDirectory) -> None:
+    # matching/reference/work_phrases.csv: what people say they would do (带小孩, 扛包), typed together or apart,
+    # cut into pieces by the segmenter or not, with places and work words around them.
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    for text, code in (("带小孩", "4-10-01-06"), ("带 小孩", "4-10-01-06"), ("帮人带孩子", "4-10-01-06"),
+                       ("看护老人", "4-10-01-05"), ("陪护老人", "4-10-01-05"), ("照顾病人", "4-14-01-02"),
+                       ("扛包", "4-02-05-01"), ("搬货", "4-02-05-01"), ("送快递", "4-02-07-08"),
+                       ("工地上打杂", "6-29-01-01"), ("进厂", "6-25-03-00"), ("开挖机", "6-30-05-05"),
+                       ("开货车", "4-02-02-02"), ("搞卫生", "4-09-08-01")):
+        result = interpreter.interpret(text)
+        assert result.occupation_codes == (code,), text
+        assert result.remaining_text == "", text
+    result = interpreter.interpret("江北 厂里上班 日结")
+    assert (result.adcodes, result.occupation_codes, result.work_type) == (("500105",), ("6-25-03-00",), "daily")
+    assert result.remaining_text == ""
+    both = interpreter.interpret("带小孩 或者 扛包")
+    assert both.occupation_codes == ("4-10-01-06", "4-02-05-01")
+
+
+def test_a_task_beside_a_named_trade_is_words_to_search_not_a_second_trade(regions: RegionDirectory) -> None:
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    nanny_who_cooks = interpreter.interpret("保姆 会做川菜")  # 做川菜 alone would be a cook
+    assert nanny_who_cooks.occupation_codes == ("4-10-01-06",)
+    assert nanny_who_cooks.remaining_text == "会 做 川菜"
+    nanny = interpreter.interpret("保姆 带小孩")  # the task says the trade again: understood, nothing to search
+    assert nanny.occupation_codes == ("4-10-01-06",)
+    assert nanny.remaining_text == ""
+    assert interpreter.interpret("背包").occupation_codes == ()  # a backpack, not 背 + 包
+
+
+def test_a_task_follows_its_trade_through_the_catalogue(regions: RegionDirectory) -> None:
+    shipped = load_initial_catalogue()
+    nanny = shipped.by_code("4-10-01-06")
+    cook = shipped.by_code("4-03-02-01")
+    assert nanny is not None
+    assert cook is not None
+    # The authorities retire 家政服务员 into the cook's code (absurd, but a link like any other): 带小孩 follows the
+    # link; a catalogue without the entry at all offers no trade for it, so the phrase is left to search.
+    retired = Catalogue(2, [dataclasses.replace(e, replaced_by=cook.occupation_code) if e is nanny else e
+                            for e in shipped.entries])
+    interpreter = KioskQueryInterpreter(retired, regions, Analyzer.build(retired, regions))
+    assert interpreter.interpret("带小孩").occupation_codes == (cook.occupation_code,)
+    without = Catalogue(3, [e for e in shipped.entries if e is not nanny])
+    interpreter = KioskQueryInterpreter(without, regions, Analyzer.build(without, regions))
+    assert interpreter.interpret("带小孩").occupation_codes == ()
+    assert interpreter.interpret("带小孩").remaining_text == "带 小孩"
 
 
 def test_well_known_places_below_county_level_are_read_as_their_county(regions: RegionDirectory) -> None:

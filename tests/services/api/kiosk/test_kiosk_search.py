@@ -276,9 +276,9 @@ async def test_unknown_extra_words_fall_back_to_the_understood_filters(
 
 async def test_the_fallback_never_searches_a_lone_character(client: httpx.AsyncClient, kiosk: OrgKey,
                                                              settings: ApiSettings) -> None:
-    # 带小孩 is not in the catalogue: `last` used to drop 小孩 and answer every posting with a 带 somewhere
-    # (新手可以带, 带电作业: 334 of the demo's postings); the fallback searches only the words that mean something
-    # on their own, or answers nothing.
+    # `last` used to drop the word that means something and answer every posting with a 带 somewhere (新手可以带,
+    # 带电作业: 334 of the demo's postings); the fallback searches only the words that mean something on their own,
+    # or answers nothing. (带小孩 itself is now read as a trade: matching/reference/work_phrases.csv.)
     jobs = {
         "carpenter": job("木工 日结", JIULONGPO, "6-06-03-01", work_type="daily",
                          description="要求：有经验优先，新手可以带。"),
@@ -286,15 +286,20 @@ async def test_the_fallback_never_searches_a_lone_character(client: httpx.AsyncC
         "childcare": job("育儿嫂 住家", JIANGBEI, NANNY, description="照顾小孩，做饭，住家"),
     }
     documents = dict(zip(jobs, await index_jobs(settings, jobs.values()), strict=True))
-    data = await search(client, kiosk, q="带小孩")
-    assert data["query"]["text"] == "带 小孩"
+    data = await search(client, kiosk, q="带 做饭")
+    assert data["query"]["text"] == "带 做饭"
     assert ids(data) == {documents["childcare"]["id"]}
     assert data["query"]["matching_strategy"] == "last"
     assert data["total"] == 1
-    for q in ("带 娃", "带 小"):  # nothing but single characters left once 带 and 娃 find nothing together
+    for q in ("带 猫", "带 小"):  # nothing but single characters left once 带 and the other find nothing together
         data = await search(client, kiosk, q=q)
         assert data["hits"] == [], q
         assert data["total"] == 0, q
+    # A task people name instead of the trade is read as that trade: every nanny posting, no words to search.
+    data = await search(client, kiosk, q="带小孩")
+    assert data["query"]["interpreted"]["occupation_codes"] == [NANNY]
+    assert data["query"]["text"] == ""
+    assert ids(data) == {documents["childcare"]["id"]}
 
 
 def test_the_last_fallback_searches_only_words_of_two_characters_or_more() -> None:
