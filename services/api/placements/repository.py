@@ -225,12 +225,16 @@ async def mark_reminders_notified(conn: asyncpg.Connection, reminder_ids: list[i
                        reminder_ids, at)
 
 
-async def open_reminders(conn: asyncpg.Connection, broker_org_id: UUID, *, limit: int) -> list[asyncpg.Record]:
+async def open_reminders(conn: asyncpg.Connection, broker_org_id: UUID, *, after: tuple[date, int] | None,
+                         limit: int) -> list[asyncpg.Record]:
+    """The broker's open reminders, soonest due first, strictly after `after` (due_on, id): `limit + 1` rows."""
     return list(await conn.fetch(
         """SELECT r.id, r.placement_id, r.kind, r.due_on, r.created_at, p.status, p.job_id, p.worker_id
              FROM placement_reminders r JOIN placements p ON p.id = r.placement_id
             WHERE r.broker_org_id = $1 AND r.resolved_at IS NULL
-            ORDER BY r.due_on, r.id LIMIT $2""", broker_org_id, limit))
+              AND ($2::date IS NULL OR (r.due_on, r.id) > ($2, $3::bigint))
+            ORDER BY r.due_on, r.id LIMIT $4""",
+        broker_org_id, after[0] if after else None, after[1] if after else None, limit + 1))
 
 
 # ---------------------------------------------------------------------------------------------- demo

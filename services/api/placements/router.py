@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from services.api.auth.caller import AnyCaller, Caller, require_roles
 from services.api.database import Connection, PostCommit
 from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
 from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
-from services.api.placements import repository, service
+from services.api.placements import service
 from services.api.placements.schemas import (
     EndBody,
     PlacementCreate,
     PlacementList,
     PlacementOut,
     PlacementStatus,
+    ReminderList,
     RetainBody,
     TransitionNote,
 )
@@ -67,29 +66,14 @@ async def list_placements(
         cursor=cursor, cursor_secret=resources.settings.cursor_secret.get_secret_value())
 
 
-class Reminder(BaseModel):
-    id: int
-    placement_id: UUID
-    kind: str
-    due_on: date
-    placement_status: PlacementStatus
-    job_id: UUID
-    worker_id: UUID
-
-
-class ReminderList(BaseModel):
-    items: list[Reminder]
-
-
 @router.get("/reminders", response_model=ReminderList)
 async def list_reminders(conn: Connection, caller: Annotated[Caller, require_roles("broker")],
-                         limit: Limit = 100) -> ReminderList:
-    """The broker's open reminders: confirm arrival (from the job's start date) and retention at 30 and 90 days.
-    A reminder is resolved by the transition it asks for, or when the placement ends."""
-    rows = await repository.open_reminders(conn, caller.org_id, limit=limit)
-    return ReminderList(items=[Reminder(id=r["id"], placement_id=r["placement_id"], kind=r["kind"],
-                                        due_on=r["due_on"], placement_status=r["status"], job_id=r["job_id"],
-                                        worker_id=r["worker_id"]) for r in rows])
+                         resources: Annotated[Resources, Depends(get_resources)],
+                         limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> ReminderList:
+    """The broker's open reminders, soonest due first: confirm arrival (from the job's start date) and retention
+    at 30 and 90 days. A reminder is resolved by the transition it asks for, or when the placement ends."""
+    return await service.list_reminders(conn, caller, limit=limit, cursor=cursor,
+                                        cursor_secret=resources.settings.cursor_secret.get_secret_value())
 
 
 @router.get("/{placement_id}", response_model=PlacementOut)

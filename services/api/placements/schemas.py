@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -86,3 +86,18 @@ class PlacementOut(BaseModel):
 class PlacementList(BaseModel):
     items: list[PlacementOut]
     next_cursor: str | None
+
+
+class Reminder(BaseModel):
+    id: int
+    placement_id: UUID
+    kind: str
+    due_on: date
+    placement_status: PlacementStatus
+    job_id: UUID
+    worker_id: UUID
+
+
+class ReminderList(BaseModel):
+    items: list[Reminder]
+    next_cursor: str | None = Field(description="Cursor of the next page; null on the last page.")

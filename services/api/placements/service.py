@@ -30,7 +30,7 @@ ledger (once per placement).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -52,12 +52,15 @@ from services.api.placements.schemas import (
     PlacementEvent,
     PlacementList,
     PlacementOut,
+    Reminder,
+    ReminderList,
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.api.worker_profiles.service import set_worker_status
 from services.outbox.recorder import OutboxRecorder
 
 LIST_SCOPE = "placements"
+REMINDERS_SCOPE = "placement_reminders"
 Side = Literal["enterprise", "broker"]
 
 # End reasons that fit each state (`other` always does).
@@ -484,3 +487,27 @@ async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str
         next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["proposed_at"], last["id"]))
     moment = _now(now)
     return PlacementList(items=[placement_out(r, actor, moment) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+def _reminder_position(due_on: date, reminder_id: int) -> Position:
+    # The list's sort key is (due_on, id): the date travels as its midnight and the bigint id as a UUID's
+    # integer, so the one signed codec (and its tests) covers this list too.
+    return Position(created_at=datetime.combine(due_on, time(), UTC), id=UUID(int=reminder_id))
+
+
+async def list_reminders(conn: asyncpg.Connection, caller: Caller, *, limit: int, cursor: str | None,
+                         cursor_secret: str) -> ReminderList:
+    """The broker's open reminders, soonest due first, a page at a time."""
+    # Scoped to the broker: a cursor of another broker's list is refused like a forged one.
+    scope = f"{REMINDERS_SCOPE}:{caller.org_id}"
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
+    rows = await repository.open_reminders(
+        conn, caller.org_id, after=(after.created_at.date(), after.id.int) if after else None, limit=limit)
+    following = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        following = encode_cursor(cursor_secret, scope, _reminder_position(last["due_on"], last["id"]))
+    return ReminderList(items=[Reminder(id=r["id"], placement_id=r["placement_id"], kind=r["kind"],
+                                        due_on=r["due_on"], placement_status=r["status"], job_id=r["job_id"],
+                                        worker_id=r["worker_id"]) for r in rows[:limit]],
+                        next_cursor=following)

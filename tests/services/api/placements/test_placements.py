@@ -455,6 +455,70 @@ async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncCl
     assert (await client.get("/v1/placements/reminders", headers=enterprise.headers)).status_code == 403
 
 
+async def test_reminders_are_paged_by_due_date_completely(client: httpx.AsyncClient, broker: OrgKey,
+                                                          enterprise: OrgKey, make_org: MakeOrg,
+                                                          db: asyncpg.Connection) -> None:
+    # More than a page of open reminders (the list answered the first 100 and had no cursor: the 101st was never
+    # seen), with due dates shared across page boundaries so the id breaks ties.
+    job = await make_job(client, enterprise, headcount=9)
+    placement_ids = []
+    for _ in range(9):
+        worker = await make_worker(client, broker)
+        created = await propose(client, broker, job["id"], worker["id"])
+        assert created.status_code == 201, created.text
+        placement_ids.append(created.json()["id"])
+    base = date.fromisoformat(start_date_in(4))
+    kinds = ("confirm_arrival", "confirm_retention_30", "confirm_retention_90")
+    for i, pid in enumerate(placement_ids):
+        for k, kind in enumerate(kinds):
+            await db.execute(
+                """INSERT INTO placement_reminders (placement_id, broker_org_id, kind, due_on, resolved_at)
+                   VALUES ($1::uuid, $2::uuid, $3, $4, CASE WHEN $5 THEN now() END)""",
+                pid, broker.org_id, kind, base + timedelta(days=(i + k) % 4), i == 0 and k == 0)
+    expected = [r["id"] for r in await db.fetch(
+        """SELECT id FROM placement_reminders WHERE broker_org_id = $1::uuid AND resolved_at IS NULL
+            ORDER BY due_on, id""", broker.org_id)]
+    assert len(expected) == 26
+
+    async def every_page(**params: str) -> tuple[list[int], list[int]]:
+        seen: list[int] = []
+        sizes: list[int] = []
+        cursor = None
+        while True:
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            response = await client.get("/v1/placements/reminders", params=query, headers=broker.headers)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            seen += [item["id"] for item in page["items"]]
+            sizes.append(len(page["items"]))
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen, sizes
+            assert len(sizes) < 30, "the cursor does not advance"
+
+    # Default page: 20 (api.md), then the rest; every open reminder once, in order, none resolved.
+    seen, sizes = await every_page()
+    assert (seen, sizes) == (expected, [20, 6])
+    seen, sizes = await every_page(limit="7")
+    assert (seen, sizes) == (expected, [7, 7, 7, 5])
+    assert (await every_page(limit="26"))[1] == [26]  # an exact last page ends with a null cursor
+
+    first = (await client.get("/v1/placements/reminders", params={"limit": "5"}, headers=broker.headers)).json()
+    cursor = first["next_cursor"]
+    payload, signature = cursor.split(".")
+    tampered = f"{payload}.{('A' if signature[0] != 'A' else 'B')}{signature[1:]}"
+    for bad in (tampered, "eyJmb3JnZWQiOnRydWV9.c2lnbmF0dXJl"):
+        refused = await client.get("/v1/placements/reminders", params={"cursor": bad}, headers=broker.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == ["cursor"]
+    # Another broker's list is another list: its cursor is refused, not read from that position on.
+    other = await make_org("broker")
+    refused = await client.get("/v1/placements/reminders", params={"cursor": cursor}, headers=other.headers)
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["cursor"]
+
+
 async def test_a_note_with_u0000_is_refused_before_it_reaches_postgresql(client: httpx.AsyncClient, broker: OrgKey,
                                                                         enterprise: OrgKey) -> None:
     # The note goes into jsonb, which cannot hold U+0000; PostgreSQL's refusal quoted the JSON before it (here a
