@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import orjson
+
 from matching.geo import GeoPoint, distance_km
 from matching.regions import Region, RegionDirectory, load_regions
+from services.api.pagination import invalid_cursor, sign_payload, signed_payload
 from services.api.problems import FieldError, InvalidInput
 
 _LEVEL_WORDS = {"city": ("市级", "a city"), "province": ("省级", "a province")}
@@ -62,14 +65,38 @@ def ensure_counties(places: Iterable[tuple[str, str | None]]) -> None:
         raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
 
 
-def search_regions(q: str | None, *, level: str | None, limit: int) -> list[Region]:
+REGIONS_SCOPE = "regions"
+
+
+def _sort_key(region: Region, needle: str) -> tuple[bool, str]:
+    # Exact names first, then by adcode so the order is stable (and a page's last key says where the next starts).
+    return (needle not in (region.name, region.short_name), region.adcode)
+
+
+def search_regions(q: str | None, *, level: str | None, limit: int, cursor: str | None,
+                   cursor_secret: str) -> tuple[list[Region], str | None]:
+    """A page of the regions matching `q` and `level`, and the cursor of the next page (None after the last).
+
+    The circle has 221 counties and a page at most 100: without a cursor the rest of "every county" was out of
+    reach. The cursor is signed for this query: another query's (or a forged one) is a 422."""
     directory = load_regions()
     needle = (q or "").strip()
-    matches = [
+    scope = f"{REGIONS_SCOPE}:{level or ''}:{needle}"
+    after: tuple[bool, str] | None = None
+    if cursor:
+        try:
+            exact_missed, adcode = orjson.loads(signed_payload(cursor_secret, scope, cursor))
+            after = (bool(exact_missed), str(adcode))
+        except (ValueError, TypeError, orjson.JSONDecodeError):
+            # Only reachable with our own secret, i.e. a bug, but still a clean 422 rather than a 500.
+            raise invalid_cursor() from None
+    matches = sorted((
         r for r in directory
         if (level is None or r.level == level)
         and (not needle or r.adcode.startswith(needle) or needle in r.name or needle in r.short_name)
-    ]
-    # Exact names first, then by adcode so the order is stable.
-    matches.sort(key=lambda r: (needle not in (r.name, r.short_name), r.adcode))
-    return matches[:limit]
+        and (after is None or _sort_key(r, needle) > after)
+    ), key=lambda r: _sort_key(r, needle))
+    following = None
+    if len(matches) > limit:
+        following = sign_payload(cursor_secret, scope, orjson.dumps(list(_sort_key(matches[limit - 1], needle))))
+    return matches[:limit], following
