@@ -29,6 +29,7 @@ class Operation:
     path: str
     query: dict[str, dict[str, Any]]  # name → the parameter's OpenAPI object
     path_params: dict[str, dict[str, Any]]
+    returns: dict[str, Any]  # the properties of its JSON answer (200); empty when the OpenAPI does not say
 
     @property
     def takes_limit(self) -> bool:
@@ -44,14 +45,22 @@ class Operation:
 
 def _operations() -> list[Operation]:
     schema = create_app(ApiSettings()).openapi()
+    components = schema["components"]["schemas"]
+
+    def resolved(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref")
+        return components[ref.rsplit("/", 1)[-1]] if ref else node
+
     found = []
     for path, item in schema["paths"].items():
         operation = item.get("get")
         if operation is None or not path.startswith("/v1/"):
             continue
         params = operation.get("parameters", [])
+        answer = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
         found.append(Operation(path, {p["name"]: p for p in params if p["in"] == "query"},
-                               {p["name"]: p for p in params if p["in"] == "path"}))
+                               {p["name"]: p for p in params if p["in"] == "path"},
+                               resolved(answer.get("schema", {})).get("properties", {})))
     return found
 
 
@@ -60,6 +69,15 @@ LIMITED = [op for op in OPERATIONS if op.takes_limit]
 CURSORED = [op for op in OPERATIONS if op.takes_cursor]
 # Endpoints that do not take one of the two (so must refuse it); a list taking both has nothing to refuse.
 NOT_FULLY_PAGED = [op for op in OPERATIONS if not (op.takes_limit and op.takes_cursor)]
+# Everything the OpenAPI says answers `{items: [...]}`: api.md's lists, unless one of the few below.
+LISTS = [op for op in OPERATIONS if op.returns.get("items", {}).get("type") == "array"]
+# Answers with `items` that are not lists of what the platform holds, so not paged by design: the best few, ranked.
+RANKED = {
+    "/v1/jobs/{job_id}/matches": "api.md: `?limit=&min_score=`, the best matches ranked",
+    "/v1/workers/{worker_id}/matches": "api.md: `?limit=&min_score=`, the best matches ranked",
+    "/v1/kiosk/suggest": "typeahead: the best few completions of what was typed",
+    "/v1/occupations/suggest": "typeahead: the best few completions of what was typed",
+}
 
 
 def test_the_walk_finds_the_lists() -> None:
@@ -68,6 +86,26 @@ def test_the_walk_finds_the_lists() -> None:
     assert {"/v1/workers", "/v1/jobs", "/v1/orgs/{org_id}/keys", "/v1/stats/periods", "/v1/stats/supply-demand",
             "/v1/stats/transfers", "/v1/kiosk/search"} <= paths
     assert "/v1/stats/trend" not in paths
+    assert {"/v1/workers", "/v1/placements/reminders", "/v1/regions", "/v1/jobs/{job_id}/matches"} <= {
+        op.path for op in LISTS}
+    assert set(RANKED) <= {op.path for op in LISTS}, "an exemption names a list that is gone"
+
+
+@pytest.mark.parametrize("op", [op for op in LISTS if op.path not in RANKED], ids=str)
+def test_a_list_takes_the_contracts_limit_and_cursor(op: Operation) -> None:
+    # api.md: `?limit=` (default 20, max 100), an opaque `cursor`, `{items, next_cursor}`. A list without the
+    # cursor (or with a larger default) once showed a broker its first 100 reminders and never the 101st.
+    limit = op.query.get("limit", {}).get("schema", {})
+    assert (limit.get("default"), limit.get("minimum"), limit.get("maximum")) == (20, 1, 100), f"{op}: {limit}"
+    assert op.takes_cursor, f"{op} answers items but takes no cursor: what lies past its first page is unreachable"
+    assert "next_cursor" in op.returns, f"{op}: the OpenAPI answer has no next_cursor"
+
+
+@pytest.mark.parametrize("op", [op for op in LISTS if op.path in RANKED], ids=str)
+def test_a_ranked_answer_takes_a_bounded_limit_and_no_cursor(op: Operation) -> None:
+    limit = op.query.get("limit", {}).get("schema", {})
+    assert (limit.get("minimum"), limit.get("maximum") is not None) == (1, True), f"{op}: {limit}"
+    assert not op.takes_cursor, f"{op} takes a cursor: page it like a list and drop it from RANKED"
 
 
 @dataclass
@@ -143,6 +181,29 @@ async def test_a_bad_limit_is_a_problem_naming_it(op: Operation, client: httpx.A
     assert good.status_code != 422, f"{op.path}?limit=1: {good.text}"
     for limit in ("0", "101", "abc", "-1", "1.5", ""):
         _assert_refused(await _get(client, op, world, key, limit=limit), "limit", f"{op.path}?limit={limit}")
+
+
+# Answered whole by design, though its answer has `items` (the OpenAPI does not describe it, so it is asked).
+WHOLE = {"/v1/stats/trend": "one series, at most one row per period of a kind; refuses limit and cursor"}
+# Endpoints whose JSON answer the OpenAPI leaves undescribed: whether they answer `items` is seen by asking.
+UNDESCRIBED = [op for op in OPERATIONS if not op.returns and not op.path_params]
+
+
+@pytest.mark.parametrize("op", UNDESCRIBED, ids=str)
+async def test_an_undescribed_answer_with_items_is_paged_too(op: Operation, client: httpx.AsyncClient,
+                                                             world: World) -> None:
+    key = await _caller(client, op, world, answered=True)
+    response = await _get(client, op, world, key)
+    body = response.json() if response.headers["content-type"].startswith("application/json") else None
+    if not isinstance(body, dict) or "items" not in body:
+        assert op.path not in WHOLE, f"{op} no longer answers items: drop it from WHOLE"
+        return
+    if op.path in WHOLE:
+        assert (op.takes_limit, op.takes_cursor) == (False, False), f"{op} is paged now: drop it from WHOLE"
+        return
+    limit = op.query.get("limit", {}).get("schema", {})
+    assert (limit.get("default"), limit.get("maximum"), op.takes_cursor) == (20, 100, True), f"{op}: {limit}"
+    assert "next_cursor" in body, f"{op}: {sorted(body)}"
 
 
 @pytest.mark.parametrize("op", CURSORED, ids=str)
