@@ -19,8 +19,10 @@ import orjson
 from fastapi import Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
+from services.api.auth.caller import request_caller
 from services.api.problems import FieldError, InvalidInput
 
 DEFAULT_LIMIT = 20
@@ -118,6 +120,14 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
+def _authenticates(route: APIRoute) -> bool:
+    """The route asks for an API key: a security scheme among its dependencies, or declared (kiosk search)."""
+    def asks(dependant: Dependant) -> bool:
+        return isinstance(dependant.call, SecurityBase) or any(asks(sub) for sub in dependant.dependencies)
+
+    return asks(route.dependant) or "security" in (route.openapi_extra or {})
+
+
 async def refuse_undeclared_paging(request: Request) -> None:
     """A `limit` or `cursor` sent to an endpoint that does not take it is refused (422 naming it), not ignored.
 
@@ -137,6 +147,12 @@ async def refuse_undeclared_paging(request: Request) -> None:
     declared = _query_names(route.dependant) | {p["name"] for p in documented if p.get("in") == "query"}
     undeclared = [name for name in sent if name not in declared]
     if undeclared:
+        if _authenticates(route):
+            # This dependency runs before the route's own (FastAPI puts a router's dependencies first), but the
+            # caller is checked first everywhere else (a bad declared `limit` is validated after the caller's
+            # dependency): a missing or unknown key is a 401 here too, not a 422 telling it about parameters.
+            # Resolved only on this rare path, so a request that is answered looks its key up once.
+            await request_caller(request)
         raise InvalidInput(
             f"此接口不接受 {', '.join(undeclared)} / this endpoint does not take {', '.join(undeclared)}",
             errors=[FieldError(field=name, message=f"此接口不分页，不接受 {name} / this endpoint is not paged "

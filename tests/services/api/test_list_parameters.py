@@ -30,6 +30,7 @@ class Operation:
     query: dict[str, dict[str, Any]]  # name → the parameter's OpenAPI object
     path_params: dict[str, dict[str, Any]]
     returns: dict[str, Any]  # the properties of its JSON answer (200); empty when the OpenAPI does not say
+    secured: bool  # asks for an API key (its OpenAPI `security`)
 
     @property
     def takes_limit(self) -> bool:
@@ -60,7 +61,8 @@ def _operations() -> list[Operation]:
         answer = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
         found.append(Operation(path, {p["name"]: p for p in params if p["in"] == "query"},
                                {p["name"]: p for p in params if p["in"] == "path"},
-                               resolved(answer.get("schema", {})).get("properties", {})))
+                               resolved(answer.get("schema", {})).get("properties", {}),
+                               bool(operation.get("security"))))
     return found
 
 
@@ -89,6 +91,8 @@ def test_the_walk_finds_the_lists() -> None:
     assert {"/v1/workers", "/v1/placements/reminders", "/v1/regions", "/v1/jobs/{job_id}/matches"} <= {
         op.path for op in LISTS}
     assert set(RANKED) <= {op.path for op in LISTS}, "an exemption names a list that is gone"
+    assert {"/v1/placements/{placement_id}", "/v1/stats/trend", "/v1/kiosk/suggest"} <= {
+        op.path for op in NOT_FULLY_PAGED if op.secured}
 
 
 @pytest.mark.parametrize("op", [op for op in LISTS if op.path not in RANKED], ids=str)
@@ -226,17 +230,40 @@ async def test_a_cursor_not_ours_for_this_list_is_a_problem_naming_it(op: Operat
         _assert_refused(await _get(client, op, world, key, cursor=cursor), "cursor", f"{op.path}: {what} cursor")
 
 
-@pytest.mark.parametrize("op", NOT_FULLY_PAGED, ids=str)
-async def test_an_endpoint_refuses_the_paging_parameters_it_does_not_take(op: Operation,
-                                                                          client: httpx.AsyncClient) -> None:
-    # Refused before the key is looked at: the same answer for every caller, no key needed.
+def _any_url(op: Operation) -> str:
     url = op.path
     for name in op.path_params:
         url = url.replace("{" + name + "}", "1")
+    return url
+
+
+@pytest.mark.parametrize("op", NOT_FULLY_PAGED, ids=str)
+async def test_an_endpoint_refuses_the_paging_parameters_it_does_not_take(op: Operation, client: httpx.AsyncClient,
+                                                                          make_org: MakeOrg) -> None:
+    # Refused before the role and the path are looked at: the same answer for every caller with a key.
+    key = await make_org("broker")
     for name, value in (("limit", "5"), ("cursor", "abc")):
         if name in op.query:
             continue
-        _assert_refused(await client.get(url, params={name: value}), name, f"{op.path}?{name}=")
+        _assert_refused(await client.get(_any_url(op), params={name: value}, headers=key.headers), name,
+                        f"{op.path}?{name}=")
+
+
+@pytest.mark.parametrize("op", NOT_FULLY_PAGED, ids=str)
+async def test_without_a_key_the_answer_is_401_whatever_the_paging_parameters(op: Operation,
+                                                                              client: httpx.AsyncClient) -> None:
+    # The refusal is a dependency FastAPI runs before the route's own: it answered 422 to a request without a
+    # key, which every other parameter check leaves to the 401 (api.md: a missing or invalid key is a 401).
+    for headers in ({}, {"Authorization": "Bearer bb_" + "x" * 43}):
+        for name, value in (("limit", "5"), ("cursor", "abc")):
+            if name in op.query:
+                continue
+            response = await client.get(_any_url(op), params={name: value}, headers=headers)
+            if op.secured:
+                assert response.status_code == 401, f"{op.path}?{name}= {headers}: {response.text}"
+                assert response.headers["content-type"].startswith("application/problem+json")
+            else:
+                _assert_refused(response, name, f"{op.path}?{name}= (needs no key)")
 
 
 async def test_a_page_for_people_keeps_its_link_whatever_the_query(client: httpx.AsyncClient) -> None:
