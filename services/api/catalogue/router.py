@@ -29,6 +29,7 @@ from services.api.catalogue.schemas import (
 from services.api.catalogue.spreadsheets import XLSX_MEDIA_TYPE, to_csv_bytes, to_xlsx_bytes
 from services.api.database import Connection, PostCommit
 from services.api.idempotency.service import IdempotencyKey, located, request_fingerprint, run_idempotent
+from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
 from services.api.problems import FieldError, InvalidInput, PayloadTooLarge, problem_responses
 from services.api.resources import Resources, get_resources
 
@@ -60,7 +61,7 @@ async def current_catalogue(conn: Connection, _caller: AnyCaller) -> CurrentCata
 @router.get("/versions", response_model=VersionList)
 async def list_versions(
     conn: Connection, caller: AnyCaller, resources: ResourcesDep,
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=200),
+    limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None,
 ) -> VersionList:
     """Versions, newest first. Published and retired ones for everybody; drafts too for authorities and admins."""
     return await service.list_versions(conn, caller, limit=limit, cursor=cursor, secret=_secret(resources),
@@ -96,7 +97,7 @@ async def export_version(version: VersionPath, conn: Connection, caller: AnyCall
 @router.get("/versions/{version}/changes", response_model=ChangeList)
 async def list_changes(
     version: VersionPath, conn: Connection, caller: AnyCaller, resources: ResourcesDep,
-    limit: int = Query(default=20, ge=1, le=100), cursor: str | None = Query(default=None, max_length=200),
+    limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None,
 ) -> ChangeList:
     """Who changed what and when in one version (authorities and admins)."""
     return await service.list_changes(conn, caller, version, limit=limit, cursor=cursor, secret=_secret(resources))

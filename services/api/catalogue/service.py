@@ -15,9 +15,6 @@ Rules (issue 3, api.md Catalogue):
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, is_dataclass, replace
 from typing import Literal
@@ -46,6 +43,7 @@ from services.api.catalogue.schemas import (
     VersionSummary,
 )
 from services.api.catalogue.spreadsheets import parse_spreadsheet
+from services.api.pagination import invalid_cursor, sign_payload, signed_payload
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from services.outbox.recorder import OutboxRecorder, UnqueuedOutbox
 
@@ -142,44 +140,33 @@ async def current_catalogue(conn: asyncpg.Connection) -> CurrentCatalogue:
                             entries=[EntryOut.of(e) for e in entries])
 
 
-def _invalid_cursor() -> InvalidInput:
-    # As services/api/pagination.py answers a bad cursor; version lists page by an integer, not (created_at, id).
-    return InvalidInput("游标无效 / invalid cursor", errors=[FieldError(field="cursor", message="invalid cursor")])
+# Both lists page by an integer (a version number, a change id), signed like every other list's position.
+VERSIONS_SCOPE = "catalogue_versions"
+CHANGES_SCOPE = "catalogue_changes"
 
 
-def _sign(secret: str, value: str) -> str:
-    mac = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:20]
-    return base64.urlsafe_b64encode(f"{value}.{mac}".encode()).decode().rstrip("=")
+def _cursor(secret: str, scope: str, value: int) -> str:
+    return sign_payload(secret, scope, str(value).encode())
 
 
-def _unsign(secret: str, cursor: str) -> str:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        value = raw.rpartition(".")[0]
-    except (ValueError, UnicodeDecodeError):
-        raise _invalid_cursor() from None
-    if not value or not hmac.compare_digest(_sign(secret, value), cursor):
-        raise _invalid_cursor()
-    return value
-
-
-def _cursor_int(secret: str, cursor: str | None, kind: str) -> int | None:
+def _cursor_int(secret: str, scope: str, cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    prefix, _, number = _unsign(secret, cursor).partition(":")
-    if prefix != kind or not number.isdigit():
-        raise _invalid_cursor()
-    return int(number)
+    payload = signed_payload(secret, scope, cursor)
+    if not payload.isdigit():
+        # Only reachable with our own secret, i.e. a bug, but still a clean 422 rather than a 500.
+        raise invalid_cursor()
+    return int(payload)
 
 
 async def list_versions(conn: asyncpg.Connection, caller: Caller, *, limit: int, cursor: str | None,
                         secret: str, required: Sequence[str]) -> VersionList:
-    before = _cursor_int(secret, cursor, "v")
+    before = _cursor_int(secret, VERSIONS_SCOPE, cursor)
     rows = await repository.list_versions(conn, include_drafts=caller.role in DRAFT_READER_ROLES,
                                           before=before, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _sign(secret, f"v:{rows[-1]['version']}") if more and rows else None
+    next_cursor = _cursor(secret, VERSIONS_SCOPE, rows[-1]["version"]) if more and rows else None
     return VersionList(items=[_summary(r, required) for r in rows], next_cursor=next_cursor)
 
 
@@ -220,14 +207,14 @@ async def list_changes(conn: asyncpg.Connection, caller: Caller, version: int, *
     if caller.role not in DRAFT_READER_ROLES:
         raise Forbidden("需要角色 authority/admin / requires role authority or admin")
     await _visible_version(conn, caller, version)
-    after = _cursor_int(secret, cursor, "c")
+    after = _cursor_int(secret, CHANGES_SCOPE, cursor)
     rows = await repository.list_changes(conn, version, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return ChangeList(
         items=[ChangeOut(id=r["id"], version=r["version"], org_id=r["org_id"], action=r["action"],
                          occupation_code=r["occupation_code"], detail=r["detail"], at=r["at"]) for r in rows],
-        next_cursor=_sign(secret, f"c:{rows[-1]['id']}") if more and rows else None,
+        next_cursor=_cursor(secret, CHANGES_SCOPE, rows[-1]["id"]) if more and rows else None,
     )
 
 
