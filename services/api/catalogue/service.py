@@ -207,14 +207,16 @@ async def list_changes(conn: asyncpg.Connection, caller: Caller, version: int, *
     if caller.role not in DRAFT_READER_ROLES:
         raise Forbidden("需要角色 authority/admin / requires role authority or admin")
     await _visible_version(conn, caller, version)
-    after = _cursor_int(secret, CHANGES_SCOPE, cursor)
+    # One version's changes: a cursor of another version's is refused, not read as a position in this one.
+    scope = f"{CHANGES_SCOPE}:{version}"
+    after = _cursor_int(secret, scope, cursor)
     rows = await repository.list_changes(conn, version, after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return ChangeList(
         items=[ChangeOut(id=r["id"], version=r["version"], org_id=r["org_id"], action=r["action"],
                          occupation_code=r["occupation_code"], detail=r["detail"], at=r["at"]) for r in rows],
-        next_cursor=_cursor(secret, CHANGES_SCOPE, rows[-1]["id"]) if more and rows else None,
+        next_cursor=_cursor(secret, scope, rows[-1]["id"]) if more and rows else None,
     )
 
 

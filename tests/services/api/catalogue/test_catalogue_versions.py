@@ -170,6 +170,36 @@ async def test_every_change_records_who_and_when(
                              headers=broker.headers)).status_code == 403
 
 
+async def test_a_versions_changes_are_paged_and_its_cursor_is_its_own(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, sc: OrgKey,
+) -> None:
+    draft = await new_draft(client, cq)
+    for level in (2, 3, 2, 1):
+        put = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", headers=sc.headers,
+                               json=entry_body(SAMPLE_ENTRIES[0], shortage_level=level))
+        assert put.status_code == 200, put.text
+    whole = (await client.get(f"/v1/catalogue/versions/{draft}/changes", headers=cq.headers)).json()
+    assert len(whole["items"]) == 5
+    assert whole["next_cursor"] is None
+    seen: list[int] = []
+    cursor: str | None = None
+    first_cursor: str | None = None
+    while True:
+        page = (await client.get(f"/v1/catalogue/versions/{draft}/changes", headers=cq.headers,
+                                 params={"limit": 2, **({"cursor": cursor} if cursor else {})})).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        first_cursor = first_cursor or cursor
+        if cursor is None:
+            break
+    assert seen == [c["id"] for c in whole["items"]]
+    # A cursor of one version's changes is not a position in another's: it was read from that id on.
+    other = await client.get(f"/v1/catalogue/versions/{sample_version}/changes", headers=cq.headers,
+                             params={"cursor": first_cursor})
+    assert other.status_code == 422, other.text
+    assert [e["field"] for e in other.json()["errors"]] == ["cursor"]
+
+
 @pytest.mark.parametrize("wage_band", [
     '{"min": 0, "max": Infinity, "unit": "month"}',
     '{"min": 1e400, "max": 1e400, "unit": "month"}',
