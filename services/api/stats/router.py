@@ -6,13 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from services.api.auth.caller import Caller, require_roles
 from services.api.database import Connection
 from services.api.pagination import DEFAULT_LIMIT, PAGING_PARAMETERS, CursorParam, Limit
 from services.api.problems import FieldError, InvalidInput, problem_responses
 from services.api.resources import Resources, get_resources
-from services.api.stats import service
+from services.api.stats import schemas, service
 from services.api.stats.service import Level
 
 router = APIRouter(prefix="/v1/stats", tags=["figures"], responses=problem_responses(401, 403, 404, 422))
@@ -21,7 +22,11 @@ Authority = Annotated[Caller, require_roles("authority")]
 PeriodQuery = Annotated[str, Query(max_length=16, description="A month `2026-11` or a quarter `2026-Q4`.",
                                    examples=["2026-Q4"])]
 FormatQuery = Annotated[Literal["json", "csv"], Query(alias="format", description="`csv` for a spreadsheet.")]
-_CSV: dict[str, Any] = {"content": {"text/csv": {}, "application/json": {}}}
+
+
+def _json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    # Documented, not validated per request: the routes answer the service's dicts (tests validate them).
+    return {200: {"model": model, "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 def _page(request: Request, resources: Resources, output: str, scope: str, limit: int,
@@ -43,7 +48,7 @@ def _csv_response(text: str, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.get("/supply-demand", responses={200: _CSV})
+@router.get("/supply-demand", responses=_json_or_csv(schemas.SupplyDemandPage))
 async def supply_demand(
     request: Request, conn: Connection, caller: Authority, resources: Annotated[Resources, Depends(get_resources)],
     period: PeriodQuery,
@@ -71,7 +76,7 @@ async def supply_demand(
     return JSONResponse(result)
 
 
-@router.get("/transfers", responses={200: _CSV})
+@router.get("/transfers", responses=_json_or_csv(schemas.TransfersPage))
 async def transfers(request: Request, conn: Connection, caller: Authority,
                     resources: Annotated[Resources, Depends(get_resources)], period: PeriodQuery,
                     output: FormatQuery = "json", limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> Any:
@@ -86,7 +91,7 @@ async def transfers(request: Request, conn: Connection, caller: Authority,
     return JSONResponse(result)
 
 
-@router.get("/periods")
+@router.get("/periods", responses={200: {"model": schemas.PeriodPage}})
 async def periods(conn: Connection, caller: Authority, resources: Annotated[Resources, Depends(get_resources)],
                   limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> JSONResponse:
     """Periods with figures, oldest first per kind (months, then quarters), each with `frozen` and `as_of`;
@@ -95,7 +100,7 @@ async def periods(conn: Connection, caller: Authority, resources: Annotated[Reso
                                               cursor_secret=resources.settings.cursor_secret.get_secret_value()))
 
 
-@router.get("/trend")
+@router.get("/trend", responses={200: {"model": schemas.Trend}})
 async def trend(
     conn: Connection, caller: Authority,
     kind: Annotated[Literal["month", "quarter"], Query()] = "month",

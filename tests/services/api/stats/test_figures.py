@@ -15,6 +15,7 @@ import pytest
 
 from matching.catalogue import load_initial_catalogue
 from services.api.catalogue.service import load_published_version
+from services.api.stats import schemas
 from services.api.stats.periods import BadPeriod, month_of, parse_period, quarter_of
 from services.api.stats.service import compute_period, refresh
 from tests.conftest import MakeOrg, OrgKey
@@ -282,3 +283,28 @@ def test_grouped_seekers_count_as_the_workers_they_stand_for() -> None:
             for r in compute([], grouped, [], {}, regions)[0]}
     assert rows[("county", "500235", welder)] == 3
     assert rows[("county", "500235", "")] == 3  # a worker with two trades counts once
+
+
+async def test_every_json_answer_is_what_openapi_says(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                       authority: OrgKey, db: asyncpg.Connection) -> None:
+    # The routes answer the service's dicts; services/api/stats/schemas.py is what OpenAPI shows clients. Every
+    # field of a real answer must be declared there with its type (extra fields are refused), at every level.
+    await build_small_data_set(client, make_org, db)
+    period = month_of(datetime.now(UTC))
+    await compute_period(db, period)
+    for level, adcode in (("circle", None), ("province", "500000"), ("city", "510100"), ("county", "500107")):
+        params = {"period": period.label, "level": level, **({"adcode": adcode} if adcode else {})}
+        page = schemas.SupplyDemandPage.model_validate(await get_figures(client, authority, **params))
+        assert page.items, level
+    flows = await client.get("/v1/stats/transfers", params={"period": period.label}, headers=authority.headers)
+    assert schemas.TransfersPage.model_validate(flows.json()).items[0].origin.name == "云阳县"
+    periods = await client.get("/v1/stats/periods", headers=authority.headers)
+    assert schemas.PeriodPage.model_validate(periods.json()).items
+    trend = await client.get("/v1/stats/trend", params={"level": "county", "adcode": "500107"},
+                             headers=authority.headers)
+    assert schemas.Trend.model_validate(trend.json()).items
+    documented = (await client.get("/openapi.json")).json()["paths"]
+    for path, model in (("/v1/stats/supply-demand", "SupplyDemandPage"), ("/v1/stats/transfers", "TransfersPage"),
+                        ("/v1/stats/periods", "PeriodPage"), ("/v1/stats/trend", "Trend")):
+        schema = documented[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"] == f"#/components/schemas/{model}", path
