@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from matching.geo import GeoPoint, distance_km
+
 Province = Literal["CQ", "SC"]
 RegionLevel = Literal["province", "city", "county"]
+
+# Points remembered by `counties_within`: every county's, plus postings' own locations.
+_WITHIN_MEMO = 4096
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 REGIONS_CSV = REFERENCE_DIR / "regions.csv"
@@ -84,6 +89,7 @@ class RegionDirectory:
         # asked per subscription and posting when notices fan out, so it must not scan the counties.
         self._county_prefixes: frozenset[str] = frozenset(
             p for r in self._regions if r.level == "county" for p in (r.adcode[:2], r.adcode[:4], r.adcode))
+        self._within: dict[tuple[GeoPoint, float], tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._regions)
@@ -127,6 +133,22 @@ class RegionDirectory:
         else:
             prefix = adcode
         return prefix if prefix in self._county_prefixes else None
+
+    def counties_within(self, point: GeoPoint, km: float) -> tuple[str, ...]:
+        """The counties whose representative point lies within `km` of `point` (matching measures a worker's
+        distance from that point), nearest first.
+
+        Memoised (bounded): asked on every match, mostly from the same few hundred county points, and a scan of
+        the directory costs a few hundred haversines."""
+        key = (point, km)
+        found = self._within.get(key)
+        if found is None:
+            near = sorted((d, r.adcode) for r in self._regions if r.level == "county"
+                          and (d := distance_km(point, GeoPoint(r.lat, r.lng))) <= km)
+            if len(self._within) >= _WITHIN_MEMO:
+                self._within.clear()
+            found = self._within[key] = tuple(adcode for _, adcode in near)
+        return found
 
     def adcodes_for_word(self, word: str) -> tuple[str, ...]:
         """Adcodes whose official or short name is exactly `word` (several for 市中区); empty if none."""

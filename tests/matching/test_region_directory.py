@@ -1,3 +1,4 @@
+from matching.geo import GeoPoint, distance_km
 from matching.regions import RegionDirectory, province_of
 
 
@@ -61,3 +62,17 @@ def test_area_prefix_names_the_counties_an_area_filter_covers(regions: RegionDir
     assert all(c.startswith("5001") for c in regions.county_group("500100"))
     for nowhere in ("999999", "500300", "110000"):  # no county of the circle lies there
         assert regions.area_prefix(nowhere) is None
+
+
+def test_counties_within_a_radius_are_those_whose_point_is_in_it_nearest_first(regions: RegionDirectory) -> None:
+    jiulongpo = regions.require("500107")
+    point = GeoPoint(jiulongpo.lat, jiulongpo.lng)
+    near = regions.counties_within(point, 30.0)
+    assert near[0] == "500107"
+    assert {"500106", "500104", "500103"} <= set(near)  # 沙坪坝, 大渡口, 渝中
+    assert "500101" not in near  # 万州, ~230 km
+    every = [(distance_km(point, GeoPoint(r.lat, r.lng)), r.adcode) for r in regions.counties()]
+    assert set(near) == {adcode for km, adcode in every if km <= 30.0}
+    assert [distance_km(point, GeoPoint(regions.require(a).lat, regions.require(a).lng)) for a in near] == sorted(
+        km for km, _ in every if km <= 30.0)
+    assert regions.counties_within(point, 30.0) == near  # remembered, the same answer
