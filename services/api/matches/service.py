@@ -24,10 +24,11 @@ factor still spans 1 → 0.31 (0.10 of the score), more than freshness makes up,
 apart; beyond it, being closer gains at most 0.15 × 0.31 ≈ 0.05, below the freshness weight that orders the far
 tiers. The small group is split the same way because a worker of the small group in the job's county (0.6 × 0.35 +
 0.15) outscores an exact one far away, and sharing one near search, each crowds the other out in busy places. A
-larger radius is worse, not better: at 60 or 80 km the near tier has more members than it fetches in busy places,
-and fresher ones of the ring push out the job's own county. The near tiers name counties (`current_adcode`,
-`adcode`), not geohash cells: a worker's distance is measured from their county's point, so the counties within
-NEAR_KM are exactly the workers within it (a posting's own location is only approximated by its county's).
+larger radius found fewer of the true top matches, not more: at 60 or 80 km the near tier has more members than it
+fetches in busy places, and fresher ones of the ring push out the job's own county. The near tiers name counties
+(`current_adcode`, `adcode`), not geohash cells: a worker's distance is measured from their county's point, so the
+counties within NEAR_KM are exactly the workers within it (a posting's own location is only approximated by its
+county's).
 
 Workers appear masked to enterprises: the workers index holds no personal data, and `masked_worker` picks
 public fields only from it (trade, skills, certificates, counties, an age band — never a name, ID number,
@@ -79,10 +80,11 @@ log = structlog.get_logger("bashu.matches")
 # Candidates fetched per query. Measured at 500k workers (loadtests/README.md): Meilisearch's time grows with
 # the documents it returns and each candidate costs JSON decoding, facts and scoring here, while an answer
 # shows 20 by default (100 at most). The near tiers take most of them since the best scores are there (module
-# docstring): 100 + 50 + 50 + 25 replaced 100 of the exact trade + 50 of the small group, which returned 79 %
+# docstring): 150 + 50 + 50 + 25 replaced 100 of the exact trade + 50 of the small group, which returned 79 %
 # of the true top 20 over 60k generated workers and 34 % of the top 10 over 250k with every limit halved
-# (the crowding of 500k); these tiers 97 % and 94 % (every same-group worker scored to find the true top).
-NEAR_CANDIDATES = 100
+# (the crowding of 500k); these tiers 97 % and 98 % (every same-group worker scored to find the true top).
+# With 100 near ones, 94 % of the latter: in busy places the ring's fresher workers crowded out the county's.
+NEAR_CANDIDATES = 150
 NEAR_GROUP_CANDIDATES = 50
 EXACT_CANDIDATES = 50
 GROUP_CANDIDATES = 25

@@ -24,7 +24,7 @@ CUTTER = "6-18-02-05"  # 机械加工材料切割工: the welder's small group, 
 WELDING_SKILLS = ("手工电弧焊", "气体保护焊", "氩弧焊", "焊缝外观检验", "识图")  # the catalogue's, all of them
 JOB_COUNTY = "500107"  # 九龙坡区
 FAR_COUNTY = "500235"  # 云阳县, ~250 km away
-# More than any one search fetches (and than the 100 of the one exact-trade search before the near tiers).
+# More than a search of far candidates fetches (and than the 100 of the one exact-trade search there was before).
 CROWD = 150
 
 
