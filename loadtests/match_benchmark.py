@@ -7,7 +7,7 @@
 Generates `--size` seeded worker documents (trades, home counties — many from labour-exporting ones —,
 desired regions, certificates, consent, availability; no personal data, as in production) and indexes them
 with the production settings into `bench<size>_workers` (kept between runs; `--reindex` rebuilds). Then,
-for `--jobs` seeded postings, runs the service's matching (services/api/matches: two concurrent searches under
+for `--jobs` seeded postings, runs the service's matching (services/api/matches: four concurrent searches under
 the hard filters, documents → facts, exact predicate, scoring, ranking) one after another over the same
 Meilisearch client the API uses (services/api/meili_reader.py) and prints the latency percentiles and the
 candidates scored. It measures the matching path; the endpoint adds the API-key check and three short
