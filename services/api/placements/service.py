@@ -122,6 +122,15 @@ def transfer_marks(origin_adcode: str, destination_adcode: str) -> tuple[bool, b
     return transfer, cross
 
 
+def retention_confirmable_from(record: asyncpg.Record, milestone: int) -> date:
+    """The day in China from which retention at `milestone` days may be confirmed: the arrival's day plus the
+    milestone, the day the broker's reminder falls due (repository.due_reminders counts the same way). Counted in
+    days, not to the minute: the refusal names this date, and the reminder arrives at its start, so an arrival
+    late in the evening must not keep the confirmation refused for most of the day it names."""
+    arrived_on: date = record["arrived_at"].astimezone(CHINA_TZ).date()
+    return arrived_on + timedelta(days=milestone)
+
+
 def side_of(actor: Actor, record: asyncpg.Record) -> Side | None:
     if actor.role == "enterprise" and actor.org_id == record["enterprise_org_id"]:
         return "enterprise"
@@ -146,7 +155,7 @@ def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
         actions.append("arrive")
     if side == "broker":
         for milestone, source in RETENTION_FROM.items():
-            if status == source and now >= record["arrived_at"] + timedelta(days=milestone):
+            if status == source and now.astimezone(CHINA_TZ).date() >= retention_confirmable_from(record, milestone):
                 actions.append(f"retain:{milestone}")
     actions.append("end")
     return actions
@@ -391,11 +400,10 @@ async def retain(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"broker"}, "retain")
     _from(record, RETENTION_FROM[milestone], f"retain {milestone}")
-    due = record["arrived_at"] + timedelta(days=milestone)
-    if now < due:
+    due = retention_confirmable_from(record, milestone)
+    if now.astimezone(CHINA_TZ).date() < due:
         raise _refused("too_early", f"到岗未满 {milestone} 天 / retention at {milestone} days can be confirmed from "
-                                    f"{due.astimezone(CHINA_TZ).date().isoformat()}",
-                       confirmable_from=due.astimezone(CHINA_TZ).date().isoformat())
+                                    f"{due.isoformat()}", confirmable_from=due.isoformat())
     note = await _note_kept(conn, record, note)
     result = await _after(conn, actor, record, action="retain", to_status=RETENTION_STATE[milestone], now=now,
                           detail={**_note(note), "milestone": milestone})

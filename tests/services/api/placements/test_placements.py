@@ -3,12 +3,13 @@ close and leaving search, bad input, visibility, audit trail, reminders."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 import httpx
 import pytest
 
+from services.api.china_calendar import CHINA_TZ
 from services.api.settings import ApiSettings
 from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
@@ -249,6 +250,33 @@ async def test_hires_reduce_headcount_and_the_last_one_closes_the_posting(
     assert (over.status_code, problem_reason(over)) == (409, "job_not_open")
     closed = await propose(client, broker, job["id"], (await make_worker(client, broker))["id"])
     assert (closed.status_code, problem_reason(closed)) == (409, "job_not_open")
+
+
+async def test_retention_is_confirmable_on_the_whole_day_the_refusal_and_the_reminder_name(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    job = await make_job(client, enterprise)
+    worker = await make_worker(client, broker)
+    pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
+    assert (await act(client, broker, pid, "arrive")).status_code == 200
+    today = datetime.now(CHINA_TZ).date()
+
+    # Arrived 29 days ago (China), just after midnight: told to come back tomorrow, whatever the hour now.
+    await db.execute("UPDATE placements SET arrived_at = $2 WHERE id = $1::uuid", pid,
+                     datetime.combine(today - timedelta(days=29), time(0, 0, 1), CHINA_TZ))
+    early = await act(client, broker, pid, "retain", {"milestone": 30})
+    assert (early.status_code, problem_reason(early)) == (409, "too_early")
+    assert early.json()["confirmable_from"] == (today + timedelta(days=1)).isoformat()
+
+    # Arrived 30 days ago late in the evening: today is the day named, and the day the reminder falls due, so the
+    # broker may confirm now (not only from 23:59 on).
+    await db.execute("UPDATE placements SET arrived_at = $2 WHERE id = $1::uuid", pid,
+                     datetime.combine(today - timedelta(days=30), time(23, 59, 59), CHINA_TZ))
+    assert await write_due_reminders(db, today=today) == 1
+    shown = await client.get(f"/v1/placements/{pid}", headers=broker.headers)
+    assert "retain:30" in shown.json()["next_actions"]
+    retained = await act(client, broker, pid, "retain", {"milestone": 30})
+    assert retained.status_code == 200, retained.text
+    assert retained.json()["status"] == "retained_30"
 
 
 async def test_bad_input_and_visibility(client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey,
