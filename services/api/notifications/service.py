@@ -23,8 +23,10 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from matching.facts import Wage
 from matching.geo import GeoPoint, distance_km
 from matching.identity import mask_numbers_in_free_text, mobile_number
+from matching.kiosk_search_query import monthly_equivalent, resolve_wage_unit
 from matching.regions import load_regions
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ
@@ -41,6 +43,7 @@ from services.api.notifications.schemas import (
     SubscriptionList,
     SubscriptionOut,
     SubscriptionQuery,
+    WageUnit,
     WebhookCreate,
     WebhookCreated,
     WebhookList,
@@ -266,17 +269,28 @@ def job_matches_query(job: Mapping[str, Any], query: SubscriptionQuery, *, today
         return False
     if query.work_type and job["work_type"] != query.work_type:
         return False
-    if query.wage_min is not None:
-        if query.wage_unit and job["wage_unit"] != query.wage_unit:
-            return False
-        if float(job["wage_max"]) < query.wage_min:
-            return False
+    if query.wage_min is not None and not _pays_at_least(job, query.wage_min, query.wage_unit):
+        return False
     if query.benefits and not set(query.benefits) <= set(job["benefits"] or ()):
         return False
     if query.occupation_code and not _occupation_matches(query.occupation_code, [job["occupation_code"]]):
         return False
     text = f"{job['title']} {job['description'] or ''}"
     return all(term in text for term in _terms(query.q))
+
+
+def _pays_at_least(job: Mapping[str, Any], amount: float, unit: WageUnit | None) -> bool:
+    """Kiosk search's wage filter (matching/kiosk_search_query.py), which api.md says a subscription shares: the
+    posting's best pay as a monthly equivalent reaches what was asked, a bare amount read as the kiosk reads it
+    (1,000 or more a month, less a day). So 200 a day is met by 9,000 a month, and 5,000 a month by 300 a day;
+    comparing the raw numbers (or only postings paid in the unit asked) missed both. A piece rate has no monthly
+    equivalent: only piece-rate postings meet a piece-rate wish, by their rate."""
+    if unit == "piece" or job["wage_unit"] == "piece":
+        return unit == "piece" and job["wage_unit"] == "piece" and float(job["wage_max"]) >= amount
+    wanted = monthly_equivalent(amount, resolve_wage_unit(int(amount), unit))
+    offered = Wage(float(job["wage_min"]), float(job["wage_max"]), job["wage_unit"]).monthly()
+    # Rounded as the posting's search document rounds it (matching/documents.py).
+    return wanted is not None and offered is not None and round(offered[1]) >= wanted
 
 
 def worker_matches_query(worker: Mapping[str, Any], query: SubscriptionQuery) -> bool:

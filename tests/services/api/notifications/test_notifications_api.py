@@ -314,6 +314,35 @@ def test_place_and_date_filters_over_a_posting() -> None:
     assert fits(today=date(2026, 3, 2), start_within_days=3)
 
 
+def test_a_wage_filter_compares_pay_as_kiosk_search_does() -> None:
+    """api.md: a subscription takes the same filters as search, and kiosk search compares monthly equivalents
+    (a bare amount: 1,000 or more a month, less a day), so a daily wish is met by a better monthly wage."""
+    from datetime import date
+
+    def posting(low: float, high: float, unit: str) -> dict[str, object]:
+        return {"status": "open", "adcode": "500107", "lat": None, "lng": None, "work_type": "full_time",
+                "wage_min": low, "wage_max": high, "wage_unit": unit, "benefits": [], "occupation_code": "6-18-02-04",
+                "title": "招聘电焊工", "description": "", "start_date": date(2026, 3, 5)}
+
+    def fits(job: dict[str, object], **filters: object) -> bool:
+        return service.job_matches_query(job, SubscriptionQuery.model_validate(filters), today=date(2026, 3, 1))
+
+    monthly, daily, hourly = posting(8000, 9000, "month"), posting(280, 300, "day"), posting(20, 25, "hour")
+    assert fits(monthly, wage_min=200, wage_unit="day")  # 9,000 a month is well over 200 a day
+    assert fits(daily, wage_min=5000, wage_unit="month")  # 300 a day is about 6,500 a month
+    assert fits(daily, wage_min=5000)  # a bare 5000 is a monthly wish
+    assert fits(monthly, wage_min=250)  # a bare 250 is a daily one
+    assert fits(daily, wage_min=300, wage_unit="day")
+    assert not fits(daily, wage_min=301, wage_unit="day")
+    assert not fits(hourly, wage_min=300)  # 25 an hour is 200 a day
+    assert not fits(monthly, wage_min=10000, wage_unit="month")
+    # Piece rates have no monthly equivalent: they meet only a piece-rate wish.
+    piece = posting(2, 3, "piece")
+    assert not fits(piece, wage_min=2)
+    assert fits(piece, wage_min=2, wage_unit="piece")
+    assert not fits(monthly, wage_min=2, wage_unit="piece")
+
+
 async def test_preferences(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     broker, enterprise = await make_org("broker"), await make_org("enterprise")
     assert (await client.get("/v1/notifications/preferences", headers=broker.headers)).json() == {
