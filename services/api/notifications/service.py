@@ -578,17 +578,27 @@ def _subscription_out(row: asyncpg.Record) -> SubscriptionOut:
                            channel=row["channel"], digest=row["digest"], created_at=row["created_at"])
 
 
+# Filters over a posting's place, date, pay and benefits: a profile has none of them, and worker_matches_query reads
+# none of them, so a workers subscription naming one would store a filter that silently filters nothing.
+_JOBS_ONLY_FILTERS = ("near", "radius_km", "start_within_days", "wage_min", "wage_unit", "benefits")
+
+
 def _check_place_and_date(body: SubscriptionCreate) -> None:
-    """Kiosk search's `near`/`radius_km`/`start_within_days` filter postings; a profile has no such place or date.
-    A standing filter has no order, so `near` (which in search also sorts) needs `radius_km`, and the reverse."""
+    """Kiosk search's place, date, pay and benefit filters are over postings (_JOBS_ONLY_FILTERS). A standing
+    filter has no order, so `near` (which in search also sorts) needs `radius_km`, and the reverse; `wage_unit`
+    says what `wage_min` is counted in, so alone it filters nothing (kiosk search refuses it alone too)."""
     query, errors = body.query, []
     if body.kind == "workers":
         errors = [FieldError(field=f"query.{name}", message="仅用于岗位订阅 / only for job subscriptions")
-                  for name in ("near", "radius_km", "start_within_days") if getattr(query, name) is not None]
-    elif (query.near is None) != (query.radius_km is None):
-        missing = "radius_km" if query.radius_km is None else "near"
-        errors = [FieldError(field=f"query.{missing}", message="near 与 radius_km 须同时提供 / a subscription's near "
-                                                              "and radius_km go together")]
+                  for name in _JOBS_ONLY_FILTERS if getattr(query, name) not in (None, [])]
+    else:
+        if (query.near is None) != (query.radius_km is None):
+            missing = "radius_km" if query.radius_km is None else "near"
+            errors.append(FieldError(field=f"query.{missing}", message="near 与 radius_km 须同时提供 / a "
+                                                                      "subscription's near and radius_km go together"))
+        if query.wage_unit is not None and query.wage_min is None:
+            errors.append(FieldError(field="query.wage_unit",
+                                     message="需要同时提供 wage_min / wage_unit needs wage_min"))
     if errors:
         raise InvalidInput(f"{len(errors)} 个字段无效 / {len(errors)} field(s) invalid", errors=errors)
 

@@ -288,6 +288,29 @@ async def test_a_jobs_subscription_takes_kiosk_searchs_place_and_date_filters(cl
     assert [e["field"] for e in refused.json()["errors"]] == ["query.near", "query.radius_km"]
 
 
+async def test_a_filter_that_would_filter_nothing_is_refused(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
+    # worker_matches_query reads no pay or benefits: a workers subscription with them was stored (201) and then
+    # notified every worker as if they were not there. A unit without an amount filters nothing either.
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    for query, fields in (({"wage_min": 5000}, ["query.wage_min"]),
+                          ({"wage_min": 5000, "wage_unit": "month"}, ["query.wage_min", "query.wage_unit"]),
+                          ({"benefits": ["包住"], "q": "焊"}, ["query.benefits"])):
+        refused = await client.post("/v1/subscriptions", headers=enterprise.headers,
+                                    json={"kind": "workers", "query": query})
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == fields, refused.text
+        assert refused.json()["errors"][0]["message"] == "仅用于岗位订阅 / only for job subscriptions"
+    alone = await client.post("/v1/subscriptions", headers=broker.headers,
+                              json={"kind": "jobs", "query": {"wage_unit": "day"}})
+    assert alone.status_code == 422, alone.text
+    assert [e["field"] for e in alone.json()["errors"]] == ["query.wage_unit"]
+    # What a profile does have still works, and pay and benefits still do for postings.
+    assert (await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+        "kind": "workers", "query": {"q": "焊", "adcode": ["500107"]}})).status_code == 201
+    assert (await client.post("/v1/subscriptions", headers=broker.headers, json={
+        "kind": "jobs", "query": {"wage_min": 200, "wage_unit": "day", "benefits": ["包住"]}})).status_code == 201
+
+
 def test_place_and_date_filters_over_a_posting() -> None:
     from datetime import date
 
