@@ -115,10 +115,18 @@ class Flow:
     cross_province: bool
 
 
-def _applies(entry: CatalogueLevel, area: Area, regions: RegionDirectory) -> bool:
-    """A regional catalogue entry applies to an area that is, contains or lies inside one of its regions."""
+def circle_areas(regions: RegionDirectory) -> frozenset[Area]:
+    """Every area with at least one county inside the economic circle (the circle itself included)."""
+    return frozenset(area for county in regions.counties() if county.in_circle
+                     for area in areas_of(county.adcode, regions))
+
+
+def _applies(entry: CatalogueLevel, area: Area, regions: RegionDirectory, in_circle: frozenset[Area]) -> bool:
+    """A regional catalogue entry applies to an area that is, contains or lies inside one of its regions. An entry
+    without regions covers the whole circle (api.md), not the whole of both provinces: an area with no county in
+    the circle (德昌县, or 凉山州 as a city) is outside it, and its rows show no shortage level for it."""
     if not entry.regions:
-        return True
+        return area in in_circle
     level, adcode = area
     if level == "circle":
         return True
@@ -173,6 +181,7 @@ def compute(postings: Iterable[Posting], seekers: Iterable[Seeker], hires: Itera
         if hire.origin_adcode != hire.destination_adcode:
             flows[(hire.origin_adcode, hire.destination_adcode)].append(hire)
 
+    in_circle = circle_areas(regions)
     rows: list[FigureRow] = []
     for (level, adcode, occupation), cell in sorted(cells.items(), key=lambda kv: (LEVELS.index(kv[0][0]),
                                                                                     kv[0][1], kv[0][2])):
@@ -182,7 +191,8 @@ def compute(postings: Iterable[Posting], seekers: Iterable[Seeker], hires: Itera
         rows.append(FigureRow(
             level=level, adcode=adcode, occupation_code=occupation, open_headcount=cell.open_headcount,
             available_workers=cell.available_workers, ratio=ratio(cell.open_headcount, cell.available_workers),
-            shortage_level=entry.shortage_level if entry and _applies(entry, (level, adcode), regions) else None,
+            shortage_level=(entry.shortage_level if entry and _applies(entry, (level, adcode), regions, in_circle)
+                            else None),
             placements=cell.placements, transfers_in=cell.transfers_in, transfers_out=cell.transfers_out,
             median_days_to_fill=median))
     flow_rows = [Flow(origin_adcode=o, destination_adcode=d, placements=len(hs),

@@ -308,3 +308,24 @@ async def test_every_json_answer_is_what_openapi_says(client: httpx.AsyncClient,
                         ("/v1/stats/periods", "PeriodPage"), ("/v1/stats/trend", "Trend")):
         schema = documented[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema["$ref"] == f"#/components/schemas/{model}", path
+
+
+def test_a_whole_circle_entry_gives_no_shortage_level_outside_the_circle() -> None:
+    """A catalogue entry without regions covers the whole circle (api.md), not every county of both provinces:
+    德昌县 (凉山州, outside the circle) showed the welder's level 1 for its seekers."""
+    from matching.regions import load_regions
+    from services.api.stats.figures import CatalogueLevel, Posting, Seeker, compute
+
+    cook = "4-03-02-01"
+    catalogue = {WELDER: CatalogueLevel(shortage_level=1, regions=()),
+                 cook: CatalogueLevel(shortage_level=2, regions=("513424",))}  # named outright: applies there
+    seekers = [Seeker("513424", (WELDER, cook)), Seeker("510104", (WELDER,))]  # 德昌县; 锦江区 (in the circle)
+    rows = {(r.level, r.adcode, r.occupation_code): r.shortage_level
+            for r in compute([Posting("513424", WELDER, 2)], seekers, [], catalogue, load_regions())[0]}
+    assert rows[("county", "513424", WELDER)] is None
+    assert rows[("city", "513400", WELDER)] is None  # 凉山州 has no county in the circle
+    assert rows[("county", "510104", WELDER)] == 1
+    assert rows[("city", "510100", WELDER)] == 1
+    assert rows[("province", "510000", WELDER)] == 1  # Sichuan is partly in the circle
+    assert rows[("circle", "", WELDER)] == 1
+    assert rows[("county", "513424", cook)] == 2
