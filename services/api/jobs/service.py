@@ -47,6 +47,7 @@ from services.api.jobs.schemas import (
 )
 from services.api.notifications.service import expiry_subject, record_job_closed
 from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.placements import repository as placements_repository
 from services.api.plausible_dates import (
     JOB_END_YEARS_AHEAD,
     JOB_START_DAYS_BACK,
@@ -393,6 +394,12 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     if record["status"] == "closed":
         raise Conflict("岗位已关闭，请重新发布 / the posting is closed; post a new one", extra={"reason": "closed"})
     changes = patch.model_dump(exclude_unset=True)
+    hires = await placements_repository.hires_of_job(conn, job_id) if "headcount" in changes else 0
+    if "headcount" in changes and changes["headcount"] is not None and changes["headcount"] < hires:
+        # A hire is not undone by an edit (it counts against the headcount however the placement ends).
+        raise _invalid([FieldError(field="headcount", message=f"已录用 {hires} 人，招聘人数不能少于此 / {hires} "
+                                                            f"already hired through placements: not fewer")],
+                       reason="headcount_below_hires", hired=hires)
     merged = {**_fields_of(record), **changes}
     validated = validate_job(parse_fields(merged), ctx, keep_expiry=record["expires_at"],
                              stored_start=record["start_date"])
@@ -404,6 +411,11 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
     if carried:
         row = replace(row, compliance_findings=[*row.compliance_findings, *carried])
     record = await _write(conn, caller, ctx, row, job_id=job_id, insert=False)
+    if hires and record["headcount"] == hires:
+        # Lowered to the hires already made: filled, closed as the hire of the last headcount closes it
+        # (placements.service.hire); left open it stayed in search with nobody left to hire (proposals: 409).
+        record = await repository.close(conn, job_id, reason="filled")
+        await record_posting_closed(conn, ctx.outbox, job_id, reason="filled")
     return job_out(record, ctx)
 
 

@@ -249,6 +249,32 @@ async def test_close_removes_from_search(client: httpx.AsyncClient, enterprise: 
     assert job["id"] not in await document_ids(settings, "jobs")
 
 
+async def test_headcount_lowered_to_the_hires_made_closes_the_posting_and_never_below(
+        client: httpx.AsyncClient, enterprise: OrgKey, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    # A posting for 3 with two hires, lowered to 2, stayed open in search with nobody left to hire (every proposal
+    # then a 409 no_open_headcount): a stale, filled posting. Lowered below the hires, it did the same.
+    from tests.services.api.placements.support import hired_placement, make_worker
+
+    broker = await make_org("broker")
+    job = (await post_job(client, enterprise, headcount=3)).json()
+    for _ in range(2):
+        worker = await make_worker(client, broker, occupations=[job["occupation_code"]])
+        await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+
+    raised = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 4}, headers=enterprise.headers)
+    assert (raised.status_code, raised.json()["status"]) == (200, "open")  # an ordinary edit
+    refused = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 1}, headers=enterprise.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["reason"] == "headcount_below_hires"
+    assert [e["field"] for e in refused.json()["errors"]] == ["headcount"]
+    assert (await db.fetchval("SELECT headcount FROM job_postings WHERE id = $1::uuid", job["id"])) == 4
+
+    filled = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 2}, headers=enterprise.headers)
+    assert filled.status_code == 200, filled.text
+    assert (filled.json()["status"], filled.json()["headcount"]) == ("closed", 2)
+    assert await db.fetchval("SELECT closed_reason FROM job_postings WHERE id = $1::uuid", job["id"]) == "filled"
+
+
 async def test_expiry_sweep_and_renewal(client: httpx.AsyncClient, enterprise: OrgKey, settings: ApiSettings,
                                         db: asyncpg.Connection) -> None:
     job = (await post_job(client, enterprise)).json()
