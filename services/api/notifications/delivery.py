@@ -199,11 +199,17 @@ def _wage_text(wage: Any) -> str:
 def sms_text(n: Mapping[str, Any]) -> str:
     """A short message without personal data; the broker has the details."""
     payload = dict(n["payload"])
-    title = str(payload.get("title") or "新岗位")[:30]
     if n["event"] == "match.created":
-        return f"【巴蜀劳务桥】有适合您的岗位：{title}{_wage_text(payload.get('wage'))}。详情请联系您的劳务经纪人。"
-    kind = "岗位" if payload.get("kind") != "workers" else "求职者"
-    return f"【巴蜀劳务桥】您的订阅有新的{kind}匹配：{title}。请登录平台查看。"
+        # A match notice carries the posting under `job` (workers/match_tasks.py: {"job", "worker", …}); read at the
+        # top level, every worker was texted "有适合您的岗位：新岗位" with neither title nor pay.
+        job = payload.get("job")
+        posting = job if isinstance(job, Mapping) else payload
+        title = str(posting.get("title") or "新岗位")[:30]
+        return f"【巴蜀劳务桥】有适合您的岗位：{title}{_wage_text(posting.get('wage'))}。详情请联系您的劳务经纪人。"
+    if payload.get("kind") == "workers":  # a profile has no title: "新岗位" (a new job) would be wrong
+        return "【巴蜀劳务桥】您的订阅有新的求职者匹配。请登录平台查看。"
+    title = str(payload.get("title") or "新岗位")[:30]
+    return f"【巴蜀劳务桥】您的订阅有新的岗位匹配：{title}。请登录平台查看。"
 
 
 def digest_sms_text(channel_recipient: str, count: int) -> str:

@@ -444,6 +444,33 @@ async def test_sms_only_with_consent_and_held_through_quiet_hours(
         "SELECT count(*) FROM pii_access_log WHERE subject_id = $1 AND purpose = 'sms_notification'", consenting) == 2
 
 
+async def test_a_match_text_names_the_posting_and_its_pay_as_match_notices_carry_them(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    # The shape workers/match_tasks.py records: the posting under `job`, the masked profile under `worker`. The
+    # text read the title and wage at the top level, so every worker got "有适合您的岗位：新岗位" and no pay.
+    broker = await make_org("broker")
+    await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": True})
+    worker_id = await _worker_profile(client, broker, sms=True, id_seq="131")
+    d = await make_delivery(clock=ManualClock(datetime(2026, 3, 3, 10, 0, tzinfo=CN)), sms=FakeSms())
+    summary = {"job": {"title": "招聘电焊工（九龙坡）", "wage": {"min": 300, "max": 400, "unit": "day"},
+                       "county": {"adcode": "500107", "name": "九龙坡区"}},
+               "worker": {"id": str(worker_id), "occupations": [{"code": "6-18-02-04", "name": "焊工"}]},
+               "distance_km": 3.2, "transfer": True}
+    await record(match(broker, worker_id=worker_id, direction="job_for_worker", summary=summary, now=d.clock.now()))
+    await _dispatch_all(d, db)
+    text = await db.fetchval("SELECT text FROM sms_messages")
+    assert text == "【巴蜀劳务桥】有适合您的岗位：招聘电焊工（九龙坡），300-400元/天。详情请联系您的劳务经纪人。"
+
+
+def test_a_workers_subscription_text_does_not_call_a_person_a_job() -> None:
+    text = delivery.sms_text({"event": "subscription.matched",
+                              "payload": {"kind": "workers", "worker_id": str(uuid.uuid4()),
+                                          "occupation_codes": ["6-18-02-04"]}})
+    assert "新岗位" not in text
+    assert "求职者" in text
+
+
 async def test_consent_withdrawn_before_sending_cancels_the_sms(
         client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
         make_delivery: MakeDelivery) -> None:
