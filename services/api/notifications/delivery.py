@@ -301,12 +301,16 @@ async def _fan_out(d: Delivery, conn: asyncpg.Connection, n: asyncpg.Record) -> 
             recipient = _recipient("org", org_id)
         else:
             return
+        # A text recorded in the quiet hours goes out when they end, maybe the next local day: it counts against
+        # that day's cap, the day the person receives it. Counted on the day it was recorded, the texts of a late
+        # evening and of the early morning (each day's cap) all arrived together at 08:00, twice the cap.
+        send_at = after_quiet_hours(now, d.settings, d.tz)
         if n["digest"] == "instant" and (not capped or await repository.take_from_cap(
-                conn, channel="sms", recipient=recipient, day=day, cap=d.settings.sms_daily_cap)):
+                conn, channel="sms", recipient=recipient, day=local_day(send_at, d.tz),
+                cap=d.settings.sms_daily_cap)):
             await repository.insert_sms(
                 conn, sms_id=uuid.uuid4(), org_id=org_id, worker_id=worker_id, recipient=recipient,
-                notification_id=n["id"], digest_id=None, text=sms_text(n),
-                not_before=after_quiet_hours(now, d.settings, d.tz), now=now)
+                notification_id=n["id"], digest_id=None, text=sms_text(n), not_before=send_at, now=now)
         else:
             await repository.hold(conn, notification_id=n["id"], channel="sms", recipient=recipient, org_id=org_id,
                                   period=held_period, now=now)

@@ -489,6 +489,27 @@ async def test_consent_withdrawn_before_sending_cancels_the_sms(
     assert sms.sent == []
 
 
+async def test_texts_held_through_the_night_count_against_the_day_they_go_out(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    # Cap 2. Two fitting jobs at 23:15 and two more at 07:00 the next morning: all are sent when the quiet hours end
+    # at 08:00. Counted against the day they were recorded, four texts arrived together that morning.
+    broker = await make_org("broker")
+    await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": True})
+    worker_id = await _worker_profile(client, broker, sms=True, id_seq="133")
+    clock = ManualClock(datetime(2026, 3, 2, 23, 15, tzinfo=CN))
+    d = await make_delivery(clock=clock, sms=FakeSms(), sms_daily_cap=2)
+    for at in (datetime(2026, 3, 2, 23, 15, tzinfo=CN), datetime(2026, 3, 3, 7, 0, tzinfo=CN)):
+        clock.set(at)
+        for _ in range(2):
+            await record(match(broker, worker_id=worker_id, direction="job_for_worker", now=clock.now()))
+        await _dispatch_all(d, db)
+    texts = await db.fetch("SELECT next_attempt_at FROM sms_messages WHERE digest_id IS NULL")
+    assert [t["next_attempt_at"] for t in texts] == [datetime(2026, 3, 3, 8, 0, tzinfo=CN)] * 2
+    # The other two wait for the daily digest, as any text over the cap does.
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE channel = 'sms'") == 2
+
+
 async def test_the_sms_daily_cap_per_worker(client: httpx.AsyncClient, make_org: MakeOrg, record: Record,
                                            db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
     broker = await make_org("broker")
