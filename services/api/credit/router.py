@@ -16,8 +16,8 @@ from services.api.credit.schemas import AdjustmentCreate, AdjustmentOut, BrokerC
 from services.api.credit.service import CreditPolicy, credit_policy
 from services.api.database import Connection, PostCommit
 from services.api.idempotency.service import IdempotencyKey, request_fingerprint, run_idempotent
-from services.api.pagination import DEFAULT_LIMIT, CursorParam, Limit
-from services.api.problems import problem_responses
+from services.api.pagination import DEFAULT_LIMIT, PAGING_PARAMETERS, CursorParam, Limit
+from services.api.problems import FieldError, InvalidInput, problem_responses
 from services.api.resources import Resources, get_resources
 
 router = APIRouter(prefix="/v1/credit", tags=["credit"], responses=problem_responses(401, 403, 404, 422))
@@ -35,7 +35,8 @@ Policy = Annotated[CreditPolicy, Depends(_policy)]
 @router.get("/brokers", response_model=BrokerCreditList,
             responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"}})
 async def list_brokers(
-    conn: Connection, caller: Authority, policy: Policy, resources: Annotated[Resources, Depends(get_resources)],
+    request: Request, conn: Connection, caller: Authority, policy: Policy,
+    resources: Annotated[Resources, Depends(get_resources)],
     grade: Annotated[Grade | None, Query()] = None,
     province: Annotated[Literal["CQ", "SC"] | None, Query(
         description="The broker's province, else the province that issued its licence.")] = None,
@@ -47,6 +48,13 @@ async def list_brokers(
     """Brokers with their derived score and grade, licence number and issuing province (authorities)."""
     secret = resources.settings.cursor_secret.get_secret_value()
     if format == "csv":
+        # The CSV is every matching broker: a limit or cursor would be ignored, and a client would believe it had
+        # the part it asked for (as /v1/stats refuses them with format=csv).
+        sent = [name for name in PAGING_PARAMETERS if name in request.query_params]
+        if sent:
+            raise InvalidInput("CSV 是完整名单，不分页 / a CSV is the whole list and is not paged", errors=[
+                FieldError(field=name, message=f"format=csv 不接受 {name} / format=csv takes no {name}")
+                for name in sent])
         everything = await service.list_brokers(conn, grade=grade, province=province, limit=None, cursor=None,
                                                 cursor_secret=secret, policy=policy)
         name = "broker-credit" + (f"-{province}" if province else "") + (f"-{grade}" if grade else "") + ".csv"

@@ -245,6 +245,25 @@ async def test_broker_list_filters_pages_and_exports_csv(client: httpx.AsyncClie
                                  headers=caller.headers)).status_code == 403
 
 
+async def test_the_csv_is_the_whole_list_and_refuses_limit_and_cursor(client: httpx.AsyncClient,
+                                                                     make_org: MakeOrg) -> None:
+    # `?format=csv&limit=1` answered every broker: a client exporting "the first page" got more than it asked for,
+    # and one paging through with a cursor got the whole list again on each request (as /v1/stats refuses them).
+    authority = await make_org("authority")
+    for _ in range(2):
+        await make_org("broker")
+    for params, fields in (({"format": "csv", "limit": "1"}, ["limit"]),
+                           ({"format": "csv", "cursor": "abc.def"}, ["cursor"]),
+                           ({"format": "csv", "limit": "1", "cursor": "abc.def"}, ["limit", "cursor"])):
+        refused = await client.get("/v1/credit/brokers", params=params, headers=authority.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == fields
+    whole = await client.get("/v1/credit/brokers", params={"format": "csv"}, headers=authority.headers)
+    assert whole.status_code == 200
+    assert len(whole.content.decode("utf-8-sig").splitlines()) == 3  # the header and both brokers
+
+
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
 def test_every_formula_lead_is_neutralised_in_the_csv(lead: str) -> None:
     # Excel runs a cell starting with any of these as a formula (e.g. "-2+3" or "@SUM(...)"), not only "=":
