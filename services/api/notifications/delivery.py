@@ -323,10 +323,16 @@ async def build_due_digests(d: Delivery) -> int:
     """Fold every due group of held notifications into one digest per (channel, recipient, period)."""
     now = d.clock.now()
     hourly_before, daily_before = digest_boundaries(now, d.settings, d.tz)
+    # No text goes out in the quiet hours, so an SMS digest built in them would only wait for their end: hourly ones
+    # piled up through the night (one a hour, 22:00 to 07:00) and all arrived together at 08:00. Their holds stay
+    # held instead, and the first run after the quiet hours folds them into one digest.
+    sms_quiet = in_quiet_hours(now, d.settings, d.tz)
     built = 0
     async with d.pool.acquire() as conn:
         groups = await repository.due_hold_groups(conn, hourly_before=hourly_before, daily_before=daily_before)
         for g in groups:
+            if sms_quiet and g["channel"] == "sms":
+                continue
             before = hourly_before if g["period"] == "hourly" else daily_before
             digest_id = uuid.uuid4()
             async with conn.transaction():

@@ -613,6 +613,41 @@ async def test_an_organisation_s_own_sms_goes_to_its_encrypted_contact_phone(
     assert await db.fetchval("SELECT count(*) FROM pii_access_log WHERE subject_id = $1", uuid_of(office)) == 0
 
 
+async def test_hourly_text_digests_wait_out_the_quiet_hours_as_one(
+        make_org: MakeOrg, record: Record, db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
+    # An organisation's hourly SMS subscription, hits at 22:30 and 00:30: each hour's digest was built at once and
+    # held to 08:00, so the night's digests (up to ten) all arrived together then. Now the holds wait, and the first
+    # run after the quiet hours sends one digest of everything.
+    enterprise = await make_org("enterprise", contact={"name": "冉经理", "phone": "13800138000"})
+    clock = ManualClock(datetime(2026, 3, 2, 22, 30, tzinfo=CN))
+    d = await make_delivery(clock=clock, sms=FakeSms())
+
+    def hit() -> Any:
+        async def work(conn: asyncpg.Connection, pending: PendingWork) -> UUID | None:
+            return await service.record_notification(
+                conn, pending, recipient_org_id=uuid_of(enterprise), event=service.SUBSCRIPTION_EVENT,
+                job_id=uuid.uuid4(), payload={"kind": "jobs", "title": "电焊工"}, digest="hourly", channels=("sms",),
+                sms_to_org=True, now=clock.now())
+        return work
+
+    await record(hit())
+    await _dispatch_all(d, db)
+    clock.set(datetime(2026, 3, 2, 23, 0, 30, tzinfo=CN))
+    await delivery.build_due_digests(d)
+    clock.set(datetime(2026, 3, 3, 0, 30, tzinfo=CN))
+    await record(hit())
+    await _dispatch_all(d, db)
+    clock.set(datetime(2026, 3, 3, 1, 0, 30, tzinfo=CN))
+    await delivery.build_due_digests(d)
+    assert await db.fetchval("SELECT count(*) FROM sms_messages") == 0
+
+    clock.set(datetime(2026, 3, 3, 8, 0, 30, tzinfo=CN))
+    assert await delivery.build_due_digests(d) == 1
+    [text] = await db.fetch("SELECT text, next_attempt_at FROM sms_messages")
+    assert "2条" in text["text"]
+    assert text["next_attempt_at"] == clock.now()
+
+
 async def test_a_mobile_stored_before_contact_phones_were_normalised_still_gets_its_texts(
         client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
         make_delivery: MakeDelivery) -> None:
