@@ -36,6 +36,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from matching.identity import mask_numbers_in_free_text
 from matching.regions import load_regions, province_of
 from services.api.auth.caller import Caller, licence_valid_on
 from services.api.china_calendar import CHINA_TZ, china_today
@@ -161,8 +162,21 @@ def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
     return actions
 
 
+def _readable_note(note: str | None, raw: bool) -> str | None:
+    """A note as the reader may see it. Notes are free text, and brokers type the person's ID or mobile number into
+    them (到岗 身份证 5002…); enterprises never see those (product.md), nor does anyone but the worker's broker, so
+    numbers shaped like them are masked as a profile's free text is for enterprises (matching/documents.py)."""
+    return note if raw or note is None else mask_numbers_in_free_text(note)
+
+
+def _readable_detail(detail: dict[str, Any], raw: bool) -> dict[str, Any]:
+    note = detail.get("note")
+    return {**detail, "note": _readable_note(note, raw)} if isinstance(note, str) else detail
+
+
 def placement_out(record: asyncpg.Record, actor: Actor, now: datetime,
                   events: list[asyncpg.Record] | None = None) -> PlacementOut:
+    raw = side_of(actor, record) == "broker" or actor.org_id is None  # the worker's broker, or an operator
     return PlacementOut(
         id=record["id"], job_id=record["job_id"], worker_id=record["worker_id"],
         enterprise_org_id=record["enterprise_org_id"], broker_org_id=record["broker_org_id"],
@@ -172,12 +186,12 @@ def placement_out(record: asyncpg.Record, actor: Actor, now: datetime,
         proposed_at=record["proposed_at"], accepted_at=record["accepted_at"], hired_at=record["hired_at"],
         arrived_at=record["arrived_at"], retained_30_at=record["retained_30_at"],
         retained_90_at=record["retained_90_at"], ended_at=record["ended_at"], end_reason=record["end_reason"],
-        end_note=record["end_note"], next_actions=next_actions(record, side_of(actor, record), now,
+        end_note=_readable_note(record["end_note"], raw), next_actions=next_actions(record, side_of(actor, record), now,
                                                                 licence_expired=actor.licence_expired),
         events=None if events is None else [
             PlacementEvent(action=e["action"], from_status=e["from_status"], to_status=e["to_status"],
                            by=e["org_type"] if e["org_type"] in ("enterprise", "broker") else None,
-                           at=e["at"], detail=dict(e["detail"]))
+                           at=e["at"], detail=_readable_detail(dict(e["detail"]), raw))
             for e in events],
     )
 

@@ -4,6 +4,7 @@ close and leaving search, bad input, visibility, audit trail, reminders."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -12,7 +13,14 @@ import pytest
 from services.api.china_calendar import CHINA_TZ
 from services.api.settings import ApiSettings
 from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
-from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
+from tests.services.api.placements.support import (
+    act,
+    fresh_id_number,
+    hired_placement,
+    make_job,
+    make_worker,
+    propose,
+)
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
 
@@ -277,6 +285,35 @@ async def test_retention_is_confirmable_on_the_whole_day_the_refusal_and_the_rem
     retained = await act(client, broker, pid, "retain", {"milestone": 30})
     assert retained.status_code == 200, retained.text
     assert retained.json()["status"] == "retained_30"
+
+
+async def test_a_persons_numbers_in_a_note_are_read_as_written_only_by_the_workers_broker(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, make_org: MakeOrg) -> None:
+    # Brokers type the person's ID or mobile number into notes; the enterprise read them raw in the placement's
+    # events and end_note, though it never sees a worker's raw ID number or phone (product.md).
+    authority = await make_org("authority")
+    job = await make_job(client, enterprise)
+    worker = await make_worker(client, broker)
+    pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
+    id_number = fresh_id_number()
+    arrived = await act(client, broker, pid, "arrive", {"note": f"已到岗，身份证{id_number}，电话138 1234 5678"})
+    assert arrived.status_code == 200, arrived.text
+    ended = await act(client, broker, pid, "end", {"reason": "left", "note": "本人来电 13812345678 辞职"})
+    assert ended.status_code == 200, ended.text
+
+    def notes(placement: dict[str, Any]) -> list[str]:
+        # The arrival's and the end's notes in the events, then the placement's end_note.
+        return [e["detail"]["note"] for e in placement["events"] if "note" in e["detail"]] + [placement["end_note"]]
+
+    as_broker = (await client.get(f"/v1/placements/{pid}", headers=broker.headers)).json()
+    assert notes(as_broker) == [f"已到岗，身份证{id_number}，电话138 1234 5678", *["本人来电 13812345678 辞职"] * 2]
+    for reader in (enterprise, authority):
+        shown = (await client.get(f"/v1/placements/{pid}", headers=reader.headers)).json()
+        assert notes(shown) == [f"已到岗，身份证{id_number[:6]}********{id_number[-4:]}，电话138****5678",
+                                *["本人来电 138****5678 辞职"] * 2]
+        listed = (await client.get("/v1/placements", headers=reader.headers)).json()["items"]
+        assert [p["end_note"] for p in listed if p["id"] == pid] == ["本人来电 138****5678 辞职"]
+    assert ended.json()["end_note"] == "本人来电 13812345678 辞职"  # the broker's own answer
 
 
 async def test_bad_input_and_visibility(client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey,
