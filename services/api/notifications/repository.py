@@ -224,6 +224,26 @@ async def delete_subscription(conn: asyncpg.Connection, org_id: UUID, subscripti
         subscription_id, org_id, now)
 
 
+async def has_live_sms_subscription(conn: asyncpg.Connection, org_id: UUID) -> bool:
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM notification_subscriptions
+                           WHERE org_id = $1 AND channel = 'sms' AND deleted_at IS NULL)""", org_id)
+    return found
+
+
+async def stop_texts_to_org(conn: asyncpg.Connection, org_id: UUID, *, reason: str) -> int:
+    """The organisation's own texts still to come (its contact phone: worker_id NULL) cancelled, and the notices
+    held for its next SMS digest let go (they stay in its inbox). Returns how many texts were cancelled."""
+    await conn.execute(
+        "DELETE FROM notification_holds WHERE channel = 'sms' AND recipient = $1 AND digest_id IS NULL",
+        f"org:{org_id}")
+    status = await conn.execute(
+        """UPDATE sms_messages SET status = 'cancelled', lease_until = NULL, last_error = $2
+            WHERE id IN (SELECT id FROM sms_messages WHERE org_id = $1 AND worker_id IS NULL AND status = 'pending'
+                          ORDER BY id FOR UPDATE)""", org_id, reason)
+    return int(status.split()[-1])
+
+
 async def active_subscriptions(conn: asyncpg.Connection, kind: str) -> list[asyncpg.Record]:
     return list(await conn.fetch(
         f"SELECT {_SUBSCRIPTION_COLUMNS} FROM notification_subscriptions WHERE kind = $1 AND deleted_at IS NULL",

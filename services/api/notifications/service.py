@@ -658,8 +658,13 @@ async def get_subscription(conn: asyncpg.Connection, caller: Caller, subscriptio
 async def delete_subscription(conn: asyncpg.Connection, caller: Caller, subscription_id: UUID,
                               now: datetime) -> None:
     ensure_may_use_notifications(caller)
-    if await repository.delete_subscription(conn, caller.org_id, subscription_id, now) is None:
+    deleted = await repository.delete_subscription(conn, caller.org_id, subscription_id, now)
+    if deleted is None:
         raise NotFound("没有此订阅 / no such subscription")
+    # Deleting its last SMS subscription is how an organisation stops the texts to its phone: the ones already
+    # waiting (held through the quiet hours, or for the next digest) must not arrive after it.
+    if deleted["channel"] == "sms" and not await repository.has_live_sms_subscription(conn, caller.org_id):
+        await repository.stop_texts_to_org(conn, caller.org_id, reason="短信订阅已删除 / SMS subscription deleted")
 
 
 # --------------------------------------------------------------------------------------------- preferences

@@ -676,6 +676,51 @@ async def test_a_mobile_stored_before_contact_phones_were_normalised_still_gets_
     assert [phone for phone, _text, _id in sms.sent] == ["13800138001"]
 
 
+async def test_deleting_the_last_sms_subscription_stops_the_texts_already_waiting(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    # An organisation that deleted its SMS subscription at 23:30 (its way to opt out) was still texted at 08:00: the
+    # text held through the quiet hours and the notices held for the daily digest went out regardless.
+    enterprise = await make_org("enterprise", contact={"name": "冉经理", "phone": "13800138002"})
+    ids = []
+    for digest in ("instant", "daily"):
+        made = await client.post("/v1/subscriptions", headers=enterprise.headers, json={
+            "kind": "workers", "query": {"occupation_code": "6-18-02"}, "channel": "sms", "digest": digest})
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    inbox_only = await client.post("/v1/subscriptions", headers=enterprise.headers, json={"kind": "workers"})
+    clock = ManualClock(datetime(2026, 3, 2, 23, 15, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms)
+    for digest in ("instant", "daily"):
+        async def hit(conn: asyncpg.Connection, pending: PendingWork, digest: str = digest) -> UUID | None:
+            return await service.record_notification(
+                conn, pending, recipient_org_id=uuid_of(enterprise), event=service.SUBSCRIPTION_EVENT,
+                worker_id=uuid.uuid4(), payload={"kind": "workers"}, digest=digest, channels=("sms",),
+                sms_to_org=True, now=clock.now())
+        await record(hit)
+    await _dispatch_all(d, db)
+    sms_id = await db.fetchval("SELECT id FROM sms_messages WHERE status = 'pending'")
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE channel = 'sms'") == 1
+
+    # Neither an inbox subscription nor one of two SMS subscriptions stops the texts: the other still wants them.
+    for subscription_id in (inbox_only.json()["id"], ids[0]):
+        gone = await client.delete(f"/v1/subscriptions/{subscription_id}", headers=enterprise.headers)
+        assert gone.status_code == 204, gone.text
+    assert await db.fetchval("SELECT status FROM sms_messages WHERE id = $1", sms_id) == "pending"
+    gone = await client.delete(f"/v1/subscriptions/{ids[1]}", headers=enterprise.headers)
+    assert gone.status_code == 204, gone.text
+    assert await db.fetchval("SELECT status FROM sms_messages WHERE id = $1", sms_id) == "cancelled"
+    assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE channel = 'sms'") == 0
+
+    clock.set(datetime(2026, 3, 3, 8, 0, 30, tzinfo=CN))
+    assert await delivery.send_sms(d, sms_id) == "skipped"
+    await delivery.build_due_digests(d)
+    assert sms.sent == []
+    assert await db.fetchval("SELECT count(*) FROM notifications WHERE recipient_org_id = $1",
+                             uuid_of(enterprise)) == 2  # still in the inbox
+
+
 async def _shared_worker(client: httpx.AsyncClient, broker: OrgKey, n: int) -> UUID:
     from tests.services.api.matches.test_matches import worker_body
 
