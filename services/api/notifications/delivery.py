@@ -520,6 +520,12 @@ async def _sms_phone(d: Delivery, conn: asyncpg.Connection, sms: asyncpg.Record)
     facts = await repository.worker_sms_facts(conn, sms["worker_id"])
     if not (facts and facts["status"] == "available" and facts["consent_contact_by_sms"] and facts["phone_enc"]):
         return None
+    # The broker's switch as well as the person's consent, both as they are now: a broker that turned
+    # `sms_to_workers` off (a worker complained at night, say) stops the texts still waiting for the quiet hours to
+    # end or for the next digest, not only the ones after.
+    prefs = await repository.get_preferences(conn, facts["broker_org_id"])
+    if not (prefs and prefs["sms_to_workers"]):
+        return None
     # Same encryption context as services/api/worker_profiles (worker:<id>:phone).
     phone = d.cipher.decrypt(facts["phone_enc"], context=f"worker:{sms['worker_id']}:phone")
     await repository.log_worker_phone_read_for_sms(conn, org_id=facts["broker_org_id"], worker_id=sms["worker_id"])

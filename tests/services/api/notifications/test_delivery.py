@@ -510,6 +510,28 @@ async def test_texts_held_through_the_night_count_against_the_day_they_go_out(
     assert await db.fetchval("SELECT count(*) FROM notification_holds WHERE channel = 'sms'") == 2
 
 
+async def test_a_broker_turning_texts_to_workers_off_stops_the_ones_waiting(
+        client: httpx.AsyncClient, make_org: MakeOrg, record: Record, db: asyncpg.Connection,
+        make_delivery: MakeDelivery) -> None:
+    # Texts recorded at night wait for 08:00; a broker that turned sms_to_workers off at 23:30 still had its workers
+    # texted in the morning.
+    broker = await make_org("broker")
+    await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": True})
+    worker_id = await _worker_profile(client, broker, sms=True, id_seq="135")
+    clock = ManualClock(datetime(2026, 3, 2, 23, 15, tzinfo=CN))
+    sms = FakeSms()
+    d = await make_delivery(clock=clock, sms=sms)
+    await record(match(broker, worker_id=worker_id, direction="job_for_worker", now=clock.now()))
+    await _dispatch_all(d, db)
+    sms_id = await db.fetchval("SELECT id FROM sms_messages")
+    off = await client.put("/v1/notifications/preferences", headers=broker.headers, json={"sms_to_workers": False})
+    assert off.status_code == 200, off.text
+    clock.set(datetime(2026, 3, 3, 8, 0, 1, tzinfo=CN))
+    assert await delivery.send_sms(d, sms_id) == "cancelled"
+    assert sms.sent == []
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log WHERE subject_id = $1", worker_id) == 0
+
+
 async def test_the_sms_daily_cap_per_worker(client: httpx.AsyncClient, make_org: MakeOrg, record: Record,
                                            db: asyncpg.Connection, make_delivery: MakeDelivery) -> None:
     broker = await make_org("broker")
