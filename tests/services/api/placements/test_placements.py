@@ -520,6 +520,24 @@ async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncCl
     assert (await client.get("/v1/placements/reminders", headers=enterprise.headers)).status_code == 403
 
 
+async def test_the_arrival_reminder_follows_a_postponed_start(client: httpx.AsyncClient, broker: OrgKey,
+                                                               enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # One of two hired, the enterprise postpones the start by a week: the broker was still asked to confirm the
+    # arrival on the old date, a week before the job begins.
+    start = date.fromisoformat(start_date_in(4))
+    job = await make_job(client, enterprise, headcount=2, start_date=start.isoformat())
+    worker = await make_worker(client, broker)
+    await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    later = start + timedelta(days=7)
+    moved = await client.patch(f"/v1/jobs/{job['id']}", json={"start_date": later.isoformat()},
+                               headers=enterprise.headers)
+    assert moved.status_code == 200, moved.text
+    assert await write_due_reminders(db, today=start) == 0
+    assert await write_due_reminders(db, today=later) == 1
+    listed = await client.get("/v1/placements/reminders", headers=broker.headers)
+    assert [(r["kind"], r["due_on"]) for r in listed.json()["items"]] == [("confirm_arrival", later.isoformat())]
+
+
 async def test_reminders_are_paged_by_due_date_completely(client: httpx.AsyncClient, broker: OrgKey,
                                                           enterprise: OrgKey, make_org: MakeOrg,
                                                           db: asyncpg.Connection) -> None:
