@@ -173,13 +173,15 @@ class KioskQueryInterpreter:
             if code is not None:
                 codes.append(code)
                 continue
-            task = self.work_phrases.get(token)
-            if task is not None:
-                tasks.append((len(remaining), token, task))
-                continue
+            # Partial matching before the phrases: a word the catalogue's own names read (流水线 in 汽车流水线工 and
+            # 流水线工, 炒菜 in 炒菜师傅) keeps that reading, all of its trades, even beside another trade.
             partial = self._partial_codes(token)
             if partial:
                 codes.extend(partial)
+                continue
+            task = self.work_phrases.get(token)
+            if task is not None:
+                tasks.append((len(remaining), token, task))
                 continue
             remaining.append(token)
         if codes:

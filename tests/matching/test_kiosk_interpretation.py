@@ -263,3 +263,15 @@ def test_a_locality_naming_no_county_is_refused(tmp_path: Path, regions: RegionD
     table.write_text("# a comment\nname,adcode,county\n杨家坪,500100,重庆市辖区\n", encoding="utf-8")
     with pytest.raises(ValueError, match="杨家坪"):
         load_localities(regions, table)
+
+
+def test_a_phrase_never_narrows_what_the_catalogue_names_already_read(regions: RegionDirectory) -> None:
+    # 流水线 is part of 汽车流水线工 and 流水线工, 炒菜 of 炒菜师傅: partial matching read them as those trades before
+    # the phrase table existed, and the catalogue's own words win over a phrase (work_phrases.csv). A phrase read
+    # first kept only its one trade (no car plants for 流水线) and, beside another trade, none at all.
+    shipped = load_initial_catalogue()
+    interpreter = KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+    assert set(interpreter.interpret("流水线").occupation_codes) == {"6-22-01-01", "6-25-03-00"}
+    canteen = interpreter.interpret("工地食堂炒菜")  # a cook for a building site's canteen
+    assert "4-03-02-01" in canteen.occupation_codes
+    assert "炒菜" not in canteen.remaining_text
