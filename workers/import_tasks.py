@@ -46,11 +46,12 @@ from workers.outbox import OUTBOX_HANDLERS, outbox_handler
 
 log = structlog.get_logger("bashu.worker.imports")
 
-# Matching one imported record is two Meilisearch searches, scoring, its own transaction and `worker.matched`
-# job: at 200,000 postings ~10–40 ms of worker CPU and as much of Meilisearch's, so a 10,000-row import's
-# matching is minutes of both cores. It is background work (notifications nobody is waiting on), so it runs one
-# record at a time and rests between records (IMPORT_MATCH_SHARE), leaving the cores to kiosk searches, match
-# queries and single postings.
+# Matching one imported record is four concurrent Meilisearch searches (services/api/matches/service.py: the trade
+# and the rest of its small group, near and elsewhere), scoring, its own transaction and `worker.matched` job: at
+# 200,000 postings ~10–40 ms of worker CPU and as much of Meilisearch's (measured when it was two searches), so a
+# 10,000-row import's matching is minutes of both cores. It is background work (notifications nobody is waiting
+# on), so it runs one record at a time and rests between records (IMPORT_MATCH_SHARE), leaving the cores to kiosk
+# searches, match queries and single postings.
 
 # How long `import.batch` waits for Meilisearch to apply its documents before it fails (and the reconciler
 # runs it again: re-sync, wait). Longer than a single record's wait: an import's writes queue.
