@@ -141,9 +141,11 @@ class KioskQueryInterpreter:
         start: int | None = None
         remaining: list[str] = []
         # Work phrases (position among the leftovers, phrase, trade): their trade only when the phrase names no
-        # trade itself — in 保姆 会做川菜 the trade is 保姆 and 做川菜 words to search for, not a cook; in 保姆 带小孩
-        # the phrase says the trade again and is understood.
+        # trade by one of the catalogue's own words — in 保姆 会做川菜 the trade is 保姆 and 做川菜 words to search
+        # for, not a cook; in 保姆 带小孩 the phrase says the trade again and is understood. A guess from part of a
+        # trade's name is no such word: 工地 扛包 asks for porters, beside what 工地 is read as.
         tasks: list[tuple[int, str, str]] = []
+        named = False
         for token in self._join_known(self.analyzer.cut(rest)):
             if token in FILLER_WORDS:
                 continue
@@ -172,6 +174,7 @@ class KioskQueryInterpreter:
             code = self.catalogue.code_for_word(token)
             if code is not None:
                 codes.append(code)
+                named = True
                 continue
             # Partial matching before the phrases: a word the catalogue's own names read (流水线 in 汽车流水线工 and
             # 流水线工, 炒菜 in 炒菜师傅) keeps that reading, all of its trades, even beside another trade.
@@ -184,12 +187,12 @@ class KioskQueryInterpreter:
                 tasks.append((len(remaining), token, task))
                 continue
             remaining.append(token)
-        if codes:
+        if named:
             for position, phrase, task in reversed(tasks):
                 if task not in codes:
                     remaining[position:position] = self.analyzer.cut(phrase)
         else:
-            codes = [task for _, _, task in tasks]
+            codes = [*(task for _, _, task in tasks), *codes]
         return Interpretation(
             adcodes=_unique(adcodes),
             city_adcodes=_unique(cities),
