@@ -142,10 +142,13 @@ class KioskQueryInterpreter:
         remaining: list[str] = []
         # Work phrases (position among the leftovers, phrase, trade): their trade only when the phrase names no
         # trade by one of the catalogue's own words — in 保姆 会做川菜 the trade is 保姆 and 做川菜 words to search
-        # for, not a cook; in 保姆 带小孩 the phrase says the trade again and is understood. A guess from part of a
-        # trade's name is no such word: 工地 扛包 asks for porters, beside what 工地 is read as.
+        # for, not a cook; in 保姆 带小孩 the phrase says the trade again and is understood. Part of a trade's name
+        # is no such word: beside 叉车 (one trade) the phrase's trade comes first, and it replaces a guess.
         tasks: list[tuple[int, str, str]] = []
         named = False
+        # Codes read from part of a trade's name that fits several trades (工地: site electricians, safety
+        # officers): a guess, which a task phrase beside it replaces (工地 扛包 asks for porters, not for them).
+        guesses: set[str] = set()
         for token in self._join_known(self.analyzer.cut(rest)):
             if token in FILLER_WORDS:
                 continue
@@ -181,6 +184,8 @@ class KioskQueryInterpreter:
             partial = self._partial_codes(token)
             if partial:
                 codes.extend(partial)
+                if len(partial) > 1:
+                    guesses.update(partial)
                 continue
             task = self.work_phrases.get(token)
             if task is not None:
@@ -191,8 +196,8 @@ class KioskQueryInterpreter:
             for position, phrase, task in reversed(tasks):
                 if task not in codes:
                     remaining[position:position] = self.analyzer.cut(phrase)
-        else:
-            codes = [*(task for _, _, task in tasks), *codes]
+        elif tasks:
+            codes = [*(task for _, _, task in tasks), *(code for code in codes if code not in guesses)]
         return Interpretation(
             adcodes=_unique(adcodes),
             city_adcodes=_unique(cities),

@@ -208,10 +208,13 @@ def test_a_task_beside_a_named_trade_is_words_to_search_not_a_second_trade(regio
     assert nanny.occupation_codes == ("4-10-01-06",)
     assert nanny.remaining_text == ""
     assert interpreter.interpret("背包").occupation_codes == ()  # a backpack, not 背 + 包
-    # A guess from part of a trade's name (工地: site electricians, safety officers) names no trade: the task counts.
+    # A guess from part of several trades' names (工地: site electricians, safety officers) names no trade: the
+    # task replaces it.
     site_porter = interpreter.interpret("工地 扛包")
-    assert site_porter.occupation_codes[0] == "4-02-05-01"
+    assert site_porter.occupation_codes == ("4-02-05-01",)
     assert site_porter.remaining_text == ""
+    # Part of one trade's name (叉车: forklift drivers) is as good as the name: both trades, the phrase's first.
+    assert interpreter.interpret("叉车 扛包").occupation_codes == ("4-02-05-01", "6-30-05-01")
 
 
 def test_a_task_follows_its_trade_through_the_catalogue(regions: RegionDirectory) -> None:
