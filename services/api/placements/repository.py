@@ -174,12 +174,15 @@ async def events_of(conn: asyncpg.Connection, placement_id: UUID) -> list[asyncp
 async def due_reminders(conn: asyncpg.Connection, *, today: date, limit: int) -> list[asyncpg.Record]:
     """Reminders that fall due by `today` and were not written yet: (placement, broker, kind, due_on).
 
-    Arrival: from the job's start date (or the hire, if later). Retention: 30 and 90 days after arrival."""
+    Arrival: from the job's start date (or the hire, if later): the posting's as it is now, since an enterprise
+    that still has headcount open may postpone it after a hire (the placement's copy is the start date when it was
+    proposed). Retention: 30 and 90 days after arrival."""
     return list(await conn.fetch(
         """WITH due AS (
-               SELECT id, broker_org_id, 'confirm_arrival' AS kind,
-                      greatest(job_start_date, (hired_at AT TIME ZONE 'Asia/Shanghai')::date) AS due_on
-                 FROM placements WHERE status = 'hired'
+               SELECT p.id, p.broker_org_id, 'confirm_arrival' AS kind,
+                      greatest(coalesce(j.start_date, p.job_start_date),
+                               (p.hired_at AT TIME ZONE 'Asia/Shanghai')::date) AS due_on
+                 FROM placements p LEFT JOIN job_postings j ON j.id = p.job_id WHERE p.status = 'hired'
                UNION ALL
                SELECT id, broker_org_id, 'confirm_retention_30',
                       (arrived_at AT TIME ZONE 'Asia/Shanghai')::date + 30
