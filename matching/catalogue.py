@@ -55,6 +55,10 @@ MAX_ROWS = 20_000
 # paragraph there is a pasting mistake that would be published to every kiosk's typeahead and the index.
 MAX_WORD_CHARS = 100
 
+# The bound a posting's wage has (services/api/jobs/schemas.py, CNY per unit): a band is a reference for those
+# wages, and 1e12 there is a typing mistake that would be published to every reader of the catalogue.
+MAX_WAGE = 1_000_000
+
 @dataclass(frozen=True, slots=True)
 class WageBand:
     min: float
@@ -228,6 +232,8 @@ class Catalogue:
             if band is not None and band.max < band.min:
                 report(code, "wage_band.min", "wage band min exceeds max")
                 report(code, "wage_band.max", "wage band min exceeds max")
+            if band is not None and band.max > MAX_WAGE:
+                report(code, "wage_band.max", f"wage band max exceeds {MAX_WAGE:,}")
             if band is not None and band.unit not in WAGE_UNITS:
                 report(code, "wage_band.unit", "wage band needs a known unit")
             if regions is not None:
@@ -404,6 +410,8 @@ def _entry_from_row(row: Mapping[str, str], line: int, errors: list[RowError]) -
             error("wage_min", "a wage band needs wage_min, wage_max and wage_unit (hour, day, month, piece)")
         elif wage_min < 0 or wage_max < wage_min:
             error("wage_max", "wage band needs 0 <= wage_min <= wage_max")
+        elif wage_max > MAX_WAGE:
+            error("wage_max", f"wage_max exceeds {MAX_WAGE:,}")
         else:
             band = WageBand(wage_min, wage_max, unit)  # type: ignore[arg-type]  # unit checked above
     except ValueError:

@@ -229,3 +229,13 @@ def test_a_wage_band_problem_names_the_bound_at_fault(
     assert fields(min=band.max + 1) == ["wage_band.min", "wage_band.max"]
     assert fields(min=-1) == ["wage_band.min"]
     assert fields(unit="year") == ["wage_band.unit"]
+    # Past a posting's wage bound (1,000,000): a typing mistake like 1e12, named at the upper bound.
+    assert fields(max=1e12) == ["wage_band.max"]
+    assert fields(max=1_000_000) == []
+
+
+def test_a_spreadsheet_wage_band_past_a_postings_wage_bound_is_refused() -> None:
+    text = f"{HEADER}\n6-18-02-04,焊工,,制造业,1,,6000,1e12,month,,,CQ,,\n"
+    with pytest.raises(CatalogueImportError) as caught:
+        parse_catalogue_csv(text, version=1)
+    assert [(e.row, e.field) for e in caught.value.errors] == [(2, "wage_max")]

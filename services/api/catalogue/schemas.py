@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from matching.catalogue import MAX_WORD_CHARS, CatalogueEntry, WageBand
+from matching.catalogue import MAX_WAGE, MAX_WORD_CHARS, CatalogueEntry, WageBand
 from services.api.problems import fields_conflict
 
 VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"]
@@ -19,8 +19,9 @@ class WageBandModel(BaseModel):
 
     # Finite only: JSON readers take 1e400 and Infinity as infinity, which was stored and then answered as
     # `null` (not a number, against this schema) and exported as `inf`; spreadsheet imports refuse it already.
-    min: float = Field(ge=0, allow_inf_nan=False)
-    max: float = Field(ge=0, allow_inf_nan=False)
+    # At most a posting's wage bound (MAX_WAGE): each bound named when it is past it.
+    min: float = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
+    max: float = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
     unit: Literal["hour", "day", "month", "piece"]
 
     @model_validator(mode="after")

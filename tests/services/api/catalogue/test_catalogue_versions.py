@@ -225,6 +225,25 @@ async def test_a_wage_band_that_is_not_a_finite_number_is_422_and_the_draft_unch
     assert welder["wage_band"] == {"min": 6000, "max": 9000, "unit": "month"}
 
 
+@pytest.mark.parametrize(("band", "fields"), [
+    ({"min": 6000, "max": 1e12, "unit": "month"}, ["wage_band.max"]),
+    ({"min": 1e12, "max": 1e12, "unit": "month"}, ["wage_band.min", "wage_band.max"]),
+])
+async def test_a_wage_band_past_a_postings_wage_bound_is_422_naming_the_bound(
+    sample_version: int, client: httpx.AsyncClient, cq: OrgKey, band: dict[str, object], fields: list[str],
+) -> None:
+    # A posting's wage is at most 1,000,000 (per unit); the catalogue's reference band took 1e12.
+    draft = await new_draft(client, cq)
+    body = {**entry_body(SAMPLE_ENTRIES[0]), "wage_band": band}
+    put = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", json=body, headers=cq.headers)
+    assert put.status_code == 422, put.text
+    assert put.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in put.json()["errors"]] == fields, put.text
+    body["wage_band"] = {"min": 6000, "max": 1_000_000, "unit": "month"}
+    at_bound = await client.put(f"/v1/catalogue/drafts/{draft}/entries/{WELDER}", json=body, headers=cq.headers)
+    assert at_bound.status_code == 200, at_bound.text
+
+
 async def test_idempotent_draft_creation(sample_version: int, client: httpx.AsyncClient, cq: OrgKey,
                                          db: asyncpg.Connection) -> None:
     headers = {**cq.headers, "Idempotency-Key": "draft-2026-q4"}
