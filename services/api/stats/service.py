@@ -110,6 +110,15 @@ def check_area(level: Level, adcode: str | None) -> str | None:
     regions = load_regions()
     if level == "circle":
         raise _invalid("adcode", "经济圈层级不接受 adcode / level=circle takes no adcode", "level_adcode_mismatch")
+    if regions.county_group(adcode):
+        # Chongqing's grouping codes (500100 市辖区, 500200 县) are accepted as area filters elsewhere, but the
+        # figures are computed per county, city and province only, and a grouping's are not the sum of its
+        # counties' (a transfer between two of its districts would count as both in and out; medians do not
+        # add). Said as what to ask instead, rather than the "unknown adcode" it was.
+        raise _invalid("adcode", f"{adcode} 是重庆区县的分组代码，统计不按此分组：请用 500000（level=city）或其中的区县"
+                                 f"（level=county） / adcode {adcode} is a grouping of Chongqing's counties, which the "
+                                 "figures are not kept for: use 500000 (level=city) or one of its counties "
+                                 "(level=county)", "level_adcode_mismatch")
     region = regions.get(adcode)
     if region is None:
         raise _invalid("adcode", f"未知的 adcode {adcode} / unknown adcode", "unknown_adcode")

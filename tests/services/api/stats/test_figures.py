@@ -221,6 +221,24 @@ async def test_bad_queries_are_clear_problems(client: httpx.AsyncClient, authori
     assert response.json()["reason"] == reason
 
 
+@pytest.mark.parametrize("level", ["county", "city", "province"])
+@pytest.mark.parametrize("adcode", ["500100", "500200"])
+async def test_a_chongqing_grouping_code_is_refused_saying_what_to_ask_instead(
+    client: httpx.AsyncClient, authority: OrgKey, level: str, adcode: str,
+) -> None:
+    # Placements and kiosk search take 500100/500200 as an area; figures are kept per county, city (500000 for
+    # Chongqing) and province only. It was answered "unknown adcode", as if the code were a typing mistake.
+    for path, params in (("/v1/stats/supply-demand", {"period": "2026-10"}), ("/v1/stats/trend", {})):
+        response = await client.get(path, params={**params, "level": level, "adcode": adcode},
+                                    headers=authority.headers)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert problem["reason"] == "level_adcode_mismatch"
+        assert [e["field"] for e in problem["errors"]] == ["adcode"]
+        assert "500000" in problem["detail"]
+        assert "county" in problem["detail"]
+
+
 async def test_figures_need_an_authority_key(client: httpx.AsyncClient, make_org: MakeOrg) -> None:
     broker = await make_org("broker")
     params = {"period": "2026-10", "level": "county"}
