@@ -1,7 +1,8 @@
 """Filing, listing and deciding reports.
 
 - Any key may file a report on a posting, a broker or an enterprise (a kiosk on behalf of a person, with an
-  optional contact). Reporting one's own posting or organisation, or an unknown target → 422.
+  optional contact). Reporting one's own posting or organisation, or an unknown target → 422; a posting held
+  for review is unknown to all but its enterprise and authorities.
 - De-duplication: while a reporter's report of a target for a reason is open, filing it again returns that
   report (HTTP 200, `duplicate: true`) and raises its `repeat_count` instead of creating another.
 - An upheld report writes a `report_upheld` event in the target organisation's ledger (points by reason). For
@@ -55,7 +56,12 @@ async def _target_org(conn: asyncpg.Connection, caller: Caller, target: ReportTa
     """The organisation a report on `target` is about; 422 for unknown targets and for one's own."""
     if target.kind == "job":
         job = await repository.posting_owner(conn, target.id)
-        if job is None:
+        # A posting held for review is not public: a report on it is answered as on one that does not exist, or
+        # it would confirm to any key that the id is a posting (as placements do, services/api/placements).
+        # Its enterprise and authorities read it (GET /v1/jobs/{id}), so they are told what it is.
+        hidden = job is not None and job["status"] == "pending_review" and not (
+            job["org_id"] == caller.org_id or caller.role == "authority")
+        if job is None or hidden:
             raise _invalid_target("没有此岗位 / no such job posting")
         org_id: UUID = job["org_id"]
     else:

@@ -96,6 +96,29 @@ async def test_bad_targets_are_refused(client: httpx.AsyncClient, enterprise: Or
     assert await db.fetchval("SELECT count(*) FROM reports") == 0
 
 
+async def test_a_held_posting_is_reported_on_as_an_unknown_one(
+    client: httpx.AsyncClient, enterprise: OrgKey, kiosk: OrgKey, broker: OrgKey, authority: OrgKey,
+    db: asyncpg.Connection,
+) -> None:
+    # A posting waiting for review is not public. A report on it was filed (201) where an unknown id is a 422,
+    # which told any key that the id is a posting.
+    held = await post_job(client, enterprise, description="工厂招熟练电焊工，限男性，包吃包住。")
+    assert held["status"] == "pending_review", held
+    for reporter in (kiosk, broker):
+        on_held = await report(client, reporter, "job", held["id"])
+        on_unknown = await report(client, reporter, "job", str(uuid.uuid4()))
+        assert on_held.status_code == on_unknown.status_code == 422, on_held.text
+        assert on_held.headers["content-type"] == on_unknown.headers["content-type"]
+        # The same body but for the request's own id.
+        assert {**on_held.json(), "request_id": None} == {**on_unknown.json(), "request_id": None}
+    assert await db.fetchval("SELECT count(*) FROM reports") == 0
+    # Its enterprise is told it is its own; an authority, which reads it for review, may report it.
+    own = await report(client, enterprise, "job", held["id"])
+    assert own.status_code == 422
+    assert "own" in own.json()["detail"]
+    assert (await report(client, authority, "job", held["id"])).status_code == 201
+
+
 async def test_same_report_while_open_is_deduplicated(client: httpx.AsyncClient, kiosk: OrgKey, broker: OrgKey,
                                                       enterprise: OrgKey, authority: OrgKey,
                                                       db: asyncpg.Connection) -> None:
