@@ -44,16 +44,17 @@ async def sealed_records(conn: asyncpg.Connection, *, after: tuple[UUID, str] | 
     org_id, key = after if after is not None else (UUID(int=0), "")
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT org_id, key, response_body FROM idempotency_records
-            WHERE jsonb_path_exists(response_body, '$.*.sealed') AND (org_id, key) > ($1, $2)
+            WHERE jsonb_path_exists(response_body::jsonb, '$.*.sealed') AND (org_id, key) > ($1, $2)
             ORDER BY org_id, key LIMIT $3""",
         org_id, key, limit)
     return rows
 
 
 async def replace_response(conn: asyncpg.Connection, *, org_id: UUID, key: str, old: Any, new: Any) -> bool:
-    """Store `new` only if the record still holds `old` (it may have been purged meanwhile)."""
+    """Store `new` only if the record still holds `old` (it may have been purged meanwhile). The column is json
+    (the text as sent, migration 0019), which has no equality: compared as jsonb."""
     status: str = await conn.execute(
         """UPDATE idempotency_records SET response_body = $4
-            WHERE org_id = $1 AND key = $2 AND response_body = $3""",
+            WHERE org_id = $1 AND key = $2 AND response_body::jsonb = $3::jsonb""",
         org_id, key, old, new)
     return status != "UPDATE 0"

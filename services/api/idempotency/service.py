@@ -7,6 +7,9 @@ Two concurrent requests with one key: the second waits on the primary key and th
 A response that carries a secret shown only once (a new API key) names it in `sealed_fields`: the stored copy
 holds it encrypted (bound to the organisation, key and field) and the replay decrypts it, so the idempotency
 table never holds a usable credential in clear.
+
+The stored body is json, not jsonb (migration 0019): it keeps the first answer's field order, so a replay,
+unsealed in place and serialised as the first answer was, is the same bytes.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import MakeOrg
+from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.worker_profiles.test_worker_profiles import worker_body
 
 
@@ -27,3 +27,22 @@ async def test_a_key_reused_for_another_body_or_path_says_so_in_reason(client: h
     reused_elsewhere = await client.post("/v1/subscriptions", json={"kind": "workers"},
                                          headers={**enterprise.headers, "Idempotency-Key": "crm-sync-7"})
     assert reused_elsewhere.status_code == 201, reused_elsewhere.text
+
+
+async def test_a_replay_is_the_first_answer_byte_for_byte(client: httpx.AsyncClient, make_org: MakeOrg,
+                                                          admin: OrgKey) -> None:
+    # The stored answer was read back from jsonb, which orders an object's keys by length: the replay carried
+    # the same values with its fields (top-level and nested) in another order than the first answer.
+    broker = await make_org("broker")
+    for org, path, body in (
+        (broker, "/v1/workers", worker_body()),  # name and notes stored sealed
+        (admin, "/v1/orgs", {"type": "enterprise", "name": "重庆机电"}),  # a nested org, the key sealed
+        (broker, "/v1/subscriptions", {"kind": "jobs"}),
+    ):
+        headers = {**org.headers, "Idempotency-Key": f"bytes-{path}"}
+        first = await client.post(path, json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        replay = await client.post(path, json=body, headers=headers)
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.status_code == first.status_code
+        assert replay.content == first.content, path
