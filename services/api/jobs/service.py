@@ -420,6 +420,8 @@ async def update_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, 
 
 
 ClosedReason = Literal["closed_by_owner", "rejected_in_review", "filled", "removed_after_report", "expired"]
+_CLOSED_ZH: dict[str, str] = {"closed_by_owner": "用人单位已关闭", "rejected_in_review": "审核未通过",
+                              "filled": "已招满", "removed_after_report": "被举报后下架", "expired": "已过期"}
 
 
 async def record_posting_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, job_id: UUID, *,
@@ -432,11 +434,19 @@ async def record_posting_closed(conn: asyncpg.Connection, outbox: OutboxRecorder
     (review_job), the hire that took the last headcount (placements), an upheld report (reports) and the expiry
     sweep (workers.indexing_tasks.expire_postings: an expired posting cannot be applied to either, so brokers are
     told to stop offering it, reason `expired`). The subject is the posting's expiry: a posting renewed and ended
-    again is announced again, while one that expired and is then closed or removed is announced once."""
+    again is announced again, while one that expired and is then closed or removed is announced once.
+
+    The posting's proposals and acceptances end with it (nobody can be hired through them any more): reason
+    `other`, their `end` event naming why (`posting_closed`), and their brokers are told through `job.closed`
+    even if no match notification had reached them (a broker proposes from its worker's matches, unannounced)."""
     await outbox.record(conn, INDEX_TOPIC, str(job_id))
+    ended = await placements_repository.end_before_hire_of_job(
+        conn, job_id, note=f"岗位已停止招聘（{_CLOSED_ZH[reason]}）/ the posting stopped taking hires ({reason})",
+        detail={"reason": "other", "posting_closed": reason})
     expires_at = await repository.expires_at_of(conn, job_id)
     await record_job_closed(conn, outbox, job_id, reason=reason,
-                            subject_id=expiry_subject(expires_at) if expires_at is not None else None)
+                            subject_id=expiry_subject(expires_at) if expires_at is not None else None,
+                            also_to=[r["broker_org_id"] for r in ended])
 
 
 async def close_job(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, job_id: UUID) -> JobOut:

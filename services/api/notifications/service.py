@@ -191,14 +191,16 @@ async def record_import_finished(conn: asyncpg.Connection, outbox: OutboxRecorde
 
 async def record_job_closed(conn: asyncpg.Connection, outbox: OutboxRecorder, job_id: UUID, *,
                             reason: str | None = None, subject_id: str | None = None,
-                            now: datetime | None = None) -> list[UUID]:
-    """`job.closed` to every organisation that was told about this job (so brokers stop offering it).
+                            now: datetime | None = None, also_to: Sequence[UUID] = ()) -> list[UUID]:
+    """`job.closed` to every organisation that was told about this job (so brokers stop offering it), and to
+    `also_to` (brokers whose placements on it the close ended).
 
     Unique per recipient, job and `subject_id`: the jobs domain calls this once per close, in the closing
     transaction, with the posting's expiry as the subject (`services.api.jobs.service.record_posting_closed`), so
     a posting renewed after it expired and ended again is announced again."""
     created: list[UUID] = []
-    for recipient_org_id in await repository.orgs_told_about_job(conn, job_id):
+    told = await repository.orgs_told_about_job(conn, job_id)
+    for recipient_org_id in dict.fromkeys([*told, *also_to]):
         notification_id = await record_notification(
             conn, outbox, recipient_org_id=recipient_org_id, event="job.closed", job_id=job_id,
             subject_id=subject_id, payload={"job_id": str(job_id), "reason": reason}, now=now)

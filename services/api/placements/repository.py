@@ -8,12 +8,21 @@ from uuid import UUID
 
 import asyncpg
 
+from services.api.jobs.repository import open_headcount_sql
 from services.api.pagination import Position
 
 _COLUMNS = """id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_by, status, occupation_code,
               origin_adcode, destination_adcode, transfer, cross_province, job_posted_at, job_start_date,
               proposed_at, accepted_at, hired_at, arrived_at, retained_30_at, retained_90_at, ended_at, ended_from,
-              end_reason, end_note, updated_at"""
+              end_reason, end_note, updated_at,
+              -- Whether a hire could go through now (service.hire's refusals: the posting open, unexpired, with
+              -- headcount left; the worker holding no job), so that next_actions offers no hire it would refuse.
+              coalesce((SELECT j.status = 'open' AND j.expires_at > now() AND {open_headcount} > 0
+                          FROM job_postings j WHERE j.id = placements.job_id), false)
+              AND NOT EXISTS (SELECT 1 FROM placements held
+                               WHERE held.worker_id = placements.worker_id
+                                 AND held.status IN ('hired', 'arrived', 'retained_30', 'retained_90'))
+                  AS hire_possible""".format(open_headcount=open_headcount_sql("j"))
 
 # Statuses in which the worker holds the job (a hire happened and nothing ended it).
 EMPLOYED = ("hired", "arrived", "retained_30", "retained_90")
@@ -94,6 +103,32 @@ async def hires_of_job(conn: asyncpg.Connection, job_id: UUID) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM placements WHERE job_id = $1 AND hired_at IS NOT NULL",
                                      job_id)
     return count
+
+
+# Statuses before the hire: the posting must still take hires for them to go on.
+BEFORE_HIRE = ("proposed", "accepted")
+
+
+async def end_before_hire_of_job(conn: asyncpg.Connection, job_id: UUID, *, note: str,
+                                 detail: dict[str, Any]) -> list[asyncpg.Record]:
+    """The posting stopped taking hires (filled, closed, rejected, removed, expired): its proposals and
+    acceptances end (reason `other`, `note` saying why), each with an `end` event by no organisation (the
+    platform) carrying `detail`, and their open reminders resolved. At the transaction's time, as the posting's
+    own close. Returns (id, broker_org_id) of the placements ended."""
+    rows = list(await conn.fetch(
+        """UPDATE placements SET ended_from = status, status = 'ended', ended_at = now(), end_reason = 'other',
+                   end_note = $3, updated_at = now()
+             WHERE job_id = $1 AND status = ANY($2::text[])
+            RETURNING id, broker_org_id, ended_from""", job_id, list(BEFORE_HIRE), note))
+    if rows:
+        await conn.executemany(
+            """INSERT INTO placement_events (placement_id, action, from_status, to_status, detail, at)
+               VALUES ($1, 'end', $2, 'ended', $3, now())""",
+            [(r["id"], r["ended_from"], {**detail, "note": note}) for r in rows])
+        await conn.execute(
+            """UPDATE placement_reminders SET resolved_at = now()
+                WHERE placement_id = ANY($1::uuid[]) AND resolved_at IS NULL""", [r["id"] for r in rows])
+    return rows
 
 
 _TIMESTAMP_COLUMN = {"accepted": "accepted_at", "hired": "hired_at", "arrived": "arrived_at",

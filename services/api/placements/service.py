@@ -150,7 +150,7 @@ def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
     actions: list[str] = []
     if status == "proposed" and side != record["proposed_by"] and not (side == "broker" and licence_expired):
         actions.append("accept")
-    if status == "accepted" and side == "enterprise":
+    if status == "accepted" and side == "enterprise" and record["hire_possible"]:
         actions.append("hire")
     if status == "hired" and side == "broker":
         actions.append("arrive")
@@ -370,10 +370,14 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     Every hire writes the posting's indexing outbox row in this same transaction: its document then shows the
     headcount still open, or leaves search once filled."""
     now = _now(now)
-    record = await _visible(conn, actor, placement_id, for_update=True)
+    record = await _visible(conn, actor, placement_id)
     _require_side(actor, record, {"enterprise"}, "hire")
     _from(record, "accepted", "hire")
+    # The posting first, then the placement: a close of the posting (which ends its accepted placements) holds
+    # the posting and then takes their rows, so the other order could deadlock with it.
     job = await repository.job_facts(conn, record["job_id"], for_update=True)  # hires of a posting in turn
+    record = await _visible(conn, actor, placement_id, for_update=True)
+    _from(record, "accepted", "hire")  # the close may have ended it meanwhile
     if job is None or job["effective_status"] != "open":
         status = job["effective_status"] if job else "gone"
         raise _refused("job_not_open", f"岗位不在招聘中 / the posting is {status}", job_status=status)

@@ -253,9 +253,9 @@ async def test_hires_reduce_headcount_and_the_last_one_closes_the_posting(
     await settle(settings)
     assert job["id"] not in await document_ids(settings, "jobs")
 
-    # No more hires or proposals on it.
+    # No more hires or proposals on it: the acceptance waiting for the last headcount ended with the posting.
     over = await act(client, enterprise, third.json()["id"], "hire")
-    assert (over.status_code, problem_reason(over)) == (409, "job_not_open")
+    assert (over.status_code, problem_reason(over)) == (409, "invalid_transition")
     closed = await propose(client, broker, job["id"], (await make_worker(client, broker))["id"])
     assert (closed.status_code, problem_reason(closed)) == (409, "job_not_open")
 
