@@ -8,10 +8,13 @@ worker with several trades counts once.
 - open_headcount: headcount of postings open at the moment the figures describe, less the hires made by then.
 - available_workers: job seekers available then (see repository.available_workers_at), at their current county.
 - ratio (求人倍率): open_headcount / available_workers, half-up to 4 decimal places; None without workers.
-- placements: hires in the period at the area (the job's county).
-- transfers_in / transfers_out: hires in the period whose worker's home is outside the area and the job inside
+- placements: placements whose worker arrived at the job in the period, at the area (the job's county): a match
+  that turned into work (product.md). A hire whose worker never arrived (`no_show`) counts nowhere; one who
+  arrived counts in the period of the arrival, however the placement ends later (so an ended period's figures
+  never change).
+- transfers_in / transfers_out: those placements whose worker's home is outside the area and the job inside
   it / home inside, job outside. At county level: a transfer in = a placement marked `transfer`.
-- median_days_to_fill: median over those hires of the days from the posting to the hire (1 decimal place).
+- median_days_to_fill: median over those placements of the days from the posting to the hire (1 decimal place).
 - shortage_level: the published catalogue's level for the occupation where the entry applies to the area.
 """
 
@@ -69,6 +72,8 @@ class Seeker:
 
 @dataclass(frozen=True, slots=True)
 class Hire:
+    """A hire whose worker arrived: one placement of the period (repository.arrivals_between)."""
+
     origin_adcode: str
     destination_adcode: str
     occupation_code: str

@@ -69,12 +69,16 @@ _AVAILABLE_WORKERS_AT = """
                           AND (p.ended_at IS NULL OR p.ended_at > $1))"""
 
 
-async def hires_between(conn: asyncpg.Connection, start: datetime, end: datetime) -> list[asyncpg.Record]:
-    """Placements hired in [start, end), with where from and where to and how long the posting waited."""
+async def arrivals_between(conn: asyncpg.Connection, start: datetime, end: datetime) -> list[asyncpg.Record]:
+    """Placements whose worker arrived at the job in [start, end): the placements (transfers) of a period, a
+    match that turned into work (product.md). A hire whose worker never arrived (ended `no_show`, or any end
+    before arrival) is none. `arrived_at` is written once and kept however the placement ends later, so the
+    placements of an ended period never change (its frozen figures stay true). With where from and where to and
+    how long the posting waited for the hire."""
     return list(await conn.fetch(
         """SELECT id, origin_adcode, destination_adcode, occupation_code, transfer, cross_province,
                   greatest(0, extract(epoch FROM hired_at - job_posted_at) / 86400.0) AS days_to_fill
-             FROM placements WHERE hired_at >= $1 AND hired_at < $2""", start, end))
+             FROM placements WHERE arrived_at >= $1 AND arrived_at < $2""", start, end))
 
 
 async def published_catalogue(conn: asyncpg.Connection) -> tuple[int | None, list[asyncpg.Record]]:

@@ -61,7 +61,9 @@ async def supply_demand(
     adcode, area_name, occupation_code, occupation_name, open_headcount, available_workers, ratio,
     shortage_level, placements, transfers_in, transfers_out, median_days_to_fill}`. `ratio` = open_headcount /
     available_workers (4 decimal places, null without workers). A row with `occupation_code` null counts every
-    occupation together. `frozen: true` once the period has ended: its figures never change again.
+    occupation together. `placements` and `transfers_in/out` count placements whose worker arrived at the job in
+    the period (a hire that ended as a no-show is none). `frozen: true` once the period has ended: its figures
+    never change again.
 
     JSON is paged (`limit`, `cursor`, `next_cursor`); a cursor belongs to one computation of the period, and is
     refused (422) once an open period has been computed again: read again from the first page. The CSV is the
@@ -80,9 +82,10 @@ async def supply_demand(
 async def transfers(request: Request, conn: Connection, caller: Authority,
                     resources: Annotated[Resources, Depends(get_resources)], period: PeriodQuery,
                     output: FormatQuery = "json", limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None) -> Any:
-    """Transfer flows of the period: hires by the worker's home county (origin) × the job's county
-    (destination), most placements first; `cross_province` between Chongqing and Sichuan. `total` and
-    `cross_province` count every flow of the period; `items` are paged as for supply-demand (the CSV is whole)."""
+    """Transfer flows of the period: placements whose worker arrived at the job in the period, by the worker's
+    home county (origin) × the job's county (destination), most placements first; `cross_province` between
+    Chongqing and Sichuan. `total` and `cross_province` count every flow of the period; `items` are paged as for
+    supply-demand (the CSV is whole)."""
     page = _page(request, resources, output, service.transfers_scope(period.strip()), limit, cursor)
     result = await service.transfers(conn, period_text=period, page=page)
     if output == "csv":

@@ -57,7 +57,7 @@ async def compute_period(conn: asyncpg.Connection, period: Period, *, now: datet
                    for r in await repository.seekers_at(conn, as_of, as_of_day)]
         hires = [figures.Hire(r["origin_adcode"], r["destination_adcode"], r["occupation_code"],
                               float(r["days_to_fill"]), r["cross_province"])
-                 for r in await repository.hires_between(conn, period.start, as_of)]
+                 for r in await repository.arrivals_between(conn, period.start, as_of)]
         version, entries = await repository.published_catalogue(conn)
         catalogue = figures.catalogue_levels([(e["occupation_code"], e["shortage_level"], e["regions"])
                                               for e in entries])

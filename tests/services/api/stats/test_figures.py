@@ -34,7 +34,7 @@ async def build_small_data_set(client: httpx.AsyncClient, make_org: MakeOrg, db:
     """Jobs: J1 九龙坡 500107 焊工 ×3, J2 500107 OTHER ×2, J3 锦江 510104 焊工 ×1.
     Workers: W1 home 云阳 500235 焊工 (hired into J1), W2 500235 焊工+OTHER, W3 home 营山 511322 now in 500107 焊工,
     W4 500107 OTHER (no consent to sharing: still a job seeker for the figures).
-    W3 is proposed for J3 but not hired (counts nowhere as a placement)."""
+    W1 has arrived at J1 (a placement). W3 is proposed for J3 but not hired (counts nowhere as a placement)."""
     async with db.transaction():
         await load_published_version(db, load_initial_catalogue(), note="test")
     broker = await make_org("broker")
@@ -50,6 +50,7 @@ async def build_small_data_set(client: httpx.AsyncClient, make_org: MakeOrg, db:
     # The posting waited ten days for this hire.
     await db.execute("UPDATE placements SET job_posted_at = hired_at - interval '10 days' WHERE id = $1::uuid",
                      placement["id"])
+    assert (await act(client, broker, placement["id"], "arrive")).status_code == 200
     assert (await propose(client, broker, j3["id"], w3["id"])).status_code == 201
 
 
@@ -269,13 +270,15 @@ def test_a_bad_period_is_told_what_is_wrong_with_it(text: str, says: str) -> Non
 async def test_placements_still_count_after_the_other_side_ends_them(client: httpx.AsyncClient,
                                                                      make_org: MakeOrg, authority: OrgKey,
                                                                      db: asyncpg.Connection) -> None:
-    """A hire counts as a placement of its period even if the worker left later; the worker is available again."""
+    """An arrival counts as a placement of its period even if the worker left later; the worker is available
+    again."""
     broker = await make_org("broker")
     enterprise = await make_org("enterprise")
     job = await make_job(client, enterprise, adcode="510104", headcount=2)
     worker = await make_worker(client, broker, home="500235")
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
-    assert (await act(client, enterprise, placement["id"], "end", {"reason": "no_show"})).status_code == 200
+    assert (await act(client, broker, placement["id"], "arrive")).status_code == 200
+    assert (await act(client, enterprise, placement["id"], "end", {"reason": "left"})).status_code == 200
     period = month_of(datetime.now(UTC))
     await compute_period(db, period)
     rows = by_key((await get_figures(client, authority, period=period.label, level="county"))["items"])
@@ -284,6 +287,29 @@ async def test_placements_still_count_after_the_other_side_ends_them(client: htt
     flows = (await client.get("/v1/stats/transfers", params={"period": period.label},
                               headers=authority.headers)).json()
     assert flows["items"][0]["cross_province"] is True
+
+
+async def test_a_hire_that_never_arrived_is_no_placement_nor_transfer(client: httpx.AsyncClient,
+                                                                       make_org: MakeOrg, authority: OrgKey,
+                                                                       db: asyncpg.Connection) -> None:
+    """A placement is a match that turned into work (product.md): a no-show, and a hire still waiting for the
+    worker, count nowhere as placements or transfers (the headcount they took stays taken)."""
+    broker = await make_org("broker")
+    enterprise = await make_org("enterprise")
+    job = await make_job(client, enterprise, adcode="510104", headcount=3)
+    no_show = await hired_placement(client, enterprise, broker, job["id"],
+                                    (await make_worker(client, broker, home="500235"))["id"])
+    assert (await act(client, enterprise, no_show["id"], "end", {"reason": "no_show"})).status_code == 200
+    waiting = await make_worker(client, broker, home="500235")
+    await hired_placement(client, enterprise, broker, job["id"], waiting["id"])  # hired, not arrived yet
+    period = month_of(datetime.now(UTC))
+    await compute_period(db, period)
+    rows = by_key((await get_figures(client, authority, period=period.label, level="county"))["items"])
+    assert figures_of(rows[("510104", None)]) == (1, 0, None, 0, 0, 0)
+    assert figures_of(rows[("500235", None)])[3:] == (0, 0, 0)
+    flows = (await client.get("/v1/stats/transfers", params={"period": period.label},
+                              headers=authority.headers)).json()
+    assert (flows["items"], flows["total"]) == ([], 0)
 
 
 def test_grouped_seekers_count_as_the_workers_they_stand_for() -> None:
