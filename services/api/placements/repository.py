@@ -31,9 +31,12 @@ EMPLOYED = ("hired", "arrived", "retained_30", "retained_90")
 # ------------------------------------------------------------------------ postings and workers (read only)
 
 
-async def job_facts(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = False) -> asyncpg.Record | None:
-    """What a placement needs of a posting. `for_update` locks the row: hires of one posting run one at a time."""
-    lock = " FOR UPDATE" if for_update else ""
+async def job_facts(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = False,
+                    for_share: bool = False) -> asyncpg.Record | None:
+    """What a placement needs of a posting. `for_update` locks the row: hires of one posting run one at a time.
+    `for_share` (a proposal): the posting cannot be closed until the proposal commits, so the close, which ends
+    the posting's open placements, sees it; a close that came first is waited for and then seen."""
+    lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
     return await conn.fetchrow(
         f"""SELECT id, org_id, status, occupation_code, headcount, adcode, start_date, created_at,
                    CASE WHEN status IN ('open', 'pending_review') AND expires_at <= now() THEN 'expired'

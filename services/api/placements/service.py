@@ -208,7 +208,7 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
     now = _now(now)
     if actor.role not in ("enterprise", "broker"):
         raise Forbidden("需要用人单位或经纪人角色 / requires role enterprise or broker")
-    job = await repository.job_facts(conn, body.job_id)
+    job = await repository.job_facts(conn, body.job_id, for_share=True)
     worker = await repository.worker_facts(conn, body.worker_id)
     if actor.role == "enterprise":
         # Its own posting; a worker it could see in matches (shared with consent, not erased).

@@ -4,13 +4,18 @@ with it: they end in the closing transaction, say why in their audit trail, thei
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from services.api.placements import service
+from services.api.placements.schemas import PlacementCreate
+from services.api.placements.service import Actor
 from services.api.settings import ApiSettings
+from services.db.pool import connect
 from tests.conftest import MakeOrg, OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 from tests.workers.test_job_closed import expire, job_closed, sweep_expired
@@ -116,3 +121,22 @@ async def test_hire_is_not_offered_for_a_worker_hired_elsewhere(
     assert [p["next_actions"] for p in listed.json()["items"]] == [["end"]]
     refused = await act(client, enterprise, waiting.json()["id"], "hire")
     assert (refused.status_code, refused.json()["reason"]) == (409, "worker_employed")
+
+
+async def test_a_proposal_holds_off_the_close_of_its_posting_until_it_commits(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection,
+        database_url: str) -> None:
+    # Else a close committing while a proposal is in flight ends the placements it sees, and the proposal then
+    # commits an open placement on a closed posting.
+    job = await make_job(client, enterprise)
+    worker = await make_worker(client, broker)
+    proposing = await connect(database_url)
+    try:
+        async with proposing.transaction():
+            actor = Actor(org_id=uuid.UUID(broker.org_id), key_id=None, role="broker")
+            await service.propose(proposing, actor, PlacementCreate(job_id=job["id"], worker_id=worker["id"]))
+            async with db.transaction():
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    await db.execute("SELECT 1 FROM job_postings WHERE id = $1::uuid FOR UPDATE NOWAIT", job["id"])
+    finally:
+        await proposing.close()
