@@ -25,6 +25,11 @@ Effects on other domains, in the transition's transaction: a hire marks the work
 leaves search and matching through `worker.index`); ending a placement in which the worker held the job makes them
 `available` again (re-indexed); retention at 90 days adds a `placement_retained` event to the broker's credit
 ledger (once per placement).
+
+A posting that stops taking hires (filled, closed, rejected, removed, expired) ends its proposed and accepted
+placements in the transaction that closed it (jobs.service.record_posting_closed: reason `other`, the event's
+`posting_closed` says why, their brokers get `job.closed`); `next_actions` offers `hire` only when the hire would
+go through (the posting open with headcount left, the worker not employed elsewhere).
 """
 
 from __future__ import annotations
