@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from meilisearch_python_sdk.models.settings import MeilisearchSettings
 
 from matching.catalogue import load_initial_catalogue
 from matching.documents import job_document, jobs_index_settings, worker_document, workers_index_settings
@@ -38,6 +37,7 @@ from services.api.kiosk import service as kiosk
 from services.api.matches import service as matches
 from services.api.search_index import create_search_client, index_name
 from services.api.settings import ApiSettings
+from tests.services.indexing.pipeline import index_documents
 
 HERE = Path(__file__).parent
 CHINA_TODAY = CHINA_TZ
@@ -109,19 +109,6 @@ def relevant_postings(intent: dict[str, Any], postings: list[JobFacts], now: dat
     return found
 
 
-async def _index(settings: ApiSettings, kind: str, documents: list[dict[str, Any]], config: dict[str, Any]) -> None:
-    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
-    try:
-        index = await client.create_index(index_name(settings.meili_index_prefix, kind), primary_key="id",
-                                          settings=MeilisearchSettings.model_validate(config), wait=True,
-                                          timeout_in_ms=120_000)
-        task = await index.add_documents(documents, primary_key="id")
-        done = await client.wait_for_task(task.task_uid, timeout_in_ms=120_000)
-        assert done.status == "succeeded", done.error
-    finally:
-        await client.aclose()
-
-
 def _report(title: str, rows: list[dict[str, Any]]) -> dict[str, float]:
     means = {m: statistics.fmean(r[m] for r in rows) for m in ("p@10", "recall@50", "ndcg@10")}
     print(f"\n{title}: {len(rows)} cases  " + "  ".join(f"{m} {v:.3f}" for m, v in means.items()))
@@ -149,8 +136,8 @@ def corpus() -> dict[str, Any]:
 
 async def test_kiosk_queries_meet_their_floors(settings: ApiSettings, corpus: dict[str, Any]) -> None:
     catalogue, regions = load_initial_catalogue(), load_regions()
-    await _index(settings, "jobs", [job_document(j, catalogue, regions) for j in corpus["jobs"]],
-                 jobs_index_settings(catalogue, regions))
+    await index_documents(settings, "jobs", [job_document(j, catalogue, regions) for j in corpus["jobs"]],
+                          jobs_index_settings(catalogue, regions))
     ctx = kiosk._build_context((0, 0, 0), catalogue, regions, Analyzer.build(catalogue, regions), None)
     client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
     rows = []
@@ -178,8 +165,8 @@ async def test_kiosk_queries_meet_their_floors(settings: ApiSettings, corpus: di
 
 async def test_job_to_worker_matches_meet_their_floors(settings: ApiSettings, corpus: dict[str, Any]) -> None:
     catalogue, regions = load_initial_catalogue(), load_regions()
-    await _index(settings, "workers", [worker_document(w, catalogue, regions) for w in corpus["workers"]],
-                 workers_index_settings(catalogue, regions))
+    await index_documents(settings, "workers", [worker_document(w, catalogue, regions) for w in corpus["workers"]],
+                          workers_index_settings(catalogue, regions))
     jobs = {j.id: j for j in corpus["jobs"]}
     client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
     rows = []

@@ -7,6 +7,7 @@ from typing import Any
 
 from arq.worker import Worker
 from meilisearch_python_sdk.errors import MeilisearchApiError
+from meilisearch_python_sdk.models.settings import MeilisearchSettings
 
 from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client, index_name
@@ -95,5 +96,20 @@ async def search(settings: ApiSettings, kind: str, query: str, **params: Any) ->
     try:
         result = await client.index(index_name(settings.meili_index_prefix, kind)).search(query, **params)
         return list(result.hits)
+    finally:
+        await client.aclose()
+
+
+async def index_documents(settings: ApiSettings, kind: str, documents: list[dict[str, Any]],
+                          config: dict[str, Any]) -> None:
+    """A fresh `kind` index of this test's prefix with `config` (the production settings), holding `documents`."""
+    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    try:
+        index = await client.create_index(index_name(settings.meili_index_prefix, kind), primary_key="id",
+                                          settings=MeilisearchSettings.model_validate(config), wait=True,
+                                          timeout_in_ms=120_000)
+        task = await index.add_documents(documents, primary_key="id")
+        done = await client.wait_for_task(task.task_uid, timeout_in_ms=120_000)
+        assert done.status == "succeeded", done.error
     finally:
         await client.aclose()

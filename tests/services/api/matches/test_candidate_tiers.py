@@ -8,16 +8,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from meilisearch_python_sdk.models.settings import MeilisearchSettings
-
 from matching.catalogue import load_initial_catalogue
 from matching.documents import job_document, jobs_index_settings, worker_document, workers_index_settings
 from matching.facts import JobFacts, Wage, WorkerFacts
 from matching.regions import load_regions
 from services.api.china_calendar import CHINA_TZ
 from services.api.matches import service as matches
-from services.api.search_index import create_search_client, index_name
+from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings
+from tests.services.indexing.pipeline import index_documents
 
 WELDER = "6-18-02-04"
 CUTTER = "6-18-02-05"  # 机械加工材料切割工: the welder's small group, another trade
@@ -26,19 +25,6 @@ JOB_COUNTY = "500107"  # 九龙坡区
 FAR_COUNTY = "500235"  # 云阳县, ~250 km away
 # More than a search of far candidates fetches (and than the 100 of the one exact-trade search there was before).
 CROWD = 150
-
-
-async def _index(settings: ApiSettings, kind: str, documents: list[dict[str, Any]], config: dict[str, Any]) -> None:
-    client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
-    try:
-        index = await client.create_index(index_name(settings.meili_index_prefix, kind), primary_key="id",
-                                          settings=MeilisearchSettings.model_validate(config), wait=True,
-                                          timeout_in_ms=120_000)
-        task = await index.add_documents(documents, primary_key="id")
-        done = await client.wait_for_task(task.task_uid, timeout_in_ms=120_000)
-        assert done.status == "succeeded", done.error
-    finally:
-        await client.aclose()
 
 
 def _today_now() -> tuple[date, datetime]:
@@ -76,8 +62,8 @@ async def test_a_job_finds_the_nearby_worker_behind_a_crowd_of_fresher_far_ones(
     local = _worker("local", JOB_COUNTY, now - timedelta(days=60), today, willing_to_relocate=False)
     # Same county and older still, but without consent: the near tier keeps the hard filters.
     hidden = _worker("hidden", JOB_COUNTY, now - timedelta(days=61), today, share_with_enterprises=False)
-    await _index(settings, "workers", [worker_document(w, catalogue, regions) for w in [*crowd, local, hidden]],
-                 workers_index_settings(catalogue, regions))
+    documents = [worker_document(w, catalogue, regions) for w in [*crowd, local, hidden]]
+    await index_documents(settings, "workers", documents, workers_index_settings(catalogue, regions))
     job = _job("job", JOB_COUNTY, now, today)
     client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
     try:
@@ -103,8 +89,8 @@ async def test_a_job_finds_the_nearby_worker_of_its_small_group_behind_fresher_f
              for trade, code in (("w", WELDER), ("c", CUTTER)) for n in range(CROWD)]
     local = _worker("local", JOB_COUNTY, now - timedelta(days=10), today, willing_to_relocate=False,
                     occupation_codes=(CUTTER,), skills=WELDING_SKILLS)
-    await _index(settings, "workers", [worker_document(w, catalogue, regions) for w in [*crowd, local]],
-                 workers_index_settings(catalogue, regions))
+    await index_documents(settings, "workers", [worker_document(w, catalogue, regions) for w in [*crowd, local]],
+                          workers_index_settings(catalogue, regions))
     client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
     try:
         env = matches.MatchEnv(catalogue=catalogue, regions=regions, http=client.http_client,
@@ -125,8 +111,8 @@ async def test_a_worker_finds_the_nearby_job_behind_a_crowd_of_fresher_far_ones(
     crowd = [_job(f"far{n:03d}", FAR_COUNTY, now - timedelta(minutes=n), today) for n in range(CROWD)]
     local = _job("local", JOB_COUNTY, now - timedelta(days=60), today)
     closed = _job("closed", JOB_COUNTY, now - timedelta(days=61), today, status="closed")
-    await _index(settings, "jobs", [job_document(j, catalogue, regions) for j in [*crowd, local, closed]],
-                 jobs_index_settings(catalogue, regions))
+    await index_documents(settings, "jobs", [job_document(j, catalogue, regions) for j in [*crowd, local, closed]],
+                          jobs_index_settings(catalogue, regions))
     worker = _worker("worker", JOB_COUNTY, now, today)
     client = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
     try:

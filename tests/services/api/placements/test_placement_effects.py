@@ -9,24 +9,13 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from services.api.credit.service import record_credit_event
 from services.api.settings import ApiSettings
-from tests.conftest import MakeOrg, OrgKey, start_date_in
+from tests.conftest import OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
 from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
-
-
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
 
 
 async def worker_status(client: httpx.AsyncClient, broker: OrgKey, worker_id: str) -> tuple[str, bool]:

@@ -25,16 +25,6 @@ from tests.services.indexing.pipeline import document_ids, run_worker_burst, set
 from workers.placement_tasks import write_due_reminders
 
 
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
-
-
 def problem_reason(response: httpx.Response) -> str | None:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     # `status` is the HTTP status (RFC 9457), never the placement's (that is `placement_status`).

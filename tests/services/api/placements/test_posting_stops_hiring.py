@@ -16,21 +16,11 @@ from services.api.placements.schemas import PlacementCreate
 from services.api.placements.service import Actor
 from services.api.settings import ApiSettings
 from services.db.pool import connect
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import OrgKey
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 from tests.workers.test_job_closed import expire, job_closed, sweep_expired
 
 # Every test takes `db`: it empties the tables afterwards, so the hires made here leave no due reminders behind.
-
-
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
 
 
 async def open_pair(client: httpx.AsyncClient, enterprise: OrgKey, broker: OrgKey,
