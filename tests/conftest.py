@@ -190,3 +190,14 @@ def make_org(client: httpx.AsyncClient, admin: OrgKey) -> MakeOrg:
         return OrgKey(org_id=data["org"]["id"], api_key=data["api_key"], type=org_type)
 
     return make
+
+
+# The two sides most API tests need, each an organisation of its own (a module needing other fields defines its own).
+@pytest.fixture
+async def broker(make_org: MakeOrg) -> OrgKey:
+    return await make_org("broker")
+
+
+@pytest.fixture
+async def enterprise(make_org: MakeOrg) -> OrgKey:
+    return await make_org("enterprise")

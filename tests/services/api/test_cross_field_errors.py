@@ -56,16 +56,6 @@ def test_a_conflict_is_located_at_each_field_from_either_kind_of_validator() -> 
     ]
 
 
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
-
-
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
 async def test_a_wage_names_min_and_max_on_post_and_patch(client: httpx.AsyncClient, enterprise: OrgKey,
                                                          broker: OrgKey) -> None:
     upside_down = {"min": 9000, "max": 6500, "unit": "month"}

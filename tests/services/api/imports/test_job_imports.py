@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from services.api.china_calendar import china_today
 from services.api.settings import ApiSettings
@@ -50,11 +49,6 @@ def to_csv(rows: list[dict[str, Any]], header: list[str] = JOB_HEADER) -> bytes:
     for row in rows:
         writer.writerow([row.get(h, "") for h in header])
     return out.getvalue().encode()
-
-
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
 
 
 async def import_and_wait(client: httpx.AsyncClient, settings: ApiSettings, who: OrgKey,

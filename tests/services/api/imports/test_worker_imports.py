@@ -29,11 +29,6 @@ from tests.services.api.imports.rows import (
 from tests.services.indexing.pipeline import run_worker_burst
 
 
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
 async def upload(client: httpx.AsyncClient, who: OrgKey, content: bytes, content_type: str = "text/csv",
                  **headers: str) -> httpx.Response:
     return await client.post("/v1/workers/imports", content=content,

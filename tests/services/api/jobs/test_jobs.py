@@ -40,11 +40,6 @@ async def post_job(client: httpx.AsyncClient, org: OrgKey, **overrides: Any) -> 
 
 
 @pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
-
-
-@pytest.fixture
 async def authority(make_org: MakeOrg) -> OrgKey:
     return await make_org("authority", province="CQ")
 

@@ -13,6 +13,7 @@ import pytest
 from services.api.china_calendar import CHINA_TZ
 from services.api.settings import ApiSettings
 from tests.conftest import LICENCE_VALID_UNTIL, MakeOrg, OrgKey, start_date_in
+from tests.services.api.pages import read_pages
 from tests.services.api.placements.support import (
     act,
     fresh_id_number,
@@ -554,20 +555,8 @@ async def test_reminders_are_paged_by_due_date_completely(client: httpx.AsyncCli
     assert len(expected) == 26
 
     async def every_page(**params: str) -> tuple[list[int], list[int]]:
-        seen: list[int] = []
-        sizes: list[int] = []
-        cursor = None
-        while True:
-            query = {**params, **({"cursor": cursor} if cursor else {})}
-            response = await client.get("/v1/placements/reminders", params=query, headers=broker.headers)
-            assert response.status_code == 200, response.text
-            page = response.json()
-            seen += [item["id"] for item in page["items"]]
-            sizes.append(len(page["items"]))
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return seen, sizes
-            assert len(sizes) < 30, "the cursor does not advance"
+        pages = await read_pages(client, "/v1/placements/reminders", broker.headers, **params)
+        return [item["id"] for page in pages for item in page["items"]], [len(page["items"]) for page in pages]
 
     # Default page: 20 (api.md), then the rest; every open reminder once, in order, none resolved.
     seen, sizes = await every_page()

@@ -5,7 +5,6 @@ the trend (one chart's series) is not paged: both refuse `limit` and `cursor` in
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -14,6 +13,7 @@ import pytest
 from services.api.stats import repository
 from services.api.stats.periods import Period, month_of, parse_period
 from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.pages import read_pages
 
 COUNTIES = [f"5001{n:02d}" for n in range(1, 26)]  # 25 rows at county level: two pages of 20, three of 10
 
@@ -38,19 +38,6 @@ async def store_snapshot(db: asyncpg.Connection, period: Period, *, computed_at:
                                        source="computed", catalogue_version=None)
 
 
-async def read_all(client: httpx.AsyncClient, key: OrgKey, path: str, **params: Any) -> list[dict[str, Any]]:
-    pages = []
-    cursor = None
-    while True:
-        response = await client.get(path, headers=key.headers,
-                                    params={**params, **({"cursor": cursor} if cursor else {})})
-        assert response.status_code == 200, response.text
-        pages.append(response.json())
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
-            return pages
-
-
 async def test_supply_demand_rows_are_paged(client: httpx.AsyncClient, authority: OrgKey,
                                             db: asyncpg.Connection) -> None:
     period = month_of(datetime.now(UTC))
@@ -59,7 +46,7 @@ async def test_supply_demand_rows_are_paged(client: httpx.AsyncClient, authority
     first = (await client.get("/v1/stats/supply-demand", params=params, headers=authority.headers)).json()
     assert len(first["items"]) == 20
     assert first["next_cursor"]
-    pages = await read_all(client, authority, "/v1/stats/supply-demand", limit=10, **params)
+    pages = await read_pages(client, "/v1/stats/supply-demand", authority.headers, limit=10, **params)
     assert [len(p["items"]) for p in pages] == [10, 10, 5]
     assert [i["adcode"] for p in pages for i in p["items"]] == COUNTIES
     # Each page keeps the snapshot's facts.
@@ -109,7 +96,7 @@ async def test_transfer_flows_are_paged_and_their_totals_count_every_flow(client
                                                                          db: asyncpg.Connection) -> None:
     period = month_of(datetime.now(UTC)).previous()
     await store_snapshot(db, period, computed_at=period.end, freeze=True)
-    pages = await read_all(client, authority, "/v1/stats/transfers", period=period.label, limit=10)
+    pages = await read_pages(client, "/v1/stats/transfers", authority.headers, period=period.label, limit=10)
     assert [len(p["items"]) for p in pages] == [10, 10, 5]
     placements = [i["placements"] for p in pages for i in p["items"]]
     assert placements == sorted(placements, reverse=True)
@@ -139,7 +126,7 @@ async def test_periods_are_paged(client: httpx.AsyncClient, authority: OrgKey, d
     for label in labels:
         period = parse_period(label)
         await store_snapshot(db, period, computed_at=period.end, freeze=True)
-    pages = await read_all(client, authority, "/v1/stats/periods", limit=5)
+    pages = await read_pages(client, "/v1/stats/periods", authority.headers, limit=5)
     assert [len(p["items"]) for p in pages] == [5, 5, 5, 1]
     assert [i["period"] for p in pages for i in p["items"]] == labels  # months, then quarters, oldest first
     default = (await client.get("/v1/stats/periods", headers=authority.headers)).json()

@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from services.api.auth.caller import Caller
 from services.api.database import PendingWork
@@ -22,7 +21,7 @@ from services.api.placements import service as placements_service
 from services.api.settings import ApiSettings
 from services.api.worker_profiles.repository import ERASED_PURPOSE
 from services.api.worker_profiles.service import build_context, read_personal_data
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.notifications.conftest import FAST
 from tests.services.api.placements.support import act, make_job
@@ -37,16 +36,6 @@ NOTES = {
     "accept": f"已约{NAME}面试",
     "end": f"{NAME}因腰伤未到岗",
 }
-
-
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
-@pytest.fixture
-async def enterprise(make_org: MakeOrg) -> OrgKey:
-    return await make_org("enterprise")
 
 
 async def every_table_text(db: asyncpg.Connection) -> dict[str, str]:

@@ -67,11 +67,6 @@ async def table_text(db: asyncpg.Connection, table: str) -> str:
     return "\n".join(r["line"] for r in rows)
 
 
-@pytest.fixture
-async def broker(make_org: MakeOrg) -> OrgKey:
-    return await make_org("broker")
-
-
 async def test_create_masks_and_infers_occupations(client: httpx.AsyncClient, broker: OrgKey) -> None:
     response = await create(client, broker)
     assert response.status_code == 201, response.text
