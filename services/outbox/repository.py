@@ -40,6 +40,11 @@ async def mark_enqueued(conn: asyncpg.Connection, ids: list[int], *, due_in_seco
                        ids, due_in_seconds)
 
 
+async def topics_of(conn: asyncpg.Connection, ids: list[int]) -> dict[int, str]:
+    rows = await conn.fetch("SELECT id, topic FROM outbox WHERE id = ANY($1::bigint[])", ids)
+    return {r["id"]: r["topic"] for r in rows}
+
+
 async def mark_done(conn: asyncpg.Connection, outbox_id: int) -> None:
     await conn.execute("UPDATE outbox SET done_at = now(), last_error = NULL, claimed_by = NULL WHERE id = $1",
                        outbox_id)
