@@ -22,6 +22,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.app import create_app
 from services.api.china_calendar import china_today
@@ -130,12 +131,25 @@ def settings(database_url: str, index_prefix: str, meili_cleanup: None) -> ApiSe
     )
 
 
+def _state_per_request(app: ASGIApp) -> ASGIApp:
+    """Each request gets its own shallow copy of the lifespan state, as the ASGI spec and uvicorn give it:
+    asgi-lifespan hands every request the one dict, so requests in flight together shared `request.state`
+    (their transaction's connection, caller and request id) and borrowed each other's connections."""
+
+    async def app_with_own_state(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and "state" in scope:
+            scope["state"] = dict(scope["state"])
+        await app(scope, receive, send)
+
+    return app_with_own_state
+
+
 @pytest.fixture
 async def app(settings: ApiSettings, db: asyncpg.Connection) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     # asgi-lifespan's default of 5 s to start: the app opens its pool, Redis, Meilisearch and the catalogue
     # runtime, which took longer than that once on a machine at load 5 (two suites and a stack at once).
-    async with LifespanManager(application, startup_timeout=30) as manager:
+    async with LifespanManager(_state_per_request(application), startup_timeout=30) as manager:
         yield manager.app  # type: ignore[misc]
 
 
