@@ -7,6 +7,16 @@ from uuid import UUID
 
 import asyncpg
 
+# Two-key advisory lock (namespace, hash of org and key); must differ from the other two-key users (7_236_118 to
+# 7_236_122: imports, indexing, notifications, credit).
+_KEY_LOCK_NAMESPACE = 7_236_123
+
+
+async def lock_key(conn: asyncpg.Connection, *, org_id: UUID, key: str) -> None:
+    """Hold the organisation's key until the transaction ends: a second request with it waits here for the first
+    to commit (then finds its record) or roll back (then creates itself)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _KEY_LOCK_NAMESPACE, f"{org_id}:{key}")
+
 
 async def find(conn: asyncpg.Connection, *, org_id: UUID, key: str, ttl_hours: int) -> asyncpg.Record | None:
     # Expired records are removed lazily, so a key may be reused after the TTL as the contract says.

@@ -1,8 +1,10 @@
 """Replaying the first response for a repeated `Idempotency-Key`.
 
 The record is written in the request's own transaction, so it exists exactly when the created object does.
-Two concurrent requests with one key: the second waits on the primary key and then fails with a conflict
-(never a second object); a retry after that replays the first response.
+Two concurrent requests with one key: the second waits for the first's transaction (an advisory lock on the
+organisation and key) and then replays its response, or gets the 409 for another body; without the wait both
+created, and the loser was answered by its own create's refusal (a duplicate person, a live placement for the
+pair) or a 409 asking it to retry, never the first response the contract promises.
 
 A response that carries a secret shown only once (a new API key) names it in `sealed_fields`: the stored copy
 holds it encrypted (bound to the organisation, key and field) and the replay decrypts it, so the idempotency
@@ -139,6 +141,10 @@ async def is_answered(conn: asyncpg.Connection, *, org_id: UUID, key: str | None
     request) without calling `create`: checks made ahead of it (route dependencies) let such a request through."""
     if key is None or not key.strip():
         return False
+    # The key's lock before the look-up, as in run_idempotent (which takes it again: advisory locks stack): the
+    # look-up deletes an expired record, and holding that row while waiting for the key could deadlock with a
+    # request holding the key and deleting the same row. The answer also stays true until run_idempotent.
+    await repository.lock_key(conn, org_id=org_id, key=key)
     return await repository.find(conn, org_id=org_id, key=key, ttl_hours=ttl_hours) is not None
 
 
@@ -160,6 +166,7 @@ async def run_idempotent(
         if not key.strip():
             message = "Idempotency-Key 不能为空 / Idempotency-Key must not be blank"
             raise InvalidInput(message, errors=[FieldError(field="header.Idempotency-Key", message=message)])
+        await repository.lock_key(conn, org_id=org_id, key=key)
         previous = await repository.find(conn, org_id=org_id, key=key, ttl_hours=ttl_hours)
         if previous is not None:
             if previous["request_hash"] != fingerprint or previous["path"] != path:
@@ -183,7 +190,9 @@ async def run_idempotent(
         if sealed_fields and cipher is not None:
             stored = _seal(body, sealed_fields, cipher(), org_id=org_id, key=key)
         try:
-            async with conn.transaction():  # savepoint: a race loser gets a clean 409, not an aborted txn
+            # savepoint: a clean 409, not an aborted transaction, should the key lock ever be bypassed (a
+            # record written by another path)
+            async with conn.transaction():
                 await repository.insert(conn, org_id=org_id, key=key, method=method, path=path,
                                         request_hash=fingerprint, status_code=status_code, response_body=stored)
         except asyncpg.UniqueViolationError:
