@@ -305,6 +305,12 @@ async def _write(conn: asyncpg.Connection, caller: Caller, ctx: JobContext, row:
             else:
                 record = await repository.update(conn, job_id, row)
     except asyncpg.UniqueViolationError:
+        # The reference was taken by a posting committed since the look-up above: answered as that look-up would
+        # have answered had it come a moment later (the only unique key a posting has).
+        if row.external_ref is not None:
+            other = await repository.find_by_external_ref(conn, caller.org_id, row.external_ref)
+            if other is not None and other["id"] != job_id:
+                raise DuplicateExternalRef(other["id"]) from None
         raise Conflict("并发修改冲突，请重试 / a concurrent change conflicted; retry") from None
     await ctx.outbox.record(conn, INDEX_TOPIC, str(job_id))
     return record
