@@ -49,3 +49,30 @@ async def test_the_database_refuses_a_second_employment(
     await db.execute(hire, ids[0])
     with pytest.raises(asyncpg.UniqueViolationError):
         await db.execute(hire, ids[1])
+
+
+async def test_a_hire_and_the_close_of_its_posting_at_once_leave_one_consistent_outcome(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    # The hire locks the posting before the placement, the order a close takes them in (it ends the posting's
+    # accepted placements): taken the other way round they deadlock, a 500 for one of the two.
+    broker, enterprise = await make_org("broker"), await make_org("enterprise")
+    for _ in range(8):
+        job = await make_job(client, enterprise, headcount=2)
+        worker = await make_worker(client, broker)
+        proposed = await propose(client, broker, job["id"], worker["id"])
+        placement_id = proposed.json()["id"]
+        assert (await act(client, enterprise, placement_id, "accept")).status_code == 200
+
+        hired, closed = await asyncio.gather(
+            act(client, enterprise, placement_id, "hire"),
+            client.post(f"/v1/jobs/{job['id']}/close", headers=enterprise.headers))
+
+        assert closed.status_code == 200, closed.text
+        status = await db.fetchval("SELECT status FROM placements WHERE id = $1::uuid", placement_id)
+        if hired.status_code == 200:  # hired first, then closed: the hire stands
+            assert status == "hired"
+        else:  # closed first: the acceptance ended with the posting
+            assert hired.status_code == 409, hired.text
+            assert hired.headers["content-type"].startswith("application/problem+json")
+            assert status == "ended"
+        assert await db.fetchval("SELECT status FROM job_postings WHERE id = $1::uuid", job["id"]) == "closed"
