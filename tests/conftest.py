@@ -22,6 +22,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.app import create_app
@@ -30,6 +31,12 @@ from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings, load_api_settings
 from services.db.migrate import apply_migrations
 from services.db.pool import connect
+
+# Property tests (tests/**/test_*_properties.py) run the same examples on every run and machine, so a failure in CI
+# is one anyone reproduces, and write no example database into the work tree. No deadline: two shared cores make
+# timings noise. The example count keeps all of them together within seconds.
+hypothesis_settings.register_profile("bashu", derandomize=True, database=None, deadline=None, max_examples=200)
+hypothesis_settings.load_profile("bashu")
 
 SERVER_DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
