@@ -343,6 +343,11 @@ _NUMBER_IN_TEXT = re.compile(
     r"(?![0-9A-Za-z０-９Ａ-Ｚａ-ｚ])")
 
 
+def _mask_id_digits(value: str) -> str:
+    # An 18-character number as mask_id_number masks it; a 15-digit one keeps the same ends.
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
 def mask_numbers_in_text(text: str) -> str:
     """Every ID number or mobile number in ``text`` masked as responses mask them (``138****5678``,
     ``500107********123X``; a 15-digit one keeps the same ends). For what a client wrote where no personal
@@ -350,9 +355,7 @@ def mask_numbers_in_text(text: str) -> str:
 
     def mask(match: re.Match[str]) -> str:
         value = match.group(0)
-        if len(value) == 11:
-            return mask_phone(value)
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+        return mask_phone(value) if len(value) == 11 else _mask_id_digits(value)
 
     return _NUMBER_IN_TEXT.sub(mask, text)
 
@@ -362,20 +365,30 @@ def mask_numbers_in_text(text: str) -> str:
 # labour brand there is no UUID to protect, as there is in a path (mask_numbers_in_text), and a hyphenated UUID
 # group (…e138-1234-5678-…) would match here, so this pattern is for free text only.
 _SEP = r"[ \-－\u3000]?"
+# An ID number in prose: run into latin letters (sfz500107…, ID500107…) as a mobile may be, or grouped as the number
+# is built, region, birth date, sequence and check (500107 19850101 123X; a legacy one 500107 850101 123). Only digits
+# bound it, for the same reason as below.
+_ID_IN_PROSE = re.compile(
+    r"(?<![0-9０-９])(?:([0-9０-９]{6})" + _SEP + r"([0-9０-９]{8})" + _SEP + r"([0-9０-９]{3}[0-9０-９XxＸｘ])"
+    + r"|([0-9０-９]{6})" + _SEP + r"([0-9０-９]{6})" + _SEP + r"([0-9０-９]{3}))(?![0-9０-９])")
 _MOBILE_IN_PROSE = re.compile(
     r"(?<![0-9０-９])((?:[+＋]|00|００)?[8８][6６]" + _SEP + r")?([1１][3-9３-９][0-9０-９])" + _SEP
     + r"([0-9０-９]{4})" + _SEP + r"([0-9０-９]{4})(?![0-9０-９])")
 
 
 def mask_numbers_in_free_text(text: str) -> str:
-    """`mask_numbers_in_text`, and mobile numbers written as people write them in prose (+8613812345678,
-    138 1234 5678, 138-1234-5678, tel13812345678), masked to ``138****5678``. For free text a broker typed into
-    a profile (skills, certificates, labour brand) before anyone else sees it."""
+    """`mask_numbers_in_text`, and ID and mobile numbers written as people write them in prose (+8613812345678,
+    138 1234 5678, 138-1234-5678, tel13812345678, sfz50010719850101123X, 500107 19850101 123X), masked to
+    ``138****5678`` and ``500107********123X``. For free text a broker typed into a profile (skills, certificates,
+    labour brand) before anyone else sees it."""
 
-    def mask(match: re.Match[str]) -> str:
+    def mask_id(match: re.Match[str]) -> str:
+        return _mask_id_digits("".join(group for group in match.groups() if group))
+
+    def mask_mobile(match: re.Match[str]) -> str:
         return (match.group(1) or "") + match.group(2) + "****" + match.group(4)
 
-    return _MOBILE_IN_PROSE.sub(mask, mask_numbers_in_text(text))
+    return _MOBILE_IN_PROSE.sub(mask_mobile, _ID_IN_PROSE.sub(mask_id, mask_numbers_in_text(text)))
 
 
 def age_on(birth_date: date, day: date) -> int:
