@@ -43,6 +43,8 @@ CATCHES: list[tuple[str, str, str]] = [
     ("fee.deposit", "不需要经验押金200", "reject"),
     ("fee.deposit", "需交保证金500元", "reject"),
     ("fee.deposit", "押 金 500", "reject"),  # spacing to dodge filters
+    ("fee.deposit", "包住（押金300）", "reject"),  # brackets are list material of a negation, not one themselves
+    ("fee.deposit", "不会电焊的押金300", "reject"),
     ("fee.deposit", "免费住宿，押金500", "reject"),  # 免费 belongs to 住宿
     ("fee.seeker_fee", "报名费50元", "reject"),
     ("fee.seeker_fee", "收取介绍费200", "reject"),
@@ -119,6 +121,14 @@ MUST_NOT_CATCH: list[str] = [
     "不收押金、报名费和体检费",
     "押金、保证金一律不收",
     "押金：无",
+    # the same with the fees bracketed, quoted or spaced as list material, or said with 不会 / after the verb
+    "本公司不收取任何费用（押金、保证金、中介费）",
+    "严禁收取“押金”",
+    "不收“押金”、“保证金”",
+    "不收押金、 保证金",
+    "押金: 无",
+    "不会收取押金",
+    "不收取求职者押金",
     "押金0元",
     "零押金",
     "0中介费",
