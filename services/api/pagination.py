@@ -88,6 +88,9 @@ def decode_cursor(secret: str, scope: str, cursor: str) -> Position:
     payload = signed_payload(secret, scope, cursor)
     try:
         created_at_text, id_text = orjson.loads(payload)
+        # UUID() of a number or a list is an AttributeError, not a ValueError: only text goes on.
+        if not isinstance(created_at_text, str) or not isinstance(id_text, str):
+            raise TypeError("a position is two strings")
         return Position(created_at=datetime.fromisoformat(created_at_text), id=UUID(id_text))
     except (ValueError, TypeError, orjson.JSONDecodeError):
         # Only reachable with our own secret, i.e. a bug, but still a clean 422 rather than a 500.
