@@ -86,6 +86,24 @@ def test_a_search_radius_too_big_for_covering_cells_still_gets_coarse_cells(radi
     assert list(search_cells(JIULONGPO, 20.0) or ()) == covering_cells(JIULONGPO, 20.0)
 
 
+def test_the_cells_reach_as_far_east_and_west_as_the_circle_does() -> None:
+    # A circle reaches furthest in longitude poleward of due east, asin(sin d / cos lat) rather than d / cos lat:
+    # this point in Hulunbuir, 299.9997 km from the centre, lay outside all the cells of the 300 km radius.
+    center = GeoPoint(53.07846577171293, 115.0381843970431)
+    edge = GeoPoint(53.16316339989997, 119.53233414165379)
+    assert distance_km(center, edge) < 300.0
+    cells = search_cells(center, 300.0)
+    assert cells is not None
+    assert encode(edge.lat, edge.lng, len(cells[0])) in cells
+
+
+def test_the_cells_of_a_circle_across_the_antimeridian_are_on_both_sides() -> None:
+    cells = covering_cells(GeoPoint(0.0, 180.0), 1.0)
+    assert cells is not None
+    assert encode(0.005, -180.0, len(cells[0])) in cells  # the same meridian as 180, 0.56 km north
+    assert encode(0.005, 179.999, len(cells[0])) in cells
+
+
 def test_a_search_radius_near_the_pole_cannot_be_covered() -> None:
     assert search_cells(GeoPoint(90.0, 180.0), 300.0) is None
     assert search_cells(GeoPoint(89.9, 0.0), 50.0) is None
