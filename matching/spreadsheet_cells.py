@@ -12,13 +12,19 @@ import re
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _needs_apostrophe(value: str) -> bool:
+    # A value that itself begins with apostrophes before a formula start ('=1, a cell someone escaped by hand) gets
+    # one more too: otherwise reading it back would take its own apostrophe for ours and return =1.
+    return value.lstrip("'").startswith(_FORMULA_STARTS)
+
+
 def neutralise_formula(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return "'" + value if _needs_apostrophe(value) else value
 
 
 def restore_formula(value: str) -> str:
     """The cell as it was before `neutralise_formula`."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+    return value[1:] if value.startswith("'") and _needs_apostrophe(value[1:]) else value
 
 
 # What Excel writes for a long number in a cell of the General format (an ID number, a phone typed without a
