@@ -4,12 +4,13 @@ Enterprises write 焊工证, workers' brokers copy the catalogue's 特种作业�
 names exactly, so both sides are canonicalised when written (worker `certificates`, job `required_certificates`)
 and again when index documents are built (rows stored before canonicalisation was introduced).
 
-A name is looked up by its key: NFKC (full-width letters and brackets → half-width), every kind of bracket as
-`()`, no whitespace, latin upper case; so `特种设备作业人员证(N1叉车司机)` is the catalogue's
-`特种设备作业人员证（N1 叉车司机）` without an alias of its own. A known name (an official name or one of its
-aliases, matching/reference/certificate-aliases.json) becomes the official name; an unknown one is kept, only
-tidied the same way for everyone (NFKC, Chinese brackets （）, no spaces next to Chinese), so that two
-spellings of one unknown certificate still compare equal. Nothing is dropped.
+A name is looked up by its key: NFKC (full-width letters and brackets → half-width), no invisible format characters
+(a zero-width space pasted along), every kind of bracket as `()`, no whitespace, latin upper case; so
+`特种设备作业人员证(N1叉车司机)` is the catalogue's `特种设备作业人员证（N1 叉车司机）` without an alias of its
+own. A known name (an official name or one of its aliases, matching/reference/certificate-aliases.json) becomes the
+official name; an unknown one is kept, only tidied the same way for everyone (NFKC, no format characters, Chinese
+brackets （）, no spaces next to Chinese), so that two spellings of one unknown certificate still compare equal.
+Nothing is dropped.
 
 Names that could mean more than one certificate (驾照, 从业资格证, 钳工证 …) are never aliases: the JSON lists
 them under `not_mapped` with the reason, and the table is refused if one becomes an alias. Bare 电工证 is an
@@ -45,15 +46,25 @@ _SPACE_NEXT_TO_WIDE: Final = re.compile(r"\s*([\u3400-\u9fff\uf900-\ufaff（）]
 _LONG_SUFFIX: Final = "证书"
 
 
+def _normalised(name: str) -> str:
+    # NFKC keeps format characters (zero-width space and joiners, BOM: category Cf), which text pasted from a web
+    # page or a chat carries: 焊工\u200b证 is 焊工证 to whoever reads it, and must be to matching too.
+    text = unicodedata.normalize("NFKC", name)
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.translate(_BRACKETS)
+
+
 def certificate_key(name: str) -> str:
-    """What two spellings of one name share: NFKC, brackets as (), no whitespace, latin upper case."""
-    text = unicodedata.normalize("NFKC", name).translate(_BRACKETS)
-    return _WHITESPACE.sub("", text).upper()
+    """What two spellings of one name share: NFKC, no format characters, brackets as (), no whitespace, latin upper
+    case."""
+    return _WHITESPACE.sub("", _normalised(name)).upper()
 
 
 def tidy_certificate(name: str) -> str:
-    """An unknown name as stored: NFKC, Chinese brackets, single spaces and none next to Chinese."""
-    text = unicodedata.normalize("NFKC", name).translate(_BRACKETS)
+    """An unknown name as stored: NFKC, no format characters, Chinese brackets, single spaces and none next to
+    Chinese."""
+    text = _normalised(name)
     text = _WHITESPACE.sub(" ", text).strip().replace("(", "（").replace(")", "）")
     return _SPACE_NEXT_TO_WIDE.sub(r"\1", text)
 

@@ -65,6 +65,15 @@ def test_bracket_width_space_and_case_variants_are_one_name(written: str) -> Non
     assert canonical_certificate(written) == FORKLIFT
 
 
+def test_a_name_pasted_with_invisible_characters_is_the_name() -> None:
+    # Text copied from a web page or a chat carries zero-width spaces and joiners, a BOM: 焊工\u200b证 was kept as
+    # written, an unknown certificate no worker holding the welding licence matched.
+    assert canonical_certificate("焊工\u200b证") == WELDING
+    assert canonical_certificate("\ufeff叉车证") == FORKLIFT
+    assert canonical_certificate("茶艺师\u200d证\u2060") == "茶艺师证"
+    assert canonical_certificates(["焊工证", "焊工\u200c证"]) == [WELDING]
+
+
 def test_latin_case_and_width_of_an_alias_do_not_matter() -> None:
     assert canonical_certificate("ｃ１驾照") == canonical_certificate("c1 驾照") == CAR
 
