@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.app import create_app
 from services.api.china_calendar import china_today
+from services.api.redis_connection import create_arq_redis
 from services.api.search_index import create_search_client
 from services.api.settings import ApiSettings, load_api_settings
 from services.db.migrate import apply_migrations
@@ -149,6 +151,17 @@ def _state_per_request(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return app_with_own_state
+
+
+@pytest.fixture
+async def redis(settings: ApiSettings) -> AsyncIterator[ArqRedis]:
+    """An arq connection on this test's own queue (removed afterwards)."""
+    client = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
+    try:
+        yield client
+    finally:
+        await client.delete(settings.arq_queue_name)
+        await client.aclose(close_connection_pool=True)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -14,7 +14,6 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker
 
-from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
 from services.outbox import repository
 from services.outbox.dispatch import enqueue_outbox, outbox_job_id
@@ -25,15 +24,6 @@ from workers.lease import WorkerLease, expired_leases, lease_key
 from workers.outbox import OUTBOX_HANDLERS, RESCUED_UP_TO_ATTEMPTS, process_outbox
 from workers.settings import WorkerSettings
 from workers.worker_settings import build_worker_settings
-
-
-@pytest.fixture
-async def redis(settings: ApiSettings) -> AsyncIterator[ArqRedis]:
-    client = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
-    try:
-        yield client
-    finally:
-        await client.aclose(close_connection_pool=True)
 
 
 @pytest.fixture

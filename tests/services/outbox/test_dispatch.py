@@ -3,14 +3,11 @@ worker (burst mode, one job at a time)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
 
-from services.api.redis_connection import create_arq_redis
 from services.api.settings import ApiSettings
 from services.outbox import repository
 from services.outbox.dispatch import AHEAD_TOPICS, enqueue_committed, outbox_job_id
@@ -20,16 +17,6 @@ from workers.handlers import load_handlers
 from workers.outbox import OUTBOX_HANDLERS
 
 BACKLOG = 30
-
-
-@pytest.fixture
-async def redis(settings: ApiSettings) -> AsyncIterator[ArqRedis]:
-    client = create_arq_redis(str(settings.redis_url), queue_name=settings.arq_queue_name)
-    try:
-        yield client
-    finally:
-        await client.delete(settings.arq_queue_name)
-        await client.aclose(close_connection_pool=True)
 
 
 async def _record(db: asyncpg.Connection, topic: str, count: int) -> list[int]:
