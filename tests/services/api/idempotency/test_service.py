@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.conftest import MakeOrg, OrgKey
@@ -46,3 +48,24 @@ async def test_a_replay_is_the_first_answer_byte_for_byte(client: httpx.AsyncCli
         assert replay.headers["idempotent-replayed"] == "true"
         assert replay.status_code == first.status_code
         assert replay.content == first.content, path
+
+
+async def test_the_document_refuses_the_blank_keys_the_api_refuses(client: httpx.AsyncClient,
+                                                                    make_org: MakeOrg) -> None:
+    # The header was documented as any string up to 200 characters; a fuzzer sent "" and " " from that and got 422.
+    spec = (await client.get("/openapi.json")).json()["paths"]
+    documented = [(path, method, parameter["schema"]) for path, item in spec.items() for method, operation
+                  in item.items() for parameter in operation.get("parameters", [])
+                  if parameter["name"] == "Idempotency-Key"]
+    assert len(documented) >= 9  # every create: workers, jobs, placements, orgs, keys, drafts, imports, …
+    for path, method, schema in documented:
+        pattern = schema.get("pattern")
+        assert pattern is not None, (method, path)
+        assert re.search(pattern, "crm-sync-7"), (method, path)
+        assert not any(re.search(pattern, blank) for blank in ("", " ", "\t")), (method, path)
+    broker = await make_org("broker")
+    for blank in ("", " "):
+        refused = await client.post("/v1/subscriptions", json={"kind": "jobs"},
+                                    headers={**broker.headers, "Idempotency-Key": blank})
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
