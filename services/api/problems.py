@@ -395,6 +395,12 @@ def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:
                                 headers={"x-request-id": request_id} if request_id else None)
 
 
+_BODY_UNDECODABLE = ("The body could not be decoded: not UTF-8 (`code`: `encoding`) or JSON nested too deeply "
+                     "(`json_too_deep`)")
+_FORM_UNPARSABLE = ("The multipart/form-data body could not be parsed: no boundary, malformed, or more files or "
+                    "fields than the upload takes")
+
+
 def install_problem_openapi(app: FastAPI) -> None:
     """Document every error answer as what it is: `application/problem+json` with the Problem schema.
 
@@ -416,8 +422,10 @@ def install_problem_openapi(app: FastAPI) -> None:
                     continue
                 responses = operation["responses"]
                 if "requestBody" in operation:
-                    responses.setdefault("400", {"description": "The body could not be decoded: not UTF-8 (`code`: "
-                                                            "`encoding`) or JSON nested too deeply (`json_too_deep`)"})
+                    # An upload's body is never decoded as JSON: its 400 is Starlette's multipart parser refusing
+                    # the form (a file in another encoding is the import's own 422, `code`: `encoding`).
+                    upload = "multipart/form-data" in operation["requestBody"].get("content", {})
+                    responses.setdefault("400", {"description": _FORM_UNPARSABLE if upload else _BODY_UNDECODABLE})
                 # BodySizeLimitMiddleware answers any POST/PUT/PATCH, whatever its route, before the route runs.
                 if method in ("post", "put", "patch"):
                     responses.setdefault("413", {"description": "Request body too large (MAX_JSON_BODY_BYTES, or "

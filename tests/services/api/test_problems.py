@@ -257,6 +257,26 @@ async def test_errors_are_documented_in_openapi_as_problems(client: httpx.AsyncC
         assert name in spec["components"]["schemas"], name
 
 
+async def test_an_upload_s_400_is_documented_as_the_form_it_could_not_parse(client: httpx.AsyncClient,
+                                                                            make_org: MakeOrg) -> None:
+    # An upload's body is never decoded as JSON, yet its 400 was documented as "not UTF-8 or JSON nested too
+    # deeply"; what answers 400 there is a malformed form (a fuzzer sent six form fields and got "Too many fields").
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/workers/imports", "/v1/jobs/imports", "/v1/catalogue/drafts/{version}/import"):
+        description = paths[path]["post"]["responses"]["400"]["description"]
+        assert "multipart/form-data" in description, path
+        assert "JSON" not in description, path
+    assert "JSON nested too deeply" in paths["/v1/workers"]["post"]["responses"]["400"]["description"]
+    broker = await make_org("broker")
+    for content_type, body in (("multipart/form-data", b"--x\r\n"), ("multipart/form-data; boundary=x", b"garbage"),
+                               ("multipart/form-data; boundary=x", b"".join(
+                                   b'--x\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i
+                                   for i in range(6)) + b"--x--\r\n")):
+        response = await client.post("/v1/workers/imports", content=body,
+                                     headers={**broker.headers, "Content-Type": content_type})
+        _assert_problem(response, 400)
+
+
 @pytest.mark.parametrize("label", ["a\x00b", "\x00"])
 async def test_text_postgresql_cannot_store_is_a_422_problem(client: httpx.AsyncClient, admin: OrgKey,
                                                              label: str) -> None:
