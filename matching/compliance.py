@@ -104,7 +104,12 @@ class TextRule:
     message_en: str
     pattern: re.Pattern[str]
     negated_before: re.Pattern[str] | None  # must match at the very end of the text before the hit
+    # The same for "someone else pays" ('公司报销', '包'): it excuses a fee even with its amount.
+    paid_before: re.Pattern[str] | None
     negated_after: re.Pattern[str] | None  # must match at the very start of the text after the hit
+    # Matches at the very start of the text after the hit when it names an amount ('押金300', '报名费：50元'): a
+    # fee with its amount is asked for, and no negation before it excuses it ('无（押金300）').
+    amount_after: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +211,7 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
         gap = f"(?:{separators}|{_alternation(group_terms[group])})*"
         before = _str_list(raw, "negations_before", rule_id)
         after = _str_list(raw, "negations_after", rule_id)
+        payer = _str_list(raw, "negations_before_payer", rule_id) if "negations_before_payer" in raw else []
         text_rules.append(
             TextRule(
                 id=rule_id,
@@ -215,7 +221,10 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
                 message_en=_get(raw, "message_en", str, rule_id),
                 pattern=_compile(_alternation(raw["patterns"]), rule_id),
                 negated_before=_compile(f"(?:{_alternation(before)}){gap}\\Z", rule_id) if before else None,
+                paid_before=_compile(f"(?:{_alternation(payer)}){gap}\\Z", rule_id) if payer else None,
                 negated_after=_compile(f"\\A{gap}(?:{_alternation(after)})", rule_id) if after else None,
+                amount_after=(_compile(_get(raw, "amount_after", str, rule_id), rule_id) if "amount_after" in raw
+                              else None),
             )
         )
 
@@ -319,8 +328,11 @@ def _clause_after(text: str, end: int, rules: ComplianceRules) -> str:
 
 
 def _is_negated(rule: TextRule, text: str, start: int, end: int, rules: ComplianceRules) -> bool:
-    if rule.negated_before is not None and rule.negated_before.search(_clause_before(text, start, rules)):
+    before = _clause_before(text, start, rules)
+    if rule.paid_before is not None and rule.paid_before.search(before):
         return True
+    if rule.negated_before is not None and rule.negated_before.search(before):
+        return rule.amount_after is None or rule.amount_after.match(text, end) is None
     return (
         rule.negated_after is not None
         and rule.negated_after.match(_clause_after(text, end, rules)) is not None

@@ -60,6 +60,14 @@ CATCHES: list[tuple[str, str, str]] = [
     ("fee.medical_exam", "需交体检费100元", "reject"),
     ("fee.medical_exam", "体检费150元现场缴纳", "reject"),
     ("fee.medical_exam", "到公司交体检费", "reject"),
+    # A fee named with its amount is asked for, whatever denial stands before it (brackets, quotes and spaces are
+    # list material for "不收取任何费用（押金、中介费）", which must not excuse these).
+    ("fee.deposit", "工作服：无（押金300元）", "reject"),
+    ("fee.deposit", "经验：无 押金300", "reject"),
+    ("fee.deposit", '无"押金"200', "reject"),
+    ("fee.deposit", "不收押金(300元)", "reject"),
+    ("fee.seeker_fee", "交通：无 报名费50", "reject"),
+    ("fee.medical_exam", "无 体检费 200", "reject"),
     ("fee.medical_exam_self_paid", "入职体检费自理", "hold"),
     ("fee.medical_exam_self_paid", "需自费体检", "hold"),
     ("id.withholding", "入职扣押身份证", "reject"),
@@ -150,6 +158,11 @@ MUST_NOT_CATCH: list[str] = [
     "凡收取押金的都是骗局",
     "公司缴纳五险一金",
     "包吃包住，交通费报销",
+    # someone else pays: excused even with the amount
+    "公司报销体检费200元",
+    "公司承担体检费300元",
+    "包体检费150元",
+    "押金为0",
     # ID documents
     "不扣押证件",
     "严禁扣押身份证",
