@@ -59,6 +59,12 @@ MAX_WORD_CHARS = 100
 # wages, and 1e12 there is a typing mistake that would be published to every reader of the catalogue.
 MAX_WAGE = 1_000_000
 
+# How a trade word ends when it names the person who does the work (车床工, 叉车司机, 炒菜师傅, 电子厂普工). What
+# stands before the ending (车床, 叉车, 炒菜, 电子厂) is the work itself, which postings and brokers put before a
+# generic role word instead (车床操作工, 叉车师傅, 数控车床 操作工): `code_for_work`. Longest first.
+ROLE_ENDINGS: tuple[str, ...] = ("操作工", "操作员", "操作手", "普工", "工人", "师傅", "司机", "技工", "技师", "学徒",
+                                 "工", "员", "师", "手", "的")
+
 @dataclass(frozen=True, slots=True)
 class WageBand:
     min: float
@@ -187,6 +193,27 @@ class Catalogue:
     def code_for_word(self, word: str) -> str | None:
         """The (current) occupation code whose name or alias is exactly `word`."""
         return self._code_by_word.get(word)
+
+    def code_for_work(self, text: str, *, min_length: int = 2) -> str | None:
+        """The code of the one trade whose work `text` names: the longest beginning of `text` (`min_length`
+        characters or more, never fewer than two) that is what some trade word says before its role ending
+        (`ROLE_ENDINGS`), when that work belongs to one trade only. 车床 and 数控车床 → 车工 (车床工, 数控车工);
+        数控 → None (no trade word is 数控 and an ending); 烘焙 → None (烘焙师 and 烘焙工 are two trades)."""
+        for end in range(len(text), max(min_length, 2) - 1, -1):
+            code = self._code_by_work.get(text[:end])
+            if code is not None:
+                return code
+        return None
+
+    @functools.cached_property
+    def _code_by_work(self) -> dict[str, str]:
+        codes: dict[str, set[str]] = {}
+        for word, code in self._code_by_word.items():
+            ending = next((e for e in ROLE_ENDINGS if word.endswith(e) and len(word) - len(e) >= 2), None)
+            if ending is not None:
+                codes.setdefault(word[: -len(ending)], set()).add(code)
+        # Work that several trades share (烘焙 of 烘焙师 and 烘焙工) says no trade.
+        return {work: next(iter(found)) for work, found in codes.items() if len(found) == 1}
 
     def alias_map(self) -> dict[str, str]:
         """Every name and alias → its current occupation code."""
