@@ -64,6 +64,11 @@ MAX_WAGE = 1_000_000
 # generic role word instead (车床操作工, 叉车师傅, 数控车床 操作工): `code_for_work`. Longest first.
 ROLE_ENDINGS: tuple[str, ...] = ("操作工", "操作员", "操作手", "普工", "工人", "师傅", "司机", "技工", "技师", "学徒",
                                  "工", "员", "师", "手", "的")
+# Those endings as words of their own, which say a role without its work (操作工, 师傅 …): before one, the words just
+# before it say the work (`work_before_role`).
+ROLE_WORDS: frozenset[str] = frozenset(ROLE_ENDINGS) - {"的"}
+# How many words before a role word can spell its work (激光 切割 操作工, 挖 机 师傅).
+MAX_WORK_WORDS = 3
 
 @dataclass(frozen=True, slots=True)
 class WageBand:
@@ -203,6 +208,17 @@ class Catalogue:
             code = self._code_by_work.get(text[:end])
             if code is not None:
                 return code
+        return None
+
+    def work_before_role(self, words: Sequence[str]) -> tuple[str, int] | None:
+        """For words that stand just before a role word: the trade whose work the last one to MAX_WORK_WORDS of
+        them spell (most words first), and how many words that took. The work must reach into the last word,
+        the one beside the role word: in 车床 等 设备 普工, 车床 is not what 普工 does."""
+        for count in range(min(MAX_WORK_WORDS, len(words)), 0, -1):
+            text = "".join(words[-count:])
+            code = self.code_for_work(text, min_length=len(text) - len(words[-1]) + 1)
+            if code is not None:
+                return code, count
         return None
 
     @functools.cached_property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from matching.catalogue import Catalogue, WageUnit
+from matching.catalogue import ROLE_WORDS, Catalogue, WageUnit
 from matching.homophones import Correction, HomophoneCorrector
 from matching.job_terms import BENEFIT_WORDS, START_WORDS, WORK_TYPE_WORDS, WorkType
 from matching.regions import Province, RegionDirectory, load_localities
@@ -149,7 +149,8 @@ class KioskQueryInterpreter:
         # Codes read from part of a trade's name that fits several trades (工地: site electricians, safety
         # officers): a guess, which a task phrase beside it replaces (工地 扛包 asks for porters, not for them).
         guesses: set[str] = set()
-        for token in self._join_known(self.analyzer.cut(rest)):
+        tokens, work_codes = self._join_work(self._join_known(self.analyzer.cut(rest)))
+        for token in tokens:
             if token in FILLER_WORDS:
                 continue
             locality = self.localities.get(token)
@@ -174,7 +175,7 @@ class KioskQueryInterpreter:
                 days = START_WORDS[token]
                 start = days if start is None else min(start, days)
                 continue
-            code = self.catalogue.code_for_word(token)
+            code = work_codes.get(token) or self.catalogue.code_for_word(token)
             if code is not None:
                 codes.append(code)
                 named = True
@@ -235,6 +236,25 @@ class KioskQueryInterpreter:
             joined.append("".join(tokens[i : i + found]))
             i += found
         return joined
+
+    def _join_work(self, tokens: list[str]) -> tuple[list[str], dict[str, str]]:
+        """`tokens` with a role word that the catalogue reads as a trade (操作工, 普工: the catch-all 6-25-03-00) joined
+        to the words before it that name its work, and the trade of each such join (`Catalogue.work_before_role`):
+        车床 操作工 asks for lathe operators, not also for every assembly line. Other role words (师傅, 学徒) stay
+        words to search for: 电焊 学徒 prefers postings that take apprentices, and 电焊 is read as a trade anyway."""
+        joined: list[str] = []
+        codes: dict[str, str] = {}
+        for token in tokens:
+            generic = token in ROLE_WORDS and self.catalogue.code_for_word(token) is not None
+            work = self.catalogue.work_before_role(joined) if generic else None
+            if work is None:
+                joined.append(token)
+                continue
+            code, count = work
+            text = "".join(joined[-count:]) + token
+            joined[-count:] = [text]
+            codes[text] = code
+        return joined, codes
 
     def _partial_codes(self, token: str) -> tuple[str, ...]:
         """Codes of trades whose name or an alias contains `token` (two characters or more)."""

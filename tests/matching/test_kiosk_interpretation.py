@@ -1,4 +1,5 @@
 import dataclasses
+import functools
 import random
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 from matching.catalogue import Catalogue, load_initial_catalogue
 from matching.homophones import MAX_SCANNED_CHARS, Correction, char_syllables
 from matching.kiosk_query import MAX_QUERY_CHARS, KioskQueryInterpreter
-from matching.regions import RegionDirectory, load_localities
+from matching.regions import RegionDirectory, load_localities, load_regions
 from matching.segmentation import Analyzer
 
 
@@ -282,3 +283,30 @@ def test_a_phrase_never_narrows_what_the_catalogue_names_already_read(regions: R
     canteen = interpreter.interpret("工地食堂炒菜")  # a cook for a building site's canteen
     assert "4-03-02-01" in canteen.occupation_codes
     assert "炒菜" not in canteen.remaining_text
+
+
+@functools.cache
+def _shipped_interpreter() -> KioskQueryInterpreter:
+    shipped, regions = load_initial_catalogue(), load_regions()
+    return KioskQueryInterpreter(shipped, regions, Analyzer.build(shipped, regions))
+
+
+@pytest.mark.parametrize(
+    ("text", "codes", "adcodes", "remaining"),
+    [
+        # The catch-all trade 操作工 / 普工 stand for (6-25-03-00) is not asked for when the work before them names one.
+        ("车床操作工", ("6-18-01-01",), (), ""),
+        ("焊接操作工", ("6-18-02-04",), (), ""),
+        ("九龙坡 数控车床 操作工", ("6-18-01-01",), ("500107",), ""),
+        ("叉车 普工", ("6-30-05-01",), (), ""),
+        # Nothing specific before them: the catch-all, as before.
+        ("操作工", ("6-25-03-00",), (), ""),
+        ("沙坪坝普工 包吃住", ("6-25-03-00",), ("500106",), ""),
+        # A role word that names no trade stays a word to search for.
+        ("电焊 学徒", ("6-18-02-04",), (), "学徒"),
+    ],
+)
+def test_a_generic_role_word_takes_its_trade_from_the_work_before_it(
+        text: str, codes: tuple[str, ...], adcodes: tuple[str, ...], remaining: str) -> None:
+    result = _shipped_interpreter().interpret(text)
+    assert (result.occupation_codes, result.adcodes, result.remaining_text) == (codes, adcodes, remaining)

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from matching.catalogue import ROLE_ENDINGS, Catalogue
+from matching.catalogue import ROLE_WORDS, Catalogue
 from matching.occupations import OCCUPATION_CODE, OccupationClassification
 from matching.segmentation import Analyzer
 
@@ -34,38 +34,20 @@ class ResolvedOccupation:
     inferred: bool
 
 
-# Words that name a role without its work (操作工, 师傅 …). Before one, the words just before it say the work:
-# 数控车床操作工 is a lathe operator (车工), not the catch-all trade 操作工 itself stands for (6-25-03-00),
-# and 叉车师傅 is a forklift driver where 师傅 alone says nothing.
-ROLE_WORDS: frozenset[str] = frozenset(ROLE_ENDINGS) - {"的"}
-# How many words before a role word can spell its work (激光 切割 操作工, 挖 机 师傅).
-_WORK_WORDS = 3
-
-
 def _codes_in(text: str, catalogue: Catalogue, analyzer: Analyzer) -> list[str]:
     codes: list[str] = []
     before: list[str] = []  # the words since the last one that named a trade
     for word in analyzer.cut(text):
         code = catalogue.code_for_word(word)
-        if word in ROLE_WORDS:
-            code = _work_before(before, catalogue) or code
+        if word in ROLE_WORDS and (work := catalogue.work_before_role(before)) is not None:
+            # 数控车床操作工 is a lathe operator (车工), not the catch-all trade 操作工 alone stands for (6-25-03-00).
+            code = work[0]
         if code is not None:
             codes.append(code)
             before.clear()
         else:
             before.append(word)
     return codes
-
-
-def _work_before(words: list[str], catalogue: Catalogue) -> str | None:
-    """The trade whose work the last few of `words` spell, most words first. The work must reach into the last
-    word, the one beside the role word: in 车床 等 设备 普工, 车床 is not what 普工 does."""
-    for count in range(min(_WORK_WORDS, len(words)), 0, -1):
-        text = "".join(words[-count:])
-        code = catalogue.code_for_work(text, min_length=len(text) - len(words[-1]) + 1)
-        if code is not None:
-            return code
-    return None
 
 
 def infer_from_posting(title: str, description: str, catalogue: Catalogue, analyzer: Analyzer) -> str | None:
