@@ -50,6 +50,15 @@ def _codes_in(text: str, catalogue: Catalogue, analyzer: Analyzer) -> list[str]:
     return codes
 
 
+def _work_named_in(words: list[str], catalogue: Catalogue) -> str | None:
+    """The trade of the first work among `words` that names one (`Catalogue.work_before_role`)."""
+    for end in range(1, len(words) + 1):
+        work = catalogue.work_before_role(words[:end])
+        if work is not None:
+            return work[0]
+    return None
+
+
 def infer_from_posting(title: str, description: str, catalogue: Catalogue, analyzer: Analyzer) -> str | None:
     """The most likely occupation of a posting, or None when no catalogue word occurs in it.
 
@@ -64,7 +73,9 @@ def infer_from_posting(title: str, description: str, catalogue: Catalogue, analy
             if code not in order:
                 order.append(code)
     if not votes:
-        return None
+        # No trade word at all: the work a title names may still say it (招数控车床 → 车工). The title only: a
+        # description names machines and tasks that are not the trade asked for.
+        return _work_named_in(analyzer.cut(title), catalogue)
     best = max(votes.values())
     return next(code for code in order if votes[code] == best)
 
@@ -89,4 +100,6 @@ def resolve_worker_occupation(
     if exact is not None:
         return ResolvedOccupation(input=text, code=exact, inferred=True)
     found = _codes_in(text, catalogue, analyzer)
-    return ResolvedOccupation(input=text, code=found[0] if found else None, inferred=bool(found))
+    # No trade word: the work typed may say the trade (数控车床, 会开叉车).
+    code = found[0] if found else _work_named_in(analyzer.cut(text), catalogue)
+    return ResolvedOccupation(input=text, code=code, inferred=code is not None)

@@ -64,14 +64,27 @@ def test_work_must_stand_beside_the_role_word() -> None:
     catalogue, analyzer = _shipped()
     # 车床 is a machine the description lists, not what 普工 does: the catch-all trade, as before.
     assert infer_from_posting("普工", "车床等设备普工若干", catalogue, analyzer) == "6-25-03-00"
-    assert infer_from_posting("招工", "负责数控车床操作，包吃住", catalogue, analyzer) is None
 
 
-def test_a_brokers_trade_words_read_the_same_way() -> None:
+def test_a_title_without_trade_words_may_name_the_work() -> None:
     catalogue, analyzer = _shipped()
-    resolved = resolve_worker_occupation("车床师傅", catalogue, analyzer, load_occupations())
+    assert infer_from_posting("招数控车床", "", catalogue, analyzer) == "6-18-01-01"
+    assert infer_from_posting("急招 叉车 包吃住", "", catalogue, analyzer) == "6-30-05-01"
+    # The description's machines and tasks are not the trade asked for.
+    assert infer_from_posting("招工", "负责数控车床操作，包吃住", catalogue, analyzer) is None
+    assert infer_from_posting("诚聘", "待遇从优", catalogue, analyzer) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("车床师傅", "6-18-01-01"), ("数控车床", "6-18-01-01"), ("会开叉车", "6-30-05-01"), ("电焊", "6-18-02-04"),
+     ("数控", None), ("吃苦耐劳", None)],
+)
+def test_a_brokers_trade_words_read_the_same_way(typed: str, code: str | None) -> None:
+    catalogue, analyzer = _shipped()
+    resolved = resolve_worker_occupation(typed, catalogue, analyzer, load_occupations())
     assert resolved is not None
-    assert (resolved.code, resolved.inferred) == ("6-18-01-01", True)
+    assert (resolved.code, resolved.inferred) == (code, code is not None)
 
 
 def test_work_shared_by_two_trades_names_neither() -> None:
