@@ -226,8 +226,10 @@ class Catalogue:
         codes: dict[str, set[str]] = {}
         for word, code in self._code_by_word.items():
             ending = next((e for e in ROLE_ENDINGS if word.endswith(e) and len(word) - len(e) >= 2), None)
-            if ending is not None:
-                codes.setdefault(word[: -len(ending)], set()).add(code)
+            work = word[: -len(ending)] if ending is not None else ""
+            # A role word is no work (操作 of 操作工 would read 操作工 itself as a work).
+            if work and not any(role.startswith(work) for role in ROLE_ENDINGS):
+                codes.setdefault(work, set()).add(code)
         # Work that several trades share (烘焙 of 烘焙师 and 烘焙工) says no trade.
         return {work: next(iter(found)) for work, found in codes.items() if len(found) == 1}
 

@@ -34,16 +34,18 @@ class ResolvedOccupation:
     inferred: bool
 
 
-def _codes_in(text: str, catalogue: Catalogue, analyzer: Analyzer) -> list[str]:
-    codes: list[str] = []
+def _codes_in(text: str, catalogue: Catalogue, analyzer: Analyzer) -> list[tuple[str, bool]]:
+    """The trades `text` names in order, each with whether only a role word named it (操作工 alone: generic)."""
+    codes: list[tuple[str, bool]] = []
     before: list[str] = []  # the words since the last one that named a trade
     for word in analyzer.cut(text):
         code = catalogue.code_for_word(word)
-        if word in ROLE_WORDS and (work := catalogue.work_before_role(before)) is not None:
+        generic = word in ROLE_WORDS
+        if generic and (work := catalogue.work_before_role(before)) is not None:
             # 数控车床操作工 is a lathe operator (车工), not the catch-all trade 操作工 alone stands for (6-25-03-00).
-            code = work[0]
+            code, generic = work[0], False
         if code is not None:
-            codes.append(code)
+            codes.append((code, generic))
             before.clear()
         else:
             before.append(word)
@@ -67,15 +69,19 @@ def infer_from_posting(title: str, description: str, catalogue: Catalogue, analy
     """
     votes: Counter[str] = Counter()
     order: list[str] = []
+    specific = False
     for text, weight in ((title, _TITLE_WEIGHT), (description[:_DESCRIPTION_CHARS], _DESCRIPTION_WEIGHT)):
-        for code in _codes_in(text, catalogue, analyzer):
+        for code, generic in _codes_in(text, catalogue, analyzer):
             votes[code] += weight
+            specific = specific or not generic
             if code not in order:
                 order.append(code)
-    if not votes:
-        # No trade word at all: the work a title names may still say it (招数控车床 → 车工). The title only: a
-        # description names machines and tasks that are not the trade asked for.
-        return _work_named_in(analyzer.cut(title), catalogue)
+    if not specific:
+        # No trade word, or only a role word (操作工（数控车床）): the work a title names may still say the trade
+        # (招数控车床 → 车工). The title only: a description names machines and tasks that are not the trade asked for.
+        work = _work_named_in(analyzer.cut(title), catalogue)
+        if work is not None or not votes:
+            return work
     best = max(votes.values())
     return next(code for code in order if votes[code] == best)
 
@@ -101,5 +107,5 @@ def resolve_worker_occupation(
         return ResolvedOccupation(input=text, code=exact, inferred=True)
     found = _codes_in(text, catalogue, analyzer)
     # No trade word: the work typed may say the trade (数控车床, 会开叉车).
-    code = found[0] if found else _work_named_in(analyzer.cut(text), catalogue)
+    code = found[0][0] if found else _work_named_in(analyzer.cut(text), catalogue)
     return ResolvedOccupation(input=text, code=code, inferred=code is not None)

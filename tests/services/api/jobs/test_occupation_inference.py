@@ -70,6 +70,9 @@ def test_a_title_without_trade_words_may_name_the_work() -> None:
     catalogue, analyzer = _shipped()
     assert infer_from_posting("招数控车床", "", catalogue, analyzer) == "6-18-01-01"
     assert infer_from_posting("急招 叉车 包吃住", "", catalogue, analyzer) == "6-30-05-01"
+    # A role word alone says less than the work the title names after it.
+    assert infer_from_posting("操作工（数控车床）", "", catalogue, analyzer) == "6-18-01-01"
+    assert infer_from_posting("普工（包吃住）", "", catalogue, analyzer) == "6-25-03-00"
     # The description's machines and tasks are not the trade asked for.
     assert infer_from_posting("招工", "负责数控车床操作，包吃住", catalogue, analyzer) is None
     assert infer_from_posting("诚聘", "待遇从优", catalogue, analyzer) is None
@@ -92,3 +95,4 @@ def test_work_shared_by_two_trades_names_neither() -> None:
     assert catalogue.code_for_work("烘焙") is None  # 烘焙师 (4-03-02-04) and 烘焙工 (6-02-01-01)
     assert catalogue.code_for_work("数控车床") == "6-18-01-01"  # begins with 数控车 of 数控车工
     assert catalogue.code_for_work("数控车床", min_length=4) is None
+    assert catalogue.code_for_work("操作工") is None  # a role word, not work (操作 of 操作工)
