@@ -360,35 +360,173 @@ def mask_numbers_in_text(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(mask, text)
 
 
-# A mobile number as people write one in prose: after +86 / 0086 / 86, in groups of 3-4-4 split by a space or a
-# hyphen, or run into latin letters (tel13812345678, wx13812345678). Only digits bound it: in a profile's skills or
-# labour brand there is no UUID to protect, as there is in a path (mask_numbers_in_text), and a hyphenated UUID
-# group (…e138-1234-5678-…) would match here, so this pattern is for free text only.
-_SEP = r"[ \-－\u3000]?"
-# An ID number in prose: run into latin letters (sfz500107…, ID500107…) as a mobile may be, or grouped as the number
-# is built, region, birth date, sequence and check (500107 19850101 123X; a legacy one 500107 850101 123). Only digits
-# bound it, for the same reason as below.
-_ID_IN_PROSE = re.compile(
-    r"(?<![0-9０-９])(?:([0-9０-９]{6})" + _SEP + r"([0-9０-９]{8})" + _SEP + r"([0-9０-９]{3}[0-9０-９XxＸｘ])"
-    + r"|([0-9０-９]{6})" + _SEP + r"([0-9０-９]{6})" + _SEP + r"([0-9０-９]{3}))(?![0-9０-９])")
-_MOBILE_IN_PROSE = re.compile(
-    r"(?<![0-9０-９])((?:[+＋]|00|００)?[8８][6６]" + _SEP + r")?([1１][3-9３-９][0-9０-９])" + _SEP
-    + r"([0-9０-９]{4})" + _SEP + r"([0-9０-９]{4})(?![0-9０-９])")
+# Free text a broker typed (skills, certificates, labour brand) holds a number however its writer grouped it: 138 1234
+# 5678, 138—1234—5678, 1380 013 8000, 5001 0719 8501 0112 3X as banks print an ID number, 1 3 8 1 2 … spaced out to
+# slip past a filter. So a number here is no fixed pattern but a run of digit groups (ASCII or full-width) joined by
+# single separators, whose digits together are a mobile (11, 1[3-9]…, maybe after 86 / 0086), an ID number (18, the
+# last maybe X) or a legacy one (15). Only digits bound a run: latin letters may touch it (tel138…, sfz500…, and
+# T500107…, the special-operations certificate, whose number is its holder's ID number). In a profile there is no
+# UUID to protect, as there is in a path, where a hyphenated group (…e138-1234-5678-…) would be taken for a mobile:
+# paths keep mask_numbers_in_text.
+_D = "0-9０-９"
+_X = "XxＸｘ"
+_SPACE = " \t\u00a0\u3000"
+# Dashes (ASCII, full-width, Unicode's hyphens and dashes, the minus, the katakana prolonged mark ー an input method
+# gives for a dash), dots (middle dots included), slashes and the underscore. Not ~ / ～ nor the comma: they join
+# ranges and lists (4000~6000, 13,15), not the parts of one number.
+_PUNCT = "\\-－‐‑‒–—―−ー.．·・･/／_"
+# One separator: one or two spaces, or one punctuation mark with at most a space either side (138 - 1234 - 5678).
+_SEPARATOR = f"(?:[{_SPACE}]{{1,2}}|[{_SPACE}]?[{_PUNCT}][{_SPACE}]?)"
+# What this function writes (138****5678, 86138****5678, 500107********123X, 622202******0123) is one opaque group,
+# so a second pass leaves it alone and its visible ends never join a neighbour into a new number.
+_MASKED = f"[{_D}]+\\*{{4,}}[{_D}]{{3}}[{_D}{_X}](?![{_D}])"
+# A group: digits, maybe with the X of an ID number; or that X alone after a separator (… 0112 3 X). An x that is a
+# word's first letter (13812345678 xiao) is taken only where it completes an ID number's 18 characters.
+_GROUP_OR_MASKED = f"(?:{_MASKED}|[{_D}]+[{_X}]?)"
+_RUN = re.compile(f"(?<![{_D}]){_GROUP_OR_MASKED}(?:{_SEPARATOR}(?:{_GROUP_OR_MASKED}|[{_X}]))*")
+_GROUP = re.compile(f"({_MASKED})|[{_D}]+[{_X}]?|[{_X}]")
+# The fast path: fewer than 11 digits hold no number (possessive, so a miss costs one pass over the text).
+_ELEVEN_DIGITS = re.compile(f"(?:[^{_D}]*+[{_D}]){{11}}")
+_TO_ASCII = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
+# An unbroken run this long (no separator, no letter inside) is no mobile and no single ID number, but may be one run
+# into another (an ID number and a mobile typed without a space), an ID number with a digit too many or too few, a
+# bank card (16–19 digits) or a certificate's serial: nothing an enterprise matching on skills needs, and enough to
+# find the person. It is masked whole, its first 6 and last 4 kept. Shorter unbroken runs of 12–14 digits (an order
+# or invoice number, a mobile with one digit too many) are left as written: nothing in them is a number's known shape.
+_LONG_RUN = 16
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    start: int
+    digits: str  # ASCII, X upper-case; as many characters as the text holds from `start`
+    separator: str  # the punctuation mark before it in its run ("" for whitespace, or the run's first group)
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _mobile(digits: str) -> bool:
+    return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
+
+
+def _number_kind(digits: str, cuts: list[tuple[int, str]]) -> tuple[str, int] | None:
+    """What `digits` (one or more groups; `cuts`: where each later group starts among the digits, and its separator)
+    are: ("id" | "legacy" | "mobile", how many digits of a country prefix come first), or None.
+
+    One unbroken group of the right length is the number whatever its digits, as in mask_numbers_in_text. Digits
+    gathered from several groups must also look the part, since groups of other numbers add up to these lengths too.
+    Whoever writes one number uses one separator throughout (one mark, or spaces), while a date range
+    (1998.3.15-2005.6) or a list of decimals (1.3 1.5 1.8 …) mixes them: a mobile's or a legacy number's separators
+    after any prefix must be the same. An ID number's region and birth date must be real (a mobile with the next
+    number's digits would otherwise pass for one), and its check character right too where its separators are mixed
+    (two date ranges, 2000.1.1-2000.1 2000.1.1-2000.10, hold a real region and date); with one separator a mistyped
+    check character still passes: the number is still the person's."""
+    grouped = bool(cuts)
+    length = len(digits)
+    if length < 11:
+        return None
+    if length == 18:
+        if not grouped or (digits[:2] in _PROVINCE_CODES and 1900 <= int(digits[6:10]) <= 2099
+                           and _real_date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+                           and (len({mark for _, mark in cuts}) <= 1 or id_check_character(digits[:17]) == digits[17])):
+            return "id", 0
+        return None
+    if digits[-1] == "X":
+        return None
+    prefix = {11: 0, 13: 2, 15: 4}.get(length)
+    if prefix is not None and digits[:prefix] == "0086"[4 - prefix:] and _mobile(digits[prefix:]):
+        if len({mark for at, mark in cuts if at > prefix}) <= 1:
+            return "mobile", prefix
+        return None
+    if length == 15 and (not grouped or (len({mark for _, mark in cuts}) <= 1 and digits[:2] in _PROVINCE_CODES
+                                         and _real_date(1900 + int(digits[6:8]), int(digits[8:10]),
+                                                        int(digits[10:12])))):
+        return "legacy", 0
+    return None
+
+
+def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of every number in the run text[start:end]."""
+    groups: list[_Group | None] = []  # None: a number masked before (opaque)
+    previous_end = -1
+    for token in _GROUP.finditer(text, start, end):
+        mark = text[previous_end:token.start()].strip(_SPACE) if previous_end >= 0 else ""
+        previous_end = token.end()
+        groups.append(None if token.group(1) else _Group(token.start(), token.group(0).translate(_TO_ASCII), mark))
+    replacements: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(groups):
+        first = groups[i]
+        if first is None:
+            i += 1
+            continue
+        best: tuple[int, str, int, int] | None = None  # (last group, kind, prefix, digits)
+        digits, cuts = "", []
+        for j in range(i, len(groups)):
+            group = groups[j]
+            if group is None or digits.endswith("X"):
+                break  # an X ends an ID number: nothing goes on after it
+            if j > i:
+                cuts.append((len(digits), group.separator))
+            # A group's X is the check character of an ID number ending there, or a latin letter after a number
+            # (13812345678x, …0000xyz): both readings are tried.
+            for taken in (group.digits, group.digits[:-1]) if group.digits.endswith("X") else (group.digits,):
+                found = _number_kind(digits + taken, cuts) if len(digits + taken) <= 18 else None
+                if found is not None:  # the longest: an ID number over a mobile-shaped start of it
+                    best = (j, *found, len(digits + taken))
+            digits += group.digits
+            if len(digits) > 18:
+                break
+        if best is None:
+            if len(first.digits) >= _LONG_RUN:
+                replacements.append((first.start, first.start + len(first.digits),
+                                     _shown_ends(text, list(range(first.start, first.start + len(first.digits))), 6)))
+            i += 1
+            continue
+        last_index, kind, prefix, length = best
+        positions = [p for g in groups[i:last_index + 1] if g is not None
+                     for p in range(g.start, g.start + len(g.digits))][:length]
+        if kind == "mobile":
+            # The country prefix stays as written (+86 138****5678), as parse_mobile reads it.
+            shown = text[first.start:positions[prefix]] + _shown_ends(text, positions[prefix:], 3)
+        else:
+            shown = _shown_ends(text, positions, 6)
+        replacements.append((first.start, positions[-1] + 1, shown))
+        i = last_index + 1
+    return replacements
+
+
+def _shown_ends(text: str, positions: list[int], head: int) -> str:
+    """The first `head` and the last 4 of these characters of `text`, stars between (4 for a mobile, as mask_phone
+    masks one; the hidden count for an ID number, 8 for 18 characters as mask_id_number)."""
+    hidden = 4 if head == 3 else len(positions) - head - 4
+    return ("".join(text[p] for p in positions[:head]) + "*" * hidden
+            + "".join(text[p] for p in positions[-4:]))
 
 
 def mask_numbers_in_free_text(text: str) -> str:
-    """`mask_numbers_in_text`, and ID and mobile numbers written as people write them in prose (+8613812345678,
-    138 1234 5678, 138-1234-5678, tel13812345678, sfz50010719850101123X, 500107 19850101 123X), masked to
-    ``138****5678`` and ``500107********123X``. For free text a broker typed into a profile (skills, certificates,
-    labour brand) before anyone else sees it."""
-
-    def mask_id(match: re.Match[str]) -> str:
-        return _mask_id_digits("".join(group for group in match.groups() if group))
-
-    def mask_mobile(match: re.Match[str]) -> str:
-        return (match.group(1) or "") + match.group(2) + "****" + match.group(4)
-
-    return _MOBILE_IN_PROSE.sub(mask_mobile, _ID_IN_PROSE.sub(mask_id, mask_numbers_in_text(text)))
+    """ID and mobile numbers in free text a broker typed into a profile (skills, certificates, labour brand), however
+    they are written (+8613812345678, 138 1234 5678, 138—1234—5678, tel13812345678, sfz50010719850101123X,
+    5001 0719 8501 0112 3X, full-width digits), masked to ``138****5678`` and ``500107********123X``, before anyone
+    else sees the text; and any unbroken run of 16 or more digits to its first 6 and last 4."""
+    if len(text) < 11 or _ELEVEN_DIGITS.match(text) is None:
+        return text  # the common case (电焊, 叉车 3年): one regex step, no allocation
+    pieces: list[str] = []
+    done = 0
+    for run in _RUN.finditer(text):
+        for start, end, shown in _masked_run(text, run.start(), run.end()):
+            pieces += (text[done:start], shown)
+            done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def age_on(birth_date: date, day: date) -> int:

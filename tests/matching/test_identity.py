@@ -362,3 +362,48 @@ def test_a_uuid_in_a_path_is_never_taken_for_a_phone() -> None:
     # Why paths keep mask_numbers_in_text: a hyphenated UUID group can look like 138-1234-5678 in prose.
     path = "/v1/workers/0e9ab138-1234-5678-9abc-def012345678"
     assert mask_numbers_in_text(path) == path
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # ID numbers grouped however they are printed: 4-4-4-4-2 (as banks print them), 3-3-4-4-4, 8-8-2, spaced out.
+    ("身份证 5001 0719 8501 0112 3X", "身份证 500107********123X"),
+    ("500 107 1985 0101 123X", "500107********123X"), ("50010719-85010112-3x 王", "500107********123x 王"),
+    ("5 0 0 1 0 7 1 9 8 5 0 1 0 1 1 2 3 X", "500107********123X"),
+    ("５００１ ０７１９ ８５０１ ０１１２ ３Ｘ", "５００１０７********１２３Ｘ"),
+    ("500107—19850101—123X", "500107********123X"), ("500107．19850101．123X", "500107********123X"),
+    # The special-operations certificate's number is its holder's ID number after a T: masked as the ID number.
+    ("焊工证 T50010719850101123X", "焊工证 T500107********123X"),
+    ("110000 20000101 0000x", "110000********0000x"),  # the x is a letter after the number: it ends with 0
+    ("老证 500 107 850 101 123", "老证 500107*****1123"),
+    # Mobiles split by any dash-like mark, dot or slash, and grouped 3-3-5, 4-3-4, 2-4-5 or digit by digit.
+    ("138—1234—5678", "138****5678"), ("138–1234–5678", "138****5678"), ("138‐1234‐5678", "138****5678"),
+    ("138‒1234‒5678", "138****5678"), ("138―1234―5678", "138****5678"), ("138ー1234ー5678", "138****5678"),
+    ("138·1234·5678", "138****5678"), ("138.1234.5678", "138****5678"),
+    ("１３８．１２３４．５６７８", "１３８****５６７８"), ("138/1234/5678", "138****5678"),
+    ("１３８／１２３４／５６７８", "１３８****５６７８"), ("138 - 1234 - 5678", "138****5678"),
+    ("电话 138 123 45678", "电话 138****5678"), ("1381 234 5678", "138****5678"), ("13 8123 45678", "138****5678"),
+    ("1 3 8 1 2 3 4 5 6 7 8", "138****5678"), ("+86—138—1234—5678", "+86—138****5678"),
+    ("0086 138 1234 5678", "0086 138****5678"), ("13812345678x", "138****5678x"),
+    ("王师傅13812345678 3年", "王师傅138****5678 3年"), ("电工 5 13812345678", "电工 5 138****5678"),
+    ("13812345678 13912345678", "138****5678 139****5678"),
+    # An unbroken run of 16 or more digits (an ID number and a mobile run together, a bank card) keeps its ends only.
+    ("50010719850101123413812345678", "500107*******************5678"),
+    ("卡号6222021234567890123", "卡号622202*********0123"),
+])
+def test_numbers_in_free_text_are_masked_however_they_are_grouped(text: str, expected: str) -> None:
+    assert mask_numbers_in_free_text(text) == expected
+    assert mask_numbers_in_free_text(expected) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # Dates, ranges, wages, years and counts, which add up to eleven or more digits, are no numbers of a person.
+    "2019-2020 在成都", "2024.10.01 入职", "月薪4000-6000 2024.10.01", "1998.3.15-2005.6 电焊", "2019/3/15-2020/6/1",
+    "2019.10.01-2020.12.31 2021.01", "2000.1.1-2000.1 2000.1.1-2000.10", "1.3 1.5 1.8 2.0 2.2 2.5 吨",
+    "电焊 15年 叉车 3 年 4000-6000",
+    "2019—2020、2021—2023 建筑 1200/1500/1800", "电话 023-6800 0000", "400-820-8820 转 1234",
+    # Twelve to fifteen digits in a row are not a mobile (an order number); two grouped runs that only add up to a
+    # legacy ID number's length with impossible birth dates are not one either.
+    "编号138123456789", "单号 1381234567890", "8000 9000 1000 200",
+])
+def test_free_text_without_a_number_of_a_person_is_left_as_written(text: str) -> None:
+    assert mask_numbers_in_free_text(text) == text

@@ -5,6 +5,7 @@ than its documented ends."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import unicodedata
 from datetime import date
 
@@ -46,6 +47,7 @@ def id_numbers(draw: st.DrawFn) -> tuple[str, date]:
     return first17 + id_check_character(first17), birth
 
 
+PROVINCES = {"11", "12", "13", "31", "32", "50", "51", "52", "65", "83"}
 MOBILES = st.builds("1{}{:09d}".format, st.integers(3, 9), st.integers(0, 10**9 - 1))
 # Prose around a number: Chinese, latin letters, spaces and punctuation, never a digit (which would make it
 # another, longer number).
@@ -190,3 +192,62 @@ def test_masking_free_text_is_idempotent_and_keeps_what_is_no_number(text: str) 
     assert mask_numbers_in_free_text(masked) == masked
     if not any(ch.isdigit() for ch in text):
         assert masked == text
+
+
+# One separator a writer uses between the groups of one number: spaces, dashes of every kind, dots, slashes.
+SEPARATORS = st.sampled_from([" ", "  ", "\u3000", "\t", "-", "－", "‐", "‑", "‒", "–", "—", "―", "−", "ー", "·", "・",
+                              ".", "．", "/", "／", "_", " - ", "— "])
+
+
+@st.composite
+def grouped(draw: st.DrawFn, value: str) -> str:
+    """`value` cut into groups anywhere (4-4-4-4-2, 3-3-5, one by one, not at all) with one separator between them."""
+    cuts = draw(st.sets(st.integers(1, len(value) - 1)))
+    separator = draw(SEPARATORS)
+    bounds = [0, *sorted(cuts), len(value)]
+    return separator.join(value[a:b] for a, b in itertools.pairwise(bounds))
+
+
+@given(id_numbers(), st.booleans(), PROSE, PROSE, st.data())
+def test_an_id_number_in_free_text_is_masked_however_it_is_grouped(
+        generated: tuple[str, date], wide: bool, before: str, after: str, data: st.DataObject) -> None:
+    number, _ = generated
+    typed = number.translate(WIDE) if wide else number
+    masked = mask_numbers_in_free_text(before + data.draw(grouped(typed)) + after)
+    assert masked == f"{before}{typed[:6]}********{typed[-4:]}{after}"
+    assert mask_numbers_in_free_text(masked) == masked
+
+
+@given(st.sampled_from(sorted(PROVINCES)), st.integers(0, 9999), st.dates(date(1900, 1, 1), date(1999, 12, 31)),
+       st.integers(0, 999), st.booleans(), PROSE, PROSE, st.data())
+def test_a_legacy_id_number_in_free_text_is_masked_however_it_is_grouped(
+        province: str, rest: int, birth: date, sequence: int, wide: bool, before: str, after: str,
+        data: st.DataObject) -> None:
+    legacy = f"{province}{rest:04d}{birth:%y%m%d}{sequence:03d}"
+    typed = legacy.translate(WIDE) if wide else legacy
+    masked = mask_numbers_in_free_text(before + data.draw(grouped(typed)) + after)
+    assert masked == f"{before}{typed[:6]}*****{typed[-4:]}{after}"
+
+
+@given(MOBILES, st.sampled_from(["", "+86", "0086", "86", "+86 ", "＋８６", "+86-", "0086 "]), st.booleans(), PROSE,
+       PROSE, st.data())
+def test_a_mobile_in_free_text_is_masked_however_it_is_grouped(
+        mobile: str, prefix: str, wide: bool, before: str, after: str, data: st.DataObject) -> None:
+    typed = mobile.translate(WIDE) if wide else mobile
+    masked = mask_numbers_in_free_text(before + prefix + data.draw(grouped(typed)) + after)
+    assert masked == f"{before}{prefix}{typed[:3]}****{typed[-4:]}{after}"
+    assert mask_numbers_in_free_text(masked) == masked
+
+
+DAYS = st.dates(date(1950, 1, 1), date(2030, 12, 31))
+
+
+@given(st.lists(st.one_of(
+    # A date range with the dates' own separator inside and another between them, a wage range, a count of years.
+    st.builds(lambda a, b, inner, between: f"{a.year}{inner}{a.month}{inner}{a.day}{between}{b.year}{inner}{b.month}",
+              DAYS, DAYS, st.sampled_from([".", "/", "．"]), st.sampled_from(["-", "—", "～", "至"])),
+    st.builds(lambda a, b: f"{a:04d}-{b:04d}", st.integers(1000, 9999), st.integers(1000, 9999)),
+    st.builds("{}年".format, st.integers(1, 40))), min_size=1, max_size=4), st.sampled_from(["，", "、", "; ", " 和 "]))
+def test_dates_wages_and_years_are_left_as_written(parts: list[str], joint: str) -> None:
+    text = joint.join(parts)
+    assert mask_numbers_in_free_text(text) == text
