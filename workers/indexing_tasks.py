@@ -5,6 +5,9 @@ upserts or deletes its document (services/indexing/sync.py), so a repeated or la
 upsert it waits for the document and matches it in the same job (workers/match_tasks.py: matching →
 notifications).
 
+`workers.remask` (one row, recorded by migration 0021) re-indexes, page by page, the live profiles whose free text
+may hold a number `mask_numbers_in_free_text` masks differently since that release; it does not match them.
+
 `expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row (and the
 `job.closed` notifications) for each in the same transaction, so they leave the index even if this process dies
 right after. Until the sweep has run, documents carry `expires_at` and search filters `expires_at > now`.
@@ -12,6 +15,7 @@ right after. Until the sweep has run, documents carry `expires_at` and search fi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -22,17 +26,22 @@ from services.api.database import PendingWork
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
 from services.api.jobs.service import record_posting_closed
+from services.api.worker_profiles import repository as workers_repository
 from services.api.worker_profiles.service import INDEX_TOPIC as WORKER_INDEX_TOPIC
 from services.indexing.catalogue_source import current_catalogue
 from services.indexing.sync import Indexer, indexer_for
 from services.outbox.dispatch import enqueue_committed
 from workers.context import WorkerResources, resources_of
-from workers.match_tasks import match_job, match_when_visible, match_worker
+from workers.import_tasks import hand_over, time_budget
+from workers.match_tasks import INDEX_WAIT_MS, IndexTaskFailed, match_job, match_when_visible, match_worker
 from workers.outbox import outbox_handler
 
 log = structlog.get_logger("bashu.worker.indexing")
 
 EXPIRY_BATCH = 500
+REMASK_TOPIC = "workers.remask"
+# Profiles re-indexed per Meilisearch write; the walk waits for each write before the next.
+REMASK_PAGE = 500
 
 
 def _indexer(resources: WorkerResources) -> Indexer:
@@ -53,6 +62,42 @@ async def index_worker(resources: WorkerResources, entity_id: str) -> None:
     synced = await _indexer(resources).sync_workers(resources.pool, [UUID(entity_id)], snapshot.catalogue,
                                                     snapshot.regions, china_today())
     await match_when_visible(resources, match_worker, entity_id, synced)
+
+
+@outbox_handler(REMASK_TOPIC)
+async def remask_worker_documents(resources: WorkerResources, entity_id: str) -> None:
+    """Re-index the live profiles with 11 or more digits in an item of free text, from after the id `entity_id` on
+    ("": from the start), so documents built by an older `mask_numbers_in_free_text` are masked as it masks now.
+
+    Indexing only, no `worker.index` row and no matching: nothing about these people changed, and re-matching them
+    would tell enterprises of matches as if they were new. Each page is written under the index jobs' per-profile
+    locks (`Indexer.sync_workers`: a change committed meanwhile is not overwritten by this older read) and waited
+    for before the next, so the walk goes at the pace Meilisearch applies it; past the time budget it hands over to
+    a new row by id. A failure leaves the row to the reconciler, which starts it again from its own id: pages done
+    are written again, which changes nothing."""
+    after = UUID(entity_id) if entity_id else None
+    loop = asyncio.get_running_loop()
+    started, written = loop.time(), 0
+    while True:
+        async with resources.pool.acquire() as conn:
+            ids = await workers_repository.ids_with_numbers_in_free_text(conn, after=after, limit=REMASK_PAGE)
+        if ids:
+            snapshot = await current_catalogue(resources.extensions)
+            synced = await _indexer(resources).sync_workers(resources.pool, ids, snapshot.catalogue,
+                                                            snapshot.regions, china_today())
+            for uid in synced.task_uids:
+                task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=50)
+                if task.status != "succeeded":
+                    raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}")
+            written += len(ids)
+            after = ids[-1]
+        if len(ids) < REMASK_PAGE:
+            log.info("indexing.remasked", profiles=written, outbox_entity=entity_id)
+            return
+        if loop.time() - started > time_budget(resources):
+            await hand_over(resources, REMASK_TOPIC, str(after))
+            log.info("indexing.remask_continued", profiles=written, after=str(after))
+            return
 
 
 async def expire_postings(ctx: dict[str, Any]) -> int:

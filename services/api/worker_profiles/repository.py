@@ -372,6 +372,19 @@ async def ids_with_occupations(conn: asyncpg.Connection, codes: Sequence[str], *
     return [r["id"] for r in rows]
 
 
+async def ids_with_numbers_in_free_text(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
+    """Live profiles with 11 or more digits (ASCII or full-width) in one item of their skills or certificates or in
+    their labour brand, by id (keyset): the only documents whose masking (`mask_numbers_in_free_text`: fewer digits
+    hold no ID or mobile number) a change to it can change. Migration 0021 selects with the same condition."""
+    rows = await conn.fetch(
+        """SELECT id FROM worker_profiles p
+            WHERE p.status <> 'erased' AND ($1::uuid IS NULL OR p.id > $1)
+              AND EXISTS (SELECT 1 FROM unnest(p.skills || p.certificates || p.labour_brand) AS t(item)
+                           WHERE length(regexp_replace(t.item, '[^0-9０-９]', '', 'g')) >= 11)
+            ORDER BY p.id LIMIT $2""", after, limit)
+    return [r["id"] for r in rows]
+
+
 async def ids_after(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
     rows = await conn.fetch(
         "SELECT id FROM worker_profiles WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2", after, limit)
