@@ -15,7 +15,7 @@ from tests.services.indexing.pipeline import reconcile, run_worker_burst, settle
 from tests.workers.test_indexing_tasks import JOB
 
 SKILLS = ["氩弧焊", "身份证 5001 0719 8501 0112 3X"]  # an ID number as banks print it, 4-4-4-4-2
-BRAND = "云阳面工 138—1234—5678"
+BRAND = "云阳面工 １３８—１２３４—５６７８"  # full-width, as an input method's full-width mode types it
 
 
 async def test_the_deploy_masks_again_documents_indexed_with_a_number_in_them(
@@ -60,7 +60,7 @@ async def test_the_deploy_masks_again_documents_indexed_with_a_number_in_them(
 
         document = await index.get_document(worker_id)
         assert document["skills"] == ["氩弧焊", "身份证 500107********123X"]
-        assert document["labour_brand"] == "云阳面工 138****5678"
+        assert document["labour_brand"] == "云阳面工 １３８****５６７８"
         assert await db.fetchval("SELECT done_at FROM outbox WHERE id = $1", remask["id"]) is not None
         # The profile without such a number was not written again (same document, same `updated_at`).
         assert await index.get_document(other.json()["id"]) == untouched

