@@ -33,15 +33,17 @@ from services.indexing.sync import Indexer, indexer_for
 from services.outbox.dispatch import enqueue_committed
 from workers.context import WorkerResources, resources_of
 from workers.import_tasks import hand_over, time_budget
-from workers.match_tasks import INDEX_WAIT_MS, IndexTaskFailed, match_job, match_when_visible, match_worker
+from workers.match_tasks import IndexTaskFailed, match_job, match_when_visible, match_worker
 from workers.outbox import outbox_handler
 
 log = structlog.get_logger("bashu.worker.indexing")
 
 EXPIRY_BATCH = 500
 REMASK_TOPIC = "workers.remask"
-# Profiles re-indexed per Meilisearch write; the walk waits for each write before the next.
+# Profiles re-indexed per Meilisearch write; the walk waits for each write before the next, at most this long (behind
+# an import's large writes a page may wait; past it the row fails and is retried from where it started).
 REMASK_PAGE = 500
+REMASK_WAIT_MS = 120_000
 
 
 def _indexer(resources: WorkerResources) -> Indexer:
@@ -86,7 +88,7 @@ async def remask_worker_documents(resources: WorkerResources, entity_id: str) ->
             synced = await _indexer(resources).sync_workers(resources.pool, ids, snapshot.catalogue,
                                                             snapshot.regions, china_today())
             for uid in synced.task_uids:
-                task = await resources.search.wait_for_task(uid, timeout_in_ms=INDEX_WAIT_MS, interval_in_ms=50)
+                task = await resources.search.wait_for_task(uid, timeout_in_ms=REMASK_WAIT_MS, interval_in_ms=50)
                 if task.status != "succeeded":
                     raise IndexTaskFailed(f"Meilisearch task {uid} {task.status}")
             written += len(ids)
