@@ -15,6 +15,10 @@ zero-width characters removed). A pattern hit is *negated* — the posting forbi
 demands it — when a negation sits right before or right after it in the same clause, with only list
 material in between (separators and other terms of the same rule group). That keeps "严禁收取押金、保证金"
 clean while "无经验押金300" is still caught: a negation must attach to the term, not merely be nearby.
+
+A fee with its amount ("押金300元") is asked for, so a denial no longer excuses it; only someone else paying does,
+named right before the fee ("公司报销体检费200元") or right after it and its amount ("押金300元由公司承担"), and
+not when the clause makes that conditional or partial ("…，干满半年", "…，离职扣回", "…承担一半").
 """
 
 from __future__ import annotations
@@ -108,8 +112,17 @@ class TextRule:
     paid_before: re.Pattern[str] | None
     negated_after: re.Pattern[str] | None  # must match at the very start of the text after the hit
     # Matches at the very start of the text after the hit when it names an amount ('押金300', '报名费：50元'): a
-    # fee with its amount is asked for, and no negation before it excuses it ('无（押金300）').
+    # fee with its amount is asked for, and no negation excuses it, before it ('无（押金300）') or after it
+    # ('押金：无300').
     amount_after: re.Pattern[str] | None = None
+    # paid_before with only tight list material ('、', '和'; no spaces, brackets or colons) in its gap: the one
+    # used when an amount follows, so a form's other field ('体检：公司报销 报名费：50元') does not excuse a fee.
+    paid_before_tight: re.Pattern[str] | None = None
+    # Someone else pays, after the fee and optionally its amount ('押金300元由公司承担', '体检费用由公司承担').
+    paid_after: re.Pattern[str] | None = None
+    # Searched in the clause around the hit: a payer excuse is void when the clause makes it conditional or
+    # partial ('押金300元由公司承担，干满半年', '体检费公司报销，未满三个月自理').
+    payer_void: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +196,10 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
     boundaries = frozenset(_get(negation, "clause_boundaries", str, "negation"))
     separators = _get(negation, "list_separators", str, "negation")
     _compile(separators, "negation.list_separators")
+    tight_separators = _get(negation, "list_separators_tight", str, "negation")
+    _compile(tight_separators, "negation.list_separators_tight")
+    after_amount = _get(negation, "after_amount", str, "negation")
+    _compile(after_amount, "negation.after_amount")
 
     raw_rules = _get(data, "text_rules", list, "text_rules")
     seen: set[str] = set()
@@ -208,10 +225,17 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
         outcome = _get(raw, "outcome", str, rule_id)
         if outcome not in ("hold", "reject"):
             raise RulesError(f"{rule_id}: outcome must be 'hold' or 'reject'")
-        gap = f"(?:{separators}|{_alternation(group_terms[group])})*"
+        terms = _alternation(group_terms[group])
+        gap = f"(?:{separators}|{terms})*"
+        tight_gap = f"(?:{tight_separators}|{terms})*"
         before = _str_list(raw, "negations_before", rule_id)
         after = _str_list(raw, "negations_after", rule_id)
         payer = _str_list(raw, "negations_before_payer", rule_id) if "negations_before_payer" in raw else []
+        payer_after = _str_list(raw, "negations_after_payer", rule_id) if "negations_after_payer" in raw else []
+        amount = _get(raw, "amount_after", str, rule_id) if "amount_after" in raw else None
+        if payer_after and amount is None:
+            raise RulesError(f"{rule_id}: 'negations_after_payer' needs 'amount_after'")
+        void = _get(raw, "payer_void", str, rule_id) if "payer_void" in raw else None
         text_rules.append(
             TextRule(
                 id=rule_id,
@@ -223,8 +247,12 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
                 negated_before=_compile(f"(?:{_alternation(before)}){gap}\\Z", rule_id) if before else None,
                 paid_before=_compile(f"(?:{_alternation(payer)}){gap}\\Z", rule_id) if payer else None,
                 negated_after=_compile(f"\\A{gap}(?:{_alternation(after)})", rule_id) if after else None,
-                amount_after=(_compile(_get(raw, "amount_after", str, rule_id), rule_id) if "amount_after" in raw
-                              else None),
+                amount_after=_compile(amount, rule_id) if amount is not None else None,
+                paid_before_tight=(_compile(f"(?:{_alternation(payer)}){tight_gap}\\Z", rule_id) if payer
+                                   else None),
+                paid_after=(_compile(f"\\A{gap}(?:(?:{amount})(?:{after_amount})*)?(?:{_alternation(payer_after)})",
+                                     rule_id) if payer_after else None),
+                payer_void=_compile(void, rule_id) if void is not None else None,
             )
         )
 
@@ -329,13 +357,25 @@ def _clause_after(text: str, end: int, rules: ComplianceRules) -> str:
 
 def _is_negated(rule: TextRule, text: str, start: int, end: int, rules: ComplianceRules) -> bool:
     before = _clause_before(text, start, rules)
-    if rule.paid_before is not None and rule.paid_before.search(before):
-        return True
+    after = _clause_after(text, end, rules)
+    has_amount = rule.amount_after is not None and rule.amount_after.match(text, end) is not None
+    paid_before = rule.paid_before_tight if has_amount else rule.paid_before
+    paid = (paid_before is not None and paid_before.search(before) is not None) or (
+        rule.paid_after is not None and rule.paid_after.match(after) is not None
+    )
+    if paid:
+        void = rule.payer_void
+        return void is None or (void.search(before) is None and void.search(after) is None)
+    if has_amount:
+        return False
     if rule.negated_before is not None and rule.negated_before.search(before):
-        return rule.amount_after is None or rule.amount_after.match(text, end) is None
-    return (
-        rule.negated_after is not None
-        and rule.negated_after.match(_clause_after(text, end, rules)) is not None
+        return True
+    if rule.negated_after is None:
+        return False
+    denial = rule.negated_after.match(after)
+    # '押金：无300': an amount right after the denial is still asked for.
+    return denial is not None and (
+        rule.amount_after is None or rule.amount_after.match(text, end + denial.end()) is None
     )
 
 

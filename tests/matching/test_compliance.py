@@ -206,6 +206,229 @@ def test_rule_does_not_catch(text: str) -> None:
     assert verdict.findings == ()
 
 
+# ------------------------------------------------------------------ fee wording: honest employers and evaders
+# Both lists are read as a posting's whole description. An honest HR clerk's "no fee" or "the company pays" must pass;
+# every loosening for them is checked against the evader's list, which must stay refused.
+
+HONEST_FEE_WORDING: list[str] = [
+    # a denial with the fees it covers in brackets, after a dash or a slash, or with 包括
+    "不收取押金（包括保证金）",
+    "不收取押金（包括保证金）、报名费",
+    "押金—无",
+    "押金 — 无",
+    "押金-无",
+    "押金/无",
+    "押金：无",
+    "押金 无",
+    "押金—无，报名费—无",
+    "押金：无；报名费：无",
+    "押金/报名费：无",
+    "押金、报名费、体检费：无",
+    "押金：不收",
+    "押金：免",
+    "押金：没有",
+    "押金：无需",
+    "押金：不用交",
+    "押金：0",
+    "押金：0元",
+    "押金：0元/人",
+    "押金：￥0",
+    "押金：无（入职不收取任何费用）",
+    "保证金：无",
+    "中介费：免",
+    "服装费：无",
+    # no fee of any kind, as job ads say it
+    "不收任何费用",
+    "本公司招聘不收取任何费用，谨防上当受骗",
+    "入职不收费",
+    "入职不收取任何费用（无押金、无中介费、无体检费）",
+    "无任何押金",
+    "无押金无中介费",
+    "无需缴纳任何押金",
+    "入职无需交纳押金",
+    "不需要交押金",
+    "不收一分钱押金",
+    "零押金",
+    "零押金入职",
+    "免押金入职",
+    "押金一律不收",
+    "押金全免",
+    "绝不收取押金",
+    "绝不收取任何费用",
+    "严禁收取押金",
+    "严禁向求职者收取任何费用",
+    "我司承诺：不收取求职者任何押金、报名费",
+    "应聘不收取任何押金、服装费、培训费",
+    "不收押金，不收报名费，不收体检费",
+    "凡以任何名义收取押金的均为诈骗",
+    # medical examination: free, or the company pays (also on joining, against the receipt)
+    "免费体检",
+    "入职免费体检",
+    "公司包体检",
+    "免体检费",
+    "体检不收费",
+    "体检费用由公司承担",
+    "体检费用全部由公司承担",
+    "体检费由企业承担",
+    "体检费用公司出",
+    "体检费：公司承担",
+    "厂里报销体检费",
+    "体检费公司全额报销",
+    "体检费实报实销",
+    "体检费凭票报销",
+    "入职体检费用由公司报销（凭发票）",
+    "体检费用入职后公司全额报销",
+    # someone else pays, named after the fee and its amount
+    "押金300元由公司承担",
+    "押金300元公司承担",
+    "押金300元，由公司承担",
+    "住宿押金200元由公司承担",
+    "押金、保证金300元由公司承担",
+    "押金由公司承担",
+    "体检费200元公司报销",
+    "体检费200元，公司报销",
+    "体检费200元由公司承担",
+    "体检费约200元，由公司报销",
+    "体检费用（约200元）由公司承担，包吃包住",
+    "体检费（约150元）公司报销",
+    "入职体检费120元，由公司全额报销",
+    "体检费用约100元，入职后公司报销",
+    "体检费公司报销，退伍军人优先",  # 退伍 is not a refund
+    "体检费由公司承担，不扣押证件",
+    # work clothes and training
+    "工作服免费发放",
+    "服装公司统一免费提供",
+    "工作服由公司免费发放",
+    "公司提供免费工作服",
+    "工作服费用由公司承担",
+    "工作服费用公司承担",
+    "服装费公司承担",
+    "培训费用公司承担",
+    "培训费全免",
+    "公司报销体检费、培训费",
+]
+
+
+@pytest.mark.parametrize("text", HONEST_FEE_WORDING)
+def test_honest_fee_wording_is_not_refused(text: str) -> None:
+    verdict = _text(text)
+    assert verdict.findings == (), verdict
+
+
+FEE_EVASIONS: list[tuple[str, str]] = [
+    # (text, expected outcome): the fee is still charged to the job seeker
+    # someone else "pays", but not really: refused by them, paid back later, conditional, partial, or no payer
+    ("押金300元，公司不退", "reject"),
+    ("押金300元，不退还", "reject"),
+    ("押金300元（公司不承担）", "reject"),
+    ("押金300，公司不承担", "reject"),
+    ("押金300元由本人承担", "reject"),
+    ("押金300元由求职者承担", "reject"),
+    ("押金300元由员工承担", "reject"),
+    ("押金300元自理", "reject"),
+    ("押金由本人承担", "reject"),
+    ("押金300元，满三个月由公司退还", "reject"),
+    ("押金300元，满三个月后公司承担", "reject"),
+    ("押金300元由公司承担，干满半年", "reject"),
+    ("干满半年，押金300元由公司承担", "reject"),
+    ("押金300元由公司承担，离职扣回", "reject"),
+    ("押金300元公司出，满月退", "reject"),
+    ("押金300元由公司承担，每月扣100", "reject"),
+    ("押金300元由公司承担（试用期内离职不退）", "reject"),
+    ("押金300元由公司承担一半", "reject"),
+    ("押金300元公司承担50%", "reject"),
+    ("押金300元由公司承担，员工承担200", "reject"),
+    ("押金300元入职后由公司承担", "reject"),
+    ("押金300元公司承担住宿", "reject"),  # the company pays the room, not the deposit
+    ("押金300元由公司代收", "reject"),
+    ("押金300元由公司收取", "reject"),
+    ("押金由公司负责收取", "reject"),
+    ("押金由公司统一收取", "reject"),
+    ("押金从工资扣", "reject"),
+    ("服装费由公司负责收取", "reject"),
+    ("培训费由公司负责扣除", "reject"),
+    ("培训费入职后公司报销", "reject"),  # pay a training school first: the 培训贷 pattern
+    ("体检费由公司出具收据", "reject"),
+    ("体检费200元公司代扣", "reject"),
+    ("体检费200元公司承担一半", "reject"),
+    ("体检费200元公司报销100元", "reject"),
+    ("体检费公司报销一半", "reject"),
+    ("体检费200元先自付后公司报销", "reject"),
+    ("体检费先垫付，公司报销", "reject"),
+    ("体检费200元公司报销，干满三个月", "reject"),
+    ("体检费入职满一个月后报销", "reject"),
+    ("体检费公司报销，未满三个月自理", "reject"),
+    ("公司报销体检费200元，离职扣回", "reject"),
+    ("公司不报销体检费", "reject"),
+    ("公司不包体检费", "reject"),
+    ("体检费用不由公司承担", "reject"),
+    ("体检费200元自付", "reject"),
+    ("体检费200元由本人承担", "reject"),
+    ("体检费自理", "hold"),  # self-paid at a hospital: held for a person to check who collects it (its own rule)
+    ("体检费用自理", "hold"),
+    # a denial of something else, or of another fee, stands before it
+    ("无需经验，押金300", "reject"),
+    ("公司承担住宿，押金300", "reject"),
+    ("不收押金，收报名费50元", "reject"),
+    ("无押金，服装费100元", "reject"),
+    ("不收押金，体检费200元自理", "reject"),
+    ("押金：无；报名费：100元", "reject"),
+    ("押金：无，服装费：100元", "reject"),
+    ("押金—无，报名费—100", "reject"),
+    ("押金/无 报名费/50", "reject"),
+    ("押金：无 体检费：200", "reject"),
+    ("押金0元，保证金500元", "reject"),
+    ("押金为0，保证金500", "reject"),
+    ("押金：无（保证金300）", "reject"),
+    ("押金无，保证金300", "reject"),
+    ("经验：无 押金/300", "reject"),
+    ("经验—无—押金300", "reject"),
+    ("费用包含报名费", "reject"),
+    # another field's payer does not reach over brackets, quotes or a colon to a fee with its amount
+    ("体检（公司报销）报名费50元", "reject"),
+    ("食宿：公司包 “报名费”50元", "reject"),
+    # a denial with an amount after it is no denial
+    ("押金：无300", "reject"),
+    ("押金无300", "reject"),
+    ("押金（无）300", "reject"),
+    ("押金：无 300元", "reject"),
+    ("押金—无—300", "reject"),
+    ("押金300元无", "reject"),
+    ("无押金300", "reject"),
+    ("零押金300", "reject"),
+    ("押金：0.5万", "reject"),
+    # the amount written otherwise
+    ("押金三百元", "reject"),
+    ("押金三百", "reject"),
+    ("无押金三百", "reject"),
+    ("不收押金一千", "reject"),
+    ("不收押金（五百元）", "reject"),
+    ("无押金两百块", "reject"),
+    ("无押金伍佰", "reject"),
+    ("无押金百元", "reject"),
+    ("押金300块", "reject"),
+    ("押金￥300", "reject"),
+    ("押金¥300", "reject"),
+    ("无押金￥300", "reject"),
+    ("无押金 rmb300", "reject"),
+    ("无押金人民币300元", "reject"),
+    ("押金：人民币300", "reject"),
+    ("押金—300元", "reject"),
+    ("押金/300", "reject"),
+    ("押金约300", "reject"),
+    ("押金只需300", "reject"),
+    ("押金3百", "reject"),
+    ("押金壹佰元", "reject"),
+]
+
+
+@pytest.mark.parametrize(("text", "outcome"), FEE_EVASIONS)
+def test_fee_evasions_are_refused(text: str, outcome: str) -> None:
+    verdict = _text(text)
+    assert verdict.outcome == outcome, verdict
+    assert any(f.rule_id.startswith("fee.") and f.outcome == outcome for f in verdict.findings), verdict
+
+
 def test_title_and_each_benefit_are_checked_with_their_own_field_name() -> None:
     verdict = check_posting("限男性 搬运工", "包吃住", ["包住", "押金200"])
     assert {(f.rule_id, f.field) for f in verdict.findings} == {
@@ -378,6 +601,8 @@ def test_rules_can_be_passed_in(tmp_path: Path) -> None:
         (lambda d: d["text_rules"][0].pop("message_en"), "message_en"),
         (lambda d: d["minimum_wage"]["provinces"]["50"].__setitem__("month", []), "month"),
         (lambda d: d["age"].__setitem__("text_patterns", [r"\d+岁"]), "low"),
+        (lambda d: d["text_rules"][0].pop("amount_after"), "needs 'amount_after'"),
+        (lambda d: d["negation"].pop("list_separators_tight"), "list_separators_tight"),
     ],
 )
 def test_malformed_rules_are_refused(mutate: Any, message: str) -> None:
