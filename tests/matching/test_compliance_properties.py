@@ -1,6 +1,7 @@
 """Properties of the posting rules (matching/compliance.py) over generated postings: a posting that forbids fees is
 never refused for them, however it lists, brackets or quotes them, while one that asks for the same fee still is;
-and no text, wage or age makes the check raise."""
+a fee named with its amount after honest wording is refused; someone else paying after the amount excuses a fee
+unless the clause makes it a refund or a part; and no text, wage or age makes the check raise."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matching.compliance import check_posting, normalise_text
+from tests.matching.test_compliance import HONEST_FEE_WORDING
 
 # A fee term of each fee rule (fee.deposit, fee.seeker_fee, fee.medical_exam).
 FEES = ["押金", "保证金", "风险金", "报名费", "介绍费", "中介费", "推荐费", "服装费", "培训费", "培训费用", "体检费"]
@@ -61,6 +63,51 @@ def test_a_posting_that_asks_for_a_fee_is_refused(fee: str, template: str, openi
         return
     verdict = check_posting("招聘普工", opening + template.format(fee))
     assert verdict.outcome == "reject", (template.format(fee), verdict.findings)
+
+
+# An amount as postings write it: digits with or without a unit, currency or bracket, or in Chinese numerals.
+AMOUNT_FORMS = ["{n}元", "{n}", "{n}块", "￥{n}", "¥{n}", "：{n}元", "（{n}元）", " {n}元", "—{n}", "/{n}",
+                "人民币{n}元", "约{n}元"]
+CHINESE_AMOUNTS = ["三百元", "五十", "两千块", "一百", "伍佰元", "八十元"]
+
+
+@st.composite
+def amounts(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(CHINESE_AMOUNTS))
+    return draw(st.sampled_from(AMOUNT_FORMS)).format(n=draw(st.integers(1, 99_999)))
+
+
+# What ends a posting's sentence before the next one starts.
+SENTENCE_ENDS = ["，", "。", "；", "\n", "! "]
+
+
+@given(st.one_of(st.sampled_from(HONEST_FEE_WORDING), forbidding_postings()), st.sampled_from(SENTENCE_ENDS),
+       st.sampled_from(FEES), amounts(), st.booleans())
+def test_a_fee_with_its_amount_after_honest_wording_is_refused(honest: str, end: str, fee: str, amount: str,
+                                                               asked: bool) -> None:
+    # Whatever an honest posting says first (no fees, the company pays), a fee named with its amount after it is
+    # asked for: no denial or payer before reaches over the sentence's end to excuse it.
+    text = honest + end + ("需交" if asked else "") + fee + amount
+    verdict = check_posting("招聘普工", text)
+    assert verdict.outcome == "reject", (text, verdict.findings)
+
+
+PAYERS = ["由公司承担", "公司承担", "，由公司全额承担", "由企业支付", "厂里出", "由单位承担"]
+# What makes "the company pays" a refund or a part payment: the job seeker pays first.
+TAKEN_BACK = ["，干满三个月", "，满半年后", "，离职扣回", "，未满一年自理", "一半", "，员工承担100元", "，从工资扣",
+              "（试用期内离职不退）", "，工资中扣除"]
+
+
+@given(st.sampled_from(FEES), amounts(), st.sampled_from(PAYERS), st.sampled_from(TAKEN_BACK),
+       st.sampled_from(OPENINGS))
+def test_someone_else_paying_after_the_amount_excuses_a_fee_unless_the_clause_takes_it_back(
+        fee: str, amount: str, payer: str, taken_back: str, opening: str) -> None:
+    paid = opening + fee + amount + payer
+    assert check_posting("招聘普工", paid).findings == (), paid
+    refunded = paid + taken_back
+    verdict = check_posting("招聘普工", refunded)
+    assert verdict.outcome == "reject", (refunded, verdict.findings)
 
 
 WAGES = st.one_of(st.none(), st.integers(-10, 10**7), st.floats(allow_nan=False, allow_infinity=False, width=32))
