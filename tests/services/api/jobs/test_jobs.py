@@ -94,6 +94,41 @@ async def test_breaking_the_rules_is_rejected_with_reasons(client: httpx.AsyncCl
     assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
 
 
+FACTORY = "九龙坡工厂招熟练电焊工，包吃包住。"
+
+
+@pytest.mark.parametrize("overrides", [
+    {"description": FACTORY + "不收取押金（包括保证金）"},
+    {"description": FACTORY + "押金—无"},
+    {"description": FACTORY + "押金300元由公司承担"},
+    {"description": FACTORY + "体检费200元公司报销"},
+    {"description": FACTORY + "体检费用由公司承担"},
+    {"benefits": ["包吃", "包住", "免费体检", "工作服免费发放"]},
+])
+async def test_honest_fee_wording_is_published(client: httpx.AsyncClient, enterprise: OrgKey,
+                                               overrides: dict[str, Any]) -> None:
+    response = await post_job(client, enterprise, **overrides)
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], response.json()["compliance"]) == ("open", [])
+
+
+@pytest.mark.parametrize(("phrase", "rule"), [
+    ("押金300元由公司承担，干满半年", "fee.deposit"),  # the company "pays" only once the seeker stays
+    ("押金/无 报名费/50", "fee.seeker_fee"),  # the denial belongs to the deposit
+    ("体检费公司报销，未满三个月自理", "fee.medical_exam"),
+])
+async def test_a_fee_evasion_is_refused_naming_the_rule(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                         db: asyncpg.Connection, phrase: str, rule: str) -> None:
+    response = await post_job(client, enterprise, description=FACTORY + phrase)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 422
+    assert [r["rule_id"] for r in problem["reasons"]] == [rule]
+    assert [e["field"] for e in problem["errors"]] == ["description"]
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
 YESTERDAY = datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)  # in China, as the rule counts
 
 
