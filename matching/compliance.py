@@ -123,6 +123,8 @@ class TextRule:
     # Searched in the clause around the hit: a payer excuse is void when the clause makes it conditional or
     # partial ('押金300元由公司承担，干满半年', '体检费公司报销，未满三个月自理').
     payer_void: re.Pattern[str] | None = None
+    # Ends right before a paid_before phrase that is denied ('公司不予报销', '公司不负责报销'): no payer then.
+    payer_denied: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,7 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
         if payer_after and amount is None:
             raise RulesError(f"{rule_id}: 'negations_after_payer' needs 'amount_after'")
         void = _get(raw, "payer_void", str, rule_id) if "payer_void" in raw else None
+        denied = _get(raw, "payer_denied_before", str, rule_id) if "payer_denied_before" in raw else None
         text_rules.append(
             TextRule(
                 id=rule_id,
@@ -253,6 +256,7 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
                 paid_after=(_compile(f"\\A{gap}(?:(?:{amount})(?:{after_amount})*)?(?:{_alternation(payer_after)})",
                                      rule_id) if payer_after else None),
                 payer_void=_compile(void, rule_id) if void is not None else None,
+                payer_denied=_compile(f"(?:{denied})\\Z", rule_id) if denied is not None else None,
             )
         )
 
@@ -360,9 +364,10 @@ def _is_negated(rule: TextRule, text: str, start: int, end: int, rules: Complian
     after = _clause_after(text, end, rules)
     has_amount = rule.amount_after is not None and rule.amount_after.match(text, end) is not None
     paid_before = rule.paid_before_tight if has_amount else rule.paid_before
-    paid = (paid_before is not None and paid_before.search(before) is not None) or (
-        rule.paid_after is not None and rule.paid_after.match(after) is not None
-    )
+    payer = paid_before.search(before) if paid_before is not None else None
+    if payer is not None and rule.payer_denied is not None and rule.payer_denied.search(before, 0, payer.start()):
+        payer = None
+    paid = payer is not None or (rule.paid_after is not None and rule.paid_after.match(after) is not None)
     if paid:
         void = rule.payer_void
         return void is None or (void.search(before) is None and void.search(after) is None)

@@ -306,6 +306,10 @@ HONEST_FEE_WORDING: list[str] = [
     "培训费用公司承担",
     "培训费全免",
     "公司报销体检费、培训费",
+    "公司负责报销体检费",
+    "包吃包住包体检费",
+    "不收取任何费用，包括押金",
+    "不收取任何费用（含押金、保证金）",
 ]
 
 
@@ -362,6 +366,14 @@ FEE_EVASIONS: list[tuple[str, str]] = [
     ("公司不报销体检费", "reject"),
     ("公司不包体检费", "reject"),
     ("体检费用不由公司承担", "reject"),
+    ("公司不予报销体检费", "reject"),
+    ("公司无法报销体检费", "reject"),
+    ("公司不负责报销体检费", "reject"),
+    ("公司拒绝报销体检费", "reject"),
+    ("不能报销体检费", "reject"),
+    # 包括 / 含 lists what a denial covers only after a bracket or comma: '不包括押金' says the deposit is extra
+    ("包吃住，不包括押金", "reject"),
+    ("不包含报名费", "reject"),
     ("体检费200元自付", "reject"),
     ("体检费200元由本人承担", "reject"),
     ("体检费自理", "hold"),  # self-paid at a hospital: held for a person to check who collects it (its own rule)
