@@ -115,8 +115,9 @@ class TextRule:
     # fee with its amount is asked for, and no negation excuses it, before it ('无（押金300）') or after it
     # ('押金：无300').
     amount_after: re.Pattern[str] | None = None
-    # paid_before with only tight list material ('、', '和'; no spaces, brackets or colons) in its gap: the one
-    # used when an amount follows, so a form's other field ('体检：公司报销 报名费：50元') does not excuse a fee.
+    # paid_before with only a tight list in its gap (fees joined by '、', '和'; no spaces, brackets or colons, and
+    # a fee first): the one used when an amount follows, so another field's payer ('体检（公司报销）报名费50元',
+    # '押金300元由公司承担、报名费50元') does not excuse a fee.
     paid_before_tight: re.Pattern[str] | None = None
     # Someone else pays, after the fee and optionally its amount ('押金300元由公司承担', '体检费用由公司承担').
     paid_after: re.Pattern[str] | None = None
@@ -229,7 +230,8 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
             raise RulesError(f"{rule_id}: outcome must be 'hold' or 'reject'")
         terms = _alternation(group_terms[group])
         gap = f"(?:{separators}|{terms})*"
-        tight_gap = f"(?:{tight_separators}|{terms})*"
+        # A list after a payer starts with a fee ('公司报销体检费、培训费200元'): '由公司承担、报名费50元' is no list.
+        tight_gap = f"(?:(?:{terms})(?:{tight_separators}|{terms})*)?"
         before = _str_list(raw, "negations_before", rule_id)
         after = _str_list(raw, "negations_after", rule_id)
         payer = _str_list(raw, "negations_before_payer", rule_id) if "negations_before_payer" in raw else []

@@ -399,6 +399,8 @@ FEE_EVASIONS: list[tuple[str, str]] = [
     # another field's payer does not reach over brackets, quotes or a colon to a fee with its amount
     ("体检（公司报销）报名费50元", "reject"),
     ("食宿：公司包 “报名费”50元", "reject"),
+    ("押金300元由公司承担、报名费50元", "reject"),
+    ("体检费用由公司承担、报名费50元", "reject"),
     # a denial with an amount after it is no denial
     ("押金：无300", "reject"),
     ("押金无300", "reject"),
