@@ -310,6 +310,15 @@ HONEST_FEE_WORDING: list[str] = [
     "包吃包住包体检费",
     "不收取任何费用，包括押金",
     "不收取任何费用（含押金、保证金）",
+    "入职不收费",
+    "体检不收费",
+    "免收费体检",
+    "工作服不收费",
+    "入职收费：无",
+    "招工收费的都是骗子",
+    "高速收费站招聘收费员",  # a toll collector's job
+    "招聘收费员，停车场收费",
+    "体检中心收费员",
 ]
 
 
@@ -433,6 +442,14 @@ FEE_EVASIONS: list[tuple[str, str]] = [
     ("押金只需300", "reject"),
     ("押金3百", "reject"),
     ("押金壹佰元", "reject"),
+    # the fee said with 收费 instead of its name
+    ("入职收费", "reject"),
+    ("入职要收费300元", "reject"),
+    ("招工收费，包吃包住", "reject"),
+    ("工作服收费发放", "reject"),
+    ("公司提供收费工作服", "reject"),
+    ("体检收费", "reject"),
+    ("收费体检，费用自理", "reject"),
 ]
 
 
