@@ -295,6 +295,8 @@ HONEST_FEE_WORDING: list[str] = [
     "体检费用约100元，入职后公司报销",
     "体检费公司报销，退伍军人优先",  # 退伍 is not a refund
     "体检费由公司承担，不扣押证件",
+    "押金：无\n3000-5000元/月",  # a line ends the clause: the next line's wage is no amount of the deposit
+    "无押金\n300元/天起",
     # work clothes and training
     "工作服免费发放",
     "服装公司统一免费提供",
