@@ -306,12 +306,15 @@ def _require_side(actor: Actor, record: asyncpg.Record, allowed: set[Side], acti
         who_zh = "或".join(_SIDE_ZH[s] for s in sorted(allowed))
         # A permission, not a state: 403 as for a wrong role (api.md), since no change of the placement's state
         # lets this party take the step; `reason` as the refusals of the state's 409s.
-        raise Forbidden(f"{action}: 须由{who_zh}操作 / only the {who} may {action} this placement",
+        step = _STEP_EN.get(action, f"{action} this placement")
+        raise Forbidden(f"{action}: 须由{who_zh}操作 / only the {who} may {step}",
                         extra={"reason": "wrong_party", "allowed": sorted(allowed)})
     return side
 
 
 _SIDE_ZH = {"enterprise": "用人单位", "broker": "经纪人"}
+# The steps whose verb does not take "this placement" as its object in English.
+_STEP_EN = {"arrive": "confirm the worker's arrival", "retain": "confirm the worker is still employed"}
 
 
 def _from(record: asyncpg.Record, expected: str, action: str) -> None:

@@ -74,6 +74,7 @@ async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, 
     # Only the broker confirms arrival.
     by_enterprise = await act(client, enterprise, pid, "arrive")
     assert (by_enterprise.status_code, problem_reason(by_enterprise)) == (403, "wrong_party")
+    assert by_enterprise.json()["detail"].endswith("only the broker may confirm the worker's arrival")
     arrived = await act(client, broker, pid, "arrive")
     assert arrived.status_code == 200, arrived.text
     assert arrived.json()["status"] == "arrived"
