@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from matching.catalogue import MAX_WAGE, MAX_WORD_CHARS, CatalogueEntry, WageBand
+from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.problems import fields_conflict
 
 VersionStatus = Literal["draft", "approved", "published", "retired", "discarded"]
@@ -20,8 +21,8 @@ class WageBandModel(BaseModel):
     # Finite only: JSON readers take 1e400 and Infinity as infinity, which was stored and then answered as
     # `null` (not a number, against this schema) and exported as `inf`; spreadsheet imports refuse it already.
     # At most a posting's wage bound (MAX_WAGE): each bound named when it is past it.
-    min: float = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
-    max: float = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
+    min: JsonFloat = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
+    max: JsonFloat = Field(ge=0, le=MAX_WAGE, allow_inf_nan=False)
     unit: Literal["hour", "day", "month", "piece"]
 
     @model_validator(mode="after")
@@ -43,7 +44,7 @@ class EntryFields(BaseModel):
     name: str = Field(max_length=100)
     aliases: list[Word] = Field(default_factory=list, max_length=200)
     industry: str = Field(default="", max_length=100)
-    shortage_level: int = Field(description="1 = severe, 2 = moderate, 3 = mild")
+    shortage_level: JsonInt = Field(description="1 = severe, 2 = moderate, 3 = mild")
     regions: list[str] = Field(default_factory=list, max_length=300, description="adcodes; empty = whole circle")
     wage_band: WageBandModel | None = None
     skills: list[Word] = Field(default_factory=list, max_length=200)

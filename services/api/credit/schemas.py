@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matching.credit_grades import Grade
 from services.api.credit.points import MAX_ADJUSTMENT, CreditSource, ManualSource, positive_source
+from services.api.json_scalars import JsonInt
 from services.api.problems import fields_conflict
 
 
@@ -36,8 +37,8 @@ class AdjustmentCreate(BaseModel):
     points (services/api/credit/points.py) and keep their sign."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    points: int | None = Field(default=None, ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT,
-                               description="Required for authority_adjustment; not 0.")
+    points: JsonInt | None = Field(default=None, ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT,
+                                   description="Required for authority_adjustment; not 0.")
     reason: str = Field(min_length=1, max_length=1000, description="Written reason (required).")
     source: ManualSource = "authority_adjustment"
     ref_id: str | None = Field(default=None, min_length=1, max_length=100,

@@ -362,7 +362,12 @@ def _as_number(value: Any) -> Any:
     match = _NUMBER_RE.match(text)
     if match and re.fullmatch(r"\s*[\u4e00-\u9fff/a-zA-Z]*\s*", text[match.end():]):
         number = match[0]
-        return int(number) if re.fullmatch(r"[+-]?\d+", number) else float(number)
+        if re.fullmatch(r"[+-]?\d+", number):
+            return int(number)
+        # "3.0" as text (a CSV from a tool that writes every number with a decimal point) is the integer it names,
+        # as a number cell's 3.0 is above: the schema's integers take no float (services/api/json_scalars.py).
+        amount = float(number)
+        return int(amount) if amount.is_integer() else amount
     return text
 
 

@@ -13,6 +13,7 @@ from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.contact_phone import CONTACT_PHONE
+from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 from services.api.problems import fields_conflict
 
@@ -31,8 +32,8 @@ OCCUPATION_CODE_PATTERN = r"^[1-8]-\d{2}-\d{2}-\d{2}$"
 class Wage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Numbers in JSON (not strings): amounts are CNY with at most cents, stored as numeric.
-    min: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
-    max: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    min: JsonFloat = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    max: JsonFloat = Field(gt=0, le=1_000_000, allow_inf_nan=False)
     unit: WageUnit
 
     @model_validator(mode="after")
@@ -44,8 +45,8 @@ class Wage(BaseModel):
 
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: JsonFloat = Field(ge=-90, le=90)
+    lng: JsonFloat = Field(ge=-180, le=180)
 
 
 class JobContact(BaseModel):
@@ -67,7 +68,7 @@ class JobFields(BaseModel):
     title: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=5000)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
-    headcount: int = Field(ge=1, le=100_000)
+    headcount: JsonInt = Field(ge=1, le=100_000)
     adcode: str = Field(pattern=ADCODE_PATTERN)
     address: str | None = Field(default=None, max_length=200)
     location: Location | None = None
@@ -77,8 +78,8 @@ class JobFields(BaseModel):
     end_date: CalendarDate | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     required_certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
-    age_min: int | None = Field(default=None, ge=0, le=100)
-    age_max: int | None = Field(default=None, ge=0, le=100)
+    age_min: JsonInt | None = Field(default=None, ge=0, le=100)
+    age_max: JsonInt | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
     expires_at: CalendarDateTime | None = Field(
         default=None, description="When the posting leaves search; default now + job_default_ttl_days.")
@@ -153,7 +154,7 @@ class JobPatch(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=5000)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
-    headcount: int | None = Field(default=None, ge=1, le=100_000)
+    headcount: JsonInt | None = Field(default=None, ge=1, le=100_000)
     adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN)
     address: str | None = Field(default=None, max_length=200)
     location: Location | None = None
@@ -163,8 +164,8 @@ class JobPatch(BaseModel):
     end_date: CalendarDate | None = None
     benefits: list[str] | None = Field(default=None, max_length=20)
     required_certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
-    age_min: int | None = Field(default=None, ge=0, le=100)
-    age_max: int | None = Field(default=None, ge=0, le=100)
+    age_min: JsonInt | None = Field(default=None, ge=0, le=100)
+    age_max: JsonInt | None = Field(default=None, ge=0, le=100)
     contact: JobContact | None = None
     expires_at: CalendarDateTime | None = None
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from matching.geo import GeoPoint, parse_lat_lng
 from matching.identity import mask_numbers_in_text
 from matching.visible_text import is_blank
+from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 
 Digest = Literal["instant", "hourly", "daily"]
 Channel = Literal["inbox", "webhook", "sms"]
@@ -128,7 +129,7 @@ class SubscriptionQuery(BaseModel):
     work_type: WorkType | None = None
     # Finite only (1e400 reads as infinity, which was stored as no filter at all). No upper bound: stored
     # queries are read back through this model, and one that fails would stop every subscription's fan-out.
-    wage_min: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    wage_min: JsonFloat | None = Field(default=None, gt=0, allow_inf_nan=False)
     wage_unit: WageUnit | None = None
     benefits: list[str] = Field(default_factory=list, max_length=20)
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_PATTERN,
@@ -137,9 +138,9 @@ class SubscriptionQuery(BaseModel):
     # bounds are kiosk search's; that `near` comes with `radius_km` and both only for jobs is checked at creation.
     near: str | None = Field(default=None, max_length=64,
                              description="`lat,lng` (jobs, with `radius_km`): postings within that distance of it.")
-    radius_km: float | None = Field(default=None, gt=0, le=300, allow_inf_nan=False)
-    start_within_days: int | None = Field(default=None, ge=0, le=365,
-                                          description="Jobs starting within this many days of the notice.")
+    radius_km: JsonFloat | None = Field(default=None, gt=0, le=300, allow_inf_nan=False)
+    start_within_days: JsonInt | None = Field(default=None, ge=0, le=365,
+                                              description="Jobs starting within this many days of the notice.")
 
     @field_validator("near")
     @classmethod
@@ -199,7 +200,7 @@ class SubscriptionList(BaseModel):
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     digest: Digest = "instant"
-    sms_to_workers: bool = Field(default=False, description="Brokers: text consenting workers about fitting jobs.")
+    sms_to_workers: JsonBool = Field(default=False, description="Brokers: text consenting workers about fitting jobs.")
 
 
 class PreferencesOut(PreferencesIn):

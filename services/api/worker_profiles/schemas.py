@@ -18,6 +18,7 @@ from matching.credit_grades import Grade
 from matching.visible_text import is_blank
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
+from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 from services.api.jsonb_text import storable_text
 from services.api.sealed_text import PRINTABLE
 
@@ -32,9 +33,9 @@ _LIST_ITEM_MAX = 40
 
 class Consent(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    share_with_enterprises: bool = Field(
+    share_with_enterprises: JsonBool = Field(
         description="Without it the profile is stored but never indexed, shown to enterprises or matched.")
-    contact_by_sms: bool = False
+    contact_by_sms: JsonBool = False
     given_at: CalendarDateTime
 
     @field_validator("given_at")
@@ -62,13 +63,13 @@ class WorkerFields(BaseModel):
     skills: list[str] = Field(default_factory=list, max_length=30)
     certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
     labour_brand: str | None = Field(default=None, max_length=50)
-    experience_years: int | None = Field(default=None, ge=0, le=60)
+    experience_years: JsonInt | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
     desired_adcodes: list[Adcode] = Field(default_factory=list, max_length=60,
                                           description="Empty: anywhere in the circle (for daily work, 日结: "
                                                       "within 50 km of where the worker is).")
-    willing_to_relocate: bool = False
-    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False,
+    willing_to_relocate: JsonBool = False
+    max_commute_km: JsonFloat | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False,
                                          description="Matching counts at most 300 km.")
     expected_wage: Wage | None = None
     available_from: CalendarDate
@@ -136,11 +137,11 @@ class WorkerPatch(BaseModel):
     skills: list[str] | None = Field(default=None, max_length=30)
     certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
     labour_brand: str | None = Field(default=None, max_length=50)
-    experience_years: int | None = Field(default=None, ge=0, le=60)
+    experience_years: JsonInt | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
     desired_adcodes: list[Adcode] | None = Field(default=None, max_length=60)
-    willing_to_relocate: bool | None = None
-    max_commute_km: float | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
+    willing_to_relocate: JsonBool | None = None
+    max_commute_km: JsonFloat | None = Field(default=None, gt=0, le=1000, allow_inf_nan=False)
     expected_wage: Wage | None = None
     available_from: CalendarDate | None = None
     available_until: CalendarDate | None = None

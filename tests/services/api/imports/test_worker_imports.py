@@ -655,3 +655,41 @@ async def test_a_broker_whose_licence_lapsed_cannot_upload(client: httpx.AsyncCl
     assert refused.status_code == 403, refused.text
     assert refused.json()["reason"] == "licence_expired"
     assert await db.fetchval("SELECT count(*) FROM imports") == 0
+
+
+async def test_spreadsheet_numbers_and_yes_no_are_read_as_before_the_strict_json_types(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # The schema's integers and yes/no take no text, floats or 0/1 (services/api/json_scalars.py); a cell is turned
+    # into the field's type first, so "3.0" (a tool that writes every number with a decimal point) is still 3 years,
+    # 1/0 still yes/no, and "12公里" still 12 km.
+    header = [*CHINESE_HEADER, "工作年限", "最大通勤距离"]
+    rows = [worker_row(1, 工作年限="3.0", 最大通勤距离="12公里", 愿意异地="1", 同意共享="1"),
+            worker_row(2, 工作年限="4", 最大通勤距离="7.5", 愿意异地="0", 同意共享="true")]
+    status = await import_and_wait(client, settings, broker, to_csv(rows, header).encode())
+    assert (status["created"], status["rejected"]) == (2, 0), status
+    stored = await db.fetch("SELECT external_ref, experience_years, max_commute_km, willing_to_relocate "
+                            "FROM worker_profiles ORDER BY external_ref")
+    assert [(r["external_ref"], r["experience_years"], float(r["max_commute_km"]), r["willing_to_relocate"])
+            for r in stored] == [("EXT-1", 3, 12.0, True), ("EXT-2", 4, 7.5, False)]
+
+
+async def test_ndjson_lines_are_as_strict_as_the_api(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # A line is the body POST /v1/workers takes, written by a program: `false` for a number or "true" for a yes is
+    # the program's bug, refused naming the field as the API refuses it, not stored as 0 or true.
+    def line(n: int, **fields: Any) -> bytes:
+        return orjson.dumps({
+            "external_ref": f"S-{n}", "name": f"工人{n}", "id_number": id_number("510107", "19900101", n * 2 + 1),
+            "phone": f"1390000{n:04d}", "home_adcode": "510107", "occupations": ["焊工"],
+            "available_from": "2030-01-01",
+            "consent": {"share_with_enterprises": True, "given_at": "2026-01-01T08:00:00+08:00"}, **fields})
+
+    content = b"\n".join([line(1, experience_years=False), line(2, experience_years="3"),
+                          line(3, willing_to_relocate="true"), line(4, experience_years=3, max_commute_km=20)]) + b"\n"
+    status = await import_and_wait(client, settings, broker, content, "application/x-ndjson")
+    assert (status["total"], status["created"], status["rejected"]) == (4, 1, 3), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [
+        (1, "experience_years"), (2, "experience_years"), (3, "willing_to_relocate")]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["S-4"]
