@@ -11,8 +11,9 @@ A bound ahead of today never makes a stored row invalid later (a date inside it 
 one bound behind today, a posting's start, is checked only when the start is given for a new posting or changed,
 so editing or renewing an older posting is not refused for a start date it was allowed to have.
 
-A broker's licence is bounded ahead only (`LICENCE_YEARS_AHEAD`): one that has ended is a record (a lapsed or
-withdrawn licence), which the licence check then refuses to act on.
+A broker's licence is bounded ahead (`LICENCE_YEARS_AHEAD`) and, loosely, behind (`LICENCE_YEARS_BACK`): one that
+has ended is a record (a lapsed or withdrawn licence), which the licence check then refuses to act on, but one that
+ended centuries ago (1570 for 2026 was stored) is a typo, not a record.
 
 What is deliberately not bounded: `available_from` in the past (it reads "available since", i.e. now; a profile
 whose availability has ended is refused by its `available_until`), and a posting's `expires_at`, which has its
@@ -46,6 +47,10 @@ JOB_END_YEARS_AHEAD = 5
 # make the licence check meaningless.
 LICENCE_YEARS_AHEAD = 10
 
+# A broker's licence ended at most this many years ago. A withdrawal dates it today or yesterday, and a broker
+# registered with a lapsed licence lapsed recently; the bound only keeps out a mistyped year.
+LICENCE_YEARS_BACK = 10
+
 # Consent recorded a little in the future is clock skew between the broker's tool and us, not fiction.
 CONSENT_CLOCK_SKEW = timedelta(minutes=10)
 
@@ -72,6 +77,10 @@ def earliest_new_job_start(today: date) -> date:
 
 def latest_licence_end(today: date) -> date:
     return years_after(today, LICENCE_YEARS_AHEAD)
+
+
+def earliest_licence_end(today: date) -> date:
+    return years_after(today, -LICENCE_YEARS_BACK)
 
 
 def latest_job_end(today: date) -> date:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from stdnum.cn import uscc
 
+from matching.visible_text import is_blank, visible_length
 from services.api.calendar_window import CalendarDate
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.problems import fields_conflict
@@ -22,6 +23,7 @@ Province = Literal["CQ", "SC"]
 # stored beside the ASCII one, which the unique index tells apart).
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 ADCODE_PATTERN = r"^\d{6}$"
+_LICENCE_NUMBER_MIN = 3
 
 
 def _uscc_check_character(value: str | None) -> str | None:
@@ -38,9 +40,18 @@ class Licence(BaseModel):
     # Stripped here: OrgCreate's str_strip_whitespace does not reach a nested model, and PUT …/licence takes this
     # model alone, so "   " passed min_length and was recorded as a licence number.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    number: str = Field(min_length=3, max_length=64)
+    # No control characters (sealed_text.PRINTABLE: "\x07", "\x1b" were recorded and shown to the authorities), and
+    # three characters one can see: min_length counts zero-width spaces.
+    number: Annotated[str, Field(min_length=_LICENCE_NUMBER_MIN, max_length=64), PRINTABLE]
     issuer_province: Province
     valid_until: CalendarDate
+
+    @field_validator("number")
+    @classmethod
+    def _visible_number(cls, number: str) -> str:
+        if visible_length(number) < _LICENCE_NUMBER_MIN:
+            raise ValueError("许可证编号至少 3 个可见字符 / the licence number needs at least 3 visible characters")
+        return number
 
 
 class Contact(BaseModel):
@@ -67,7 +78,8 @@ class ContactOut(BaseModel):
 class OrgCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: OrgType
-    name: str = Field(min_length=1, max_length=200)
+    # Shown to others (postings, the credit list and its CSV): control characters refused and something visible.
+    name: Annotated[str, Field(min_length=1, max_length=200), PRINTABLE]
     unified_social_credit_code: Annotated[str | None, AfterValidator(_uscc_check_character)] = Field(
         default=None, pattern=USCC_PATTERN)
     province: Province | None = None
@@ -75,6 +87,13 @@ class OrgCreate(BaseModel):
     contact: Contact = Field(default_factory=Contact)
     kiosk_adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN,
                                      description="For kiosks: the county the terminal stands in.")
+
+    @field_validator("name")
+    @classmethod
+    def _visible_name(cls, name: str) -> str:
+        if is_blank(name):
+            raise ValueError("名称不能只含空白或不可见字符 / the name must have visible characters")
+        return name
 
     @model_validator(mode="after")
     def _rules_per_type(self) -> OrgCreate:

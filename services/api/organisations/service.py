@@ -27,7 +27,12 @@ from services.api.organisations.schemas import (
     OrgOut,
 )
 from services.api.pagination import Position, decode_cursor, next_cursor
-from services.api.plausible_dates import LICENCE_YEARS_AHEAD, latest_licence_end
+from services.api.plausible_dates import (
+    LICENCE_YEARS_AHEAD,
+    LICENCE_YEARS_BACK,
+    earliest_licence_end,
+    latest_licence_end,
+)
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from services.api.regions.service import ensure_counties
 from services.privacy.cipher import PersonalDataCipher
@@ -124,6 +129,11 @@ def ensure_plausible_licence(licence: Licence, today: date, *, field: str) -> No
         raise InvalidInput("许可证有效期不合理 / implausible licence end", errors=[FieldError(
             field=field, message=f"有效期至多到今后 {LICENCE_YEARS_AHEAD} 年（{latest_licence_end(today)}）/ a licence "
                                  f"runs at most {LICENCE_YEARS_AHEAD} years ahead ({latest_licence_end(today)})")])
+    if licence.valid_until < earliest_licence_end(today):
+        raise InvalidInput("许可证有效期不合理 / implausible licence end", errors=[FieldError(
+            field=field, message=f"有效期最早为 {LICENCE_YEARS_BACK} 年前（{earliest_licence_end(today)}）/ a licence "
+                                 f"on record ended at most {LICENCE_YEARS_BACK} years ago "
+                                 f"({earliest_licence_end(today)})")])
 
 
 async def record_licence(conn: asyncpg.Connection, caller: Caller, org_id: UUID, licence: Licence, *,

@@ -172,3 +172,34 @@ async def test_the_licence_record_is_readable_by_authorities_and_the_broker_newe
                                 params={"cursor": page["next_cursor"]}, headers=admin.headers)
     assert replayed.status_code == 422, replayed.text
     assert [e["field"] for e in replayed.json()["errors"]] == ["cursor"]
+
+
+async def test_a_licence_ended_centuries_ago_or_with_control_characters_is_refused(
+        client: httpx.AsyncClient, make_org: MakeOrg, admin: OrgKey, db: asyncpg.Connection) -> None:
+    # The admin API stored a licence valid until 1570 (a mistyped year, not a lapsed licence) and numbers holding
+    # control characters, which the authorities' record then showed.
+    broker = await make_org("broker")
+    typo = await put_licence(client, admin, broker.org_id, {**licence(365), "valid_until": "1570-06-30"})
+    assert typo.status_code == 422, typo.text
+    assert [e["field"] for e in typo.json()["errors"]] == ["valid_until"], typo.text
+    created = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "broker", "name": "古证经纪", "licence": {**licence(365), "valid_until": "1570-06-30"}})
+    assert created.status_code == 422, created.text
+    assert [e["field"] for e in created.json()["errors"]] == ["licence.valid_until"], created.text
+
+    numbers = ("渝人服证字\x07〔2026〕第0042号", "渝人服证字\x1b[2J第0042号", "\u200b\u200b\u200b", "\u200b渝\u200b")
+    for number in numbers:
+        refused = await put_licence(client, admin, broker.org_id, licence(365, number=number))
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in refused.json()["errors"]] == ["number"], refused.text
+    created = await client.post("/v1/orgs", headers=admin.headers, json={
+        "type": "broker", "name": "控制符经纪", "licence": licence(365, number="渝人服证字\x00第1号")})
+    assert created.status_code == 422, created.text
+    assert [e["field"] for e in created.json()["errors"]] == ["licence.number"], created.text
+    assert await db.fetchval("SELECT count(*) FROM licence_changes") == 0
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE name LIKE '%经纪'") == 0
+
+    # A licence that lapsed years ago is still a record one may enter.
+    lapsed = await put_licence(client, admin, broker.org_id, licence(-9 * 365))
+    assert lapsed.status_code == 200, lapsed.text

@@ -118,6 +118,19 @@ async def test_unknown_role_and_bad_fields_are_listed_per_field(client: httpx.As
     assert {"type", "name", "surprise", "unified_social_credit_code"} <= fields
 
 
+async def test_an_organisation_name_needs_visible_characters_and_no_control_characters(
+        client: httpx.AsyncClient, admin: OrgKey, db: asyncpg.Connection) -> None:
+    # Shown to others (the credit list and its CSV, postings): "\u200b" was a name nobody could read, and control
+    # characters were stored as they came.
+    for name in ("\u200b\u200d", "劳务\x07公司", "劳务\x1b[31m公司"):
+        response = await client.post("/v1/orgs", headers=admin.headers, json={"type": "enterprise", "name": name})
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["name"], response.text
+    assert await db.fetchval("SELECT count(*) FROM organisations WHERE type = 'enterprise'") == 0
+    tabbed = await client.post("/v1/orgs", headers=admin.headers, json={"type": "enterprise", "name": "巴蜀\t劳务"})
+    assert tabbed.status_code == 201, tabbed.text
+
+
 async def test_a_credit_code_with_a_wrong_check_character_is_refused(client: httpx.AsyncClient,
                                                                       admin: OrgKey) -> None:
     # 长安汽车's code with its last character changed; then a rural collective's code (registration authority N,
