@@ -26,7 +26,7 @@ from services.api.kiosk_page.router import page_router as kiosk_page_router
 from services.api.logging_setup import configure_logging
 from services.api.matches.router import router as matches_router
 from services.api.meili_reader import MeiliReader
-from services.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.api.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware, RequestContextMiddleware
 from services.api.notifications.router import notifications_router, subscriptions_router, webhooks_router
 from services.api.organisations.router import router as organisations_router
 from services.api.pagination import refuse_undeclared_paging
@@ -87,6 +87,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # Innermost of ours: behind the request id, access log and body limit, in front of the router.
         app.add_middleware(KioskSearchLane, exception_handlers=app.exception_handlers,
                            dependency_overrides=app.dependency_overrides)
+    # Outside the lane, which then answers a kiosk search's HEAD as its GET; inside the access log, which logs HEAD.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_json_bytes=settings.max_json_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware)

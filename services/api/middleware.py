@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids + access log, and the request body size limit."""
+"""Pure ASGI middleware: request ids + access log, the request body size limit, and HEAD answered as GET."""
 
 from __future__ import annotations
 
@@ -46,6 +46,35 @@ class RequestContextMiddleware:
             log.info("request", method=scope["method"], path=mask_numbers_in_text(scope["path"]), status=status,
                      ms=round((time.perf_counter() - started) * 1000, 2))
             structlog.contextvars.clear_contextvars()
+
+
+class HeadAsGetMiddleware:
+    """HEAD is answered as GET is, without the content (RFC 9110 9.3.2: the same status and headers, Content-Length
+    included). FastAPI's routes serve only the methods they declare, unlike Starlette's (which add HEAD to every GET),
+    so `HEAD /healthz` (what uptime monitors and load balancers often send) and `HEAD /v1/kiosk/search` were answered
+    405. Here for every GET at once, rather than a HEAD route beside each GET, which OpenAPI would list twice. The
+    request goes on as a GET (the kiosk lane answers it too); the access log, outside, records it as the HEAD it was.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def send_head(message: Message) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif not ended and not message.get("more_body", False):
+                # The response's last part, whatever its kind (a body, a file sent by path): an empty body ends it.
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_head)
 
 
 class BodySizeLimitMiddleware:

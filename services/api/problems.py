@@ -324,8 +324,11 @@ def _allowed_methods(request: Request) -> str:
     and FastAPI makes one route per method: `PUT /v1/workers` was told `Allow: POST` though GET is served too.
     Included routers are not flattened, so each method is tried against the app's routes as a request would be."""
     routes = request.app.router.routes
-    return ", ".join(method for method in _METHODS
-                     if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes))
+    served = [method for method in _METHODS
+              if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+    if "GET" in served and "HEAD" not in served:
+        served.insert(served.index("GET") + 1, "HEAD")  # every GET answers HEAD too (middleware.HeadAsGetMiddleware)
+    return ", ".join(served)
 
 
 def install_problem_handlers(app: FastAPI, log_unexpected: Any) -> None:

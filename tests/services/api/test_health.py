@@ -19,6 +19,17 @@ async def test_ready_when_all_services_answer(client: httpx.AsyncClient) -> None
     assert response.json()["checks"] == {"postgresql": "ok", "redis": "ok", "meilisearch": "ok"}
 
 
+async def test_health_answers_head_as_get_without_the_content(client: httpx.AsyncClient) -> None:
+    # Uptime monitors and load balancers often probe with HEAD: it was 405.
+    for path in ("/healthz", "/readyz"):
+        get, head = await client.get(path), await client.head(path)
+        assert (get.status_code, head.status_code) == (200, 200), path
+        assert head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"]
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["x-request-id"]
+
+
 @pytest.fixture(params=["redis", "meilisearch"])
 async def client_with_a_dead_service(request: pytest.FixtureRequest, settings: ApiSettings) -> AsyncIterator[
         tuple[str, httpx.AsyncClient]]:

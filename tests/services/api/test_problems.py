@@ -184,12 +184,17 @@ async def test_unknown_path_and_method(client: httpx.AsyncClient) -> None:
 
 async def test_a_405_allows_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
     # One route per method: the answer names all of the path's routes, not the first one matched.
-    for path, allowed in (("/v1/workers", {"GET", "POST"}),
-                          ("/v1/workers/00000000-0000-4000-8000-000000000000", {"GET", "PATCH", "DELETE"}),
-                          ("/healthz", {"GET"})):
+    # HEAD wherever GET is (services/api/middleware.py, HeadAsGetMiddleware).
+    for path, allowed in (("/v1/workers", {"GET", "HEAD", "POST"}),
+                          ("/v1/workers/00000000-0000-4000-8000-000000000000", {"GET", "HEAD", "PATCH", "DELETE"}),
+                          ("/healthz", {"GET", "HEAD"}), ("/v1/placements/00000000-0000-4000-8000-000000000000/accept",
+                                                          {"POST"})):
         response = await client.put(path)
         _assert_problem(response, 405)
         assert set(response.headers["allow"].split(", ")) == allowed, path
+    # A path without GET has no HEAD either: its 405, headers only.
+    head = await client.head("/v1/placements/00000000-0000-4000-8000-000000000000/accept")
+    assert (head.status_code, head.content, head.headers["allow"]) == (405, b"", "POST")
 
 
 async def test_unexpected_error_is_500_without_internals(settings: ApiSettings) -> None:
