@@ -2,7 +2,11 @@
 
 PostgreSQL refuses U+0000 in `text` (the API answers that with a 422, problems.py), but an encrypted value
 reaches it as bytes, so a name or a note with control characters was stored and echoed back as it came. The
-same rule is applied here, before encryption: no C0 control characters other than tab and line breaks."""
+same rule is applied here, before encryption: no C0 control characters other than tab and line breaks.
+
+The same rule serves text shown to others that is stored in clear (a posting's title and description, a licence
+number, an organisation's name, a report's text): a control character there is never meant, and it went on to the
+kiosk page, exports and webhook bodies as it came."""
 
 from __future__ import annotations
 
@@ -14,9 +18,17 @@ from pydantic import AfterValidator
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+CONTROL_CHARACTER = "含有控制字符（如 U+0000）/ contains a control character (such as U+0000)"
+
+
+def has_control_character(value: str) -> bool:
+    """For a list's items (skills, benefits), checked by the list's own validator: its errors name the list."""
+    return _CONTROL.search(value) is not None
+
+
 def _printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("含有控制字符（如 U+0000）/ contains a control character (such as U+0000)")
+    if has_control_character(value):
+        raise ValueError(CONTROL_CHARACTER)
     return value
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from matching.credit_grades import Grade
+from matching.visible_text import is_blank
 from services.api.credit.points import MAX_ADJUSTMENT, CreditSource, ManualSource, positive_source
 from services.api.json_scalars import JsonInt
 from services.api.problems import fields_conflict
+from services.api.sealed_text import PRINTABLE
 
 
 class LedgerEntry(BaseModel):
@@ -39,13 +41,21 @@ class AdjustmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     points: JsonInt | None = Field(default=None, ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT,
                                    description="Required for authority_adjustment; not 0.")
-    reason: str = Field(min_length=1, max_length=1000, description="Written reason (required).")
+    # Shown in the organisation's ledger: no control characters, and something one can read.
+    reason: Annotated[str, Field(min_length=1, max_length=1000, description="Written reason (required)."), PRINTABLE]
     source: ManualSource = "authority_adjustment"
     ref_id: str | None = Field(default=None, min_length=1, max_length=100,
                                description="What the finding is about (e.g. a worker profile id); one event per "
                                            "organisation, source and ref_id. Without one, an entry identical "
                                            "(source, points, reason) to one the same authority wrote in the last "
                                            "10 minutes is refused as sent twice.")
+
+    @field_validator("reason")
+    @classmethod
+    def _visible_reason(cls, reason: str) -> str:
+        if is_blank(reason):
+            raise ValueError("理由不能只含空白或不可见字符 / the reason must have visible characters")
+        return reason
 
     @model_validator(mode="after")
     def _points(self) -> AdjustmentCreate:

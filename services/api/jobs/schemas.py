@@ -16,6 +16,7 @@ from services.api.contact_phone import CONTACT_PHONE
 from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 from services.api.problems import fields_conflict
+from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -65,12 +66,13 @@ class JobFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=5000)
+    # Shown on kiosks and to brokers: no control characters (sealed_text.PRINTABLE).
+    title: Annotated[str, Field(min_length=1, max_length=100), PRINTABLE]
+    description: Annotated[str, Field(max_length=5000), PRINTABLE] = ""
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
     headcount: JsonInt = Field(ge=1, le=100_000)
     adcode: str = Field(pattern=ADCODE_PATTERN)
-    address: str | None = Field(default=None, max_length=200)
+    address: Annotated[str, Field(max_length=200), PRINTABLE] | None = None
     location: Location | None = None
     wage: Wage
     work_type: WorkType
@@ -129,6 +131,8 @@ class JobFields(BaseModel):
     def _list_items(cls, items: list[str], info: ValidationInfo) -> list[str]:
         if any(is_blank(item) or len(item) > 40 for item in items):
             raise ValueError(f"{info.field_name}: 每项 1–40 字 / each item 1–40 characters")
+        if any(has_control_character(item) for item in items):
+            raise ValueError(f"{info.field_name}: {CONTROL_CHARACTER}")
         return items
 
     @model_validator(mode="after")
@@ -151,12 +155,12 @@ class JobPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
-    title: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=5000)
+    title: Annotated[str, Field(min_length=1, max_length=100), PRINTABLE] | None = None
+    description: Annotated[str, Field(max_length=5000), PRINTABLE] | None = None
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
     headcount: JsonInt | None = Field(default=None, ge=1, le=100_000)
     adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN)
-    address: str | None = Field(default=None, max_length=200)
+    address: Annotated[str, Field(max_length=200), PRINTABLE] | None = None
     location: Location | None = None
     wage: Wage | None = None
     work_type: WorkType | None = None

@@ -32,7 +32,7 @@ class ReportCreate(BaseModel):
     target: ReportTarget
     reason: ReportReason = Field(description="fake (虚假岗位) | fees (收费) | holds_id (扣证) | filled (已招满) | "
                                              "unpaid (欠薪) | other")
-    text: str | None = Field(default=None, max_length=2000)
+    text: Annotated[str, Field(max_length=2000), PRINTABLE] | None = None
     contact: Annotated[str, Field(min_length=1, max_length=200), PRINTABLE] | None = Field(
         default=None, repr=False, description="How the authority can reach the person reporting (personal data: "
                                               "stored encrypted, shown only to authorities).")

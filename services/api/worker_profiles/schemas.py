@@ -20,7 +20,7 @@ from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 from services.api.jsonb_text import storable_text
-from services.api.sealed_text import PRINTABLE
+from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
 
 Gender = Literal["male", "female"]
 WorkerStatus = Literal["available", "placed", "inactive"]
@@ -62,7 +62,7 @@ class WorkerFields(BaseModel):
                                    description="Occupation codes or free text (焊工, 烧电焊的); free text is inferred.")
     skills: list[str] = Field(default_factory=list, max_length=30)
     certificates: list[str] = Field(default_factory=list, max_length=20, description=CERTIFICATES_IN)
-    labour_brand: str | None = Field(default=None, max_length=50)
+    labour_brand: Annotated[str, Field(max_length=50), PRINTABLE] | None = None
     experience_years: JsonInt | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
     desired_adcodes: list[Adcode] = Field(default_factory=list, max_length=60,
@@ -99,6 +99,8 @@ class WorkerFields(BaseModel):
     def _list_items(cls, items: list[str], info: ValidationInfo) -> list[str]:
         if any(is_blank(item) or len(item) > _LIST_ITEM_MAX for item in items):
             raise ValueError(f"{info.field_name}: 每项 1–{_LIST_ITEM_MAX} 字 / each item 1–{_LIST_ITEM_MAX} characters")
+        if any(has_control_character(item) for item in items):
+            raise ValueError(f"{info.field_name}: {CONTROL_CHARACTER}")
         return items
 
     @field_validator("desired_adcodes")
@@ -136,7 +138,7 @@ class WorkerPatch(BaseModel):
     occupations: list[str] | None = Field(default=None, max_length=10)
     skills: list[str] | None = Field(default=None, max_length=30)
     certificates: list[str] | None = Field(default=None, max_length=20, description=CERTIFICATES_IN)
-    labour_brand: str | None = Field(default=None, max_length=50)
+    labour_brand: Annotated[str, Field(max_length=50), PRINTABLE] | None = None
     experience_years: JsonInt | None = Field(default=None, ge=0, le=60)
     education: Education | None = None
     desired_adcodes: list[Adcode] | None = Field(default=None, max_length=60)

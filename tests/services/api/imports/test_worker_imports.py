@@ -693,3 +693,15 @@ async def test_ndjson_lines_are_as_strict_as_the_api(
     assert [(e["row"], e["field"]) for e in status["errors"]] == [
         (1, "experience_years"), (2, "experience_years"), (3, "willing_to_relocate")]
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["S-4"]
+
+
+async def test_a_control_character_in_a_cell_is_a_row_error_as_in_the_api(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    rows = [worker_row(n) for n in (141, 142)]
+    rows[1]["技能"] = "氩弧焊;二保\x1b焊"
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode())
+    assert (status["created"], status["rejected"]) == (1, 1), status
+    assert [(e["row"], e["field"]) for e in status["errors"]] == [(3, "skills")]
+    assert "control character" in status["errors"][0]["message"]
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-141"]

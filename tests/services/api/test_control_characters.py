@@ -1,0 +1,72 @@
+"""Free text shown to others refuses control characters (services/api/sealed_text.py), naming the field; text that
+must say something refuses one made only of invisible characters. Tabs and line breaks stay text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import MakeOrg, OrgKey
+from tests.services.api.matches.test_matches import job_body, worker_body
+
+BELL, ESCAPE = "\x07", "\x1b[2J"
+
+
+def assert_refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == [field], response.text
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"title": f"招聘电焊工{BELL}5名"}, "title"),
+    ({"description": f"包吃包住{ESCAPE}"}, "description"),
+    ({"address": f"九龙坡区{BELL}"}, "address"),
+    ({"benefits": ["包吃", f"包住{ESCAPE}"]}, "benefits"),
+    ({"required_certificates": [f"焊工证{BELL}"]}, "required_certificates"),
+])
+async def test_a_posting_with_control_characters_is_refused(
+        client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection, overrides: dict[str, Any],
+        field: str) -> None:
+    # They reached the kiosk page, the search index and webhook bodies as they came.
+    assert_refused(await client.post("/v1/jobs", json=job_body(**overrides), headers=enterprise.headers), field)
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"labour_brand": f"巴渝大嫂{BELL}"}, "labour_brand"),
+    ({"skills": ["氩弧焊", f"二保{ESCAPE}焊"]}, "skills"),
+    ({"occupations": [f"焊工{BELL}"]}, "occupations"),
+])
+async def test_a_profile_with_control_characters_in_its_public_text_is_refused(
+        client: httpx.AsyncClient, broker: OrgKey, db: asyncpg.Connection, overrides: dict[str, Any],
+        field: str) -> None:
+    assert_refused(await client.post("/v1/workers", json=worker_body(1, **overrides), headers=broker.headers), field)
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+async def test_tabs_and_line_breaks_stay_text_and_a_patch_is_checked_too(client: httpx.AsyncClient,
+                                                                         enterprise: OrgKey) -> None:
+    created = await client.post("/v1/jobs", json=job_body(description="包吃包住\n\t八小时工作制\r\n"),
+                                headers=enterprise.headers)
+    assert created.status_code == 201, created.text
+    patched = await client.patch(f"/v1/jobs/{created.json()['id']}", json={"title": f"急招{BELL}"},
+                                 headers=enterprise.headers)
+    assert_refused(patched, "title")
+
+
+async def test_a_report_text_and_a_credit_reason_with_control_characters_are_refused(
+        client: httpx.AsyncClient, broker: OrgKey, make_org: MakeOrg) -> None:
+    kiosk, authority = await make_org("kiosk"), await make_org("authority")
+    report = {"target": {"kind": "broker", "id": broker.org_id}, "reason": "fees", "text": f"收押金{ESCAPE}"}
+    assert_refused(await client.post("/v1/reports", json=report, headers=kiosk.headers), "text")
+    # A written reason of zero-width characters is no reason (min_length counted them).
+    for reason in (f"核查{BELL}", "\u200b\u200b"):
+        adjusted = await client.post(f"/v1/credit/{broker.org_id}/adjustments",
+                                     json={"points": -5, "reason": reason}, headers=authority.headers)
+        assert_refused(adjusted, "reason")
+    ledger = await client.get(f"/v1/credit/{broker.org_id}", headers=authority.headers)
+    assert ledger.json()["ledger"] == []
