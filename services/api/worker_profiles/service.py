@@ -65,6 +65,7 @@ from services.api.worker_profiles.schemas import (
     WorkerList,
     WorkerOut,
     WorkerPatch,
+    identity_message,
 )
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
 from services.outbox.recorder import OutboxRecorder
@@ -205,12 +206,12 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
         parsed = parse_id_number(body.id_number, today=ctx.today)
         id_number, birth, id_gender = parsed.value, parsed.birth_date, parsed.gender
     except InvalidIdNumber as exc:
-        errors.append(FieldError(field="id_number", message=f"{exc.message_zh} / {exc.message_en}"))
+        errors.append(FieldError(field="id_number", message=identity_message(exc)))
     phone: str | None = None
     try:
         phone = parse_mobile(body.phone)
     except InvalidPhone as exc:
-        errors.append(FieldError(field="phone", message=f"{exc.message_zh} / {exc.message_en}"))
+        errors.append(FieldError(field="phone", message=identity_message(exc)))
     if body.gender is not None and id_gender is not None and body.gender != id_gender:
         errors.append(FieldError(field="gender", message="性别与身份证号不符 / gender does not match the ID number"))
 

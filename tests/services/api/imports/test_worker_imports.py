@@ -705,3 +705,17 @@ async def test_a_control_character_in_a_cell_is_a_row_error_as_in_the_api(
     assert [(e["row"], e["field"]) for e in status["errors"]] == [(3, "skills")]
     assert "control character" in status["errors"][0]["message"]
     assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-141"]
+
+
+async def test_a_rows_number_errors_come_with_its_other_errors(
+    client: httpx.AsyncClient, settings: ApiSettings, broker: OrgKey, db: asyncpg.Connection,
+) -> None:
+    # A broker fixing a file learns every mistake of a row at once: the mistyped phone used to be reported only
+    # once the row's other error was fixed and the file uploaded again.
+    rows = [worker_row(n) for n in (151, 152)]
+    rows[1].update({"技能": "氩弧焊;二保\x1b焊", "手机号": "12345"})
+    status = await import_and_wait(client, settings, broker, to_csv(rows).encode())
+    assert (status["created"], status["rejected"]) == (1, 1), status
+    assert sorted((e["row"], e["field"]) for e in status["errors"]) == [(3, "phone"), (3, "skills")]
+    assert "12345" not in str(status["errors"])
+    assert await db.fetchval("SELECT array_agg(external_ref) FROM worker_profiles") == ["EXT-151"]

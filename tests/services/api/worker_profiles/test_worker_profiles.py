@@ -913,3 +913,21 @@ async def test_full_width_id_numbers_and_phones_are_stored_as_ascii(client: http
     # The same person typed either way: the blind index is of the normalised number.
     again = await create(client, await make_org("broker"), id_number=ID_NUMBER, phone="13700001111")
     assert again.status_code == 409, again.text
+
+
+async def test_number_errors_come_with_the_shape_errors(client: httpx.AsyncClient, broker: OrgKey,
+                                                        db: asyncpg.Connection) -> None:
+    # The ID number's and phone's own checks used to wait until the body had its shape: a blank name hid a mistyped
+    # phone, found only when the fixed body was sent again.
+    wrong_check = ID_NUMBER[:-1] + ("0" if ID_NUMBER[-1] != "0" else "1")
+    response = await create(client, broker, name="", id_number=wrong_check, phone="12345")
+    assert response.status_code == 422, response.text
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(errors) == {"name", "id_number", "phone"}, errors
+    assert errors["phone"].startswith("手机号码应为11位"), errors
+    assert "校验位" in errors["id_number"], errors
+    assert wrong_check not in response.text
+    # A number already refused for its shape (too long) is named once, for that.
+    long_phone = await create(client, broker, name="", phone="1" * 200)
+    assert sorted(e["field"] for e in long_phone.json()["errors"]) == ["name", "phone"], long_phone.text
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
