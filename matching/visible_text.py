@@ -19,6 +19,14 @@ def is_blank(text: str) -> bool:
     return all(_invisible(ch) for ch in text)
 
 
+def require_visible(text: str, what_zh: str, what_en: str) -> str:
+    """`text`, or ValueError saying the field (`what_zh` / `what_en`: 标题 / title) must show something. For a field
+    whose min_length counts a zero-width space as a character."""
+    if is_blank(text):
+        raise ValueError(f"{what_zh}不能只含空白或不可见字符 / the {what_en} must have visible characters")
+    return text
+
+
 def visible_length(text: str) -> int:
     """How many characters of `text` are neither whitespace nor format characters."""
     return sum(1 for ch in text if not _invisible(ch))

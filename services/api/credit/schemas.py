@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from matching.credit_grades import Grade
-from matching.visible_text import is_blank
+from matching.visible_text import require_visible
 from services.api.credit.points import MAX_ADJUSTMENT, CreditSource, ManualSource, positive_source
 from services.api.json_scalars import JsonInt
 from services.api.problems import fields_conflict
@@ -53,9 +53,7 @@ class AdjustmentCreate(BaseModel):
     @field_validator("reason")
     @classmethod
     def _visible_reason(cls, reason: str) -> str:
-        if is_blank(reason):
-            raise ValueError("理由不能只含空白或不可见字符 / the reason must have visible characters")
-        return reason
+        return require_visible(reason, "理由", "reason")
 
     @model_validator(mode="after")
     def _points(self) -> AdjustmentCreate:

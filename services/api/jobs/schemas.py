@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
-from matching.visible_text import is_blank
+from matching.visible_text import is_blank, require_visible
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.json_scalars import JsonFloat, JsonInt
@@ -96,9 +96,7 @@ class JobFields(BaseModel):
     @classmethod
     def _visible_title(cls, title: str) -> str:
         # min_length counts a zero-width space as a character: such a posting reached every kiosk untitled.
-        if is_blank(title):
-            raise ValueError("标题不能只含空白或不可见字符 / the title must have visible characters")
-        return title
+        return require_visible(title, "标题", "title")
 
     # Field validators, not one model validator: an error is then located at its field (`end_date`), where a
     # model's error was answered as field "body" and reported by an import without a field at all. Each sees the

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from stdnum.cn import uscc
 
-from matching.visible_text import is_blank, visible_length
+from matching.visible_text import require_visible, visible_length
 from services.api.calendar_window import CalendarDate
 from services.api.contact_phone import CONTACT_PHONE
 from services.api.problems import fields_conflict
@@ -91,9 +91,7 @@ class OrgCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _visible_name(cls, name: str) -> str:
-        if is_blank(name):
-            raise ValueError("名称不能只含空白或不可见字符 / the name must have visible characters")
-        return name
+        return require_visible(name, "名称", "name")
 
     @model_validator(mode="after")
     def _rules_per_type(self) -> OrgCreate:

@@ -27,7 +27,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
 from matching.identity import InvalidIdNumber, InvalidPhone, parse_id_number, parse_mobile
-from matching.visible_text import is_blank
+from matching.visible_text import is_blank, require_visible
 from services.api.calendar_window import CalendarDate, CalendarDateTime
 from services.api.china_calendar import china_today
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
@@ -101,9 +101,7 @@ class WorkerFields(BaseModel):
     @classmethod
     def _visible_name(cls, name: str) -> str:
         # min_length counts a zero-width space as a character: such a profile had a name nobody could read.
-        if is_blank(name):
-            raise ValueError("姓名不能只含空白或不可见字符 / the name must have visible characters")
-        return name
+        return require_visible(name, "姓名", "name")
 
     # Field validators, not one model validator: an error is then located at its field (`skills`), where a
     # model's error was answered as field "body" and reported by an import without a field at all.
