@@ -5,7 +5,9 @@
 2. set Meilisearch `synonyms` (aliases ↔ names) and `dictionary` (trade and place words kept whole) on the
    jobs and workers indexes (created with primary key `id` when missing);
 3. re-index the documents whose occupation data changed (name, aliases, shortage level, retirement), through
-   services/indexing (Indexer.reindex_by_occupation_codes).
+   services/indexing (Indexer.reindex_by_occupation_codes);
+4. once a version is newly applied, record an `occupations.reinfer` row: text typed before may name other trades
+   under the new names and aliases (workers/reinference_tasks.py).
 
 Like every outbox handler it works from the current state: it applies the version published *now* (a newer
 one if it was published meanwhile), so running it twice, or out of order, converges on the same settings.
@@ -34,7 +36,9 @@ from services.api.catalogue.service import PUBLISHED_TOPIC
 from services.api.china_calendar import china_today
 from services.indexing.sync import Indexer, Kind, indexer_for
 from workers.context import WorkerResources
+from workers.import_tasks import hand_over
 from workers.outbox import outbox_handler
+from workers.reinference_tasks import REINFER_TOPIC
 
 log = structlog.get_logger("bashu.worker.catalogue")
 
@@ -158,6 +162,9 @@ async def _apply_published(resources: WorkerResources, conn: asyncpg.Connection,
     codes = changed_codes(run, complete=complete)
     queued = await reindex_occupations(resources, catalogue, codes)
     await repository.set_search_applied_version(conn, version)
+    if applied != version:
+        # New names and aliases may infer other trades for text typed before (workers/reinference_tasks.py).
+        await hand_over(resources, REINFER_TOPIC, "")
     log.info("catalogue.applied", version=version, previously_applied=applied, versions=len(run) - 1,
              outbox_entity=entity_id, synonyms=len(synonyms), dictionary=len(dictionary),
              affected_codes=len(codes), reindexed=queued)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from matching.catalogue import ROLE_WORDS, Catalogue
 from matching.occupations import OCCUPATION_CODE, OccupationClassification
@@ -84,6 +85,31 @@ def infer_from_posting(title: str, description: str, catalogue: Catalogue, analy
             return work
     best = max(votes.values())
     return next(code for code in order if votes[code] == best)
+
+
+def inferred_again(title: str, description: str, stored: str, catalogue: Catalogue, analyzer: Analyzer) -> str | None:
+    """The code a posting stored with the inferred code `stored` is inferred to now (a newer catalogue, better
+    inference), when it differs; None when it does not, or when nothing is inferred now (the posting keeps its trade
+    rather than lose it)."""
+    code = infer_from_posting(title, description, catalogue, analyzer)
+    return code if code is not None and code != stored else None
+
+
+def occupations_resolved_again(items: list[dict[str, Any]], catalogue: Catalogue, analyzer: Analyzer,
+                               occupations: OccupationClassification) -> list[dict[str, Any]] | None:
+    """A stored profile's `occupations` ({input, code, inferred}) with each item typed as text resolved again,
+    when that changes a code; None when nothing changes. Items given as codes stay; an item resolved before and
+    unresolved now keeps its code, as `inferred_again` keeps a posting's."""
+    changed = False
+    again: list[dict[str, Any]] = []
+    for item in items:
+        if item["inferred"] or item["code"] is None:
+            resolved = resolve_worker_occupation(item["input"], catalogue, analyzer, occupations)
+            if resolved is not None and resolved.code is not None and resolved.code != item["code"]:
+                item = {"input": item["input"], "code": resolved.code, "inferred": resolved.inferred}
+                changed = True
+        again.append(item)
+    return again if changed else None
 
 
 def is_known_code(code: str, catalogue: Catalogue, occupations: OccupationClassification) -> bool:

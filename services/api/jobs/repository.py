@@ -192,6 +192,28 @@ async def ids_with_occupations(conn: asyncpg.Connection, codes: Sequence[str], *
     return [r["id"] for r in rows]
 
 
+async def inferred_live_page(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[asyncpg.Record]:
+    """Live postings (open or held for review) whose occupation was inferred, by id (keyset), with what it was
+    inferred from: for inferring them again (workers/reinference_tasks.py)."""
+    records: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, title, description, occupation_code FROM job_postings
+            WHERE occupation_inferred AND status IN ('open', 'pending_review') AND ($1::uuid IS NULL OR id > $1)
+            ORDER BY id LIMIT $2""", after, limit)
+    return records
+
+
+async def set_inferred_code(conn: asyncpg.Connection, job_id: UUID, code: str, *, was: str, title: str,
+                            description: str) -> bool:
+    """Set a live posting's inferred occupation, only if it still reads as it did when inferred again (same title,
+    description and code, still inferred): an edit committed meanwhile inferred from its own text and wins.
+    `updated_at` stays: nobody edited the posting (it orders postings for newness)."""
+    status: str = await conn.execute(
+        """UPDATE job_postings SET occupation_code = $2
+            WHERE id = $1 AND occupation_inferred AND occupation_code = $3 AND title = $4 AND description = $5
+              AND status IN ('open', 'pending_review')""", job_id, code, was, title, description)
+    return status == "UPDATE 1"
+
+
 async def ids_after(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
     rows = await conn.fetch("SELECT id FROM job_postings WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
                             after, limit)

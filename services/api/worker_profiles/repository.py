@@ -386,6 +386,31 @@ async def ids_with_numbers_in_free_text(conn: asyncpg.Connection, *, after: UUID
     return [r["id"] for r in rows]
 
 
+# Items of `occupations` typed as text: inferred, or not recognised (code null). Migration 0022 selects the same.
+_FREE_TEXT_OCCUPATION = "$[*] ? (@.inferred == true || @.code == null)"
+
+
+async def free_text_occupations_page(conn: asyncpg.Connection, *, after: UUID | None,
+                                     limit: int) -> list[asyncpg.Record]:
+    """Live profiles with an occupation typed as free text, by id (keyset), with their `occupations`: for inferring
+    them again (workers/reinference_tasks.py)."""
+    records: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, occupations FROM worker_profiles
+            WHERE status <> 'erased' AND occupations @? $1::jsonpath AND ($2::uuid IS NULL OR id > $2)
+            ORDER BY id LIMIT $3""", _FREE_TEXT_OCCUPATION, after, limit)
+    return records
+
+
+async def set_occupations(conn: asyncpg.Connection, worker_id: UUID, occupations: list[dict[str, Any]], *,
+                          codes: list[str], terms: list[str], was: list[dict[str, Any]]) -> bool:
+    """Replace a live profile's resolved occupations, only if they are still `was` (a broker's edit committed
+    meanwhile resolved its own). `updated_at` stays: the broker changed nothing (matches order by it)."""
+    status: str = await conn.execute(
+        """UPDATE worker_profiles SET occupations = $2, occupation_codes = $3, occupation_terms = $4
+            WHERE id = $1 AND occupations = $5 AND status <> 'erased'""", worker_id, occupations, codes, terms, was)
+    return status == "UPDATE 1"
+
+
 async def ids_after(conn: asyncpg.Connection, *, after: UUID | None, limit: int) -> list[UUID]:
     rows = await conn.fetch(
         "SELECT id FROM worker_profiles WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2", after, limit)

@@ -180,11 +180,21 @@ class ValidatedWorker:
 
     @property
     def occupation_codes(self) -> list[str]:
-        return list(dict.fromkeys(o["code"] for o in self.occupations if o["code"] is not None))
+        return occupation_codes_of(self.occupations)
 
     @property
     def occupation_terms(self) -> list[str]:
-        return [o["input"] for o in self.occupations if o["code"] is None]
+        return occupation_terms_of(self.occupations)
+
+
+def occupation_codes_of(occupations: list[dict[str, Any]]) -> list[str]:
+    """The `occupation_codes` column of resolved occupations: each code once, in the broker's order."""
+    return list(dict.fromkeys(o["code"] for o in occupations if o["code"] is not None))
+
+
+def occupation_terms_of(occupations: list[dict[str, Any]]) -> list[str]:
+    """The `occupation_terms` column: what was typed that no catalogue trade fits (matched against aliases)."""
+    return [o["input"] for o in occupations if o["code"] is None]
 
 
 def parse_fields(data: dict[str, Any]) -> WorkerFields:
