@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
@@ -16,6 +26,7 @@ from services.api.contact_phone import CONTACT_PHONE
 from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 from services.api.problems import fields_conflict
+from services.api.rules_beside_shape import fields_reported, place_errors, with_rule_errors
 from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
 
 WageUnit = Literal["hour", "day", "month", "piece"]
@@ -132,6 +143,21 @@ class JobFields(BaseModel):
         if any(has_control_character(item) for item in items):
             raise ValueError(f"{info.field_name}: {CONTROL_CHARACTER}")
         return items
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules_beside_shape_errors(cls, data: Any, handler: ModelWrapValidatorHandler[JobFields]) -> JobFields:
+        """When the body fails its shape, also its county's own check (the service makes it once the shape holds,
+        `validate_job`): services/api/rules_beside_shape.py."""
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, Mapping):
+                raise
+            rules = place_errors(data, fields_reported(exc), counties=("adcode",))
+            if not rules:
+                raise
+            raise with_rule_errors(exc, rules) from None
 
     @model_validator(mode="after")
     def _consistent(self) -> JobFields:

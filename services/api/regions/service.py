@@ -15,27 +15,33 @@ _LEVEL_WORDS = {"city": ("市级", "a city"), "province": ("省级", "a province
 
 
 def county_errors(places: Iterable[tuple[str, str | None]], regions: RegionDirectory) -> list[FieldError]:
-    """Errors for the (field, adcode) pairs whose field is documented as a county (api.md: counties by adcode).
+    """Errors for the (field, adcode) pairs whose field is documented as a county (api.md: counties by adcode)."""
+    return [FieldError(field=field, message=message) for field, adcode in places
+            if adcode is not None and (message := county_problem(adcode, regions)) is not None]
+
+
+def county_problem(adcode: str, regions: RegionDirectory) -> str | None:
+    """Why `adcode` cannot stand where a county is asked for, or None when it is a county.
 
     A city or province code was once stored there as given (a posting in 510100, a person from 500000), and
     then counted, matched and reported as if it were a county: refused, naming the county level it needs."""
-    errors: list[FieldError] = []
-    for field, adcode in places:
-        if adcode is None or regions.is_county(adcode):
-            continue
-        region = regions.get(adcode)
-        if region is not None:
-            zh, en = _LEVEL_WORDS.get(region.level, ("", region.level))
-            what_zh, what_en = f"{region.name}（{zh}）", f"{region.name}, {en}"
-        elif regions.county_group(adcode):  # 500100 / 500200: GB/T 2260's groups of Chongqing's counties
-            what_zh, what_en = "多个区县的汇总代码", "a code grouping several counties"
-        else:
-            errors.append(FieldError(field=field, message=f"未知的区县代码 / unknown adcode {adcode}"))
-            continue
-        errors.append(FieldError(field=field, message=(
-            f"须为区县级代码（区、县、县级市），{adcode} 是{what_zh} / a county code is needed (a district, county or "
-            f"county-level city): {adcode} is {what_en}")))
-    return errors
+    if regions.is_county(adcode):
+        return None
+    region = regions.get(adcode)
+    if region is not None:
+        zh, en = _LEVEL_WORDS.get(region.level, ("", region.level))
+        what_zh, what_en = f"{region.name}（{zh}）", f"{region.name}, {en}"
+    elif regions.county_group(adcode):  # 500100 / 500200: GB/T 2260's groups of Chongqing's counties
+        what_zh, what_en = "多个区县的汇总代码", "a code grouping several counties"
+    else:
+        return area_problem(adcode, regions)
+    return (f"须为区县级代码（区、县、县级市），{adcode} 是{what_zh} / a county code is needed (a district, county or "
+            f"county-level city): {adcode} is {what_en}")
+
+
+def area_problem(adcode: str, regions: RegionDirectory) -> str | None:
+    """Why `adcode` is no place at all (where any known county, city or province will do), or None."""
+    return None if adcode in regions else f"未知的区县代码 / unknown adcode {adcode}"
 
 
 # How far a posting's map point may lie from its county's reference point (regions.csv). The largest counties of

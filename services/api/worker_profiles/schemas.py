@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
@@ -33,6 +33,7 @@ from services.api.china_calendar import china_today
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 from services.api.jsonb_text import storable_text
+from services.api.rules_beside_shape import fields_reported, place_errors, rule_error, with_rule_errors
 from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
 
 Gender = Literal["male", "female"]
@@ -123,26 +124,21 @@ class WorkerFields(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _numbers_beside_shape_errors(cls, data: Any, handler: ModelWrapValidatorHandler[WorkerFields]) -> WorkerFields:
-        """When the body fails its shape, also the ID number's and the phone's own checks (the service makes them
-        once the shape holds, `validate_worker`): a body or an import row with a blank name and a mistyped phone
-        is told both at once, not the phone only after the name is fixed and the row sent again. Only then, so a
-        valid row is not checked twice on the import's path."""
+    def _rules_beside_shape_errors(cls, data: Any, handler: ModelWrapValidatorHandler[WorkerFields]) -> WorkerFields:
+        """When the body fails its shape, also the ID number's, the phone's and the places' own checks (the service
+        makes them once the shape holds, `validate_worker`): services/api/rules_beside_shape.py."""
         try:
             return handler(data)
         except ValidationError as exc:
             if not isinstance(data, Mapping):
                 raise
-            shape = exc.errors()
-            reported = {str(error["loc"][0]) for error in shape if error["loc"]}
-            numbers = _number_errors(data, reported)
-            if not numbers:
+            reported = fields_reported(exc)
+            rules = [*_number_errors(data, reported),
+                     *place_errors(data, reported, counties=("home_adcode", "current_adcode"),
+                                   areas=("desired_adcodes",))]
+            if not rules:
                 raise
-            # Rebuilt as custom errors of the same type, message and context: what the API and the importer read.
-            again: list[InitErrorDetails] = [
-                {"type": PydanticCustomError(e["type"], e["msg"], e.get("ctx")), "loc": e["loc"], "input": e["input"]}
-                for e in shape]
-            raise ValidationError.from_exception_data(exc.title, [*again, *numbers]) from None
+            raise with_rule_errors(exc, rules) from None
 
     @model_validator(mode="after")
     def _lists(self) -> WorkerFields:
@@ -170,14 +166,12 @@ def _number_errors(data: Mapping[str, Any], reported: set[str]) -> list[InitErro
         try:
             parse_id_number(id_number, today=china_today())
         except InvalidIdNumber as exc:
-            errors.append({"type": "value_error", "loc": ("id_number",), "input": id_number,
-                           "ctx": {"error": ValueError(identity_message(exc))}})
+            errors.append(rule_error(("id_number",), id_number, identity_message(exc)))
     if "phone" not in reported and isinstance(phone, str):
         try:
             parse_mobile(phone)
         except InvalidPhone as exc:
-            errors.append({"type": "value_error", "loc": ("phone",), "input": phone,
-                           "ctx": {"error": ValueError(identity_message(exc))}})
+            errors.append(rule_error(("phone",), phone, identity_message(exc)))
     return errors
 
 

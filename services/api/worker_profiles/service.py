@@ -52,7 +52,7 @@ from services.api.problems import (
     ServiceUnavailable,
     field_errors,
 )
-from services.api.regions.service import county_errors
+from services.api.regions.service import area_problem, county_errors
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository
 from services.api.worker_profiles.repository import WorkerRow
@@ -230,9 +230,8 @@ def validate_worker(body: WorkerFields, ctx: WorkerContext) -> ValidatedWorker:
     # Desired places are areas: a city or province there means anywhere in it (matching compares the job's
     # county and its city with them), so any known code is fine.
     for i, adcode in enumerate(body.desired_adcodes):
-        if adcode not in regions:
-            errors.append(FieldError(field=f"desired_adcodes[{i}]",
-                                     message=f"未知的区县代码 / unknown adcode {adcode}"))
+        if (problem := area_problem(adcode, regions)) is not None:
+            errors.append(FieldError(field=f"desired_adcodes[{i}]", message=problem))
 
     latest = latest_availability(ctx.today)  # plausible_dates: the bounds and why
     years = AVAILABILITY_YEARS_AHEAD

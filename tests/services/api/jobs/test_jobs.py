@@ -365,6 +365,17 @@ async def test_patch_to_an_unknown_adcode_is_422_and_changes_nothing(client: htt
 
 # A city (成都市 510100), a province (重庆市 500000, 四川省 510000) or GB/T 2260's grouping of Chongqing's districts
 # (500100) is no county: postings were stored there and counted, matched and shown as if it were one.
+async def test_a_county_error_comes_with_the_shape_errors(client: httpx.AsyncClient, enterprise: OrgKey,
+                                                          db: asyncpg.Connection) -> None:
+    # The county was checked only once the rest of the posting had its shape: fixed headcount, then told the county.
+    response = await post_job(client, enterprise, headcount=0, adcode="510100")
+    assert response.status_code == 422, response.text
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(errors) == {"headcount", "adcode"}, errors
+    assert "510100 is 成都市, a city" in errors["adcode"], errors
+    assert await db.fetchval("SELECT count(*) FROM job_postings") == 0
+
+
 @pytest.mark.parametrize("adcode", ["500100", "510100", "500000", "510000"])
 async def test_a_posting_must_be_in_a_county(client: httpx.AsyncClient, enterprise: OrgKey, db: asyncpg.Connection,
                                              adcode: str) -> None:

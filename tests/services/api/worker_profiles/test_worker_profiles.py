@@ -931,3 +931,24 @@ async def test_number_errors_come_with_the_shape_errors(client: httpx.AsyncClien
     long_phone = await create(client, broker, name="", phone="1" * 200)
     assert sorted(e["field"] for e in long_phone.json()["errors"]) == ["name", "phone"], long_phone.text
     assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
+
+
+async def test_place_errors_come_with_the_shape_errors(client: httpx.AsyncClient, broker: OrgKey,
+                                                       db: asyncpg.Connection) -> None:
+    # An unknown county, a city where a county is needed and an unknown desired place were told only once the rest
+    # of the body had its shape.
+    response = await create(client, broker, experience_years=-1, home_adcode="999999", current_adcode="510100",
+                            desired_adcodes=["500107", "123456"])
+    assert response.status_code == 422, response.text
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(errors) == {"experience_years", "home_adcode", "current_adcode", "desired_adcodes.1"}, errors
+    assert errors["home_adcode"] == "未知的区县代码 / unknown adcode 999999"
+    assert "510100 is 成都市, a city" in errors["current_adcode"], errors
+    assert errors["desired_adcodes.1"] == "未知的区县代码 / unknown adcode 123456"
+    # Worded as when the shape holds (the service's check), and no error twice.
+    alone = await create(client, broker, home_adcode="999999", current_adcode="510100")
+    assert {e["field"]: e["message"] for e in alone.json()["errors"]} == {
+        "home_adcode": errors["home_adcode"], "current_adcode": errors["current_adcode"]}
+    malformed = await create(client, broker, name="", home_adcode="99999")
+    assert sorted(e["field"] for e in malformed.json()["errors"]) == ["home_adcode", "name"], malformed.text
+    assert await db.fetchval("SELECT count(*) FROM worker_profiles") == 0
