@@ -20,6 +20,7 @@ import asyncpg
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from matching.identity import mask_numbers_in_free_text
 from matching.regions import load_regions
 from services.api.auth.caller import Caller
 from services.api.database import PendingWork
@@ -209,7 +210,9 @@ def _safe_filename(filename: str | None) -> str | None:
     # Only a label for the uploader: control characters (a NUL would make PostgreSQL refuse the whole upload)
     # are dropped, not refused.
     name = "".join(c for c in Path(filename.replace("\\", "/")).name if unicodedata.category(c) != "Cc").strip()
-    return name[:200] or None
+    # Brokers name files after the person (张三 510107199003070014.xlsx): the name is shown on every read of the
+    # import and outlives the person's erasure, so an ID or mobile number in it is masked as in free text.
+    return mask_numbers_in_free_text(name[:200]) or None
 
 
 async def get_import(conn: asyncpg.Connection, caller: Caller, kind: ImportKind, import_id: UUID,

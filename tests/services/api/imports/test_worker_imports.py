@@ -210,6 +210,15 @@ async def test_control_characters_in_the_file_name_are_dropped(client: httpx.Asy
     assert status.json()["filename"] == "名单\u3000表.csv"  # an ideographic space is not a control character
 
 
+async def test_numbers_in_the_file_name_are_masked(client: httpx.AsyncClient, broker: OrgKey) -> None:
+    # Named after the person; the name is read back with the import long after the person may be erased.
+    response = await upload(client, broker, to_csv([worker_row(1)]).encode(),
+                            **{"X-Filename": "zhangsan 510107199003070014 tel 138-1234-5678.csv"})
+    assert response.status_code == 202, response.text
+    status = await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)
+    assert status.json()["filename"] == "zhangsan 510107********0014 tel 138****5678.csv"
+
+
 def worker_sheet(numbers: tuple[int, ...], leave_out: str | None = None) -> tuple[io.BytesIO, Any, Any]:
     """An in-memory workbook (buffer, workbook, sheet) with the Chinese header and `worker_row(n)` for each n,
     every cell as text, the `leave_out` column left empty; the caller adds its cells and closes it."""
