@@ -19,10 +19,16 @@ clean while "无经验押金300" is still caught: a negation must attach to the 
 A fee with its amount ("押金300元") is asked for, so a denial no longer excuses it; only someone else paying does,
 named right before the fee ("公司报销体检费200元") or right after it and its amount ("押金300元由公司承担"), and
 not when the clause makes that conditional or partial ("…，干满半年", "…，离职扣回", "…承担一半").
+
+One fee's waiver or payer does not reach the next fee: a negation after a fee that runs straight into another
+fee is that fee's ("有押金无中介费" asks for a deposit), a fee written as a field's label is judged by its value
+after the colon ("体检：公司报销 报名费：50元"), and a space that normalisation removed still ends the tight
+list a payer reaches a fee with its amount over ("食宿全包 报名费50元").
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -126,6 +132,9 @@ class TextRule:
     payer_void: re.Pattern[str] | None = None
     # Ends right before a paid_before phrase that is denied ('公司不予报销', '公司不负责报销'): no payer then.
     payer_denied: re.Pattern[str] | None = None
+    # Matches right after an 'after' denial when it runs straight into another term of the group that has no denial
+    # or label of its own after it: the denial is that term's ('有押金无中介费': the 无 is the agency fee's).
+    denial_taken: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,9 @@ class ComplianceRules:
     version: str
     window: int
     clause_boundaries: frozenset[str]
+    # Matches right after a fee written as a field's label ('报名费：50元'): its value follows the colon, so no
+    # denial or payer before it reaches it; they belong to the field before ('体检：公司报销 报名费：50元').
+    label_after: re.Pattern[str]
     text_rules: tuple[TextRule, ...]
     wage: WageRules
     age: AgeRules
@@ -203,6 +215,8 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
     _compile(tight_separators, "negation.list_separators_tight")
     after_amount = _get(negation, "after_amount", str, "negation")
     _compile(after_amount, "negation.after_amount")
+    label = _get(negation, "label_after", str, "negation")
+    label_after = _compile(label, "negation.label_after")
 
     raw_rules = _get(data, "text_rules", list, "text_rules")
     seen: set[str] = set()
@@ -234,6 +248,10 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
         tight_gap = f"(?:(?:{terms})(?:{tight_separators}|{terms})*)?"
         before = _str_list(raw, "negations_before", rule_id)
         after = _str_list(raw, "negations_after", rule_id)
+        # A denial after a fee that runs straight into another fee is that fee's ('有押金无中介费': the 无 is the
+        # agency fee's), unless that fee has a denial or a label of its own after it ('押金：无 中介费：无',
+        # '服装费：无 体检费：公司报销', whose spaces normalisation removes).
+        taken = f"(?>{terms})(?!{gap}(?:{_alternation(after)})|{label})" if after else None
         payer = _str_list(raw, "negations_before_payer", rule_id) if "negations_before_payer" in raw else []
         payer_after = _str_list(raw, "negations_after_payer", rule_id) if "negations_after_payer" in raw else []
         amount = _get(raw, "amount_after", str, rule_id) if "amount_after" in raw else None
@@ -259,6 +277,7 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
                                      rule_id) if payer_after else None),
                 payer_void=_compile(void, rule_id) if void is not None else None,
                 payer_denied=_compile(f"(?:{denied})\\Z", rule_id) if denied is not None else None,
+                denial_taken=_compile(taken, rule_id) if taken is not None else None,
             )
         )
 
@@ -304,6 +323,7 @@ def parse_rules(data: Mapping[str, Any]) -> ComplianceRules:
         version=_get(data, "version", str, "version"),
         window=window,
         clause_boundaries=boundaries,
+        label_after=label_after,
         text_rules=tuple(text_rules),
         wage=wage,
         age=age,
@@ -333,9 +353,25 @@ def default_rules() -> ComplianceRules:
 def normalise_text(text: str) -> str:
     """NFKC (full-width → ASCII), lower case, zero-width characters removed, and horizontal whitespace
     between two CJK characters removed (so "押 金" is "押金"). Newlines are kept: they end clauses."""
+    return _normalise(text)[0]
+
+
+def _normalise(text: str) -> tuple[str, tuple[int, ...]]:
+    """:func:`normalise_text`, and where in its result whitespace between two CJK characters was removed (the
+    index of the character after it). Removing it defeats '押 金', but a space still ends a list: a payer
+    before a fee with its amount reaches it only over a tight list ('体检公司报销 报名费50元' is no list)."""
     s = unicodedata.normalize("NFKC", text).lower()
     s = _ZERO_WIDTH_RE.sub("", s)
-    return _CJK_SPACE_RE.sub("", s)
+    pieces: list[str] = []
+    joins: list[int] = []
+    last = removed = 0
+    for m in _CJK_SPACE_RE.finditer(s):
+        pieces.append(s[last : m.start()])
+        removed += m.end() - m.start()
+        joins.append(m.end() - removed)
+        last = m.end()
+    pieces.append(s[last:])
+    return "".join(pieces), tuple(joins)
 
 
 def _excerpt(text: str, start: int, end: int) -> str:
@@ -361,13 +397,27 @@ def _clause_after(text: str, end: int, rules: ComplianceRules) -> str:
     return chunk
 
 
-def _is_negated(rule: TextRule, text: str, start: int, end: int, rules: ComplianceRules) -> bool:
+def _joined(joins: Sequence[int], lo: int, hi: int) -> bool:
+    """Whether normalisation removed a space between two CJK characters at an index from lo to hi."""
+    i = bisect.bisect_left(joins, lo)
+    return i < len(joins) and joins[i] <= hi
+
+
+def _is_negated(
+    rule: TextRule, text: str, joins: Sequence[int], start: int, end: int, rules: ComplianceRules
+) -> bool:
     before = _clause_before(text, start, rules)
     after = _clause_after(text, end, rules)
     has_amount = rule.amount_after is not None and rule.amount_after.match(text, end) is not None
+    # A fee written as a label ('报名费：50元') is judged by its value, not by the field before it (only fee rules,
+    # the ones that read amounts, have label forms).
+    labelled = rule.amount_after is not None and rules.label_after.match(text, end) is not None
     paid_before = rule.paid_before_tight if has_amount else rule.paid_before
-    payer = paid_before.search(before) if paid_before is not None else None
+    payer = paid_before.search(before) if paid_before is not None and not labelled else None
     if payer is not None and rule.payer_denied is not None and rule.payer_denied.search(before, 0, payer.start()):
+        payer = None
+    # The tight list takes no spaces: one removed between two CJK characters counts ('食宿全包 报名费50元').
+    if payer is not None and has_amount and _joined(joins, start - len(before) + payer.end(), start):
         payer = None
     paid = payer is not None or (rule.paid_after is not None and rule.paid_after.match(after) is not None)
     if paid:
@@ -375,23 +425,28 @@ def _is_negated(rule: TextRule, text: str, start: int, end: int, rules: Complian
         return void is None or (void.search(before) is None and void.search(after) is None)
     if has_amount:
         return False
-    if rule.negated_before is not None and rule.negated_before.search(before):
+    if rule.negated_before is not None and not labelled and rule.negated_before.search(before):
         return True
     if rule.negated_after is None:
         return False
     denial = rule.negated_after.match(after)
+    if denial is None:
+        return False
     # '押金：无300': an amount right after the denial is still asked for.
-    return denial is not None and (
-        rule.amount_after is None or rule.amount_after.match(text, end + denial.end()) is None
-    )
+    if rule.amount_after is not None and rule.amount_after.match(text, end + denial.end()) is not None:
+        return False
+    # '有押金无中介费': the denial is the next fee's, unless a space (removed by normalisation) stood between them
+    # ('押金/无 报名费/50').
+    taken = rule.denial_taken is not None and rule.denial_taken.match(after, denial.end()) is not None
+    return not taken or _joined(joins, end + denial.end(), end + denial.end())
 
 
 def _check_text(field: str, raw: str, rules: ComplianceRules) -> list[Finding]:
-    text = normalise_text(raw)
+    text, joins = _normalise(raw)
     findings: list[Finding] = []
     for rule in rules.text_rules:
         for m in rule.pattern.finditer(text):
-            if m.end() == m.start() or _is_negated(rule, text, m.start(), m.end(), rules):
+            if m.end() == m.start() or _is_negated(rule, text, joins, m.start(), m.end(), rules):
                 continue
             findings.append(
                 Finding(

@@ -321,6 +321,21 @@ HONEST_FEE_WORDING: list[str] = [
     "高速收费站招聘收费员",  # a toll collector's job
     "招聘收费员，停车场收费",
     "体检中心收费员",
+    # several fees denied one by one, as a form or run together (normalisation removes the spaces between them)
+    "无押金、无中介费",
+    "无押金 无中介费",
+    "无押金/无中介费",
+    "有宿舍无押金",
+    "押金：无 中介费：无",
+    "押金：无 中介费：无 体检费：无",
+    "押金：无 报名费：无 服装费：无 体检费：公司报销",
+    "押金无中介费无",
+    "押金、中介费：无",
+    "押金全免 中介费全免",
+    "体检：公司报销 报名费：无",
+    "报名费：无 体检：公司报销",
+    "包吃包住 包体检费150元",  # the space stands before the payer, not between it and the fee
+    "福利：公司报销体检费200元",
 ]
 
 
@@ -412,6 +427,24 @@ FEE_EVASIONS: list[tuple[str, str]] = [
     ("食宿：公司包 “报名费”50元", "reject"),
     ("押金300元由公司承担、报名费50元", "reject"),
     ("体检费用由公司承担、报名费50元", "reject"),
+    # one fee's waiver or payer does not reach the next fee: the 无 in '无中介费' is the agency fee's; a fee written
+    # as a label ('报名费：50元') takes its value after the colon; a space ends a payer's tight list even where
+    # normalisation removed it between two CJK characters
+    ("有押金无中介费", "reject"),
+    ("有押金、无中介费", "reject"),
+    ("有押金 无中介费", "reject"),
+    ("有押金没有中介费", "reject"),
+    ("有押金免中介费", "reject"),
+    ("有押金无报名费", "reject"),
+    ("押金无中介费", "reject"),
+    ("中介费：无 押金：有", "reject"),
+    ("无中介费 押金：面议", "reject"),
+    ("体检：无 报名费：面议", "reject"),
+    ("体检：公司报销 报名费：50元", "reject"),
+    ("体检：公司报销报名费：50元", "reject"),
+    ("食宿：公司包 报名费：50元", "reject"),
+    ("体检公司报销 报名费50元", "reject"),
+    ("食宿全包 报名费50元", "reject"),
     # a denial with an amount after it is no denial
     ("押金：无300", "reject"),
     ("押金无300", "reject"),
@@ -460,6 +493,13 @@ def test_fee_evasions_are_refused(text: str, outcome: str) -> None:
     verdict = _text(text)
     assert verdict.outcome == outcome, verdict
     assert any(f.rule_id.startswith("fee.") and f.outcome == outcome for f in verdict.findings), verdict
+
+
+@pytest.mark.parametrize("text", ["押金/无 报名费/50", "押金：无 报名费：100元", "押金无 报名费50"])
+def test_a_denial_before_a_space_is_the_fee_before_its(text: str) -> None:
+    # '有押金无中介费' gives the 无 to the agency fee after it; a space between them (removed by normalisation)
+    # leaves it to the deposit, so the posting is refused for the registration fee alone.
+    assert [f.rule_id for f in _text(text).findings] == ["fee.seeker_fee"]
 
 
 def test_title_and_each_benefit_are_checked_with_their_own_field_name() -> None:
@@ -636,6 +676,7 @@ def test_rules_can_be_passed_in(tmp_path: Path) -> None:
         (lambda d: d["age"].__setitem__("text_patterns", [r"\d+岁"]), "low"),
         (lambda d: d["text_rules"][0].pop("amount_after"), "needs 'amount_after'"),
         (lambda d: d["negation"].pop("list_separators_tight"), "list_separators_tight"),
+        (lambda d: d["negation"].pop("label_after"), "label_after"),
     ],
 )
 def test_malformed_rules_are_refused(mutate: Any, message: str) -> None:
