@@ -46,6 +46,16 @@ CATCHES: list[tuple[str, str, str]] = [
     ("fee.deposit", "包住（押金300）", "reject"),  # brackets are list material of a negation, not one themselves
     ("fee.deposit", "不会电焊的押金300", "reject"),
     ("fee.deposit", "免费住宿，押金500", "reject"),  # 免费 belongs to 住宿
+    ("fee.deposit", "压金300", "reject"),  # the common typo of 押金
+    ("fee.deposit", "压金300元", "reject"),
+    ("fee.deposit", "压金：500元", "reject"),
+    ("fee.deposit", "压金三百", "reject"),
+    ("fee.deposit", "交压金", "reject"),
+    ("fee.deposit", "需交压金", "reject"),
+    ("fee.deposit", "有压金", "reject"),
+    ("fee.deposit", "抵押金300元", "reject"),
+    ("fee.deposit", "需交风险抵押金500", "reject"),
+    ("fee.deposit", "高压金具厂 押金300", "reject"),
     ("fee.seeker_fee", "报名费50元", "reject"),
     ("fee.seeker_fee", "收取介绍费200", "reject"),
     ("fee.seeker_fee", "中介费300元，上岗即退", "reject"),
@@ -200,6 +210,19 @@ MUST_NOT_CATCH: list[str] = [
     "公司承担体检费300元",
     "包体检费150元",
     "押金为0",
+    "无压金",
+    "不收压金",
+    "压金：无",
+    "压金0元",
+    "工资日结，无压金",
+    # 压金 inside other words, 押金 / 保证金 starting other words
+    "高压金具厂招聘装配工",
+    "冲压金属件，月薪6000",
+    "液压金属成型工",
+    "压金箔工",
+    "烫金压金工",
+    "抵押金融业务专员",
+    "出纳：保证金额准确无误",
     # ID documents
     "不扣押证件",
     "严禁扣押身份证",
