@@ -103,6 +103,11 @@ FACTORY = "九龙坡工厂招熟练电焊工，包吃包住。"
     {"description": FACTORY + "押金300元由公司承担"},
     {"description": FACTORY + "体检费200元公司报销"},
     {"description": FACTORY + "体检费用由公司承担"},
+    {"description": FACTORY + "无押金、无中介费"},
+    {"description": FACTORY + "押金：无 中介费：无"},
+    {"description": FACTORY + "体检：公司报销 报名费：无"},
+    {"description": FACTORY + "工资月结，不押工资"},
+    {"description": FACTORY + "无压金"},
     {"benefits": ["包吃", "包住", "免费体检", "工作服免费发放"]},
 ])
 async def test_honest_fee_wording_is_published(client: httpx.AsyncClient, enterprise: OrgKey,
@@ -116,6 +121,11 @@ async def test_honest_fee_wording_is_published(client: httpx.AsyncClient, enterp
     ("押金300元由公司承担，干满半年", "fee.deposit"),  # the company "pays" only once the seeker stays
     ("押金/无 报名费/50", "fee.seeker_fee"),  # the denial belongs to the deposit
     ("体检费公司报销，未满三个月自理", "fee.medical_exam"),
+    ("有押金无中介费", "fee.deposit"),  # the 无 is the agency fee's
+    ("体检：公司报销 报名费：50元", "fee.seeker_fee"),  # the company pays the exam, not the registration
+    ("押一个月工资", "fee.wage_deposit"),
+    ("工资押一个月", "fee.wage_deposit"),
+    ("压金300", "fee.deposit"),
 ])
 async def test_a_fee_evasion_is_refused_naming_the_rule(client: httpx.AsyncClient, enterprise: OrgKey,
                                                          db: asyncpg.Connection, phrase: str, rule: str) -> None:
