@@ -215,6 +215,11 @@ def _safe_filename(filename: str | None) -> str | None:
     return mask_numbers_in_free_text(name[:200]) or None
 
 
+def _shown_filename(stored: str | None) -> str | None:
+    # Masked again when shown: names stored before they were masked on upload.
+    return mask_numbers_in_free_text(stored) if stored else stored
+
+
 async def get_import(conn: asyncpg.Connection, caller: Caller, kind: ImportKind, import_id: UUID,
                      *, error_limit: int = DEFAULT_ERROR_LIMIT) -> ImportOut:
     row = await repository.get_import_of(conn, import_id=import_id, org_id=caller.org_id, kind=kind)
@@ -224,7 +229,7 @@ async def get_import(conn: asyncpg.Connection, caller: Caller, kind: ImportKind,
     total_errors = await repository.error_count(conn, import_id)
     return ImportOut(
         import_id=row["id"], kind=row["kind"], status=row["status"], format=row["format"],
-        encoding=row["encoding"], filename=row["filename"], detail=row["detail"], total=row["total"],
+        encoding=row["encoding"], filename=_shown_filename(row["filename"]), detail=row["detail"], total=row["total"],
         created=row["created"], updated=row["updated"], unchanged=row["unchanged"], rejected=row["rejected"],
         errors=[ImportRowError(row=e["row_number"], field=e["field"], message=e["message"]) for e in errors],
         errors_total=total_errors, created_at=row["created_at"], started_at=row["started_at"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,16 @@ async def test_numbers_in_the_file_name_are_masked(client: httpx.AsyncClient, br
     assert response.status_code == 202, response.text
     status = await client.get(f"/v1/workers/imports/{response.json()['import_id']}", headers=broker.headers)
     assert status.json()["filename"] == "zhangsan 510107********0014 tel 138****5678.csv"
+
+
+async def test_a_file_name_stored_before_masking_is_shown_masked(client: httpx.AsyncClient, broker: OrgKey,
+                                                                 db: asyncpg.Connection) -> None:
+    response = await upload(client, broker, to_csv([worker_row(1)]).encode(), **{"X-Filename": "list.csv"})
+    assert response.status_code == 202, response.text
+    import_id = response.json()["import_id"]
+    await db.execute("UPDATE imports SET filename = '张三 13812345678.csv' WHERE id = $1", uuid.UUID(import_id))
+    status = await client.get(f"/v1/workers/imports/{import_id}", headers=broker.headers)
+    assert status.json()["filename"] == "张三 138****5678.csv"
 
 
 def worker_sheet(numbers: tuple[int, ...], leave_out: str | None = None) -> tuple[io.BytesIO, Any, Any]:
