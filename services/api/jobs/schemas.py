@@ -27,7 +27,12 @@ from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 from services.api.problems import fields_conflict
 from services.api.rules_beside_shape import fields_reported, place_errors, with_rule_errors
-from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
+from services.api.sealed_text import (
+    CONTROL_CHARACTER,
+    LINE_BREAKS_FROM_WORD,
+    PRINTABLE,
+    has_control_character,
+)
 
 WageUnit = Literal["hour", "day", "month", "piece"]
 WorkType = Literal["full_time", "seasonal", "gig", "daily"]
@@ -79,7 +84,7 @@ class JobFields(BaseModel):
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
     # Shown on kiosks and to brokers: no control characters (sealed_text.PRINTABLE).
     title: Annotated[str, Field(min_length=1, max_length=100), PRINTABLE]
-    description: Annotated[str, Field(max_length=5000), PRINTABLE] = ""
+    description: Annotated[str, Field(max_length=5000), PRINTABLE, LINE_BREAKS_FROM_WORD] = ""
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
     headcount: JsonInt = Field(ge=1, le=100_000)
     adcode: str = Field(pattern=ADCODE_PATTERN)
@@ -180,7 +185,7 @@ class JobPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     external_ref: str | None = Field(default=None, min_length=1, max_length=100)
     title: Annotated[str, Field(min_length=1, max_length=100), PRINTABLE] | None = None
-    description: Annotated[str, Field(max_length=5000), PRINTABLE] | None = None
+    description: Annotated[str, Field(max_length=5000), PRINTABLE, LINE_BREAKS_FROM_WORD] | None = None
     occupation_code: str | None = Field(default=None, pattern=OCCUPATION_CODE_PATTERN)
     headcount: JsonInt | None = Field(default=None, ge=1, le=100_000)
     adcode: str | None = Field(default=None, pattern=ADCODE_PATTERN)

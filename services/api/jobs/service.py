@@ -58,6 +58,7 @@ from services.api.plausible_dates import (
 )
 from services.api.problems import Conflict, FieldError, Forbidden, InvalidInput, NotFound, ProblemError, field_errors
 from services.api.regions.service import county_errors, location_errors
+from services.api.sealed_text import printable_text
 from services.api.settings import ApiSettings
 from services.indexing.catalogue_source import CatalogueSnapshot, current_catalogue
 from services.outbox.recorder import OutboxRecorder
@@ -266,13 +267,17 @@ def job_out(record: asyncpg.Record, ctx: JobContext) -> JobOut:
 def _fields_of(record: asyncpg.Record) -> dict[str, Any]:
     """The stored posting in request shape, so a PATCH is merged and validated as a whole posting."""
     return {
-        "external_ref": record["external_ref"], "title": record["title"], "description": record["description"],
+        # Text stored before control characters were refused comes back printable (sealed_text.printable_text).
+        "external_ref": record["external_ref"], "title": printable_text(record["title"]),
+        "description": printable_text(record["description"]),
         "occupation_code": None if record["occupation_inferred"] else record["occupation_code"],
-        "headcount": record["headcount"], "adcode": record["adcode"], "address": record["address"],
+        "headcount": record["headcount"], "adcode": record["adcode"],
+        "address": printable_text(record["address"]) if record["address"] is not None else None,
         "location": {"lat": record["lat"], "lng": record["lng"]} if record["lat"] is not None else None,
         "wage": {"min": float(record["wage_min"]), "max": float(record["wage_max"]), "unit": record["wage_unit"]},
         "work_type": record["work_type"], "start_date": record["start_date"], "end_date": record["end_date"],
-        "benefits": list(record["benefits"]), "required_certificates": list(record["required_certificates"]),
+        "benefits": [printable_text(b) for b in record["benefits"]],
+        "required_certificates": [printable_text(c) for c in record["required_certificates"]],
         "age_min": record["age_min"], "age_max": record["age_max"], "contact": record["contact"],
         "expires_at": None,
     }

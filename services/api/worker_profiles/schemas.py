@@ -34,7 +34,12 @@ from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICA
 from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 from services.api.jsonb_text import storable_text
 from services.api.rules_beside_shape import fields_reported, place_errors, rule_error, with_rule_errors
-from services.api.sealed_text import CONTROL_CHARACTER, PRINTABLE, has_control_character
+from services.api.sealed_text import (
+    CONTROL_CHARACTER,
+    LINE_BREAKS_FROM_WORD,
+    PRINTABLE,
+    has_control_character,
+)
 
 Gender = Literal["male", "female"]
 WorkerStatus = Literal["available", "placed", "inactive"]
@@ -89,7 +94,8 @@ class WorkerFields(BaseModel):
     available_from: CalendarDate
     available_until: CalendarDate | None = None
     work_types: list[WorkType] = Field(default_factory=list, max_length=4, description="Empty: any.")
-    notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
+    notes: Annotated[str, Field(max_length=1000), PRINTABLE, LINE_BREAKS_FROM_WORD] | None = Field(
+        default=None, repr=False)
     consent: Consent
 
     # Text columns cannot hold U+0000 (services/api/jsonb_text.py): refused naming the field.
@@ -199,7 +205,8 @@ class WorkerPatch(BaseModel):
     available_from: CalendarDate | None = None
     available_until: CalendarDate | None = None
     work_types: list[WorkType] | None = Field(default=None, max_length=4)
-    notes: Annotated[str, Field(max_length=1000), PRINTABLE] | None = Field(default=None, repr=False)
+    notes: Annotated[str, Field(max_length=1000), PRINTABLE, LINE_BREAKS_FROM_WORD] | None = Field(
+        default=None, repr=False)
     consent: Consent | None = None
     status: WorkerStatus | None = Field(default=None, description="available | placed | inactive")
 

@@ -53,6 +53,7 @@ from services.api.problems import (
     field_errors,
 )
 from services.api.regions.service import area_problem, county_errors
+from services.api.sealed_text import printable_text
 from services.api.settings import ApiSettings
 from services.api.worker_profiles import repository
 from services.api.worker_profiles.repository import WorkerRow
@@ -375,19 +376,23 @@ def worker_out(record: asyncpg.Record, ctx: WorkerContext) -> WorkerOut:
 def _fields_of(record: asyncpg.Record, cipher: PersonalDataCipher) -> dict[str, Any]:
     """The stored profile in request shape (decrypted), so a PATCH can be merged and validated as a whole."""
     wage = _wage(record)
+    name, notes, brand = _decrypt(cipher, record, "name"), _decrypt(cipher, record, "notes"), record["labour_brand"]
+    # Text stored before control characters were refused comes back printable (sealed_text.printable_text).
     return {
-        "external_ref": record["external_ref"], "name": _decrypt(cipher, record, "name"),
+        "external_ref": record["external_ref"], "name": printable_text(name) if name is not None else None,
         "id_number": _decrypt(cipher, record, "id_number"), "phone": _decrypt(cipher, record, "phone"),
         "gender": record["gender"], "home_adcode": record["home_adcode"],
         "current_adcode": record["current_adcode"],
-        "occupations": [o["input"] for o in record["occupations"]],
-        "skills": list(record["skills"]), "certificates": list(record["certificates"]),
-        "labour_brand": record["labour_brand"], "experience_years": record["experience_years"],
+        "occupations": [printable_text(o["input"]) for o in record["occupations"]],
+        "skills": [printable_text(s) for s in record["skills"]],
+        "certificates": [printable_text(c) for c in record["certificates"]],
+        "labour_brand": printable_text(brand) if brand is not None else None,
+        "experience_years": record["experience_years"],
         "education": record["education"], "desired_adcodes": list(record["desired_adcodes"]),
         "willing_to_relocate": record["willing_to_relocate"], "max_commute_km": record["max_commute_km"],
         "expected_wage": wage.model_dump() if wage else None,
         "available_from": record["available_from"], "available_until": record["available_until"],
-        "work_types": list(record["work_types"]), "notes": _decrypt(cipher, record, "notes"),
+        "work_types": list(record["work_types"]), "notes": printable_text(notes) if notes is not None else None,
         "consent": {"share_with_enterprises": record["consent_share_with_enterprises"],
                     "contact_by_sms": record["consent_contact_by_sms"],
                     "given_at": record["consent_given_at"]},

@@ -70,3 +70,38 @@ async def test_a_report_text_and_a_credit_reason_with_control_characters_are_ref
         assert_refused(adjusted, "reason")
     ledger = await client.get(f"/v1/credit/{broker.org_id}", headers=authority.headers)
     assert ledger.json()["ledger"] == []
+
+
+async def test_word_line_breaks_in_a_description_or_notes_are_line_breaks(
+        client: httpx.AsyncClient, enterprise: OrgKey, broker: OrgKey, db: asyncpg.Connection) -> None:
+    # Shift+Enter in Word pastes U+000B; a page break U+000C. Refused unseen, they made a pasted description a 422.
+    created = await client.post("/v1/jobs", json=job_body(description="包吃包住\x0b八小时工作制\x0c"),
+                                headers=enterprise.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["description"] == "包吃包住\n八小时工作制"  # the trailing break stripped as whitespace
+    worker = await client.post("/v1/workers", json=worker_body(1, notes="腰不好\x0b不做重体力"), headers=broker.headers)
+    assert worker.status_code == 201, worker.text
+    notes = await client.get(f"/v1/workers/{worker.json()['id']}/personal-data", params={"purpose": "核对"},
+                             headers=broker.headers)
+    assert notes.json()["notes"] == "腰不好\n不做重体力"
+    # Elsewhere they are still refused (a title is one line).
+    assert_refused(await client.post("/v1/jobs", json=job_body(title="急招\x0b普工"), headers=enterprise.headers),
+                   "title")
+
+
+async def test_text_stored_with_control_characters_does_not_block_an_edit_of_something_else(
+        client: httpx.AsyncClient, enterprise: OrgKey, broker: OrgKey, db: asyncpg.Connection) -> None:
+    # Stored before they were refused: a PATCH is merged with the stored object and validated whole, so renewing such
+    # a posting, or moving such a profile, was a 422 about a character the client cannot see.
+    job = (await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)).json()
+    await db.execute(f"UPDATE job_postings SET description = '包吃{BELL}包住\x0b两班倒', benefits = '{{包吃,包住{BELL}}}'"
+                     " WHERE id = $1", job["id"])
+    renewed = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 3}, headers=enterprise.headers)
+    assert renewed.status_code == 200, renewed.text
+    assert (renewed.json()["description"], renewed.json()["benefits"]) == ("包吃包住\n两班倒", ["包吃", "包住"])
+    worker = (await client.post("/v1/workers", json=worker_body(1), headers=broker.headers)).json()
+    await db.execute(f"UPDATE worker_profiles SET skills = '{{氩弧焊{ESCAPE}}}', labour_brand = '巴渝{BELL}大嫂'"
+                     " WHERE id = $1", worker["id"])
+    moved = await client.patch(f"/v1/workers/{worker['id']}", json={"experience_years": 9}, headers=broker.headers)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["skills"], moved.json()["labour_brand"]) == (["氩弧焊[2J"], "巴渝大嫂")
