@@ -15,10 +15,17 @@ _COLUMNS = """id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_
               origin_adcode, destination_adcode, transfer, cross_province, job_posted_at, job_start_date,
               proposed_at, accepted_at, hired_at, arrived_at, retained_30_at, retained_90_at, ended_at, ended_from,
               end_reason, end_note, updated_at,
+              -- Whether the profile is `available` (not inactive, placed otherwise or erased): accept and hire
+              -- need it, so that next_actions offers neither when they would be refused.
+              coalesce((SELECT w.status = 'available' FROM worker_profiles w WHERE w.id = placements.worker_id),
+                       false) AS worker_available,
               -- Whether a hire could go through now (service.hire's refusals: the posting open, unexpired, with
-              -- headcount left; the worker holding no job), so that next_actions offers no hire it would refuse.
+              -- headcount left; the worker available and holding no job), so that next_actions offers no hire it
+              -- would refuse.
               coalesce((SELECT j.status = 'open' AND j.expires_at > now() AND {open_headcount} > 0
                           FROM job_postings j WHERE j.id = placements.job_id), false)
+              AND coalesce((SELECT w.status = 'available' FROM worker_profiles w WHERE w.id = placements.worker_id),
+                           false)
               AND NOT EXISTS (SELECT 1 FROM placements held
                                WHERE held.worker_id = placements.worker_id
                                  AND held.status IN ('hired', 'arrived', 'retained_30', 'retained_90'))
@@ -89,9 +96,20 @@ async def worker_erased(conn: asyncpg.Connection, worker_id: UUID) -> bool:
     return bool(erased)
 
 
-async def lock_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
-    """Serialises hires of one worker: a second hire waits here until the first commits, then sees it."""
-    await conn.execute("SELECT 1 FROM worker_profiles WHERE id = $1 FOR UPDATE", worker_id)
+async def lock_worker(conn: asyncpg.Connection, worker_id: UUID) -> str | None:
+    """Serialises hires of one worker: a second hire waits here until the first commits, then sees it. Returns
+    the profile's status as it is once locked (None: no such profile)."""
+    status: str | None = await conn.fetchval("SELECT status FROM worker_profiles WHERE id = $1 FOR UPDATE",
+                                             worker_id)
+    return status
+
+
+async def worker_status(conn: asyncpg.Connection, worker_id: UUID) -> str | None:
+    """The profile's status under a share lock: a PATCH or an erasure under way is waited for and then seen, and
+    none can commit until this transaction does."""
+    status: str | None = await conn.fetchval("SELECT status FROM worker_profiles WHERE id = $1 FOR SHARE",
+                                             worker_id)
+    return status
 
 
 async def employment_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
@@ -118,11 +136,32 @@ async def end_before_hire_of_job(conn: asyncpg.Connection, job_id: UUID, *, note
     acceptances end (reason `other`, `note` saying why), each with an `end` event by no organisation (the
     platform) carrying `detail`, and their open reminders resolved. At the transaction's time, as the posting's
     own close. Returns (id, broker_org_id) of the placements ended."""
+    return await _end_before_hire(conn, "job_id", job_id, note=note, detail=detail)
+
+
+async def lock_before_hire_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> None:
+    """Erasure, before it locks the profile: the person's proposals and acceptances, in id order. Accept and hire
+    hold the placement and then the profile; taking them the other way round could deadlock with one of them."""
+    await conn.execute(
+        "SELECT 1 FROM placements WHERE worker_id = $1 AND status = ANY($2::text[]) ORDER BY id FOR UPDATE",
+        worker_id, list(BEFORE_HIRE))
+
+
+async def end_before_hire_of_worker(conn: asyncpg.Connection, worker_id: UUID, *, note: str,
+                                    detail: dict[str, Any]) -> list[asyncpg.Record]:
+    """The person was erased: nobody can be hired through their proposals and acceptances any more, so they end
+    as a closed posting's do (end_before_hire_of_job). Returns (id, enterprise_org_id) of the placements ended."""
+    return await _end_before_hire(conn, "worker_id", worker_id, note=note, detail=detail)
+
+
+async def _end_before_hire(conn: asyncpg.Connection, column: str, value: UUID, *, note: str,
+                           detail: dict[str, Any]) -> list[asyncpg.Record]:
+    assert column in ("job_id", "worker_id")  # fixed names only
     rows = list(await conn.fetch(
-        """UPDATE placements SET ended_from = status, status = 'ended', ended_at = now(), end_reason = 'other',
+        f"""UPDATE placements SET ended_from = status, status = 'ended', ended_at = now(), end_reason = 'other',
                    end_note = $3, updated_at = now()
-             WHERE job_id = $1 AND status = ANY($2::text[])
-            RETURNING id, broker_org_id, ended_from""", job_id, list(BEFORE_HIRE), note))
+             WHERE {column} = $1 AND status = ANY($2::text[])
+            RETURNING id, broker_org_id, enterprise_org_id, ended_from""", value, list(BEFORE_HIRE), note))
     if rows:
         await conn.executemany(
             """INSERT INTO placement_events (placement_id, action, from_status, to_status, detail, at)

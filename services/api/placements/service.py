@@ -10,8 +10,10 @@ Who may do what (the two sides are the job's enterprise and the worker's broker;
 | propose   | –           | the enterprise (own open posting; a worker who consented to sharing, whose broker  |
 |           |             | is licensed) or the broker (own worker; any open posting; licensed). Posting open  |
 |           |             | with headcount left, worker available                                              |
-| accept    | proposed    | the side that did not propose                                                      |
-| hire      | accepted    | the enterprise; needs open headcount; the hire of the last one closes the posting  |
+| accept    | proposed    | the side that did not propose; the worker still available                          |
+| hire      | accepted    | the enterprise; needs open headcount and the worker still available (not inactive, |
+|           |             | placed or erased: 409 worker_not_available); the hire of the last one closes the   |
+|           |             | posting                                                                            |
 | arrive    | hired       | the broker (reminded from the job's start date)                                    |
 | retain 30 | arrived     | the broker, from 30 days after arrival                                             |
 | retain 90 | retained_30 | the broker, from 90 days after arrival                                             |
@@ -29,7 +31,9 @@ ledger (once per placement).
 A posting that stops taking hires (filled, closed, rejected, removed, expired) ends its proposed and accepted
 placements in the transaction that closed it (jobs.service.record_posting_closed: reason `other`, the event's
 `posting_closed` says why, their brokers get `job.closed`); `next_actions` offers `hire` only when the hire would
-go through (the posting open with headcount left, the worker not employed elsewhere).
+go through (the posting open with headcount left, the worker available and not employed elsewhere). Erasing the
+worker ends their proposed and accepted placements the same way (worker_profiles.service.erase_worker: reason
+`other`, the event's `worker_erased`); a placement already hired goes on (its steps are still recorded).
 """
 
 from __future__ import annotations
@@ -153,7 +157,8 @@ def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
     if side is None or status == "ended":
         return []
     actions: list[str] = []
-    if status == "proposed" and side != record["proposed_by"] and not (side == "broker" and licence_expired):
+    if (status == "proposed" and side != record["proposed_by"] and not (side == "broker" and licence_expired)
+            and record["worker_available"]):
         actions.append("accept")
     if status == "accepted" and side == "enterprise" and record["hire_possible"]:
         actions.append("hire")
@@ -317,6 +322,23 @@ _SIDE_ZH = {"enterprise": "用人单位", "broker": "经纪人"}
 _STEP_EN = {"arrive": "confirm the worker's arrival", "retain": "confirm the worker is still employed"}
 
 
+_WORKER_STATUS_ZH = {"inactive": "已停用", "placed": "已安置", "erased": "已删除"}
+
+
+def _require_available_worker(status: str | None, action: str) -> None:
+    """Accept and hire start the person's employment: refused unless the profile is `available` now. The broker
+    may have set it inactive (or placed, for work found elsewhere) since the proposal, or erased the person; a hire
+    would then mark someone `placed` who is not on the market, or employ a tombstone."""
+    if status == "available":
+        return
+    shown = status or "erased"  # no row: nothing left of the person either
+    reason = ("the worker's profile was erased" if shown == "erased"
+              else f"the worker's profile is {shown}, not available")
+    raise _refused("worker_not_available",
+                   f"{action}: 求职者档案{_WORKER_STATUS_ZH.get(shown, shown)}，不可安置 / cannot {action}: {reason}",
+                   worker_status=shown)
+
+
 def _from(record: asyncpg.Record, expected: str, action: str) -> None:
     status = record["status"]
     if status != expected:
@@ -368,6 +390,7 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
             raise _refused("broker_licence_expired",
                            "求职者所属经纪人的人力资源服务许可证已过期 / the worker's broker's HR-service licence has "
                            "expired; no new placement until it is renewed")
+    _require_available_worker(await repository.worker_status(conn, record["worker_id"]), "accept")
     note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
 
@@ -392,9 +415,12 @@ async def hire(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, ou
     open_headcount = await _open_headcount(conn, job)
     if open_headcount == 0:
         raise _refused("no_open_headcount", "岗位已招满 / the posting has no open headcount")
-    await repository.lock_worker(conn, record["worker_id"])  # two jobs hiring the same worker: one wins
+    # Two jobs hiring the same worker: one wins. Locked for update, so a PATCH or an erasure of the profile is
+    # waited for and seen, and none can slip in before this hire commits.
+    worker_status = await repository.lock_worker(conn, record["worker_id"])
     if await repository.employment_of_worker(conn, record["worker_id"]) is not None:
         raise _refused("worker_employed", "求职者已在岗 / the worker already holds a job through a placement")
+    _require_available_worker(worker_status, "hire")
     # After lock_worker (for update): a share lock taken first would let two hires of one worker each hold it
     # and wait for the other's.
     note = await _note_kept(conn, record, note)
@@ -416,6 +442,8 @@ async def arrive(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"broker"}, "arrive")
     _from(record, "hired", "arrive")
+    # An erased person's hired placement goes on being recorded (ARCHITECTURE: erasure): the hire happened, and
+    # the arrival counts in the figures; only notes are no longer kept (_note_kept).
     note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="arrive", to_status="arrived", now=now, detail=_note(note))
 

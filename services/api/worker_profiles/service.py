@@ -721,6 +721,9 @@ async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
     expired licence (the person's right does not depend on the broker's). Idempotent."""
     if caller.role != "broker":
         raise Forbidden("需要劳务经纪人角色 / requires role broker")
+    await _owned(conn, caller, worker_id)  # another broker's id locks nothing
+    # The person's proposals and acceptances before the profile: the order in which accept and hire lock them.
+    await placements_repository.lock_before_hire_of_worker(conn, worker_id)
     record = await _owned(conn, caller, worker_id, for_update=True)
     if record["status"] != "erased":
         record = await repository.erase(conn, worker_id)
@@ -728,6 +731,11 @@ async def erase_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Cal
         await repository.forget_access_purposes(conn, worker_id)
         await notification_erasure.forget_worker(conn, worker_id)
         await placements_repository.forget_notes_about_worker(conn, worker_id)
+        # Nobody can be hired through them any more (accept and hire need an available profile): they end now, as
+        # a closed posting's do, rather than stay open for the enterprise to be refused later. The note names no one.
+        await placements_repository.end_before_hire_of_worker(
+            conn, worker_id, note="求职者档案已删除 / the worker's profile was erased",
+            detail={"reason": "other", "worker_erased": True})
     await ctx.outbox.record(conn, INDEX_TOPIC, str(worker_id))
     return worker_out(record, ctx)
 

@@ -133,19 +133,20 @@ async def proposed_placement(client: httpx.AsyncClient, broker: OrgKey, enterpri
 
 async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
         client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
-    # The placement outlives the erasure and its steps go on; erasure stripped the notes once, so a note
-    # written afterwards would stay for ever.
+    # A hired placement outlives the erasure and its steps go on (a proposal or acceptance ends with it: nobody
+    # can be hired through it any more); erasure stripped the notes once, so a note written afterwards would stay
+    # for ever.
     worker_id, placement_id = await proposed_placement(client, broker, enterprise)
+    assert (await act(client, enterprise, placement_id, "accept")).status_code == 200
+    assert (await act(client, enterprise, placement_id, "hire")).status_code == 200
     assert (await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
-    accepted = await act(client, enterprise, placement_id, "accept", {"note": NOTES["accept"]})
-    assert accepted.status_code == 200, accepted.text
-    hired = await act(client, enterprise, placement_id, "hire", {"note": NOTES["hire"]})
-    assert hired.status_code == 200, hired.text
-    ended = await act(client, enterprise, placement_id, "end", {"reason": "no_show", "note": NOTES["end"]})
+    arrived = await act(client, broker, placement_id, "arrive", {"note": NOTES["hire"]})
+    assert arrived.status_code == 200, arrived.text
+    ended = await act(client, enterprise, placement_id, "end", {"reason": "left", "note": NOTES["end"]})
     assert ended.status_code == 200, ended.text
     assert (ended.json()["status"], ended.json()["end_note"]) == ("ended", None)
     left = {(table, secret) for table, text in (await every_table_text(db)).items()
-            for secret in (NAME, NOTES["accept"], NOTES["hire"], NOTES["end"]) if secret in text}
+            for secret in (NAME, NOTES["hire"], NOTES["end"]) if secret in text}
     assert left == set()
 
 
