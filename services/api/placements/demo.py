@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.api.china_calendar import CHINA_TZ
 from services.api.placements import repository, service
 from services.api.placements.schemas import PlacementCreate
 from services.api.placements.service import Actor
@@ -30,11 +31,17 @@ _PLAN: list[tuple[str, float, int]] = [
     ("retained_30", 0.12, 45), ("retained_90", 0.08, 110), ("ended", 0.10, 30),
 ]
 
+# The final states a lifecycle reaches through the worker's arrival, and when it comes after the proposal (a day to
+# accept, a day to hire, two days to arrive).
+_ARRIVED = frozenset({"arrived", "retained_30", "retained_90", "ended"})
+_TO_ARRIVAL = timedelta(days=4)
+
 
 async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *, enterprise: Actor, broker: Actor,
                    start: datetime) -> None:
     """Walk one proposed placement to `target`, each step a little later than the one before."""
     steps = {"accepted": 1, "hired": 2, "arrived": 3, "retained_30": 4, "retained_90": 5, "ended": 3}[target]
+    assert (target in _ARRIVED) == (steps >= 3)
     when = start
     if steps >= 1:
         when += timedelta(days=1)
@@ -43,7 +50,7 @@ async def _advance(conn: asyncpg.Connection, target: str, placement_id: UUID, *,
         when += timedelta(days=1)
         await service.hire(conn, enterprise, placement_id, outbox=UnqueuedOutbox(), now=when)
     if steps >= 3:
-        when += timedelta(days=2)
+        when = start + _TO_ARRIVAL
         await service.arrive(conn, broker, placement_id, now=when)
     arrived = when
     if steps >= 4:
@@ -90,6 +97,11 @@ async def seed_demo_placements(conn: asyncpg.Connection, *, settings: Any = None
             start = now - timedelta(days=starts[target], hours=rng.randint(0, 20))
             try:
                 async with conn.transaction():
+                    if target in _ARRIVED:
+                        # An arrival is confirmed from the job's start date on, and the demo postings start today
+                        # or later: this one started by the day its worker arrived, weeks ago.
+                        arrival_day = (start + _TO_ARRIVAL).astimezone(CHINA_TZ).date()
+                        await repository.demo_start_by(conn, job["id"], arrival_day)
                     placed = await service.propose(conn, broker, PlacementCreate(job_id=job["id"],
                                                                                  worker_id=worker["id"]), now=start)
                     if target != "proposed":

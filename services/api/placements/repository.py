@@ -112,6 +112,17 @@ async def worker_status(conn: asyncpg.Connection, worker_id: UUID) -> str | None
     return status
 
 
+async def arrival_confirmable_from(conn: asyncpg.Connection, placement_id: UUID) -> date:
+    """The first day in China on which the worker's arrival may be confirmed: the posting's start date as it is
+    now (an enterprise may postpone it after a hire; the placement's copy if the posting is gone), or the day of the
+    hire if later. The same day the broker's arrival reminder falls due (due_reminders)."""
+    day: date = await conn.fetchval(
+        """SELECT greatest(coalesce(j.start_date, p.job_start_date),
+                           (p.hired_at AT TIME ZONE 'Asia/Shanghai')::date)
+             FROM placements p LEFT JOIN job_postings j ON j.id = p.job_id WHERE p.id = $1""", placement_id)
+    return day
+
+
 async def employment_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
     """A placement in which the worker currently holds a job, if any."""
     return await conn.fetchrow(
@@ -332,6 +343,12 @@ async def demo_candidates(conn: asyncpg.Connection, *, enterprise_ids: list[UUID
               AND NOT EXISTS (SELECT 1 FROM placements p WHERE p.worker_id = worker_profiles.id)
             ORDER BY id""", broker_ids)
     return list(jobs), list(workers)
+
+
+async def demo_start_by(conn: asyncpg.Connection, job_id: UUID, day: date) -> None:
+    """Demo data only: the posting starts on `day` at the latest, so that a demo placement's arrival on that day
+    is not before the job starts."""
+    await conn.execute("UPDATE job_postings SET start_date = least(start_date, $2) WHERE id = $1", job_id, day)
 
 
 async def count_for_orgs(conn: asyncpg.Connection, org_ids: list[UUID]) -> int:

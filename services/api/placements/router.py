@@ -85,7 +85,8 @@ async def get_placement(placement_id: UUID, conn: Connection, caller: AnyCaller)
 @router.post("/{placement_id}/accept", response_model=PlacementOut, responses=problem_responses(409))
 async def accept_placement(placement_id: UUID, conn: Connection, caller: AnyCaller,
                            body: TransitionNote | None = None) -> PlacementOut:
-    """The side that did not propose accepts (proposed → accepted)."""
+    """The side that did not propose accepts (proposed → accepted). Refused (409 `worker_not_available`) once
+    the worker's profile is no longer available (inactive, placed or erased)."""
     return await service.accept(conn, Actor.of(caller), placement_id, note=body.note if body else None)
 
 
@@ -93,7 +94,8 @@ async def accept_placement(placement_id: UUID, conn: Connection, caller: AnyCall
 async def hire_placement(placement_id: UUID, conn: Connection, caller: AnyCaller, pending: PostCommit,
                          body: TransitionNote | None = None) -> PlacementOut:
     """The enterprise hires (accepted → hired). One less open headcount; the last one closes the posting. The
-    worker becomes `placed` (out of search and matching) until the placement ends."""
+    worker becomes `placed` (out of search and matching) until the placement ends. Refused (409
+    `worker_not_available`) once the worker's profile is no longer available (inactive, placed or erased)."""
     return await service.hire(conn, Actor.of(caller), placement_id, outbox=pending,
                               note=body.note if body else None)
 
@@ -101,7 +103,8 @@ async def hire_placement(placement_id: UUID, conn: Connection, caller: AnyCaller
 @router.post("/{placement_id}/arrive", response_model=PlacementOut, responses=problem_responses(409))
 async def arrive_placement(placement_id: UUID, conn: Connection, caller: AnyCaller,
                            body: TransitionNote | None = None) -> PlacementOut:
-    """The broker confirms the worker arrived (hired → arrived)."""
+    """The broker confirms the worker arrived (hired → arrived), from the job's start date on (the hire's day if
+    later): before it, 409 `before_start_date` with `confirmable_from`."""
     return await service.arrive(conn, Actor.of(caller), placement_id, note=body.note if body else None)
 
 

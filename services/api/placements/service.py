@@ -14,7 +14,8 @@ Who may do what (the two sides are the job's enterprise and the worker's broker;
 | hire      | accepted    | the enterprise; needs open headcount and the worker still available (not inactive, |
 |           |             | placed or erased: 409 worker_not_available); the hire of the last one closes the   |
 |           |             | posting                                                                            |
-| arrive    | hired       | the broker (reminded from the job's start date)                                    |
+| arrive    | hired       | the broker, from the job's start date (or the hire's day, if later: 409            |
+|           |             | before_start_date until then; reminded that day)                                   |
 | retain 30 | arrived     | the broker, from 30 days after arrival                                             |
 | retain 90 | retained_30 | the broker, from 90 days after arrival                                             |
 | end       | any but end | either side, with a reason that fits the state (END_REASONS)                       |
@@ -442,6 +443,15 @@ async def arrive(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     record = await _visible(conn, actor, placement_id, for_update=True)
     _require_side(actor, record, {"broker"}, "arrive")
     _from(record, "hired", "arrive")
+    # The worker arrives to start the job, not before it starts: an arrival dated earlier would count the
+    # placement in a period before its work began (figures count arrivals) and bring the 30 and 90 day retention
+    # confirmations forward. Counted in days in China, as the arrival reminder falls due.
+    confirmable_from = await repository.arrival_confirmable_from(conn, record["id"])
+    if now.astimezone(CHINA_TZ).date() < confirmable_from:
+        raise _refused("before_start_date",
+                       f"岗位 {confirmable_from.isoformat()} 才开工，不能提前确认到岗 / the job starts on "
+                       f"{confirmable_from.isoformat()}: arrival can be confirmed from that day",
+                       confirmable_from=confirmable_from.isoformat())
     # An erased person's hired placement goes on being recorded (ARCHITECTURE: erasure): the hire happened, and
     # the arrival counts in the figures; only notes are no longer kept (_note_kept).
     note = await _note_kept(conn, record, note)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import asyncpg
 import httpx
 
 from matching.identity import id_check_character
+from services.api.china_calendar import china_today
 from tests.conftest import OrgKey, start_date_in
 
 _sequence = itertools.count(101)
@@ -55,6 +57,12 @@ async def make_job(client: httpx.AsyncClient, enterprise: OrgKey, *, adcode: str
     data: dict[str, Any] = response.json()
     assert data["status"] == "open", data
     return data
+
+
+async def start_today(db: asyncpg.Connection, job_id: str) -> None:
+    """The posting's start date has come (a request cannot move the API's clock): it starts today in China, so the
+    worker's arrival may be confirmed (it is refused before the start date)."""
+    await db.execute("UPDATE job_postings SET start_date = $2 WHERE id = $1::uuid", job_id, china_today())
 
 
 async def act(client: httpx.AsyncClient, org: OrgKey, placement_id: str, action: str,

@@ -13,7 +13,7 @@ import httpx
 from services.api.credit.service import record_credit_event
 from services.api.settings import ApiSettings
 from tests.conftest import OrgKey, start_date_in
-from tests.services.api.placements.support import act, hired_placement, make_job, make_worker
+from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, start_today
 from tests.services.indexing.pipeline import document_ids, get_document, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
 
@@ -32,7 +32,7 @@ async def indexed_workers(settings: ApiSettings) -> set[str]:
 
 async def test_a_hire_places_the_worker_out_of_search_and_the_end_brings_them_back(
         client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, settings: ApiSettings) -> None:
-    job = await make_job(client, enterprise, headcount=3)
+    job = await make_job(client, enterprise, headcount=3, start_date=start_date_in(0))  # arrival confirmed below
     worker = await make_worker(client, broker)
     bystander = await make_worker(client, broker)
     assert {worker["id"], bystander["id"]} <= await indexed_workers(settings)
@@ -126,6 +126,7 @@ async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClien
               AND entity_id = $1""", notice["id"]) == 0
 
     # The next reminder (retention at 30 days) is a second notice.
+    await start_today(db, job["id"])
     assert (await act(client, broker, pid, "arrive")).status_code == 200
     arrived_on = (await db.fetchval("SELECT arrived_at FROM placements WHERE id = $1::uuid", pid)).date()
     assert await write_due_reminders(db, today=arrived_on + timedelta(days=31)) == 1
@@ -135,7 +136,7 @@ async def test_reminders_land_in_the_brokers_inbox_once(client: httpx.AsyncClien
 
 async def test_retention_at_90_days_credits_the_broker_once(client: httpx.AsyncClient, broker: OrgKey,
                                                             enterprise: OrgKey, db: asyncpg.Connection) -> None:
-    job = await make_job(client, enterprise)
+    job = await make_job(client, enterprise, start_date=start_date_in(0))
     worker = await make_worker(client, broker)
     pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
     assert (await act(client, broker, pid, "arrive")).status_code == 200

@@ -21,6 +21,7 @@ from tests.services.api.placements.support import (
     make_job,
     make_worker,
     propose,
+    start_today,
 )
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 from workers.placement_tasks import write_due_reminders
@@ -37,7 +38,8 @@ def problem_reason(response: httpx.Response) -> str | None:
 async def test_full_lifecycle_by_the_allowed_parties(client: httpx.AsyncClient, broker: OrgKey,
                                                      enterprise: OrgKey, db: asyncpg.Connection) -> None:
     worker = await make_worker(client, broker, home="500235")  # 云阳县 (CQ)
-    job = await make_job(client, enterprise, adcode="500107", headcount=3)  # 九龙坡区 (CQ)
+    job = await make_job(client, enterprise, adcode="500107", headcount=3,  # 九龙坡区 (CQ)
+                         start_date=start_date_in(0))  # starts today: the arrival may be confirmed
 
     created = await propose(client, enterprise, job["id"], worker["id"])
     assert created.status_code == 201, created.text
@@ -254,7 +256,7 @@ async def test_hires_reduce_headcount_and_the_last_one_closes_the_posting(
 
 async def test_retention_is_confirmable_on_the_whole_day_the_refusal_and_the_reminder_name(
         client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
-    job = await make_job(client, enterprise)
+    job = await make_job(client, enterprise, start_date=start_date_in(0))
     worker = await make_worker(client, broker)
     pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
     assert (await act(client, broker, pid, "arrive")).status_code == 200
@@ -284,7 +286,7 @@ async def test_a_persons_numbers_in_a_note_are_read_as_written_only_by_the_worke
     # Brokers type the person's ID or mobile number into notes; the enterprise read them raw in the placement's
     # events and end_note, though it never sees a worker's raw ID number or phone (product.md).
     authority = await make_org("authority")
-    job = await make_job(client, enterprise)
+    job = await make_job(client, enterprise, start_date=start_date_in(0))
     worker = await make_worker(client, broker)
     pid = (await hired_placement(client, enterprise, broker, job["id"], worker["id"]))["id"]
     id_number = fresh_id_number()
@@ -502,6 +504,7 @@ async def test_reminders_ask_the_broker_at_the_right_dates(client: httpx.AsyncCl
     assert await write_due_reminders(db, today=start + timedelta(days=1)) == 0  # once only
     assert await reminders() == [("confirm_arrival", start.isoformat())]
 
+    await start_today(db, job["id"])
     assert (await act(client, broker, pid, "arrive")).status_code == 200
     assert await reminders() == []  # resolved by the arrival
     arrived_on = (await db.fetchval("SELECT arrived_at FROM placements WHERE id = $1::uuid", pid)).date()

@@ -1,5 +1,5 @@
 """Placements whose worker left the market after the proposal (profile set inactive or placed by the broker, or
-erased): refused with a 409 problem saying why, nothing changed."""
+erased), and arrivals confirmed before the job starts: refused with a 409 problem saying why, nothing changed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.api.worker_profiles import repository as workers_repository
-from tests.conftest import OrgKey
+from tests.conftest import OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 
 
@@ -127,11 +127,33 @@ async def test_hire_of_an_erased_worker_left_accepted_is_refused(client: httpx.A
     assert await _state(db, pid, worker["id"], job["id"]) == before
 
 
+async def test_arrival_before_the_job_starts_is_refused(client: httpx.AsyncClient, broker: OrgKey,
+                                                        enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise, start_date=start_date_in(3))
+    placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
+    pid = placement["id"]
+
+    before = await _state(db, pid, worker["id"], job["id"])
+    refused = refusal(await act(client, broker, pid, "arrive", {"note": "提前到了"}))
+    assert (refused["reason"], refused["confirmable_from"]) == ("before_start_date", start_date_in(3))
+    assert start_date_in(3) in refused["detail"]
+    assert await _state(db, pid, worker["id"], job["id"]) == before
+
+    # The enterprise brings the start forward (the posting's date as it is now counts): the arrival goes through.
+    moved = await client.patch(f"/v1/jobs/{job['id']}", json={"start_date": start_date_in(0)},
+                               headers=enterprise.headers)
+    assert moved.status_code == 200, moved.text
+    arrived = await act(client, broker, pid, "arrive")
+    assert arrived.status_code == 200, arrived.text
+    assert arrived.json()["status"] == "arrived"
+
+
 async def test_an_erased_persons_hired_placement_still_records_the_arrival(
         client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey) -> None:
     """The hire happened: the placement goes on (figures count arrivals), as ARCHITECTURE's erasure says."""
     worker = await make_worker(client, broker)
-    job = await make_job(client, enterprise)
+    job = await make_job(client, enterprise, start_date=start_date_in(0))
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
     assert (await client.delete(f"/v1/workers/{worker['id']}", headers=broker.headers)).status_code == 200
     shown = (await client.get(f"/v1/placements/{placement['id']}", headers=broker.headers)).json()

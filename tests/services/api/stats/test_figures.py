@@ -18,7 +18,7 @@ from services.api.catalogue.service import load_published_version
 from services.api.stats import schemas
 from services.api.stats.periods import BadPeriod, month_of, parse_period, quarter_of
 from services.api.stats.service import compute_period, refresh
-from tests.conftest import MakeOrg, OrgKey
+from tests.conftest import MakeOrg, OrgKey, start_date_in
 from tests.services.api.placements.support import act, hired_placement, make_job, make_worker, propose
 
 WELDER = "6-18-02-04"  # 焊工, shortage level 1 in the initial catalogue (whole circle)
@@ -39,7 +39,8 @@ async def build_small_data_set(client: httpx.AsyncClient, make_org: MakeOrg, db:
         await load_published_version(db, load_initial_catalogue(), note="test")
     broker = await make_org("broker")
     enterprise = await make_org("enterprise")
-    j1 = await make_job(client, enterprise, adcode="500107", headcount=3, occupation_code=WELDER)
+    j1 = await make_job(client, enterprise, adcode="500107", headcount=3, occupation_code=WELDER,
+                        start_date=start_date_in(0))  # W1 arrives today
     await make_job(client, enterprise, adcode="500107", headcount=2, occupation_code=OTHER)
     j3 = await make_job(client, enterprise, adcode="510104", headcount=1, occupation_code=WELDER)
     w1 = await make_worker(client, broker, home="500235", occupations=[WELDER])
@@ -274,7 +275,7 @@ async def test_placements_still_count_after_the_other_side_ends_them(client: htt
     again."""
     broker = await make_org("broker")
     enterprise = await make_org("enterprise")
-    job = await make_job(client, enterprise, adcode="510104", headcount=2)
+    job = await make_job(client, enterprise, adcode="510104", headcount=2, start_date=start_date_in(0))
     worker = await make_worker(client, broker, home="500235")
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
     assert (await act(client, broker, placement["id"], "arrive")).status_code == 200

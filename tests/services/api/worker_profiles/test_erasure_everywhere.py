@@ -24,7 +24,7 @@ from services.api.worker_profiles.service import build_context, read_personal_da
 from tests.conftest import OrgKey
 from tests.services.api.imports.rows import to_csv, worker_row
 from tests.services.api.notifications.conftest import FAST
-from tests.services.api.placements.support import act, make_job
+from tests.services.api.placements.support import act, make_job, start_today
 from tests.services.api.worker_profiles.test_worker_profiles import ID_NUMBER, NAME, PHONE, worker_body
 from tests.services.indexing.pipeline import document_ids, run_worker_burst, settle
 
@@ -140,6 +140,8 @@ async def test_notes_written_on_a_placement_after_the_erasure_are_not_kept(
     assert (await act(client, enterprise, placement_id, "accept")).status_code == 200
     assert (await act(client, enterprise, placement_id, "hire")).status_code == 200
     assert (await client.delete(f"/v1/workers/{worker_id}", headers=broker.headers)).status_code == 200
+    job_id = await db.fetchval("SELECT job_id FROM placements WHERE id = $1::uuid", placement_id)
+    await start_today(db, str(job_id))
     arrived = await act(client, broker, placement_id, "arrive", {"note": NOTES["hire"]})
     assert arrived.status_code == 200, arrived.text
     ended = await act(client, enterprise, placement_id, "end", {"reason": "left", "note": NOTES["end"]})
