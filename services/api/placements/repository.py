@@ -15,6 +15,12 @@ _COLUMNS = """id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_
               origin_adcode, destination_adcode, transfer, cross_province, job_posted_at, job_start_date,
               proposed_at, accepted_at, hired_at, arrived_at, retained_30_at, retained_90_at, ended_at, ended_from,
               end_reason, end_note, updated_at,
+              -- The first day in China on which the arrival may be confirmed (service.arrive): the posting's start
+              -- date as it is now (an enterprise may postpone it after a hire; the placement's copy if the posting
+              -- is gone), or the hire's day if later (greatest ignores a NULL hired_at). The arrival reminder's day.
+              greatest(coalesce((SELECT j.start_date FROM job_postings j WHERE j.id = placements.job_id),
+                                job_start_date),
+                       (hired_at AT TIME ZONE 'Asia/Shanghai')::date) AS arrival_confirmable_from,
               -- Whether the profile is `available` (not inactive, placed otherwise or erased): accept and hire
               -- need it, so that next_actions offers neither when they would be refused.
               coalesce((SELECT w.status = 'available' FROM worker_profiles w WHERE w.id = placements.worker_id),
@@ -110,17 +116,6 @@ async def worker_status(conn: asyncpg.Connection, worker_id: UUID) -> str | None
     status: str | None = await conn.fetchval("SELECT status FROM worker_profiles WHERE id = $1 FOR SHARE",
                                              worker_id)
     return status
-
-
-async def arrival_confirmable_from(conn: asyncpg.Connection, placement_id: UUID) -> date:
-    """The first day in China on which the worker's arrival may be confirmed: the posting's start date as it is
-    now (an enterprise may postpone it after a hire; the placement's copy if the posting is gone), or the day of the
-    hire if later. The same day the broker's arrival reminder falls due (due_reminders)."""
-    day: date = await conn.fetchval(
-        """SELECT greatest(coalesce(j.start_date, p.job_start_date),
-                           (p.hired_at AT TIME ZONE 'Asia/Shanghai')::date)
-             FROM placements p LEFT JOIN job_postings j ON j.id = p.job_id WHERE p.id = $1""", placement_id)
-    return day
 
 
 async def employment_of_worker(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:

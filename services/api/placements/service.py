@@ -163,7 +163,8 @@ def next_actions(record: asyncpg.Record, side: Side | None, now: datetime, *,
         actions.append("accept")
     if status == "accepted" and side == "enterprise" and record["hire_possible"]:
         actions.append("hire")
-    if status == "hired" and side == "broker":
+    if (status == "hired" and side == "broker"
+            and now.astimezone(CHINA_TZ).date() >= record["arrival_confirmable_from"]):
         actions.append("arrive")
     if side == "broker":
         for milestone, source in RETENTION_FROM.items():
@@ -446,7 +447,7 @@ async def arrive(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
     # The worker arrives to start the job, not before it starts: an arrival dated earlier would count the
     # placement in a period before its work began (figures count arrivals) and bring the 30 and 90 day retention
     # confirmations forward. Counted in days in China, as the arrival reminder falls due.
-    confirmable_from = await repository.arrival_confirmable_from(conn, record["id"])
+    confirmable_from: date = record["arrival_confirmable_from"]
     if now.astimezone(CHINA_TZ).date() < confirmable_from:
         raise _refused("before_start_date",
                        f"岗位 {confirmable_from.isoformat()} 才开工，不能提前确认到岗 / the job starts on "

@@ -134,6 +134,9 @@ async def test_arrival_before_the_job_starts_is_refused(client: httpx.AsyncClien
     placement = await hired_placement(client, enterprise, broker, job["id"], worker["id"])
     pid = placement["id"]
 
+    assert placement["next_actions"] == ["end"]  # the enterprise's
+    shown = (await client.get(f"/v1/placements/{pid}", headers=broker.headers)).json()
+    assert shown["next_actions"] == ["end"]  # no arrival offered that would be refused
     before = await _state(db, pid, worker["id"], job["id"])
     refused = refusal(await act(client, broker, pid, "arrive", {"note": "提前到了"}))
     assert (refused["reason"], refused["confirmable_from"]) == ("before_start_date", start_date_in(3))
@@ -144,6 +147,8 @@ async def test_arrival_before_the_job_starts_is_refused(client: httpx.AsyncClien
     moved = await client.patch(f"/v1/jobs/{job['id']}", json={"start_date": start_date_in(0)},
                                headers=enterprise.headers)
     assert moved.status_code == 200, moved.text
+    shown = (await client.get(f"/v1/placements/{pid}", headers=broker.headers)).json()
+    assert shown["next_actions"] == ["arrive", "end"]
     arrived = await act(client, broker, pid, "arrive")
     assert arrived.status_code == 200, arrived.text
     assert arrived.json()["status"] == "arrived"
