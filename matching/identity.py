@@ -394,6 +394,14 @@ _TO_ASCII = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XX
 # find the person. It is masked whole, its first 6 and last 4 kept. Shorter unbroken runs of 12–14 digits (an order
 # or invoice number, a mobile with one digit too many) are left as written: nothing in them is a number's known shape.
 _LONG_RUN = 16
+# A bank card (16–19 digits: UnionPay's 62…, and Visa, Mastercard, JCB co-brands) as banks and apps print it, in groups
+# of four with one separator, the last of a 17–19 digit one shorter (6222 0212 3456 7890 123): masked whole like the
+# unbroken run. No Luhn check: cards that fail it are in circulation, and a card let through is the leak this
+# exists to stop. Two guards, which no card's digits meet: a first group that is a year of 19xx or 20xx (2019 2020
+# 2021 2022: no card number starts 19 or 20; Mastercard's 2-series starts at 2221) and groups that all end in 00 (a
+# list of wages, 4000 5000 6000 8000).
+_CARD_GROUP = 4
+_CARD_DIGITS = range(16, 20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +492,14 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
             if len(digits) > 18:
                 break
         if best is None:
+            card = _card_end(groups, i)
+            if card is not None:
+                card_end, length = card
+                positions = [p for g in groups[i:card_end] if g is not None
+                             for p in range(g.start, g.start + len(g.digits))][:length]
+                replacements.append((first.start, positions[-1] + 1, _shown_ends(text, positions, 6)))
+                i = card_end
+                continue
             if len(first.digits) >= _LONG_RUN:
                 replacements.append((first.start, first.start + len(first.digits),
                                      _shown_ends(text, list(range(first.start, first.start + len(first.digits))), 6)))
@@ -502,6 +518,32 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     return replacements
 
 
+def _card_end(groups: list[_Group | None], i: int) -> tuple[int, int] | None:
+    """Where a bank card's groups starting at ``groups[i]`` end (the index after its last group) and how many digits
+    it has, or None.
+
+    Four or more groups of four digits with one separator; after exactly four, a last group of 1–3 digits may follow
+    (a 17–19 digit card). More than four groups of four are no single card but may be two run together, or a card
+    and a year: all of them are masked, as an unbroken run of as many digits would be."""
+    fours: list[_Group] = []
+    for group in groups[i:]:
+        if (group is None or len(group.digits) != _CARD_GROUP or not group.digits.isdigit()
+                or (len(fours) > 1 and group.separator != fours[1].separator)):
+            break
+        fours.append(group)
+    if len(fours) * _CARD_GROUP < _CARD_DIGITS.start:
+        return None
+    if fours[0].digits[:2] in ("19", "20") or all(g.digits.endswith("00") for g in fours):
+        return None
+    end, length = i + len(fours), len(fours) * _CARD_GROUP
+    tail = groups[end] if end < len(groups) else None
+    if length == _CARD_DIGITS.start and tail is not None and tail.separator == fours[1].separator:
+        digits = tail.digits.removesuffix("X")  # an x after the card is a latin letter (…123x): not the card's
+        if digits.isdigit() and length + len(digits) in _CARD_DIGITS:
+            return end + 1, length + len(digits)
+    return end, length
+
+
 def _shown_ends(text: str, positions: list[int], head: int) -> str:
     """The first `head` and the last 4 of these characters of `text`, stars between (4 for a mobile, as mask_phone
     masks one; the hidden count for an ID number, 8 for 18 characters as mask_id_number)."""
@@ -514,7 +556,8 @@ def mask_numbers_in_free_text(text: str) -> str:
     """ID and mobile numbers in free text a broker typed into a profile (skills, certificates, labour brand), however
     they are written (+8613812345678, 138 1234 5678, 138—1234—5678, tel13812345678, sfz50010719850101123X,
     5001 0719 8501 0112 3X, full-width digits), masked to ``138****5678`` and ``500107********123X``, before anyone
-    else sees the text; and any unbroken run of 16 or more digits to its first 6 and last 4."""
+    else sees the text; and any unbroken run of 16 or more digits, or bank card in groups of four (6222 0212 3456 7890
+    123, 6217-0000-1234-5678), to its first 6 and last 4."""
     if len(text) < 11 or _ELEVEN_DIGITS.match(text) is None:
         return text  # the common case (电焊, 叉车 3年): one regex step, no allocation
     pieces: list[str] = []

@@ -5,8 +5,9 @@ upserts or deletes its document (services/indexing/sync.py), so a repeated or la
 upsert it waits for the document and matches it in the same job (workers/match_tasks.py: matching →
 notifications).
 
-`workers.remask` (one row, recorded by migration 0021) re-indexes, page by page, the live profiles whose free text
-may hold a number `mask_numbers_in_free_text` masks differently since that release; it does not match them.
+`workers.remask` (one row, recorded by migration 0021, and again by 0023 for bank cards in groups) re-indexes, page
+by page, the live profiles whose free text may hold a number `mask_numbers_in_free_text` masks differently since that
+release; it does not match them.
 
 `expire_postings` (cron) marks postings past `expires_at` as expired and records a `job.index` row (and the
 `job.closed` notifications) for each in the same transaction, so they leave the index even if this process dies

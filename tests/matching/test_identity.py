@@ -389,6 +389,12 @@ def test_a_uuid_in_a_path_is_never_taken_for_a_phone() -> None:
     # An unbroken run of 16 or more digits (an ID number and a mobile run together, a bank card) keeps its ends only.
     ("50010719850101123413812345678", "500107*******************5678"),
     ("卡号6222021234567890123", "卡号622202*********0123"),
+    # A bank card as banks and apps print it, in groups of four (the last of a 19-digit one three), one separator.
+    ("工资卡 6222 0212 3456 7890 123 建行", "工资卡 622202*********0123 建行"),
+    ("6217-0000-1234-5678", "621700******5678"), ("6222.0212.3456.7890.12", "622202********9012"),
+    ("卡号：４３６７ ４２１２ ３４５６ ７８９０", "卡号：４３６７４２******７８９０"),
+    # Two cards run together, or a card and a year, are masked whole: no single card's middle is left.
+    ("6222 0212 3456 7890 6217 0000 1234 5678", "622202**********************5678"),
 ])
 def test_numbers_in_free_text_are_masked_however_they_are_grouped(text: str, expected: str) -> None:
     assert mask_numbers_in_free_text(text) == expected
@@ -404,6 +410,8 @@ def test_numbers_in_free_text_are_masked_however_they_are_grouped(text: str, exp
     # Twelve to fifteen digits in a row are not a mobile (an order number); two grouped runs that only add up to a
     # legacy ID number's length with impossible birth dates are not one either.
     "编号138123456789", "单号 1381234567890", "8000 9000 1000 200",
+    # Four groups of four that no card's digits make: years (no card number starts 19 or 20), round wages.
+    "2019 2020 2021 2022 在重庆", "1998 2003 2010 2016", "月薪 4000 5000 6000 8000", "4500/5500/6500/7500",
 ])
 def test_free_text_without_a_number_of_a_person_is_left_as_written(text: str) -> None:
     assert mask_numbers_in_free_text(text) == text

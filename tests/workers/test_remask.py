@@ -1,5 +1,6 @@
 """Documents indexed before the masking of free text learnt other groupings are masked again at the deploy
-(migration 0021's `workers.remask` row), without `bashu index rebuild` and without telling anyone of matches."""
+(migration 0021's `workers.remask` row, and 0023's for bank cards in groups of four), without `bashu index rebuild`
+and without telling anyone of matches."""
 
 from __future__ import annotations
 
@@ -73,3 +74,60 @@ async def test_the_deploy_masks_again_documents_indexed_with_a_number_in_them(
         assert await db.fetchval("SELECT count(*) FROM notifications") == notices
     finally:
         await search.aclose()
+
+
+CARD_SKILLS = ["电工", "工资卡 6222 0212 3456 7890 123"]  # a 19-digit card as banks print it, 4-4-4-4-3
+CARD_BRAND = "开州厨师 6217-0000-1234-5678"
+
+
+async def test_the_deploy_masks_again_documents_indexed_with_a_bank_card_in_them(
+        client: httpx.AsyncClient, make_org: MakeOrg, settings: ApiSettings, db: asyncpg.Connection) -> None:
+    enterprise, broker = await make_org("enterprise"), await make_org("broker")
+    assert (await client.post("/v1/jobs", json=JOB, headers=enterprise.headers)).status_code == 201
+    response = await client.post("/v1/workers", json=worker_body(skills=CARD_SKILLS, labour_brand=CARD_BRAND),
+                                 headers=broker.headers)
+    assert response.status_code == 201, response.text
+    worker_id = response.json()["id"]
+    await run_worker_burst(settings)
+    await settle(settings)
+
+    search = create_search_client(settings.meili_url, settings.meili_master_key.get_secret_value())
+    index = search.index(index_name(settings.meili_index_prefix, "workers"))
+    try:
+        document = await index.get_document(worker_id)
+        assert document["skills"] == ["电工", "工资卡 622202*********0123"]  # what this release indexes
+        assert document["labour_brand"] == "开州厨师 621700******5678"
+        # What the previous release indexed: its masking left cards in groups as typed.
+        task = await index.add_documents([{**document, "skills": CARD_SKILLS, "labour_brand": CARD_BRAND}],
+                                         primary_key="id")
+        await search.wait_for_task(task.task_uid)
+
+        # The deploy: 0021's row ran at its own deploy (here: none, the database was empty then); 0023 records one.
+        last_row = await db.fetchval("SELECT max(id) FROM outbox")
+        notices = await db.fetchval("SELECT count(*) FROM notifications")
+        await db.execute((MIGRATIONS_DIR / "0023_workers_remasked_for_bank_cards.sql").read_text(encoding="utf-8"))
+        remask = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'workers.remask'")
+        assert remask is not None
+        assert remask["entity_id"] == ""
+        assert await reconcile(settings, outbox_stale_after_seconds=0.001) == 1
+        await run_worker_burst(settings)
+        await settle(settings)
+
+        document = await index.get_document(worker_id)
+        assert document["skills"] == ["电工", "工资卡 622202*********0123"]
+        assert document["labour_brand"] == "开州厨师 621700******5678"
+        assert await db.fetchval("SELECT done_at FROM outbox WHERE id = $1", remask["id"]) is not None
+        assert await db.fetch("SELECT topic FROM outbox WHERE id > $1 AND id <> $2", last_row, remask["id"]) == []
+        assert await db.fetchval("SELECT count(*) FROM notifications") == notices
+    finally:
+        await search.aclose()
+
+
+async def test_no_bank_card_remask_row_where_no_profile_has_16_digits_in_an_item(
+        client: httpx.AsyncClient, make_org: MakeOrg, db: asyncpg.Connection) -> None:
+    broker = await make_org("broker")
+    response = await client.post("/v1/workers", json=worker_body(skills=["电焊 2019-2020", "电话 138 1234 5678"]),
+                                 headers=broker.headers)
+    assert response.status_code == 201, response.text
+    await db.execute((MIGRATIONS_DIR / "0023_workers_remasked_for_bank_cards.sql").read_text(encoding="utf-8"))
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'workers.remask'") == 0
