@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -48,12 +49,25 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+# GETs whose answer is a read of personal data written to the audit log (`pii_access_log`: the personal-data endpoint,
+# the authorities' reviews of reports with the reporter's contact). A HEAD sends nothing of it out, yet answered as
+# a GET it decrypted the values and recorded a read that never left the server: the log of who read what would
+# hold reads that were none. They serve GET only, and HEAD is answered 405 with `Allow: GET`.
+_AUDITED_READS = re.compile(r"/v1/workers/[^/]+/personal-data/?|/v1/reports(?:/[^/]+)?/?")
+
+
+def answers_head(path: str) -> bool:
+    """Whether HEAD on `path` is answered as GET (every GET but the audited reads)."""
+    return _AUDITED_READS.fullmatch(path) is None
+
+
 class HeadAsGetMiddleware:
     """HEAD is answered as GET is, without the content (RFC 9110 9.3.2: the same status and headers, Content-Length
     included). FastAPI's routes serve only the methods they declare, unlike Starlette's (which add HEAD to every GET),
     so `HEAD /healthz` (what uptime monitors and load balancers often send) and `HEAD /v1/kiosk/search` were answered
     405. Here for every GET at once, rather than a HEAD route beside each GET, which OpenAPI would list twice. The
     request goes on as a GET (the kiosk lane answers it too); the access log, outside, records it as the HEAD it was.
+    On an audited read (`answers_head`) it goes on as the HEAD it is, which no route serves: a 405 without content.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -74,7 +88,8 @@ class HeadAsGetMiddleware:
                 ended = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        await self.app({**scope, "method": "GET"}, receive, send_head)
+        method = "GET" if answers_head(scope["path"]) else "HEAD"
+        await self.app({**scope, "method": method}, receive, send_head)
 
 
 class BodySizeLimitMiddleware:

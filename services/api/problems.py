@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from matching.identity import mask_numbers_in_text
+from services.api.middleware import answers_head
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://bashu-bridge.cn/problems/"
@@ -326,8 +327,9 @@ def _allowed_methods(request: Request) -> str:
     routes = request.app.router.routes
     served = [method for method in _METHODS
               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
-    if "GET" in served and "HEAD" not in served:
-        served.insert(served.index("GET") + 1, "HEAD")  # every GET answers HEAD too (middleware.HeadAsGetMiddleware)
+    if "GET" in served and "HEAD" not in served and answers_head(request.url.path):
+        # Every GET answers HEAD too (middleware.HeadAsGetMiddleware), but the audited reads of personal data.
+        served.insert(served.index("GET") + 1, "HEAD")
     return ", ".join(served)
 
 

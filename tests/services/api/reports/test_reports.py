@@ -60,6 +60,11 @@ async def test_kiosk_reports_a_job_with_encrypted_contact(client: httpx.AsyncCli
     assert item["target_org_id"] == enterprise.org_id
     audit = await db.fetchrow("SELECT org_id, subject_kind, fields FROM pii_access_log")
     assert (str(audit["org_id"]), audit["subject_kind"], audit["fields"]) == (authority.org_id, "report", ["contact"])
+    # HEAD decrypts and records nothing (it was answered as a GET without content, and audited as a read).
+    for path, allowed in (("/v1/reports", "GET, POST"), (f"/v1/reports/{filed['id']}", "GET")):
+        head = await client.head(path, params={"status": "open"}, headers=authority.headers)
+        assert (head.status_code, head.content, head.headers["allow"]) == (405, b"", allowed), path
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 1
 
     # A report without contact from a kiosk is fine too.
     plain = await report(client, kiosk, "job", job["id"], "filled")

@@ -174,6 +174,28 @@ async def test_full_read_is_audited(client: httpx.AsyncClient, broker: OrgKey, d
 
 
 
+async def test_head_on_personal_data_reads_and_records_nothing(client: httpx.AsyncClient, broker: OrgKey,
+                                                              db: asyncpg.Connection) -> None:
+    # HEAD was answered as GET without the content: the values were decrypted and the audit log recorded a read of
+    # full personal data that never left the server. Only GET reads them; HEAD is refused as a method.
+    worker_id = (await create(client, broker)).json()["id"]
+    head = await client.head(f"/v1/workers/{worker_id}/personal-data", params={"purpose": "签合同"},
+                             headers=broker.headers)
+    assert (head.status_code, head.content, head.headers["allow"]) == (405, b"", "GET")
+    assert head.headers["content-type"] == "application/problem+json"
+    put = await client.put(f"/v1/workers/{worker_id}/personal-data", headers=broker.headers)
+    assert (put.status_code, put.headers["allow"]) == (405, "GET")
+    assert put.json()["type"].endswith("/method-not-allowed")
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 0
+    # GET is answered and audited as before; HEAD on the profile itself (no full values, no audit) still works.
+    read = await client.get(f"/v1/workers/{worker_id}/personal-data", params={"purpose": "签合同"},
+                            headers=broker.headers)
+    assert read.status_code == 200, read.text
+    assert await db.fetchval("SELECT count(*) FROM pii_access_log") == 1
+    profile = await client.head(f"/v1/workers/{worker_id}", headers=broker.headers)
+    assert (profile.status_code, profile.content) == (200, b"")
+
+
 async def test_a_purpose_of_spaces_or_invisible_characters_reads_nothing(client: httpx.AsyncClient, broker: OrgKey,
                                                                        db: asyncpg.Connection) -> None:
     # The query's min_length counted them: "  " was answered with the full values and logged with purpose "".
