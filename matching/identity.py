@@ -32,6 +32,7 @@ __all__ = [
     "id_check_character",
     "mask_id_number",
     "mask_numbers_in_free_text",
+    "mask_numbers_in_log_text",
     "mask_numbers_in_text",
     "mask_phone",
     "normalise_id_number",
@@ -459,8 +460,10 @@ def _number_kind(digits: str, cuts: list[tuple[int, str]]) -> tuple[str, int] | 
     return None
 
 
-def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    """(start, end, replacement) of every number in the run text[start:end]."""
+def _masked_run(text: str, start: int, end: int, *, standalone: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of every number in the run text[start:end]; with `standalone`, only numbers that no
+    letter or digit touches, and no unbroken run that is a decimal fraction or an epoch time (mask_numbers_in_log_text).
+    """
     groups: list[_Group | None] = []  # None: a number masked before (opaque)
     previous_end = -1
     for token in _GROUP.finditer(text, start, end):
@@ -474,6 +477,9 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
         if first is None:
             i += 1
             continue
+        if standalone and _word_at(text, first.start - 1):
+            i += 1  # part of a word (the hex of a UUID, …e138-1234-5678-…): nothing starts here
+            continue
         best: tuple[int, str, int, int] | None = None  # (last group, kind, prefix, digits)
         digits, cuts = "", []
         for j in range(i, len(groups)):
@@ -486,8 +492,8 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
             # (13812345678x, …0000xyz): both readings are tried.
             for taken in (group.digits, group.digits[:-1]) if group.digits.endswith("X") else (group.digits,):
                 found = _number_kind(digits + taken, cuts) if len(digits + taken) <= 18 else None
-                if found is not None:  # the longest: an ID number over a mobile-shaped start of it
-                    best = (j, *found, len(digits + taken))
+                if found is not None and not (standalone and _word_at(text, group.start + len(taken))):
+                    best = (j, *found, len(digits + taken))  # the longest: an ID number over a mobile-shaped start
             digits += group.digits
             if len(digits) > 18:
                 break
@@ -497,10 +503,11 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
                 card_end, length = card
                 positions = [p for g in groups[i:card_end] if g is not None
                              for p in range(g.start, g.start + len(g.digits))][:length]
-                replacements.append((first.start, positions[-1] + 1, _shown_ends(text, positions, 6)))
-                i = card_end
-                continue
-            if len(first.digits) >= _LONG_RUN:
+                if not (standalone and _word_at(text, positions[-1] + 1)):
+                    replacements.append((first.start, positions[-1] + 1, _shown_ends(text, positions, 6)))
+                    i = card_end
+                    continue
+            if len(first.digits) >= _LONG_RUN and not (standalone and _not_a_number_in_a_log(text, first)):
                 replacements.append((first.start, first.start + len(first.digits),
                                      _shown_ends(text, list(range(first.start, first.start + len(first.digits))), 6)))
             i += 1
@@ -516,6 +523,25 @@ def _masked_run(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
         replacements.append((first.start, positions[-1] + 1, shown))
         i = last_index + 1
     return replacements
+
+
+_WORD_CHARACTER = re.compile("[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
+_DECIMAL_POINT = re.compile(f"[{_D}][.．]")
+# Epoch times in micro- and nanoseconds (16 and 19 digits, 1.6e15–2.0e15 µs: 2020–2033): no ID number starts 16–19
+# (no such province) and no card starts with a 1.
+_EPOCH_TIME = re.compile("1[6-9][0-9]{14}(?:[0-9]{3})?")
+
+
+def _word_at(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and _WORD_CHARACTER.match(text, index) is not None
+
+
+def _not_a_number_in_a_log(text: str, group: _Group) -> bool:
+    """An unbroken run of 16+ digits in a log line that is part of a word, a decimal fraction (a float's repr has up to
+    17 digits after the point: a duration, a score) or an epoch time: none is a number of a person."""
+    end = group.start + len(group.digits)
+    return (_word_at(text, end) or _DECIMAL_POINT.match(text, max(group.start - 2, 0), group.start) is not None
+            or _EPOCH_TIME.fullmatch(group.digits) is not None)
 
 
 def _card_end(groups: list[_Group | None], i: int) -> tuple[int, int] | None:
@@ -558,12 +584,24 @@ def mask_numbers_in_free_text(text: str) -> str:
     5001 0719 8501 0112 3X, full-width digits), masked to ``138****5678`` and ``500107********123X``, before anyone
     else sees the text; and any unbroken run of 16 or more digits, or bank card in groups of four (6222 0212 3456 7890
     123, 6217-0000-1234-5678), to its first 6 and last 4."""
+    return _mask_runs(text, standalone=False)
+
+
+def mask_numbers_in_log_text(text: str) -> str:
+    """What `mask_numbers_in_free_text` masks (ID, mobile and bank card numbers however grouped, unbroken runs of 16+
+    digits), for a log line's text, the last guard: only where no letter or digit touches the number, so a UUID
+    (…e138-1234-5678-…), a hex id or an id in a path is left as it is; nor are decimal fractions (durations) and epoch
+    times in micro- or nanoseconds. Timestamps in ISO form hold no run of 11 digits."""
+    return _mask_runs(text, standalone=True)
+
+
+def _mask_runs(text: str, *, standalone: bool) -> str:
     if len(text) < 11 or _ELEVEN_DIGITS.match(text) is None:
         return text  # the common case (电焊, 叉车 3年): one regex step, no allocation
     pieces: list[str] = []
     done = 0
     for run in _RUN.finditer(text):
-        for start, end, shown in _masked_run(text, run.start(), run.end()):
+        for start, end, shown in _masked_run(text, run.start(), run.end(), standalone=standalone):
             pieces += (text[done:start], shown)
             done = end
     if not pieces:

@@ -11,20 +11,21 @@ from typing import Any
 import orjson
 import structlog
 
-from matching.identity import mask_numbers_in_text
+from matching.identity import mask_numbers_in_log_text
 
 
 def mask_personal_numbers(_logger: Any, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
-    """The last guard: an ID or mobile number in any text of a log line (an exception's message, a value some
-    code logged without thinking) is written masked. Code keeps personal data out of logs on purpose; this
-    catches what it missed, in strings and in lists and mappings of them, one level deep."""
+    """The last guard: an ID, mobile or bank card number in any text of a log line (an exception's message, a value
+    some code logged without thinking) is written masked, however it is grouped, as profiles' free text masks it
+    (`mask_numbers_in_log_text`: a UUID, a timestamp or a duration is left whole). Code keeps personal data out of
+    logs on purpose; this catches what it missed, in strings and in lists and mappings of them, one level deep."""
     for key, value in event.items():
         if isinstance(value, str):
-            event[key] = mask_numbers_in_text(value)
+            event[key] = mask_numbers_in_log_text(value)
         elif isinstance(value, list | tuple):
-            event[key] = [mask_numbers_in_text(v) if isinstance(v, str) else v for v in value]
+            event[key] = [mask_numbers_in_log_text(v) if isinstance(v, str) else v for v in value]
         elif isinstance(value, dict):
-            event[key] = {k: mask_numbers_in_text(v) if isinstance(v, str) else v for k, v in value.items()}
+            event[key] = {k: mask_numbers_in_log_text(v) if isinstance(v, str) else v for k, v in value.items()}
     return event
 
 
