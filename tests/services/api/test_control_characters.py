@@ -94,8 +94,8 @@ async def test_text_stored_with_control_characters_does_not_block_an_edit_of_som
     # Stored before they were refused: a PATCH is merged with the stored object and validated whole, so renewing such
     # a posting, or moving such a profile, was a 422 about a character the client cannot see.
     job = (await client.post("/v1/jobs", json=job_body(), headers=enterprise.headers)).json()
-    await db.execute(f"UPDATE job_postings SET description = '包吃{BELL}包住\x0b两班倒', benefits = '{{包吃,包住{BELL}}}'"
-                     " WHERE id = $1", job["id"])
+    await db.execute("UPDATE job_postings SET description = $2, benefits = $3 WHERE id = $1", job["id"],
+                     f"包吃{BELL}包住\x0b两班倒", ["包吃", f"包住{BELL}"])
     renewed = await client.patch(f"/v1/jobs/{job['id']}", json={"headcount": 3}, headers=enterprise.headers)
     assert renewed.status_code == 200, renewed.text
     assert (renewed.json()["description"], renewed.json()["benefits"]) == ("包吃包住\n两班倒", ["包吃", "包住"])
