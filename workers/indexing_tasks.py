@@ -5,7 +5,7 @@ upserts or deletes its document (services/indexing/sync.py), so a repeated or la
 upsert it waits for the document and matches it in the same job (workers/match_tasks.py: matching →
 notifications).
 
-`workers.remask` (one row, recorded by migration 0021, and again by 0023 for bank cards in groups) re-indexes, page
+`workers.remask` (one row, recorded by migration 0021; `workers.remask_cards` by 0023 for bank cards) re-indexes, page
 by page, the live profiles whose free text may hold a number `mask_numbers_in_free_text` masks differently since that
 release; it does not match them.
 
@@ -41,6 +41,10 @@ log = structlog.get_logger("bashu.worker.indexing")
 
 EXPIRY_BATCH = 500
 REMASK_TOPIC = "workers.remask"
+# The same walk for migration 0023 (bank cards) under a topic a worker of an earlier release does not know: it would
+# run a `workers.remask` row with its own, older masking and mark it done; an unknown topic fails there and is
+# retried until a worker of this release takes it.
+REMASK_CARDS_TOPIC = "workers.remask_cards"
 # Profiles re-indexed per Meilisearch write; the walk waits for each write before the next, at most this long (behind
 # an import's large writes a page may wait; past it the row fails and is retried from where it started).
 REMASK_PAGE = 500
@@ -69,6 +73,15 @@ async def index_worker(resources: WorkerResources, entity_id: str) -> None:
 
 @outbox_handler(REMASK_TOPIC)
 async def remask_worker_documents(resources: WorkerResources, entity_id: str) -> None:
+    await _remask(resources, entity_id, REMASK_TOPIC)
+
+
+@outbox_handler(REMASK_CARDS_TOPIC)
+async def remask_worker_documents_for_cards(resources: WorkerResources, entity_id: str) -> None:
+    await _remask(resources, entity_id, REMASK_CARDS_TOPIC)
+
+
+async def _remask(resources: WorkerResources, entity_id: str, topic: str) -> None:
     """Re-index the live profiles with 11 or more digits in an item of free text, from after the id `entity_id` on
     ("": from the start), so documents built by an older `mask_numbers_in_free_text` are masked as it masks now.
 
@@ -98,7 +111,7 @@ async def remask_worker_documents(resources: WorkerResources, entity_id: str) ->
             log.info("indexing.remasked", profiles=written, outbox_entity=entity_id)
             return
         if loop.time() - started > time_budget(resources):
-            await hand_over(resources, REMASK_TOPIC, str(after))
+            await hand_over(resources, topic, str(after))
             log.info("indexing.remask_continued", profiles=written, after=str(after))
             return
 

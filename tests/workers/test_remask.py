@@ -106,7 +106,8 @@ async def test_the_deploy_masks_again_documents_indexed_with_a_bank_card_in_them
         last_row = await db.fetchval("SELECT max(id) FROM outbox")
         notices = await db.fetchval("SELECT count(*) FROM notifications")
         await db.execute((MIGRATIONS_DIR / "0023_workers_remasked_for_bank_cards.sql").read_text(encoding="utf-8"))
-        remask = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'workers.remask'")
+        # A topic a worker of the previous release does not know (it would re-index with its own masking).
+        remask = await db.fetchrow("SELECT id, entity_id FROM outbox WHERE topic = 'workers.remask_cards'")
         assert remask is not None
         assert remask["entity_id"] == ""
         assert await reconcile(settings, outbox_stale_after_seconds=0.001) == 1
@@ -130,4 +131,4 @@ async def test_no_bank_card_remask_row_where_no_profile_has_16_digits_in_an_item
                                  headers=broker.headers)
     assert response.status_code == 201, response.text
     await db.execute((MIGRATIONS_DIR / "0023_workers_remasked_for_bank_cards.sql").read_text(encoding="utf-8"))
-    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic = 'workers.remask'") == 0
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE topic LIKE 'workers.remask%'") == 0
