@@ -21,17 +21,17 @@ _COLUMNS = """id, job_id, worker_id, enterprise_org_id, broker_org_id, proposed_
               greatest(coalesce((SELECT j.start_date FROM job_postings j WHERE j.id = placements.job_id),
                                 job_start_date),
                        (hired_at AT TIME ZONE 'Asia/Shanghai')::date) AS arrival_confirmable_from,
-              -- Whether the profile is `available` (not inactive, placed otherwise or erased): accept and hire
-              -- need it, so that next_actions offers neither when they would be refused.
-              coalesce((SELECT w.status = 'available' FROM worker_profiles w WHERE w.id = placements.worker_id),
-                       false) AS worker_available,
+              -- Whether the profile is `available` (not inactive, placed otherwise or erased) and still shared with
+              -- enterprises: accept and hire need it, so that next_actions offers neither when they would be refused.
+              coalesce((SELECT w.status = 'available' AND w.consent_share_with_enterprises
+                          FROM worker_profiles w WHERE w.id = placements.worker_id), false) AS worker_available,
               -- Whether a hire could go through now (service.hire's refusals: the posting open, unexpired, with
               -- headcount left; the worker available and holding no job), so that next_actions offers no hire it
               -- would refuse.
               coalesce((SELECT j.status = 'open' AND j.expires_at > now() AND {open_headcount} > 0
                           FROM job_postings j WHERE j.id = placements.job_id), false)
-              AND coalesce((SELECT w.status = 'available' FROM worker_profiles w WHERE w.id = placements.worker_id),
-                           false)
+              AND coalesce((SELECT w.status = 'available' AND w.consent_share_with_enterprises
+                               FROM worker_profiles w WHERE w.id = placements.worker_id), false)
               AND NOT EXISTS (SELECT 1 FROM placements held
                                WHERE held.worker_id = placements.worker_id
                                  AND held.status IN ('hired', 'arrived', 'retained_30', 'retained_90'))
@@ -102,18 +102,23 @@ async def worker_erased(conn: asyncpg.Connection, worker_id: UUID) -> bool:
     return bool(erased)
 
 
+# The profile's standing for a placement step: its status, or `not_shared` for an available profile whose broker
+# withdrew the consent to share it with enterprises since the proposal.
+_STANDING = "CASE WHEN status = 'available' AND NOT consent_share_with_enterprises THEN 'not_shared' ELSE status END"
+
+
 async def lock_worker(conn: asyncpg.Connection, worker_id: UUID) -> str | None:
     """Serialises hires of one worker: a second hire waits here until the first commits, then sees it. Returns
-    the profile's status as it is once locked (None: no such profile)."""
-    status: str | None = await conn.fetchval("SELECT status FROM worker_profiles WHERE id = $1 FOR UPDATE",
+    the profile's standing (`_STANDING`) as it is once locked (None: no such profile)."""
+    status: str | None = await conn.fetchval(f"SELECT {_STANDING} FROM worker_profiles WHERE id = $1 FOR UPDATE",
                                              worker_id)
     return status
 
 
 async def worker_status(conn: asyncpg.Connection, worker_id: UUID) -> str | None:
-    """The profile's status under a share lock: a PATCH or an erasure under way is waited for and then seen, and
-    none can commit until this transaction does."""
-    status: str | None = await conn.fetchval("SELECT status FROM worker_profiles WHERE id = $1 FOR SHARE",
+    """The profile's standing (`_STANDING`) under a share lock: a PATCH or an erasure under way is waited for and
+    then seen, and none can commit until this transaction does."""
+    status: str | None = await conn.fetchval(f"SELECT {_STANDING} FROM worker_profiles WHERE id = $1 FOR SHARE",
                                              worker_id)
     return status
 

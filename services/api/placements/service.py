@@ -10,10 +10,10 @@ Who may do what (the two sides are the job's enterprise and the worker's broker;
 | propose   | –           | the enterprise (own open posting; a worker who consented to sharing, whose broker  |
 |           |             | is licensed) or the broker (own worker; any open posting; licensed). Posting open  |
 |           |             | with headcount left, worker available                                              |
-| accept    | proposed    | the side that did not propose; the worker still available                          |
+| accept    | proposed    | the side that did not propose; the worker still available and shared               |
 | hire      | accepted    | the enterprise; needs open headcount and the worker still available (not inactive, |
-|           |             | placed or erased: 409 worker_not_available); the hire of the last one closes the   |
-|           |             | posting                                                                            |
+|           |             | placed, erased or no longer consenting to sharing: 409 worker_not_available); the  |
+|           |             | hire of the last one closes the posting                                            |
 | arrive    | hired       | the broker, from the job's start date (or the hire's day, if later: 409            |
 |           |             | before_start_date until then; reminded that day)                                   |
 | retain 30 | arrived     | the broker, from 30 days after arrival                                             |
@@ -324,18 +324,20 @@ _SIDE_ZH = {"enterprise": "用人单位", "broker": "经纪人"}
 _STEP_EN = {"arrive": "confirm the worker's arrival", "retain": "confirm the worker is still employed"}
 
 
-_WORKER_STATUS_ZH = {"inactive": "已停用", "placed": "已安置", "erased": "已删除"}
+_WORKER_STATUS_ZH = {"inactive": "已停用", "placed": "已安置", "erased": "已删除", "not_shared": "已撤回共享同意"}
 
 
 def _require_available_worker(status: str | None, action: str) -> None:
-    """Accept and hire start the person's employment: refused unless the profile is `available` now. The broker
-    may have set it inactive (or placed, for work found elsewhere) since the proposal, or erased the person; a hire
-    would then mark someone `placed` who is not on the market, or employ a tombstone."""
+    """Accept and hire start the person's employment: refused unless the profile is `available` and shared now. The
+    broker may have set it inactive (or placed, for work found elsewhere) since the proposal, erased the person, or
+    withdrawn the consent to share them with enterprises; a hire would then mark someone `placed` who is not on the
+    market, employ a tombstone, or hand the enterprise someone who said no."""
     if status == "available":
         return
     shown = status or "erased"  # no row: nothing left of the person either
-    reason = ("the worker's profile was erased" if shown == "erased"
-              else f"the worker's profile is {shown}, not available")
+    reason = {"erased": "the worker's profile was erased",
+              "not_shared": "the worker no longer consents to sharing their profile with enterprises"}.get(
+        shown, f"the worker's profile is {shown}, not available")
     raise _refused("worker_not_available",
                    f"{action}: 求职者档案{_WORKER_STATUS_ZH.get(shown, shown)}，不可安置 / cannot {action}: {reason}",
                    worker_status=shown)

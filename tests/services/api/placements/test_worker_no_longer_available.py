@@ -165,3 +165,28 @@ async def test_an_erased_persons_hired_placement_still_records_the_arrival(
     assert shown["status"] == "hired"
     arrived = await act(client, broker, placement["id"], "arrive")
     assert arrived.status_code == 200, arrived.text
+
+
+async def test_accept_and_hire_after_the_consent_to_share_was_withdrawn_are_refused(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # A profile without consent to share is never shown to enterprises; one proposed before the broker withdrew it
+    # could still be accepted and hired, handing the enterprise someone who said no.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise, headcount=1)
+    pid = await _accepted(client, enterprise, broker, job["id"], worker["id"])
+    proposed = await propose(client, broker, (await make_job(client, enterprise))["id"], worker["id"])
+    assert proposed.status_code == 201, proposed.text
+    withdrawn = {"share_with_enterprises": False, "contact_by_sms": True, "given_at": "2025-11-20T10:00:00+08:00"}
+    patched = await client.patch(f"/v1/workers/{worker['id']}", json={"consent": withdrawn}, headers=broker.headers)
+    assert patched.status_code == 200, patched.text
+
+    shown = await client.get(f"/v1/placements/{pid}", headers=enterprise.headers)
+    assert "hire" not in shown.json()["next_actions"]
+    before = await _state(db, pid, worker["id"], job["id"])
+    refused = refusal(await act(client, enterprise, pid, "hire"))
+    assert (refused["reason"], refused["worker_status"]) == ("worker_not_available", "not_shared")
+    assert "no longer consents to sharing" in refused["detail"]
+    assert await _state(db, pid, worker["id"], job["id"]) == before
+    other = await client.get(f"/v1/placements/{proposed.json()['id']}", headers=enterprise.headers)
+    assert "accept" not in other.json()["next_actions"]
+    assert refusal(await act(client, enterprise, proposed.json()["id"], "accept"))["worker_status"] == "not_shared"
