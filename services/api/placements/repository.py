@@ -59,7 +59,7 @@ async def job_facts(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool 
 
 async def worker_facts(conn: asyncpg.Connection, worker_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT w.id, w.broker_org_id, w.status, w.home_adcode, w.consent_share_with_enterprises,
+        """SELECT w.id, w.broker_org_id, w.status, w.home_adcode, w.consent_share_with_enterprises, w.held_for_review,
                   o.licence_valid_until AS broker_licence_valid_until
              FROM worker_profiles w JOIN organisations o ON o.id = w.broker_org_id WHERE w.id = $1""", worker_id)
 

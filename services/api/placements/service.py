@@ -223,10 +223,12 @@ async def propose(conn: asyncpg.Connection, actor: Actor, body: PlacementCreate,
     job = await repository.job_facts(conn, body.job_id, for_share=True)
     worker = await repository.worker_facts(conn, body.worker_id)
     if actor.role == "enterprise":
-        # Its own posting; a worker it could see in matches (shared with consent, not erased).
+        # Its own posting; a worker it could see in matches (shared with consent, not erased, not held for review:
+        # a refusal naming a held profile's status would tell the enterprise of a profile it may not see).
         if job is None or job["org_id"] != actor.org_id:
             raise NotFound("没有此岗位 / no such job posting")
-        if worker is None or worker["status"] == "erased" or not worker["consent_share_with_enterprises"]:
+        if (worker is None or worker["status"] == "erased" or not worker["consent_share_with_enterprises"]
+                or worker["held_for_review"]):
             raise NotFound("没有此求职者 / no such worker")
         # A lapsed broker may not start placements (nor are its profiles offered in matches); an enterprise's
         # proposal, which that broker could then accept, would start one all the same.
@@ -395,6 +397,12 @@ async def accept(conn: asyncpg.Connection, actor: Actor, placement_id: UUID, *, 
                            "求职者所属经纪人的人力资源服务许可证已过期 / the worker's broker's HR-service licence has "
                            "expired; no new placement until it is renewed")
     _require_available_worker(await repository.worker_status(conn, record["worker_id"]), "accept")
+    # A posting past its expiry is ended by the sweep within a minute; until then it only looks open. Read without a
+    # lock (the hire locks the posting after the placement; a close that commits meanwhile still ends this one).
+    job = await repository.job_facts(conn, record["job_id"])
+    if job is not None and job["effective_status"] != "open":
+        raise _refused("job_not_open", f"岗位不在招聘中 / the posting is {job['effective_status']}",
+                       job_status=job["effective_status"])
     note = await _note_kept(conn, record, note)
     return await _after(conn, actor, record, action="accept", to_status="accepted", now=now, detail=_note(note))
 

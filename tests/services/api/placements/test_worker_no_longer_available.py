@@ -190,3 +190,27 @@ async def test_accept_and_hire_after_the_consent_to_share_was_withdrawn_are_refu
     other = await client.get(f"/v1/placements/{proposed.json()['id']}", headers=enterprise.headers)
     assert "accept" not in other.json()["next_actions"]
     assert refusal(await act(client, enterprise, proposed.json()["id"], "accept"))["worker_status"] == "not_shared"
+
+
+async def test_an_enterprise_cannot_propose_a_profile_held_for_review(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    # Held profiles are not shown to enterprises; a refusal naming their status (409) said there was one.
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    await db.execute("UPDATE worker_profiles SET held_for_review = true WHERE id = $1", worker["id"])
+    response = await propose(client, enterprise, job["id"], worker["id"])
+    assert response.status_code == 404, response.text
+    assert await db.fetchval("SELECT count(*) FROM placements") == 0
+
+
+async def test_accept_after_the_posting_expired_is_refused_before_the_sweep(
+        client: httpx.AsyncClient, broker: OrgKey, enterprise: OrgKey, db: asyncpg.Connection) -> None:
+    worker = await make_worker(client, broker)
+    job = await make_job(client, enterprise)
+    created = await propose(client, broker, job["id"], worker["id"])
+    assert created.status_code == 201, created.text
+    # Past its expiry, not yet swept (the sweep runs every minute): it only looks open.
+    await db.execute("UPDATE job_postings SET expires_at = now() - interval '1 second' WHERE id = $1", job["id"])
+    refused = refusal(await act(client, enterprise, created.json()["id"], "accept"))
+    assert (refused["reason"], refused["job_status"]) == ("job_not_open", "expired")
+    assert await db.fetchval("SELECT status FROM placements WHERE id = $1", created.json()["id"]) == "proposed"
