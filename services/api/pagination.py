@@ -79,6 +79,12 @@ def signed_payload(secret: str, scope: str, cursor: str) -> bytes:
     return payload
 
 
+def list_scope(org_id: object, name: str) -> str:
+    """A list's cursor scope for one organisation: a cursor read off one organisation's list is refused in another's
+    (the rows are filtered by organisation either way; a foreign cursor is a client's mistake, told as one)."""
+    return f"{name}:{org_id}"
+
+
 def encode_cursor(secret: str, scope: str, position: Position) -> str:
     return sign_payload(secret, scope, orjson.dumps([position.created_at.isoformat(), str(position.id)]))
 

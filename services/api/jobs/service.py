@@ -46,7 +46,7 @@ from services.api.jobs.schemas import (
     Wage,
 )
 from services.api.notifications.service import expiry_subject, record_job_closed
-from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.pagination import Position, decode_cursor, encode_cursor, list_scope
 from services.api.placements import repository as placements_repository
 from services.api.plausible_dates import (
     JOB_END_YEARS_AHEAD,
@@ -510,11 +510,12 @@ async def list_jobs(conn: asyncpg.Connection, ctx: JobContext, caller: Caller, *
     """An enterprise's own postings; for an authority every posting (e.g. `status=pending_review` to review)."""
     if caller.role not in ("enterprise", "authority"):
         raise Forbidden("需要用人单位或主管部门角色 / requires role enterprise or authority")
-    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    scope = list_scope(caller.org_id, LIST_SCOPE)  # a cursor of another organisation's list is refused
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
     rows = await repository.list_page(conn, org_id=caller.org_id if caller.role == "enterprise" else None,
                                       status=status, after=after, limit=limit)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["created_at"], last["id"]))
+        next_cursor = encode_cursor(cursor_secret, scope, Position(last["created_at"], last["id"]))
     return JobList(items=[job_out(r, ctx) for r in rows[:limit]], next_cursor=next_cursor)

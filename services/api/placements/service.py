@@ -55,7 +55,7 @@ from services.api.credit.service import record_credit_event
 from services.api.jobs import repository as jobs_repository
 from services.api.jobs.service import INDEX_TOPIC as JOB_INDEX_TOPIC
 from services.api.jobs.service import record_posting_closed
-from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.pagination import Position, decode_cursor, encode_cursor, list_scope
 from services.api.placements import repository
 from services.api.placements.schemas import (
     County,
@@ -559,7 +559,8 @@ async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str
     destination = _area_pattern(to_adcode, "to_adcode", errors) if to_adcode is not None else None
     if errors:
         raise InvalidInput("未知的区县代码 / unknown adcode(s)", errors=errors)
-    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    scope = list_scope(actor.org_id, LIST_SCOPE)  # a cursor of another organisation's list is refused
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
     rows = await repository.list_page(
         conn, enterprise_org_id=actor.org_id if actor.role == "enterprise" else None,
         broker_org_id=actor.org_id if actor.role == "broker" else None, status=status,
@@ -567,7 +568,7 @@ async def list_placements(conn: asyncpg.Connection, actor: Actor, *, status: str
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["proposed_at"], last["id"]))
+        next_cursor = encode_cursor(cursor_secret, scope, Position(last["proposed_at"], last["id"]))
     moment = _now(now)
     return PlacementList(items=[placement_out(r, actor, moment) for r in rows[:limit]], next_cursor=next_cursor)
 
@@ -582,7 +583,7 @@ async def list_reminders(conn: asyncpg.Connection, caller: Caller, *, limit: int
                          cursor_secret: str) -> ReminderList:
     """The broker's open reminders, soonest due first, a page at a time."""
     # Scoped to the broker: a cursor of another broker's list is refused like a forged one.
-    scope = f"{REMINDERS_SCOPE}:{caller.org_id}"
+    scope = list_scope(caller.org_id, REMINDERS_SCOPE)
     after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
     rows = await repository.open_reminders(
         conn, caller.org_id, after=(after.created_at.date(), after.id.int) if after else None, limit=limit)

@@ -23,7 +23,7 @@ from services.api.auth.caller import Caller
 from services.api.credit.points import REASON_LABELS, REPORT_UPHELD_POINTS
 from services.api.credit.service import record_credit_event
 from services.api.jobs.service import record_posting_closed
-from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.pagination import Position, decode_cursor, encode_cursor, list_scope
 from services.api.problems import Conflict, FieldError, InvalidInput, NotFound
 from services.api.reports import repository
 from services.api.reports.schemas import (
@@ -134,13 +134,14 @@ async def _audited_reviews(conn: asyncpg.Connection, caller: Caller, rows: list[
 async def list_reports(conn: asyncpg.Connection, caller: Caller, *, status: str | None, target_kind: str | None,
                        target_org_id: UUID | None, limit: int, cursor: str | None, cursor_secret: str,
                        cipher: PersonalDataCipher | None, request_id: str | None) -> ReportReviewList:
-    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    scope = list_scope(caller.org_id, LIST_SCOPE)  # a cursor of another organisation's list is refused
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
     rows = await repository.list_page(conn, status=status, target_kind=target_kind, target_org_id=target_org_id,
                                       after=after, limit=limit)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["created_at"], last["id"]))
+        next_cursor = encode_cursor(cursor_secret, scope, Position(last["created_at"], last["id"]))
     items = await _audited_reviews(conn, caller, rows[:limit], cipher, request_id)
     return ReportReviewList(items=items, next_cursor=next_cursor)
 

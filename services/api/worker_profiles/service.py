@@ -39,7 +39,7 @@ from services.api.credit.service import DEFAULT_POLICY, CreditPolicy, credit_pol
 from services.api.jobs.occupation_inference import ResolvedOccupation, resolve_worker_occupation
 from services.api.jobs.schemas import Wage
 from services.api.notifications import erasure as notification_erasure
-from services.api.pagination import Position, decode_cursor, encode_cursor
+from services.api.pagination import Position, decode_cursor, encode_cursor, list_scope
 from services.api.placements import repository as placements_repository
 from services.api.plausible_dates import AVAILABILITY_YEARS_AHEAD, CONSENT_CLOCK_SKEW, latest_availability
 from services.api.problems import (
@@ -763,12 +763,13 @@ async def get_worker(conn: asyncpg.Connection, ctx: WorkerContext, caller: Calle
 
 async def list_workers(conn: asyncpg.Connection, ctx: WorkerContext, caller: Caller, *, limit: int,
                        cursor: str | None, cursor_secret: str) -> WorkerList:
-    after = decode_cursor(cursor_secret, LIST_SCOPE, cursor) if cursor else None
+    scope = list_scope(caller.org_id, LIST_SCOPE)  # a cursor of another organisation's list is refused
+    after = decode_cursor(cursor_secret, scope, cursor) if cursor else None
     rows = await repository.list_for_broker(conn, caller.org_id, after=after, limit=limit)
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(cursor_secret, LIST_SCOPE, Position(last["created_at"], last["id"]))
+        next_cursor = encode_cursor(cursor_secret, scope, Position(last["created_at"], last["id"]))
     return WorkerList(items=[worker_out(r, ctx) for r in rows[:limit]], next_cursor=next_cursor)
 
 

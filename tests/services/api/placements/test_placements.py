@@ -430,6 +430,10 @@ async def test_lists_show_each_party_its_own_and_authorities_all(client: httpx.A
     assert page.json()["next_cursor"]
     rest = await client.get(f"/v1/placements?limit=1&cursor={page.json()['next_cursor']}", headers=authority.headers)
     assert ids(rest) | ids(page) == {p1["id"], p2["id"]}
+    # A cursor read off another organisation's list is a mistake, told as one (it would page through a list whose
+    # order position it does not belong to).
+    foreign = await client.get(f"/v1/placements?limit=1&cursor={page.json()['next_cursor']}", headers=broker.headers)
+    assert foreign.status_code == 422, foreign.text
     assert (await client.get("/v1/placements?from_adcode=12", headers=authority.headers)).status_code == 422
 
 
