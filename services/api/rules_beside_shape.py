@@ -8,14 +8,32 @@ the shape's: a valid body, or import row, is not checked twice."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from matching.regions import load_regions
 from services.api.regions.service import area_problem, county_problem
+
+Model = TypeVar("Model")
+# The rules a model judges on raw values: (the raw body, the fields its shape errors already name) → errors.
+RawRules = Callable[[Mapping[str, Any], set[str]], list[InitErrorDetails]]
+
+
+def validate_with_rules(data: Any, handler: Callable[[Any], Model], rules: RawRules) -> Model:
+    """The body of a model's wrap validator: `handler(data)`, and when that fails its shape, `rules` judged on the raw
+    body, their errors added to the shape's."""
+    try:
+        return handler(data)
+    except ValidationError as exc:
+        if not isinstance(data, Mapping):
+            raise
+        found = rules(data, fields_reported(exc))
+        if not found:
+            raise
+        raise with_rule_errors(exc, found) from None
 
 
 def rule_error(loc: tuple[str | int, ...], value: Any, message: str) -> InitErrorDetails:

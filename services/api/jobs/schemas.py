@@ -12,11 +12,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from matching.certificates import canonical_certificates
 from matching.credit_grades import Grade
@@ -26,7 +26,7 @@ from services.api.contact_phone import CONTACT_PHONE
 from services.api.json_scalars import JsonFloat, JsonInt
 from services.api.jsonb_text import STORABLE_IN_JSONB, storable_text
 from services.api.problems import fields_conflict
-from services.api.rules_beside_shape import fields_reported, place_errors, with_rule_errors
+from services.api.rules_beside_shape import place_errors, validate_with_rules
 from services.api.sealed_text import (
     CONTROL_CHARACTER,
     LINE_BREAKS_FROM_WORD,
@@ -75,6 +75,10 @@ class JobContact(BaseModel):
     # A number readers can call (the posting page shows it): "123" was stored and shown.
     phone: Annotated[str, Field(max_length=32), STORABLE_IN_JSONB, CONTACT_PHONE] | None = None
     note: Annotated[str, Field(max_length=200), STORABLE_IN_JSONB] | None = None
+
+
+def _county_errors(data: Mapping[str, Any], reported: set[str]) -> list[InitErrorDetails]:
+    return place_errors(data, reported, counties=("adcode",))
 
 
 class JobFields(BaseModel):
@@ -154,15 +158,7 @@ class JobFields(BaseModel):
     def _rules_beside_shape_errors(cls, data: Any, handler: ModelWrapValidatorHandler[JobFields]) -> JobFields:
         """When the body fails its shape, also its county's own check (the service makes it once the shape holds,
         `validate_job`): services/api/rules_beside_shape.py."""
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            if not isinstance(data, Mapping):
-                raise
-            rules = place_errors(data, fields_reported(exc), counties=("adcode",))
-            if not rules:
-                raise
-            raise with_rule_errors(exc, rules) from None
+        return validate_with_rules(data, handler, _county_errors)
 
     @model_validator(mode="after")
     def _consistent(self) -> JobFields:

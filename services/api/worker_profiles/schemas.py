@@ -17,7 +17,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -33,7 +32,7 @@ from services.api.china_calendar import china_today
 from services.api.jobs.schemas import ADCODE_PATTERN, CERTIFICATES_IN, CERTIFICATES_OUT, Wage, WorkType
 from services.api.json_scalars import JsonBool, JsonFloat, JsonInt
 from services.api.jsonb_text import storable_text
-from services.api.rules_beside_shape import fields_reported, place_errors, rule_error, with_rule_errors
+from services.api.rules_beside_shape import place_errors, rule_error, validate_with_rules
 from services.api.sealed_text import (
     CONTROL_CHARACTER,
     LINE_BREAKS_FROM_WORD,
@@ -133,18 +132,7 @@ class WorkerFields(BaseModel):
     def _rules_beside_shape_errors(cls, data: Any, handler: ModelWrapValidatorHandler[WorkerFields]) -> WorkerFields:
         """When the body fails its shape, also the ID number's, the phone's and the places' own checks (the service
         makes them once the shape holds, `validate_worker`): services/api/rules_beside_shape.py."""
-        try:
-            return handler(data)
-        except ValidationError as exc:
-            if not isinstance(data, Mapping):
-                raise
-            reported = fields_reported(exc)
-            rules = [*_number_errors(data, reported),
-                     *place_errors(data, reported, counties=("home_adcode", "current_adcode"),
-                                   areas=("desired_adcodes",))]
-            if not rules:
-                raise
-            raise with_rule_errors(exc, rules) from None
+        return validate_with_rules(data, handler, _raw_rule_errors)
 
     @model_validator(mode="after")
     def _lists(self) -> WorkerFields:
@@ -163,6 +151,11 @@ class WorkerCreate(WorkerFields):
 def identity_message(exc: InvalidIdNumber | InvalidPhone) -> str:
     """How an ID number's or a phone's refusal reads in a field error (it never quotes the number)."""
     return f"{exc.message_zh} / {exc.message_en}"
+
+
+def _raw_rule_errors(data: Mapping[str, Any], reported: set[str]) -> list[InitErrorDetails]:
+    return [*_number_errors(data, reported),
+            *place_errors(data, reported, counties=("home_adcode", "current_adcode"), areas=("desired_adcodes",))]
 
 
 def _number_errors(data: Mapping[str, Any], reported: set[str]) -> list[InitErrorDetails]:
